@@ -1,0 +1,1 @@
+"""supportbot: probes -> outages -> tickets and clocks -> outbox -> Slack."""

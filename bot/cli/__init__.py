@@ -1,0 +1,12 @@
+"""Command-line interface: one module per subcommand, each exposing `register(subparsers)`.
+
+A subcommand's handler takes the parsed arguments and returns the process exit code:
+0 for success, 2 for bad input or configuration (with a message on stderr, never a traceback).
+"""
+
+import argparse
+from collections.abc import Callable
+
+Handler = Callable[[argparse.Namespace], int]
+EXIT_OK = 0
+EXIT_USAGE = 2

@@ -1,0 +1,50 @@
+"""`supportbot check-config`: validate a catalog and summarize it."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.config import Catalog, CatalogError, Settings, format_duration, load_catalog
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = subparsers.add_parser("check-config", help="validate the catalog and print a summary")
+    parser.add_argument("--catalog", type=Path, help="catalog file (default: as `run` would pick)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.catalog or Settings().catalog_path(Path.cwd())
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as error:
+        print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{path}: OK")
+    print(summary(catalog))
+    return EXIT_OK
+
+
+def summary(catalog: Catalog) -> str:
+    """A human summary: levels, clients, servers and probes."""
+    lines = [f"time zone: {catalog.timezone}", f"levels ({len(catalog.levels)}):"]
+    for name, level in catalog.levels.items():
+        lines.append(
+            f"  {name}: GTI {format_duration(level.gti)} ({level.calendar_for('gti')}), "
+            f"GTR {format_duration(level.gtr)} ({level.calendar_for('gtr')}), "
+            f"{level.monthly_interventions} interventions/month, {level.monthly_fee:.2f} €/month"
+        )
+    lines.append(f"clients ({len(catalog.clients)}):")
+    lines += [f"  {c.id}: {c.name} [{c.level}]" for c in catalog.clients]
+    probes = sum(len(s.probes) for s in catalog.servers)
+    lines.append(f"servers ({len(catalog.servers)}, {probes} probes):")
+    for server in catalog.servers:
+        kinds = (
+            ", ".join(f"{p.type}:{p.port}" if p.type == "tcp" else p.type for p in server.probes)
+            or "no probe"
+        )
+        lines.append(f"  {server.id} ({server.client}) {server.host}: {kinds}")
+    return "\n".join(lines)

@@ -1,0 +1,404 @@
+"""The catalog: levels, calendars, policy, team, clients and servers, from one TOML file.
+
+Validated in two passes so a user sees every problem at once: pydantic checks each value's shape,
+then `_cross_references` checks ids and references on the raw data (it tolerates bad shapes).
+"""
+
+import itertools
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.config.durations import Duration
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PROBE_TYPES = ("icmp", "tcp", "http", "https")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the catalog, at a path such as `servers[2].probes[0].port`."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; `problems` lists every reason."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(str(p) for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, order=True)
+class TimeRange:
+    """An open range within one local day; `end` may be 24:00 (`time.max` stands for it)."""
+
+    start: time
+    end: time
+
+    @property
+    def ends_at_midnight(self) -> bool:
+        return self.end == time.max
+
+    def __str__(self) -> str:
+        end = "24:00" if self.ends_at_midnight else self.end.strftime("%H:%M")
+        return f"{self.start:%H:%M}-{end}"
+
+
+def _parse_clock(text: str) -> time:
+    if text == "24:00":
+        return time.max
+    try:
+        hours, minutes = text.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"not a time of day: {text!r} (write HH:MM)") from None
+
+
+def _parse_range(value: object) -> TimeRange:
+    if isinstance(value, TimeRange):
+        return value
+    if not isinstance(value, str) or value.count("-") != 1:
+        raise ValueError(f'not a time range: {value!r} (write "09:00-19:00")')
+    start_text, end_text = (part.strip() for part in value.split("-"))
+    start, end = _parse_clock(start_text), _parse_clock(end_text)
+    if start == time.max:
+        raise ValueError(f"a range cannot start at 24:00: {value!r}")
+    if end <= start:
+        raise ValueError(f"time range ends before it starts: {value!r}")
+    return TimeRange(start, end)
+
+
+class CalendarSpec(_Strict):
+    """Weekly open ranges in the catalog's time zone, minus public holidays and closed dates."""
+
+    monday: list[TimeRange] = []
+    tuesday: list[TimeRange] = []
+    wednesday: list[TimeRange] = []
+    thursday: list[TimeRange] = []
+    friday: list[TimeRange] = []
+    saturday: list[TimeRange] = []
+    sunday: list[TimeRange] = []
+    holidays: str | None = Field(None, description="ISO country code closed on its public holidays")
+    subdivision: str | None = Field(None, description="subdivision of `holidays`, e.g. 57 for FR")
+    closed: list[date] = []
+    always_open: bool = False
+
+    @field_validator(*WEEKDAYS, mode="before")
+    @classmethod
+    def _ranges(cls, value: object) -> list[TimeRange]:
+        if not isinstance(value, list):
+            raise ValueError('expected a list of ranges such as ["09:00-19:00"]')
+        ranges = sorted(_parse_range(item) for item in value)
+        for before, after in itertools.pairwise(ranges):
+            if after.start < before.end:
+                raise ValueError(f"overlapping ranges: {before} and {after}")
+        return ranges
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "CalendarSpec":
+        if self.holidays is not None:
+            supported = holidays.list_supported_countries()
+            if self.holidays not in supported:
+                raise ValueError(f"holidays: unknown country code {self.holidays!r}")
+            if self.subdivision is not None and self.subdivision not in supported[self.holidays]:
+                raise ValueError(
+                    f"subdivision: {self.subdivision!r} is not a subdivision of {self.holidays}"
+                )
+        elif self.subdivision is not None:
+            raise ValueError("subdivision needs holidays (the country code)")
+        if self.always_open and any(self.week()):
+            raise ValueError("an always_open calendar takes no weekday ranges")
+        if not self.always_open and not any(self.week()):
+            raise ValueError("a calendar needs weekday ranges or always_open = true")
+        return self
+
+    def week(self) -> tuple[list[TimeRange], ...]:
+        """Open ranges indexed by `date.weekday()` (Monday is 0)."""
+        return tuple(getattr(self, day) for day in WEEKDAYS)
+
+
+class LevelSpec(_Strict):
+    """A service level: the two clock budgets, their calendars, allowance and fee."""
+
+    gti: Duration
+    gtr: Duration
+    calendar: str
+    gti_calendar: str | None = None
+    gtr_calendar: str | None = None
+    monthly_interventions: int = Field(ge=0)
+    monthly_fee: float = Field(ge=0)
+
+    def calendar_for(self, clock: Literal["gti", "gtr"]) -> str:
+        override = self.gti_calendar if clock == "gti" else self.gtr_calendar
+        return override or self.calendar
+
+    def budget_for(self, clock: Literal["gti", "gtr"]) -> timedelta:
+        return self.gti if clock == "gti" else self.gtr
+
+
+class Policy(_Strict):
+    """Team-wide rules: nudges, warnings, credits, alerting."""
+
+    update_every: Duration = timedelta(hours=1)
+    warn_at: list[Annotated[float, Field(gt=0, lt=1)]] = [0.5, 0.75, 0.9]
+    warn_before: Duration = timedelta(minutes=15)
+    credit_rate: float = Field(0.5, gt=0, le=1, description="share of the monthly fee per breach")
+    credit_cap: float = Field(1.0, ge=0, description="monthly cap, as a share of the monthly fee")
+    storm_threshold: int = Field(10, ge=1)
+    storm_window: Duration = timedelta(seconds=60)
+    monthly_report: bool = True
+
+    @field_validator("warn_at")
+    @classmethod
+    def _distinct(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError("warn_at fractions must be distinct")
+        return sorted(value)
+
+
+class Team(_Strict):
+    """Who may act on tickets, who is on call, where alerts go."""
+
+    technicians: list[str] = []
+    usergroup: str | None = None
+    oncall: list[str] = []
+    alerts_channel: str
+
+    @model_validator(mode="after")
+    def _someone(self) -> "Team":
+        if not self.technicians and self.usergroup is None:
+            raise ValueError(
+                "set technicians (Slack user ids) or usergroup (a Slack user group id)"
+            )
+        return self
+
+
+class ClientSpec(_Strict):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1)
+    level: str
+    monthly_fee: float | None = Field(None, ge=0)
+
+
+class _ProbeCommon(_Strict):
+    interval: Duration = timedelta(seconds=30)
+    timeout: Duration = timedelta(seconds=5)
+    failures: int = Field(3, ge=1, le=100)
+    successes: int = Field(2, ge=1, le=100)
+    retry_interval: Duration = timedelta(seconds=5)
+
+    @model_validator(mode="after")
+    def _positive(self) -> "_ProbeCommon":
+        for name in ("interval", "timeout", "retry_interval"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"{name} must be longer than zero")
+        return self
+
+
+class IcmpProbe(_ProbeCommon):
+    type: Literal["icmp"]
+
+
+class TcpProbe(_ProbeCommon):
+    type: Literal["tcp"]
+    port: int = Field(ge=1, le=65535)
+
+
+class HttpProbe(_ProbeCommon):
+    type: Literal["http", "https"]
+    url: str = Field(pattern=r"^https?://\S+$")
+    expect_status: int = Field(200, ge=100, le=599)
+    keyword: str | None = None
+    cert_expiry_warning: Duration = timedelta(days=14)
+
+
+ProbeSpec = Annotated[IcmpProbe | TcpProbe | HttpProbe, Field(discriminator="type")]
+
+
+class ServerSpec(_Strict):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    client: str
+    host: str = Field(min_length=1)
+    probes: list[ProbeSpec] = []
+
+
+class Catalog(_Strict):
+    """The whole catalog, validated; ids and references are known to be consistent."""
+
+    timezone: str = "Europe/Paris"
+    calendars: dict[str, CalendarSpec]
+    levels: dict[str, LevelSpec]
+    policy: Policy = Policy()
+    team: Team
+    clients: list[ClientSpec]
+    servers: list[ServerSpec] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def client(self, client_id: str) -> ClientSpec:
+        return next(c for c in self.clients if c.id == client_id)
+
+    def server(self, server_id: str) -> ServerSpec:
+        return next(s for s in self.servers if s.id == server_id)
+
+    def level_of(self, client_id: str) -> LevelSpec:
+        return self.levels[self.client(client_id).level]
+
+    def monthly_fee(self, client_id: str) -> float:
+        client = self.client(client_id)
+        return (
+            client.monthly_fee
+            if client.monthly_fee is not None
+            else self.levels[client.level].monthly_fee
+        )
+
+
+def parse_catalog(text: str, source: str = "catalog") -> Catalog:
+    """Validate TOML text; raise CatalogError naming every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(source, [Problem("", f"invalid TOML: {exc}")]) from None
+    problems: list[Problem] = []
+    catalog: Catalog | None = None
+    try:
+        catalog = Catalog.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_problem(error) for error in exc.errors())
+    problems.extend(_cross_references(raw))
+    if problems or catalog is None:
+        raise CatalogError(source, _unique(problems))
+    return catalog
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and validate a catalog file; raise CatalogError if missing, unreadable or invalid."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(str(path), [Problem("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CatalogError(str(path), [Problem("", f"cannot read the file: {reason}")]) from None
+    return parse_catalog(text, str(path))
+
+
+def _problem(error: Any) -> Problem:
+    loc: list[Any] = list(error["loc"])
+    # A discriminated union adds the tag ("tcp") to the location, and field validators of
+    # constrained types add their own names; neither is a key the user wrote.
+    loc = [part for i, part in enumerate(loc) if not (i > 0 and _is_union_tag(loc, i))]
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    if error["type"] == "union_tag_invalid":
+        message = (
+            f"unknown probe type {error['input'].get('type')!r} (one of {', '.join(PROBE_TYPES)})"
+        )
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return Problem(_path(loc), message)
+
+
+def _is_union_tag(loc: list[Any], index: int) -> bool:
+    return (
+        isinstance(loc[index - 1], int)
+        and loc[index] in PROBE_TYPES
+        and index >= 2
+        and loc[index - 2] == "probes"
+    )
+
+
+def _path(loc: list[Any]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _cross_references(raw: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    calendars = _table(raw, "calendars")
+    levels = _table(raw, "levels")
+    for name, level in levels.items():
+        if not isinstance(level, dict):
+            continue
+        for key in ("calendar", "gti_calendar", "gtr_calendar"):
+            ref = level.get(key)
+            if isinstance(ref, str) and ref not in calendars:
+                problems.append(Problem(f"levels.{name}.{key}", f"unknown calendar {ref!r}"))
+    clients = _list(raw, "clients")
+    servers = _list(raw, "servers")
+    problems += _duplicates("clients", clients)
+    problems += _duplicates("servers", servers)
+    client_ids = {c.get("id") for c in clients if isinstance(c, dict)}
+    for i, client in enumerate(clients):
+        ref = client.get("level") if isinstance(client, dict) else None
+        if isinstance(ref, str) and ref not in levels:
+            problems.append(Problem(f"clients[{i}].level", f"unknown level {ref!r}"))
+    for i, server in enumerate(servers):
+        ref = server.get("client") if isinstance(server, dict) else None
+        if isinstance(ref, str) and ref not in client_ids:
+            problems.append(Problem(f"servers[{i}].client", f"unknown client {ref!r}"))
+    return problems
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _list(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = raw.get(key)
+    if not isinstance(value, list):
+        return []
+    return [item if isinstance(item, dict) else {} for item in value]
+
+
+def _duplicates(section: str, items: list[dict[str, Any]]) -> list[Problem]:
+    counts = Counter(item.get("id") for item in items if isinstance(item.get("id"), str))
+    problems = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        ident = item.get("id")
+        if isinstance(ident, str) and counts[ident] > 1:
+            if ident in seen:
+                problems.append(Problem(f"{section}[{i}].id", f"duplicate id {ident!r}"))
+            seen.add(ident)
+    return problems
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))

@@ -1,0 +1,65 @@
+"""Durations as people write them in the catalog and in commands: "90m", "1h30m", "2d", "PT4H"."""
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationError
+
+_COMPACT = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+_ISO = TypeAdapter(timedelta)
+_MAX = timedelta(days=3650)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "90m", "4h", "1h30m", "2d", "45s" or ISO-8601 "PT4H"; raise ValueError otherwise."""
+    cleaned = text.strip().lower().replace(" ", "")
+    match = _COMPACT.fullmatch(cleaned)
+    if cleaned and match is not None:
+        parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+        value = timedelta(
+            days=parts.get("d", 0),
+            hours=parts.get("h", 0),
+            minutes=parts.get("m", 0),
+            seconds=parts.get("s", 0),
+        )
+    elif cleaned.startswith("p"):
+        try:
+            value = _ISO.validate_python(cleaned.upper())
+        except ValidationError:
+            raise ValueError(f"not a duration: {text!r}") from None
+    else:
+        raise ValueError(f"not a duration: {text!r} (write 90m, 4h, 1h30m, 2d or PT4H)")
+    if value < timedelta(0):
+        raise ValueError(f"duration must not be negative: {text!r}")
+    if value > _MAX:
+        raise ValueError(f"duration too long: {text!r} (at most 3650 days)")
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """Compact rendering, the inverse of parse_duration: 5400 s -> "1h30m"."""
+    total = int(value.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = "".join(
+        f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n
+    )
+    return sign + (text or "0m")
+
+
+def _coerce(value: object) -> object:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, timedelta):
+        return value
+    raise ValueError("expected a duration string such as 90m, 4h, 1h30m, 2d or PT4H")
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_coerce), PlainSerializer(format_duration, return_type=str)
+]
+"""A timedelta field written as a duration string in TOML."""

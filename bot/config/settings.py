@@ -1,0 +1,59 @@
+"""Process settings: environment variables and `.env`, read once by the composition root."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_URL = "https://slack.com/api/"
+SHIPPED_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from its environment. Secrets never print."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///supportbot.db"),
+        validation_alias=AliasChoices("SUPPORTBOT_DATABASE_URL", "database_url"),
+        description="May carry a password, hence secret.",
+    )
+    catalog: Path | None = Field(
+        None, validation_alias=AliasChoices("SUPPORTBOT_CATALOG", "catalog")
+    )
+    slack_api_url: str = Field(
+        SLACK_API_URL, validation_alias=AliasChoices("SUPPORTBOT_SLACK_API_URL", "slack_api_url")
+    )
+    port: int = Field(
+        3000, ge=0, le=65535, validation_alias=AliasChoices("SUPPORTBOT_PORT", "port")
+    )
+    host: str = Field("0.0.0.0", validation_alias=AliasChoices("SUPPORTBOT_HOST", "host"))  # noqa: S104
+    language: Literal["fr", "en"] = Field(
+        "fr", validation_alias=AliasChoices("SUPPORTBOT_LANGUAGE", "language")
+    )
+    instance_id: str | None = Field(
+        None, validation_alias=AliasChoices("SUPPORTBOT_INSTANCE_ID", "instance_id")
+    )
+
+    @property
+    def local_mode(self) -> bool:
+        """No Slack credentials at all: run against the local Slack emulator."""
+        return self.slack_bot_token is None and self.slack_app_token is None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def catalog_path(self, cwd: Path) -> Path:
+        """The catalog to load: the setting, else ./catalog.toml, else the shipped example."""
+        if self.catalog is not None:
+            return self.catalog
+        local = cwd / "catalog.toml"
+        return local if local.exists() else SHIPPED_CATALOG
