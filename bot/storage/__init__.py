@@ -1,0 +1,1 @@
+"""Persistence: models, the UTC datetime type, repositories and migrations."""

@@ -1,0 +1,60 @@
+"""Mirror the catalog's clients and servers into the database, keeping removed ones."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Catalog
+from bot.storage.models import Client, Server
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: list[str]
+    removed: list[str]
+    restored: list[str]
+
+
+def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncReport:
+    """Upsert clients and servers; rows gone from the catalog get `removed_at`, never deleted."""
+    added: list[str] = []
+    removed: list[str] = []
+    restored: list[str] = []
+    clients = {c.id: c for c in session.scalars(select(Client))}
+    for spec in catalog.clients:
+        row = clients.get(spec.id)
+        if row is None:
+            row = Client(id=spec.id, added_at=now)
+            session.add(row)
+            added.append(f"client {spec.id}")
+        elif row.removed_at is not None:
+            row.removed_at = None
+            restored.append(f"client {spec.id}")
+        row.name, row.level = spec.name, spec.level
+        row.monthly_fee = catalog.monthly_fee(spec.id)
+    session.flush()
+    servers = {s.id: s for s in session.scalars(select(Server))}
+    for server_spec in catalog.servers:
+        server = servers.get(server_spec.id)
+        if server is None:
+            server = Server(id=server_spec.id, added_at=now)
+            session.add(server)
+            added.append(f"server {server_spec.id}")
+        elif server.removed_at is not None:
+            server.removed_at = None
+            restored.append(f"server {server_spec.id}")
+        server.client_id, server.host = server_spec.client, server_spec.host
+    wanted_servers = {s.id for s in catalog.servers}
+    for server in servers.values():
+        if server.id not in wanted_servers and server.removed_at is None:
+            server.removed_at = now
+            removed.append(f"server {server.id}")
+    wanted_clients = {c.id for c in catalog.clients}
+    for client in clients.values():
+        if client.id not in wanted_clients and client.removed_at is None:
+            client.removed_at = now
+            removed.append(f"client {client.id}")
+    session.flush()
+    return SyncReport(added, removed, restored)

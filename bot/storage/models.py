@@ -1,0 +1,276 @@
+"""SQLAlchemy models: the database is the source of truth for every deadline and message."""
+
+import enum
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.storage.types import UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# A BigInteger primary key that is still an autoincrementing INTEGER PRIMARY KEY on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"  # registered, not claimed
+    CLAIMED = "claimed"
+    WAITING = "waiting"  # paused, waiting on the client
+    OUT_OF_SCOPE = "out_of_scope"  # past the allowance: no clock until quoted or refused
+    QUOTED = "quoted"
+    REFUSED = "refused"
+    RESOLVED = "resolved"
+
+
+class ProbeStatus(enum.StrEnum):
+    UNKNOWN = "unknown"
+    UP = "up"
+    DOWN = "down"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    COALESCED = "coalesced"  # an update superseded by a later one for the same message
+
+
+class OutboxOperation(enum.StrEnum):
+    POST = "post"  # chat.postMessage (channel, DM or thread reply)
+    UPDATE = "update"  # chat.update of a message posted earlier through the outbox
+    EPHEMERAL = "ephemeral"  # chat.postEphemeral
+    RESPONSE = "response"  # a post to a response_url
+
+
+class Client(Base):
+    """A client of the catalog; kept after removal from the catalog (`removed_at`)."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(64))
+    monthly_fee: Mapped[float]
+    added_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class Server(Base):
+    """A client's machine; kept after removal from the catalog (`removed_at`)."""
+
+    __tablename__ = "servers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class Ticket(Base):
+    """An intervention, `INT-<id>`. Contract terms are copied at registration."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    server_id: Mapped[str | None] = mapped_column(ForeignKey("servers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), index=True)
+    called_at: Mapped[datetime] = mapped_column(index=True, comment="the client's call, UTC")
+    registered_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(32))
+    assignee_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    last_update_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    outage_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    root_key: Mapped[str | None] = mapped_column(String(200), comment="outbox key of the root")
+
+    clocks: Mapped[list["Clock"]] = relationship(back_populates="ticket", order_by="Clock.id")
+
+    @property
+    def ref(self) -> str:
+        return f"INT-{self.id}"
+
+
+class Clock(Base):
+    """A ticket's GTI or GTR clock: budget and calendar fixed at start."""
+
+    __tablename__ = "clocks"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # gti | gtr
+    budget_seconds: Mapped[int]
+    calendar: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+    stopped_by: Mapped[str | None] = mapped_column(
+        String(64), comment="user id, or 'probe' for a recovery"
+    )
+    deadline_at: Mapped[datetime | None] = mapped_column(
+        index=True, comment="cached deadline if it keeps running; recomputed on every change"
+    )
+
+    ticket: Mapped[Ticket] = relationship(back_populates="clocks")
+    pauses: Mapped[list["ClockPause"]] = relationship(
+        back_populates="clock", order_by="ClockPause.started_at"
+    )
+
+
+class ClockPause(Base):
+    """A pause of a clock while waiting on the client; `ended_at` is None while it lasts."""
+
+    __tablename__ = "clock_pauses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(32))
+    ended_by: Mapped[str | None] = mapped_column(String(32))
+
+    clock: Mapped[Clock] = relationship(back_populates="pauses")
+
+
+class ProbeState(Base):
+    """Up/down state of one probe, kept across restarts."""
+
+    __tablename__ = "probe_states"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. "acme-web-01/tcp:22"
+    server_id: Mapped[str] = mapped_column(ForeignKey("servers.id"), index=True)
+    status: Mapped[ProbeStatus] = mapped_column(_enum(ProbeStatus))
+    failures: Mapped[int] = mapped_column(default=0, comment="consecutive failures")
+    successes: Mapped[int] = mapped_column(default=0, comment="consecutive successes")
+    streak_started_at: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime | None]
+
+
+class Outage(Base):
+    """A period where a server's probes confirm it DOWN."""
+
+    __tablename__ = "outages"
+    __table_args__ = (Index("ix_outages_open", "server_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    server_id: Mapped[str] = mapped_column(ForeignKey("servers.id"))
+    started_at: Mapped[datetime] = mapped_column(comment="first failure of the confirming streak")
+    confirmed_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(
+        comment="first success of the clearing streak"
+    )
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None]
+    root_key: Mapped[str | None] = mapped_column(String(200), comment="outbox key of the root")
+
+
+class AuditEvent(Base):
+    """An append-only record of an SLA-relevant act (database triggers refuse edits)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str] = mapped_column(String(64))  # Slack user id, or "system"/"probe"
+    action: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    server_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    command: Mapped[str | None] = mapped_column(Text, comment="the command text as typed")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """A message the bot decided to send, written in the transaction that decided it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True, comment="idempotency key")
+    operation: Mapped[OutboxOperation] = mapped_column(_enum(OutboxOperation))
+    channel_id: Mapped[str | None] = mapped_column(
+        String(64), comment="channel, or user id for a DM"
+    )
+    user_id: Mapped[str | None] = mapped_column(String(32), comment="ephemeral recipient")
+    thread_key: Mapped[str | None] = mapped_column(
+        String(200), index=True, comment="outbox key of the thread root this replies to"
+    )
+    target_key: Mapped[str | None] = mapped_column(
+        String(200), index=True, comment="outbox key of the message an update edits"
+    )
+    response_url: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    ts: Mapped[str | None] = mapped_column(String(32), comment="Slack ts once delivered")
+    sent_channel_id: Mapped[str | None] = mapped_column(
+        String(64), comment="channel Slack answered with (the D… id of a DM)"
+    )
+
+
+class InboundEvent(Base):
+    """An inbound Slack event, action or trigger already processed (de-duplication)."""
+
+    __tablename__ = "inbound_events"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Lease(Base):
+    """A named lease held by one instance (the scheduler leader), renewed while alive."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

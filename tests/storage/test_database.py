@@ -1,0 +1,145 @@
+"""Migrations, the UTC datetime type, append-only audit and catalog sync, on both backends."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import load_catalog
+from bot.storage.catalog_sync import sync_catalog
+from bot.storage.database import make_engine, migrate
+from bot.storage.models import (
+    AuditEvent,
+    Base,
+    Client,
+    OutboxMessage,
+    OutboxOperation,
+    OutboxStatus,
+    Server,
+)
+
+CATALOG = Path(__file__).parents[2] / "examples" / "catalog.toml"
+NOW = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+
+
+def test_migrations_create_every_table_on_an_empty_database(empty_database_url: URL) -> None:
+    """Upgrading an empty database to head creates the models' tables, and is idempotent."""
+    engine = make_engine(empty_database_url)
+    migrate(engine)
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+    engine.dispose()
+
+
+def test_migrations_downgrade_to_base_and_back(empty_database_url: URL) -> None:
+    """Every migration can be undone, so a bad release can be rolled back."""
+    engine = make_engine(empty_database_url)
+    migrate(engine)
+    from alembic import command
+
+    from bot.storage.database import alembic_config
+
+    command.downgrade(alembic_config(engine), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate(engine)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Paris")),
+        datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
+        datetime(2026, 11, 27, 18, 0, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+    ids=["utc-microseconds", "paris-after-spring-dst", "paris-second-2h30-in-october", "utc-5"],
+)
+def test_aware_datetimes_round_trip_as_the_same_instant_in_utc(
+    sessions: sessionmaker[Session], instant: datetime
+) -> None:
+    """What goes in comes out as the same instant, aware, in UTC."""
+    with sessions.begin() as session:
+        session.add(Client(id="c", name="C", level="l", monthly_fee=1.0, added_at=instant))
+    with sessions() as session:
+        stored = session.scalars(select(Client.added_at)).one()
+    # Compared in UTC: PEP 495 makes an ambiguous local time unequal to every other zone's time.
+    assert stored == instant.astimezone(UTC)
+    assert stored.tzinfo is UTC
+
+
+def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
+    """A naive datetime is ambiguous evidence: refused instead of guessed."""
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 (the point of the test)
+    with sessions() as session:
+        session.add(Client(id="c", name="C", level="l", monthly_fee=1.0, added_at=naive))
+        with pytest.raises(StatementError, match="naive datetime refused"):
+            session.flush()
+
+
+def test_audit_events_cannot_be_edited_or_deleted(engine: Engine) -> None:
+    """The database itself refuses UPDATE and DELETE on the audit trail."""
+    sessions = sessionmaker(engine)
+    with sessions.begin() as session:
+        session.add(AuditEvent(at=NOW, actor_id="U1", action="ticket.opened", details={}))
+    for statement in ("UPDATE audit_events SET actor_id = 'U2'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text(statement))
+    with sessions() as session:
+        assert session.scalars(select(AuditEvent.actor_id)).all() == ["U1"]
+
+
+def test_outbox_keys_are_unique(sessions: sessionmaker[Session]) -> None:
+    """The idempotency key is enforced by the database."""
+
+    def message() -> OutboxMessage:
+        return OutboxMessage(
+            key="INT-1/gtr/75",
+            operation=OutboxOperation.POST,
+            channel_id="C1",
+            text="hi",
+            status=OutboxStatus.PENDING,
+            created_at=NOW,
+            next_attempt_at=NOW,
+        )
+
+    with sessions.begin() as session:
+        session.add(message())
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(message())
+
+
+def test_foreign_keys_are_enforced(sessions: sessionmaker[Session]) -> None:
+    """A server of an unknown client is refused (SQLite too: foreign_keys is on)."""
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(Server(id="s", client_id="nobody", host="h", added_at=NOW))
+
+
+def test_catalog_sync_keeps_removed_servers_as_history(sessions: sessionmaker[Session]) -> None:
+    """Removing a server from the catalog marks it removed; adding it back restores it."""
+    catalog = load_catalog(CATALOG)
+    with sessions.begin() as session:
+        first = sync_catalog(session, catalog, now=NOW)
+    assert "server acme-web-01" in first.added
+    smaller = catalog.model_copy(update={"servers": catalog.servers[1:]})
+    later = NOW + timedelta(days=1)
+    with sessions.begin() as session:
+        report = sync_catalog(session, smaller, now=later)
+    assert report.removed == ["server acme-web-01"]
+    with sessions() as session:
+        server = session.get_one(Server, "acme-web-01")
+        assert server.removed_at == later
+    with sessions.begin() as session:
+        again = sync_catalog(session, catalog, now=later)
+    assert again.restored == ["server acme-web-01"]
+    with sessions() as session:
+        assert session.get_one(Server, "acme-web-01").removed_at is None
+        assert session.get_one(Client, "acme").monthly_fee == 120.0
