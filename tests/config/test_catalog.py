@@ -1,0 +1,241 @@
+"""`supportbot check-config`: a valid catalog passes; every bad input is named by its path."""
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import CatalogError, load_catalog, parse_catalog, parse_duration
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "catalog.toml"
+SUPPORTBOT = Path(sys.executable).with_name("supportbot")
+
+VALID = """
+timezone = "Europe/Paris"
+[calendars.business]
+monday = ["09:00-19:00"]
+saturday = ["09:00-12:00", "14:00-18:00"]
+holidays = "FR"
+[calendars.always]
+always_open = true
+[levels.essentiel]
+gti = "4h"
+gtr = "8h"
+calendar = "business"
+gtr_calendar = "always"
+monthly_interventions = 2
+monthly_fee = 99.0
+[team]
+technicians = ["U01AAA"]
+alerts_channel = "C01ALERTS"
+[[clients]]
+id = "acme"
+name = "ACME"
+level = "essentiel"
+[[servers]]
+id = "web"
+client = "acme"
+host = "127.0.0.1"
+[[servers.probes]]
+type = "tcp"
+port = 22
+[[servers.probes]]
+type = "http"
+url = "http://127.0.0.1:8080/health"
+"""
+
+
+def check(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    path = tmp_path / "catalog.toml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["check-config", "--catalog", str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_the_shipped_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/catalog.toml passes and the summary lists levels, clients, servers, probes."""
+    assert main(["check-config", "--catalog", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "essentiel: GTI 4h (business), GTR 8h (business)" in out
+    assert "acme: ACME SARL [essentiel]" in out
+    assert "acme-web-01 (acme) 127.0.0.1: icmp, tcp:22" in out
+
+
+def test_the_valid_fixture_catalog_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The base catalog the bad cases mutate is itself valid."""
+    assert check(tmp_path, VALID, capsys)[0] == 0
+
+
+BAD_CASES = [
+    ("invalid-toml", VALID.replace('gti = "4h"', "gti = 4h"), "line 10, column"),
+    (
+        "unknown-level",
+        VALID.replace('level = "essentiel"', 'level = "gold"'),
+        "clients[0].level: unknown level 'gold'",
+    ),
+    (
+        "unknown-client",
+        VALID.replace('client = "acme"', 'client = "nobody"'),
+        "servers[0].client: unknown client 'nobody'",
+    ),
+    (
+        "unknown-calendar",
+        VALID.replace('calendar = "business"', 'calendar = "nights"'),
+        "levels.essentiel.calendar: unknown calendar 'nights'",
+    ),
+    (
+        "duplicate-client",
+        VALID.replace(
+            "[[servers]]",
+            '[[clients]]\nid = "acme"\nname = "Again"\nlevel = "essentiel"\n[[servers]]',
+            1,
+        ),
+        "clients[1].id: duplicate id 'acme'",
+    ),
+    (
+        "duplicate-server",
+        VALID + '[[servers]]\nid = "web"\nclient = "acme"\nhost = "h"\n',
+        "servers[1].id: duplicate id 'web'",
+    ),
+    (
+        "bad-duration",
+        VALID.replace('gti = "4h"', 'gti = "four hours"'),
+        "levels.essentiel.gti: not a duration",
+    ),
+    (
+        "range-ends-before-start",
+        VALID.replace('monday = ["09:00-19:00"]', 'monday = ["19:00-09:00"]'),
+        "calendars.business.monday: time range ends before it starts",
+    ),
+    (
+        "overlapping-ranges",
+        VALID.replace('"09:00-12:00", "14:00-18:00"', '"09:00-15:00", "14:00-18:00"'),
+        "calendars.business.saturday: overlapping ranges",
+    ),
+    (
+        "unknown-timezone",
+        VALID.replace("Europe/Paris", "Europe/Atlantis"),
+        "timezone: unknown time zone 'Europe/Atlantis'",
+    ),
+    (
+        "unknown-probe-type",
+        VALID.replace('type = "tcp"', 'type = "udp"'),
+        "servers[0].probes[0]: unknown probe type 'udp'",
+    ),
+    (
+        "http-without-url",
+        VALID.replace('url = "http://127.0.0.1:8080/health"', ""),
+        "servers[0].probes[1].url: Field required",
+    ),
+    ("port-out-of-range", VALID.replace("port = 22", "port = 70000"), "servers[0].probes[0].port"),
+    ("port-zero", VALID.replace("port = 22", "port = 0"), "servers[0].probes[0].port"),
+    (
+        "negative-allowance",
+        VALID.replace("monthly_interventions = 2", "monthly_interventions = -1"),
+        "levels.essentiel.monthly_interventions",
+    ),
+    (
+        "negative-fee",
+        VALID.replace("monthly_fee = 99.0", "monthly_fee = -5.0"),
+        "levels.essentiel.monthly_fee",
+    ),
+    ("unknown-key", VALID.replace("[team]", "[team]\nchanel = 'typo'"), "team.chanel: unknown key"),
+    ("no-technicians", VALID.replace('technicians = ["U01AAA"]', ""), "team: set technicians"),
+    (
+        "unknown-holiday-country",
+        VALID.replace('holidays = "FR"', 'holidays = "XX"'),
+        "unknown country code 'XX'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES]
+)
+def test_bad_catalog_exits_2_naming_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    """Each bad input exits 2, names the path of the problem, and prints no traceback."""
+    code, output = check(tmp_path, text, capsys)
+    assert code == 2
+    assert expected in output
+    assert "Traceback" not in output
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Shape errors and reference errors come together, not one per run."""
+    text = VALID.replace('gti = "4h"', 'gti = "4x"').replace("port = 22", "port = 0")
+    text = text.replace('level = "essentiel"', 'level = "gold"')
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(text)
+    paths = [p.path for p in error.value.problems]
+    assert paths == ["levels.essentiel.gti", "servers[0].probes[0].port", "clients[0].level"]
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing catalog is named with its path."""
+    code = main(["check-config", "--catalog", str(tmp_path / "nope.toml")])
+    assert code == 2
+    assert "nope.toml: 1 problem(s)\n  file not found" in capsys.readouterr().err
+
+
+def test_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A path that cannot be read as text (here a directory) is reported, not raised."""
+    code = main(["check-config", "--catalog", str(tmp_path)])
+    assert code == 2
+    assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_invalid_toml_gives_line_and_column(tmp_path: Path) -> None:
+    """TOML syntax errors carry the line and the column."""
+    path = tmp_path / "c.toml"
+    path.write_text('timezone = "Europe/Paris"\n[levels\n', encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"invalid TOML: .*line 2, column"):
+        load_catalog(path)
+
+
+def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
+    """The installed `supportbot` command exits 2 on a bad catalog, 0 on the example."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(VALID.replace("port = 22", "port = 70000"), encoding="utf-8")
+    result = subprocess.run(
+        [SUPPORTBOT, "check-config", "--catalog", str(bad)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "servers[0].probes[0].port" in result.stderr
+    assert "Traceback" not in result.stderr
+    ok = subprocess.run(
+        [SUPPORTBOT, "check-config", "--catalog", str(EXAMPLE)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90m", timedelta(minutes=90)),
+        ("4h", timedelta(hours=4)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2d", timedelta(days=2)),
+        ("45s", timedelta(seconds=45)),
+        ("PT4H", timedelta(hours=4)),
+        ("P1DT2H", timedelta(days=1, hours=2)),
+        ("0m", timedelta(0)),
+    ],
+)
+def test_durations_parse_in_both_notations(text: str, expected: timedelta) -> None:
+    """Compact and ISO-8601 durations mean the same thing."""
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "4", "h", "4x", "-1h", "PT", "P-1D", "1h 2x"])
+def test_bad_durations_are_refused(text: str) -> None:
+    """Anything else is a ValueError naming the input."""
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
