@@ -47,11 +47,15 @@ class Base(DeclarativeBase):
 class TicketStatus(enum.StrEnum):
     OPEN = "open"  # registered, not claimed
     CLAIMED = "claimed"
-    WAITING = "waiting"  # paused, waiting on the client
-    OUT_OF_SCOPE = "out_of_scope"  # past the allowance: no clock until quoted or refused
-    QUOTED = "quoted"
-    REFUSED = "refused"
+    WAITING = "waiting"  # waiting on the client: clocks and nudges paused
     RESOLVED = "resolved"
+
+
+class Scope(enum.StrEnum):
+    IN = "in"  # within the contract: clocks run
+    PENDING = "pending"  # out of scope (allowance used): no clock until quoted or refused
+    QUOTED = "quoted"  # out of scope, the client accepted a quote: work goes on, no clock
+    REFUSED = "refused"  # out of scope, refused: the ticket is closed
 
 
 class ProbeStatus(enum.StrEnum):
@@ -111,6 +115,7 @@ class Ticket(Base):
     level: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), index=True)
+    scope: Mapped[Scope] = mapped_column(_enum(Scope))
     called_at: Mapped[datetime] = mapped_column(index=True, comment="the client's call, UTC")
     registered_at: Mapped[datetime]
     opened_by: Mapped[str] = mapped_column(String(32))
@@ -122,9 +127,15 @@ class Ticket(Base):
     snoozed_until: Mapped[datetime | None]
     outage_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"))
     channel_id: Mapped[str | None] = mapped_column(String(32))
-    root_key: Mapped[str | None] = mapped_column(String(200), comment="outbox key of the root")
+    thread_key: Mapped[str | None] = mapped_column(
+        String(200), comment="outbox key of the message whose thread holds the ticket's story"
+    )
+    revision: Mapped[int] = mapped_column(default=0, comment="bumped at every change")
 
     clocks: Mapped[list["Clock"]] = relationship(back_populates="ticket", order_by="Clock.id")
+    pauses: Mapped[list["TicketPause"]] = relationship(
+        back_populates="ticket", order_by="TicketPause.started_at"
+    )
 
     @property
     def ref(self) -> str:
@@ -152,25 +163,22 @@ class Clock(Base):
     )
 
     ticket: Mapped[Ticket] = relationship(back_populates="clocks")
-    pauses: Mapped[list["ClockPause"]] = relationship(
-        back_populates="clock", order_by="ClockPause.started_at"
-    )
 
 
-class ClockPause(Base):
-    """A pause of a clock while waiting on the client; `ended_at` is None while it lasts."""
+class TicketPause(Base):
+    """Waiting on the client; `ended_at` is None while it lasts. Pauses whichever clock runs."""
 
-    __tablename__ = "clock_pauses"
+    __tablename__ = "ticket_pauses"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(Text)
     started_by: Mapped[str] = mapped_column(String(32))
     ended_by: Mapped[str | None] = mapped_column(String(32))
 
-    clock: Mapped[Clock] = relationship(back_populates="pauses")
+    ticket: Mapped[Ticket] = relationship(back_populates="pauses")
 
 
 class ProbeState(Base):

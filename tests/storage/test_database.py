@@ -143,3 +143,15 @@ def test_catalog_sync_keeps_removed_servers_as_history(sessions: sessionmaker[Se
     with sessions() as session:
         assert session.get_one(Server, "acme-web-01").removed_at is None
         assert session.get_one(Client, "acme").monthly_fee == 120.0
+
+
+def test_migrations_match_the_models(database_url: URL) -> None:
+    """A migrated database has exactly the models' schema: no forgotten migration."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()

@@ -1,0 +1,23 @@
+"""Inbound de-duplication: each Slack event, action or trigger is processed once."""
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.storage.models import InboundEvent
+
+
+def mark_received(session: Session, key: str, *, now: datetime) -> bool:
+    """Record `key`; False means it was seen before (a retry or a redelivery)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(InboundEvent).values(key=key, received_at=now).on_conflict_do_nothing()
+    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def prune_received(session: Session, *, before: datetime) -> int:
+    """Forget keys older than `before` (Slack retries for minutes, not days)."""
+    result = session.execute(delete(InboundEvent).where(InboundEvent.received_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,162 @@
+"""Outbox repository: messages written with the state change that caused them, sent later."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message to send. `key` makes it idempotent: the same key is written once."""
+
+    key: str
+    text: str
+    channel_id: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+    operation: OutboxOperation = OutboxOperation.POST
+    thread_key: str | None = None  # reply in the thread of the message with this key
+    target_key: str | None = None  # for UPDATE: the message with this key is edited
+    user_id: str | None = None  # for EPHEMERAL: the one user who sees it
+    response_url: str | None = None  # for RESPONSE
+
+
+def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
+    """Queue `message` in the caller's transaction; False if its key was already queued."""
+    values = {
+        "key": message.key,
+        "operation": message.operation,
+        "channel_id": message.channel_id,
+        "user_id": message.user_id,
+        "thread_key": message.thread_key,
+        "target_key": message.target_key,
+        "response_url": message.response_url,
+        "text": message.text,
+        "blocks": message.blocks,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    )
+    result = session.execute(statement)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def list_pending(session: Session, *, limit: int = 500) -> list[OutboxMessage]:
+    """Pending messages in the order they were written."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def get_by_keys(session: Session, keys: set[str]) -> dict[str, OutboxMessage]:
+    if not keys:
+        return {}
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.key.in_(keys)))
+    return {row.key: row for row in rows}
+
+
+def mark_attempt(session: Session, message_id: int, *, now: datetime) -> bool:
+    """Record that a delivery attempt starts (committed before the call; bounds duplicates)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_sent(
+    session: Session, message_id: int, *, ts: str | None, channel_id: str | None, now: datetime
+) -> bool:
+    """Delivered: Slack answered with `ts` (None for ephemerals and responses, which have none)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(
+            status=OutboxStatus.SENT,
+            ts=ts,
+            sent_channel_id=channel_id,
+            sent_at=now,
+            last_error=None,
+        )
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(last_error=error, next_attempt_at=retry_at)
+    )
+
+
+def mark_failed(session: Session, message_id: int, *, error: str) -> bool:
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.FAILED, last_error=error)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_coalesced(session: Session, message_ids: list[int]) -> None:
+    """Pending updates superseded by a later update of the same message."""
+    if message_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.COALESCED)
+        )
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    failed: int
+    oldest_pending_age: timedelta | None
+
+    def to_json(self) -> dict[str, Any]:
+        age = self.oldest_pending_age
+        return {
+            "pending": self.pending,
+            "failed": self.failed,
+            "oldest_pending_age_s": None if age is None else round(age.total_seconds(), 1),
+        }
+
+
+def get_stats(session: Session, *, now: datetime) -> OutboxStats:
+    counts = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+            .group_by(OutboxMessage.status)
+        ).tuples()
+    )
+    oldest = session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    return OutboxStats(
+        pending=counts.get(OutboxStatus.PENDING, 0),
+        failed=counts.get(OutboxStatus.FAILED, 0),
+        oldest_pending_age=None if oldest is None else now - oldest,
+    )
