@@ -1,0 +1,143 @@
+"""The Socket Mode side of the emulator: the bot's WebSocket connections, envelopes and acks.
+
+The handshake is Slack's: the bot calls apps.connections.open with its xapp- token, opens the
+returned ws:// URL (one-use ticket), receives {"type": "hello", ...}, then gets envelopes
+{envelope_id, type, payload, accepts_response_payload[, retry_attempt, retry_reason]} and answers
+each with {"envelope_id": ..., "payload"?: ...}. aiohttp answers the client's pings by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.sandbox.records import JsonDict
+
+logger = logging.getLogger(__name__)
+
+
+class SocketModeHub:
+    """Accepts the bot's Socket Mode connections and delivers envelopes to the newest one."""
+
+    def __init__(self, *, app_id: str, redeem_ticket: Callable[[str], bool]) -> None:
+        self._app_id = app_id
+        self._redeem_ticket = redeem_ticket
+        self._sockets: list[web.WebSocketResponse] = []
+        self._pending: dict[str, asyncio.Future[JsonDict]] = {}
+        self._sent: dict[str, JsonDict] = {}
+        self._connected = asyncio.Condition()
+        self.acks: list[JsonDict] = []
+
+    @property
+    def connections(self) -> int:
+        """How many bot connections are open."""
+        return sum(1 for ws in self._sockets if not ws.closed)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp handler of the ws:// URL apps.connections.open handed out."""
+        if not self._redeem_ticket(request.query.get("ticket", "")):
+            raise web.HTTPUnauthorized(text="invalid_ticket")
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": self.connections + 1,
+                "debug_info": {
+                    "host": "slack-emulator",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
+                "connection_info": {"app_id": self._app_id},
+            }
+        )
+        async with self._connected:
+            self._sockets.append(ws)
+            self._connected.notify_all()
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._receive(message.data)
+                elif message.type == WSMsgType.ERROR:
+                    logger.warning("socket mode connection error: %s", ws.exception())
+        finally:
+            async with self._connected:
+                self._sockets.remove(ws)
+        return ws
+
+    def _receive(self, data: str) -> None:
+        ack = json.loads(data)
+        if not isinstance(ack, dict) or "envelope_id" not in ack:
+            logger.warning("unexpected socket mode message from the bot: %s", data)
+            return
+        self.acks.append(ack)
+        future = self._pending.get(str(ack["envelope_id"]))
+        if future is not None and not future.done():
+            future.set_result(ack)
+
+    async def wait_connected(self, timeout_s: float) -> web.WebSocketResponse:
+        """The newest open connection, waiting up to `timeout_s` for one."""
+        async with asyncio.timeout(timeout_s), self._connected:
+            await self._connected.wait_for(lambda: self.connections > 0)
+            return next(ws for ws in reversed(self._sockets) if not ws.closed)
+
+    async def deliver(
+        self,
+        kind: str,
+        payload: JsonDict,
+        *,
+        timeout_s: float,
+        envelope_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> tuple[str, JsonDict]:
+        """Send one envelope and wait for its ack: (envelope_id, ack message)."""
+        envelope: JsonDict = {
+            "envelope_id": envelope_id or secrets.token_hex(18),
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        if kind == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
+        eid = str(envelope["envelope_id"])
+        self._sent[eid] = envelope
+        future: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        self._pending[eid] = future
+        try:
+            async with asyncio.timeout(timeout_s):
+                ws = await self.wait_connected(timeout_s)
+                await ws.send_str(json.dumps(envelope))
+                return eid, await future
+        except TimeoutError as exc:
+            raise TimeoutError(
+                f"the bot did not ack envelope {eid} ({kind}) in {timeout_s}s"
+            ) from exc
+        finally:
+            self._pending.pop(eid, None)
+
+    def sent(self, envelope_id: str) -> JsonDict:
+        """An envelope delivered earlier (for redelivery)."""
+        return self._sent[envelope_id]
+
+    async def disconnect_all(self, reason: str = "refresh_requested") -> None:
+        """Ask every connected client to reconnect, as Slack does before recycling a host."""
+        for ws in list(self._sockets):
+            if not ws.closed:
+                await ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {}})
+
+    async def close(self) -> None:
+        """Close every connection (server shutdown)."""
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"server shutdown")
+
+
+def ack_payload(ack: JsonDict) -> Any:
+    """The payload of an ack message, or None when the bot acked without one."""
+    return ack.get("payload")
