@@ -13,8 +13,14 @@ from bot.storage.models import InboundEvent
 def mark_received(session: Session, key: str, *, now: datetime) -> bool:
     """Record `key`; False means it was seen before (a retry or a redelivery)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(InboundEvent).values(key=key, received_at=now).on_conflict_do_nothing()
-    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+    statement = (
+        insert(InboundEvent)
+        .values(key=key, received_at=now)
+        .on_conflict_do_nothing()
+        .returning(InboundEvent.key)
+    )
+    # RETURNING, not rowcount: psycopg reports no rowcount for INSERT … ON CONFLICT DO NOTHING.
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def prune_received(session: Session, *, before: datetime) -> int:

@@ -47,10 +47,13 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id)
     )
-    result = session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports no rowcount for INSERT … ON CONFLICT DO NOTHING.
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def list_pending(session: Session, *, limit: int = 500) -> list[OutboxMessage]:
@@ -143,13 +146,12 @@ class OutboxStats:
 
 
 def get_stats(session: Session, *, now: datetime) -> OutboxStats:
-    counts = dict(
-        session.execute(
-            select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
-            .group_by(OutboxMessage.status)
-        ).tuples()
+    rows = session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+        .group_by(OutboxMessage.status)
     )
+    counts: dict[OutboxStatus, int] = {status: count for status, count in rows}
     oldest = session.scalar(
         select(func.min(OutboxMessage.created_at)).where(
             OutboxMessage.status == OutboxStatus.PENDING

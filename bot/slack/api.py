@@ -1,0 +1,113 @@
+"""A small Slack Web API transport for the outbox: one pooled session, every outcome as data.
+
+slack_sdk's client opens an HTTP session per call and hides the status code and `Retry-After`
+behind exceptions; the outbox needs both, cheaply, for every message. Everything else (Bolt,
+interactive replies) keeps using slack_sdk.
+"""
+
+import enum
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+# Slack errors worth retrying; every other error code is permanent for that message.
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+# Errors of the token, not of the message: the whole sender pauses instead of failing messages.
+AUTH_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    RATE_LIMITED = "rate_limited"  # HTTP 429: wait `retry_after` seconds
+    TRANSIENT = "transient"  # network error, 5xx, Slack-side trouble: back off and retry
+    AUTH = "auth"  # the token is refused: pause everything, lose nothing
+    PERMANENT = "permanent"  # this message will never go through as it is
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    outcome: Outcome
+    data: dict[str, Any]
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class SlackApi:
+    """POSTs JSON to `<base_url><method>` with the bot token; never raises for Slack's answers."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=32),
+                json_serialize=json.dumps,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def call(self, method: str, payload: dict[str, Any]) -> ApiResult:
+        """Call a Web API method; the outcome says what the caller should do next."""
+        headers = {"Authorization": f"Bearer {self._token}"}
+        return await self._post(self.base_url + method, payload, headers)
+
+    async def post_response(self, response_url: str, payload: dict[str, Any]) -> ApiResult:
+        """POST to an interaction's `response_url` (no token; answers plain `ok` or JSON)."""
+        return await self._post(response_url, payload, {})
+
+    async def _post(self, url: str, payload: dict[str, Any], headers: dict[str, str]) -> ApiResult:
+        session = await self._client()
+        try:
+            async with session.post(url, json=payload, headers=headers) as response:
+                body = await response.text()
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return ApiResult(Outcome.TRANSIENT, {}, f"network: {type(error).__name__}: {error}")
+        if status == 429:
+            return ApiResult(Outcome.RATE_LIMITED, {}, "ratelimited", _seconds(retry_after))
+        if status >= 500:
+            return ApiResult(Outcome.TRANSIENT, {}, f"http {status}")
+        data = _json(body)
+        if data is None:
+            # response_url answers "ok" as text; anything else non-JSON is a broken answer.
+            if status == 200 and body.strip() in ("ok", ""):
+                return ApiResult(Outcome.OK, {})
+            return ApiResult(Outcome.TRANSIENT, {}, f"http {status}: unexpected body")
+        if data.get("ok") is True:
+            return ApiResult(Outcome.OK, data)
+        code = str(data.get("error", f"http {status}"))
+        if code in AUTH_ERRORS:
+            return ApiResult(Outcome.AUTH, data, code)
+        if code in TRANSIENT_ERRORS:
+            return ApiResult(Outcome.TRANSIENT, data, code)
+        return ApiResult(Outcome.PERMANENT, data, code)
+
+
+def _seconds(header: str | None) -> float:
+    try:
+        return max(0.0, float(header)) if header is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
+def _json(body: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
