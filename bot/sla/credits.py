@@ -1,0 +1,85 @@
+"""Service credits: each breach entitles the client to a share of the monthly fee, up to a cap.
+
+Amounts are Decimal euros rounded to the cent (half up) once per breach; the monthly cap is
+applied in chronological order of the breaches, so the breach that crosses the cap gets what is
+left and later ones get 0. A breach belongs to the month (catalog zone) of its deadline.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from bot.config.catalog import Policy
+from bot.sla.allowance import month_bounds
+from bot.sla.calendar import require_aware
+from bot.sla.kinds import ClockKind
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, order=True)
+class Breach:
+    """A missed clock: which ticket, which clock, and the deadline it missed."""
+
+    breached_at: datetime
+    ticket_ref: str
+    clock_kind: ClockKind
+
+    def __post_init__(self) -> None:
+        # Ordering must follow UTC: same-zone local times compare by wall clock across DST.
+        object.__setattr__(self, "breached_at", require_aware(self.breached_at, "breached_at"))
+
+
+@dataclass(frozen=True)
+class Credit:
+    """The credit one breach entitles to; `reduced` when the monthly cap cut it."""
+
+    breach: Breach
+    amount: Decimal
+    full_amount: Decimal
+
+    @property
+    def reduced(self) -> bool:
+        return self.amount < self.full_amount
+
+
+def to_cents(value: Decimal | float | int) -> Decimal:
+    """A money amount as Decimal rounded half up to the cent (floats read via their repr)."""
+    decimal = value if isinstance(value, Decimal) else Decimal(str(value))
+    return decimal.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def credits_for(
+    breaches: Iterable[Breach], monthly_fee: Decimal | float, policy: Policy
+) -> list[Credit]:
+    """Credits for one client's breaches of one month, oldest first, capped by the policy."""
+    fee = Decimal(str(monthly_fee)) if not isinstance(monthly_fee, Decimal) else monthly_fee
+    full_amount = to_cents(fee * Decimal(str(policy.credit_rate)))
+    left = to_cents(fee * Decimal(str(policy.credit_cap)))
+    credits: list[Credit] = []
+    for breach in sorted(breaches):
+        amount = min(full_amount, left)
+        left -= amount
+        credits.append(Credit(breach, amount, full_amount))
+    return credits
+
+
+def month_credits(
+    breaches: Iterable[Breach],
+    year: int,
+    month: int,
+    zone: ZoneInfo,
+    monthly_fee: Decimal | float,
+    policy: Policy,
+) -> list[Credit]:
+    """Credits for the breaches whose deadline falls in the month, capped by the policy."""
+    start, end = month_bounds(year, month, zone)
+    in_month = [b for b in breaches if start <= require_aware(b.breached_at) < end]
+    return credits_for(in_month, monthly_fee, policy)
+
+
+def total(credits: Iterable[Credit]) -> Decimal:
+    """Sum of the credited amounts."""
+    return sum((credit.amount for credit in credits), Decimal("0.00"))

@@ -1,0 +1,148 @@
+"""Client-update nudges for a claimed ticket, in wall-clock time (not calendar time).
+
+The first nudge is due `update_every` after the claim; an update restarts the period; each
+nudge starts the next period. While the ticket waits on the client there is no nudge, and the
+period restarts when the wait ends. A snooze requested at R until U moves a nudge that would
+fall strictly between R and U to U. Each nudge's key holds its due instant, so recomputing from
+the same facts gives the same keys, and a later snooze never rewrites nudges already due.
+
+Only the most recent due nudge is ever sent: older unsent ones are superseded rather than sent
+in a burst after downtime.
+"""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from bot.sla.calendar import require_aware
+from bot.sla.clock import Pause
+
+
+class Snooze(NamedTuple):
+    """`/intervention snooze`: requested at `requested_at`, no nudge before `until`."""
+
+    requested_at: datetime
+    until: datetime
+
+
+@dataclass(frozen=True, order=True)
+class Nudge:
+    """A reminder to post a client update; `missed` counts nudges since the last update."""
+
+    due_at: datetime
+    key: str
+    number: int  # 1 for the first nudge since the claim
+    missed: int  # 1 for the first nudge since the last update (or the claim)
+
+
+@dataclass(frozen=True)
+class NudgePlan:
+    """Nudges due up to `now`, the next one (None if none will come) and current misses."""
+
+    due: tuple[Nudge, ...]
+    next_at: datetime | None
+    missed: int
+
+
+def nudge_key(ticket_ref: str, due_at: datetime) -> str:
+    """The stable key of a nudge, e.g. `INT-42/nudge/2026-11-27T10:00:00Z`."""
+    return f"{ticket_ref}/nudge/{require_aware(due_at).isoformat().replace('+00:00', 'Z')}"
+
+
+def _snoozed(candidate: datetime, snoozes: Sequence[Snooze]) -> datetime:
+    moved = True
+    while moved:  # a snooze may push the nudge into the range of another one
+        moved = False
+        for requested_at, until in snoozes:
+            if requested_at < candidate < until:
+                candidate, moved = until, True
+    return candidate
+
+
+def plan_nudges(
+    ticket_ref: str,
+    claimed_at: datetime,
+    update_every: timedelta,
+    now: datetime,
+    *,
+    updates: Sequence[datetime] = (),
+    waits: Sequence[Pause] = (),
+    snoozes: Sequence[Snooze] = (),
+    closed_at: datetime | None = None,
+) -> NudgePlan:
+    """Nudges of a ticket claimed at `claimed_at`, given its updates, waits and snoozes."""
+    if update_every <= timedelta(0):
+        raise ValueError("update_every must be longer than zero")
+    claimed_at = require_aware(claimed_at, "claimed_at")
+    now = require_aware(now, "now")
+    end = None if closed_at is None else require_aware(closed_at, "closed_at")
+    update_times = sorted(require_aware(u, "update") for u in updates)
+    wait_periods = sorted(
+        (require_aware(s, "wait start"), None if e is None else require_aware(e, "wait end"))
+        for s, e in waits
+    )
+    snooze_list = [Snooze(require_aware(r), require_aware(u)) for r, u in snoozes]
+
+    anchor = claimed_at
+    due_at_list: list[datetime] = []
+    next_at: datetime | None = None
+    while True:
+        candidate = _snoozed(anchor + update_every, snooze_list)
+        update = next((u for u in update_times if u > anchor), None)
+        wait = next(((s, e) for s, e in wait_periods if e is None or e > anchor), None)
+        if update is not None and update <= candidate and (wait is None or update <= wait[0]):
+            anchor = update  # posted in time (or late): the period restarts from it
+            continue
+        if wait is not None and wait[0] <= candidate:
+            if wait[1] is None:
+                break  # waiting on the client until further notice
+            anchor = wait[1]
+            continue
+        if (end is not None and candidate >= end) or candidate > now:
+            next_at = None if end is not None and candidate >= end else candidate
+            break
+        due_at_list.append(candidate)
+        anchor = candidate
+
+    due: list[Nudge] = []
+    missed = 0
+    later_updates = iter(update_times)
+    pending_update = next(later_updates, None)
+    for number, due_at in enumerate(due_at_list, start=1):
+        while pending_update is not None and pending_update < due_at:
+            missed = 0  # an update between two nudges: the count starts over
+            pending_update = next(later_updates, None)
+        missed += 1
+        due.append(Nudge(due_at, nudge_key(ticket_ref, due_at), number, missed))
+    last_update = max((u for u in update_times if u <= now), default=claimed_at)
+    current_missed = sum(1 for nudge in due if nudge.due_at > last_update)
+    return NudgePlan(tuple(due), next_at, current_missed)
+
+
+def due_nudge(
+    ticket_ref: str,
+    claimed_at: datetime,
+    update_every: timedelta,
+    now: datetime,
+    sent: Collection[str],
+    *,
+    updates: Sequence[datetime] = (),
+    waits: Sequence[Pause] = (),
+    snoozes: Sequence[Snooze] = (),
+    closed_at: datetime | None = None,
+) -> Nudge | None:
+    """The nudge to send at `now`, if any: the most recent due one, unless already sent."""
+    plan = plan_nudges(
+        ticket_ref,
+        claimed_at,
+        update_every,
+        now,
+        updates=updates,
+        waits=waits,
+        snoozes=snoozes,
+        closed_at=closed_at,
+    )
+    if not plan.due or plan.due[-1].key in sent:
+        return None
+    return plan.due[-1]
