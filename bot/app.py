@@ -1,0 +1,266 @@
+"""Composition root: Settings -> engine -> services -> Bolt app + scheduler + HTTP server.
+
+The only module (with `__main__`) that reads the real clock and the environment.
+"""
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Catalog, Settings, load_catalog
+from bot.handlers import commands, dedupe
+from bot.health import HealthReport
+from bot.messages import Messages
+from bot.outbox.sender import OutboxSender, SenderConfig
+from bot.sandbox import SlackEmulator
+from bot.slack.api import SlackApi
+from bot.storage import outbox
+from bot.storage.catalog_sync import sync_catalog
+from bot.storage.database import describe, make_engine, make_sessionmaker, migrate, ping
+
+logger = logging.getLogger("supportbot")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock; everything else receives it as a parameter."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SlackCredentials:
+    bot_token: str
+    signing_secret: str
+    app_token: str | None
+    api_url: str
+
+
+@dataclass
+class Runtime:
+    """Everything built once at start and passed down."""
+
+    settings: Settings
+    catalog: Catalog
+    engine: Engine
+    sessions: sessionmaker[Session]
+    messages: Messages
+    clock: Clock
+    instance: str
+
+
+def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
+    """Load the catalog, open and migrate the database, mirror the catalog into it."""
+    catalog = load_catalog(settings.catalog_path(Path.cwd()))
+    engine = make_engine(settings.database_url.get_secret_value())
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        report = sync_catalog(session, catalog, now=clock())
+    for change in (*report.added, *report.restored):
+        logger.info("catalog: %s", change)
+    for change in report.removed:
+        logger.warning("catalog: %s removed (kept as history)", change)
+    instance = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
+    return Runtime(
+        settings, catalog, engine, sessions, Messages(settings.language), clock, instance
+    )
+
+
+def build_bolt_app(runtime: Runtime, credentials: SlackCredentials) -> AsyncApp:
+    """The Bolt app with every listener registered."""
+    client = AsyncWebClient(token=credentials.bot_token, base_url=credentials.api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=credentials.signing_secret,
+        # Listeners commit state before they ack; Slack's 3 s budget is the limit they keep.
+        process_before_response=True,
+    )
+    dedupe.register(app, runtime.sessions, runtime.clock)
+    commands.register(app, runtime.messages)
+    return app
+
+
+def health_report(runtime: Runtime, scheduler: AsyncIOScheduler) -> HealthReport:
+    try:
+        ping(runtime.engine)
+        with runtime.sessions() as session:
+            stats = outbox.get_stats(session, now=runtime.clock())
+    except Exception as error:  # reported, not raised: this is what /healthz is for
+        logger.warning("health check: database unavailable: %s", type(error).__name__)
+        return HealthReport(False, scheduler.running, runtime.instance, type(error).__name__)
+    return HealthReport(
+        True, scheduler.running, runtime.instance, details={"outbox": stats.to_json()}
+    )
+
+
+def build_web_app(runtime: Runtime, bolt: AsyncApp, scheduler: AsyncIOScheduler) -> web.Application:
+    """aiohttp app: Bolt at /slack/events (HTTP mode) and GET /healthz."""
+    web_app = bolt.web_app(path="/slack/events")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        report = await asyncio.to_thread(health_report, runtime, scheduler)
+        return web.json_response(report.to_json(), status=report.http_status)
+
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+class BotServer:
+    """The running bot: Bolt over HTTP (and Socket Mode when configured), /healthz, the outbox
+    sender and the scheduler. `start()` binds the port; `stop()` undoes everything."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        credentials: SlackCredentials,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sender_config: SenderConfig | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.credentials = credentials
+        self._host, self._port = host, port
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.bolt = build_bolt_app(runtime, credentials)
+        self.api = SlackApi(credentials.api_url, credentials.bot_token)
+        self.sender = OutboxSender(
+            runtime.sessions,
+            self.api,
+            runtime.messages,
+            clock=runtime.clock,
+            config=sender_config
+            or SenderConfig(alerts_channel=runtime.catalog.team.alerts_channel),
+        )
+        self._runner: web.AppRunner | None = None
+        self._socket_mode: AsyncSocketModeHandler | None = None
+        self._stopping = asyncio.Event()
+        self._sender_task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        if self._runner is None:
+            raise RuntimeError("the bot is not started")
+        return int(self._runner.addresses[0][1])
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(
+            build_web_app(self.runtime, self.bolt, self.scheduler), access_log=None
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+        self.scheduler.start()
+        self._sender_task = asyncio.create_task(
+            self.sender.run(self._stopping), name="outbox-sender"
+        )
+        if self.credentials.app_token is not None:
+            self._socket_mode = AsyncSocketModeHandler(self.bolt, self.credentials.app_token)
+            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]  # no hints
+            logger.info("connected to Slack over Socket Mode")
+        logger.info("listening on http://%s:%d (/slack/events, /healthz)", self._host, self.port)
+
+    async def stop(self) -> None:
+        logger.info("stopping")
+        self._stopping.set()
+        if self._sender_task is not None:
+            await self._sender_task
+        await self.api.close()
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the bot until `stop` is set (or SIGINT/SIGTERM)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runtime = await asyncio.to_thread(build_runtime, settings)
+    logger.info("database: %s", describe(runtime.engine))
+
+    emulator: SlackEmulator | None = None
+    if settings.local_mode:
+        emulator = SlackEmulator(
+            bot_token=f"xoxb-local-{secrets.token_hex(8)}",
+            signing_secret=secrets.token_hex(16),
+        )
+        emulator.add_channel(runtime.catalog.team.alerts_channel, name="alerts")
+        for user_id in {*runtime.catalog.team.technicians, *runtime.catalog.team.oncall}:
+            emulator.add_user(user_id)
+        await emulator.start()
+        emulator.on_message(_print_message)
+        credentials = SlackCredentials(
+            emulator.bot_token, emulator.signing_secret, None, emulator.api_url
+        )
+    else:
+        credentials = _credentials(settings)
+
+    server = BotServer(runtime, credentials, host=settings.host, port=settings.port)
+    try:
+        await server.start()
+        if emulator is not None:
+            emulator.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
+            _print_local_banner(emulator, server.port)
+        await stop.wait()
+    finally:
+        await server.stop()
+        if emulator is not None:
+            await emulator.stop()
+        runtime.engine.dispose()
+
+
+def _credentials(settings: Settings) -> SlackCredentials:
+    if settings.slack_bot_token is None:
+        raise SystemExit("SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN is set")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise SystemExit("SLACK_SIGNING_SECRET is required in HTTP mode (no SLACK_APP_TOKEN)")
+    return SlackCredentials(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret is not None
+            else ""
+        ),
+        app_token=(
+            settings.slack_app_token.get_secret_value()
+            if settings.slack_app_token is not None
+            else None
+        ),
+        api_url=settings.slack_api_url,
+    )
+
+
+def _print_message(channel: str, thread_ts: str | None, ts: str, text: str) -> None:
+    where = f"{channel} (thread {thread_ts})" if thread_ts else channel
+    print(f"[slack] {where} {ts}: {text}", flush=True)
+
+
+def _print_local_banner(emulator: SlackEmulator, port: int) -> None:
+    print(
+        "supportbot is running in local mode: no Slack credentials are set, so it talks to the\n"
+        f"local Slack emulator at {emulator.api_url} instead of Slack.\n"
+        f"The bot listens on http://127.0.0.1:{port}/slack/events; health: "
+        f"http://127.0.0.1:{port}/healthz\n"
+        "Messages the bot posts are printed below as they happen. Ctrl-C stops.",
+        flush=True,
+    )

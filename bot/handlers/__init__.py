@@ -1,0 +1,1 @@
+"""Thin Bolt listeners: ack, parse, call one service, render. `register(app, ...)` wires them."""

@@ -1,0 +1,33 @@
+"""The one boundary where exceptions become replies."""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncAck
+
+from bot.errors import UserFacingError
+from bot.messages import Messages
+
+logger = logging.getLogger(__name__)
+
+
+def render_error(error: Exception, messages: Messages) -> str:
+    """The reply for `error`: a UserFacingError's own text, a generic one for anything else."""
+    if isinstance(error, UserFacingError):
+        return messages.get(error.key, **error.values)
+    logger.error("command failed", exc_info=error)
+    return messages.get("error.internal")
+
+
+async def ack_with_reply(
+    ack: AsyncAck, compute: Callable[[], Awaitable[str]], messages: Messages
+) -> None:
+    """Ack with the computed reply, or with the rendered error if computing it raises.
+
+    Slack needs an ack within 3 s whatever happens, so nothing escapes this function.
+    """
+    try:
+        text = await compute()
+    except Exception as error:
+        text = render_error(error, messages)
+    await ack(response_type="ephemeral", text=text)

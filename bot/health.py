@@ -1,0 +1,30 @@
+"""What `GET /healthz` reports: the database answers and the scheduler runs."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    database_ok: bool
+    scheduler_running: bool
+    instance: str
+    database_error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.database_ok and self.scheduler_running
+
+    @property
+    def http_status(self) -> int:
+        return 200 if self.ok else 503
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.ok else "unhealthy",
+            "instance": self.instance,
+            "database": {"ok": self.database_ok, "error": self.database_error},
+            "scheduler": {"running": self.scheduler_running},
+            **self.details,
+        }

@@ -1,0 +1,74 @@
+"""The bot as Slack sees it: signed requests over HTTP and Socket Mode, /healthz."""
+
+import json
+import urllib.request
+
+import pytest
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread
+from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
+
+
+def test_a_signed_slash_command_gets_the_help_over_http(bot: RunningBot) -> None:
+    """`/intervention help` answers with the command's usage."""
+    reply = bot.command("help")
+    assert "/intervention" in reply
+    assert "claim <ticket>" in reply
+
+
+def test_sla_help_answers_with_its_usage(bot: RunningBot) -> None:
+    """`/sla help` lists the /sla subcommands."""
+    assert "status [<client>|<server>|<ticket>]" in bot.command("help", command="/sla")
+
+
+def test_a_forged_signature_is_refused_with_401(bot: RunningBot) -> None:
+    """A request not signed with the signing secret never reaches a listener."""
+    reply = bot.slack.send_slash_command(
+        "/intervention", "help", user_id=TECH, channel_id=ALERTS, forge_signature=True
+    )
+    assert reply.status == 401
+
+
+def test_healthz_reports_database_scheduler_and_outbox(bot: RunningBot) -> None:
+    """GET /healthz is 200 with the database and scheduler up, and shows the outbox."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/healthz") as response:
+        assert response.status == 200
+        body = json.load(response)
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["scheduler"]["running"] is True
+    assert body["outbox"] == {"pending": 0, "failed": 0, "oldest_pending_age_s": None}
+
+
+def test_a_slash_command_reaches_the_bot_over_socket_mode(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """With an app token the bot connects over Socket Mode and answers envelopes there."""
+    running, loop = start_bot(slack, database_url, socket_mode=True)
+    try:
+        slack.wait_for_socket()
+        reply = slack.send_slash_command(
+            "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
+        )
+        assert "claim <ticket>" in reply.text
+    finally:
+        stop_bot(running, loop)
+
+
+@pytest.mark.parametrize("via", ["http", "socket"])
+def test_unknown_subcommands_get_a_usage_message(
+    slack: EmulatorThread, database_url: URL, via: str
+) -> None:
+    """Anything but a known subcommand is answered with what was wrong, never a crash."""
+    running, loop = start_bot(slack, database_url, socket_mode=via == "socket")
+    try:
+        if via == "socket":
+            slack.wait_for_socket()
+        reply = slack.send_slash_command(
+            "/intervention", "frobnicate <!channel>", user_id=TECH, channel_id=ALERTS, via=via
+        )
+        assert "frobnicate" in reply.text
+        assert "<!channel>" not in reply.text
+    finally:
+        stop_bot(running, loop)

@@ -1,0 +1,106 @@
+"""The whole bot, running for real against the emulator and a fresh database.
+
+`bot` starts a BotServer (HTTP on 127.0.0.1, outbox sender, scheduler) on its own loop thread,
+with the example catalog and a clock the test can move: `bot.clock.set(...)`/`advance(...)`.
+The clock keeps ticking with real time from where it was set, so the sender's retry delays
+still elapse.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import BotServer, Runtime, SlackCredentials, build_runtime
+from bot.config import Settings
+from bot.sandbox import EmulatorThread, LoopThread
+
+EXAMPLE_CATALOG = Path(__file__).parents[2] / "examples" / "catalog.toml"
+ALERTS = "C01ALERTS"
+TECH = "U01AAA"
+TECH2 = "U01BBB"
+OUTSIDER = "U09NOBODY"
+
+
+@dataclass
+class MovableClock:
+    """Real time shifted by an offset the test controls."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def set(self, at: datetime) -> None:
+        self.offset = at - datetime.now(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+@dataclass
+class RunningBot:
+    server: BotServer
+    runtime: Runtime
+    clock: MovableClock
+    slack: EmulatorThread
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.runtime.sessions
+
+    def command(self, text: str, *, user_id: str = TECH, command: str = "/intervention") -> str:
+        """Send a slash command over HTTP; the text of the bot's immediate reply."""
+        reply = self.slack.send_slash_command(command, text, user_id=user_id, channel_id=ALERTS)
+        assert reply.status == 200, reply.body
+        return reply.text
+
+
+def start_bot(
+    slack: EmulatorThread,
+    database_url: URL,
+    *,
+    catalog: Path = EXAMPLE_CATALOG,
+    language: str = "en",
+    clock: MovableClock | None = None,
+    socket_mode: bool = False,
+) -> tuple[RunningBot, LoopThread]:
+    clock = clock or MovableClock()
+    settings = Settings(
+        database_url=database_url.render_as_string(hide_password=False),
+        catalog=catalog,
+        language=language,
+        port=0,
+    )
+    runtime = build_runtime(settings, clock=clock)
+    app_token = slack.app_token if socket_mode else None
+    credentials = SlackCredentials(slack.bot_token, slack.signing_secret, app_token, slack.api_url)
+    loop = LoopThread("bot")
+    loop.start()
+    server = BotServer(runtime, credentials)
+    loop.run(server.start(), 10)
+    slack.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
+    slack.add_channel(ALERTS, name="alerts")
+    for user in (TECH, TECH2, OUTSIDER):
+        slack.add_user(user)
+    return RunningBot(server, runtime, clock, slack), loop
+
+
+def stop_bot(running: RunningBot, loop: LoopThread) -> None:
+    try:
+        loop.run(running.server.stop(), 10)
+    finally:
+        loop.stop()
+        running.runtime.engine.dispose()
+
+
+@pytest.fixture
+def bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
+    """The bot (English messages) serving the emulator over HTTP, on SQLite and PostgreSQL."""
+    running, loop = start_bot(slack, database_url)
+    yield running
+    stop_bot(running, loop)
