@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from bot.health import HealthReport
 from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.sandbox import SlackEmulator
+from bot.sandbox.console import run_console
 from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage.catalog_sync import sync_catalog
@@ -216,13 +218,24 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         credentials = _credentials(settings)
 
     server = BotServer(runtime, credentials, host=settings.host, port=settings.port)
+    console: asyncio.Task[None] | None = None
     try:
         await server.start()
         if emulator is not None:
             emulator.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
             _print_local_banner(emulator, server.port)
+            if sys.stdin.isatty():
+                console = asyncio.create_task(
+                    run_console(
+                        emulator,
+                        user_id=sorted(runtime.catalog.team.technicians or ["U01LOCAL"])[0],
+                        channel_id=runtime.catalog.team.alerts_channel,
+                    )
+                )
         await stop.wait()
     finally:
+        if console is not None:
+            console.cancel()
         await server.stop()
         if emulator is not None:
             await emulator.stop()

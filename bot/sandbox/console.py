@@ -1,0 +1,56 @@
+"""The local mode's console: type slash commands in the terminal, as a Slack user would.
+
+A line is `[USER_ID] /command text…`, e.g. `/intervention help` or `U01BBB /intervention claim 1`;
+the emulator sends it to the bot exactly as Slack would and the bot's reply is printed.
+"""
+
+import asyncio
+import logging
+import re
+import sys
+
+from bot.sandbox.emulator import SlackEmulator
+
+logger = logging.getLogger(__name__)
+
+_LINE = re.compile(r"(?:(?P<user>[UW][A-Z0-9]+)\s+)?(?P<command>/[a-z_-]+)(?:\s+(?P<text>.*))?")
+
+
+async def run_console(emulator: SlackEmulator, *, user_id: str, channel_id: str) -> None:
+    """Read commands from stdin until EOF; each is sent as `user_id` from `channel_id`."""
+    print(f"Type a command as {user_id} (or prefix another user id), e.g. /intervention help")
+    # A reader callback, not a thread: a thread blocked in readline() would hold up shutdown.
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(sys.stdin, lambda: lines.put_nowait(sys.stdin.readline()))
+    try:
+        await _serve(emulator, lines, user_id=user_id, channel_id=channel_id)
+    finally:
+        loop.remove_reader(sys.stdin)
+
+
+async def _serve(
+    emulator: SlackEmulator, lines: "asyncio.Queue[str]", *, user_id: str, channel_id: str
+) -> None:
+    while True:
+        line = await lines.get()
+        if not line:
+            return
+        line = line.strip()
+        if not line:
+            continue
+        match = _LINE.fullmatch(line)
+        if match is None:
+            print("write: [USER_ID] /command text…   e.g. /intervention help")
+            continue
+        try:
+            reply = await emulator.send_slash_command(
+                match["command"],
+                match["text"] or "",
+                user_id=match["user"] or user_id,
+                channel_id=channel_id,
+            )
+        except Exception:
+            logger.exception("the command could not be delivered to the bot")
+            continue
+        print(f"[reply to {match['user'] or user_id}] {reply.text or reply.status}", flush=True)
