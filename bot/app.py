@@ -24,12 +24,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, Settings, load_catalog
-from bot.handlers import commands, dedupe
+from bot.handlers import actions, commands, dedupe
+from bot.handlers.access import Authorizer
+from bot.handlers.context import HandlerContext
 from bot.health import HealthReport
 from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.sandbox import SlackEmulator
 from bot.sandbox.console import run_console
+from bot.services.tickets import TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage.catalog_sync import sync_catalog
@@ -84,7 +87,9 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     )
 
 
-def build_bolt_app(runtime: Runtime, credentials: SlackCredentials) -> AsyncApp:
+def build_bolt_app(
+    runtime: Runtime, credentials: SlackCredentials, *, wake: Callable[[], None]
+) -> AsyncApp:
     """The Bolt app with every listener registered."""
     client = AsyncWebClient(token=credentials.bot_token, base_url=credentials.api_url)
     app = AsyncApp(
@@ -94,7 +99,18 @@ def build_bolt_app(runtime: Runtime, credentials: SlackCredentials) -> AsyncApp:
         process_before_response=True,
     )
     dedupe.register(app, runtime.sessions, runtime.clock)
-    commands.register(app, runtime.messages)
+    context = HandlerContext(
+        tickets=TicketService(
+            runtime.sessions, runtime.catalog, runtime.messages, clock=runtime.clock, wake=wake
+        ),
+        authorizer=Authorizer(runtime.catalog.team, client),
+        messages=runtime.messages,
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        wake=wake,
+    )
+    commands.register(app, context)
+    actions.register(app, context)
     return app
 
 
@@ -140,7 +156,6 @@ class BotServer:
         self.credentials = credentials
         self._host, self._port = host, port
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.bolt = build_bolt_app(runtime, credentials)
         self.api = SlackApi(credentials.api_url, credentials.bot_token)
         self.sender = OutboxSender(
             runtime.sessions,
@@ -150,6 +165,7 @@ class BotServer:
             config=sender_config
             or SenderConfig(alerts_channel=runtime.catalog.team.alerts_channel),
         )
+        self.bolt = build_bolt_app(runtime, credentials, wake=self.sender.wake)
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._stopping = asyncio.Event()

@@ -4,6 +4,7 @@ Keys are dotted names; values are `str.format` templates. `Messages.get` refuses
 placeholder it does not know, so a typo fails in tests rather than in front of a technician.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,10 +61,6 @@ CATALOG: dict[str, dict[Language, str]] = {
             "• `help`"
         ),
     },
-    "error.unknown_subcommand": {
-        "fr": "Sous-commande inconnue `{word}` pour `{command}`. Tapez `{command} help`.",
-        "en": "Unknown subcommand `{word}` for `{command}`. Type `{command} help`.",
-    },
     "error.not_available": {
         "fr": "`{command} {word}` n'est pas encore disponible dans cette version.",
         "en": "`{command} {word}` is not available in this version yet.",
@@ -78,11 +75,313 @@ CATALOG: dict[str, dict[Language, str]] = {
             "(Slack error `{error}`, key `{key}`). Start of the text: {preview}"
         ),
     },
+    # Usage errors of the grammar -------------------------------------------------------------
+    "usage.open": {
+        "fr": "Usage : `/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`",
+        "en": "Usage: `/intervention open <server> <kind> [--at HH:MM|ISO-8601] <description…>`",
+    },
+    "usage.claim": {
+        "fr": "Usage : `/intervention claim <ticket>`",
+        "en": "Usage: `/intervention claim <ticket>`",
+    },
+    "usage.show": {
+        "fr": "Usage : `/intervention show <ticket>`",
+        "en": "Usage: `/intervention show <ticket>`",
+    },
+    "usage.resume": {
+        "fr": "Usage : `/intervention resume <ticket>`",
+        "en": "Usage: `/intervention resume <ticket>`",
+    },
+    "usage.update": {
+        "fr": "Usage : `/intervention update <ticket> <texte…>`",
+        "en": "Usage: `/intervention update <ticket> <text…>`",
+    },
+    "usage.wait": {
+        "fr": "Usage : `/intervention wait <ticket> <raison…>`",
+        "en": "Usage: `/intervention wait <ticket> <reason…>`",
+    },
+    "usage.resolve": {
+        "fr": "Usage : `/intervention resolve <ticket> [note…]`",
+        "en": "Usage: `/intervention resolve <ticket> [note…]`",
+    },
+    "usage.reassign": {
+        "fr": "Usage : `/intervention reassign <ticket> <@utilisateur>`",
+        "en": "Usage: `/intervention reassign <ticket> <@user>`",
+    },
+    "usage.quote": {
+        "fr": "Usage : `/intervention quote <ticket> [note…]`",
+        "en": "Usage: `/intervention quote <ticket> [note…]`",
+    },
+    "usage.refuse": {
+        "fr": "Usage : `/intervention refuse <ticket> [raison…]`",
+        "en": "Usage: `/intervention refuse <ticket> [reason…]`",
+    },
+    "usage.snooze": {
+        "fr": "Usage : `/intervention snooze <ticket> <durée>` (de 1m à 7d, ex. `30m`, `2h`)",
+        "en": "Usage: `/intervention snooze <ticket> <duration>` (1m to 7d, e.g. `30m`, `2h`)",
+    },
+    "usage.list": {
+        "fr": "Usage : `/intervention list [mine|open|<client>]`",
+        "en": "Usage: `/intervention list [mine|open|<client>]`",
+    },
+    "usage.status": {
+        "fr": "Usage : `/sla status [<client>|<serveur>|<ticket>]`",
+        "en": "Usage: `/sla status [<client>|<server>|<ticket>]`",
+    },
+    "usage.bad_ticket": {
+        "fr": "`{value}` n'est pas un ticket : écrivez `INT-42` ou `42`.",
+        "en": "`{value}` is not a ticket: write `INT-42` or `42`.",
+    },
+    "usage.bad_server": {
+        "fr": "`{value}` n'est pas un identifiant de serveur.",
+        "en": "`{value}` is not a server id.",
+    },
+    "usage.bad_kind": {
+        "fr": (
+            "Type inconnu `{value}` : secours|incident, maintenance, utilisation|usage, "
+            "materiel|hardware, reseau|network."
+        ),
+        "en": (
+            "Unknown kind `{value}`: secours|incident, maintenance, utilisation|usage, "
+            "materiel|hardware, reseau|network."
+        ),
+    },
+    "usage.unknown_verb": {
+        "fr": "Sous-commande inconnue `{word}` pour `{command}`. Tapez `{command} help`.",
+        "en": "Unknown subcommand `{word}` for `{command}`. Type `{command} help`.",
+    },
+    "usage.too_long": {
+        "fr": "Commande trop longue (au plus {limit} caractères).",
+        "en": "Command too long (at most {limit} characters).",
+    },
+    "usage.text_too_long": {
+        "fr": "Texte trop long (au plus {limit} caractères).",
+        "en": "Text too long (at most {limit} characters).",
+    },
+    # Refusals of the services -----------------------------------------------------------------
+    "auth.refused": {
+        "fr": "Seuls les techniciens peuvent faire cela ; la tentative est enregistrée.",
+        "en": "Only technicians may do that; the attempt is recorded.",
+    },
+    "ticket.not_found": {
+        "fr": "Le ticket INT-{id} n'existe pas.",
+        "en": "Ticket INT-{id} does not exist.",
+    },
+    "ticket.unknown_server": {
+        "fr": "Serveur inconnu `{server}`. Serveurs : {known}.",
+        "en": "Unknown server `{server}`. Servers: {known}.",
+    },
+    "ticket.unknown_client": {
+        "fr": "`{value}` n'est ni un client, ni un serveur, ni un ticket.",
+        "en": "`{value}` is neither a client, a server nor a ticket.",
+    },
+    "ticket.at_invalid": {
+        "fr": "Heure d'appel illisible `{value}` : écrivez HH:MM ou une date ISO-8601.",
+        "en": "Unreadable call time `{value}`: write HH:MM or an ISO-8601 instant.",
+    },
+    "ticket.at_future": {
+        "fr": "L'heure d'appel {at} est dans le futur.",
+        "en": "The call time {at} is in the future.",
+    },
+    "ticket.at_too_old": {
+        "fr": "L'heure d'appel {at} remonte à plus de 24 h.",
+        "en": "The call time {at} is more than 24 h ago.",
+    },
+    "ticket.already_claimed": {
+        "fr": "{ref} est déjà pris en charge par <@{user}>.",
+        "en": "{ref} is already claimed by <@{user}>.",
+    },
+    "ticket.resolved": {
+        "fr": "{ref} est déjà clos.",
+        "en": "{ref} is already resolved.",
+    },
+    "ticket.scope_pending": {
+        "fr": "{ref} est hors forfait : enregistrez d'abord `quote` ou `refuse`.",
+        "en": "{ref} is out of scope: record `quote` or `refuse` first.",
+    },
+    "ticket.not_out_of_scope": {
+        "fr": "{ref} n'attend pas de devis ni de refus.",
+        "en": "{ref} is not waiting for a quote or a refusal.",
+    },
+    "ticket.not_claimed": {
+        "fr": "{ref} n'est pas encore pris en charge : `claim` d'abord.",
+        "en": "{ref} is not claimed yet: `claim` it first.",
+    },
+    "ticket.already_waiting": {
+        "fr": "{ref} est déjà en attente client.",
+        "en": "{ref} is already waiting on the client.",
+    },
+    "ticket.not_waiting": {
+        "fr": "{ref} n'est pas en attente client.",
+        "en": "{ref} is not waiting on the client.",
+    },
+    "ticket.still_down": {
+        "fr": (
+            "Les sondes voient encore {server} en panne : la GTR de {ref} continue. "
+            "Confirmez pour clore quand même (la GTR s'arrête maintenant)."
+        ),
+        "en": (
+            "Probes still see {server} down: the GTR of {ref} keeps running. "
+            "Confirm to resolve anyway (the GTR stops now)."
+        ),
+    },
+    "ticket.not_technician": {
+        "fr": "<@{user}> n'est pas technicien.",
+        "en": "<@{user}> is not a technician.",
+    },
+    # Replies and thread posts -----------------------------------------------------------------
+    "ticket.opened": {
+        "fr": "{ref} enregistré : {kind} sur {server} ({client}), appel à {called}. {clock}",
+        "en": "{ref} registered: {kind} on {server} ({client}), called at {called}. {clock}",
+    },
+    "ticket.opened_out_of_scope": {
+        "fr": (
+            "{ref} enregistré *hors forfait* : le forfait de {client} est épuisé ce mois-ci "
+            "({used}/{allowed}). Aucun délai ne court. Enregistrez `quote {ref}` ou `refuse {ref}`."
+        ),
+        "en": (
+            "{ref} registered *out of scope*: {client}'s allowance is used up this month "
+            "({used}/{allowed}). No clock runs. Record `quote {ref}` or `refuse {ref}`."
+        ),
+    },
+    "ticket.claimed_gti": {
+        "fr": (
+            "{ref} pris en charge par <@{user}>. "
+            "GTI {verdict} : {taken} de temps ouvré sur {budget}."
+        ),
+        "en": (
+            "{ref} claimed by <@{user}>. GTI {verdict}: {taken} of open time for a {budget} budget."
+        ),
+    },
+    "ticket.claimed": {
+        "fr": "{ref} pris en charge par <@{user}>.",
+        "en": "{ref} claimed by <@{user}>.",
+    },
+    "ticket.updated": {
+        "fr": "Point client sur {ref} par <@{user}> : {text}",
+        "en": "Client update on {ref} by <@{user}>: {text}",
+    },
+    "ticket.waiting": {
+        "fr": "{ref} en attente client (<@{user}>) : {text}. Le délai est suspendu.",
+        "en": "{ref} is waiting on the client (<@{user}>): {text}. The clock is paused.",
+    },
+    "ticket.resumed": {
+        "fr": "{ref} reprend (<@{user}>) après {paused} d'attente client.",
+        "en": "{ref} resumed (<@{user}>) after {paused} waiting on the client.",
+    },
+    "ticket.resolved_by": {
+        "fr": "{ref} clos par <@{user}>.{gtr}{note}",
+        "en": "{ref} resolved by <@{user}>.{gtr}{note}",
+    },
+    "ticket.gtr_stopped": {
+        "fr": " GTR {verdict} : {taken} de temps ouvré sur {budget}.",
+        "en": " GTR {verdict}: {taken} of open time for a {budget} budget.",
+    },
+    "ticket.note": {"fr": " Note : {text}", "en": " Note: {text}"},
+    "ticket.reassigned": {
+        "fr": "{ref} réassigné à <@{user}> par <@{by}>.",
+        "en": "{ref} reassigned to <@{user}> by <@{by}>.",
+    },
+    "ticket.quoted": {
+        "fr": "Devis enregistré pour {ref} par <@{user}> : hors forfait, sans délai garanti.{note}",
+        "en": "Quote recorded for {ref} by <@{user}>: out of scope, no guaranteed delay.{note}",
+    },
+    "ticket.refused": {
+        "fr": "{ref} refusé (hors forfait) par <@{user}> ; ticket clos.{note}",
+        "en": "{ref} refused (out of scope) by <@{user}>; ticket closed.{note}",
+    },
+    "ticket.snoozed": {
+        "fr": "Relances de {ref} repoussées jusqu'à {until} par <@{user}>.",
+        "en": "Update nudges of {ref} delayed until {until} by <@{user}>.",
+    },
+    "verdict.met": {"fr": "respectée", "en": "met"},
+    "verdict.breached": {"fr": "*dépassée*", "en": "*breached*"},
+    # Rendering ----------------------------------------------------------------------------------
+    "kind.secours": {"fr": "secours", "en": "incident"},
+    "kind.maintenance": {"fr": "maintenance", "en": "maintenance"},
+    "kind.utilisation": {"fr": "utilisation", "en": "usage"},
+    "kind.materiel": {"fr": "matériel", "en": "hardware"},
+    "kind.reseau": {"fr": "réseau", "en": "network"},
+    "status.open": {"fr": "à prendre", "en": "unclaimed"},
+    "status.claimed": {"fr": "en cours", "en": "in progress"},
+    "status.waiting": {"fr": "attente client", "en": "waiting on client"},
+    "status.resolved": {"fr": "clos", "en": "resolved"},
+    "scope.pending": {"fr": "hors forfait, à décider", "en": "out of scope, to decide"},
+    "scope.quoted": {"fr": "hors forfait, devis", "en": "out of scope, quoted"},
+    "scope.refused": {"fr": "hors forfait, refusé", "en": "out of scope, refused"},
+    "clock.running": {
+        "fr": "{clock} {budget} : reste {remaining}, échéance {deadline}",
+        "en": "{clock} {budget}: {remaining} left, due {deadline}",
+    },
+    "clock.paused": {
+        "fr": "{clock} {budget} : suspendue, reste {remaining}",
+        "en": "{clock} {budget}: paused, {remaining} left",
+    },
+    "clock.breached_running": {
+        "fr": "{clock} {budget} : *dépassée* depuis {deadline}",
+        "en": "{clock} {budget}: *breached* since {deadline}",
+    },
+    "clock.met": {
+        "fr": "{clock} {budget} : respectée ({taken})",
+        "en": "{clock} {budget}: met ({taken})",
+    },
+    "clock.breached": {
+        "fr": "{clock} {budget} : *dépassée* ({taken})",
+        "en": "{clock} {budget}: *breached* ({taken})",
+    },
+    "clock.none": {"fr": "aucun délai", "en": "no clock"},
+    "root.title": {
+        "fr": "{ref} · {kind} · {server} · {client} ({level})",
+        "en": "{ref} · {kind} · {server} · {client} ({level})",
+    },
+    "root.fields": {
+        "fr": "*État :* {status} · *Technicien :* {assignee} · *Appel :* {called}",
+        "en": "*Status:* {status} · *Assignee:* {assignee} · *Called:* {called}",
+    },
+    "root.as_of": {"fr": "au {at}", "en": "as of {at}"},
+    "root.nobody": {"fr": "personne", "en": "nobody"},
+    "button.claim": {"fr": "Prendre en charge", "en": "Claim"},
+    "button.update": {"fr": "Point client", "en": "Post update"},
+    "button.resolve": {"fr": "Clore", "en": "Resolve"},
+    "button.resolve_anyway": {"fr": "Clore quand même", "en": "Resolve anyway"},
+    "modal.update.title": {"fr": "Point client", "en": "Client update"},
+    "modal.update.label": {"fr": "Ce qui a été dit au client", "en": "What the client was told"},
+    "modal.submit": {"fr": "Enregistrer", "en": "Save"},
+    "list.header": {"fr": "{count} ticket(s) {what}", "en": "{count} ticket(s) {what}"},
+    "list.empty": {"fr": "Aucun ticket {what}.", "en": "No ticket {what}."},
+    "list.what.open": {"fr": "ouverts", "en": "open"},
+    "list.what.mine": {"fr": "à vous", "en": "assigned to you"},
+    "list.what.client": {"fr": "ouverts pour {client}", "en": "open for {client}"},
+    "list.what.server": {"fr": "ouverts sur {server}", "en": "open on {server}"},
+    "list.line": {
+        "fr": "*{ref}* {kind} · {server} · {status} · {assignee} — {clock}",
+        "en": "*{ref}* {kind} · {server} · {status} · {assignee} — {clock}",
+    },
+    "status.allowance": {
+        "fr": "{client} ({level}) : {used}/{allowed} interventions ce mois-ci",
+        "en": "{client} ({level}): {used}/{allowed} interventions this month",
+    },
+    "show.details": {
+        "fr": "{description}\nEnregistré par <@{opener}> le {registered}.",
+        "en": "{description}\nRegistered by <@{opener}> on {registered}.",
+    },
     "error.internal": {
         "fr": "Erreur interne : rien n'a été perdu, l'équipe est prévenue dans les journaux.",
         "en": "Internal error: nothing was lost, the details are in the bot's logs.",
     },
 }
+
+
+_MENTION = re.compile(r"(<@(?:\{\w+\}|[UW][A-Z0-9]+)>)")
+
+
+def _slack_safe(template: str) -> str:
+    """Escape a template's literal `<` and `>` (as in `<ticket>`), keeping `<@…>` mentions."""
+    parts = _MENTION.split(template)
+    return "".join(
+        part if _MENTION.fullmatch(part) else part.replace("<", "&lt;").replace(">", "&gt;")
+        for part in parts
+    )
 
 
 @dataclass(frozen=True)
@@ -92,5 +391,8 @@ class Messages:
     language: Language = "fr"
 
     def get(self, key: str, /, **values: object) -> str:
-        """The text for `key` with `values` filled in; KeyError on an unknown key or placeholder."""
-        return CATALOG[key][self.language].format(**values)
+        """The text for `key` with `values` filled in; KeyError on an unknown key or placeholder.
+
+        Values are inserted as given: callers escape user text (bot.slack.render.escape).
+        """
+        return _slack_safe(CATALOG[key][self.language]).format(**values)

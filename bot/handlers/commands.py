@@ -1,53 +1,111 @@
-"""Slash commands `/intervention` and `/sla`: parse the first word and dispatch."""
+"""Slash commands `/intervention` and `/sla`: parse with the grammar, call one service, ack.
 
+State is committed before the ack (Bolt runs with process_before_response), so what the
+technician reads is what is stored; messages to channels go through the outbox afterwards.
+"""
+
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.errors import UserFacingError
+from bot.grammar import (
+    Help,
+    ListTickets,
+    Open,
+    Reassign,
+    Snooze,
+    TicketAct,
+    clean,
+    parse_intervention,
+    parse_status,
+)
+from bot.handlers.context import HandlerContext
 from bot.handlers.errors import ack_with_reply
-from bot.messages import Messages
+from bot.services.audit import Actor
+from bot.services.tickets import Reply
+from bot.slack.ids import Command
 
-COMMANDS = ("/intervention", "/sla")
-
-INTERVENTION_WORDS = (
-    "open", "claim", "show", "resume", "update", "wait", "resolve",
-    "reassign", "quote", "refuse", "snooze", "list", "help",
-)  # fmt: skip
+COMMANDS = tuple(command.value for command in Command)
 SLA_WORDS = ("status", "report", "credit", "silence", "help")
 
 
-def register(app: AsyncApp, messages: Messages) -> None:
+def register(app: AsyncApp, context: HandlerContext) -> None:
     """Attach the slash command listeners to `app`."""
 
     async def handle_intervention_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        async def reply() -> str:
-            return dispatch(command, INTERVENTION_WORDS, messages)
-
-        await ack_with_reply(ack, reply, messages)
+        await ack_with_reply(ack, lambda: intervention(context, command), context.messages)
 
     async def handle_sla_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        async def reply() -> str:
-            return dispatch(command, SLA_WORDS, messages)
+        await ack_with_reply(ack, lambda: sla(context, command), context.messages)
 
-        await ack_with_reply(ack, reply, messages)
-
-    app.command("/intervention")(handle_intervention_command)
-    app.command("/sla")(handle_sla_command)
+    app.command(Command.INTERVENTION.value)(handle_intervention_command)
+    app.command(Command.SLA.value)(handle_sla_command)
 
 
-def dispatch(command: dict[str, Any], words: tuple[str, ...], messages: Messages) -> str:
-    """Text of the reply to a slash command (help for now; later issues add the rest)."""
-    name = str(command.get("command", ""))
-    text = str(command.get("text", "")).strip()
-    word = text.split(maxsplit=1)[0].lower() if text else "help"
+async def require_technician(context: HandlerContext, actor: Actor, action: str) -> None:
+    """Refuse (and audit the attempt) unless `actor` is a technician."""
+    if not await context.authorizer.is_technician(actor.user_id):
+        await asyncio.to_thread(context.tickets.refuse_unauthorized, actor, action)
+        raise UserFacingError("auth.refused")
+
+
+async def intervention(context: HandlerContext, command: dict[str, Any]) -> Reply:
+    """The reply to one `/intervention` command."""
+    raw = str(command.get("text", ""))
+    actor = Actor(str(command["user_id"]), f"/intervention {clean(raw)}"[:3000])
+    parsed = parse_intervention(raw)
+    tickets = context.tickets
+    if isinstance(parsed, Help):
+        return Reply(context.messages.get("help.intervention"))
+    if isinstance(parsed, ListTickets):
+        return await asyncio.to_thread(tickets.list_tickets, parsed.scope, user_id=actor.user_id)
+    if isinstance(parsed, TicketAct) and parsed.verb == "show":
+        return await asyncio.to_thread(tickets.show, parsed.ticket_id)
+    verb = type(parsed).__name__.lower() if not isinstance(parsed, TicketAct) else parsed.verb
+    await require_technician(context, actor, verb)
+    if isinstance(parsed, Open):
+        return await asyncio.to_thread(tickets.open, actor, parsed)
+    if isinstance(parsed, Reassign):
+        if not await context.authorizer.is_technician(parsed.user_id):
+            raise UserFacingError("ticket.not_technician", user=parsed.user_id)
+        return await asyncio.to_thread(tickets.reassign, actor, parsed.ticket_id, parsed.user_id)
+    if isinstance(parsed, Snooze):
+        raise UserFacingError("error.not_available", command="/intervention", word="snooze")
+    return await asyncio.to_thread(ticket_act, context, actor, parsed)
+
+
+def ticket_act(context: HandlerContext, actor: Actor, act: TicketAct) -> Reply:
+    tickets = context.tickets
+    match act.verb:
+        case "claim":
+            return tickets.claim(actor, act.ticket_id)
+        case "update":
+            return tickets.update(actor, act.ticket_id, act.text)
+        case "wait":
+            return tickets.wait(actor, act.ticket_id, act.text)
+        case "resume":
+            return tickets.resume(actor, act.ticket_id)
+        case "resolve":
+            return tickets.resolve(actor, act.ticket_id, act.text)
+        case "quote" | "refuse":
+            return tickets.settle_scope(
+                actor, act.ticket_id, quote=act.verb == "quote", note=act.text
+            )
+    raise AssertionError(f"unhandled verb {act.verb}")
+
+
+async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
+    """The reply to one `/sla` command."""
+    text = clean(str(command.get("text", "")))
+    word, _, rest = text.partition(" ")
+    word = word.lower() or "help"
     if word == "help":
-        return messages.get("help.intervention" if name == "/intervention" else "help.sla")
-    if word not in words:
-        raise UserFacingError("error.unknown_subcommand", word=escape(word[:40]), command=name)
-    return messages.get("error.not_available", command=name, word=word)
-
-
-def escape(text: str) -> str:
-    """Escape user text for Slack mrkdwn so `<!channel>` pings nobody."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return Reply(context.messages.get("help.sla"))
+    if word == "status":
+        target = parse_status(rest).target
+        return await asyncio.to_thread(context.tickets.status, target)
+    if word not in SLA_WORDS:
+        raise UserFacingError("usage.unknown_verb", command="/sla", word=word[:40])
+    raise UserFacingError("error.not_available", command="/sla", word=word)

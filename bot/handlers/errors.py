@@ -7,6 +7,8 @@ from slack_bolt.async_app import AsyncAck
 
 from bot.errors import UserFacingError
 from bot.messages import Messages
+from bot.services.tickets import Reply
+from bot.slack.render import escape
 
 logger = logging.getLogger(__name__)
 
@@ -14,20 +16,25 @@ logger = logging.getLogger(__name__)
 def render_error(error: Exception, messages: Messages) -> str:
     """The reply for `error`: a UserFacingError's own text, a generic one for anything else."""
     if isinstance(error, UserFacingError):
-        return messages.get(error.key, **error.values)
+        # Values often echo user input: escaped here, once, for every error.
+        values = {k: escape(v) if isinstance(v, str) else v for k, v in error.values.items()}
+        return messages.get(error.key, **values)
     logger.error("command failed", exc_info=error)
     return messages.get("error.internal")
 
 
 async def ack_with_reply(
-    ack: AsyncAck, compute: Callable[[], Awaitable[str]], messages: Messages
+    ack: AsyncAck, compute: Callable[[], Awaitable[Reply]], messages: Messages
 ) -> None:
     """Ack with the computed reply, or with the rendered error if computing it raises.
 
     Slack needs an ack within 3 s whatever happens, so nothing escapes this function.
     """
     try:
-        text = await compute()
+        reply = await compute()
     except Exception as error:
-        text = render_error(error, messages)
-    await ack(response_type="ephemeral", text=text)
+        reply = Reply(render_error(error, messages))
+    if reply.blocks:
+        await ack(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+    else:
+        await ack(response_type="ephemeral", text=reply.text)

@@ -20,6 +20,7 @@ from bot.sla.calendar import (
     budget_for,
     build_calendar,
     calendar_for,
+    named_calendar,
 )
 from bot.sla.clock import Clock, ClockError, ClockState, ClockStatus, Pause
 from bot.sla.credits import Breach, Credit, credits_for, month_credits, to_cents, total
@@ -73,6 +74,7 @@ __all__ = [
     "month_bounds",
     "month_credits",
     "month_of",
+    "named_calendar",
     "nudge_key",
     "parse_clock_kind",
     "parse_kind",

@@ -248,8 +248,16 @@ def calendar_for(catalog: Catalog, level_name: str, clock: ClockKind | str) -> C
     if level is None:
         known = ", ".join(sorted(catalog.levels)) or "none"
         raise ValueError(f"unknown level {level_name!r} (one of {known})")
-    name = level.calendar_for("gti" if ClockKind(clock) is ClockKind.GTI else "gtr")
-    spec = catalog.calendars[name]
+    return named_calendar(
+        catalog, level.calendar_for("gti" if ClockKind(clock) is ClockKind.GTI else "gtr")
+    )
+
+
+def named_calendar(catalog: Catalog, name: str) -> Calendar:
+    """The catalog's calendar called `name` (cached); ValueError for an unknown name."""
+    spec = catalog.calendars.get(name)
+    if spec is None:
+        raise ValueError(f"unknown calendar {name!r}")
     return _cached_calendar(
         name,
         catalog.timezone,

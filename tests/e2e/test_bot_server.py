@@ -14,12 +14,14 @@ def test_a_signed_slash_command_gets_the_help_over_http(bot: RunningBot) -> None
     """`/intervention help` answers with the command's usage."""
     reply = bot.command("help")
     assert "/intervention" in reply
-    assert "claim <ticket>" in reply
+    assert "claim &lt;ticket&gt;" in reply
 
 
 def test_sla_help_answers_with_its_usage(bot: RunningBot) -> None:
     """`/sla help` lists the /sla subcommands."""
-    assert "status [<client>|<server>|<ticket>]" in bot.command("help", command="/sla")
+    assert "status [&lt;client&gt;|&lt;server&gt;|&lt;ticket&gt;]" in bot.command(
+        "help", command="/sla"
+    )
 
 
 def test_a_forged_signature_is_refused_with_401(bot: RunningBot) -> None:
@@ -51,7 +53,7 @@ def test_a_slash_command_reaches_the_bot_over_socket_mode(
         reply = slack.send_slash_command(
             "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
         )
-        assert "claim <ticket>" in reply.text
+        assert "claim &lt;ticket&gt;" in reply.text
     finally:
         stop_bot(running, loop)
 

@@ -1,13 +1,11 @@
 """The whole bot, running for real against the emulator and a fresh database.
 
 `bot` starts a BotServer (HTTP on 127.0.0.1, outbox sender, scheduler) on its own loop thread,
-with the example catalog and a clock the test can move: `bot.clock.set(...)`/`advance(...)`.
-The clock keeps ticking with real time from where it was set, so the sender's retry delays
-still elapse.
+with the example catalog and a clock the test can set: `bot.clock.set(...)`/`advance(...)`.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import BotServer, Runtime, SlackCredentials, build_runtime
 from bot.config import Settings
+from bot.outbox.sender import SenderConfig
 from bot.sandbox import EmulatorThread, LoopThread
 
 EXAMPLE_CATALOG = Path(__file__).parents[2] / "examples" / "catalog.toml"
@@ -28,18 +27,18 @@ OUTSIDER = "U09NOBODY"
 
 @dataclass
 class MovableClock:
-    """Real time shifted by an offset the test controls."""
+    """Real time until the test sets it; then frozen where set, until set or advanced again."""
 
-    offset: timedelta = field(default_factory=timedelta)
+    frozen: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self.frozen if self.frozen is not None else datetime.now(UTC)
 
     def set(self, at: datetime) -> None:
-        self.offset = at - datetime.now(UTC)
+        self.frozen = at
 
     def advance(self, delta: timedelta) -> None:
-        self.offset += delta
+        self.frozen = self() + delta
 
 
 @dataclass
@@ -68,7 +67,10 @@ def start_bot(
     language: str = "en",
     clock: MovableClock | None = None,
     socket_mode: bool = False,
+    paced: bool = False,
 ) -> tuple[RunningBot, LoopThread]:
+    """Start the bot; unless `paced`, the emulator's rate limit is off and the sender does not
+    wait a second between posts (pacing has its own tests), so flows run fast."""
     clock = clock or MovableClock()
     settings = Settings(
         database_url=database_url.render_as_string(hide_password=False),
@@ -81,7 +83,13 @@ def start_bot(
     credentials = SlackCredentials(slack.bot_token, slack.signing_secret, app_token, slack.api_url)
     loop = LoopThread("bot")
     loop.start()
-    server = BotServer(runtime, credentials)
+    config = None
+    if not paced:
+        slack.rate_limit = False
+        config = SenderConfig(
+            channel_interval=0.01, alerts_channel=runtime.catalog.team.alerts_channel
+        )
+    server = BotServer(runtime, credentials, sender_config=config)
     loop.run(server.start(), 10)
     slack.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
     slack.add_channel(ALERTS, name="alerts")

@@ -1,0 +1,178 @@
+"""The strict grammar of `/intervention` and `/sla` (see shared/DOMAIN.md), as pure parsing.
+
+Every rejection is a UserFacingError naming what was wrong; nothing here touches the database.
+Free text is kept as the user meant it (Slack's `&lt;` `&gt;` `&amp;` decoded, control
+characters dropped) and must be escaped again wherever it is shown.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import parse_duration
+from bot.errors import UserFacingError
+from bot.sla import TicketKind, parse_kind
+
+MAX_TEXT = 3000  # a whole command
+MAX_FREE_TEXT = 2000  # a description, update, reason or note
+
+_TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
+_USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class Open:
+    server_id: str
+    kind: TicketKind
+    at: str | None  # as typed: "HH:MM" or ISO-8601; the service resolves it against the clock
+    description: str
+
+
+@dataclass(frozen=True)
+class TicketAct:
+    """A verb on one ticket, with optional free text (update, wait, resolve, quote, refuse)."""
+
+    verb: str
+    ticket_id: int
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Reassign:
+    ticket_id: int
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Snooze:
+    ticket_id: int
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class ListTickets:
+    scope: str  # "open" (default), "mine", or a client id
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Status:
+    target: str | None  # client, server or ticket; None for everything
+
+
+InterventionCommand = Open | TicketAct | Reassign | Snooze | ListTickets | Help
+
+_REF_ONLY = ("claim", "show", "resume")
+_TEXT_REQUIRED = ("update", "wait")
+_TEXT_OPTIONAL = ("resolve", "quote", "refuse")
+
+
+def clean(text: str) -> str:
+    """Decode Slack's entities and drop control and direction-override characters."""
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _CONTROL.sub("", text).strip()
+
+
+def parse_ticket(word: str) -> int:
+    """`INT-42` or `42` -> 42."""
+    match = _TICKET.fullmatch(word)
+    if match is None:
+        raise UserFacingError("usage.bad_ticket", value=word[:40])
+    return int(match.group(1))
+
+
+def parse_intervention(raw: str) -> InterventionCommand:
+    """Parse the text after `/intervention`."""
+    if len(raw) > MAX_TEXT:
+        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
+    words = clean(raw).split()
+    if not words or words[0].lower() == "help":
+        return Help()
+    verb, args = words[0].lower(), words[1:]
+    if verb == "open":
+        return _parse_open(args)
+    if verb == "list":
+        if len(args) > 1:
+            raise UserFacingError("usage.list")
+        return ListTickets(args[0].lower() if args else "open")
+    if verb not in (*_REF_ONLY, *_TEXT_REQUIRED, *_TEXT_OPTIONAL, "reassign", "snooze"):
+        raise UserFacingError("usage.unknown_verb", command="/intervention", word=verb[:40])
+    if not args:
+        raise UserFacingError(f"usage.{verb}")
+    ticket_id = parse_ticket(args[0])
+    rest = args[1:]
+    if verb in _REF_ONLY:
+        if rest:
+            raise UserFacingError(f"usage.{verb}")
+        return TicketAct(verb, ticket_id)
+    if verb == "reassign":
+        match = _USER.fullmatch(rest[0]) if len(rest) == 1 else None
+        if match is None:
+            raise UserFacingError("usage.reassign")
+        return Reassign(ticket_id, match.group(1))
+    if verb == "snooze":
+        if len(rest) != 1:
+            raise UserFacingError("usage.snooze")
+        try:
+            duration = parse_duration(rest[0])
+        except ValueError:
+            raise UserFacingError("usage.snooze") from None
+        if not timedelta(0) < duration <= timedelta(days=7):
+            raise UserFacingError("usage.snooze")
+        return Snooze(ticket_id, duration)
+    text = _free_text(rest)
+    if verb in _TEXT_REQUIRED and not text:
+        raise UserFacingError(f"usage.{verb}")
+    return TicketAct(verb, ticket_id, text)
+
+
+def _parse_open(args: list[str]) -> Open:
+    if len(args) < 2:
+        raise UserFacingError("usage.open")
+    server_id, kind_word, rest = args[0], args[1], args[2:]
+    if _ID.fullmatch(server_id) is None:
+        raise UserFacingError("usage.bad_server", value=server_id[:64])
+    try:
+        kind = parse_kind(kind_word)
+    except ValueError:
+        raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
+    at: str | None = None
+    if rest and rest[0].startswith("--at"):
+        if rest[0].startswith("--at="):
+            at, rest = rest[0].removeprefix("--at="), rest[1:]
+        elif rest[0] == "--at" and len(rest) >= 2:
+            at, rest = rest[1], rest[2:]
+        else:
+            raise UserFacingError("usage.open")
+        if not at:
+            raise UserFacingError("usage.open")
+    description = _free_text(rest)
+    if not description:
+        raise UserFacingError("usage.open")
+    return Open(server_id, kind, at, description)
+
+
+def _free_text(words: list[str]) -> str:
+    text = " ".join(words)
+    if len(text) > MAX_FREE_TEXT:
+        raise UserFacingError("usage.text_too_long", limit=MAX_FREE_TEXT)
+    return text
+
+
+def parse_status(raw: str) -> Status:
+    """Parse the text after `/sla status`."""
+    words = clean(raw).split()
+    if len(words) > 1:
+        raise UserFacingError("usage.status")
+    return Status(words[0] if words else None)
+
+
+def escape(text: str) -> str:
+    """Escape user text for Slack mrkdwn so `<!channel>` pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,52 @@
+"""Who may change tickets: the catalog's technicians, or members of its Slack user group."""
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Team
+
+logger = logging.getLogger(__name__)
+
+
+class Authorizer:
+    """Answers `is_technician`; user group members are cached for `ttl_s` seconds."""
+
+    def __init__(
+        self,
+        team: Team,
+        client: AsyncWebClient,
+        *,
+        ttl_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._team = team
+        self._client = client
+        self._ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+
+    async def is_technician(self, user_id: str) -> bool:
+        if user_id in self._team.technicians:
+            return True
+        if self._team.usergroup is None:
+            return False
+        return user_id in await self._group_members(self._team.usergroup)
+
+    async def _group_members(self, usergroup: str) -> frozenset[str]:
+        now = self._monotonic()
+        if self._fetched_at is not None and now - self._fetched_at < self._ttl_s:
+            return self._members
+        try:
+            response = await self._client.usergroups_users_list(usergroup=usergroup)
+        except SlackApiError as error:
+            # Keep the last known members rather than locking every technician out.
+            logger.warning("could not read user group %s: %s", usergroup, error)
+            return self._members
+        self._members = frozenset(response.get("users") or [])
+        self._fetched_at = now
+        return self._members

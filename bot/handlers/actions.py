@@ -1,0 +1,120 @@
+"""Buttons and modals of ticket messages: Claim, Post update (modal), Resolve.
+
+A click is acked at once (empty); the outcome is told to the clicker through the outbox, as an
+ephemeral post to the interaction's response_url, and to everyone through the ticket thread.
+"""
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.grammar import MAX_FREE_TEXT, clean
+from bot.handlers.commands import require_technician
+from bot.handlers.context import HandlerContext
+from bot.handlers.errors import render_error
+from bot.services.audit import Actor
+from bot.services.tickets import Reply
+from bot.slack import render
+from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
+from bot.storage.models import OutboxOperation
+from bot.storage.outbox import Outbound, add_message
+
+ACTIONS = tuple(action.value for action in Action)
+VIEWS = tuple(view.value for view in View)
+
+
+def register(app: AsyncApp, context: HandlerContext) -> None:
+    """Attach the button and modal listeners to `app`."""
+
+    async def handle_claim_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await act(
+            context, body, "claim", lambda actor, ticket_id: context.tickets.claim(actor, ticket_id)
+        )
+
+    async def handle_resolve_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await act(
+            context, body, "resolve",
+            lambda actor, ticket_id: context.tickets.resolve(actor, ticket_id, ""),
+        )  # fmt: skip
+
+    async def handle_resolve_anyway_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await act(
+            context, body, "resolve",
+            lambda actor, ticket_id: context.tickets.resolve(actor, ticket_id, "", confirmed=True),
+        )  # fmt: skip
+
+    async def handle_post_update_action(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ticket_id = int(body["actions"][0]["value"])
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=render.update_modal(ticket_id, context.messages)
+        )
+
+    async def handle_update_view(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        value = view["state"]["values"][UPDATE_BLOCK][UPDATE_INPUT].get("value") or ""
+        text = clean(value)
+        if not text or len(text) > MAX_FREE_TEXT:
+            key = "usage.update" if not text else "usage.text_too_long"
+            message = context.messages.get(key, limit=MAX_FREE_TEXT)
+            await ack(response_action="errors", errors={UPDATE_BLOCK: message})
+            return
+        await ack()
+        ticket_id = int(view["private_metadata"])
+        actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
+        try:
+            await require_technician(context, actor, "update")
+            await asyncio.to_thread(context.tickets.update, actor, ticket_id, text)
+        except Exception as error:
+            reply = Reply(render_error(error, context.messages))
+            await asyncio.to_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
+
+    app.action(Action.CLAIM.value)(handle_claim_action)
+    app.action(Action.RESOLVE.value)(handle_resolve_action)
+    app.action(Action.RESOLVE_ANYWAY.value)(handle_resolve_anyway_action)
+    app.action(Action.POST_UPDATE.value)(handle_post_update_action)
+    app.view(View.UPDATE.value)(handle_update_view)
+
+
+async def act(context: HandlerContext, body: dict[str, Any], verb: str, call: Any) -> None:
+    """Run a button's service call; tell the clicker the outcome through the outbox."""
+    actor = Actor(body["user"]["id"], f"[button] {verb}")
+    try:
+        ticket_id = int(body["actions"][0]["value"])
+        actor = Actor(actor.user_id, f"[button] {verb} INT-{ticket_id}")
+        await require_technician(context, actor, verb)
+        reply = await asyncio.to_thread(call, actor, ticket_id)
+    except Exception as error:  # every failure is told to the clicker; render_error logs bugs
+        reply = Reply(render_error(error, context.messages))
+    await asyncio.to_thread(respond, context, body, reply)
+
+
+def respond(context: HandlerContext, body: dict[str, Any], reply: Reply) -> None:
+    """Queue an ephemeral reply to an interaction's response_url."""
+    url = body.get("response_url")
+    if not url:
+        return
+    message = Outbound(
+        key=f"response/{body.get('trigger_id') or body['actions'][0].get('action_ts')}",
+        operation=OutboxOperation.RESPONSE,
+        response_url=url,
+        text=reply.text,
+        blocks=reply.blocks,
+    )
+    with context.sessions.begin() as session:
+        add_message(session, message, now=context.clock())
+    context.wake()
+
+
+def dm(context: HandlerContext, user_id: str, trigger_id: str, reply: Reply) -> None:
+    """Queue a direct message (a modal has no response_url to answer on)."""
+    message = Outbound(key=f"dm/{trigger_id}", channel_id=user_id, text=reply.text)
+    with context.sessions.begin() as session:
+        add_message(session, message, now=context.clock())
+    context.wake()

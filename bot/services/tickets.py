@@ -1,0 +1,621 @@
+"""Tickets: register, claim, update, wait, resume, resolve, reassign, quote, refuse, read.
+
+Every change runs in one transaction that also appends the audit event and queues the thread
+post and the root update in the outbox, so the story told in Slack is exactly what was stored.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.config import Catalog
+from bot.errors import UserFacingError
+from bot.grammar import Open, parse_ticket
+from bot.messages import Messages
+from bot.services.audit import Actor, add_audit
+from bot.services.calltime import resolve_call_time
+from bot.services.views import TicketView, sla_clock, ticket_view
+from bot.sla import (
+    AllowanceUsage,
+    ClockKind,
+    ClockState,
+    Intervention,
+    TicketKind,
+    allowance_usage,
+    clock_for,
+    counts_towards_allowance,
+    month_bounds,
+    month_of,
+)
+from bot.slack import render
+from bot.storage.models import (
+    Client,
+    Clock,
+    Outage,
+    OutboxOperation,
+    Scope,
+    Ticket,
+    TicketPause,
+    TicketStatus,
+)
+from bot.storage.outbox import Outbound, add_message
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the user who acted sees (ephemeral)."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = field(default=None)
+
+
+def root_key(ticket_id: int) -> str:
+    """Outbox key of a ticket's root message."""
+    return f"INT-{ticket_id}/root"
+
+
+class TicketService:
+    """The ticket use cases; `wake` is called after each commit that queued messages."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        messages: Messages,
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self.catalog = catalog
+        self._messages = messages
+        self._clock = clock
+        self._wake = wake
+        self._zone = catalog.zone
+
+    # Transactions ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+        self._wake()
+
+    def _load(self, session: Session, ticket_id: int) -> Ticket:
+        """The ticket with its clocks and pauses, locked for the transaction."""
+        ticket = session.scalars(
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+            .with_for_update()
+        ).one_or_none()
+        if ticket is None:
+            raise UserFacingError("ticket.not_found", id=ticket_id)
+        return ticket
+
+    def _view(self, session: Session, ticket: Ticket, now: datetime) -> TicketView:
+        client = session.get(Client, ticket.client_id)
+        name = client.name if client is not None else ticket.client_id
+        return ticket_view(ticket, name, self.catalog, now)
+
+    # Outbox ------------------------------------------------------------------------------------
+
+    def _post_root(self, session: Session, ticket: Ticket, view: TicketView) -> None:
+        text, blocks = render.ticket_root(view, self._messages, self._zone)
+        key = root_key(ticket.id)
+        thread = ticket.thread_key if ticket.thread_key != key else None
+        message = Outbound(
+            key=key,
+            text=text,
+            blocks=blocks,
+            channel_id=self.catalog.team.alerts_channel,
+            thread_key=thread,
+        )
+        add_message(session, message, now=view.now)
+
+    def _update_root(self, session: Session, ticket: Ticket, view: TicketView) -> None:
+        ticket.revision += 1
+        text, blocks = render.ticket_root(view, self._messages, self._zone)
+        message = Outbound(
+            key=f"{root_key(ticket.id)}/r{ticket.revision}",
+            operation=OutboxOperation.UPDATE,
+            target_key=root_key(ticket.id),
+            text=text,
+            blocks=blocks,
+        )
+        add_message(session, message, now=view.now)
+
+    def _tell_thread(self, session: Session, ticket: Ticket, event_id: int, text: str) -> None:
+        message = Outbound(
+            key=f"INT-{ticket.id}/event/{event_id}",
+            text=text,
+            channel_id=self.catalog.team.alerts_channel,
+            thread_key=ticket.thread_key,
+        )
+        add_message(session, message, now=self._clock())
+
+    def _record(
+        self,
+        session: Session,
+        ticket: Ticket,
+        actor: Actor,
+        action: str,
+        text: str,
+        *,
+        now: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> TicketView:
+        """Audit, refresh cached deadlines, tell the thread and update the root; the new view."""
+        self._refresh_deadlines(ticket, now)
+        event = add_audit(
+            session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
+        )
+        session.flush()
+        view = self._view(session, ticket, now)
+        self._tell_thread(session, ticket, event.id, text)
+        self._update_root(session, ticket, view)
+        return view
+
+    def _refresh_deadlines(self, ticket: Ticket, now: datetime) -> None:
+        for row in ticket.clocks:
+            clock = sla_clock(row, ticket.pauses, self.catalog)
+            running = row.stopped_at is None and not clock.is_paused
+            row.deadline_at = clock.deadline(now) if running else None
+
+    # Use cases ---------------------------------------------------------------------------------
+
+    def refuse_unauthorized(self, actor: Actor, action: str) -> None:
+        """Audit a refused attempt; the caller then tells the user."""
+        with self._transaction() as session:
+            add_audit(session, actor, "refused", at=self._clock(), details={"attempted": action})
+
+    def open(self, actor: Actor, command: Open, *, outage_id: int | None = None) -> Reply:
+        """Register a ticket; out of scope when the client's allowance is used up."""
+        spec = next((s for s in self.catalog.servers if s.id == command.server_id), None)
+        if spec is None:
+            known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
+            raise UserFacingError("ticket.unknown_server", server=command.server_id, known=known)
+        now = self._clock()
+        called_at = resolve_call_time(command.at, now=now, zone=self._zone)
+        client_spec = self.catalog.client(spec.client)
+        level = self.catalog.levels[client_spec.level]
+        with self._transaction() as session:
+            # Lock the client so two tickets opened at once cannot both take the last slot.
+            session.execute(select(Client).where(Client.id == spec.client).with_for_update())
+            usage = self._allowance(session, spec.client, called_at)
+            out_of_scope = counts_towards_allowance(command.kind) and usage.exhausted
+            ticket = Ticket(
+                client_id=spec.client,
+                server_id=spec.id,
+                kind=command.kind.value,
+                level=client_spec.level,
+                description=command.description,
+                status=TicketStatus.OPEN,
+                scope=Scope.PENDING if out_of_scope else Scope.IN,
+                called_at=called_at,
+                registered_at=now,
+                opened_by=actor.user_id,
+                outage_id=outage_id,
+                channel_id=self.catalog.team.alerts_channel,
+                revision=0,
+            )
+            session.add(ticket)
+            session.flush()
+            outage = session.get(Outage, outage_id) if outage_id is not None else None
+            ticket.thread_key = (
+                outage.root_key if outage and outage.root_key else root_key(ticket.id)
+            )
+            if not out_of_scope:
+                kind = clock_for(command.kind)
+                ticket.clocks.append(
+                    Clock(
+                        kind=kind.value,
+                        budget_seconds=int(level.budget_for(kind.value).total_seconds()),
+                        calendar=level.calendar_for(kind.value),
+                        started_at=called_at,
+                    )
+                )
+            self._refresh_deadlines(ticket, now)
+            add_audit(
+                session,
+                actor,
+                "ticket.opened",
+                at=now,
+                ticket_id=ticket.id,
+                server_id=spec.id,
+                details={
+                    "kind": command.kind.value,
+                    "called_at": called_at.isoformat(),
+                    "scope": ticket.scope.value,
+                    "allowance_used": usage.used,
+                    "allowance": usage.allowance,
+                },
+            )
+            session.flush()
+            view = self._view(session, ticket, now)
+            self._post_root(session, ticket, view)
+        if out_of_scope:
+            text = self._messages.get(
+                "ticket.opened_out_of_scope",
+                ref=view.ref,
+                client=render.escape(view.client_name),
+                used=usage.used,
+                allowed=usage.allowance,
+            )
+        else:
+            text = self._messages.get(
+                "ticket.opened",
+                ref=view.ref,
+                kind=self._messages.get(f"kind.{view.kind.value}"),
+                server=view.server_id,
+                client=render.escape(view.client_name),
+                called=render.local_time(called_at, self._zone),
+                clock=render.clock_line(view.clock, self._messages, self._zone),
+            )
+        return Reply(text)
+
+    def claim(self, actor: Actor, ticket_id: int) -> Reply:
+        """Assign the caller and stop GTI at the commit; exactly one of concurrent claims wins."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_workable(ticket)
+            won = session.execute(
+                update(Ticket)
+                .where(Ticket.id == ticket_id, Ticket.claimed_at.is_(None))
+                .values(assignee_id=actor.user_id, claimed_at=now)
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                session.refresh(ticket)
+                raise UserFacingError(
+                    "ticket.already_claimed", ref=f"INT-{ticket_id}", user=ticket.assignee_id
+                )
+            session.refresh(ticket)
+            if ticket.status is TicketStatus.OPEN:
+                ticket.status = TicketStatus.CLAIMED
+            gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
+            text = self._claim_text(ticket, actor.user_id, gti, now)
+            self._record(
+                session,
+                ticket,
+                actor,
+                "ticket.claimed",
+                text,
+                now=now,
+                details=self._clock_details(ticket, gti, now),
+            )
+        return Reply(text)
+
+    def update(self, actor: Actor, ticket_id: int, text: str) -> Reply:
+        """Record a client update (it restarts the nudge period)."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_open(ticket)
+            ticket.last_update_at = now
+            said = self._messages.get(
+                "ticket.updated",
+                ref=f"INT-{ticket.id}",
+                user=actor.user_id,
+                text=render.escape(text),
+            )
+            self._record(
+                session, ticket, actor, "ticket.updated", said, now=now, details={"text": text}
+            )
+        return Reply(said)
+
+    def wait(self, actor: Actor, ticket_id: int, reason: str) -> Reply:
+        """Pause the running clock (and nudges) while waiting on the client."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_open(ticket)
+            if ticket.status is TicketStatus.WAITING:
+                raise UserFacingError("ticket.already_waiting", ref=f"INT-{ticket.id}")
+            ticket.pauses.append(
+                TicketPause(started_at=now, reason=reason, started_by=actor.user_id)
+            )
+            ticket.status = TicketStatus.WAITING
+            said = self._messages.get(
+                "ticket.waiting",
+                ref=f"INT-{ticket.id}",
+                user=actor.user_id,
+                text=render.escape(reason),
+            )
+            self._record(
+                session, ticket, actor, "ticket.waiting", said, now=now, details={"reason": reason}
+            )
+        return Reply(said)
+
+    def resume(self, actor: Actor, ticket_id: int) -> Reply:
+        """End the wait on the client: the clock runs again."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_open(ticket)
+            pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+            if ticket.status is not TicketStatus.WAITING or pause is None:
+                raise UserFacingError("ticket.not_waiting", ref=f"INT-{ticket.id}")
+            pause.ended_at, pause.ended_by = now, actor.user_id
+            ticket.status = TicketStatus.CLAIMED if ticket.claimed_at else TicketStatus.OPEN
+            paused = now - pause.started_at
+            said = self._messages.get(
+                "ticket.resumed",
+                ref=f"INT-{ticket.id}",
+                user=actor.user_id,
+                paused=render.duration(paused),
+            )
+            self._record(
+                session, ticket, actor, "ticket.resumed", said, now=now,
+                details={"paused_seconds": int(paused.total_seconds())},
+            )  # fmt: skip
+        return Reply(said)
+
+    def resolve(self, actor: Actor, ticket_id: int, note: str, *, confirmed: bool = False) -> Reply:
+        """End the ticket; stops GTR unless probes still see the server down (then ask)."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_workable(ticket)
+            gtr_running = any(
+                c.kind == ClockKind.GTR.value and c.stopped_at is None for c in ticket.clocks
+            )
+            if gtr_running and not confirmed and self._server_down(session, ticket.server_id):
+                text = self._messages.get(
+                    "ticket.still_down", ref=f"INT-{ticket.id}", server=ticket.server_id
+                )
+                view = self._view(session, ticket, now)
+                return Reply(text, render.resolve_anyway(view, text, self._messages))
+            if ticket.claimed_at is None:  # resolving is intervening: it claims first
+                ticket.assignee_id, ticket.claimed_at = actor.user_id, now
+                self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
+            gtr = self._stop_clock(ticket, ClockKind.GTR, now, actor.user_id)
+            for pause in ticket.pauses:
+                if pause.ended_at is None:
+                    pause.ended_at, pause.ended_by = now, actor.user_id
+            ticket.status = TicketStatus.RESOLVED
+            ticket.resolved_at, ticket.resolved_by = now, actor.user_id
+            said = self._messages.get(
+                "ticket.resolved_by",
+                ref=f"INT-{ticket.id}",
+                user=actor.user_id,
+                gtr=self._verdict_text("ticket.gtr_stopped", ticket, gtr, now),
+                note=self._note(note),
+            )
+            details = {"note": note, "confirmed_while_down": confirmed and gtr is not None}
+            details |= self._clock_details(ticket, gtr, now)
+            self._record(session, ticket, actor, "ticket.resolved", said, now=now, details=details)
+        return Reply(said)
+
+    def reassign(self, actor: Actor, ticket_id: int, user_id: str) -> Reply:
+        """Give a claimed ticket to another technician."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_open(ticket)
+            if ticket.claimed_at is None:
+                raise UserFacingError("ticket.not_claimed", ref=f"INT-{ticket.id}")
+            previous = ticket.assignee_id
+            ticket.assignee_id = user_id
+            said = self._messages.get(
+                "ticket.reassigned", ref=f"INT-{ticket.id}", user=user_id, by=actor.user_id
+            )
+            self._record(
+                session, ticket, actor, "ticket.reassigned", said, now=now,
+                details={"from": previous, "to": user_id},
+            )  # fmt: skip
+        return Reply(said)
+
+    def settle_scope(self, actor: Actor, ticket_id: int, *, quote: bool, note: str) -> Reply:
+        """Record the quote or the refusal of an out-of-scope ticket."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            if ticket.scope is not Scope.PENDING:
+                raise UserFacingError("ticket.not_out_of_scope", ref=f"INT-{ticket.id}")
+            if quote:
+                ticket.scope = Scope.QUOTED
+            else:
+                ticket.scope = Scope.REFUSED
+                ticket.status = TicketStatus.RESOLVED
+                ticket.resolved_at, ticket.resolved_by = now, actor.user_id
+            key = "ticket.quoted" if quote else "ticket.refused"
+            said = self._messages.get(
+                key, ref=f"INT-{ticket.id}", user=actor.user_id, note=self._note(note)
+            )
+            action = "ticket.quoted" if quote else "ticket.refused"
+            self._record(session, ticket, actor, action, said, now=now, details={"note": note})
+        return Reply(said)
+
+    # Reading -----------------------------------------------------------------------------------
+
+    def show(self, ticket_id: int) -> Reply:
+        with self._sessions() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            view = self._view(session, ticket, now)
+        text, blocks = render.ticket_root(view, self._messages, self._zone)
+        details = self._messages.get(
+            "show.details",
+            description=render.escape(view.description),
+            opener=view.opened_by,
+            registered=render.local_time(view.registered_at, self._zone),
+        )
+        return Reply(text + "\n" + details, blocks)
+
+    def list_tickets(self, scope: str, *, user_id: str) -> Reply:
+        """Open tickets, most urgent first: all, mine, or a client's."""
+        if scope == "open":
+            views = self._open_views()
+            what = self._messages.get("list.what.open")
+        elif scope == "mine":
+            views = [v for v in self._open_views() if v.assignee_id == user_id]
+            what = self._messages.get("list.what.mine")
+        else:
+            client = self._find_client(scope)
+            views = self._open_views(client_id=client)
+            what = self._messages.get("list.what.client", client=client)
+        return self._list_reply(views, what, footer=[])
+
+    def status(self, target: str | None) -> Reply:
+        """`/sla status`: open tickets by urgency with clocks, and the clients' allowances."""
+        now = self._clock()
+        if target is None:
+            views = self._open_views()
+            what = self._messages.get("list.what.open")
+            clients = sorted({v.client_id for v in views})
+        elif target.upper().startswith("INT") or target.isdigit():
+            return self.show(parse_ticket(target))
+        elif any(s.id == target for s in self.catalog.servers):
+            views = self._open_views(server_id=target)
+            what = self._messages.get("list.what.server", server=target)
+            clients = [self.catalog.server(target).client]
+        else:
+            client = self._find_client(target)
+            views = self._open_views(client_id=client)
+            what = self._messages.get("list.what.client", client=client)
+            clients = [client]
+        with self._sessions() as session:
+            footer = [self._allowance_line(session, client, now) for client in clients]
+        return self._list_reply(views, what, footer=footer)
+
+    def _list_reply(self, views: list[TicketView], what: str, *, footer: list[str]) -> Reply:
+        views.sort(key=lambda v: v.urgency())
+        if not views:
+            text = self._messages.get("list.empty", what=what)
+            return Reply("\n".join([text, *footer]))
+        header = self._messages.get("list.header", count=len(views), what=what)
+        text, blocks = render.ticket_list(header, views, self._messages, self._zone, footer)
+        return Reply(text, blocks)
+
+    def _open_views(
+        self, *, client_id: str | None = None, server_id: str | None = None
+    ) -> list[TicketView]:
+        now = self._clock()
+        query = (
+            select(Ticket)
+            .where(Ticket.status != TicketStatus.RESOLVED)
+            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+            .order_by(Ticket.id)
+        )
+        if client_id is not None:
+            query = query.where(Ticket.client_id == client_id)
+        if server_id is not None:
+            query = query.where(Ticket.server_id == server_id)
+        with self._sessions() as session:
+            names = {cid: name for cid, name in session.execute(select(Client.id, Client.name))}
+            return [
+                ticket_view(t, names.get(t.client_id, t.client_id), self.catalog, now)
+                for t in session.scalars(query)
+            ]
+
+    def _find_client(self, text: str) -> str:
+        for client in self.catalog.clients:
+            if client.id.lower() == text.lower():
+                return client.id
+        raise UserFacingError("ticket.unknown_client", value=text[:64])
+
+    def _allowance_line(self, session: Session, client_id: str, now: datetime) -> str:
+        usage = self._allowance(session, client_id, now)
+        client = self.catalog.client(client_id)
+        return self._messages.get(
+            "status.allowance",
+            client=render.escape(client.name),
+            level=client.level,
+            used=usage.used,
+            allowed=usage.allowance,
+        )
+
+    def _allowance(self, session: Session, client_id: str, at: datetime) -> AllowanceUsage:
+        year, month = month_of(at, self._zone)
+        start, end = month_bounds(year, month, self._zone)
+        rows = session.execute(
+            select(Ticket.kind, Ticket.called_at).where(
+                Ticket.client_id == client_id,
+                Ticket.scope == Scope.IN,
+                Ticket.called_at >= start,
+                Ticket.called_at < end,
+            )
+        )
+        interventions = [Intervention(TicketKind(kind), called) for kind, called in rows]
+        allowance = self.catalog.levels[self.catalog.client(client_id).level].monthly_interventions
+        return allowance_usage(interventions, year, month, self._zone, allowance)
+
+    # Rules -------------------------------------------------------------------------------------
+
+    def _require_open(self, ticket: Ticket) -> None:
+        if ticket.status is TicketStatus.RESOLVED:
+            raise UserFacingError("ticket.resolved", ref=f"INT-{ticket.id}")
+
+    def _require_workable(self, ticket: Ticket) -> None:
+        """Open, and not waiting for a quote-or-refuse decision."""
+        self._require_open(ticket)
+        if ticket.scope is Scope.PENDING:
+            raise UserFacingError("ticket.scope_pending", ref=f"INT-{ticket.id}")
+
+    def _server_down(self, session: Session, server_id: str | None) -> bool:
+        if server_id is None:
+            return False
+        open_outages = session.scalar(
+            select(func.count())
+            .select_from(Outage)
+            .where(Outage.server_id == server_id, Outage.ended_at.is_(None))
+        )
+        return bool(open_outages)
+
+    def _stop_clock(self, ticket: Ticket, kind: ClockKind, at: datetime, by: str) -> Clock | None:
+        """Stop the ticket's running clock of `kind`; the stopped row, or None if none ran."""
+        row = next(
+            (c for c in ticket.clocks if c.kind == kind.value and c.stopped_at is None), None
+        )
+        if row is not None:
+            row.stopped_at, row.stopped_by = at, by
+        return row
+
+    def _claim_text(self, ticket: Ticket, user_id: str, gti: Clock | None, now: datetime) -> str:
+        if gti is None:
+            return self._messages.get("ticket.claimed", ref=f"INT-{ticket.id}", user=user_id)
+        status = sla_clock(gti, ticket.pauses, self.catalog).status(now)
+        return self._messages.get(
+            "ticket.claimed_gti",
+            ref=f"INT-{ticket.id}",
+            user=user_id,
+            verdict=self._messages.get(
+                "verdict.met" if status.state is ClockState.MET else "verdict.breached"
+            ),
+            taken=render.duration(status.consumed),
+            budget=render.duration(timedelta(seconds=gti.budget_seconds)),
+        )
+
+    def _verdict_text(self, key: str, ticket: Ticket, row: Clock | None, now: datetime) -> str:
+        if row is None:
+            return ""
+        status = sla_clock(row, ticket.pauses, self.catalog).status(now)
+        return self._messages.get(
+            key,
+            verdict=self._messages.get(
+                "verdict.met" if status.state is ClockState.MET else "verdict.breached"
+            ),
+            taken=render.duration(status.consumed),
+            budget=render.duration(timedelta(seconds=row.budget_seconds)),
+        )
+
+    def _clock_details(self, ticket: Ticket, row: Clock | None, now: datetime) -> dict[str, Any]:
+        if row is None:
+            return {}
+        status = sla_clock(row, ticket.pauses, self.catalog).status(now)
+        return {
+            "clock": row.kind,
+            "state": status.state.value,
+            "consumed_seconds": int(status.consumed.total_seconds()),
+            "budget_seconds": row.budget_seconds,
+            "deadline": status.deadline.isoformat(),
+        }
+
+    def _note(self, note: str) -> str:
+        return self._messages.get("ticket.note", text=render.escape(note)) if note else ""

@@ -1,0 +1,126 @@
+"""Read models: what a reply, a root message or a report shows of a ticket at one instant."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config import Catalog
+from bot.sla import Clock as SlaClock
+from bot.sla import ClockKind, ClockState, ClockStatus, Pause, TicketKind, named_calendar
+from bot.storage.models import Clock, Scope, Ticket, TicketPause, TicketStatus
+
+
+@dataclass(frozen=True)
+class ClockView:
+    kind: ClockKind
+    budget: timedelta
+    calendar: str
+    started_at: datetime
+    stopped_at: datetime | None
+    stopped_by: str | None
+    status: ClockStatus
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    kind: TicketKind
+    client_id: str
+    client_name: str
+    level: str
+    server_id: str | None
+    description: str
+    status: TicketStatus
+    scope: Scope
+    assignee_id: str | None
+    opened_by: str
+    called_at: datetime
+    registered_at: datetime
+    claimed_at: datetime | None
+    resolved_at: datetime | None
+    last_update_at: datetime | None
+    waiting_since: datetime | None
+    clocks: tuple[ClockView, ...]
+    now: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"INT-{self.id}"
+
+    @property
+    def clock(self) -> ClockView | None:
+        """The contractual clock of the ticket (GTI for software kinds, GTR otherwise)."""
+        return self.clocks[0] if self.clocks else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not TicketStatus.RESOLVED
+
+    def urgency(self) -> tuple[int, datetime]:
+        """Sort key, most urgent first: running clocks by deadline, then paused, then the rest."""
+        clock = self.clock
+        if clock is None or clock.status.state in (ClockState.MET,):
+            return (3, self.called_at)
+        if clock.stopped_at is not None:
+            return (3, self.called_at)
+        order = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
+        return (order[clock.status.state], clock.status.deadline)
+
+
+def sla_clock(row: Clock, pauses: list[TicketPause], catalog: Catalog) -> SlaClock:
+    """The pure clock of a stored one; ticket pauses are clipped to the clock's life."""
+    clipped: list[Pause] = []
+    for pause in pauses:
+        start = max(pause.started_at, row.started_at)
+        end = pause.ended_at
+        if row.stopped_at is not None:
+            if start >= row.stopped_at:
+                continue
+            end = row.stopped_at if end is None else min(end, row.stopped_at)
+        if end is not None and end <= start:
+            continue
+        clipped.append(Pause(start, end))
+    return SlaClock(
+        started_at=row.started_at,
+        budget=timedelta(seconds=row.budget_seconds),
+        calendar=named_calendar(catalog, row.calendar),
+        pauses=tuple(clipped),
+        stopped_at=row.stopped_at,
+    )
+
+
+def ticket_view(ticket: Ticket, client_name: str, catalog: Catalog, now: datetime) -> TicketView:
+    """Snapshot of `ticket` (its clocks and pauses loaded) at `now`."""
+    clocks = tuple(
+        ClockView(
+            kind=ClockKind(row.kind),
+            budget=timedelta(seconds=row.budget_seconds),
+            calendar=row.calendar,
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
+            stopped_by=row.stopped_by,
+            status=sla_clock(row, ticket.pauses, catalog).status(now),
+        )
+        for row in ticket.clocks
+    )
+    open_pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+    return TicketView(
+        id=ticket.id,
+        kind=TicketKind(ticket.kind),
+        client_id=ticket.client_id,
+        client_name=client_name,
+        level=ticket.level,
+        server_id=ticket.server_id,
+        description=ticket.description,
+        status=ticket.status,
+        scope=ticket.scope,
+        assignee_id=ticket.assignee_id,
+        opened_by=ticket.opened_by,
+        called_at=ticket.called_at,
+        registered_at=ticket.registered_at,
+        claimed_at=ticket.claimed_at,
+        resolved_at=ticket.resolved_at,
+        last_update_at=ticket.last_update_at,
+        waiting_since=open_pause.started_at if open_pause else None,
+        clocks=clocks,
+        now=now,
+    )

@@ -1,0 +1,200 @@
+"""Pure rendering of tickets for Slack: texts and Block Kit (slack_sdk models), no I/O.
+
+User text is escaped here, at the last moment, so `<!channel>` in a description pings nobody.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View as ModalView
+
+from bot.config import format_duration
+from bot.messages import Messages
+from bot.services.views import ClockView, TicketView
+from bot.sla import ClockState
+from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
+from bot.storage.models import Scope
+
+SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
+
+
+def escape(text: str) -> str:
+    """Escape user text for Slack mrkdwn so `<!channel>` pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def local_time(at: datetime, zone: ZoneInfo) -> str:
+    """An instant as the team reads it: local date and time."""
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def duration(value: timedelta) -> str:
+    """To the nearest minute, compact: 1h30m (seconds are noise in a chat message)."""
+    return format_duration(timedelta(minutes=round(value.total_seconds() / 60)))
+
+
+def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> str:
+    """One line about a clock: remaining and deadline, paused, met or breached."""
+    if clock is None:
+        return messages.get("clock.none")
+    status = clock.status
+    values: dict[str, object] = {
+        "clock": clock.kind.value.upper(),
+        "budget": duration(clock.budget),
+        "remaining": duration(status.remaining),
+        "deadline": local_time(status.deadline, zone),
+        "taken": duration(status.consumed),
+    }
+    if clock.stopped_at is not None:
+        met = status.state is ClockState.MET
+        return messages.get("clock.met" if met else "clock.breached", **values)
+    if status.state is ClockState.BREACHED:
+        return messages.get("clock.breached_running", **values)
+    if status.state is ClockState.PAUSED:
+        return messages.get("clock.paused", **values)
+    return messages.get("clock.running", **values)
+
+
+def status_label(view: TicketView, messages: Messages) -> str:
+    if view.scope in (Scope.PENDING, Scope.QUOTED, Scope.REFUSED) and view.is_open:
+        return messages.get(f"scope.{view.scope.value}")
+    if view.scope is Scope.REFUSED:
+        return messages.get("scope.refused")
+    return messages.get(f"status.{view.status.value}")
+
+
+def assignee(view: TicketView, messages: Messages) -> str:
+    return f"<@{view.assignee_id}>" if view.assignee_id else messages.get("root.nobody")
+
+
+def title(view: TicketView, messages: Messages) -> str:
+    return messages.get(
+        "root.title",
+        ref=view.ref,
+        kind=messages.get(f"kind.{view.kind.value}"),
+        server=view.server_id or "-",
+        client=escape(view.client_name),
+        level=view.level,
+    )
+
+
+def ticket_root(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
+    """The ticket's root message: what, where, who, the live clock, and its buttons."""
+    head = f"*{title(view, messages)}*\n{escape(view.description)}"[:SECTION_LIMIT]
+    fields = messages.get(
+        "root.fields",
+        status=status_label(view, messages),
+        assignee=assignee(view, messages),
+        called=local_time(view.called_at, zone),
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=head)),
+        SectionBlock(text=MarkdownTextObject(text=fields)),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=clock_line(view.clock, messages, zone)
+                    + " · "
+                    + messages.get("root.as_of", at=local_time(view.now, zone))
+                )
+            ]
+        ),
+    ]
+    if view.is_open:
+        buttons = []
+        if view.claimed_at is None and view.scope in (Scope.IN, Scope.QUOTED):
+            buttons.append(_button("button.claim", Action.CLAIM, view, messages, "primary"))
+        buttons.append(_button("button.update", Action.POST_UPDATE, view, messages))
+        buttons.append(_button("button.resolve", Action.RESOLVE, view, messages))
+        blocks.append(ActionsBlock(elements=buttons))
+    text = f"{title(view, messages)} — {status_label(view, messages)}"
+    return text, [block.to_dict() for block in blocks]
+
+
+def _button(
+    label: str, action: Action, view: TicketView, messages: Messages, style: str | None = None
+) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=messages.get(label)),
+        action_id=action.value,
+        value=str(view.id),
+        style=style,
+    )
+
+
+def resolve_anyway(view: TicketView, text: str, messages: Messages) -> list[dict[str, Any]]:
+    """The confirmation asked when probes still see the server down."""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            elements=[_button("button.resolve_anyway", Action.RESOLVE_ANYWAY, view, messages)]
+        ),
+    ]
+    return [block.to_dict() for block in blocks]
+
+
+def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:
+    """One line of a list or of /sla status."""
+    return messages.get(
+        "list.line",
+        ref=view.ref,
+        kind=messages.get(f"kind.{view.kind.value}"),
+        server=view.server_id or "-",
+        status=status_label(view, messages),
+        assignee=assignee(view, messages),
+        clock=clock_line(view.clock, messages, zone),
+    )
+
+
+def ticket_list(
+    header: str, views: list[TicketView], messages: Messages, zone: ZoneInfo, footer: list[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """A list of tickets, most urgent first, one compact line each, readable for 30 tickets."""
+    lines = [ticket_line(view, messages, zone) for view in views]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{header}*"))]
+    chunk: list[str] = []
+    for line in lines:  # several lines a section, each section under Slack's text limit
+        if chunk and (len("\n".join([*chunk, line])) > SECTION_LIMIT or len(chunk) == 10):
+            blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk = []
+        chunk.append(line[:SECTION_LIMIT])
+    if chunk:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    if footer:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text="\n".join(footer)[:SECTION_LIMIT])])
+        )
+    text = "\n".join([header, *lines, *footer])
+    return text, [block.to_dict() for block in blocks]
+
+
+def update_modal(ticket_id: int, messages: Messages) -> dict[str, Any]:
+    """The modal behind the Post update button."""
+    return ModalView(
+        type="modal",
+        callback_id=View.UPDATE.value,
+        private_metadata=str(ticket_id),
+        title=PlainTextObject(text=messages.get("modal.update.title")),
+        submit=PlainTextObject(text=messages.get("modal.submit")),
+        blocks=[
+            InputBlock(
+                block_id=UPDATE_BLOCK,
+                label=PlainTextObject(text=messages.get("modal.update.label")),
+                element=PlainTextInputElement(
+                    action_id=UPDATE_INPUT, multiline=True, max_length=2000
+                ),
+            )
+        ],
+    ).to_dict()

@@ -1,0 +1,310 @@
+"""/intervention end to end: the emulator sends signed commands, the bot answers, and the
+ticket's story appears in its Slack thread, in its root message and in the audit trail."""
+
+import concurrent.futures
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread, Message
+from bot.slack.ids import Action
+from bot.storage.models import AuditEvent, Clock, Scope, Ticket, TicketStatus
+from tests.plugins.bot import (
+    ALERTS,
+    EXAMPLE_CATALOG,
+    OUTSIDER,
+    TECH,
+    TECH2,
+    RunningBot,
+    start_bot,
+    stop_bot,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
+
+
+def thread_of(bot: RunningBot, count: int) -> tuple[Message, list[Message]]:
+    """The first root message in the alert channel and its replies, once `count` replies exist."""
+
+    def ready() -> tuple[Message, list[Message]] | None:
+        roots = bot.slack.roots(ALERTS)
+        if not roots:
+            return None
+        replies = [m for m in bot.slack.thread(ALERTS, roots[0].ts) if m.is_reply]
+        return (roots[0], replies) if len(replies) >= count else None
+
+    return bot.slack.wait_until(ready, timeout_s=15)
+
+
+def current_root(bot: RunningBot, contains: str) -> Message:
+    """The first root message once its latest version contains `contains`."""
+    return bot.slack.wait_until(
+        lambda: next(
+            (
+                bot.slack.root(ALERTS, m.ts)
+                for m in bot.slack.roots(ALERTS)
+                if contains in bot.slack.root(ALERTS, m.ts).text
+            ),
+            None,
+        ),
+        timeout_s=15,
+    )
+
+
+def audit_actions(bot: RunningBot, ticket_id: int) -> list[tuple[str, str, str | None]]:
+    with bot.sessions() as session:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.ticket_id == ticket_id).order_by(AuditEvent.id)
+        )
+        return [(row.action, row.actor_id, row.command) for row in rows]
+
+
+def test_a_ticket_lifecycle_is_told_in_its_thread_root_and_audit(bot: RunningBot) -> None:
+    """open → claim → update → wait → resume → resolve, each in the thread, audited, root kept."""
+    bot.clock.set(FRIDAY_4PM)
+    assert bot.command("open acme-web-01 secours Site down since 15:50").startswith(
+        "INT-1 registered: incident on acme-web-01 (ACME SARL), called at 2026-11-27 16:00."
+    )
+    assert "GTI met" in bot.command("claim INT-1")
+    assert "Client update" in bot.command("update 1 told the client we restart nginx")
+    assert "clock is paused" in bot.command("wait 1 waiting for the root password")
+    assert "resumed" in bot.command("resume INT-1")
+    assert "resolved by <@U01AAA>" in bot.command("resolve 1 nginx restarted")
+
+    root, replies = thread_of(bot, 5)
+    assert root.text.startswith("INT-1 · incident · acme-web-01 · ACME SARL (essentiel)")
+    assert [r.text.split(" ")[0:2] for r in replies] == [
+        ["INT-1", "claimed"],
+        ["Client", "update"],
+        ["INT-1", "is"],
+        ["INT-1", "resumed"],
+        ["INT-1", "resolved"],
+    ]
+    final = current_root(bot, "resolved")
+    assert final.action_ids() == []  # no buttons on a closed ticket
+    assert audit_actions(bot, 1) == [
+        ("ticket.opened", TECH, "/intervention open acme-web-01 secours Site down since 15:50"),
+        ("ticket.claimed", TECH, "/intervention claim INT-1"),
+        ("ticket.updated", TECH, "/intervention update 1 told the client we restart nginx"),
+        ("ticket.waiting", TECH, "/intervention wait 1 waiting for the root password"),
+        ("ticket.resumed", TECH, "/intervention resume INT-1"),
+        ("ticket.resolved", TECH, "/intervention resolve 1 nginx restarted"),
+    ]
+
+
+def test_claim_says_whether_gti_was_met_with_open_time_and_budget(bot: RunningBot) -> None:
+    """Claimed 1 h after a Friday 16:00 call: GTI (4 h on business hours) met in 1h."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    bot.clock.set(FRIDAY_4PM + timedelta(hours=1))
+    assert bot.command("claim 1") == (
+        "INT-1 claimed by <@U01AAA>. GTI met: 1h of open time for a 4h budget."
+    )
+
+
+def test_claim_after_the_deadline_is_a_breach_counted_in_open_time(bot: RunningBot) -> None:
+    """Friday 16:00 + 4 h of business hours is Saturday 10:00; a claim at 11:00 breached (5h)."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    bot.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=PARIS))
+    assert bot.command("claim 1") == (
+        "INT-1 claimed by <@U01AAA>. GTI *breached*: 5h of open time for a 4h budget."
+    )
+    with bot.sessions() as session:
+        clock = session.scalars(select(Clock)).one()
+        assert clock.stopped_at == datetime(2026, 11, 28, 11, 0, tzinfo=PARIS)
+
+
+def test_a_ticket_past_the_allowance_is_out_of_scope_until_quoted(bot: RunningBot) -> None:
+    """ACME's level allows 2 software interventions a month: the third runs no clock."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours one")
+    bot.command("open acme-web-01 maintenance two")
+    reply = bot.command("open acme-web-01 utilisation three")
+    assert "*out of scope*" in reply
+    assert "(2/2)" in reply
+    assert "quote INT-3" in reply
+    assert "out of scope" in bot.command("claim 3")
+    assert "no guaranteed delay" in bot.command("quote 3 client accepted 150 €")
+    assert bot.command("claim 3") == "INT-3 claimed by <@U01AAA>."
+    # Hardware does not count towards the allowance: still in scope, GTR running.
+    assert "GTR 8h" in bot.command("open acme-web-01 materiel disk failure")
+    with bot.sessions() as session:
+        scopes = [t.scope for t in session.scalars(select(Ticket).order_by(Ticket.id))]
+        assert scopes == [Scope.IN, Scope.IN, Scope.QUOTED, Scope.IN]
+        assert session.scalar(select(Clock).where(Clock.ticket_id == 3)) is None
+
+
+def test_refuse_closes_an_out_of_scope_ticket(bot: RunningBot) -> None:
+    """A refusal is recorded and the ticket is closed."""
+    bot.clock.set(FRIDAY_4PM)
+    for n in range(3):
+        bot.command(f"open acme-web-01 secours request {n}")
+    assert "refused (out of scope)" in bot.command("refuse INT-3 new software, not in contract")
+    with bot.sessions() as session:
+        ticket = session.get_one(Ticket, 3)
+        assert (ticket.scope, ticket.status) == (Scope.REFUSED, TicketStatus.RESOLVED)
+
+
+def test_at_backdates_the_call_and_the_clock_starts_then(bot: RunningBot) -> None:
+    """`--at HH:MM` is today, local time; the GTI deadline counts from the call."""
+    bot.clock.set(FRIDAY_4PM)
+    reply = bot.command("open globex-db-01 secours --at 15:30 database slow")
+    assert "called at 2026-11-27 15:30" in reply
+    assert "due 2026-11-27 16:30" in reply  # premium GTI is 1 h on business hours
+    iso = bot.command("open globex-db-01 reseau --at 2026-11-27T06:00:00+01:00 link down")
+    assert "called at 2026-11-27 06:00" in iso
+    with bot.sessions() as session:
+        called = [t.called_at for t in session.scalars(select(Ticket).order_by(Ticket.id))]
+    assert called == [
+        datetime(2026, 11, 27, 15, 30, tzinfo=PARIS),
+        datetime(2026, 11, 27, 6, 0, tzinfo=PARIS),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        ("16:30", "is in the future"),
+        ("2026-11-26T15:59", "more than 24 h ago"),
+        ("25:99", "Unreadable call time"),
+        ("yesterday", "Unreadable call time"),
+    ],
+)
+def test_call_times_in_the_future_or_too_old_are_refused(
+    bot: RunningBot, at: str, expected: str
+) -> None:
+    """Never in the future, at most 24 h back, and a clear message otherwise."""
+    bot.clock.set(FRIDAY_4PM)
+    assert expected in bot.command(f"open globex-db-01 secours --at {at} slow")
+    with bot.sessions() as session:
+        assert session.scalar(select(Ticket)) is None
+
+
+def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: RunningBot) -> None:
+    """An outsider's `open` is refused and recorded; list, show and /sla status still answer."""
+    refused = bot.command("open acme-web-01 secours please", user_id=OUTSIDER)
+    assert refused == "Only technicians may do that; the attempt is recorded."
+    bot.command("open acme-web-01 secours real one")
+    assert "Only technicians" in bot.command("claim 1", user_id=OUTSIDER)
+    assert "INT-1" in bot.command("list", user_id=OUTSIDER)
+    assert "INT-1" in bot.command("show 1", user_id=OUTSIDER)
+    assert "INT-1" in bot.command("status", user_id=OUTSIDER, command="/sla")
+    with bot.sessions() as session:
+        refusals = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "refused").order_by(AuditEvent.id)
+        ).all()
+        assert [(r.actor_id, r.command) for r in refusals] == [
+            (OUTSIDER, "/intervention open acme-web-01 secours please"),
+            (OUTSIDER, "/intervention claim 1"),
+        ]
+        assert session.get_one(Ticket, 1).assignee_id is None
+
+
+def test_ten_concurrent_claims_have_exactly_one_winner(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path
+) -> None:
+    """Ten technicians click at once: one claims, nine are told who has it."""
+    technicians = [f"U0TECH{n:02d}" for n in range(10)]
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        EXAMPLE_CATALOG.read_text(encoding="utf-8").replace(
+            'technicians = ["U01AAA", "U01BBB"]', f"technicians = {technicians!r}"
+        ),
+        encoding="utf-8",
+    )
+    bot, loop = start_bot(slack, database_url, catalog=catalog)
+    try:
+        bot.command("open acme-web-01 secours down", user_id=technicians[0])
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            replies = list(pool.map(lambda u: bot.command("claim 1", user_id=u), technicians))
+        winners = [r for r in replies if "claimed by" in r and "already" not in r]
+        assert len(winners) == 1
+        winner = winners[0].split("<@")[1].split(">")[0]
+        losers = [r for r in replies if r != winners[0]]
+        assert losers == [f"INT-1 is already claimed by <@{winner}>."] * 9
+        with bot.sessions() as session:
+            assert session.get_one(Ticket, 1).assignee_id == winner
+            claims = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "ticket.claimed")
+            ).all()
+            assert len(claims) == 1
+    finally:
+        stop_bot(bot, loop)
+
+
+def test_open_and_claim_over_socket_mode(slack: EmulatorThread, database_url: URL) -> None:
+    """The same path works when the bot is connected over Socket Mode."""
+    bot, loop = start_bot(slack, database_url, socket_mode=True)
+    try:
+        slack.wait_for_socket()
+        opened = slack.send_slash_command(
+            "/intervention", "open acme-web-01 secours down", user_id=TECH, channel_id=ALERTS,
+            via="socket",
+        )  # fmt: skip
+        assert opened.text.startswith("INT-1 registered")
+        claimed = slack.send_slash_command(
+            "/intervention", "claim 1", user_id=TECH2, channel_id=ALERTS, via="socket"
+        )
+        assert claimed.text.startswith("INT-1 claimed by <@U01BBB>")
+        _, replies = thread_of(bot, 1)
+        assert "claimed by <@U01BBB>" in replies[0].text
+    finally:
+        stop_bot(bot, loop)
+
+
+def test_buttons_claim_post_update_and_resolve(bot: RunningBot) -> None:
+    """Claim, Post update (a modal) and Resolve on the root message do what the commands do."""
+    bot.command("open acme-web-01 secours down")
+    root = current_root(bot, "INT-1")
+    assert root.action_ids() == [Action.CLAIM, Action.POST_UPDATE, Action.RESOLVE]
+    bot.slack.click(ALERTS, root.ts, Action.CLAIM, user_id=TECH2)
+    bot.slack.wait_until(lambda: "claimed by <@U01BBB>" in "".join(
+        r.text for r in bot.slack.responses()) or None)  # fmt: skip
+    bot.slack.click(ALERTS, root.ts, Action.POST_UPDATE, user_id=TECH2)
+    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH2)), None))
+    typed = {"type": "plain_text_input", "value": "rebooted the VM"}
+    bot.slack.submit_view(view, {"update_text": {"text": typed}}, user_id=TECH2)
+    bot.slack.wait_until(
+        lambda: any("rebooted the VM" in m.text for m in bot.slack.messages(ALERTS)) or None
+    )
+    bot.slack.click(ALERTS, root.ts, Action.RESOLVE, user_id=TECH2)
+    current_root(bot, "resolved")
+    assert [a for a, _, _ in audit_actions(bot, 1)] == [
+        "ticket.opened",
+        "ticket.claimed",
+        "ticket.updated",
+        "ticket.resolved",
+    ]
+
+
+def test_user_text_is_escaped_so_mentions_ping_nobody(bot: RunningBot) -> None:
+    """`<!channel>` in a description or an update is shown, not broadcast."""
+    bot.command("open acme-web-01 secours <!channel> & <@U01BBB> look")
+    reply = bot.command("update 1 <!here> done")
+    assert "<!here>" not in reply
+    assert "&lt;!here&gt;" in reply
+    root = current_root(bot, "INT-1")
+    assert "<!channel>" not in str(root.blocks)
+    assert "&lt;!channel&gt; &amp; &lt;@U01BBB&gt;" in str(root.blocks)
+
+
+def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: RunningBot) -> None:
+    """/sla status: running clocks by deadline, then the clients' allowance this month."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 materiel disk")  # GTR 8 h business: due Saturday 14:00
+    bot.command("open globex-db-01 secours slow")  # GTI 1 h business: due Friday 17:00
+    status = bot.command("status", command="/sla")
+    lines = status.splitlines()
+    assert lines[0] == "2 ticket(s) open"
+    assert lines[1].startswith("*INT-2*")
+    assert lines[2].startswith("*INT-1*")
+    assert "due 2026-11-27 17:00" in lines[1]
+    assert "ACME SARL (essentiel): 0/2 interventions this month" in status
+    assert "Globex SAS (premium): 1/6 interventions this month" in status
+    assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket(s) open for acme"

@@ -1,0 +1,33 @@
+"""The message catalog: every text in both languages, with the same placeholders."""
+
+import string
+
+import pytest
+
+from bot.messages import CATALOG, Messages
+
+
+@pytest.mark.parametrize("key", sorted(CATALOG))
+def test_every_message_exists_in_french_and_english_with_the_same_placeholders(key: str) -> None:
+    """A placeholder missing in one language would crash that language only."""
+    texts = CATALOG[key]
+    assert set(texts) == {"fr", "en"}
+    fields = [
+        {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        for text in texts.values()
+    ]
+    assert fields[0] == fields[1]
+
+
+def test_french_is_the_default_language() -> None:
+    """The team is French: messages default to French."""
+    assert Messages().get("button.claim") == "Prendre en charge"
+    assert Messages("en").get("button.claim") == "Claim"
+
+
+def test_literal_angle_brackets_are_escaped_but_mentions_kept() -> None:
+    """`<ticket>` in usage text would be a Slack link; `<@{user}>` must stay a mention."""
+    assert "&lt;ticket&gt;" in Messages("en").get("usage.claim")
+    assert Messages("en").get("ticket.claimed", ref="INT-1", user="U1") == (
+        "INT-1 claimed by <@U1>."
+    )
