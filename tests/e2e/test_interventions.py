@@ -308,3 +308,33 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     assert "ACME SARL (essentiel): 0/2 interventions this month" in status
     assert "Globex SAS (premium): 1/6 interventions this month" in status
     assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket(s) open for acme"
+
+
+def test_audit_cli_prints_the_ticket_timeline(
+    bot: RunningBot,
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`supportbot audit INT-1` lists who did what when, with the command typed."""
+    from bot.__main__ import main
+
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    bot.clock.set(FRIDAY_4PM + timedelta(minutes=20))
+    bot.command("claim 1", user_id=TECH2)
+    monkeypatch.setenv(
+        "SUPPORTBOT_DATABASE_URL", database_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert main(["audit", "INT-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "INT-1 (secours, acme/acme-web-01)"
+    assert lines[1].startswith(
+        "2026-11-27T16:00:00+01:00  U01AAA       ticket.opened  «/intervention open acme-web-01"
+    )
+    claimed = next(line for line in lines if "ticket.claimed" in line)
+    assert claimed.startswith("2026-11-27T16:20:00+01:00  U01BBB")
+    assert "state: met" in "\n".join(lines)
+    assert main(["audit", "INT-99"]) == 2
+    assert main(["audit", "nope"]) == 2
