@@ -282,3 +282,16 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class ProbeRollup(Base):
+    """One probe's results summed over one UTC hour: bounded history instead of raw results."""
+
+    __tablename__ = "probe_rollups"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. "acme-web-01/icmp"
+    hour_start: Mapped[datetime] = mapped_column(primary_key=True, comment="UTC, on the hour")
+    count: Mapped[int]
+    failures: Mapped[int]
+    p50_ms: Mapped[float | None] = mapped_column(comment="median latency, ms")
+    p95_ms: Mapped[float | None] = mapped_column(comment="95th percentile latency, ms")

@@ -1,0 +1,561 @@
+"""The sweep engine: every probe on its own schedule over one ICMP socket and one HTTP pool.
+
+Checks are launched from one scheduler loop (a heap of due instants). ICMP requests cost no task
+each: the shared pinger calls back when the reply or the timeout arrives. TCP and HTTP checks run
+as tasks behind a semaphore (`concurrency`). Each result is folded into the probe's state in
+memory; only state changes (transitions, and streaks that are not settled) are written, by one
+writer, in the same transaction as the outages they open or close.
+"""
+
+import asyncio
+import functools
+import heapq
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config.catalog import HttpProbe, IcmpProbe, ServerSpec, TcpProbe
+from bot.probes.http import HttpProber
+from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, PingCallback
+from bot.probes.result import ProbeResult, ProbeSpec, probe_key
+from bot.probes.rollup import HourlyRollups, Rollup
+from bot.probes.state import (
+    OutageClosed,
+    OutageOpened,
+    ProbeEvent,
+    StreakState,
+    Transition,
+    advance,
+    needs_write,
+    next_check_at,
+    outage_change,
+)
+from bot.probes.tcp import probe_tcp
+from bot.storage.database import transaction
+from bot.storage.models import ProbeStatus
+from bot.storage.probes import (
+    add_outage,
+    close_outage,
+    list_open_outages,
+    list_probe_states,
+    save_probe_states,
+    save_rollups,
+)
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[ProbeEvent], Awaitable[None]]
+TransactionHook = Callable[[Session, ProbeEvent], None]
+ResultSink = Callable[[ProbeResult], None]
+
+LAUNCH_BATCH = 256  # checks launched before yielding, so replies are read while we send
+MAX_SLEEP = timedelta(seconds=1)  # the loop also rolls hours and flushes counters
+WRITE_BATCH_WINDOW_S = 0.05  # results arriving together are written in one transaction
+RESOLVE_TTL_S = 300.0
+HOUR = timedelta(hours=1)
+
+
+@dataclass(slots=True, eq=False)
+class _Probe:
+    key: str
+    server_id: str
+    host: str
+    spec: ProbeSpec
+    address: str | None  # IPv4 literal for ICMP; None when `host` needs resolving
+    state: StreakState
+    timeout_s: float
+    saved: StreakState | None = None  # the state last written to the database
+    # The check in flight (a probe has at most one): when it started, who waits for it.
+    at: datetime | None = None
+    done: "ResultSink | None" = None
+    on_reply: PingCallback | None = None  # bound once: no allocation per ping
+
+
+class ProbeEngine:
+    """Checks every probe of `servers`, keeps up/down state, opens and closes outages."""
+
+    def __init__(
+        self,
+        servers: Sequence[ServerSpec],
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        *,
+        concurrency: int = 100,
+        icmp_in_flight: int = 16384,
+        on_event: EventHandler | None = None,
+        in_transaction: TransactionHook | None = None,
+        http_ssl: ssl.SSLContext | bool = True,
+        http_reuse: bool = False,
+        flush_every: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._concurrency = concurrency
+        self._on_event = on_event
+        self._in_transaction = in_transaction
+        self._http_ssl = http_ssl
+        self._http_reuse = http_reuse
+        self._flush_every = flush_every
+        self._probes: dict[str, _Probe] = {}
+        self._by_server: dict[str, list[_Probe]] = {}
+        for server in servers:
+            for spec in server.probes:
+                key = probe_key(server, spec)
+                if key in self._probes:
+                    raise ValueError(f"two probes have the same key {key!r}")
+                probe = _Probe(
+                    key,
+                    server.id,
+                    server.host,
+                    spec,
+                    _ipv4(server.host),
+                    StreakState(key),
+                    spec.timeout.total_seconds(),
+                )
+                probe.on_reply = functools.partial(self._on_icmp, probe)
+                self._probes[key] = probe
+                self._by_server.setdefault(server.id, []).append(probe)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._icmp_limit = icmp_in_flight
+        self._icmp_in_flight = 0
+        self._icmp_room = asyncio.Event()  # set when an ICMP request completes at the limit
+        self._pinger: IcmpPinger | None = None
+        self._icmp_error = "icmp unavailable: engine not started"
+        self._http: HttpProber | None = None
+        self._rollups = HourlyRollups(clock())
+        self._hour_end = self._rollups.hour + HOUR
+        self._dirty: dict[str, _Probe] = {}
+        self._events: list[ProbeEvent] = []
+        self._rollup_rows: list[Rollup] = []
+        self._heap: list[tuple[float, int, str]] = []
+        self._pushed = 0
+        self._sleep_until = float("inf")
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._resolved: dict[str, tuple[str, float]] = {}
+        self._write_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._writer_wake = asyncio.Event()
+        self._started = False
+        self._running = False
+        self._closing = False
+
+    @property
+    def keys(self) -> list[str]:
+        """Every probe key, in catalog order."""
+        return list(self._probes)
+
+    @property
+    def icmp_mode(self) -> str:
+        """`raw`, `unprivileged` (datagram socket) or `unavailable` once started."""
+        if self._pinger is None:
+            return "unavailable"
+        return "raw" if self._pinger.privileged else "unprivileged"
+
+    def state(self, key: str) -> StreakState:
+        """The in-memory state of one probe."""
+        return self._probes[key].state
+
+    async def __aenter__(self) -> "ProbeEngine":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Load persisted states, open the ICMP socket and the HTTP pool."""
+        if self._started:
+            return
+        states, open_outages = await asyncio.to_thread(self._load)
+        for key, state in states.items():
+            self._probes[key].state = self._probes[key].saved = state
+        self._warn_inconsistent_outages(open_outages)
+        self._rollups = HourlyRollups(self._clock())
+        self._hour_end = self._rollups.hour + HOUR
+        specs = [probe.spec for probe in self._probes.values()]
+        if any(isinstance(spec, IcmpProbe) for spec in specs):
+            try:
+                self._pinger = await IcmpPinger.open()
+            except IcmpUnavailableError as exc:
+                self._icmp_error = f"icmp unavailable: {exc}"
+                log.error("every icmp probe will fail: %s", self._icmp_error)
+            else:
+                if not self._pinger.privileged:
+                    log.warning("no raw ICMP socket (not root?): using the unprivileged one")
+        if any(isinstance(spec, HttpProbe) for spec in specs):
+            self._http = HttpProber(
+                limit=self._concurrency, ssl_context=self._http_ssl, reuse=self._http_reuse
+            )
+        self._closing = False
+        self._started = True
+
+    async def close(self) -> None:
+        """Stop in-flight checks, write the partial hour's rollups and every counter, close."""
+        if not self._started:
+            return
+        self._closing = True  # results cut short by the shutdown are not probe failures
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._pinger is not None:
+            self._pinger.close()
+            self._pinger = None
+        self._rollup_rows.extend(self._rollups.roll(self._clock()))
+        self._mark_counters_dirty()
+        await self.flush()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._started = False
+
+    async def check_once(self, key: str) -> ProbeResult:
+        """Check one probe now, fold the result into its state and persist what changed."""
+        await self.start()
+        future: asyncio.Future[ProbeResult] = asyncio.get_running_loop().create_future()
+        await self._launch(self._probes[key], self._clock(), future.set_result)
+        result = await future
+        await self.flush()
+        return result
+
+    async def sweep(self, keys: Sequence[str] | None = None) -> list[ProbeResult]:
+        """Check every probe (or `keys`) once, concurrently, and persist what changed."""
+        await self.start()
+        wanted = list(self._probes if keys is None else keys)
+        results: list[ProbeResult] = []
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def collect(result: ProbeResult) -> None:
+            results.append(result)
+            if len(results) == len(wanted) and not finished.done():
+                finished.set_result(None)
+
+        at = self._clock()
+        for index, key in enumerate(wanted):
+            probe = self._probes[key]
+            if not self._launch_now(probe, at, collect):
+                await self._launch(probe, at, collect)
+            if index % LAUNCH_BATCH == LAUNCH_BATCH - 1:
+                await asyncio.sleep(0)
+                at = self._clock()
+        if wanted:
+            await finished
+        await self.flush()
+        return results
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Check every probe on its schedule until `stop` is set, then close."""
+        await self.start()
+        self._running = True
+        now = self._clock()
+        for probe in self._probes.values():
+            self._schedule(probe, now)
+        writer = asyncio.create_task(self._write_continuously())
+        relay = asyncio.create_task(_set_when(stop, self._wake))
+        next_flush = now + self._flush_every
+        try:
+            while not stop.is_set():
+                now = self._clock()
+                await self._launch_due(now)
+                if now >= self._hour_end:
+                    self._roll(now)
+                if now >= next_flush:
+                    self._mark_counters_dirty()
+                    next_flush = now + self._flush_every
+                await self._sleep(now)
+        finally:
+            self._running = False
+            relay.cancel()
+            writer.cancel()
+            await asyncio.gather(relay, writer, return_exceptions=True)
+            self._heap.clear()
+            await self.close()
+
+    async def flush(self) -> bool:
+        """Write pending states, outage events and rollups in one transaction; False on failure."""
+        async with self._write_lock:
+            dirty, self._dirty = self._dirty, {}
+            events, self._events = self._events, []
+            rows, self._rollup_rows = self._rollup_rows, []
+            if not (dirty or events or rows):
+                return True
+            states = [(probe, probe.state) for probe in dirty.values()]
+            try:
+                written = await asyncio.to_thread(self._write, states, events, rows)
+            except SQLAlchemyError:
+                log.exception(
+                    "cannot persist %d probe states, %d events, %d rollups; will retry",
+                    len(states),
+                    len(events),
+                    len(rows),
+                )
+                for key, probe in dirty.items():
+                    self._dirty.setdefault(key, probe)
+                self._events[:0] = events
+                self._rollup_rows[:0] = rows
+                return False
+            for probe, state in states:
+                probe.saved = state
+        for event in written:
+            await self._emit(event)
+        return True
+
+    # -- scheduling and launching ------------------------------------------------------------
+
+    def _schedule(self, probe: _Probe, due: datetime) -> None:
+        due_ts = due.timestamp()
+        self._pushed += 1
+        heapq.heappush(self._heap, (due_ts, self._pushed, probe.key))
+        if due_ts < self._sleep_until:
+            self._wake.set()
+
+    async def _launch_due(self, now: datetime) -> None:
+        now_ts, heap, launched = now.timestamp(), self._heap, 0
+        while heap and heap[0][0] <= now_ts:
+            _due, _number, key = heapq.heappop(heap)
+            probe = self._probes[key]
+            if not self._launch_now(probe, now, None):
+                await self._launch(probe, now, None)
+            launched += 1
+            if launched % LAUNCH_BATCH == 0:
+                await asyncio.sleep(0)
+
+    async def _sleep(self, now: datetime) -> None:
+        delay = MAX_SLEEP.total_seconds()
+        if self._heap:
+            delay = min(delay, self._heap[0][0] - now.timestamp())
+        if delay <= 0:
+            return
+        self._sleep_until = now.timestamp() + delay
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            pass  # the usual way to wake up
+        finally:
+            self._sleep_until = float("inf")
+
+    async def _launch(self, probe: _Probe, at: datetime, done: ResultSink | None) -> None:
+        while not self._launch_now(probe, at, done):
+            self._icmp_room.clear()
+            await self._icmp_room.wait()
+            at = self._clock()
+
+    def _launch_now(self, probe: _Probe, at: datetime, done: ResultSink | None) -> bool:
+        """Start the check; False when ICMP is at its in-flight limit (nothing was started)."""
+        if not isinstance(probe.spec, IcmpProbe):
+            self._spawn(self._check(probe, done))
+        elif self._pinger is None:
+            self._complete(probe, ProbeResult(probe.key, False, at, error=self._icmp_error), done)
+        elif probe.address is None:
+            self._spawn(self._resolve_and_ping(probe, at, done))
+        elif self._icmp_in_flight >= self._icmp_limit:
+            return False
+        else:
+            self._ping(probe, probe.address, at, done)
+        return True
+
+    def _ping(self, probe: _Probe, address: str, at: datetime, done: ResultSink | None) -> None:
+        assert self._pinger is not None
+        assert probe.on_reply is not None
+        self._icmp_in_flight += 1
+        probe.at, probe.done = at, done
+        self._pinger.ping(address, probe.timeout_s, probe.on_reply)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_icmp(self, probe: _Probe, rtt: float | None, error: str | None) -> None:
+        self._icmp_in_flight -= 1
+        if self._icmp_in_flight == self._icmp_limit - 1:
+            self._icmp_room.set()
+        at, done, probe.at, probe.done = probe.at, probe.done, None, None
+        if self._closing or at is None:
+            return
+        latency = None if rtt is None else timedelta(seconds=rtt)
+        self._complete(probe, ProbeResult(probe.key, rtt is not None, at, latency, error), done)
+
+    async def _resolve_and_ping(self, probe: _Probe, at: datetime, done: ResultSink | None) -> None:
+        try:
+            address = await self._resolve(probe.host)
+        except OSError as exc:
+            error = f"cannot resolve {probe.host}: {exc.strerror or exc}"
+            self._complete(probe, ProbeResult(probe.key, False, at, error=error), done)
+            return
+        if address is None:
+            error = f"icmp: {probe.host} is IPv6, only IPv4 is supported"
+            self._complete(probe, ProbeResult(probe.key, False, at, error=error), done)
+            return
+        while self._icmp_in_flight >= self._icmp_limit:
+            self._icmp_room.clear()
+            await self._icmp_room.wait()
+        if self._pinger is not None:  # else closed while resolving
+            self._ping(probe, address, at, done)
+
+    async def _resolve(self, host: str) -> str | None:
+        """An IPv4 address of `host` (cached), None for an IPv6 literal; raise OSError."""
+        try:
+            if ipaddress.ip_address(host).version == 6:
+                return None
+        except ValueError:
+            pass  # a name, not an address literal
+        loop = asyncio.get_running_loop()
+        cached = self._resolved.get(host)
+        if cached is not None and cached[1] > loop.time():
+            return cached[0]
+        infos = await loop.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_RAW)
+        address = str(infos[0][4][0])
+        self._resolved[host] = (address, loop.time() + RESOLVE_TTL_S)
+        return address
+
+    async def _check(self, probe: _Probe, done: ResultSink | None) -> None:
+        async with self._slots:
+            at = self._clock()
+            spec = probe.spec
+            try:
+                if isinstance(spec, TcpProbe):
+                    timeout_s = spec.timeout.total_seconds()
+                    result = await probe_tcp(
+                        probe.key, probe.host, spec.port, timeout_s=timeout_s, at=at
+                    )
+                else:
+                    assert isinstance(spec, HttpProbe)
+                    assert self._http is not None
+                    result = await self._http.check(probe.key, spec, at=at)
+            except Exception as exc:  # a bug in a checker must not stop the probe's schedule
+                log.exception("%s: the check itself failed", probe.key)
+                result = ProbeResult(probe.key, False, at, error=f"probe error: {exc!r}")
+        self._complete(probe, result, done)
+
+    # -- folding results ---------------------------------------------------------------------
+
+    def _complete(self, probe: _Probe, result: ProbeResult, done: ResultSink | None) -> None:
+        self._fold(probe, result)
+        if self._running:
+            self._schedule(probe, next_check_at(probe.state, result, probe.spec))
+        if done is not None:
+            done(result)
+
+    def _fold(self, probe: _Probe, result: ProbeResult) -> None:
+        before = probe.state
+        after, transition = advance(before, result, probe.spec, now=self._clock())
+        probe.state = after
+        if result.at >= self._hour_end:
+            self._roll(result.at)
+        latency = result.latency
+        self._rollups.add(
+            probe.key, result.ok, None if latency is None else latency.total_seconds() * 1000
+        )
+        if needs_write(before, after):
+            self._dirty[probe.key] = probe
+            self._writer_wake.set()
+        if transition is not None:
+            self._events.extend(self._consequences(probe, before, transition))
+
+    def _consequences(
+        self, probe: _Probe, before: StreakState, transition: Transition
+    ) -> list[ProbeEvent]:
+        siblings = self._by_server[probe.server_id]
+        statuses_after = [p.state.status for p in siblings]
+        statuses_before = [before.status if p is probe else p.state.status for p in siblings]
+        change = outage_change(probe.server_id, statuses_before, statuses_after, transition)
+        return [transition] if change is None else [transition, change]
+
+    def _roll(self, at: datetime) -> None:
+        self._rollup_rows.extend(self._rollups.roll(at))
+        self._hour_end = self._rollups.hour + HOUR
+        self._writer_wake.set()
+
+    def _mark_counters_dirty(self) -> None:
+        for probe in self._probes.values():
+            if probe.state is not probe.saved:
+                self._dirty[probe.key] = probe
+        self._writer_wake.set()
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def _load(self) -> tuple[dict[str, StreakState], set[str]]:
+        with transaction(self._sessions) as session:
+            # All rows, filtered here: an IN list of every key would hit SQLite's variable limit.
+            states = {k: v for k, v in list_probe_states(session).items() if k in self._probes}
+            open_outages = {outage.server_id for outage in list_open_outages(session)}
+        return states, open_outages
+
+    def _warn_inconsistent_outages(self, open_outages: set[str]) -> None:
+        for server_id, probes in self._by_server.items():
+            down = any(p.state.status is ProbeStatus.DOWN for p in probes)
+            if down and server_id not in open_outages:
+                log.warning("%s has a DOWN probe but no open outage", server_id)
+            elif server_id in open_outages and not down:
+                log.warning("%s has an open outage but no DOWN probe", server_id)
+
+    def _write(
+        self,
+        states: list[tuple[_Probe, StreakState]],
+        events: list[ProbeEvent],
+        rows: list[Rollup],
+    ) -> list[ProbeEvent]:
+        written: list[ProbeEvent] = []
+        with transaction(self._sessions) as session:
+            save_probe_states(session, [(probe.server_id, state) for probe, state in states])
+            for event in events:
+                if isinstance(event, OutageOpened):
+                    opened = add_outage(
+                        session,
+                        event.server_id,
+                        started_at=event.started_at,
+                        confirmed_at=event.confirmed_at,
+                    )
+                    event = replace(event, outage_id=opened.id)
+                elif isinstance(event, OutageClosed):
+                    closed = close_outage(session, event.server_id, ended_at=event.ended_at)
+                    if closed is None:
+                        log.warning("%s: no open outage to close", event.server_id)
+                    else:
+                        event = replace(event, outage_id=closed.id)
+                if self._in_transaction is not None:
+                    self._in_transaction(session, event)
+                written.append(event)
+            save_rollups(session, rows)
+        return written
+
+    async def _write_continuously(self) -> None:
+        backoff = 1.0
+        while True:
+            await self._writer_wake.wait()
+            await asyncio.sleep(WRITE_BATCH_WINDOW_S)
+            self._writer_wake.clear()
+            if await self.flush():
+                backoff = 1.0
+                continue
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+            self._writer_wake.set()
+
+    async def _emit(self, event: ProbeEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            await self._on_event(event)
+        except Exception:  # the engine must keep probing whatever the alerting does
+            log.exception("on_event failed for %r", event)
+
+
+async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
+
+
+def _ipv4(host: str) -> str | None:
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        return None

@@ -1,0 +1,169 @@
+"""HTTP(S) probe over one shared aiohttp session: status, optional keyword, latency, TLS expiry."""
+
+import asyncio
+import logging
+import ssl
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from bot.config.catalog import HttpProbe
+from bot.probes.result import ProbeResult
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024  # the keyword must appear in the first MiB
+CERT_TTL_S = 3600.0  # a certificate is read again at most once an hour per host and port
+USER_AGENT = "supportbot-probe/1"
+
+
+class HttpProber:
+    """One aiohttp session (one connection pool) for every HTTP probe of the engine."""
+
+    def __init__(
+        self, *, limit: int = 100, ssl_context: ssl.SSLContext | bool = True, reuse: bool = False
+    ) -> None:
+        # Without reuse every check opens a fresh connection, so it tests the handshake (and sees
+        # the certificate) the way a new visitor would; a pooled connection could hide an outage.
+        connector = aiohttp.TCPConnector(
+            limit=limit,
+            limit_per_host=min(limit, 10),
+            force_close=not reuse,
+            ttl_dns_cache=300,
+            ssl=ssl_context
+            if isinstance(ssl_context, ssl.SSLContext)
+            else ssl_context is not False,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, headers={"User-Agent": USER_AGENT}, auto_decompress=True
+        )
+        self._ssl: ssl.SSLContext | bool = ssl_context
+        # (host, port) -> (loop time the entry expires, notAfter of the certificate)
+        self._certificates: dict[tuple[str, int], tuple[float, datetime]] = {}
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self._session.close()
+
+    async def check(self, key: str, probe: HttpProbe, *, at: datetime) -> ProbeResult:
+        """GET the URL once; wrong status, missing keyword or any error is a failed result."""
+        details: dict[str, Any] = {}
+        timeout_s = probe.timeout.total_seconds()
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._session.get(probe.url, allow_redirects=False) as response:
+                    details["status"] = response.status
+                    body = await response.content.read(MAX_BODY) if probe.keyword else b""
+                    charset = response.charset or "utf-8"
+                    url = response.url
+        except TimeoutError:
+            return ProbeResult(key, False, at, error=f"timeout: no answer in {timeout_s:g} s")
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return ProbeResult(key, False, at, error=_describe(exc), details=details)
+        latency = timedelta(seconds=time.perf_counter() - started)
+        if url.scheme == "https" and url.host is not None and url.port is not None:
+            expires_at = await self._certificate_expiry(url.host, url.port, timeout_s)
+            if expires_at is not None:
+                details["cert_expires_at"] = expires_at.isoformat()
+                details["cert_days_left"] = cert_days_left(expires_at, at)
+                details["cert_expires_soon"] = expires_at - at < probe.cert_expiry_warning
+        error = None
+        if details["status"] != probe.expect_status:
+            error = f"status {details['status']}, expected {probe.expect_status}"
+        elif probe.keyword and probe.keyword not in body.decode(charset, errors="replace"):
+            error = f"keyword {probe.keyword!r} not found"
+        return ProbeResult(key, error is None, at, latency, error, details)
+
+    async def _certificate_expiry(self, host: str, port: int, timeout_s: float) -> datetime | None:
+        """notAfter of the server's certificate, read on a separate handshake, cached an hour.
+
+        aiohttp releases the connection (and its TLS object) before the caller sees the
+        response, so the certificate is read on a connection of our own, once an hour at most.
+        """
+        loop = asyncio.get_running_loop()
+        cached = self._certificates.get((host, port))
+        if cached is not None and cached[0] > loop.time():
+            return cached[1]
+        context = self._ssl if isinstance(self._ssl, ssl.SSLContext) else _context(self._ssl)
+        try:
+            async with asyncio.timeout(timeout_s):
+                _reader, writer = await asyncio.open_connection(host, port, ssl=context)
+        except (TimeoutError, OSError) as exc:
+            log.warning("%s:%s: cannot read the certificate: %s", host, port, _describe(exc))
+            return None
+        try:
+            ssl_object = writer.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            expires_at = certificate_not_after(der) if der else None
+        except ValueError as exc:
+            log.warning("%s:%s: cannot read the certificate's expiry: %s", host, port, exc)
+            expires_at = None
+        finally:
+            writer.close()
+        if expires_at is not None:
+            self._certificates[(host, port)] = (loop.time() + CERT_TTL_S, expires_at)
+        return expires_at
+
+
+def cert_days_left(expires_at: datetime, at: datetime) -> int:
+    """Whole days from `at` until the certificate expires (negative once it has)."""
+    return (expires_at - at) // timedelta(days=1)
+
+
+def _context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _tlv(data: bytes, offset: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the DER element at `offset`."""
+    if offset + 2 > len(data):
+        raise ValueError("truncated DER")
+    tag, length = data[offset], data[offset + 1]
+    start = offset + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if size == 0 or size > 4 or start + size > len(data):
+            raise ValueError("bad DER length")
+        length = int.from_bytes(data[start : start + size], "big")
+        start += size
+    if start + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, start, start + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    children = []
+    while start < end:
+        element = _tlv(data, start)
+        children.append(element)
+        start = element[2]
+    return children
+
+
+def certificate_not_after(der: bytes) -> datetime:
+    """The notAfter instant of a DER X.509 certificate (RFC 5280 §4.1.2.5)."""
+    _tag, start, end = _tlv(der, 0)
+    _tbs_tag, tbs_start, tbs_end = _children(der, start, end)[0]
+    fields = _children(der, tbs_start, tbs_end)
+    first = 1 if fields[0][0] == 0xA0 else 0  # [0] version is optional
+    _tag, validity_start, validity_end = fields[first + 3]  # serial, algorithm, issuer, validity
+    tag, value_start, value_end = _children(der, validity_start, validity_end)[1]
+    text = der[value_start:value_end].decode("ascii")
+    if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ: years 50-99 are 19xx
+        year = int(text[:2])
+        text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
+    elif tag != 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
+        raise ValueError(f"unexpected time tag {tag:#x}")
+    return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=UTC)

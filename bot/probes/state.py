@@ -1,0 +1,130 @@
+"""Pure up/down decisions: streaks, transitions, retry scheduling, server outages.
+
+A probe goes DOWN after `failures` consecutive failures and UP after `successes` consecutive
+successes; from UNKNOWN the first streak that reaches its threshold decides. While the current
+streak disagrees with the status (or the status is UNKNOWN) the probe is unsettled and is checked
+again every `retry_interval` instead of every `interval`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.probes.result import ProbeResult, ProbeSpec
+from bot.storage.models import ProbeStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StreakState:
+    """One probe's status and its current streak of identical outcomes."""
+
+    key: str
+    status: ProbeStatus = ProbeStatus.UNKNOWN
+    failures: int = 0  # consecutive failures (0 while the streak is of successes)
+    successes: int = 0  # consecutive successes (0 while the streak is of failures)
+    streak_started_at: datetime | None = None  # `at` of the first result of the streak
+    last_checked_at: datetime | None = None
+    last_error: str | None = None
+    changed_at: datetime | None = None  # when the status last changed
+
+    @property
+    def settled(self) -> bool:
+        """True when the current streak agrees with a known status."""
+        if self.status is ProbeStatus.UP:
+            return self.successes > 0
+        if self.status is ProbeStatus.DOWN:
+            return self.failures > 0
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A probe changed status; `streak_started_at` is the first result of the deciding streak."""
+
+    key: str
+    new_status: ProbeStatus
+    streak_started_at: datetime
+    at: datetime  # when the deciding result was known
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutageOpened:
+    """A server has a DOWN probe and had none; it started at that streak's first failure."""
+
+    server_id: str
+    started_at: datetime
+    confirmed_at: datetime
+    outage_id: int | None = None  # set by the engine once the row exists
+
+
+@dataclass(frozen=True, slots=True)
+class OutageClosed:
+    """A server's last DOWN probe came back UP; it ended at that streak's first success."""
+
+    server_id: str
+    ended_at: datetime
+    confirmed_at: datetime
+    outage_id: int | None = None  # set by the engine once the row is closed
+
+
+ProbeEvent = Transition | OutageOpened | OutageClosed
+
+
+def advance(
+    state: StreakState, result: ProbeResult, probe: ProbeSpec, *, now: datetime
+) -> tuple[StreakState, Transition | None]:
+    """Fold one result into the state; `now` is when the result was known."""
+    if result.ok:
+        continuing = state.successes > 0
+        successes, failures = state.successes + 1, 0
+        reached = successes >= probe.successes and state.status is not ProbeStatus.UP
+        new_status = ProbeStatus.UP if reached else state.status
+        last_error = state.last_error
+    else:
+        continuing = state.failures > 0
+        successes, failures = 0, state.failures + 1
+        reached = failures >= probe.failures and state.status is not ProbeStatus.DOWN
+        new_status = ProbeStatus.DOWN if reached else state.status
+        last_error = result.error
+    started_at = state.streak_started_at if continuing else result.at
+    assert started_at is not None  # a continuing streak always has its start
+    new_state = StreakState(
+        key=state.key,
+        status=new_status,
+        failures=failures,
+        successes=successes,
+        streak_started_at=started_at,
+        last_checked_at=result.at,
+        last_error=last_error,
+        changed_at=now if reached else state.changed_at,
+    )
+    if not reached:
+        return new_state, None
+    return new_state, Transition(state.key, new_status, started_at, now, last_error)
+
+
+def next_check_at(state: StreakState, result: ProbeResult, probe: ProbeSpec) -> datetime:
+    """When to check again: `retry_interval` after the check while unsettled, else `interval`."""
+    return result.at + (probe.interval if state.settled else probe.retry_interval)
+
+
+def needs_write(before: StreakState, after: StreakState) -> bool:
+    """False when `after` only lengthens a settled streak (the 500th success while UP)."""
+    return not (before.settled and after.settled and before.status is after.status)
+
+
+def outage_change(
+    server_id: str,
+    before: Iterable[ProbeStatus],
+    after: Iterable[ProbeStatus],
+    transition: Transition,
+) -> OutageOpened | OutageClosed | None:
+    """The server-level consequence of `transition`, given its probes' statuses around it."""
+    was_down = ProbeStatus.DOWN in before
+    is_down = ProbeStatus.DOWN in after
+    if is_down and not was_down:
+        return OutageOpened(server_id, transition.streak_started_at, transition.at)
+    if was_down and not is_down:
+        return OutageClosed(server_id, transition.streak_started_at, transition.at)
+    return None

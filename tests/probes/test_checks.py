@@ -1,0 +1,201 @@
+"""Real probes against local servers: TCP, HTTP, HTTPS with a generated certificate, ICMP."""
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config.catalog import HttpProbe
+from bot.probes.engine import ProbeEngine
+from bot.probes.http import HttpProber, certificate_not_after
+from bot.probes.icmp import IcmpPinger
+from bot.probes.tcp import probe_tcp
+from bot.storage.database import transaction
+from bot.storage.models import ProbeStatus
+from bot.storage.probes import list_probe_states
+from tests.probes.support import T0, Clock, seed, server, unavailable
+
+
+def test_tcp_probe_is_up_while_the_port_listens_then_refused() -> None:
+    """A listening port answers; once the server stops, the probe fails with the refusal."""
+
+    async def scenario() -> None:
+        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        up = await probe_tcp("k", "127.0.0.1", port, timeout_s=2, at=T0)
+        listener.close()
+        await listener.wait_closed()
+        down = await probe_tcp("k", "127.0.0.1", port, timeout_s=2, at=T0)
+        assert up.ok
+        assert up.latency is not None
+        assert up.latency > timedelta(0)
+        assert not down.ok
+        assert down.error is not None
+        assert "refused" in down.error.lower()
+        assert down.at == T0
+
+    asyncio.run(scenario())
+
+
+async def _pages(request: web.Request) -> web.Response:
+    if request.path == "/error":
+        return web.Response(status=503, text="maintenance")
+    if request.path == "/slow":
+        await asyncio.sleep(3)
+    return web.Response(text="hello from supportbot" if request.path == "/ok" else "nothing")
+
+
+@asynccontextmanager
+async def web_server(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A local aiohttp server on 127.0.0.1; yields its port."""
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", _pages)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    await site.start()
+    assert runner.addresses
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+def http_probe(url: str, **options: object) -> HttpProbe:
+    return HttpProbe.model_validate({"type": url.split(":")[0], "url": url, **options})
+
+
+def test_http_probe_checks_status_keyword_and_latency() -> None:
+    """200 with the keyword is up; a wrong status, a missing keyword, a timeout are down."""
+
+    async def scenario() -> None:
+        async with web_server() as port:
+            base = f"http://127.0.0.1:{port}"
+            prober = HttpProber()
+            try:
+                ok = await prober.check("k", http_probe(f"{base}/ok", keyword="supportbot"), at=T0)
+                status = await prober.check("k", http_probe(f"{base}/error"), at=T0)
+                expected = await prober.check(
+                    "k", http_probe(f"{base}/error", expect_status=503), at=T0
+                )
+                keyword = await prober.check(
+                    "k", http_probe(f"{base}/other", keyword="supportbot"), at=T0
+                )
+                slow = await prober.check("k", http_probe(f"{base}/slow", timeout="1s"), at=T0)
+            finally:
+                await prober.close()
+        assert ok.ok
+        assert ok.details["status"] == 200
+        assert ok.latency is not None
+        assert timedelta(0) < ok.latency < timedelta(seconds=1)
+        assert (status.ok, status.error) == (False, "status 503, expected 200")
+        assert expected.ok
+        assert (keyword.ok, keyword.error) == (False, "keyword 'supportbot' not found")
+        assert not slow.ok
+        assert slow.error is not None
+        assert slow.error.startswith("timeout")
+
+    asyncio.run(scenario())
+
+
+def _self_signed(directory: Path, days: int) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        unavailable("the openssl command is needed to generate a test certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    options = ["-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days)]
+    names = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        ["openssl", "req", *options, "-keyout", str(key), "-out", str(cert), *names],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) -> None:
+    """The expiry of a certificate generated for the test is read and counted in whole days."""
+    cert, key = _self_signed(tmp_path, days=30)
+    end = subprocess.run(
+        ["openssl", "x509", "-enddate", "-noout", "-in", str(cert)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(end.removeprefix("notAfter=")), UTC)
+    at = not_after - timedelta(days=12, hours=1)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    trusted = ssl.create_default_context(cafile=str(cert))  # trusts it for this client only
+
+    async def scenario() -> None:
+        async with web_server(server_context) as port:
+            url = f"https://127.0.0.1:{port}/ok"
+            prober = HttpProber(ssl_context=trusted)
+            untrusting = HttpProber()
+            try:
+                result = await prober.check("k", http_probe(url, keyword="supportbot"), at=at)
+                refused = await untrusting.check("k", http_probe(url), at=at)
+            finally:
+                await prober.close()
+                await untrusting.close()
+        assert result.ok, result.error
+        assert result.details["cert_days_left"] == 12
+        assert result.details["cert_expires_at"] == not_after.isoformat()
+        assert result.details["cert_expires_soon"] is True  # under the 14-day default
+        assert not refused.ok
+        assert refused.error is not None
+        assert "certificate" in refused.error.lower()
+
+    asyncio.run(scenario())
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    assert certificate_not_after(der) == not_after
+
+
+def test_icmp_to_localhost_answers() -> None:
+    """An echo request to 127.0.0.1 gets a reply with a round-trip time."""
+
+    async def scenario() -> None:
+        pinger = await IcmpPinger.open()
+        try:
+            rtt, error = await pinger.ping_once("127.0.0.1", 2.0)
+        finally:
+            pinger.close()
+        assert error is None
+        assert rtt is not None
+        assert 0 < rtt < 1
+
+    asyncio.run(scenario())
+
+
+def test_one_icmp_socket_matches_every_reply_to_its_target(
+    sessions: sessionmaker[Session],
+) -> None:
+    """49 loopback targets in one sweep over one socket: every probe UP, states persisted."""
+    servers = [
+        server(f"lo-{i}", f"127.0.0.{i}", {"type": "icmp", "timeout": "2s"}) for i in range(2, 51)
+    ]
+    seed(sessions, servers)
+    clock = Clock()
+
+    async def scenario() -> None:
+        async with ProbeEngine(servers, sessions, clock) as engine:
+            first = await engine.sweep()
+            clock.advance(5)
+            await engine.sweep()
+            assert {result.key for result in first} == {f"lo-{i}/icmp" for i in range(2, 51)}
+            assert all(result.ok for result in first), [r.error for r in first if not r.ok]
+            assert {engine.state(key).status for key in engine.keys} == {ProbeStatus.UP}
+
+    asyncio.run(scenario())
+    with transaction(sessions) as session:
+        states = list_probe_states(session)
+    assert len(states) == 49
+    assert {state.status for state in states.values()} == {ProbeStatus.UP}
+    assert {state.streak_started_at for state in states.values()} == {T0}

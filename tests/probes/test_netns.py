@@ -1,0 +1,147 @@
+"""Real ICMP outages inside a network namespace the test creates (iptables drops the pings).
+
+Needs root, `ip netns` and iptables. Skips, saying why, where they are missing; fails in CI.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.probes.support import T0, unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """A fresh network namespace with lo up; always deleted afterwards."""
+    if os.geteuid() != 0:
+        unavailable("network namespaces need root")
+    for tool in ("ip", "iptables"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed (apt-get install -y iproute2 iptables)")
+    name = f"sbprobe-{uuid.uuid4().hex[:8]}"
+    created = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if created.returncode != 0:
+        unavailable(f"cannot create a network namespace: {created.stderr.strip()}")
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def in_netns(name: str, *command: str, prefix: tuple[str, ...] = ()) -> str:
+    """Run a command in the namespace; return its stdout."""
+    done = subprocess.run(
+        ["ip", "netns", "exec", name, *prefix, *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def drop_icmp(name: str, *rule: str) -> None:
+    done = subprocess.run(
+        ["ip", "netns", "exec", name, "iptables", "-A", "INPUT", "-p", "icmp", *rule, "-j", "DROP"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        unavailable(f"iptables cannot filter in the namespace: {done.stderr.strip()}")
+
+
+def sweeps(
+    name: str, db: Path, *targets: str, count: int, start: float = 0, prefix: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Sweeps of the real engine in the namespace, 5 s apart on the injected clock."""
+    at = (T0 + timedelta(seconds=start)).isoformat()
+    out = in_netns(
+        name,
+        sys.executable,
+        "-m",
+        "tests.probes.netns_sweep",
+        "--db",
+        str(db),
+        "--start",
+        at,
+        "--sweeps",
+        str(count),
+        *targets,
+        prefix=prefix,
+    )
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_dropped_pings_time_out_and_the_probe_goes_down_after_three(
+    netns: str, tmp_path: Path
+) -> None:
+    """Answering: UP. iptables drops ICMP: timeouts, still UP after 2, DOWN at the 3rd."""
+    db = tmp_path / "probes.db"
+    before = sweeps(netns, db, "127.0.0.1", count=2)
+    assert [s["results"]["t-127.0.0.1/icmp"]["ok"] for s in before] == [True, True]
+    assert before[-1]["states"] == {"t-127.0.0.1/icmp": "up"}
+    assert before[0]["icmp"] == "raw"
+
+    drop_icmp(netns)
+    after = sweeps(netns, db, "127.0.0.1", count=3, start=30)  # a restart: same database
+    results = [s["results"]["t-127.0.0.1/icmp"] for s in after]
+    assert [r["ok"] for r in results] == [False, False, False]
+    assert {r["error"] for r in results} == {"timeout: no echo reply"}
+    assert [s["states"]["t-127.0.0.1/icmp"] for s in after] == ["up", "up", "down"]
+    transition, opened = after[2]["events"]
+    assert transition["type"] == "Transition"
+    assert transition["new_status"] == "down"
+    assert transition["streak_started_at"] == results[0]["at"]
+    assert opened["type"] == "OutageOpened"
+    assert opened["started_at"] == results[0]["at"]
+
+
+def test_replies_are_matched_to_their_own_target_when_some_are_dropped(
+    netns: str, tmp_path: Path
+) -> None:
+    """With 127.0.0.7 and .9 dropped, exactly those two fail among 20 targets on one socket."""
+    drop_icmp(netns, "-d", "127.0.0.7")
+    drop_icmp(netns, "-d", "127.0.0.9")
+    targets = [f"127.0.0.{i}" for i in range(1, 21)]
+    (sweep,) = sweeps(netns, tmp_path / "probes.db", *targets, count=1)
+    failed = sorted(key for key, r in sweep["results"].items() if not r["ok"])
+    assert failed == ["t-127.0.0.7/icmp", "t-127.0.0.9/icmp"]
+
+
+def test_without_raw_sockets_the_unprivileged_socket_is_used(netns: str, tmp_path: Path) -> None:
+    """No CAP_NET_RAW but ping_group_range allows us: the datagram ICMP socket answers."""
+    if shutil.which("setpriv") is None:
+        unavailable("setpriv (util-linux) is needed to drop CAP_NET_RAW")
+    in_netns(netns, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
+    no_raw = ("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--")
+    (sweep,) = sweeps(netns, tmp_path / "probes.db", "127.0.0.1", count=1, prefix=no_raw)
+    assert sweep["icmp"] == "unprivileged"
+    assert sweep["results"]["t-127.0.0.1/icmp"]["ok"]
+
+
+def test_without_any_icmp_socket_every_icmp_probe_fails_as_data(netns: str, tmp_path: Path) -> None:
+    """No CAP_NET_RAW and no ping group: results say `icmp unavailable`, nothing crashes."""
+    if shutil.which("setpriv") is None:
+        unavailable("setpriv (util-linux) is needed to drop CAP_NET_RAW")
+    in_netns(netns, "sysctl", "-qw", "net.ipv4.ping_group_range=1 0")
+    no_raw = ("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--")
+    (sweep,) = sweeps(netns, tmp_path / "probes.db", "127.0.0.1", count=1, prefix=no_raw)
+    result = sweep["results"]["t-127.0.0.1/icmp"]
+    assert sweep["icmp"] == "unavailable"
+    assert not result["ok"]
+    assert result["error"].startswith("icmp unavailable: ")

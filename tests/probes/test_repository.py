@@ -1,0 +1,133 @@
+"""Probe states, outages and rollups in the database (SQLite and PostgreSQL)."""
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.probes.engine import ProbeEngine
+from bot.probes.rollup import Rollup
+from bot.probes.state import OutageOpened, ProbeEvent, StreakState, Transition
+from bot.storage.database import transaction
+from bot.storage.models import ProbeStatus
+from bot.storage.probes import (
+    add_outage,
+    close_outage,
+    delete_rollups_before,
+    get_open_outage,
+    get_probe_state,
+    list_probe_states,
+    list_rollups,
+    save_probe_state,
+    save_rollups,
+)
+from tests.probes.support import T0, Clock, seed, server
+
+WEB = server("acme-web-01", "127.0.0.1", {"type": "tcp", "port": 1})
+KEY = "acme-web-01/tcp:1"
+
+
+def test_probe_states_round_trip_and_upsert(sessions: sessionmaker[Session]) -> None:
+    """A saved state reads back equal; saving again replaces it."""
+    seed(sessions, [WEB])
+    first = StreakState(KEY, ProbeStatus.UP, 0, 7, T0, T0 + timedelta(minutes=3), "old", T0)
+    second = StreakState(KEY, ProbeStatus.UP, 1, 0, T0, T0, "refused", T0)
+    with transaction(sessions) as session:
+        save_probe_state(session, "acme-web-01", first)
+    with transaction(sessions) as session:
+        assert list_probe_states(session) == {KEY: first}
+        save_probe_state(session, "acme-web-01", second)
+    with transaction(sessions) as session:
+        assert get_probe_state(session, KEY) == second
+        assert get_probe_state(session, "nope/icmp") is None
+
+
+def test_outages_open_once_and_close_at_the_first_success(sessions: sessionmaker[Session]) -> None:
+    """add_outage is idempotent while open; close_outage ends it; nothing left open after."""
+    seed(sessions, [WEB])
+    with transaction(sessions) as session:
+        opened = add_outage(
+            session, "acme-web-01", started_at=T0, confirmed_at=T0 + timedelta(seconds=45)
+        )
+        again = add_outage(
+            session, "acme-web-01", started_at=T0 + timedelta(hours=1), confirmed_at=T0
+        )
+        assert again.id == opened.id
+    with transaction(sessions) as session:
+        open_outage = get_open_outage(session, "acme-web-01")
+        assert open_outage is not None
+        assert open_outage.started_at == T0
+        closed = close_outage(session, "acme-web-01", ended_at=T0 + timedelta(minutes=10))
+        assert closed is not None
+        assert closed.id == opened.id
+    with transaction(sessions) as session:
+        assert get_open_outage(session, "acme-web-01") is None
+        assert close_outage(session, "acme-web-01", ended_at=T0) is None
+
+
+def test_rollups_of_the_same_hour_are_merged(sessions: sessionmaker[Session]) -> None:
+    """A restart mid-hour writes the hour twice: counts add up, percentiles are weighted."""
+    with transaction(sessions) as session:
+        save_rollups(
+            session, [Rollup(KEY, T0, 100, 3, 1.0, 2.0), Rollup("x/icmp", T0, 1, 1, None, None)]
+        )
+    with transaction(sessions) as session:
+        save_rollups(
+            session, [Rollup(KEY, T0, 300, 0, 2.0, 4.0), Rollup("x/icmp", T0, 1, 0, 5.0, 5.0)]
+        )
+    with transaction(sessions) as session:
+        rows = {row.key: row for row in list_rollups(session, since=T0)}
+    assert (rows[KEY].count, rows[KEY].failures) == (400, 3)
+    assert (rows[KEY].p50_ms, rows[KEY].p95_ms) == (1.75, 3.5)
+    assert (rows["x/icmp"].count, rows["x/icmp"].p50_ms) == (2, 5.0)
+    assert rows[KEY].hour_start == T0
+    with transaction(sessions) as session:
+        assert delete_rollups_before(session, T0 + timedelta(hours=1)) == 2
+        assert list_rollups(session) == []
+
+
+def test_a_restart_continues_the_failure_streak(sessions: sessionmaker[Session]) -> None:
+    """UP, two failures, restart, one failure: DOWN and an outage dated from the first failure."""
+    clock = Clock()
+    events: list[ProbeEvent] = []
+
+    async def record(event: ProbeEvent) -> None:
+        events.append(event)
+
+    async def scenario() -> None:
+        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        web = server("acme-web-01", "127.0.0.1", {"type": "tcp", "port": port})
+        key = f"acme-web-01/tcp:{port}"
+        seed(sessions, [web])
+        async with ProbeEngine([web], sessions, clock) as engine:
+            for _ in range(2):
+                assert (await engine.check_once(key)).ok
+                clock.advance(5)
+            assert engine.state(key).status is ProbeStatus.UP
+            listener.close()
+            await listener.wait_closed()
+            clock.advance(25)
+            first_failure = clock()
+            for _ in range(2):
+                assert not (await engine.check_once(key)).ok
+                clock.advance(5)
+        async with ProbeEngine([web], sessions, clock, on_event=record) as engine:
+            assert engine.state(key).failures == 2
+            assert engine.state(key).status is ProbeStatus.UP
+            await engine.check_once(key)
+            assert engine.state(key).status is ProbeStatus.DOWN
+        transition, opened = events
+        assert isinstance(transition, Transition)
+        assert (transition.new_status, transition.streak_started_at) == (
+            ProbeStatus.DOWN,
+            first_failure,
+        )
+        assert isinstance(opened, OutageOpened)
+        assert (opened.started_at, opened.confirmed_at) == (first_failure, clock())
+        with transaction(sessions) as session:
+            outage = get_open_outage(session, "acme-web-01")
+            assert outage is not None
+            assert (outage.id, outage.started_at) == (opened.outage_id, first_failure)
+
+    asyncio.run(scenario())
