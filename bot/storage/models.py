@@ -213,6 +213,9 @@ class Outage(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(32))
     acknowledged_at: Mapped[datetime | None]
     root_key: Mapped[str | None] = mapped_column(String(200), comment="outbox key of the root")
+    storm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_storms.id"), comment="set when alerted as part of a grouped storm"
+    )
 
 
 class AuditEvent(Base):
@@ -295,3 +298,64 @@ class ProbeRollup(Base):
     failures: Mapped[int]
     p50_ms: Mapped[float | None] = mapped_column(comment="median latency, ms")
     p95_ms: Mapped[float | None] = mapped_column(comment="95th percentile latency, ms")
+
+
+class AlertStorm(Base):
+    """Many servers down at once: alerted as one grouped root message."""
+
+    __tablename__ = "alert_storms"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    root_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class Silence(Base):
+    """No alert posts for a server until `ends_at` (outages are still recorded)."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_server_end", "server_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    server_id: Mapped[str] = mapped_column(ForeignKey("servers.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
+class TicketSnooze(Base):
+    """`/intervention snooze`: nudges falling between `requested_at` and `until` move to `until`."""
+
+    __tablename__ = "ticket_snoozes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    requested_at: Mapped[datetime]
+    until: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(32))
+
+
+class CreditState(enum.StrEnum):
+    ELIGIBLE = "eligible"
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    DECLINED = "declined"
+
+
+class Credit(Base):
+    """The credit a breached clock entitles the client to, and where its request stands."""
+
+    __tablename__ = "credits"
+    __table_args__ = (UniqueConstraint("ticket_id", "clock"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(8))  # gti | gtr
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    breached_at: Mapped[datetime] = mapped_column(comment="the deadline that was missed")
+    state: Mapped[CreditState] = mapped_column(_enum(CreditState))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
