@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, object_session, selectinload, sessionmaker
 
 from bot.config import Catalog
 from bot.errors import UserFacingError
@@ -33,6 +33,7 @@ from bot.sla import (
     month_of,
 )
 from bot.slack import render
+from bot.storage.credits import mark_eligible
 from bot.storage.models import (
     Client,
     Clock,
@@ -569,12 +570,29 @@ class TicketService:
         return bool(open_outages)
 
     def _stop_clock(self, ticket: Ticket, kind: ClockKind, at: datetime, by: str) -> Clock | None:
-        """Stop the ticket's running clock of `kind`; the stopped row, or None if none ran."""
+        """Stop the ticket's running clock of `kind`; the stopped row, or None if none ran.
+
+        A clock stopped after its deadline makes its credit eligible, in the same transaction.
+        """
         row = next(
             (c for c in ticket.clocks if c.kind == kind.value and c.stopped_at is None), None
         )
-        if row is not None:
-            row.stopped_at, row.stopped_by = at, by
+        if row is None:
+            return None
+        row.stopped_at, row.stopped_by = at, by
+        status = sla_clock(row, ticket.pauses, self.catalog).status(at)
+        if status.state is ClockState.BREACHED:
+            session = object_session(ticket)
+            assert session is not None
+            mark_eligible(
+                session,
+                ticket_id=ticket.id,
+                clock=row.kind,
+                client_id=ticket.client_id,
+                breached_at=status.deadline,
+                now=at,
+                by=by,
+            )
         return row
 
     def _claim_text(self, ticket: Ticket, user_id: str, gti: Clock | None, now: datetime) -> str:

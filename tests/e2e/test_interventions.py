@@ -338,3 +338,21 @@ def test_audit_cli_prints_the_ticket_timeline(
     assert "state: met" in "\n".join(lines)
     assert main(["audit", "INT-99"]) == 2
     assert main(["audit", "nope"]) == 2
+
+
+def test_a_late_claim_makes_the_gti_credit_eligible(bot: RunningBot) -> None:
+    """A breached GTI opens an eligible credit, once, dated at the missed deadline."""
+    from bot.storage.models import Credit, CreditState
+
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    bot.command("open globex-db-01 secours slow")
+    bot.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=PARIS))
+    bot.command("claim 1")
+    bot.command("claim 1", user_id=TECH2)
+    with bot.sessions() as session:
+        credits = session.scalars(select(Credit)).all()
+        assert [(c.ticket_id, c.clock, c.state) for c in credits] == [
+            (1, "gti", CreditState.ELIGIBLE)
+        ]
+        assert credits[0].breached_at == datetime(2026, 11, 28, 10, 0, tzinfo=PARIS)

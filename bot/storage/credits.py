@@ -1,0 +1,38 @@
+"""The credit ledger: one row per breached clock, moving eligible → requested → granted|declined."""
+
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Credit, CreditState
+
+
+def mark_eligible(
+    session: Session,
+    *,
+    ticket_id: int,
+    clock: str,
+    client_id: str,
+    breached_at: datetime,
+    now: datetime,
+    by: str,
+) -> bool:
+    """Record that a clock breached (idempotent); True if this call created the credit."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Credit)
+        .values(
+            ticket_id=ticket_id,
+            clock=clock,
+            client_id=client_id,
+            breached_at=breached_at,
+            state=CreditState.ELIGIBLE,
+            updated_at=now,
+            updated_by=by,
+        )
+        .on_conflict_do_nothing(index_elements=["ticket_id", "clock"])
+        .returning(Credit.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
