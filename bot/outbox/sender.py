@@ -1,21 +1,26 @@
 """The outbox sender: delivers pending rows to Slack, in order, within Slack's rate limits.
 
 Ordering: rows form lanes. Replies of one thread form a lane (FIFO), updates of one message form
-a lane (only the latest is sent; older pending ones are coalesced), and top-level posts of one
-channel form a lane. Only a lane's head may be sent, so a retried message is never overtaken.
-A reply waits until its root has a `ts`; an update waits until its target has one.
+a lane (only the latest is sent; older pending ones are coalesced), posts to one response_url
+form a lane, and top-level posts of one channel form a lane. Only a lane's head may be sent, so a
+retried message is never overtaken. A reply waits until its root has a `ts`; an update waits
+until its target has one.
 
-Pacing: one call per channel per `channel_interval` (Slack allows about 1 message/s/channel), a
-429's `Retry-After` holds the whole channel until it has elapsed, transient failures back off
-exponentially up to `max_backoff`, and an auth error pauses every send (nothing is dropped).
+Pacing: per channel, a token bucket of `channel_burst` calls refilled one per `channel_interval`
+(Slack: about 1 message/s/channel, short bursts allowed). A 429's `Retry-After` holds the whole
+channel until it has elapsed, counted from when the answer arrived, and survives a restart (the
+row keeps `next_attempt_at`). Transient failures back off exponentially up to `max_backoff`;
+an auth error pauses every send (nothing is dropped).
 
 Crash safety: an attempt is committed before the call and the row is marked sent only after
 Slack answered with its `ts`. A kill between Slack's answer and that commit makes the message go
-out again after the restart: the one accepted duplicate. At most one message per channel lane is
-in flight at a time, so a kill duplicates at most one message per channel being sent to.
+out again after the restart: the one accepted duplicate. At most one call per channel is in
+flight at a time, so a kill duplicates at most one message per channel being sent to (see
+docs/outbox.md).
 """
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -34,14 +39,19 @@ from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 logger = logging.getLogger(__name__)
 
 FAILURE_KEY_PREFIX = "outbox-failed/"
+RATE_LIMITED = "ratelimited"  # last_error of a row answered 429: its channel is held
 
 
 @dataclass(frozen=True)
 class SenderConfig:
-    channel_interval: float = 1.0
+    """Pacing, retry and reporting knobs; the defaults follow Slack's documented limits."""
+
+    channel_interval: float = 1.0  # seconds per call per channel, sustained
+    channel_burst: int = 3  # calls a quiet channel may take at once
     base_backoff: float = 1.0
     max_backoff: float = 300.0
-    poll_interval: float = 1.0
+    poll_interval: float = 1.0  # idle re-read of the table (wake() makes it immediate)
+    stats_interval: float = 60.0  # how often pending/failed counts are logged
     batch: int = 500
     alerts_channel: str | None = None  # where a message failed for good is reported
 
@@ -62,8 +72,62 @@ class Send:
 
 @dataclass
 class Plan:
+    """What one pass may send, when a waiting head becomes due, and channels a 429 holds."""
+
     sends: list[Send] = field(default_factory=list)
     next_due: datetime | None = None
+    holds: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+    held_until: float = 0.0
+
+
+class ChannelPacer:
+    """Per-channel token buckets on a monotonic clock; pure bookkeeping, no I/O."""
+
+    def __init__(self, *, interval: float, burst: int) -> None:
+        self.interval = interval
+        self.burst = max(1, burst)
+        self._buckets: dict[str, _Bucket] = {}
+
+    def _tokens(self, bucket: _Bucket, now: float) -> float:
+        return min(float(self.burst), bucket.tokens + (now - bucket.at) / self.interval)
+
+    def knows(self, channel: str) -> bool:
+        """Whether a call to `channel` was made or refused since this pacer started."""
+        return channel in self._buckets
+
+    def ready_at(self, channel: str, now: float) -> float:
+        """The earliest monotonic instant a call to `channel` may start."""
+        bucket = self._buckets.get(channel)
+        if bucket is None:
+            return now
+        tokens = self._tokens(bucket, now)
+        ready = now if tokens >= 1.0 else now + (1.0 - tokens) * self.interval
+        return max(ready, bucket.held_until)
+
+    def take(self, channel: str, now: float) -> None:
+        """A call to `channel` starts now."""
+        bucket = self._buckets.setdefault(channel, _Bucket(float(self.burst), now))
+        bucket.tokens, bucket.at = self._tokens(bucket, now) - 1.0, now
+
+    def answered(self, channel: str, now: float) -> None:
+        """The call's answer arrived: Slack counted it somewhere before `now`, so the refill
+        restarts from here (measuring from the start would let a slow first call and a fast
+        second one arrive closer together than Slack allows)."""
+        bucket = self._buckets.get(channel)
+        if bucket is not None and now > bucket.at:
+            bucket.at = now
+
+    def hold(self, channel: str, until: float, now: float) -> None:
+        """Slack said 429: no call to `channel` before `until`, and no burst right after."""
+        bucket = self._buckets.setdefault(channel, _Bucket(0.0, now))
+        bucket.tokens, bucket.at = 0.0, now
+        bucket.held_until = max(bucket.held_until, until)
 
 
 class OutboxSender:
@@ -85,7 +149,9 @@ class OutboxSender:
         self._clock = clock
         self._monotonic = monotonic
         self.config = config or SenderConfig()
-        self._channel_ready: dict[str, float] = {}
+        self._pacer = ChannelPacer(
+            interval=self.config.channel_interval, burst=self.config.channel_burst
+        )
         self._paused_until = 0.0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -99,13 +165,19 @@ class OutboxSender:
         """Deliver until `stop` is set."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        next_stats = self._monotonic()
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a wake() during it triggers the next one
             try:
                 delay = await self.deliver_due()
             except Exception:
                 logger.exception("outbox pass failed; retrying")
                 delay = self.config.poll_interval
-            self._wake.clear()
+            if self._monotonic() >= next_stats:
+                next_stats = self._monotonic() + self.config.stats_interval
+                await self._log_stats()
+            if delay <= 0:
+                continue
             waits = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _, pending = await asyncio.wait(
                 waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED
@@ -119,32 +191,47 @@ class OutboxSender:
         if mono < self._paused_until:
             return min(self._paused_until - mono, self.config.poll_interval)
         plan = await asyncio.to_thread(self._plan)
+        mono, now = self._monotonic(), self._clock()
+        for channel, until in plan.holds.items():
+            if not self._pacer.knows(channel):  # a 429 answered before a restart
+                self._pacer.hold(channel, mono + (until - now).total_seconds(), mono)
         chosen: list[Send] = []
         busy: set[str] = set()
         wait = self.config.poll_interval
+        if plan.next_due is not None:
+            wait = min(wait, (plan.next_due - now).total_seconds())
         for send in plan.sends:
             if send.channel is None:
                 chosen.append(send)
                 continue
             if send.channel in busy:
-                continue
-            ready = self._channel_ready.get(send.channel, 0.0)
+                continue  # one call per channel in flight: bounds duplicates after a kill
+            ready = self._pacer.ready_at(send.channel, mono)
             if ready > mono:
                 wait = min(wait, ready - mono)
                 continue
             busy.add(send.channel)
+            self._pacer.take(send.channel, mono)
             chosen.append(send)
-        if plan.next_due is not None:
-            wait = min(wait, max(0.0, (plan.next_due - self._clock()).total_seconds()))
         if chosen:
-            await asyncio.gather(*(self._deliver(send) for send in chosen))
-            wait = min(wait, self._earliest_ready() - self._monotonic())
+            try:
+                started = await asyncio.to_thread(self._start_attempts, chosen)
+            except Exception:
+                logger.exception("outbox: could not record attempts; they stay pending")
+                return self.config.poll_interval
+            # Others were delivered, failed or attempted meanwhile (another instance).
+            chosen = [send for send in chosen if send.id in started]
+            settled = await asyncio.gather(*(self._deliver(send) for send in chosen))
+            if any(settled):
+                # Lanes moved on; their next heads are in the same channels (a reply's root is
+                # in its channel), so the next pass is due when one of those channels is.
+                if any(send.channel is None for send in chosen):
+                    return 0.0
+                mono = self._monotonic()
+                channels = {send.channel for send in plan.sends if send.channel is not None}
+                for channel in channels:
+                    wait = min(wait, self._pacer.ready_at(channel, mono) - mono)
         return max(0.0, wait)
-
-    def _earliest_ready(self) -> float:
-        now = self._monotonic()
-        upcoming = [ready for ready in self._channel_ready.values() if ready > now]
-        return min(upcoming, default=now + self.config.poll_interval)
 
     def _plan(self) -> Plan:
         """Read pending rows, coalesce superseded updates, fail orphans; return lane heads."""
@@ -159,16 +246,26 @@ class OutboxSender:
                 session, {k for row in rows for k in (row.thread_key, row.target_key) if k}
             )
             superseded: list[int] = []
+            heads: list[OutboxMessage] = []
             for lane, members in lanes.items():
                 head = members[0]
                 if lane[0] == "target" and len(members) > 1:
                     superseded += [m.id for m in members[:-1]]
                     head = members[-1]
+                for row in members:
+                    if row.last_error == RATE_LIMITED and row.next_attempt_at > now:
+                        channel = _pace_channel(row, deps)
+                        if channel is not None:
+                            held = plan.holds.get(channel)
+                            plan.holds[channel] = max(held or now, row.next_attempt_at)
                 if head.next_attempt_at > now:
                     if plan.next_due is None or head.next_attempt_at < plan.next_due:
                         plan.next_due = head.next_attempt_at
                     continue
-                send = self._resolve(session, head, deps)
+                heads.append(head)
+            contents = repo.get_contents(session, [head.id for head in heads])
+            for head in heads:
+                send = self._resolve(session, head, contents[head.id], deps)
                 if send is not None:
                     plan.sends.append(send)
             repo.mark_coalesced(session, superseded)
@@ -176,12 +273,16 @@ class OutboxSender:
         return plan
 
     def _resolve(
-        self, session: Session, row: OutboxMessage, deps: dict[str, OutboxMessage]
+        self,
+        session: Session,
+        row: OutboxMessage,
+        content: repo.Content,
+        deps: dict[str, OutboxMessage],
     ) -> Send | None:
         """The call for `row`, or None while it waits (or after failing it)."""
-        payload: dict[str, Any] = {"text": row.text}
-        if row.blocks is not None:
-            payload["blocks"] = row.blocks
+        payload: dict[str, Any] = {"text": content.text}
+        if content.blocks is not None:
+            payload["blocks"] = content.blocks
         parent_key = row.thread_key or row.target_key
         channel = row.channel_id
         parent_ts: str | None = None
@@ -193,13 +294,15 @@ class OutboxSender:
             if parent.status == OutboxStatus.PENDING:
                 return None
             if parent.status != OutboxStatus.SENT or parent.ts is None:
-                self._fail(session, row, f"parent message {parent_key!r} was not delivered")
+                # The parent's own failure was reported; one report per root is enough.
+                error = f"parent message {parent_key!r} was not delivered"
+                self._fail(session, row, error, report=False)
                 return None
             channel, parent_ts = parent.sent_channel_id or parent.channel_id, parent.ts
         if row.operation is OutboxOperation.RESPONSE:
             payload |= {"response_type": "ephemeral", "replace_original": False}
             return Send(
-                row.id, row.key, row.operation, None, payload, row.attempts, row.response_url
+                row.id, row.key, row.operation, None, payload, row.attempts, content.response_url
             )
         payload["channel"] = channel
         if row.operation is OutboxOperation.UPDATE:
@@ -210,24 +313,35 @@ class OutboxSender:
         if parent_ts is not None:
             payload["thread_ts"] = parent_ts
         if row.operation is OutboxOperation.EPHEMERAL:
-            payload["user"] = row.user_id
+            payload["user"] = content.user_id
         else:
             payload["unfurl_links"] = False
         return Send(row.id, row.key, row.operation, channel, payload, row.attempts)
 
-    async def _deliver(self, send: Send) -> None:
+    async def _deliver(self, send: Send) -> bool:
+        """Call and settle an attempt already recorded; False if it could not be settled."""
         try:
-            started = await asyncio.to_thread(self._transaction, repo.mark_attempt, send.id)
-            if not started:
-                return  # delivered or failed meanwhile (another pass, another instance)
             result = await self._call(send)
+            if send.channel is not None:
+                # Counted from the answer's arrival, which is after Slack started its count.
+                answered = self._monotonic()
+                self._pacer.answered(send.channel, answered)
+                if result.outcome is Outcome.RATE_LIMITED:
+                    until = answered + self._retry_after(result)
+                    self._pacer.hold(send.channel, until, answered)
             await asyncio.to_thread(self._settle, send, result)
         except Exception:
             logger.exception("outbox: delivering %s failed; it stays pending", send.key)
+            return False
+        return True
+
+    def _start_attempts(self, sends: list[Send]) -> set[int]:
+        """Commit the attempts before any call: the crash-safety half of the protocol."""
+        with self._sessions.begin() as session:
+            seen = {send.id: send.attempts for send in sends}
+            return repo.mark_attempts(session, seen, now=self._clock())
 
     async def _call(self, send: Send) -> ApiResult:
-        if send.channel is not None:
-            self._channel_ready[send.channel] = self._monotonic() + self.config.channel_interval
         if send.operation is OutboxOperation.RESPONSE:
             assert send.response_url is not None
             return await self._api.post_response(send.response_url, send.payload)
@@ -237,10 +351,6 @@ class OutboxSender:
             OutboxOperation.EPHEMERAL: "chat.postEphemeral",
         }[send.operation]
         return await self._api.call(method, send.payload)
-
-    def _transaction(self, action: Callable[..., bool], message_id: int) -> bool:
-        with self._sessions.begin() as session:
-            return action(session, message_id, now=self._clock())
 
     def _settle(self, send: Send, result: ApiResult) -> None:
         """Record the outcome of one call."""
@@ -257,9 +367,8 @@ class OutboxSender:
                 self._fail(session, row, error)
                 return
             if result.outcome is Outcome.RATE_LIMITED:
-                delay = result.retry_after or self.config.channel_interval
-                if send.channel is not None:
-                    self._channel_ready[send.channel] = self._monotonic() + delay
+                error, delay = RATE_LIMITED, self._retry_after(result)
+                logger.info("outbox: %s answered 429; retry after %.0f s", send.key, delay)
             else:
                 delay = self._backoff(send.attempts + 1)
                 if result.outcome is Outcome.AUTH:
@@ -273,17 +382,26 @@ class OutboxSender:
                     )
             repo.mark_retry(session, send.id, error=error, retry_at=now + timedelta(seconds=delay))
 
+    def _retry_after(self, result: ApiResult) -> float:
+        return self.config.channel_interval if result.retry_after is None else result.retry_after
+
     def _backoff(self, attempts: int) -> float:
         exponent = float(2 ** min(attempts - 1, 20))
         ceiling = min(self.config.max_backoff, self.config.base_backoff * exponent)
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: no thundering herd
 
-    def _fail(self, session: Session, row: OutboxMessage, error: str) -> None:
+    def _fail(
+        self, session: Session, row: OutboxMessage, error: str, *, report: bool = True
+    ) -> None:
         """Mark `row` failed for good and report it once in the alert channel."""
         if not repo.mark_failed(session, row.id, error=error):
             return
         logger.error("outbox: %s failed for good: %s", row.key, error)
-        if self.config.alerts_channel is None or row.key.startswith(FAILURE_KEY_PREFIX):
+        if (
+            not report
+            or self.config.alerts_channel is None
+            or row.key.startswith(FAILURE_KEY_PREFIX)
+        ):
             return
         preview = row.text[:200].replace("<", "&lt;").replace(">", "&gt;")
         text = self._messages.get(
@@ -293,10 +411,37 @@ class OutboxSender:
             key=row.key,
             preview=preview,
         )
-        report = repo.Outbound(
-            key=FAILURE_KEY_PREFIX + row.key, text=text, channel_id=self.config.alerts_channel
+        report_message = repo.Outbound(
+            key=failure_key(row.key), text=text, channel_id=self.config.alerts_channel
         )
-        repo.add_message(session, report, now=self._clock())
+        repo.add_message(session, report_message, now=self._clock())
+
+    async def _log_stats(self) -> None:
+        try:
+            stats = await asyncio.to_thread(self._stats)
+        except Exception as error:
+            logger.warning("outbox: stats unavailable: %s", type(error).__name__)
+            return
+        if stats.pending or stats.failed:
+            age = stats.oldest_pending_age
+            logger.info(
+                "outbox: %d pending (oldest %s), %d failed",
+                stats.pending,
+                "-" if age is None else f"{age.total_seconds():.0f} s",
+                stats.failed,
+            )
+
+    def _stats(self) -> repo.OutboxStats:
+        with self._sessions() as session:
+            return repo.get_stats(session, now=self._clock())
+
+
+def failure_key(key: str) -> str:
+    """The idempotency key of the alert-channel report of `key`'s failure (fits the column)."""
+    report_key = FAILURE_KEY_PREFIX + key
+    if len(report_key) <= repo.MAX_KEY_LENGTH:
+        return report_key
+    return FAILURE_KEY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _lane(row: OutboxMessage) -> tuple[str, str]:
@@ -305,5 +450,16 @@ def _lane(row: OutboxMessage) -> tuple[str, str]:
     if row.thread_key is not None:
         return ("thread", row.thread_key)
     if row.operation is OutboxOperation.RESPONSE:
-        return ("response", row.key)
+        return ("response", row.response_url or row.key)
     return ("channel", row.channel_id or "")
+
+
+def _pace_channel(row: OutboxMessage, deps: dict[str, OutboxMessage]) -> str | None:
+    """The channel `row` is paced on, as `_resolve` computes it; None for responses."""
+    if row.operation is OutboxOperation.RESPONSE:
+        return None
+    parent_key = row.thread_key or row.target_key
+    if parent_key is None:
+        return row.channel_id
+    parent = deps.get(parent_key)
+    return None if parent is None else parent.sent_channel_id or parent.channel_id

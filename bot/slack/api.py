@@ -23,6 +23,8 @@ AUTH_ERRORS = frozenset(
 
 
 class Outcome(enum.Enum):
+    """What the outbox does after a call."""
+
     OK = "ok"
     RATE_LIMITED = "rate_limited"  # HTTP 429: wait `retry_after` seconds
     TRANSIENT = "transient"  # network error, 5xx, Slack-side trouble: back off and retry
@@ -32,6 +34,8 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class ApiResult:
+    """One answer: what to do next, Slack's JSON, the error code, the Retry-After seconds."""
+
     outcome: Outcome
     data: dict[str, Any]
     error: str | None = None
@@ -84,9 +88,13 @@ class SlackApi:
             return ApiResult(Outcome.TRANSIENT, {}, f"http {status}")
         data = _json(body)
         if data is None:
-            # response_url answers "ok" as text; anything else non-JSON is a broken answer.
-            if status == 200 and body.strip() in ("ok", ""):
+            # response_url answers plain text: "ok", or an error such as 404 "expired_url" or
+            # "used_url", which no retry will change. Other non-JSON answers are broken proxies.
+            text = body.strip()
+            if status == 200 and text in ("ok", ""):
                 return ApiResult(Outcome.OK, {})
+            if 400 <= status < 500:
+                return ApiResult(Outcome.PERMANENT, {}, text[:100] or f"http {status}")
             return ApiResult(Outcome.TRANSIENT, {}, f"http {status}: unexpected body")
         if data.get("ok") is True:
             return ApiResult(Outcome.OK, data)

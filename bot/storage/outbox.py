@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
+
+MAX_KEY_LENGTH = 200  # the width of outbox_messages.key
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Outbound:
 
 def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
     """Queue `message` in the caller's transaction; False if its key was already queued."""
+    if not message.key or len(message.key) > MAX_KEY_LENGTH:
+        raise ValueError(f"an outbox key is 1 to {MAX_KEY_LENGTH} characters: {message.key!r}")
     values = {
         "key": message.key,
         "operation": message.operation,
@@ -56,11 +60,26 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
     return session.execute(statement).scalar_one_or_none() is not None
 
 
+# What planning a pass needs of every pending row; text and blocks are read for lane heads only.
+_ROUTING = (
+    OutboxMessage.key,
+    OutboxMessage.operation,
+    OutboxMessage.channel_id,
+    OutboxMessage.thread_key,
+    OutboxMessage.target_key,
+    OutboxMessage.status,
+    OutboxMessage.attempts,
+    OutboxMessage.next_attempt_at,
+    OutboxMessage.last_error,
+)
+
+
 def list_pending(session: Session, *, limit: int = 500) -> list[OutboxMessage]:
-    """Pending messages in the order they were written."""
+    """Pending messages in the order they were written (text, blocks, recipients deferred)."""
     return list(
         session.scalars(
             select(OutboxMessage)
+            .options(load_only(*_ROUTING))
             .where(OutboxMessage.status == OutboxStatus.PENDING)
             .order_by(OutboxMessage.id)
             .limit(limit)
@@ -68,18 +87,76 @@ def list_pending(session: Session, *, limit: int = 500) -> list[OutboxMessage]:
     )
 
 
+@dataclass(frozen=True)
+class Content:
+    """What a message says and to whom, read only for messages about to be sent."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None
+    user_id: str | None
+    response_url: str | None
+
+
+def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]:
+    """Text, blocks and recipients of these messages, by id."""
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.text,
+            OutboxMessage.blocks,
+            OutboxMessage.user_id,
+            OutboxMessage.response_url,
+        ).where(OutboxMessage.id.in_(message_ids))
+    )
+    return {row.id: Content(row.text, row.blocks, row.user_id, row.response_url) for row in rows}
+
+
+def list_failed(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
+    """Messages failed for good, most recent first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.FAILED)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def get_by_keys(session: Session, keys: set[str]) -> dict[str, OutboxMessage]:
+    """The messages with these keys, by key (any status; text and blocks deferred)."""
     if not keys:
         return {}
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.key.in_(keys)))
+    rows = session.scalars(
+        select(OutboxMessage)
+        .options(load_only(*_ROUTING, OutboxMessage.ts, OutboxMessage.sent_channel_id))
+        .where(OutboxMessage.key.in_(keys))
+    )
     return {row.key: row for row in rows}
 
 
-def mark_attempt(session: Session, message_id: int, *, now: datetime) -> bool:
-    """Record that a delivery attempt starts (committed before the call; bounds duplicates)."""
+def mark_attempts(session: Session, seen: dict[int, int], *, now: datetime) -> set[int]:
+    """`mark_attempt` for several messages (id -> attempts read) in one transaction; the ids
+    whose attempt may start."""
+    return {
+        message_id
+        for message_id, attempts in seen.items()
+        if mark_attempt(session, message_id, seen_attempts=attempts, now=now)
+    }
+
+
+def mark_attempt(session: Session, message_id: int, *, seen_attempts: int, now: datetime) -> bool:
+    """Record that a delivery attempt starts (committed before the call); False if the row was
+    delivered, failed or attempted by someone else since it was read with `seen_attempts`."""
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == seen_attempts,
+        )
         .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -104,6 +181,7 @@ def mark_sent(
 
 
 def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datetime) -> None:
+    """Not delivered this time: try again at `retry_at`."""
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
@@ -112,6 +190,7 @@ def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datet
 
 
 def mark_failed(session: Session, message_id: int, *, error: str) -> bool:
+    """Failed for good with `error`; False if it was no longer pending."""
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
@@ -132,11 +211,14 @@ def mark_coalesced(session: Session, message_ids: list[int]) -> None:
 
 @dataclass(frozen=True)
 class OutboxStats:
+    """What /healthz and the logs show about the outbox."""
+
     pending: int
     failed: int
     oldest_pending_age: timedelta | None
 
     def to_json(self) -> dict[str, Any]:
+        """The /healthz form: counts, and the age in seconds (None when nothing is pending)."""
         age = self.oldest_pending_age
         return {
             "pending": self.pending,
@@ -146,6 +228,7 @@ class OutboxStats:
 
 
 def get_stats(session: Session, *, now: datetime) -> OutboxStats:
+    """Pending and failed counts and the age of the oldest pending message."""
     rows = session.execute(
         select(OutboxMessage.status, func.count())
         .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))

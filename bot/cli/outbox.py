@@ -1,0 +1,108 @@
+"""`supportbot outbox send|status`: run only the outbox sender, or show what it holds.
+
+`send` is the sender alone (no Bolt, no scheduler): a worker process for deployments that split
+roles, and what the crash tests SIGKILL. It is a composition root: it reads the real clock.
+"""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.settings_errors import read_settings
+from bot.config import CatalogError, Settings, load_catalog
+from bot.messages import Messages
+from bot.outbox.sender import OutboxSender, SenderConfig
+from bot.slack.api import SlackApi
+from bot.storage import outbox
+from bot.storage.database import describe, make_engine, make_sessionmaker, migrate
+
+logger = logging.getLogger("supportbot.outbox")
+
+
+def utc_now() -> datetime:
+    """The real clock of this process."""
+    return datetime.now(UTC)
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = subparsers.add_parser("outbox", help="run the outbox sender, or show its state")
+    commands = parser.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    send = commands.add_parser("send", help="deliver the outbox until SIGTERM/SIGINT")
+    send.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    send.set_defaults(handler=run_send)
+    status = commands.add_parser("status", help="pending, failed, oldest pending age")
+    status.add_argument("--limit", type=int, default=20, help="failed rows to list (default 20)")
+    status.set_defaults(handler=run_status)
+
+
+def run_send(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = read_settings()
+    if settings is None:
+        return EXIT_USAGE
+    if settings.slack_bot_token is None:
+        print("SLACK_BOT_TOKEN is required to send the outbox", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        alerts_channel = load_catalog(settings.catalog_path(Path.cwd())).team.alerts_channel
+    except CatalogError as error:
+        print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    asyncio.run(_send(settings, alerts_channel))
+    return EXIT_OK
+
+
+async def _send(settings: Settings, alerts_channel: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    engine = make_engine(settings.database_url.get_secret_value())
+    await asyncio.to_thread(migrate, engine)
+    assert settings.slack_bot_token is not None  # checked by run_send
+    api = SlackApi(settings.slack_api_url, settings.slack_bot_token.get_secret_value())
+    sender = OutboxSender(
+        make_sessionmaker(engine),
+        api,
+        Messages(settings.language),
+        clock=utc_now,
+        config=SenderConfig(alerts_channel=alerts_channel),
+    )
+    logger.info("sending the outbox of %s to %s", describe(engine), api.base_url)
+    try:
+        await sender.run(stop)
+    finally:
+        await api.close()
+        engine.dispose()
+        logger.info("stopped")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    settings = read_settings()
+    if settings is None:
+        return EXIT_USAGE
+    engine = make_engine(settings.database_url.get_secret_value())
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        stats = outbox.get_stats(session, now=utc_now())
+        failed = outbox.list_failed(session, limit=args.limit)
+    engine.dispose()
+    age = stats.oldest_pending_age
+    print(f"pending: {stats.pending}")
+    print(f"failed: {stats.failed}")
+    print(f"oldest pending age: {'-' if age is None else f'{age.total_seconds():.0f} s'}")
+    if failed:
+        print(f"failed messages (latest {len(failed)}):")
+    for row in failed:
+        print(f"  {row.key}: {row.last_error}")
+    return EXIT_OK

@@ -1,0 +1,114 @@
+"""A real OutboxSender on its own loop thread, pointed at the emulator, plus queueing helpers."""
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.messages import Messages
+from bot.outbox.sender import OutboxSender, SenderConfig
+from bot.sandbox import LoopThread
+from bot.slack.api import SlackApi
+from bot.storage.models import OutboxMessage, OutboxStatus
+from bot.storage.outbox import Outbound, add_message, get_stats
+
+ALERTS = "C01ALERTS"
+
+
+def utc_now() -> datetime:
+    """The clock handed to the sender in these tests: real UTC time."""
+    return datetime.now(UTC)
+
+
+def enqueue(sessions: sessionmaker[Session], messages: Iterable[Outbound]) -> None:
+    """Queue messages in one transaction, as a service would."""
+    with sessions.begin() as session:
+        for message in messages:
+            add_message(session, message, now=utc_now())
+
+
+def rows(sessions: sessionmaker[Session]) -> dict[str, OutboxMessage]:
+    """Every outbox row, by key."""
+    with sessions() as session:
+        return {row.key: row for row in session.scalars(select(OutboxMessage))}
+
+
+def wait_drained(sessions: sessionmaker[Session], timeout_s: float) -> None:
+    """Block until nothing is pending; TimeoutError with the count left otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with sessions() as session:
+            pending = get_stats(session, now=utc_now()).pending
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{pending} message(s) still pending after {timeout_s}s")
+        time.sleep(0.1)
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Poll `predicate` (a database read) until it holds; TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout_s}s")
+        time.sleep(0.05)
+
+
+def statuses(sessions: sessionmaker[Session]) -> dict[str, OutboxStatus]:
+    """The status of every row, by key."""
+    return {key: row.status for key, row in rows(sessions).items()}
+
+
+class SenderThread:
+    """`OutboxSender.run()` on a background loop until `stop()`; usable as a context manager."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        api_url: str,
+        token: str,
+        *,
+        config: SenderConfig | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.api = SlackApi(api_url, token, timeout_s=5.0)
+        self.sender = OutboxSender(
+            sessions,
+            self.api,
+            Messages("en"),
+            clock=utc_now,
+            config=config or SenderConfig(alerts_channel=ALERTS),
+        )
+        self._loop = LoopThread("outbox-sender")
+        self._stop: asyncio.Event | None = None
+        self._running: Future[None] | None = None
+
+    def __enter__(self) -> "SenderThread":
+        self._loop.start()
+        self._stop = self._loop.run(_new_event())
+        self._running = asyncio.run_coroutine_threadsafe(
+            self.sender.run(self._stop), self._loop.loop
+        )
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._stop is not None and self._running is not None:
+                self._loop.loop.call_soon_threadsafe(self._stop.set)
+                self._running.result(10)
+            self._loop.run(self.api.close(), 5)
+        finally:
+            self._loop.stop()
+
+    def wake(self) -> None:
+        """Ask the sender for a pass now."""
+        self.sender.wake()
+
+
+async def _new_event() -> asyncio.Event:
+    return asyncio.Event()

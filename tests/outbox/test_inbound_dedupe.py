@@ -1,0 +1,100 @@
+"""Inbound de-duplication end to end: Slack's HTTP retries and Socket Mode redeliveries."""
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread, driver
+from bot.storage.models import InboundEvent
+from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
+
+
+def mention(text: str) -> dict[str, Any]:
+    return {
+        "type": "app_mention",
+        "user": TECH,
+        "text": f"<@U0SUPPORTBOT> {text}",
+        "channel": ALERTS,
+        "ts": f"{time.time():.6f}",
+    }
+
+
+def count_mentions(running: RunningBot) -> list[str]:
+    """Register a real Bolt listener that records each app_mention it runs for."""
+    seen: list[str] = []
+
+    async def handle_mention_event(event: dict[str, Any]) -> None:
+        seen.append(event["text"])
+
+    running.server.bolt.event("app_mention")(handle_mention_event)
+    return seen
+
+
+def inbound_keys(running: RunningBot) -> list[str]:
+    with running.sessions() as session:
+        return list(session.scalars(select(InboundEvent.key)))
+
+
+def settle(seen: list[str], expected: int) -> None:
+    """Wait for listeners that run after the ack (Socket Mode), then a little more for extras."""
+    deadline = time.monotonic() + 5
+    while len(seen) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+
+
+def test_an_event_retried_over_http_runs_its_listener_once(bot: RunningBot) -> None:
+    """The first delivery and Slack's retries 1 and 2 (same event_id) have one effect."""
+    seen = count_mentions(bot)
+    event = mention("first")
+    replies = [
+        bot.slack.send_event(event, event_id="Ev0RETRIED", retry_num=retry)
+        for retry in (None, 1, 2)
+    ]
+    assert [reply.status for reply in replies] == [200, 200, 200]
+    settle(seen, 1)
+    assert seen == ["<@U0SUPPORTBOT> first"]
+    assert inbound_keys(bot) == ["event:Ev0RETRIED"]
+
+
+def test_other_events_are_not_mistaken_for_retries(bot: RunningBot) -> None:
+    """Two events with different ids both run."""
+    seen = count_mentions(bot)
+    bot.slack.send_event(mention("one"), event_id="Ev0ONE")
+    bot.slack.send_event(mention("two"), event_id="Ev0TWO")
+    settle(seen, 2)
+    assert sorted(seen) == ["<@U0SUPPORTBOT> one", "<@U0SUPPORTBOT> two"]
+
+
+def test_an_event_redelivered_over_socket_mode_and_retried_runs_once(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """A Socket Mode envelope redelivered (same envelope, next retry_attempt), then the same
+    event_id arriving again as an HTTP retry: three deliveries, one effect."""
+    running, loop = start_bot(slack, database_url, socket_mode=True)
+    try:
+        slack.wait_for_socket()
+        seen = count_mentions(running)
+        event = mention("over the socket")
+        first = slack.send_event(event, event_id="Ev0SOCKET", via="socket")
+        assert first.envelope_id is not None
+        slack.redeliver(first.envelope_id)
+        slack.send_event(event, event_id="Ev0SOCKET", retry_num=2)
+        settle(seen, 1)
+        assert seen == ["<@U0SUPPORTBOT> over the socket"]
+        assert inbound_keys(running) == ["event:Ev0SOCKET"]
+    finally:
+        stop_bot(running, loop)
+
+
+def test_a_slash_command_delivered_twice_is_answered_once(bot: RunningBot) -> None:
+    """The same signed request (same trigger_id) posted again is acked empty, not re-run."""
+    form = driver.slash_command(bot.slack, "/intervention", "help", user_id=TECH, channel_id=ALERTS)
+    body = urlencode(form)
+    first, second, third = (bot.slack.send_http(body) for _ in range(3))
+    assert "/intervention" in first.text  # the help
+    assert (second.status, second.text, third.status, third.text) == (200, "", 200, "")
+    assert [key.split(":")[0] for key in inbound_keys(bot)] == ["trigger"]

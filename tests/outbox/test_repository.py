@@ -1,0 +1,69 @@
+"""The outbox table: idempotent writes and the numbers /healthz shows."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage.models import OutboxMessage
+from bot.storage.outbox import Outbound, add_message, get_stats, mark_failed
+from tests.outbox.harness import utc_now
+
+
+def test_writing_the_same_key_twice_keeps_one_row(sessions: sessionmaker[Session]) -> None:
+    """The second add_message of a key is a no-op that says so, even in another transaction."""
+    message = Outbound(key="INT-42/gtr/75", text="GTR 75 %", channel_id="C1")
+    with sessions.begin() as session:
+        assert add_message(session, message, now=utc_now()) is True
+        assert add_message(session, message, now=utc_now()) is False
+    with sessions.begin() as session:
+        changed = Outbound(key="INT-42/gtr/75", text="another text", channel_id="C2")
+        assert add_message(session, changed, now=utc_now()) is False
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        assert session.scalars(select(OutboxMessage.text)).one() == "GTR 75 %"
+
+
+def test_a_message_rolled_back_with_its_state_change_is_not_queued(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The row lives in the caller's transaction: a rollback takes it away with the rest."""
+
+    def change_state_then_fail() -> None:
+        with sessions.begin() as session:
+            message = Outbound(key="INT-1/open", text="x", channel_id="C1")
+            add_message(session, message, now=utc_now())
+            raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        change_state_then_fail()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_key_longer_than_the_column_is_refused(sessions: sessionmaker[Session]) -> None:
+    """A key that would be truncated (or rejected by PostgreSQL) fails at the call site."""
+    with pytest.raises(ValueError, match="outbox key"), sessions.begin() as session:
+        add_message(session, Outbound(key="k" * 201, text="x", channel_id="C1"), now=utc_now())
+
+
+def test_stats_count_pending_and_failed_and_age_the_oldest_pending(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Pending and failed are counted apart; the age is that of the oldest pending row."""
+    start = utc_now()
+    with sessions.begin() as session:
+        add_message(session, Outbound(key="a", text="a", channel_id="C1"), now=start)
+        add_message(
+            session, Outbound(key="b", text="b", channel_id="C1"), now=start + timedelta(minutes=1)
+        )
+        add_message(session, Outbound(key="c", text="c", channel_id="C1"), now=start)
+    with sessions.begin() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.key == "c")).one()
+        assert mark_failed(session, row.id, error="channel_not_found")
+        assert not mark_failed(session, row.id, error="again")
+    with sessions() as session:
+        stats = get_stats(session, now=start + timedelta(minutes=5))
+    assert (stats.pending, stats.failed) == (2, 1)
+    assert stats.to_json() == {"pending": 2, "failed": 1, "oldest_pending_age_s": 300.0}

@@ -1,0 +1,292 @@
+"""The sender against the emulator over HTTP: pacing, Retry-After, retries, failures, order."""
+
+import itertools
+import socket
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.outbox.sender import SenderConfig
+from bot.sandbox import EmulatorThread, SlackEmulator
+from bot.storage.database import make_engine, make_sessionmaker
+from bot.storage.models import OutboxOperation, OutboxStatus
+from bot.storage.outbox import Outbound
+from tests.outbox.harness import ALERTS, SenderThread, enqueue, rows, statuses, wait_drained
+
+
+def sender(
+    slack: EmulatorThread,
+    sessions: sessionmaker[Session],
+    *,
+    base_backoff: float = 0.05,
+    max_backoff: float = 0.5,
+) -> SenderThread:
+    """A sender for `slack` reporting to ALERTS, with a quick backoff unless told otherwise."""
+    config = SenderConfig(alerts_channel=ALERTS, base_backoff=base_backoff, max_backoff=max_backoff)
+    return SenderThread(sessions, slack.api_url, slack.bot_token, config=config)
+
+
+def storm_plan(channels: int, threads: int, per_thread: int) -> list[Outbound]:
+    """Roots and replies written interleaved across threads, as concurrent tickets would."""
+    plan: list[Outbound] = []
+    for seq in range(per_thread):
+        for thread in range(threads):
+            channel = f"C{thread % channels:02d}"
+            root = f"t{thread:02d}/0"
+            if seq == 0:
+                plan.append(Outbound(key=root, text=f"t{thread:02d} #0", channel_id=channel))
+            else:
+                plan.append(
+                    Outbound(
+                        key=f"t{thread:02d}/{seq}", text=f"t{thread:02d} #{seq}", thread_key=root
+                    )
+                )
+    return plan
+
+
+def check_threads(slack: EmulatorThread, channels: int, threads: int, per_thread: int) -> None:
+    """Every message once, each thread's replies in the order they were written."""
+    posted = [m for c in range(channels) for m in slack.messages(f"C{c:02d}")]
+    counts = Counter(m.text for m in posted)
+    assert len(counts) == threads * per_thread
+    assert [text for text, n in counts.items() if n > 1] == []
+    for root in (m for m in posted if m.thread_ts is None):
+        replies = slack.thread(root.channel, root.ts)[1:]
+        thread = root.text.split()[0]
+        assert [r.text for r in replies] == [f"{thread} #{seq}" for seq in range(1, per_thread)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_429_storm_delivers_everything_once_in_order_never_early(
+    slack: EmulatorThread, sessions: sessionmaker[Session], database_url: URL
+) -> None:
+    """200 messages, 5 channels, 20 threads, 30 % of calls answered 429 with Retry-After 1–5 s:
+    all delivered, none twice, each thread in order, no call before its Retry-After elapsed."""
+    for channel in range(5):
+        slack.add_channel(f"C{channel:02d}")
+    slack.inject_429(0.3, retry_after=(1, 5), seed=4)
+    enqueue(sessions, storm_plan(5, 20, 10))
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=150)
+    assert slack.early_retries() == []
+    assert sum(1 for c in slack.calls if c.status == 429) > 20  # the storm did happen
+    check_threads(slack, 5, 20, 10)
+    assert set(statuses(sessions).values()) == {OutboxStatus.SENT}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_rate_limited_threads_keep_their_order_on_postgresql(
+    slack: EmulatorThread, sessions: sessionmaker[Session], database_url: URL
+) -> None:
+    """A smaller storm (40 messages, 4 channels, 8 threads) on PostgreSQL (the big one runs on
+    SQLite: together they cover both backends within the suite's time budget)."""
+    for channel in range(4):
+        slack.add_channel(f"C{channel:02d}")
+    slack.inject_429(0.3, retry_after=(1, 2), seed=7)
+    enqueue(sessions, storm_plan(4, 8, 5))
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=60)
+    assert slack.early_retries() == []
+    check_threads(slack, 4, 8, 5)
+
+
+def test_one_channel_is_paced_to_its_burst_then_one_post_per_second(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Six posts to one channel: three at once (Slack's burst), then one a second, no 429."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key=f"m{i}", text=f"m{i}", channel_id="C1") for i in range(6)])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=15)
+    calls = slack.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [200] * 6
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(calls[2:])]
+    assert all(gap >= 0.95 for gap in gaps), gaps
+    assert [m.text for m in slack.messages("C1")] == [f"m{i}" for i in range(6)]
+
+
+def test_permanent_errors_fail_the_row_report_once_and_the_sender_moves_on(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """channel_not_found, invalid_blocks (51 blocks) and not_in_channel fail their row with the
+    error; replies to a failed root fail without a report of their own; later messages still go;
+    each failure is reported once in the alert channel, however often the sender runs."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.add_channel("C2", is_member=False)
+    too_many = [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}] * 51
+    enqueue(
+        sessions,
+        [
+            Outbound(key="gone", text="to nowhere", channel_id="C404"),
+            Outbound(key="gone/reply", text="reply to nowhere", thread_key="gone"),
+            Outbound(key="blocks", text="too many blocks", channel_id="C1", blocks=too_many),
+            Outbound(key="outside", text="not a member", channel_id="C2"),
+            Outbound(key="after", text="still delivered", channel_id="C1"),
+        ],
+    )
+    for _ in range(2):  # a second sender over the same rows reports nothing new
+        with sender(slack, sessions):
+            wait_drained(sessions, timeout_s=15)
+    found = rows(sessions)
+    assert (found["gone"].status, found["gone"].last_error) == (
+        OutboxStatus.FAILED,
+        "channel_not_found",
+    )
+    assert (found["blocks"].status, found["blocks"].last_error) == (
+        OutboxStatus.FAILED,
+        "invalid_blocks",
+    )
+    assert found["outside"].last_error == "not_in_channel"
+    assert found["gone/reply"].status is OutboxStatus.FAILED
+    assert [m.text for m in slack.messages("C1")] == ["still delivered"]
+    reports = slack.messages(ALERTS)
+    assert len(reports) == 3
+    assert all("could not be delivered" in m.text for m in reports)
+    assert {
+        key for key in ("`gone`", "`blocks`", "`outside`") if any(key in m.text for m in reports)
+    } == {
+        "`gone`",
+        "`blocks`",
+        "`outside`",
+    }
+
+
+def test_server_errors_are_retried_with_growing_backoff_then_delivered(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Three HTTP 500s in a row: the sender waits longer each time, then the post goes out."""
+    slack.add_channel("C1")
+    slack.inject_http_status(500, times=3, methods="chat.postMessage")
+    enqueue(sessions, [Outbound(key="m", text="after three 500s", channel_id="C1")])
+    with sender(slack, sessions, base_backoff=0.2, max_backoff=5.0):
+        wait_drained(sessions, timeout_s=15)
+    calls = slack.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [500, 500, 500, 200]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(calls)]
+    # Backoff n waits between half and all of 0.2 × 2^(n-1) s (jittered).
+    assert [gap >= 0.1 * 2**n for n, gap in enumerate(gaps)] == [True, True, True], gaps
+    assert [m.text for m in slack.messages("C1")] == ["after three 500s"]
+    assert rows(sessions)["m"].attempts == 4
+
+
+def test_a_refused_connection_is_retried_until_slack_is_back(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Nothing listens on Slack's port: the row stays pending with the network error, and goes
+    out once the server answers on that port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    emulator = SlackEmulator(port=port)
+    api_url = f"http://127.0.0.1:{port}/api/"
+    enqueue(sessions, [Outbound(key="m", text="once Slack is back", channel_id="C1")])
+    config = SenderConfig(base_backoff=0.1, max_backoff=0.4)
+    with SenderThread(sessions, api_url, emulator.bot_token, config=config):
+        deadline = time.monotonic() + 10
+        while rows(sessions)["m"].attempts < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        row = rows(sessions)["m"]
+        assert row.status is OutboxStatus.PENDING
+        assert (row.last_error or "").startswith("network")
+        with EmulatorThread(emulator) as slack:
+            slack.add_channel("C1")
+            wait_drained(sessions, timeout_s=10)
+            assert [m.text for m in slack.messages("C1")] == ["once Slack is back"]
+
+
+def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Three updates of a root written while the sender was down: one chat.update, last text."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="root", text="GTR 0 %", channel_id="C1")])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    enqueue(
+        sessions,
+        [
+            Outbound(
+                key=f"root/v{n}",
+                text=f"GTR {n * 25} %",
+                operation=OutboxOperation.UPDATE,
+                target_key="root",
+            )
+            for n in (1, 2, 3)
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    assert [c.params["text"] for c in slack.calls_to("chat.update")] == ["GTR 75 %"]
+    (root,) = slack.messages("C1")
+    assert root.text == "GTR 75 %"
+    found = statuses(sessions)
+    assert [found[f"root/v{n}"] for n in (1, 2, 3)] == [
+        OutboxStatus.COALESCED,
+        OutboxStatus.COALESCED,
+        OutboxStatus.SENT,
+    ]
+
+
+def test_a_reply_waits_for_its_root_and_finds_it_after_a_restart(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """The root is refused twice (503): its reply waits instead of going out unthreaded. A new
+    sender over a new engine (a restart) threads later replies and updates under the stored ts."""
+    slack.add_channel("C1")
+    slack.inject_http_status(503, times=2, methods="chat.postMessage")
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    enqueue(
+        sessions,
+        [
+            Outbound(key="root", text="outage", channel_id="C1"),
+            Outbound(key="root/1", text="detail 1", thread_key="root"),
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    engine.dispose()
+
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    enqueue(
+        sessions,
+        [
+            Outbound(key="root/2", text="detail 2", thread_key="root"),
+            Outbound(
+                key="root/v2",
+                text="outage (resolved)",
+                operation=OutboxOperation.UPDATE,
+                target_key="root",
+            ),
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    engine.dispose()
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.status == 200]
+    assert [c.params["text"] for c in posts] == ["outage", "detail 1", "detail 2"]
+    root, *replies = slack.thread("C1", slack.roots("C1")[0].ts)
+    assert root.text == "outage (resolved)"
+    assert [r.text for r in replies] == ["detail 1", "detail 2"]
+    assert len(slack.messages("C1")) == 3
+
+
+def test_an_expired_response_url_fails_the_row_instead_of_retrying_forever(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """response_url answers 404 `expired_url` in plain text: permanent, not a network glitch."""
+    slack.add_channel(ALERTS)
+    url = f"{slack.base_url}response/never-issued"
+    enqueue(
+        sessions,
+        [Outbound(key="r", text="late", operation=OutboxOperation.RESPONSE, response_url=url)],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    row = rows(sessions)["r"]
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, "expired_url")
