@@ -4,6 +4,7 @@ Keys are dotted names; values are `str.format` templates. `Messages.get` refuses
 placeholder it does not know, so a typo fails in tests rather than in front of a technician.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -60,6 +61,292 @@ CATALOG: dict[str, dict[Language, str]] = {
             "• `silence <server> <duration> [reason…]`: stop a server's alerts for a while\n"
             "• `help`"
         ),
+    },
+    # Alerts (issue 6) ---------------------------------------------------------------------------
+    "alert.root.down": {
+        "fr": ":red_circle: *{server}* en panne · {client} ({level})",
+        "en": ":red_circle: *{server}* is DOWN · {client} ({level})",
+    },
+    "alert.root.recovered": {
+        "fr": ":large_green_circle: *{server}* rétabli après {duration} · {client} ({level})",
+        "en": ":large_green_circle: *{server}* recovered after {duration} · {client} ({level})",
+    },
+    "alert.root.since": {
+        "fr": "En panne depuis {since} (premier échec).",
+        "en": "Down since {since} (first failure).",
+    },
+    "alert.root.ended": {
+        "fr": "En panne de {since} à {until} ({duration}).",
+        "en": "Down from {since} to {until} ({duration}).",
+    },
+    "alert.root.probes": {"fr": "Sondes en échec :", "en": "Failing probes:"},
+    "alert.root.probe": {"fr": "• `{probe}` : {error}", "en": "• `{probe}`: {error}"},
+    "alert.root.oncall": {"fr": "Astreinte : {mentions}", "en": "On call: {mentions}"},
+    "alert.root.acknowledged": {
+        "fr": "Pris en compte par <@{user}> à {at}.",
+        "en": "Acknowledged by <@{user}> at {at}.",
+    },
+    "alert.root.maintenance": {
+        "fr": ":wrench: Maintenance en cours ({ref}) : personne n'est alerté.",
+        "en": ":wrench: Maintenance in progress ({ref}): nobody is paged.",
+    },
+    "alert.root.silenced": {
+        "fr": ":no_bell: Alertes coupées jusqu'à {until}.",
+        "en": ":no_bell: Alerts silenced until {until}.",
+    },
+    "alert.root.tickets": {"fr": "Tickets : {refs}", "en": "Tickets: {refs}"},
+    "alert.text.down": {
+        "fr": "{server} en panne ({client}, {level}) depuis {since}",
+        "en": "{server} DOWN ({client}, {level}) since {since}",
+    },
+    "alert.text.recovered": {
+        "fr": "{server} rétabli après {duration} ({client}, {level})",
+        "en": "{server} recovered after {duration} ({client}, {level})",
+    },
+    "alert.thread.probe_down": {
+        "fr": "Sonde `{probe}` en échec depuis {since} : {error}",
+        "en": "Probe `{probe}` DOWN since {since}: {error}",
+    },
+    "alert.thread.lasts": {
+        "fr": ":hourglass: {server} est en panne depuis {duration}.{mentions}",
+        "en": ":hourglass: {server} has been down for {duration}.{mentions}",
+    },
+    "alert.thread.recovered": {
+        "fr": ":white_check_mark: {server} rétabli après {duration} (de nouveau joignable à {at}).",
+        "en": ":white_check_mark: {server} recovered after {duration} (back up at {at}).",
+    },
+    "alert.thread.acknowledged": {
+        "fr": "<@{user}> a pris l'alerte en compte : plus de relance.",
+        "en": "<@{user}> acknowledged the alert: no more pings.",
+    },
+    "alert.thread.silenced": {
+        "fr": ":no_bell: <@{user}> a coupé les alertes de {server} jusqu'à {until}.{reason}",
+        "en": ":no_bell: <@{user}> silenced alerts for {server} until {until}.{reason}",
+    },
+    "alert.reason": {"fr": " Raison : {reason}", "en": " Reason: {reason}"},
+    "alert.storm.title": {
+        "fr": ":rotating_light: *Tempête d'alertes : {count} serveurs en panne* depuis {since}",
+        "en": ":rotating_light: *Alert storm: {count} servers down* since {since}",
+    },
+    "alert.storm.title_over": {
+        "fr": ":large_green_circle: *Tempête terminée : {count} serveurs étaient en panne* "
+        "({since} – {until})",
+        "en": ":large_green_circle: *Alert storm over: {count} servers were down* "
+        "({since} – {until})",
+    },
+    "alert.storm.text": {
+        "fr": "Tempête d'alertes : {count} serveurs en panne ({recovered} rétablis)",
+        "en": "Alert storm: {count} servers down ({recovered} recovered)",
+    },
+    "alert.storm.line_down": {
+        "fr": "• :red_circle: `{server}` ({client})",
+        "en": "• :red_circle: `{server}` ({client})",
+    },
+    "alert.storm.line_up": {
+        "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",
+        "en": "• :large_green_circle: ~`{server}`~ ({client}), recovered after {duration}",
+    },
+    "alert.storm.more": {"fr": "… et {count} autres", "en": "… and {count} more"},
+    "alert.storm.footer": {
+        "fr": "{recovered}/{count} rétablis. Le détail par serveur est dans le fil.",
+        "en": "{recovered}/{count} recovered. Per-server details are in the thread.",
+    },
+    "alert.storm.detail": {
+        "fr": "*{server}* ({client}, {level}) en panne depuis {since} :\n{probes}",
+        "en": "*{server}* ({client}, {level}) down since {since}:\n{probes}",
+    },
+    "alert.not_found": {
+        "fr": "Cette alerte n'existe plus.",
+        "en": "This alert no longer exists.",
+    },
+    "alert.already_acknowledged": {
+        "fr": "Déjà prise en compte par <@{user}>.",
+        "en": "Already acknowledged by <@{user}>.",
+    },
+    "alert.acknowledged": {
+        "fr": "Alerte sur {server} prise en compte.",
+        "en": "You acknowledged the alert on {server}.",
+    },
+    "alert.silenced": {
+        "fr": "Alertes de `{server}` coupées jusqu'à {until}. Les pannes restent enregistrées.",
+        "en": "Alerts for `{server}` silenced until {until}. Outages are still recorded.",
+    },
+    "alert.silence_reason_button": {"fr": "bouton Silence 1h", "en": "Silence 1h button"},
+    "usage.silence": {
+        "fr": "Usage : `/sla silence <serveur> <durée> [raison…]` (de 1m à 7d, ex. `2h`)",
+        "en": "Usage: `/sla silence <server> <duration> [reason…]` (1m to 7d, e.g. `2h`)",
+    },
+    "button.open_intervention": {"fr": "Ouvrir une intervention", "en": "Open intervention"},
+    "button.acknowledge": {"fr": "Prendre en compte", "en": "Acknowledge"},
+    "button.silence_1h": {"fr": "Silence 1h", "en": "Silence 1h"},
+    "modal.open.title": {"fr": "Nouvelle intervention", "en": "New intervention"},
+    "modal.open.submit": {"fr": "Ouvrir", "en": "Open"},
+    "modal.open.server": {"fr": "Serveur", "en": "Server"},
+    "modal.open.kind": {"fr": "Type", "en": "Kind"},
+    "modal.open.at": {
+        "fr": "Heure de l'appel (HH:MM ou ISO-8601)",
+        "en": "Call time (HH:MM or ISO-8601)",
+    },
+    "modal.open.description": {"fr": "Description", "en": "Description"},
+    "modal.open.default_description": {
+        "fr": "Alerte : {server} en panne depuis {since}",
+        "en": "Alert: {server} down since {since}",
+    },
+    "ticket.gtr_restored": {
+        "fr": ":white_check_mark: {server} répond de nouveau depuis {at} (sondes) : "
+        "GTR de {ref} arrêtée.{gtr} {mention} merci de confirmer puis "
+        "`/intervention resolve {ref}`.",
+        "en": ":white_check_mark: {server} is back up since {at} (probes): GTR of {ref} "
+        "stopped.{gtr} {mention} please confirm, then `/intervention resolve {ref}`.",
+    },
+    # Warnings and nudges (issue 7) --------------------------------------------------------------
+    "reminder.warning": {
+        "fr": ":hourglass_flowing_sand: *{ref}* · {clock} {threshold} : il reste {remaining} de "
+        "temps ouvré, échéance {deadline}.\n{server} · {client} · {assignee}{late}",
+        "en": ":hourglass_flowing_sand: *{ref}* · {clock} {threshold}: {remaining} of open time "
+        "left, due {deadline}.\n{server} · {client} · {assignee}{late}",
+    },
+    "reminder.threshold.fraction": {"fr": "à {percent} %", "en": "at {percent}%"},
+    "reminder.threshold.before": {"fr": "bientôt dépassée", "en": "about to breach"},
+    "reminder.breach": {
+        "fr": ":rotating_light: *{ref}* · {clock} *dépassée* : l'échéance du {deadline} est "
+        "passée ; le client peut demander un avoir.\n{server} · {client} · {assignee}{late}",
+        "en": ":rotating_light: *{ref}* · {clock} *breached*: the {deadline} deadline passed; "
+        "the client may request a credit.\n{server} · {client} · {assignee}{late}",
+    },
+    "reminder.nudge": {
+        "fr": ":speech_balloon: *{ref}* : aucun point client depuis {silence}. Donnez des "
+        "nouvelles au client ({server} · {client}).{late}",
+        "en": ":speech_balloon: *{ref}*: no client update for {silence}. Please update the "
+        "client ({server} · {client}).{late}",
+    },
+    "reminder.nudge_escalated": {
+        "fr": ":loudspeaker: {mentions} *{ref}* : aucun point client depuis {silence}, "
+        "{missed} relances sans réponse ({server} · {client}).{late}",
+        "en": ":loudspeaker: {mentions} *{ref}*: no client update for {silence}, {missed} "
+        "nudges unanswered ({server} · {client}).{late}",
+    },
+    "reminder.late": {
+        "fr": "\n_En retard : prévu à {at} (le bot était arrêté)._",
+        "en": "\n_Late: due at {at} (the bot was down)._",
+    },
+    "reminder.no_server": {"fr": "sans serveur", "en": "no server"},
+    # Reports and credits (issue 8) ------------------------------------------------------------
+    "usage.report": {
+        "fr": "Usage : `/sla report [<client>] [AAAA-MM] [public]`",
+        "en": "Usage: `/sla report [<client>] [YYYY-MM] [public]`",
+    },
+    "usage.credit": {
+        "fr": "Usage : `/sla credit request|grant|decline <ticket> [note…]`",
+        "en": "Usage: `/sla credit request|grant|decline <ticket> [note…]`",
+    },
+    "usage.bad_month": {
+        "fr": "`{value}` n'est pas un mois : écrivez AAAA-MM, par exemple 2026-11.",
+        "en": "`{value}` is not a month: write YYYY-MM, for example 2026-11.",
+    },
+    "report.unknown_client": {
+        "fr": "Client inconnu `{value}`. Clients : {known}.",
+        "en": "Unknown client `{value}`. Clients: {known}.",
+    },
+    "report.title": {
+        "fr": "*Bilan SLA {month}* (heure de {zone})",
+        "en": "*SLA report {month}* ({zone} time)",
+    },
+    "report.empty": {"fr": "Aucun client.", "en": "No client."},
+    "report.client": {
+        "fr": "*{name}* (`{client}`) · niveau {level}",
+        "en": "*{name}* (`{client}`) · level {level}",
+    },
+    "report.tickets": {
+        "fr": "Tickets : {total} ({kinds}) · forfait {used}/{allowed}",
+        "en": "Tickets: {total} ({kinds}) · allowance {used}/{allowed}",
+    },
+    "report.out_of_scope": {
+        "fr": "Hors forfait : {quoted} sur devis, {refused} refusé(s), {pending} à décider",
+        "en": "Out of scope: {quoted} quoted, {refused} refused, {pending} pending",
+    },
+    "report.clocks": {
+        "fr": (
+            "Délais : {met} respecté(s), {breached} dépassé(s), {running} en cours · "
+            "GTR rétablies : {probe} confirmée(s) par les sondes, {hand} à la main"
+        ),
+        "en": (
+            "Clocks: {met} met, {breached} breached, {running} running · "
+            "GTR restorations: {probe} confirmed by probes, {hand} by hand"
+        ),
+    },
+    "report.pauses": {
+        "fr": "Attentes client : {count}, {total} au total",
+        "en": "Waits on the client: {count}, {total} in total",
+    },
+    "report.outages": {
+        "fr": "Pannes : {count}, {downtime} d'indisponibilité · disponibilité : {servers}",
+        "en": "Outages: {count}, {downtime} of downtime · availability: {servers}",
+    },
+    "report.credits": {
+        "fr": (
+            "Avoirs : {eligible} éligible(s) {eligible_amount}, {requested} demandé(s) "
+            "{requested_amount}, {granted} accordé(s) {granted_amount}, {declined} refusé(s) "
+            "{declined_amount} · plafond {cap}"
+        ),
+        "en": (
+            "Credits: {eligible} eligible {eligible_amount}, {requested} requested "
+            "{requested_amount}, {granted} granted {granted_amount}, {declined} declined "
+            "{declined_amount} · cap {cap}"
+        ),
+    },
+    "report.ticket": {
+        "fr": "{ref} {kind} · {server} · appel {called} · {clock}{extra}",
+        "en": "{ref} {kind} · {server} · called {called} · {clock}{extra}",
+    },
+    "report.clock": {
+        "fr": "{clock} {verdict} ({taken} sur {budget})",
+        "en": "{clock} {verdict} ({taken} of {budget})",
+    },
+    "report.verdict.running": {"fr": "en cours", "en": "running"},
+    "report.verdict.paused": {"fr": "en pause", "en": "paused"},
+    "report.restored.probe": {"fr": "rétablie (sondes)", "en": "restored (probes)"},
+    "report.restored.hand": {"fr": "rétablie (à la main)", "en": "restored (by hand)"},
+    "report.no_clock": {"fr": "sans délai ({scope})", "en": "no clock ({scope})"},
+    "report.ticket_paused": {
+        "fr": "{count} attente(s), {total}",
+        "en": "{count} wait(s), {total}",
+    },
+    "report.ticket_credit": {
+        "fr": "avoir {amount} {state} ({month})",
+        "en": "credit {amount} {state} ({month})",
+    },
+    "report.posted": {
+        "fr": "Bilan {month} publié dans le canal.",
+        "en": "Report {month} posted in the channel.",
+    },
+    "credit.state.eligible": {"fr": "éligible", "en": "eligible"},
+    "credit.state.requested": {"fr": "demandé", "en": "requested"},
+    "credit.state.granted": {"fr": "accordé", "en": "granted"},
+    "credit.state.declined": {"fr": "refusé", "en": "declined"},
+    "credit.no_clock": {
+        "fr": "{ref} n'a pas de délai contractuel (hors forfait) : pas d'avoir.",
+        "en": "{ref} runs no contractual clock (out of scope): no credit.",
+    },
+    "credit.met": {
+        "fr": "{ref} a respecté sa {clock} ({taken} sur {budget}) : pas d'avoir.",
+        "en": "{ref} met its {clock} ({taken} of {budget}): no credit.",
+    },
+    "credit.not_breached": {
+        "fr": "La {clock} de {ref} n'est pas dépassée ({taken} sur {budget}) : pas d'avoir.",
+        "en": "The {clock} of {ref} has not breached ({taken} of {budget}): no credit.",
+    },
+    "credit.wrong_state": {
+        "fr": (
+            "L'avoir {clock} de {ref} est {state} : `{verb}` ne vaut que pour un avoir {expected}."
+        ),
+        "en": (
+            "The {clock} credit of {ref} is {state}: `{verb}` applies to a {expected} credit only."
+        ),
+    },
+    "credit.moved": {
+        "fr": "Avoir {clock} de {ref} ({amount}, mois {month}) {state} par <@{user}>.{note}",
+        "en": "{ref} {clock} credit ({amount}, month {month}) {state} by <@{user}>.{note}",
     },
     "error.not_available": {
         "fr": "`{command} {word}` n'est pas encore disponible dans cette version.",
@@ -375,6 +662,7 @@ CATALOG: dict[str, dict[Language, str]] = {
 _MENTION = re.compile(r"(<@(?:\{\w+\}|[UW][A-Z0-9]+)>)")
 
 
+@functools.cache
 def _slack_safe(template: str) -> str:
     """Escape a template's literal `<` and `>` (as in `<ticket>`), keeping `<@…>` mentions."""
     parts = _MENTION.split(template)

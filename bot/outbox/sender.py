@@ -20,6 +20,7 @@ docs/outbox.md).
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -53,6 +54,7 @@ class SenderConfig:
     poll_interval: float = 1.0  # idle re-read of the table (wake() makes it immediate)
     stats_interval: float = 60.0  # how often pending/failed counts are logged
     batch: int = 500
+    max_give_way: float = 0.5  # longest a pass waits for in-flight requests to be answered
     alerts_channel: str | None = None  # where a message failed for good is reported
 
 
@@ -142,8 +144,10 @@ class OutboxSender:
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
         config: SenderConfig | None = None,
+        quiet: asyncio.Event | None = None,
     ) -> None:
         self._sessions = sessions
+        self._quiet = quiet
         self._api = api
         self._messages = messages
         self._clock = clock
@@ -167,6 +171,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         next_stats = self._monotonic()
         while not stop.is_set():
+            await self._give_way()
             self._wake.clear()  # before the pass: a wake() during it triggers the next one
             try:
                 delay = await self.deliver_due()
@@ -184,6 +189,14 @@ class OutboxSender:
             )
             for task in pending:
                 task.cancel()
+
+    async def _give_way(self) -> None:
+        """Let requests in flight finish first (up to `max_give_way`): Slack needs their ack
+        within 3 s, while a message may wait a moment; both share one Python process."""
+        if self._quiet is None or self._quiet.is_set():
+            return
+        with contextlib.suppress(TimeoutError):  # waited long enough: deliver anyway
+            await asyncio.wait_for(self._quiet.wait(), self.config.max_give_way)
 
     async def deliver_due(self) -> float:
         """One pass: send what may be sent now; return how long to wait before the next pass."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, object_session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload, sessionmaker
 
 from bot.config import Catalog
 from bot.errors import UserFacingError
@@ -24,9 +24,7 @@ from bot.sla import (
     AllowanceUsage,
     ClockKind,
     ClockState,
-    Intervention,
     TicketKind,
-    allowance_usage,
     clock_for,
     counts_towards_allowance,
     month_bounds,
@@ -42,6 +40,7 @@ from bot.storage.models import (
     Scope,
     Ticket,
     TicketPause,
+    TicketSnooze,
     TicketStatus,
 )
 from bot.storage.outbox import Outbound, add_message
@@ -53,6 +52,9 @@ class Reply:
 
     text: str
     blocks: list[dict[str, Any]] | None = field(default=None)
+
+
+OPEN_STATUSES = [s for s in TicketStatus if s is not TicketStatus.RESOLVED]
 
 
 def root_key(ticket_id: int) -> str:
@@ -89,20 +91,30 @@ class TicketService:
 
     def _load(self, session: Session, ticket_id: int) -> Ticket:
         """The ticket with its clocks and pauses, locked for the transaction."""
-        ticket = session.scalars(
-            select(Ticket)
-            .where(Ticket.id == ticket_id)
-            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
-            .with_for_update()
-        ).one_or_none()
+        ticket = (
+            session.scalars(
+                select(Ticket)
+                .where(Ticket.id == ticket_id)
+                .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
+                .with_for_update(of=Ticket)  # the ticket row only: outer-joined rows can't be
+            )
+            .unique()
+            .one_or_none()
+        )
         if ticket is None:
             raise UserFacingError("ticket.not_found", id=ticket_id)
         return ticket
 
     def _view(self, session: Session, ticket: Ticket, now: datetime) -> TicketView:
-        client = session.get(Client, ticket.client_id)
-        name = client.name if client is not None else ticket.client_id
-        return ticket_view(ticket, name, self.catalog, now)
+        return ticket_view(ticket, self._client_name(session, ticket.client_id), self.catalog, now)
+
+    def _client_name(self, session: Session, client_id: str) -> str:
+        """From the catalog; from the database for a client the catalog no longer has."""
+        spec = next((c for c in self.catalog.clients if c.id == client_id), None)
+        if spec is not None:
+            return spec.name
+        client = session.get(Client, client_id)
+        return client.name if client is not None else client_id
 
     # Outbox ------------------------------------------------------------------------------------
 
@@ -500,7 +512,7 @@ class TicketService:
         now = self._clock()
         query = (
             select(Ticket)
-            .where(Ticket.status != TicketStatus.RESOLVED)
+            .where(Ticket.status.in_(OPEN_STATUSES))  # IN, not !=: it uses the index
             .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
             .order_by(Ticket.id)
         )
@@ -533,19 +545,24 @@ class TicketService:
         )
 
     def _allowance(self, session: Session, client_id: str, at: datetime) -> AllowanceUsage:
+        """The client's allowance in the month of `at` (counted in SQL: months hold many)."""
         year, month = month_of(at, self._zone)
         start, end = month_bounds(year, month, self._zone)
+        counting = [kind.value for kind in TicketKind if counts_towards_allowance(kind)]
         rows = session.execute(
-            select(Ticket.kind, Ticket.called_at).where(
+            select(Ticket.kind, func.count())
+            .where(
                 Ticket.client_id == client_id,
                 Ticket.scope == Scope.IN,
+                Ticket.kind.in_(counting),
                 Ticket.called_at >= start,
                 Ticket.called_at < end,
             )
+            .group_by(Ticket.kind)
         )
-        interventions = [Intervention(TicketKind(kind), called) for kind, called in rows]
+        by_kind = {TicketKind(kind): count for kind, count in rows}
         allowance = self.catalog.levels[self.catalog.client(client_id).level].monthly_interventions
-        return allowance_usage(interventions, year, month, self._zone, allowance)
+        return AllowanceUsage(year, month, allowance, sum(by_kind.values()), by_kind)
 
     # Rules -------------------------------------------------------------------------------------
 
@@ -637,3 +654,82 @@ class TicketService:
 
     def _note(self, note: str) -> str:
         return self._messages.get("ticket.note", text=render.escape(note)) if note else ""
+
+    # Recovery (issue 6) ------------------------------------------------------------------------
+
+    def stop_gtr_on_recovery(
+        self, session: Session, server_id: str, restored_at: datetime
+    ) -> list[int]:
+        """Stop the running GTR of every open ticket on `server_id` at `restored_at`.
+
+        Runs in the caller's transaction (the probe engine's, which closes the outage):
+        `restored_at` is the first success of the streak that brought every probe back UP.
+        Each ticket's thread says so, with the verdict, and asks the assignee (else the
+        opener) to confirm and resolve. Returns the ids of the tickets whose GTR stopped.
+        """
+        now = self._clock()
+        tickets = session.scalars(
+            select(Ticket)
+            .where(Ticket.server_id == server_id, Ticket.status != TicketStatus.RESOLVED)
+            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+            .order_by(Ticket.id)
+            .with_for_update()
+        ).all()
+        stopped: list[int] = []
+        for ticket in tickets:
+            running = next(
+                (
+                    c
+                    for c in ticket.clocks
+                    if c.kind == ClockKind.GTR.value and c.stopped_at is None
+                ),
+                None,
+            )
+            # A clock registered after the restoration (a late call) is not stopped by it.
+            if running is None or running.started_at > restored_at:
+                continue
+            gtr = self._stop_clock(ticket, ClockKind.GTR, restored_at, "probe")
+            said = self._messages.get(
+                "ticket.gtr_restored",
+                server=server_id,
+                at=render.local_time(restored_at, self._zone),
+                ref=f"INT-{ticket.id}",
+                gtr=self._verdict_text("ticket.gtr_stopped", ticket, gtr, restored_at),
+                mention=f"<@{ticket.assignee_id or ticket.opened_by}>",
+            )
+            details = {"restored_at": restored_at.isoformat()}
+            details |= self._clock_details(ticket, gtr, restored_at)
+            self._record(
+                session, ticket, Actor("probe"), "clock.restored", said, now=now, details=details
+            )
+            stopped.append(ticket.id)
+        return stopped
+
+    # Snooze (issue 7) --------------------------------------------------------------------------
+
+    def snooze(self, actor: Actor, ticket_id: int, duration: timedelta) -> Reply:
+        """Delay the update nudges of a claimed ticket: none before now + `duration` (audited)."""
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            self._require_open(ticket)
+            if ticket.claimed_at is None:
+                raise UserFacingError("ticket.not_claimed", ref=f"INT-{ticket.id}")
+            until = now + duration
+            session.add(
+                TicketSnooze(
+                    ticket_id=ticket.id, requested_at=now, until=until, requested_by=actor.user_id
+                )
+            )
+            ticket.snoozed_until = until
+            said = self._messages.get(
+                "ticket.snoozed",
+                ref=f"INT-{ticket.id}",
+                until=render.local_time(until, self._zone),
+                user=actor.user_id,
+            )
+            self._record(
+                session, ticket, actor, "ticket.snoozed", said, now=now,
+                details={"until": until.isoformat(), "seconds": int(duration.total_seconds())},
+            )  # fmt: skip
+        return Reply(said)

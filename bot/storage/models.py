@@ -107,6 +107,9 @@ class Ticket(Base):
     """An intervention, `INT-<id>`. Contract terms are copied at registration."""
 
     __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_client_called", "client_id", "called_at"),  # allowance, reports
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)

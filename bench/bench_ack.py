@@ -1,0 +1,255 @@
+"""Ack latency of slash commands under load: 50 concurrent commands, 10,000 tickets stored.
+
+Runs the real bot (HTTP, Bolt, services, outbox) against the local Slack emulator, on SQLite and
+on PostgreSQL, and reports p50/p99 of the time from sending a signed command to its ack.
+Target: p99 under 100 ms.
+
+    .venv/bin/python bench/bench_ack.py [--tickets 10000] [--concurrent 50] [--rounds 4]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import load_catalog
+from bot.sandbox import SlackEmulator
+from bot.storage.catalog_sync import sync_catalog
+from bot.storage.database import make_engine, make_sessionmaker, migrate
+from bot.storage.models import (
+    Clock,
+    OutboxMessage,
+    OutboxOperation,
+    OutboxStatus,
+    Scope,
+    Ticket,
+    TicketStatus,
+)
+
+CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog.toml"
+TECHS = ["U01AAA", "U01BBB"]
+SUPPORTBOT = Path(sys.executable).with_name("supportbot")
+
+
+def fill(url: str, tickets: int, now: datetime) -> None:
+    """`tickets` tickets: all but 30 resolved over the last year, 30 open on globex."""
+    engine = make_engine(url)
+    rows = []
+    for n in range(tickets):
+        called = now - timedelta(minutes=50 * (tickets - n))
+        resolved = n < tickets - 30
+        rows.append(
+            {
+                "client_id": "globex" if not resolved else ("acme" if n % 2 else "globex"),
+                "server_id": "globex-db-01",
+                "kind": "materiel" if resolved else "reseau",
+                "level": "premium",
+                "description": f"bench ticket {n}",
+                "status": TicketStatus.RESOLVED if resolved else TicketStatus.OPEN,
+                "scope": Scope.IN,
+                "called_at": called,
+                "registered_at": called,
+                "opened_by": "U01AAA",
+                "resolved_at": called + timedelta(hours=1) if resolved else None,
+                "revision": 0,
+                "thread_key": None,
+            }
+        )
+    with engine.begin() as connection:
+        for start in range(0, len(rows), 2000):
+            connection.execute(insert(Ticket), rows[start : start + 2000])
+        ids = [row[0] for row in connection.execute(text("SELECT id FROM tickets ORDER BY id"))]
+        clocks = [
+            {
+                "ticket_id": ticket_id,
+                "kind": "gtr",
+                "budget_seconds": 4 * 3600,
+                "calendar": "always",
+                "started_at": now - timedelta(minutes=10),
+            }
+            for ticket_id in ids
+        ]
+        for start in range(0, len(clocks), 2000):
+            connection.execute(insert(Clock), clocks[start : start + 2000])
+        # The open tickets' root messages, as if delivered long ago: their threads exist.
+        open_ids = ids[-30:]
+        connection.execute(
+            text("UPDATE tickets SET thread_key = 'INT-' || id || '/root' WHERE id >= :first"),
+            {"first": open_ids[0]},
+        )
+        connection.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "key": f"INT-{ticket_id}/root",
+                    "operation": OutboxOperation.POST,
+                    "channel_id": "C01ALERTS",
+                    "text": "seeded root",
+                    "status": OutboxStatus.SENT,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "sent_at": now,
+                    "ts": f"1700000000.{ticket_id:06d}",
+                    "sent_channel_id": "C01ALERTS",
+                    "attempts": 1,
+                }
+                for ticket_id in open_ids
+            ],
+        )
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_healthy(port: int, bot: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if bot.poll() is not None:
+            raise RuntimeError("the bot exited")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the bot did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    url: str, tickets: int, concurrent: int, rounds: int
+) -> tuple[list[float], float]:
+    """Latencies of `rounds` bursts of `concurrent` commands to a bot in its own process.
+
+    The bot runs as `supportbot run` (as in production: Slack is another machine), the
+    emulator and the load in this process.
+    """
+    now = datetime.now(UTC)
+    engine = make_engine(url)
+    migrate(engine)
+    with make_sessionmaker(engine).begin() as session:
+        sync_catalog(session, load_catalog(CATALOG), now=now)
+    engine.dispose()
+    await asyncio.to_thread(fill, url, tickets, now)
+    emulator = SlackEmulator(rate_limit=False)
+    await emulator.start()
+    emulator.add_channel("C01ALERTS")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": emulator.bot_token,
+        "SLACK_SIGNING_SECRET": emulator.signing_secret,
+        "SUPPORTBOT_SLACK_API_URL": emulator.api_url,
+        "SUPPORTBOT_DATABASE_URL": url,
+        "SUPPORTBOT_CATALOG": str(CATALOG),
+        "SUPPORTBOT_PORT": str(port),
+        "SUPPORTBOT_LANGUAGE": "en",
+    }
+    bot = subprocess.Popen(  # noqa: ASYNC220 (returns at once; the bench waits on purpose)
+        [str(SUPPORTBOT), "run", "--log-level", "WARNING"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    emulator.bot_url = f"http://127.0.0.1:{port}/slack/events"
+    first_open = tickets - 29
+    commands = [
+        ("/intervention", "open globex-db-01 reseau bench link down"),
+        ("/intervention", "claim {n}"),
+        ("/intervention", "update {n} told the client"),
+        ("/intervention", "show {n}"),
+        ("/intervention", "list"),
+        ("/sla", "status globex"),
+        ("/intervention", "wait {n} codes"),
+        ("/intervention", "resume {n}"),
+    ]
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        name, template = commands[i % len(commands)]
+        body = template.format(n=first_open + (i % 29))
+        started = time.perf_counter()
+        reply = await emulator.send_slash_command(
+            name, body, user_id=TECHS[i % 2], channel_id="C01ALERTS"
+        )
+        latencies.append(time.perf_counter() - started)
+        if reply.status != 200:
+            raise RuntimeError(f"{name} {body}: HTTP {reply.status}")
+
+    try:
+        await wait_healthy(port, bot)
+        await asyncio.gather(*(one(i) for i in range(8)))  # warm-up: connections, auth.test
+        latencies.clear()
+        cpu_before = cpu_seconds(bot.pid)
+        for round_ in range(rounds):
+            await asyncio.gather(*(one(round_ * concurrent + i) for i in range(concurrent)))
+            await asyncio.sleep(1)  # let the outbox drain between bursts
+        cpu = cpu_seconds(bot.pid) - cpu_before
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(30)
+        await emulator.stop()
+    return latencies, cpu
+
+
+def report(name: str, result: tuple[list[float], float]) -> None:
+    latencies, cpu = result
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
+    verdict = "OK" if p99 < 100 else "over target"
+    per_command = cpu / len(ordered) * 1000  # includes delivering each command's messages
+    print(
+        f"{name:<11} n={len(ordered):<4} p50={p50:6.1f} ms  p99={p99:6.1f} ms  ({verdict})"
+        f"  bot CPU {per_command:.1f} ms/command"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--concurrent", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    print(f"{args.concurrent} concurrent commands x {args.rounds} rounds, {args.tickets} tickets")
+    with tempfile.TemporaryDirectory() as folder:
+        sqlite = f"sqlite:///{folder}/bench.db"
+        report("SQLite", asyncio.run(measure(sqlite, args.tickets, args.concurrent, args.rounds)))
+    admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
+    name = f"supportbot_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        report("PostgreSQL", asyncio.run(measure(url, args.tickets, args.concurrent, args.rounds)))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
