@@ -1,4 +1,5 @@
-"""What `GET /healthz` reports: the database answers and the scheduler runs."""
+"""What `GET /healthz` reports: the database answers, the scheduler runs on the leader, and
+which instance leads (a follower is healthy with its scheduler stopped)."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +12,12 @@ class HealthReport:
     instance: str
     database_error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    leader: bool = True  # whether this instance holds the scheduler lease
+    leader_instance: str | None = None  # the instance that does (None: nobody, or unknown)
 
     @property
     def ok(self) -> bool:
-        return self.database_ok and self.scheduler_running
+        return self.database_ok and (self.scheduler_running or not self.leader)
 
     @property
     def http_status(self) -> int:
@@ -26,5 +29,7 @@ class HealthReport:
             "instance": self.instance,
             "database": {"ok": self.database_ok, "error": self.database_error},
             "scheduler": {"running": self.scheduler_running},
+            "leader": self.leader,
+            "leader_instance": self.leader_instance,
             **self.details,
         }

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(
         None, validation_alias=AliasChoices("SUPPORTBOT_INSTANCE_ID", "instance_id")
     )
+    sweep_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("SUPPORTBOT_SWEEP_SECONDS", "sweep_seconds"),
+        description="Period of the warnings and nudges sweep; a warning is at most this late.",
+    )
 
     @property
     def local_mode(self) -> bool:

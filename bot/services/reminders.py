@@ -1,0 +1,380 @@
+"""Breach warnings, breach announcements and update nudges, decided from the database.
+
+`sweep()` is what the scheduler runs every few seconds. It reads the tickets that may owe a
+message (a running clock, a clock stopped late whose breach may be unannounced, a claimed
+ticket), then handles each in its own transaction: load and lock the ticket, ask bot.sla which
+warning or nudge is due now, and queue its messages in the outbox under keys derived from the
+SLA key (`INT-42/gtr/75/thread`, `INT-42/gtr/75/dm/U01AAA`, `INT-42/nudge/<iso>/dm`). Whether a
+warning was already sent is read from those keys, so a restart, a second instance or a repeated
+sweep never queues it twice, and the outbox sends each row once.
+
+After downtime, bot.sla returns only the most advanced due warning (a clock that breached
+meanwhile gets its breach announcement, not its stale warnings) and only the latest due nudge;
+what is sent more than one sweep period after it fell due is marked late.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.config import Catalog
+from bot.messages import Messages
+from bot.services.audit import SYSTEM, add_audit
+from bot.services.views import sla_clock
+from bot.sla import Clock as SlaClock
+from bot.sla import ClockKind, Nudge, Pause, PlannedWarning, Snooze
+from bot.sla.nudges import plan_nudges
+from bot.sla.warnings import due_warning, plan_warnings
+from bot.slack import reminders_render as render
+from bot.storage.credits import mark_eligible
+from bot.storage.models import (
+    AuditEvent,
+    Client,
+    Clock,
+    Credit,
+    OutboxMessage,
+    Ticket,
+    TicketSnooze,
+    TicketStatus,
+)
+from bot.storage.outbox import Outbound, add_message
+
+logger = logging.getLogger(__name__)
+
+ESCALATE_AFTER = 2  # missed nudges before the next one goes to the thread, mentioning on-call
+BREACH_LOOKBACK = timedelta(days=1)  # a clock stopped late this recently may still owe its breach
+THREAD, DM, ALERT = "thread", "dm", "alert"
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did: tickets looked at, messages decided, late ones, tickets that failed."""
+
+    tickets: int = 0
+    warnings: int = 0
+    nudges: int = 0
+    late: int = 0
+    failed: int = 0
+
+
+@dataclass
+class _Counts:
+    warnings: int = 0
+    nudges: int = 0
+    late: int = 0
+
+
+class ReminderService:
+    """Warnings and nudges; `wake` is called after a sweep that queued messages."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        messages: Messages,
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+        late_after: timedelta = timedelta(seconds=15),
+    ) -> None:
+        self._sessions = sessions
+        self.catalog = catalog
+        self._messages = messages
+        self._clock = clock
+        self._wake = wake
+        self._late_after = late_after  # one sweep period: later than that, the bot was not up
+        self._zone = catalog.zone
+
+    # The pass ----------------------------------------------------------------------------------
+
+    def sweep(self) -> SweepReport:
+        """One pass over every ticket that may owe a message; one transaction per ticket."""
+        with self._sessions() as session:
+            ticket_ids = list_candidates(session, since=self._clock() - BREACH_LOOKBACK)
+        total, failed = _Counts(), 0
+        for ticket_id in ticket_ids:
+            try:
+                with self._sessions.begin() as session:
+                    counts = self._sweep_ticket(session, ticket_id, self._clock())
+            except Exception:  # one bad ticket must not starve the others; the next pass retries
+                logger.exception("reminders: INT-%d could not be handled; moving on", ticket_id)
+                failed += 1
+                continue
+            total.warnings += counts.warnings
+            total.nudges += counts.nudges
+            total.late += counts.late
+        if total.warnings or total.nudges:
+            self._wake()
+            logger.info(
+                "reminders: %d warning(s), %d nudge(s) queued (%d late)",
+                total.warnings,
+                total.nudges,
+                total.late,
+            )
+        return SweepReport(len(ticket_ids), total.warnings, total.nudges, total.late, failed)
+
+    def _sweep_ticket(self, session: Session, ticket_id: int, now: datetime) -> _Counts:
+        counts = _Counts()
+        ticket = session.scalars(
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+            .with_for_update()  # a claim or an update committing meanwhile waits for us
+        ).one_or_none()
+        if ticket is None:
+            return counts
+        client = session.get(Client, ticket.client_id)
+        subject = render.Subject(
+            ticket_id=ticket.id,
+            ref=ticket.ref,
+            server_id=ticket.server_id,
+            client_name=client.name if client is not None else ticket.client_id,
+            assignee_id=ticket.assignee_id if ticket.claimed_at is not None else None,
+        )
+        clocks = [(row, sla_clock(row, ticket.pauses, self.catalog)) for row in ticket.clocks]
+        updates = [at for at in list_updates(session, ticket.id) if at <= now]
+        nudges = self._nudge_plan(session, ticket, updates, now)
+        candidates = {
+            w.key for row, clock in clocks for w in self._plan(ticket, row, clock, now)
+        } | {n.key for n in nudges}
+        sent = sent_keys(session, candidates)
+        policy = self.catalog.policy
+        for row, clock in clocks:
+            kind = ClockKind(row.kind)
+            warning = due_warning(ticket.ref, kind, clock, policy, now, sent)
+            if warning is None:
+                continue
+            late = warning.due_at < now - self._late_after
+            if warning.is_breach:
+                self._announce_breach(session, ticket, subject, row, kind, warning, now, late)
+            else:
+                self._warn(session, ticket, subject, kind, clock, warning, now, late)
+            counts.warnings += 1
+            counts.late += late
+        nudge = _due_nudge(nudges, updates, sent)
+        if nudge is not None:
+            late = nudge.due_at < now - self._late_after
+            silence = now - max([*updates, ticket.claimed_at or now])
+            self._nudge(session, ticket, subject, nudge, silence, now, late)
+            counts.nudges += 1
+            counts.late += late
+        return counts
+
+    # Warnings ----------------------------------------------------------------------------------
+
+    def _plan(
+        self, ticket: Ticket, row: Clock, clock: SlaClock, now: datetime
+    ) -> list[PlannedWarning]:
+        return plan_warnings(ticket.ref, ClockKind(row.kind), clock, self.catalog.policy, now)
+
+    def _recipients(self, ticket: Ticket, kind: ClockKind) -> list[str]:
+        """The assignee of a claimed ticket (GTR); on-call while unclaimed."""
+        if kind is ClockKind.GTR and ticket.claimed_at is not None and ticket.assignee_id:
+            return [ticket.assignee_id]
+        return list(dict.fromkeys(self.catalog.team.oncall))
+
+    def _warn(
+        self,
+        session: Session,
+        ticket: Ticket,
+        subject: render.Subject,
+        kind: ClockKind,
+        clock: SlaClock,
+        warning: PlannedWarning,
+        now: datetime,
+        late: bool,
+    ) -> None:
+        status = clock.status(now)
+        text, blocks = render.warning_message(
+            subject,
+            kind,
+            warning,
+            remaining=status.remaining,
+            deadline=status.deadline,
+            late=late,
+            messages=self._messages,
+            zone=self._zone,
+        )
+        for user_id in self._recipients(ticket, kind):
+            key = f"{warning.key}/{DM}/{user_id}"
+            add_message(session, Outbound(key, text, channel_id=user_id, blocks=blocks), now=now)
+        self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
+
+    def _announce_breach(
+        self,
+        session: Session,
+        ticket: Ticket,
+        subject: render.Subject,
+        row: Clock,
+        kind: ClockKind,
+        warning: PlannedWarning,
+        now: datetime,
+        late: bool,
+    ) -> None:
+        deadline = warning.due_at
+        text, blocks = render.breach_message(
+            subject, kind, deadline=deadline, late=late, messages=self._messages, zone=self._zone
+        )
+        alerts = self.catalog.team.alerts_channel
+        add_message(
+            session,
+            Outbound(f"{warning.key}/{ALERT}", text, channel_id=alerts, blocks=blocks),
+            now=now,
+        )
+        self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
+        created = mark_eligible(
+            session,
+            ticket_id=ticket.id,
+            clock=row.kind,
+            client_id=ticket.client_id,
+            breached_at=deadline,
+            now=now,
+            by=SYSTEM.user_id,
+        )
+        add_audit(
+            session,
+            SYSTEM,
+            "clock.breached",
+            at=now,
+            ticket_id=ticket.id,
+            server_id=ticket.server_id,
+            details={
+                "clock": row.kind,
+                "deadline": deadline.isoformat(),
+                "credit_created": created,
+                "late": late,
+            },
+        )
+
+    def _post_thread(
+        self,
+        session: Session,
+        ticket: Ticket,
+        key: str,
+        text: str,
+        blocks: list[dict[str, object]],
+        now: datetime,
+    ) -> None:
+        message = Outbound(
+            key,
+            text,
+            channel_id=self.catalog.team.alerts_channel,
+            blocks=blocks,
+            thread_key=ticket.thread_key,
+        )
+        add_message(session, message, now=now)
+
+    # Nudges ------------------------------------------------------------------------------------
+
+    def _nudge_plan(
+        self, session: Session, ticket: Ticket, updates: list[datetime], now: datetime
+    ) -> tuple[Nudge, ...]:
+        """Every nudge due so far for a claimed, open ticket (none otherwise)."""
+        if ticket.status is not TicketStatus.CLAIMED or ticket.claimed_at is None:
+            return ()  # unclaimed, waiting on the client, or resolved: no nudge
+        return plan_nudges(
+            ticket.ref,
+            ticket.claimed_at,
+            self.catalog.policy.update_every,
+            now,
+            updates=updates,
+            waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
+            snoozes=list_snoozes(session, ticket.id),
+            closed_at=ticket.resolved_at,
+        ).due
+
+    def _nudge(
+        self,
+        session: Session,
+        ticket: Ticket,
+        subject: render.Subject,
+        nudge: Nudge,
+        silence: timedelta,
+        now: datetime,
+        late: bool,
+    ) -> None:
+        escalated = nudge.missed > ESCALATE_AFTER
+        mentions = None
+        if escalated:
+            assignee = [ticket.assignee_id] if ticket.assignee_id else []
+            mentions = list(dict.fromkeys([*assignee, *self.catalog.team.oncall]))
+        text, blocks = render.nudge_message(
+            subject,
+            nudge,
+            silence=silence,
+            mentions=mentions,
+            late=late,
+            messages=self._messages,
+            zone=self._zone,
+        )
+        if escalated:
+            self._post_thread(session, ticket, f"{nudge.key}/{THREAD}", text, blocks, now)
+        elif ticket.assignee_id:
+            message = Outbound(
+                f"{nudge.key}/{DM}", text, channel_id=ticket.assignee_id, blocks=blocks
+            )
+            add_message(session, message, now=now)
+
+
+def _due_nudge(nudges: tuple[Nudge, ...], updates: list[datetime], sent: set[str]) -> Nudge | None:
+    """The latest due nudge, unless sent or already answered by a later client update."""
+    if not nudges or nudges[-1].key in sent:
+        return None
+    latest = nudges[-1]
+    if any(update > latest.due_at for update in updates):
+        return None  # stale: the update it asks for was given meanwhile
+    return latest
+
+
+# Queries -------------------------------------------------------------------------------------
+
+
+def list_candidates(session: Session, *, since: datetime) -> list[int]:
+    """Ids of tickets that may owe a warning, a breach announcement or a nudge."""
+    running = select(Clock.ticket_id).where(
+        Clock.stopped_at.is_(None), Clock.deadline_at.is_not(None)
+    )
+    stopped_late = (
+        select(Clock.ticket_id)
+        .join(Credit, (Credit.ticket_id == Clock.ticket_id) & (Credit.clock == Clock.kind))
+        .where(Clock.stopped_at >= since)
+    )
+    claimed = select(Ticket.id).where(Ticket.status == TicketStatus.CLAIMED)
+    ids: set[int] = set()
+    for query in (running, stopped_late, claimed):
+        ids.update(session.scalars(query))
+    return sorted(ids)
+
+
+def sent_keys(session: Session, candidates: set[str]) -> set[str]:
+    """The SLA keys among `candidates` whose messages are already in the outbox (any status)."""
+    if not candidates:
+        return set()
+    outbox_keys = {f"{key}/{suffix}" for key in candidates for suffix in (THREAD, DM)}
+    found = session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(outbox_keys)))
+    return {key.rsplit("/", 1)[0] for key in found}
+
+
+def list_updates(session: Session, ticket_id: int) -> list[datetime]:
+    """When client updates were recorded for a ticket (from the audit trail)."""
+    return list(
+        session.scalars(
+            select(AuditEvent.at)
+            .where(AuditEvent.ticket_id == ticket_id, AuditEvent.action == "ticket.updated")
+            .order_by(AuditEvent.at)
+        )
+    )
+
+
+def list_snoozes(session: Session, ticket_id: int) -> list[Snooze]:
+    """The ticket's `/intervention snooze` requests."""
+    rows = session.scalars(
+        select(TicketSnooze)
+        .where(TicketSnooze.ticket_id == ticket_id)
+        .order_by(TicketSnooze.requested_at)
+    )
+    return [Snooze(row.requested_at, row.until) for row in rows]

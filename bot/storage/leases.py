@@ -1,0 +1,57 @@
+"""Leases: a named row held by one instance until it stops renewing it.
+
+Taking or renewing is one conditional write (`UPDATE … WHERE holder = me OR expired`, else an
+`INSERT … ON CONFLICT DO NOTHING`), so two instances racing for an expired lease cannot both win:
+the database serialises the writes and only one sees its row change. Works on SQLite and
+PostgreSQL alike.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Lease
+
+
+def mark_lease_held(
+    session: Session, name: str, *, holder: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Take or renew lease `name` for `holder` until `now + ttl`; False if another holds it."""
+    expires_at = now + ttl
+    renewed = session.execute(
+        update(Lease)
+        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+        .values(
+            holder=holder,
+            # A renewal keeps its start; a takeover starts a new term.
+            acquired_at=case((Lease.holder == holder, Lease.acquired_at), else_=now),
+            expires_at=expires_at,
+        )
+        .returning(Lease.name)
+    ).scalar_one_or_none()
+    if renewed is not None:
+        return True
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    created = session.execute(
+        insert(Lease)
+        .values(name=name, holder=holder, acquired_at=now, expires_at=expires_at)
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(Lease.name)
+    ).scalar_one_or_none()
+    return created is not None
+
+
+def mark_lease_released(session: Session, name: str, *, holder: str) -> bool:
+    """Give lease `name` up at once (a clean stop); False if `holder` did not hold it."""
+    result = session.execute(
+        delete(Lease).where(Lease.name == name, Lease.holder == holder).returning(Lease.name)
+    ).scalar_one_or_none()
+    return result is not None
+
+
+def get_lease(session: Session, name: str) -> Lease | None:
+    """The lease row called `name`, expired or not."""
+    return session.scalars(select(Lease).where(Lease.name == name)).one_or_none()

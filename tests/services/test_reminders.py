@@ -1,0 +1,350 @@
+"""Warnings and nudges decided by ReminderService.sweep(), on a real database, with an injected
+clock stepped through the life of a ticket: what lands in the outbox, once, in order."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Catalog, parse_catalog
+from bot.grammar import Open
+from bot.messages import Messages
+from bot.services.audit import Actor
+from bot.services.reminders import ReminderService
+from bot.services.tickets import TicketService
+from bot.sla import TicketKind
+from bot.slack.ids import Action
+from bot.storage.catalog_sync import sync_catalog
+from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
+
+PARIS = ZoneInfo("Europe/Paris")
+TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
+STEP = timedelta(minutes=1)
+
+CATALOG = """
+timezone = "Europe/Paris"
+
+[calendars.business]
+monday = ["09:00-19:00"]
+tuesday = ["09:00-19:00"]
+wednesday = ["09:00-19:00"]
+thursday = ["09:00-19:00"]
+friday = ["09:00-19:00"]
+saturday = ["09:00-18:00"]
+sunday = ["09:00-18:00"]
+
+[calendars.always]
+always_open = true
+
+[levels.essentiel]
+gti = "4h"
+gtr = "8h"
+calendar = "business"
+monthly_interventions = 50
+monthly_fee = 100.0
+
+[levels.critique]
+gti = "30m"
+gtr = "2h"
+calendar = "always"
+monthly_interventions = 50
+monthly_fee = 900.0
+
+[policy]
+update_every = "1h"
+warn_at = [0.5, 0.75, 0.9]
+warn_before = "15m"
+
+[team]
+technicians = ["U01AAA", "U01BBB"]
+oncall = ["U01ONCALL"]
+alerts_channel = "C01ALERTS"
+
+[[clients]]
+id = "acme"
+name = "ACME SARL"
+level = "essentiel"
+
+[[clients]]
+id = "crit"
+name = "Crit SA"
+level = "critique"
+
+[[servers]]
+id = "acme-web-01"
+client = "acme"
+host = "127.0.0.1"
+
+[[servers]]
+id = "crit-db-01"
+client = "crit"
+host = "127.0.0.1"
+"""
+
+
+@dataclass
+class SetClock:
+    """The injected clock: frozen where the test puts it."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class World:
+    sessions: sessionmaker[Session]
+    catalog: Catalog
+    clock: SetClock
+    tickets: TicketService
+    reminders: ReminderService
+
+    def open(self, server: str, kind: TicketKind) -> int:
+        reply = self.tickets.open(Actor(TECH), Open(server, kind, None, "down"))
+        return int(reply.text.split(" ")[0].removeprefix("INT-").rstrip(":"))
+
+    def sweep_until(self, end: datetime, step: timedelta = STEP) -> None:
+        """Sweep at every `step` from the clock's instant up to `end` (inclusive)."""
+        while self.clock.at <= end:
+            report = self.reminders.sweep()
+            assert report.failed == 0
+            self.clock.at += step
+        self.clock.at = end
+
+    def outbox(self, contains: str = "") -> list[OutboxMessage]:
+        with self.sessions() as session:
+            rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            return [row for row in rows if contains in row.key]
+
+    def keys(self, contains: str, suffix: str = "/thread") -> list[str]:
+        """SLA keys of the reminders queued so far, in order (one per reminder)."""
+        return [
+            row.key.removesuffix(suffix)
+            for row in self.outbox(contains)
+            if row.key.endswith(suffix)
+        ]
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> Iterator[World]:
+    catalog = parse_catalog(CATALOG)
+    clock = SetClock(datetime(2026, 11, 25, 10, 0, tzinfo=PARIS))  # a Wednesday
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=clock())
+    messages = Messages("en")
+    tickets = TicketService(sessions, catalog, messages, clock=clock)
+    reminders = ReminderService(
+        sessions, catalog, messages, clock=clock, late_after=timedelta(minutes=5)
+    )
+    return World(sessions, catalog, clock, tickets, reminders)
+
+
+def sent_at(world: World, key: str) -> datetime:
+    (row,) = [row for row in world.outbox(key) if row.key == key]
+    return row.created_at
+
+
+def test_gtr_warnings_fire_once_in_order_on_an_always_open_calendar(world: World) -> None:
+    """2 h GTR on 24/7, claimed: 50 % (1h), 75 % (1h30), 15 min left (1h45), 90 % (1h48), then
+    the breach, each once, on time, by DM to the assignee and in the thread; the breach also in
+    the alert channel, and the credit becomes eligible."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=2, minutes=10))
+    assert world.keys("/gtr/") == [
+        "INT-1/gtr/50",
+        "INT-1/gtr/75",
+        "INT-1/gtr/before",
+        "INT-1/gtr/90",
+        "INT-1/gtr/breach",
+    ]
+    for key, due in [
+        ("INT-1/gtr/50", timedelta(hours=1)),
+        ("INT-1/gtr/75", timedelta(minutes=90)),
+        ("INT-1/gtr/before", timedelta(minutes=105)),
+        ("INT-1/gtr/90", timedelta(minutes=108)),
+    ]:
+        assert start + due <= sent_at(world, f"{key}/dm/{TECH}") <= start + due + STEP
+    assert world.keys("/gtr/", suffix=f"/dm/{TECH}") == world.keys("/gtr/")[:-1]
+    assert world.keys("/gtr/", suffix=f"/dm/{ONCALL}") == []  # claimed: the assignee only
+    (alert,) = world.outbox("/gtr/breach/alert")
+    assert alert.channel_id == ALERTS
+    assert alert.thread_key is None
+    assert "*breached*" in alert.text
+    assert "crit-db-01" in alert.text
+    (dm,) = world.outbox("/gtr/75/dm/")
+    assert dm.channel_id == TECH
+    assert "INT-1" in dm.text
+    assert "Crit SA" in dm.text
+    assert "30m of open time left" in dm.text
+    assert "2026-11-25 12:00" in dm.text  # the deadline, local time
+    assert [e["action_id"] for b in dm.blocks or [] for e in b.get("elements", [])] == [
+        Action.POST_UPDATE.value
+    ]
+    with world.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+        assert (credit.clock, credit.state) == ("gtr", CreditState.ELIGIBLE)
+        assert credit.breached_at == start + timedelta(hours=2)
+
+
+def test_gti_warnings_of_an_unclaimed_ticket_go_to_on_call_across_the_night(world: World) -> None:
+    """4 h GTI on business hours called Friday 17:00: 50 % at 19:00 (closing), then Saturday
+    10:00, 10:36, 10:45 and the breach after 11:00, by DM to on-call with a Claim button."""
+    world.clock.at = datetime(2026, 11, 27, 17, 0, tzinfo=PARIS)
+    world.open("acme-web-01", TicketKind.SECOURS)
+    world.sweep_until(datetime(2026, 11, 28, 11, 10, tzinfo=PARIS), step=timedelta(minutes=5))
+    assert world.keys("/gti/") == [
+        "INT-1/gti/50",
+        "INT-1/gti/75",
+        "INT-1/gti/90",
+        "INT-1/gti/before",
+        "INT-1/gti/breach",
+    ]
+    assert sent_at(world, f"INT-1/gti/50/dm/{ONCALL}") == datetime(
+        2026, 11, 27, 19, 0, tzinfo=PARIS
+    )
+    assert sent_at(world, f"INT-1/gti/75/dm/{ONCALL}") == datetime(
+        2026, 11, 28, 10, 0, tzinfo=PARIS
+    )
+    (dm,) = world.outbox("/gti/90/dm/")
+    assert dm.channel_id == ONCALL
+    assert "nobody" in dm.text
+    assert [e["action_id"] for b in dm.blocks or [] for e in b.get("elements", [])] == [
+        Action.CLAIM.value
+    ]
+    assert "Late" not in dm.text
+
+
+def test_a_pause_moves_the_thresholds_and_nothing_fires_while_paused(world: World) -> None:
+    """A 2 h GTR paused from 0h50 to 1h50: the 50 % warning comes at 2h, the breach at 3h."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(minutes=50))
+    world.tickets.wait(Actor(TECH), ticket, "root password")
+    world.sweep_until(start + timedelta(minutes=110))
+    assert world.keys("/gtr/") == []
+    assert world.keys("/nudge/", suffix="/dm") == []  # waiting on the client: no nudge
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=3, minutes=5))
+    assert world.keys("/gtr/") == [
+        "INT-1/gtr/50",
+        "INT-1/gtr/75",
+        "INT-1/gtr/before",
+        "INT-1/gtr/90",
+        "INT-1/gtr/breach",
+    ]
+    assert start + timedelta(hours=2) <= sent_at(world, "INT-1/gtr/50/thread")
+    assert sent_at(world, "INT-1/gtr/50/thread") <= start + timedelta(hours=2) + STEP
+
+
+def test_after_downtime_only_the_most_advanced_warning_is_sent_marked_late(world: World) -> None:
+    """Down from 0h10 to 1h40: 75 % is sent (late), 50 % never; down again until past the
+    deadline: the breach replaces the stale 15-min and 90 % warnings."""
+    start = world.clock.at
+    world.open("crit-db-01", TicketKind.MATERIEL)
+    world.reminders.sweep()
+    world.clock.at = start + timedelta(minutes=100)
+    world.reminders.sweep()
+    assert world.keys("/gtr/") == ["INT-1/gtr/75"]
+    (late,) = world.outbox("/gtr/75/thread")
+    assert "Late: due at 2026-11-25 11:30" in late.text
+    world.clock.at = start + timedelta(hours=2, minutes=30)
+    world.reminders.sweep()
+    world.reminders.sweep()
+    assert world.keys("/gtr/") == ["INT-1/gtr/75", "INT-1/gtr/breach"]
+    assert "Late: due at 2026-11-25 12:00" in world.outbox("/gtr/breach/alert")[0].text
+
+
+def test_a_clock_stopped_after_its_deadline_still_gets_its_breach_announced(world: World) -> None:
+    """GTI breached and claimed before the next sweep: the breach is announced, once."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.clock.at = start + timedelta(minutes=31)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.reminders.sweep()
+    world.reminders.sweep()
+    assert world.keys("/gti/") == ["INT-1/gti/breach"]
+
+
+def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(world: World) -> None:
+    """Claimed at 10:00: DMs at 11:00 and 12:00; nobody updates, so the 13:00 nudge goes to the
+    thread mentioning the assignee and on-call. An update at 13:30 starts over: DM at 14:30."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=3, minutes=30))
+    dms = world.outbox("/nudge/")
+    assert [(row.key, row.channel_id) for row in dms] == [
+        ("INT-1/nudge/2026-11-25T10:00:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T11:00:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T12:00:00Z/thread", ALERTS),
+    ]
+    assert dms[0].created_at == start + timedelta(hours=1)
+    assert f"<@{TECH}> <@{ONCALL}>" in dms[2].text
+    assert "2 nudges unanswered" in dms[2].text
+    assert [e["action_id"] for b in dms[0].blocks or [] for e in b.get("elements", [])] == [
+        Action.POST_UPDATE.value
+    ]
+    world.tickets.update(Actor(TECH), ticket, "told the client")
+    world.sweep_until(start + timedelta(hours=4, minutes=31))
+    assert world.outbox("/nudge/")[-1].key == "INT-1/nudge/2026-11-25T13:30:00Z/dm"
+    assert len(world.outbox("/nudge/")) == 4
+
+
+def test_snooze_delays_the_next_nudge_and_is_audited(world: World) -> None:
+    """Snoozed 30 min at 10:50: the 11:00 nudge comes at 11:20, the next one at 12:20."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(minutes=50))
+    reply = world.tickets.snooze(
+        Actor(TECH, "/intervention snooze 1 30m"), ticket, timedelta(minutes=30)
+    )
+    assert reply.text == "Update nudges of INT-1 delayed until 2026-11-25 11:20 by <@U01AAA>."
+    world.sweep_until(start + timedelta(hours=2, minutes=25))
+    assert [row.key for row in world.outbox("/nudge/")] == [
+        "INT-1/nudge/2026-11-25T10:20:00Z/dm",
+        "INT-1/nudge/2026-11-25T11:20:00Z/dm",
+    ]
+    with world.sessions() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "ticket.snoozed")
+        ).one()
+        assert event.command == "/intervention snooze 1 30m"
+        until = datetime.fromisoformat(event.details["until"])
+        assert until == datetime(2026, 11, 25, 10, 20, tzinfo=UTC)
+
+
+def test_nudges_stop_while_waiting_on_the_client_and_once_resolved(world: World) -> None:
+    """Waiting from 10:30 to 12:00: no nudge; the period restarts at 12:00 (nudge at 13:00);
+    resolved at 13:30: nothing more."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(minutes=30))
+    world.tickets.wait(Actor(TECH), ticket, "access codes")
+    world.sweep_until(start + timedelta(hours=2))
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=3, minutes=30))
+    world.tickets.resolve(Actor(TECH), ticket, "done")
+    world.sweep_until(start + timedelta(hours=6))
+    assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T12:00:00Z/dm"]
+
+
+def test_a_repeated_sweep_queues_nothing_twice(world: World) -> None:
+    """The outbox keys make every reminder idempotent: sweeping again at the same instant (as a
+    second instance would) adds nothing."""
+    start = world.clock.at
+    world.open("crit-db-01", TicketKind.MATERIEL)
+    world.clock.at = start + timedelta(hours=1, minutes=1)
+    first = world.reminders.sweep()
+    second = world.reminders.sweep()
+    assert (first.warnings, second.warnings) == (1, 0)
+    assert len(world.outbox("/gtr/50/")) == 2  # the on-call DM and the thread post
