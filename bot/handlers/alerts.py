@@ -1,0 +1,136 @@
+"""Buttons of alert messages: Open intervention (a pre-filled modal), Acknowledge, Silence 1h.
+
+Clicks are acked at once; the outcome is told to the clicker through the outbox (ephemeral, on
+the interaction's response_url) and to everyone in the alert thread. Only technicians act.
+"""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.grammar import open_from_fields
+from bot.handlers.actions import dm, respond
+from bot.handlers.commands import alert_service, require_technician
+from bot.handlers.context import HandlerContext
+from bot.handlers.errors import render_error
+from bot.services.audit import Actor
+from bot.services.calltime import resolve_call_time
+from bot.services.tickets import Reply
+from bot.slack.alerts_render import open_intervention_modal
+from bot.slack.ids import (
+    OPEN_AT_BLOCK,
+    OPEN_DESCRIPTION_BLOCK,
+    OPEN_INPUT,
+    OPEN_KIND_BLOCK,
+    OPEN_SERVER_BLOCK,
+    Action,
+    View,
+)
+
+OutageCall = Callable[[Actor, int], Reply]
+
+
+def register(app: AsyncApp, context: HandlerContext) -> None:
+    """Attach the alert button and modal listeners to `app`."""
+    alerts = alert_service(context)
+
+    async def handle_acknowledge_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await act(context, body, "acknowledge", alerts.acknowledge)
+
+    async def handle_silence_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await act(context, body, "silence", alerts.silence_outage)
+
+    async def handle_open_intervention_action(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        actor = Actor(body["user"]["id"], "[button] open intervention")
+        try:
+            outage_id = int(body["actions"][0]["value"])
+            await require_technician(context, actor, "open")
+            server_id, kind, description = await asyncio.to_thread(
+                alerts.intervention_defaults, outage_id
+            )
+        except Exception as error:  # told to the clicker; render_error logs bugs
+            reply = Reply(render_error(error, context.messages))
+            await asyncio.to_thread(respond, context, body, reply)
+            return
+        call_time = context.clock().astimezone(alerts.catalog.zone).strftime("%H:%M")
+        modal = open_intervention_modal(
+            outage_id, server_id, kind, call_time, description, context.messages
+        )
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+    async def handle_open_intervention_view(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        values = view["state"]["values"]
+        outage_id = int(view["private_metadata"])
+        actor = Actor(body["user"]["id"], f"[modal] open intervention from outage {outage_id}")
+        try:
+            command = open_from_fields(
+                _value(values, OPEN_SERVER_BLOCK),
+                _value(values, OPEN_KIND_BLOCK),
+                _value(values, OPEN_AT_BLOCK) or None,
+                _value(values, OPEN_DESCRIPTION_BLOCK),
+            )
+            resolve_call_time(command.at, now=context.clock(), zone=alerts.catalog.zone)
+        except Exception as error:  # a field the technician must fix: shown in the modal
+            block = _block_of(getattr(error, "key", ""))
+            await ack(
+                response_action="errors", errors={block: render_error(error, context.messages)}
+            )
+            return
+        await ack()
+        try:
+            await require_technician(context, actor, "open")
+            reply = await asyncio.to_thread(
+                context.tickets.open, actor, command, outage_id=outage_id
+            )
+            await asyncio.to_thread(alerts.refresh, outage_id)
+        except Exception as error:
+            reply = Reply(render_error(error, context.messages))
+        await asyncio.to_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
+
+    app.action(Action.ACKNOWLEDGE.value)(handle_acknowledge_action)
+    app.action(Action.SILENCE_1H.value)(handle_silence_action)
+    app.action(Action.OPEN_INTERVENTION.value)(handle_open_intervention_action)
+    app.view(View.OPEN_INTERVENTION.value)(handle_open_intervention_view)
+
+
+async def act(context: HandlerContext, body: dict[str, Any], verb: str, call: OutageCall) -> None:
+    """Run a button's call on the outage in its value; tell the clicker the outcome."""
+    actor = Actor(body["user"]["id"], f"[button] {verb}")
+    try:
+        outage_id = int(body["actions"][0]["value"])
+        actor = Actor(actor.user_id, f"[button] {verb} outage {outage_id}")
+        await require_technician(context, actor, verb)
+        reply = await asyncio.to_thread(call, actor, outage_id)
+    except Exception as error:  # every failure is told to the clicker; render_error logs bugs
+        reply = Reply(render_error(error, context.messages))
+    await asyncio.to_thread(respond, context, body, reply)
+
+
+def _value(values: dict[str, Any], block_id: str) -> str:
+    """A modal input's value: a text input's `value` or a select's selected option."""
+    state = values.get(block_id, {}).get(OPEN_INPUT, {})
+    selected = state.get("selected_option")
+    if isinstance(selected, dict):
+        return str(selected.get("value") or "")
+    return str(state.get("value") or "")
+
+
+def _block_of(error_key: str) -> str:
+    """The modal block an input error belongs to."""
+    if error_key in ("usage.bad_server", "ticket.unknown_server"):
+        return OPEN_SERVER_BLOCK
+    if error_key == "usage.bad_kind":
+        return OPEN_KIND_BLOCK
+    if error_key.startswith("ticket.at_"):
+        return OPEN_AT_BLOCK
+    return OPEN_DESCRIPTION_BLOCK

@@ -1,0 +1,575 @@
+"""Alerts: the Slack story of outages, queued in the transaction that records them.
+
+The probe engine calls `in_transaction(session, event)` inside the transaction that opens or
+closes an outage, so the outage row and its outbox rows commit together, exactly once:
+
+- outages confirmed in one transaction are alerted together when it commits (`before_commit`),
+  so a batch that crosses the storm threshold gets one grouped root instead of one each;
+- another probe of a server in outage failing, a thread reply and a root update;
+- recovery: a thread reply, the root updated with the duration, and the GTR of the server's
+  tickets stopped (TicketService.stop_gtr_on_recovery);
+- milestones (15 min, 1 h, 4 h) by `post_outage_milestones`, which the scheduler calls.
+
+Silenced servers post nothing (outages are still recorded); an open `maintenance` ticket on the
+server marks its root "maintenance in progress" and pages nobody. Outbox keys make every post
+idempotent: `outage-<id>/root`, `outage-<id>/root/r<n>`, `outage-<id>/probe/<key>/down/<iso>`,
+`outage-<id>/lasts/<15m|1h|4h>`, `outage-<id>/recovered`, `storm-<id>/root`.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Catalog
+from bot.errors import UserFacingError
+from bot.messages import Messages
+from bot.probes.result import probe_key
+from bot.probes.state import OutageClosed, OutageOpened, ProbeEvent, Transition
+from bot.services.audit import Actor, add_audit
+from bot.services.storms import OpenStorm, decide_storm, reached_milestone, suggest_kind
+from bot.services.tickets import Reply, TicketService
+from bot.sla import TicketKind
+from bot.slack import alerts_render as render
+from bot.slack.render import duration, escape, local_time
+from bot.storage.models import (
+    AlertStorm,
+    Client,
+    Outage,
+    OutboxMessage,
+    OutboxOperation,
+    ProbeState,
+    ProbeStatus,
+    Server,
+    Silence,
+    Ticket,
+    TicketStatus,
+)
+from bot.storage.outbox import MAX_KEY_LENGTH, Outbound, add_message
+from bot.storage.probes import get_open_outage, list_open_outages
+
+log = logging.getLogger(__name__)
+
+PENDING = "alerts.opened"  # session.info: outages confirmed in this transaction, alerted at commit
+SILENCE_BUTTON = timedelta(hours=1)
+
+
+def outage_root_key(outage_id: int) -> str:
+    """Outbox key of an outage's root message."""
+    return f"outage-{outage_id}/root"
+
+
+def storm_root_key(storm_id: int) -> str:
+    """Outbox key of a storm's grouped root message."""
+    return f"storm-{storm_id}/root"
+
+
+def bounded_key(key: str) -> str:
+    """`key`, or a readable prefix and a digest when it exceeds the outbox key width."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[: MAX_KEY_LENGTH - len(digest) - 1]}#{digest}"
+
+
+class AlertService:
+    """Outage alerts in the alert channel; `wake` is called after commits that queued posts."""
+
+    def __init__(
+        self,
+        tickets: TicketService,
+        sessions: sessionmaker[Session],
+        messages: Messages,
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._tickets = tickets
+        self._sessions = sessions
+        self._messages = messages
+        self._clock = clock
+        self._wake = wake
+        self.catalog: Catalog = tickets.catalog
+        self._zone = self.catalog.zone
+        self._channel = self.catalog.team.alerts_channel
+        # probe key -> (server id, probe type), to read transitions and suggest a ticket kind
+        self._probes: dict[str, tuple[str, str]] = {
+            probe_key(server, spec): (server.id, spec.type)
+            for server in self.catalog.servers
+            for spec in server.probes
+        }
+
+    # The probe engine's hooks ------------------------------------------------------------------
+
+    def in_transaction(self, session: Session, event: ProbeEvent) -> None:
+        """Queue the alert messages of `event` in the engine's transaction (exactly once)."""
+        if isinstance(event, OutageOpened):
+            self._defer_opened(session, event)
+        elif isinstance(event, OutageClosed):
+            self._closed(session, event)
+        else:
+            self._transition(session, event)
+
+    async def on_event(self, _event: ProbeEvent) -> None:
+        """After the engine committed: deliver what it queued without waiting for a poll."""
+        self._wake()
+
+    # Opening -----------------------------------------------------------------------------------
+
+    def _defer_opened(self, session: Session, event: OutageOpened) -> None:
+        if event.outage_id is None:
+            raise ValueError(f"{event!r} has no outage id: the engine sets it before the hook")
+        pending: list[int] = session.info.setdefault(PENDING, [])
+        if not pending:
+            sa_event.listen(session, "before_commit", self._alert_opened, once=True)
+        pending.append(event.outage_id)
+
+    def _alert_opened(self, session: Session) -> None:
+        """At commit: alert the outages confirmed in this transaction, alone or as a storm."""
+        ids: list[int] = session.info.pop(PENDING, [])
+        now = self._clock()
+        outages = [o for o in (session.get(Outage, i) for i in ids) if o is not None]
+        outages = [o for o in outages if o.ended_at is None and o.root_key is None]
+        silenced = self._silenced(session, {o.server_id for o in outages}, now)
+        alerting = [o for o in outages if o.server_id not in silenced]
+        if not alerting:
+            return
+        policy = self.catalog.policy
+        decision = decide_storm(
+            new=len(alerting),
+            recent=self._recently_alerted(session, now - policy.storm_window, exclude=ids),
+            failing=self._failing_elsewhere(
+                session, now - policy.storm_window, exclude={o.server_id for o in outages}
+            ),
+            threshold=policy.storm_threshold,
+            window=policy.storm_window,
+            now=now,
+            open_storm=self._open_storm(session),
+        )
+        if not decision.group:
+            for outage in alerting:
+                self._post_outage_root(session, outage, now)
+            return
+        self._storm(session, decision.join, alerting, now)
+
+    def _post_outage_root(self, session: Session, outage: Outage, now: datetime) -> None:
+        outage.root_key = outage_root_key(outage.id)
+        view = self._view(session, outage, now)
+        text, blocks = render.outage_root(view, self._messages, self._zone)
+        self._post(session, outage.root_key, text, now, blocks=blocks)
+        for line in view.failing:
+            self._post_probe_down(session, outage, line, now)
+
+    def _post_probe_down(
+        self, session: Session, outage: Outage, line: render.ProbeLine, now: datetime
+    ) -> None:
+        assert outage.root_key is not None
+        state = session.get(ProbeState, line.key)
+        since = state.streak_started_at if state and state.streak_started_at else now
+        text = render.probe_down(outage.server_id, line, since, self._messages, self._zone)
+        key = f"outage-{outage.id}/probe/{line.key}/down/{since.isoformat()}"
+        self._post(session, bounded_key(key), text, now, thread_key=outage.root_key)
+
+    def _storm(
+        self, session: Session, storm_id: int | None, outages: list[Outage], now: datetime
+    ) -> None:
+        if storm_id is None:
+            storm = AlertStorm(started_at=min(o.started_at for o in outages), ended_at=None)
+            session.add(storm)
+            session.flush()
+            storm.root_key = storm_root_key(storm.id)
+        else:
+            storm = self._lock_storm(session, storm_id)
+        for outage in outages:
+            outage.storm_id = storm.id
+        session.flush()
+        if storm_id is None:
+            text, blocks = render.storm_root(
+                self._storm_view(session, storm), self._messages, self._zone
+            )
+            self._post(session, storm_root_key(storm.id), text, now, blocks=blocks)
+        else:
+            self._update_storm_root(session, storm, now)
+        for outage in outages:
+            text = render.storm_detail(self._view(session, outage, now), self._messages, self._zone)
+            self._post(
+                session,
+                f"outage-{outage.id}/detail",
+                text,
+                now,
+                thread_key=storm_root_key(storm.id),
+            )
+
+    # Changes during an outage ------------------------------------------------------------------
+
+    def _transition(self, session: Session, event: Transition) -> None:
+        known = self._probes.get(event.key)
+        if known is None:
+            return  # a probe no longer in the catalog
+        outage = get_open_outage(session, known[0])
+        if outage is None or outage.root_key is None:
+            return  # not alerted yet (opened in this transaction), silenced, or in a storm
+        now = self._clock()
+        if event.new_status is ProbeStatus.DOWN:
+            if not self._silenced(session, {outage.server_id}, now):
+                line = render.ProbeLine(event.key, event.last_error)
+                self._post_probe_down(session, outage, line, now)
+            self._update_outage_root(session, outage, now)
+        elif self._failing(session, outage.server_id):  # else OutageClosed follows and updates
+            self._update_outage_root(session, outage, now)
+
+    def _closed(self, session: Session, event: OutageClosed) -> None:
+        if event.outage_id is None:
+            return  # the engine found no open outage to close and logged it
+        outage = session.get(Outage, event.outage_id)
+        if outage is None:
+            return
+        self._tickets.stop_gtr_on_recovery(session, event.server_id, event.ended_at)
+        now = self._clock()
+        quiet = bool(self._silenced(session, {outage.server_id}, now))
+        lasted = duration(event.ended_at - outage.started_at)
+        text = self._messages.get(
+            "alert.thread.recovered",
+            server=outage.server_id,
+            duration=lasted,
+            at=local_time(event.ended_at, self._zone),
+        )
+        if outage.root_key is not None:
+            if not quiet:
+                key = f"outage-{outage.id}/recovered"
+                self._post(session, key, text, now, thread_key=outage.root_key)
+            self._update_outage_root(session, outage, now)
+        elif outage.storm_id is not None:
+            storm = self._lock_storm(session, outage.storm_id)
+            if not quiet:
+                key = f"outage-{outage.id}/recovered"
+                self._post(session, key, text, now, thread_key=storm_root_key(storm.id))
+            still_down = session.scalar(
+                select(func.count())
+                .select_from(Outage)
+                .where(Outage.storm_id == storm.id, Outage.ended_at.is_(None))
+            )
+            if not still_down:
+                storm.ended_at = event.ended_at
+            self._update_storm_root(session, storm, now)
+
+    # Milestones --------------------------------------------------------------------------------
+
+    def post_outage_milestones(self, now: datetime) -> int:
+        """Say in each open outage's thread that it lasts 15 min, 1 h, 4 h; how many were queued.
+
+        One transaction, idempotent by key: calling it again posts nothing new. Outages whose
+        silence ended while they were still open get their root now.
+        """
+        queued = 0
+        with self._sessions.begin() as session:
+            outages = list_open_outages(session)
+            silenced = self._silenced(session, {o.server_id for o in outages}, now)
+            for outage in outages:
+                if outage.server_id in silenced:
+                    continue
+                if outage.root_key is None and outage.storm_id is None:
+                    self._post_outage_root(session, outage, now)
+                    queued += 1
+                if outage.root_key is None:
+                    continue  # a storm member: the storm thread does not count per server
+                label = reached_milestone(now - outage.started_at)
+                if label is None:
+                    continue
+                view = self._view(session, outage, now)
+                text = self._messages.get(
+                    "alert.thread.lasts",
+                    server=outage.server_id,
+                    duration=duration(view.lasted()),
+                    mentions=" " + render.mentions(view.oncall) if view.pages else "",
+                )
+                key = f"outage-{outage.id}/lasts/{label}"
+                queued += self._post(session, key, text, now, thread_key=outage.root_key)
+        if queued:
+            self._wake()
+        return queued
+
+    # Buttons and commands ----------------------------------------------------------------------
+
+    def intervention_defaults(self, outage_id: int) -> tuple[str, TicketKind, str]:
+        """What the Open intervention modal is pre-filled with: server, kind, description."""
+        with self._sessions() as session:
+            outage = self._get(session, outage_id)
+            failing = [
+                (self._probes.get(line.key, ("", ""))[1], line.error)
+                for line in self._failing(session, outage.server_id)
+            ]
+            since = local_time(outage.started_at, self._zone)
+            description = self._messages.get(
+                "modal.open.default_description", server=outage.server_id, since=since
+            )
+            return outage.server_id, suggest_kind(failing), description
+
+    def refresh(self, outage_id: int) -> None:
+        """Update an outage's root (after a ticket was opened from it)."""
+        with self._transaction() as session:
+            outage = self._get(session, outage_id)
+            if outage.root_key is not None:
+                self._update_outage_root(session, outage, self._clock())
+
+    def acknowledge(self, actor: Actor, outage_id: int) -> Reply:
+        """Record who took the alert (the root stops paging); one of concurrent clicks wins."""
+        with self._transaction() as session:
+            now = self._clock()
+            outage = self._get(session, outage_id, lock=True)
+            won = session.execute(
+                update(Outage)
+                .where(Outage.id == outage_id, Outage.acknowledged_by.is_(None))
+                .values(acknowledged_by=actor.user_id, acknowledged_at=now)
+            )
+            session.refresh(outage)
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise UserFacingError("alert.already_acknowledged", user=outage.acknowledged_by)
+            audit = add_audit(
+                session,
+                actor,
+                "outage.acknowledged",
+                at=now,
+                server_id=outage.server_id,
+                details={"outage_id": outage.id},
+            )
+            if outage.root_key is not None:
+                text = self._messages.get("alert.thread.acknowledged", user=actor.user_id)
+                key = f"outage-{outage.id}/event/{audit.id}"
+                self._post(session, key, text, now, thread_key=outage.root_key)
+                self._update_outage_root(session, outage, now)
+        return Reply(self._messages.get("alert.acknowledged", server=outage.server_id))
+
+    def silence_outage(self, actor: Actor, outage_id: int) -> Reply:
+        """The Silence 1h button: silence the outage's server for an hour."""
+        with self._sessions() as session:
+            server_id = self._get(session, outage_id).server_id
+        reason = self._messages.get("alert.silence_reason_button")
+        return self.silence(actor, server_id, SILENCE_BUTTON, reason)
+
+    def silence(self, actor: Actor, server_id: str, length: timedelta, reason: str) -> Reply:
+        """No alert posts for `server_id` during `length` (outages are still recorded)."""
+        if not any(s.id == server_id for s in self.catalog.servers):
+            known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
+            raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
+        with self._transaction() as session:
+            now = self._clock()
+            until = now + length
+            session.add(
+                Silence(
+                    server_id=server_id,
+                    starts_at=now,
+                    ends_at=until,
+                    reason=reason,
+                    created_by=actor.user_id,
+                )
+            )
+            audit = add_audit(
+                session,
+                actor,
+                "server.silenced",
+                at=now,
+                server_id=server_id,
+                details={"until": until.isoformat(), "reason": reason},
+            )
+            outage = get_open_outage(session, server_id)
+            if outage is not None and outage.root_key is not None:
+                self._lock_outage(session, outage.id)
+                text = self._messages.get(
+                    "alert.thread.silenced",
+                    user=actor.user_id,
+                    server=server_id,
+                    until=local_time(until, self._zone),
+                    reason=self._reason(reason),
+                )
+                key = f"outage-{outage.id}/event/{audit.id}"
+                self._post(session, key, text, now, thread_key=outage.root_key)
+                self._update_outage_root(session, outage, now)
+        return Reply(
+            self._messages.get(
+                "alert.silenced", server=server_id, until=local_time(until, self._zone)
+            )
+        )
+
+    # Reading -----------------------------------------------------------------------------------
+
+    def _view(self, session: Session, outage: Outage, now: datetime) -> render.OutageView:
+        server = session.get(Server, outage.server_id)
+        client = session.get(Client, server.client_id) if server is not None else None
+        silenced = self._silenced(session, {outage.server_id}, now)
+        maintenance = session.scalar(
+            select(Ticket.id)
+            .where(
+                Ticket.server_id == outage.server_id,
+                Ticket.kind == TicketKind.MAINTENANCE.value,
+                Ticket.status != TicketStatus.RESOLVED,
+            )
+            .order_by(Ticket.id)
+            .limit(1)
+        )
+        tickets = session.scalars(
+            select(Ticket.id).where(Ticket.outage_id == outage.id).order_by(Ticket.id)
+        )
+        return render.OutageView(
+            id=outage.id,
+            server_id=outage.server_id,
+            client_name=client.name if client is not None else "?",
+            level=client.level if client is not None else "?",
+            started_at=outage.started_at,
+            ended_at=outage.ended_at,
+            failing=tuple(self._failing(session, outage.server_id)) if not outage.ended_at else (),
+            acknowledged_by=outage.acknowledged_by,
+            acknowledged_at=outage.acknowledged_at,
+            maintenance_ref=None if maintenance is None else f"INT-{maintenance}",
+            silenced_until=silenced.get(outage.server_id),
+            oncall=tuple(self.catalog.team.oncall),
+            tickets=tuple(f"INT-{ticket_id}" for ticket_id in tickets),
+            now=now,
+        )
+
+    def _storm_view(self, session: Session, storm: AlertStorm) -> render.StormView:
+        rows = session.execute(
+            select(Outage.server_id, Client.name, Outage.started_at, Outage.ended_at)
+            .join(Server, Server.id == Outage.server_id)
+            .join(Client, Client.id == Server.client_id)
+            .where(Outage.storm_id == storm.id)
+            .order_by(Outage.id)
+        )
+        members = tuple(render.StormMember(*row) for row in rows)
+        return render.StormView(storm.id, storm.started_at, storm.ended_at, members)
+
+    def _failing(self, session: Session, server_id: str) -> list[render.ProbeLine]:
+        """The server's DOWN probes that are still in the catalog, by key."""
+        rows = session.execute(
+            select(ProbeState.key, ProbeState.last_error)
+            .where(ProbeState.server_id == server_id, ProbeState.status == ProbeStatus.DOWN)
+            .order_by(ProbeState.key)
+        )
+        return [render.ProbeLine(key, error) for key, error in rows if key in self._probes]
+
+    def _silenced(
+        self, session: Session, server_ids: Iterable[str], now: datetime
+    ) -> dict[str, datetime]:
+        """Servers with a silence in force at `now`, with the end of their latest silence."""
+        wanted = sorted(set(server_ids))
+        if not wanted:
+            return {}
+        rows = session.execute(
+            select(Silence.server_id, func.max(Silence.ends_at))
+            .where(Silence.server_id.in_(wanted), Silence.starts_at <= now, Silence.ends_at > now)
+            .group_by(Silence.server_id)
+        )
+        return {server_id: ends_at for server_id, ends_at in rows}
+
+    def _recently_alerted(self, session: Session, since: datetime, *, exclude: list[int]) -> int:
+        """Servers alerted down (alone or in a storm) since `since`, not counting `exclude`."""
+        count = session.scalar(
+            select(func.count(func.distinct(Outage.server_id))).where(
+                Outage.confirmed_at >= since,
+                Outage.id.not_in(exclude),
+                (Outage.root_key.is_not(None)) | (Outage.storm_id.is_not(None)),
+            )
+        )
+        return int(count or 0)
+
+    def _failing_elsewhere(self, session: Session, since: datetime, *, exclude: set[str]) -> int:
+        """Servers not in `exclude` with a failing, not yet DOWN, probe streak since `since`."""
+        count = session.scalar(
+            select(func.count(func.distinct(ProbeState.server_id))).where(
+                ProbeState.failures > 0,
+                ProbeState.status != ProbeStatus.DOWN,
+                ProbeState.streak_started_at >= since,
+                ProbeState.server_id.not_in(sorted(exclude)),
+            )
+        )
+        return int(count or 0)
+
+    def _open_storm(self, session: Session) -> OpenStorm | None:
+        row = session.execute(
+            select(AlertStorm.id, func.max(Outage.confirmed_at))
+            .join(Outage, Outage.storm_id == AlertStorm.id)
+            .where(AlertStorm.ended_at.is_(None))
+            .group_by(AlertStorm.id)
+            .order_by(AlertStorm.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else OpenStorm(row[0], row[1])
+
+    def _get(self, session: Session, outage_id: int, *, lock: bool = False) -> Outage:
+        query = select(Outage).where(Outage.id == outage_id)
+        outage = session.scalars(query.with_for_update() if lock else query).one_or_none()
+        if outage is None:
+            raise UserFacingError("alert.not_found")
+        return outage
+
+    # Writing -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+        self._wake()
+
+    def _post(
+        self,
+        session: Session,
+        key: str,
+        text: str,
+        now: datetime,
+        *,
+        thread_key: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        message = Outbound(
+            key=key, text=text, blocks=blocks, channel_id=self._channel, thread_key=thread_key
+        )
+        return add_message(session, message, now=now)
+
+    def _update(
+        self, session: Session, target: str, text: str, blocks: list[Any], now: datetime
+    ) -> None:
+        """Queue an edit of `target`; the caller holds the lock of the row that owns it, so the
+        revision number is not taken twice (a taken key would drop this edit)."""
+        revisions = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.target_key == target)
+        )
+        message = Outbound(
+            key=f"{target}/r{int(revisions or 0) + 1}",
+            operation=OutboxOperation.UPDATE,
+            target_key=target,
+            text=text,
+            blocks=blocks,
+        )
+        add_message(session, message, now=now)
+
+    def _update_outage_root(self, session: Session, outage: Outage, now: datetime) -> None:
+        assert outage.root_key is not None
+        self._lock_outage(session, outage.id)
+        text, blocks = render.outage_root(
+            self._view(session, outage, now), self._messages, self._zone
+        )
+        self._update(session, outage.root_key, text, blocks, now)
+
+    def _update_storm_root(self, session: Session, storm: AlertStorm, now: datetime) -> None:
+        view = self._storm_view(session, storm)
+        text, blocks = render.storm_root(view, self._messages, self._zone)
+        self._update(session, storm_root_key(storm.id), text, blocks, now)
+
+    def _lock_outage(self, session: Session, outage_id: int) -> None:
+        session.execute(select(Outage.id).where(Outage.id == outage_id).with_for_update())
+
+    def _lock_storm(self, session: Session, storm_id: int) -> AlertStorm:
+        return session.scalars(
+            select(AlertStorm).where(AlertStorm.id == storm_id).with_for_update()
+        ).one()
+
+    def _reason(self, reason: str) -> str:
+        return self._messages.get("alert.reason", reason=escape(reason)) if reason else ""

@@ -1,0 +1,341 @@
+"""Pure rendering of outage alerts for Slack: texts and Block Kit (slack_sdk models), no I/O.
+
+The service builds the views below from the database; these functions only lay them out.
+Probe errors and names come from the outside world and are escaped here.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View as ModalView
+
+from bot.messages import Messages
+from bot.sla import TicketKind
+from bot.slack.ids import (
+    OPEN_AT_BLOCK,
+    OPEN_DESCRIPTION_BLOCK,
+    OPEN_INPUT,
+    OPEN_KIND_BLOCK,
+    OPEN_SERVER_BLOCK,
+    Action,
+    View,
+)
+from bot.slack.render import SECTION_LIMIT, duration, escape, local_time
+
+ERROR_LIMIT = 300  # a probe error is a short reason; an HTML body quoted in it is cut
+STORM_LINES = 60  # servers listed in a storm root; the rest are counted
+
+
+@dataclass(frozen=True)
+class ProbeLine:
+    """One failing probe: its key (`server/tcp:22`) and its last error."""
+
+    key: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OutageView:
+    """What an outage's root message shows at `now`."""
+
+    id: int
+    server_id: str
+    client_name: str
+    level: str
+    started_at: datetime
+    ended_at: datetime | None
+    failing: tuple[ProbeLine, ...]
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    maintenance_ref: str | None  # an open maintenance ticket on the server: nobody is paged
+    silenced_until: datetime | None
+    oncall: tuple[str, ...]
+    tickets: tuple[str, ...]  # refs of tickets opened from this outage
+    now: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def pages(self) -> bool:
+        """Whether the root mentions the on-call: a real, open, unhandled outage."""
+        return (
+            self.is_open
+            and self.maintenance_ref is None
+            and self.acknowledged_by is None
+            and self.silenced_until is None
+            and bool(self.oncall)
+        )
+
+    def lasted(self) -> timedelta:
+        return (self.ended_at or self.now) - self.started_at
+
+
+@dataclass(frozen=True)
+class StormMember:
+    server_id: str
+    client_name: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StormView:
+    """What a storm's grouped root shows: every member server, down or recovered."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    members: tuple[StormMember, ...]
+
+
+def probe_name(key: str, server_id: str) -> str:
+    """`acme-web-01/tcp:22` -> `tcp:22` (the server is already named around it)."""
+    return key.removeprefix(f"{server_id}/")
+
+
+def error_text(error: str | None) -> str:
+    """A probe error as shown: escaped, one line, bounded."""
+    text = " ".join((error or "?").split())
+    if len(text) > ERROR_LIMIT:
+        text = text[: ERROR_LIMIT - 1] + "…"
+    return escape(text)
+
+
+def mentions(user_ids: tuple[str, ...]) -> str:
+    return " ".join(f"<@{user_id}>" for user_id in user_ids)
+
+
+def _names(view: OutageView) -> dict[str, object]:
+    return {"server": view.server_id, "client": escape(view.client_name), "level": view.level}
+
+
+def probe_lines(view: OutageView, messages: Messages) -> str:
+    """The failing probes, one a line."""
+    return "\n".join(
+        messages.get(
+            "alert.root.probe",
+            probe=escape(probe_name(line.key, view.server_id)),
+            error=error_text(line.error),
+        )
+        for line in view.failing
+    )
+
+
+def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
+    """The outage's root message: server, client, level, failing probes, since when, buttons."""
+    since = local_time(view.started_at, zone)
+    if view.is_open:
+        title = messages.get("alert.root.down", **_names(view))
+        body = [messages.get("alert.root.since", since=since)]
+        if view.failing:
+            body += [messages.get("alert.root.probes"), probe_lines(view, messages)]
+        text = messages.get("alert.text.down", **_names(view), since=since)
+    else:
+        assert view.ended_at is not None
+        lasted = duration(view.lasted())
+        title = messages.get("alert.root.recovered", **_names(view), duration=lasted)
+        body = [
+            messages.get(
+                "alert.root.ended",
+                since=since,
+                until=local_time(view.ended_at, zone),
+                duration=lasted,
+            )
+        ]
+        text = messages.get("alert.text.recovered", **_names(view), duration=lasted)
+    notes = _status_notes(view, messages, zone)
+    if view.pages:
+        text += " " + mentions(view.oncall)
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=title[:SECTION_LIMIT])),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(body)[:SECTION_LIMIT])),
+    ]
+    if notes:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes)[:SECTION_LIMIT])])
+        )
+    if view.is_open:
+        blocks.append(ActionsBlock(elements=_buttons(view, messages)))
+    return text, [block.to_dict() for block in blocks]
+
+
+def _status_notes(view: OutageView, messages: Messages, zone: ZoneInfo) -> list[str]:
+    notes: list[str] = []
+    if view.maintenance_ref is not None:
+        notes.append(messages.get("alert.root.maintenance", ref=view.maintenance_ref))
+    if view.acknowledged_by is not None and view.acknowledged_at is not None:
+        notes.append(
+            messages.get(
+                "alert.root.acknowledged",
+                user=view.acknowledged_by,
+                at=local_time(view.acknowledged_at, zone),
+            )
+        )
+    if view.silenced_until is not None and view.is_open:
+        notes.append(
+            messages.get("alert.root.silenced", until=local_time(view.silenced_until, zone))
+        )
+    if view.tickets:
+        notes.append(messages.get("alert.root.tickets", refs=", ".join(view.tickets)))
+    if view.pages:
+        notes.append(messages.get("alert.root.oncall", mentions=mentions(view.oncall)))
+    return notes
+
+
+def _buttons(view: OutageView, messages: Messages) -> list[ButtonElement]:
+    value = str(view.id)
+    buttons = [
+        ButtonElement(
+            text=PlainTextObject(text=messages.get("button.open_intervention")),
+            action_id=Action.OPEN_INTERVENTION.value,
+            value=value,
+            style="primary",
+        )
+    ]
+    if view.acknowledged_by is None:
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text=messages.get("button.acknowledge")),
+                action_id=Action.ACKNOWLEDGE.value,
+                value=value,
+            )
+        )
+    if view.silenced_until is None:
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text=messages.get("button.silence_1h")),
+                action_id=Action.SILENCE_1H.value,
+                value=value,
+            )
+        )
+    return buttons
+
+
+def probe_down(
+    server_id: str, line: ProbeLine, since: datetime, messages: Messages, zone: ZoneInfo
+) -> str:
+    """A thread reply: one more probe of the server failed."""
+    return messages.get(
+        "alert.thread.probe_down",
+        probe=escape(probe_name(line.key, server_id)),
+        since=local_time(since, zone),
+        error=error_text(line.error),
+    )
+
+
+def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
+    """The grouped root of a storm: how many servers, which, how many recovered."""
+    count = len(view.members)
+    recovered = sum(1 for m in view.members if m.ended_at is not None)
+    since = local_time(view.started_at, zone)
+    if view.ended_at is None:
+        title = messages.get("alert.storm.title", count=count, since=since)
+    else:
+        until = local_time(view.ended_at, zone)
+        title = messages.get("alert.storm.title_over", count=count, since=since, until=until)
+    lines = []
+    for member in view.members[:STORM_LINES]:
+        names = {"server": member.server_id, "client": escape(member.client_name)}
+        if member.ended_at is None:
+            lines.append(messages.get("alert.storm.line_down", **names))
+        else:
+            lasted = duration(member.ended_at - member.started_at)
+            lines.append(messages.get("alert.storm.line_up", **names, duration=lasted))
+    if count > STORM_LINES:
+        lines.append(messages.get("alert.storm.more", count=count - STORM_LINES))
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION_LIMIT]))]
+    chunk: list[str] = []
+    for line in lines:  # several sections, each under Slack's text limit
+        if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    footer = messages.get("alert.storm.footer", recovered=recovered, count=count)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+    text = messages.get("alert.storm.text", count=count, recovered=recovered)
+    return text, [block.to_dict() for block in blocks]
+
+
+def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> str:
+    """A storm thread reply: one member server and its failing probes."""
+    return messages.get(
+        "alert.storm.detail",
+        **_names(view),
+        since=local_time(view.started_at, zone),
+        probes=probe_lines(view, messages),
+    )[:SECTION_LIMIT]
+
+
+def open_intervention_modal(
+    outage_id: int,
+    server_id: str,
+    kind: TicketKind,
+    call_time: str,
+    description: str,
+    messages: Messages,
+) -> dict[str, Any]:
+    """The modal behind Open intervention, pre-filled; the technician may change any field."""
+    options = [
+        Option(text=PlainTextObject(text=messages.get(f"kind.{k.value}")), value=k.value)
+        for k in TicketKind
+    ]
+    initial = next(option for option in options if option.value == kind.value)
+    return ModalView(
+        type="modal",
+        callback_id=View.OPEN_INTERVENTION.value,
+        private_metadata=str(outage_id),
+        title=PlainTextObject(text=messages.get("modal.open.title")),
+        submit=PlainTextObject(text=messages.get("modal.open.submit")),
+        blocks=[
+            InputBlock(
+                block_id=OPEN_SERVER_BLOCK,
+                label=PlainTextObject(text=messages.get("modal.open.server")),
+                element=PlainTextInputElement(
+                    action_id=OPEN_INPUT, initial_value=server_id, max_length=64
+                ),
+            ),
+            InputBlock(
+                block_id=OPEN_KIND_BLOCK,
+                label=PlainTextObject(text=messages.get("modal.open.kind")),
+                element=StaticSelectElement(
+                    action_id=OPEN_INPUT, options=options, initial_option=initial
+                ),
+            ),
+            InputBlock(
+                block_id=OPEN_AT_BLOCK,
+                label=PlainTextObject(text=messages.get("modal.open.at")),
+                element=PlainTextInputElement(
+                    action_id=OPEN_INPUT, initial_value=call_time, max_length=40
+                ),
+            ),
+            InputBlock(
+                block_id=OPEN_DESCRIPTION_BLOCK,
+                label=PlainTextObject(text=messages.get("modal.open.description")),
+                element=PlainTextInputElement(
+                    action_id=OPEN_INPUT,
+                    initial_value=description,
+                    multiline=True,
+                    max_length=2000,
+                ),
+            ),
+        ],
+    ).to_dict()

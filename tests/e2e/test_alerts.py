@@ -1,0 +1,333 @@
+"""Outage alerts end to end: real probes against a real HTTP target and closed TCP ports, the
+whole bot, and the Slack emulator showing what the team sees in the alert channel."""
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread, Message
+from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, Action
+from bot.storage.models import AuditEvent, Clock, Outage, ProbeState, ProbeStatus, Ticket
+from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
+
+T = TypeVar("T")
+
+# interval + failures × retry_interval + 5 s: the acceptance bound for the root message
+ROOT_WITHIN_S = 1 + 3 * 1 + 5
+
+HEAD = """
+timezone = "Europe/Paris"
+[calendars.always]
+always_open = true
+[levels.critique]
+gti = "30m"
+gtr = "2h"
+calendar = "always"
+monthly_interventions = 20
+monthly_fee = 890.0
+[team]
+technicians = ["U01AAA", "U01BBB"]
+oncall = ["U01AAA"]
+alerts_channel = "C01ALERTS"
+[[clients]]
+id = "acme"
+name = "ACME SARL"
+level = "critique"
+"""
+FAST = 'interval = "1s"\ntimeout = "1s"\nretry_interval = "1s"\nfailures = 3\nsuccesses = 2\n'
+
+
+class Target:
+    """An HTTP server on 127.0.0.1 that can be stopped, restarted on the same port, or told to
+    answer 503 to the next requests."""
+
+    def __init__(self) -> None:
+        self.fail_next = 0
+        self.port = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/health"
+
+    def start(self) -> None:
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status = 200
+                if target.fail_next > 0:
+                    target.fail_next -= 1
+                    status = 503
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except ConnectionError:
+                    pass  # the prober hung up (the bot stopping): nothing to answer
+
+            def log_message(self, *_args: object) -> None:
+                pass  # quiet test output
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    server = Target()
+    server.start()
+    yield server
+    server.stop()
+
+
+def http_catalog(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "catalog.toml"
+    server = '[[servers]]\nid = "web-01"\nclient = "acme"\nhost = "127.0.0.1"\n'
+    probe = f'[[servers.probes]]\ntype = "http"\nurl = "{url}"\n{FAST}'
+    path.write_text(HEAD + server + probe, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def alerting(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path, target: Target
+) -> Iterator[RunningBot]:
+    """The bot with probes on, watching `target` (web-01) every second."""
+    running, loop = start_bot(
+        slack, database_url, catalog=http_catalog(tmp_path, target.url), probes=True
+    )
+    yield running
+    stop_bot(running, loop)
+
+
+def poll(predicate: Callable[[], T | None], timeout_s: float = 10) -> T:
+    """Poll a database condition (the emulator's wait_until only wakes on Slack traffic)."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout_s}s")
+        time.sleep(0.05)
+    return result
+
+
+def probe_state(bot: RunningBot) -> ProbeState | None:
+    with bot.sessions() as session:
+        return session.scalars(select(ProbeState)).first()
+
+
+def wait_up(bot: RunningBot) -> None:
+    poll(lambda: (s := probe_state(bot)) is not None and s.status is ProbeStatus.UP)
+
+
+def latest_root(bot: RunningBot, contains: str, timeout_s: float = 15) -> Message:
+    """The first root of the alert channel once its latest version (text or blocks) contains
+    `contains`."""
+
+    def found() -> Message | None:
+        for message in bot.slack.roots(ALERTS):
+            current = bot.slack.root(ALERTS, message.ts)
+            if contains in current.text or contains in str(current.blocks):
+                return current
+        return None
+
+    return bot.slack.wait_until(found, timeout_s=timeout_s)
+
+
+def replies(bot: RunningBot, root: Message, contains: str, timeout_s: float = 10) -> list[str]:
+    """The thread's replies once one contains `contains`."""
+
+    def found() -> list[str] | None:
+        texts = [m.text for m in bot.slack.thread(ALERTS, root.ts) if m.is_reply]
+        return texts if any(contains in text for text in texts) else None
+
+    return bot.slack.wait_until(found, timeout_s=timeout_s)
+
+
+def test_a_stopped_http_target_alerts_once_with_details_and_recovery_updates_the_root(
+    alerting: RunningBot, target: Target
+) -> None:
+    """Stopped: one root (server, client, level, buttons, on-call) within the bound, the failing
+    probe in the thread; Acknowledge is told; restarted: the root says recovered after …"""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    stopped = time.monotonic()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    assert time.monotonic() - stopped <= ROOT_WITHIN_S
+    assert "(ACME SARL, critique)" in root.text
+    assert "<@U01AAA>" in root.text  # the on-call is paged for a real outage
+    assert root.action_ids() == [
+        Action.OPEN_INTERVENTION.value,
+        Action.ACKNOWLEDGE.value,
+        Action.SILENCE_1H.value,
+    ]
+    details = replies(bot, root, "Probe `http:")
+    assert any("DOWN since" in text for text in details)
+
+    with bot.sessions.begin() as session:  # as if the outage had started 1 h earlier
+        outage = session.scalars(select(Outage)).one()
+        outage.started_at -= timedelta(hours=1)
+    assert bot.server.alerts.post_outage_milestones(bot.clock()) == 1
+    assert bot.server.alerts.post_outage_milestones(bot.clock()) == 0  # idempotent by key
+    replies(bot, root, "has been down for 1h")
+
+    bot.slack.click(ALERTS, root.ts, Action.ACKNOWLEDGE.value, user_id=TECH)
+    replies(bot, root, "acknowledged the alert")
+    acknowledged = latest_root(bot, "Acknowledged by <@U01AAA>")
+    assert "<@U01AAA>" not in acknowledged.text  # no more pings
+    assert Action.ACKNOWLEDGE.value not in acknowledged.action_ids()
+
+    target.start()
+    recovered = latest_root(bot, "recovered after 1h")
+    assert recovered.ts == root.ts
+    assert recovered.action_ids() == []
+    replies(bot, root, "recovered after")
+    assert len(bot.slack.roots(ALERTS)) == 1
+    with bot.sessions() as session:
+        outage = session.scalars(select(Outage)).one()
+        assert outage.ended_at is not None
+        assert outage.acknowledged_by == TECH
+        assert outage.root_key == f"outage-{outage.id}/root"
+
+
+def test_a_single_failed_check_posts_nothing(alerting: RunningBot, target: Target) -> None:
+    """A flap (one 503, then successes) never goes DOWN: no outage, no message."""
+    bot = alerting
+    wait_up(bot)
+    target.fail_next = 1
+    poll(lambda: (s := probe_state(bot)) is not None and s.failures == 1)
+    # Settled UP again: the success after the failure is written, later ones are not.
+    poll(lambda: (s := probe_state(bot)) is not None and s.successes >= 1)
+    time.sleep(2.5)  # a wrongly confirmed outage would be written and posted by now
+    assert bot.slack.messages(ALERTS) == []
+    with bot.sessions() as session:
+        assert session.scalars(select(Outage)).all() == []
+
+
+def test_a_silenced_server_posts_nothing_but_its_outage_is_recorded(
+    alerting: RunningBot, target: Target
+) -> None:
+    """`/sla silence web-01 1h …`: the outage is stored, audited silence, no alert message."""
+    bot = alerting
+    wait_up(bot)
+    reply = bot.command("silence web-01 1h planned reboot", command="/sla")
+    assert reply.startswith("Alerts for `web-01` silenced until")
+    target.stop()
+
+    def outage() -> Outage | None:
+        with bot.sessions() as session:
+            return session.scalars(select(Outage)).first()
+
+    recorded = poll(outage, timeout_s=ROOT_WITHIN_S)
+    assert recorded.root_key is None
+    time.sleep(1.0)
+    assert bot.slack.messages(ALERTS) == []
+    with bot.sessions() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "server.silenced"))
+        assert [e.command for e in event] == ["/sla silence web-01 1h planned reboot"]
+
+
+def test_a_gtr_ticket_opened_from_the_alert_stops_its_clock_at_recovery(
+    alerting: RunningBot, target: Target
+) -> None:
+    """Open intervention (modal, materiel) on the alert, then the target comes back: GTR stops
+    at the first success of the UP streak, by `probe`, and the thread asks to resolve."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
+    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+    blocks = {block["block_id"]: block for block in view.view["blocks"]}
+    assert blocks[OPEN_KIND_BLOCK]["element"]["initial_option"]["value"] == "secours"
+    values = {
+        block_id: {OPEN_INPUT: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
+        for block_id, b in blocks.items()
+        if block_id != OPEN_KIND_BLOCK
+    }
+    values[OPEN_KIND_BLOCK] = {
+        OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "materiel"}}
+    }
+    assert bot.slack.submit_view(view, values).status == 200
+    replies(bot, root, "INT-1")  # the ticket's root is in the outage thread
+
+    target.start()
+    said = replies(bot, root, "GTR of INT-1 stopped")
+    assert any(
+        "GTR met" in text and "<@U01AAA>" in text and "resolve INT-1" in text for text in said
+    )
+    with bot.sessions() as session:
+        outage = session.scalars(select(Outage)).one()
+        ticket = session.scalars(select(Ticket)).one()
+        clock = session.scalars(select(Clock)).one()
+        assert ticket.outage_id == outage.id
+        assert ticket.kind == "materiel"
+        assert clock.kind == "gtr"
+        assert clock.stopped_by == "probe"
+        assert clock.stopped_at == outage.ended_at
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1))
+        assert "clock.restored" in list(actions)
+    assert "INT-1" in str(latest_root(bot, "recovered after").blocks)
+
+
+def closed_ports(count: int) -> list[int]:
+    """Ports nothing listens on: bound, then released."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_fifty_servers_down_at_once_post_one_grouped_root_without_any_429(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path
+) -> None:
+    """50 closed ports at once: one storm root listing them, details in its thread, paced."""
+    servers = "".join(
+        f'[[servers]]\nid = "node-{n:02d}"\nclient = "acme"\nhost = "127.0.0.1"\n'
+        f'[[servers.probes]]\ntype = "tcp"\nport = {port}\n{FAST}'
+        for n, port in enumerate(closed_ports(50))
+    )
+    catalog = tmp_path / "storm.toml"
+    catalog.write_text(HEAD + servers, encoding="utf-8")
+    bot, loop = start_bot(slack, database_url, catalog=catalog, probes=True, paced=True)
+    try:
+        root = latest_root(bot, "Alert storm: 50 servers down", timeout_s=15)
+        assert "`node-00`" in str(root.blocks)
+        assert "`node-49`" in str(root.blocks)
+
+        def five_details() -> list[Message] | None:
+            found = [m for m in slack.thread(ALERTS, root.ts) if m.is_reply]
+            return found if len(found) >= 5 else None
+
+        details = bot.slack.wait_until(five_details, timeout_s=10)
+        assert "down since" in details[0].text
+        assert len(slack.roots(ALERTS)) == 1
+        posts = slack.calls_to("chat.postMessage")
+        assert posts
+        assert all(call.status == 200 for call in posts)
+    finally:
+        stop_bot(bot, loop)

@@ -1,0 +1,81 @@
+"""Alert messages as the team reads them: who is paged, what the buttons are, what is escaped."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.messages import Messages
+from bot.slack.alerts_render import (
+    OutageView,
+    ProbeLine,
+    StormMember,
+    StormView,
+    outage_root,
+    storm_root,
+)
+from bot.slack.ids import Action
+
+PARIS = ZoneInfo("Europe/Paris")
+STARTED = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+EN = Messages("en")
+
+
+def view(**changes: object) -> OutageView:
+    values: dict[str, object] = {
+        "id": 4,
+        "server_id": "web-01",
+        "client_name": "ACME <SARL>",
+        "level": "premium",
+        "started_at": STARTED,
+        "ended_at": None,
+        "failing": (ProbeLine("web-01/tcp:22", "Connection refused <!channel>"),),
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "maintenance_ref": None,
+        "silenced_until": None,
+        "oncall": ("U01AAA",),
+        "tickets": (),
+        "now": STARTED + timedelta(minutes=5),
+    }
+    values.update(changes)
+    return OutageView(**values)  # type: ignore[arg-type]
+
+
+def test_a_new_outage_pages_the_on_call_and_offers_three_buttons() -> None:
+    """Server, client, level, since (local time), probes with errors escaped, the mention."""
+    text, blocks = outage_root(view(), EN, PARIS)
+    assert text == "web-01 DOWN (ACME &lt;SARL&gt;, premium) since 2026-11-27 15:00 <@U01AAA>"
+    shown = str(blocks)
+    assert "`tcp:22`: Connection refused &lt;!channel&gt;" in shown
+    assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == [
+        Action.OPEN_INTERVENTION.value,
+        Action.ACKNOWLEDGE.value,
+        Action.SILENCE_1H.value,
+    ]
+
+
+def test_maintenance_marks_the_root_and_pings_nobody() -> None:
+    """An open maintenance ticket on the server: no mention anywhere."""
+    text, blocks = outage_root(view(maintenance_ref="INT-7"), EN, PARIS)
+    assert "<@" not in text
+    assert "<@" not in str(blocks)
+    assert "Maintenance in progress (INT-7)" in str(blocks)
+
+
+def test_recovery_shows_the_duration_and_removes_the_buttons() -> None:
+    """Ended 1h30 after its first failure."""
+    text, blocks = outage_root(view(ended_at=STARTED + timedelta(minutes=90)), EN, PARIS)
+    assert text == "web-01 recovered after 1h30m (ACME &lt;SARL&gt;, premium)"
+    assert all(block["type"] != "actions" for block in blocks)
+
+
+def test_a_storm_root_lists_its_servers_within_slack_limits() -> None:
+    """300 members: listed in sections under 3,000 characters, the rest counted."""
+    members = tuple(
+        StormMember(f"node-{n:03d}", "ACME", STARTED, STARTED + timedelta(minutes=3) if n else None)
+        for n in range(300)
+    )
+    text, blocks = storm_root(StormView(1, STARTED, None, members), EN, PARIS)
+    assert text == "Alert storm: 300 servers down (299 recovered)"
+    assert len(blocks) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert "… and 240 more" in str(blocks)
