@@ -1,4 +1,9 @@
-"""`supportbot audit INT-42`: a ticket's timeline, from the append-only audit trail."""
+"""`supportbot audit INT-42 [--format text|json]`: a ticket's whole evidence timeline.
+
+Registration and call time, every audited act, clock stops (probe-confirmed or by hand), outage
+and restoration instants, the messages Slack accepted with their `ts`, and credit states; JSON
+gives each instant in UTC ISO-8601 and in the catalog's local time.
+"""
 
 import argparse
 import json
@@ -10,13 +15,12 @@ from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import parse_ticket
-from bot.services.audit import list_ticket_audit
+from bot.services.evidence import ticket_evidence, to_json, to_text
 from bot.storage.database import make_engine, make_sessionmaker
-from bot.storage.models import Ticket
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = subparsers.add_parser("audit", help="print a ticket's audit timeline")
+    parser = subparsers.add_parser("audit", help="print a ticket's evidence timeline")
     parser.add_argument("ticket", help="INT-42 or 42")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.set_defaults(handler=run)
@@ -38,32 +42,15 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url.get_secret_value())
     try:
         with make_sessionmaker(engine)() as session:
-            ticket = session.get(Ticket, ticket_id)
-            if ticket is None:
+            evidence = ticket_evidence(session, ticket_id)
+            if evidence is None:
                 print(f"INT-{ticket_id}: no such ticket", file=sys.stderr)
                 return EXIT_USAGE
-            events = list_ticket_audit(session, ticket_id)
+            if args.format == "json":
+                output = json.dumps(to_json(evidence, catalog.zone), indent=2, ensure_ascii=False)
+            else:
+                output = to_text(evidence, catalog.zone)
     finally:
         engine.dispose()
-    zone = catalog.zone
-    if args.format == "json":
-        timeline = [
-            {
-                "at": event.at.isoformat(),
-                "actor": event.actor_id,
-                "action": event.action,
-                "command": event.command,
-                "details": event.details,
-            }
-            for event in events
-        ]
-        print(json.dumps({"ticket": f"INT-{ticket_id}", "events": timeline}, indent=2))
-        return EXIT_OK
-    print(f"INT-{ticket_id} ({ticket.kind}, {ticket.client_id}/{ticket.server_id})")
-    for event in events:
-        local = event.at.astimezone(zone).isoformat(timespec="seconds")
-        command = f"  «{event.command}»" if event.command else ""
-        print(f"{local}  {event.actor_id:<12} {event.action}{command}")
-        for key, value in sorted(event.details.items()):
-            print(f"{'':27}{key}: {value}")
+    print(output)
     return EXIT_OK

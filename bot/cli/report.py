@@ -1,0 +1,82 @@
+"""`supportbot report --month YYYY-MM [--client ID] --format text|csv|json`: a month's SLA report.
+
+Text is the summary posted in Slack; CSV is one row per ticket; JSON is the whole report
+(docs/report.schema.json). Figures are read as of now (the real clock of the composition root)
+or as of `--as-of`.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from bot.app import utc_now
+from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.settings_errors import read_settings
+from bot.config import CatalogError, load_catalog
+from bot.errors import UserFacingError
+from bot.grammar import parse_month
+from bot.messages import Messages
+from bot.services.reports import ReportService, to_csv, to_json, to_text
+from bot.storage.database import make_engine, make_sessionmaker
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = subparsers.add_parser("report", help="print a month's SLA report")
+    parser.add_argument("--month", required=True, help="calendar month in the catalog's zone")
+    parser.add_argument("--client", help="one client id (default: every client)")
+    parser.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    parser.add_argument(
+        "--as-of",
+        help="read the figures as of this ISO-8601 instant (default: now): reproducible",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = read_settings()
+    if settings is None:
+        return EXIT_USAGE
+    try:
+        year, month = parse_month(args.month)
+    except UserFacingError:
+        print(f"not a month: {args.month!r} (write YYYY-MM, e.g. 2026-11)", file=sys.stderr)
+        return EXIT_USAGE
+    clock: Callable[[], datetime] = utc_now
+    if args.as_of is not None:
+        try:
+            as_of = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            as_of = None
+        if as_of is None or as_of.tzinfo is None:
+            print(f"not an instant: {args.as_of!r} (ISO-8601 with an offset)", file=sys.stderr)
+            return EXIT_USAGE
+        clock = lambda: as_of  # noqa: E731
+    try:
+        catalog = load_catalog(settings.catalog_path(Path.cwd()))
+    except CatalogError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    messages = Messages(settings.language)
+    engine = make_engine(settings.database_url.get_secret_value())
+    try:
+        service = ReportService(make_sessionmaker(engine), catalog, messages, clock=clock)
+        try:
+            report = service.build(year, month, client=args.client)
+        except UserFacingError as error:
+            print(f"unknown client: {args.client!r}", file=sys.stderr)
+            known = error.values.get("known")
+            if known:
+                print(f"clients: {str(known).replace('`', '')}", file=sys.stderr)
+            return EXIT_USAGE
+    finally:
+        engine.dispose()
+    if args.format == "json":
+        print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        sys.stdout.write(to_csv(report))
+    else:
+        print("\n\n".join(to_text(report, messages)))
+    return EXIT_OK

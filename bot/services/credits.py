@@ -1,0 +1,202 @@
+"""The credit ledger: a breached clock's credit moves eligible → requested → granted | declined.
+
+Each move is a conditional UPDATE on the expected state (two technicians racing: one wins, the
+other gets the wrong-state error), audited, and told in the ticket's thread through the outbox,
+in the transaction that made it. Amounts follow the report's rules (bot.services.reports).
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.config import Catalog
+from bot.errors import UserFacingError
+from bot.messages import Messages
+from bot.services.audit import Actor, add_audit
+from bot.services.reports import CreditLine, month_credit_lines
+from bot.services.tickets import Reply
+from bot.services.views import sla_clock
+from bot.sla import ClockState, month_of
+from bot.slack import render
+from bot.storage.credits import mark_eligible
+from bot.storage.models import Credit, CreditState, Ticket
+from bot.storage.outbox import Outbound, add_message
+
+
+@dataclass(frozen=True)
+class Move:
+    """A verb of `/sla credit`: the state it applies to and the state it leads to."""
+
+    source: CreditState
+    target: CreditState
+
+
+MOVES = {
+    "request": Move(CreditState.ELIGIBLE, CreditState.REQUESTED),
+    "grant": Move(CreditState.REQUESTED, CreditState.GRANTED),
+    "decline": Move(CreditState.REQUESTED, CreditState.DECLINED),
+}
+
+
+class CreditService:
+    """`/sla credit request|grant|decline`; the caller checks the actor is a technician."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        messages: Messages,
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self.catalog = catalog
+        self._messages = messages
+        self._clock = clock
+        self._wake = wake
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+        self._wake()
+
+    def request(self, actor: Actor, ticket_id: int, note: str = "") -> Reply:
+        """The client asked for the credit."""
+        return self.move(actor, "request", ticket_id, note)
+
+    def grant(self, actor: Actor, ticket_id: int, note: str = "") -> Reply:
+        """The requested credit is granted."""
+        return self.move(actor, "grant", ticket_id, note)
+
+    def decline(self, actor: Actor, ticket_id: int, note: str = "") -> Reply:
+        """The requested credit is declined."""
+        return self.move(actor, "decline", ticket_id, note)
+
+    def move(self, actor: Actor, verb: str, ticket_id: int, note: str = "") -> Reply:
+        """Apply `verb` to the credit of the ticket's breached clock; UserFacingError if the
+        ticket did not breach or its credit is not in the state the verb applies to."""
+        step = MOVES[verb]
+        with self._transaction() as session:
+            now = self._clock()
+            ticket = self._load(session, ticket_id)
+            clock_kind, deadline = self._breach(ticket, now)
+            # A clock still running past its deadline has no ledger row yet: it is eligible now.
+            mark_eligible(
+                session,
+                ticket_id=ticket.id,
+                clock=clock_kind,
+                client_id=ticket.client_id,
+                breached_at=deadline,
+                now=now,
+                by="system",
+            )
+            credit = session.scalars(
+                select(Credit).where(Credit.ticket_id == ticket.id, Credit.clock == clock_kind)
+            ).one()
+            moved = session.execute(
+                update(Credit)
+                .where(Credit.id == credit.id, Credit.state == step.source)
+                .values(state=step.target, updated_at=now, updated_by=actor.user_id, note=note)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                session.refresh(credit)
+                raise UserFacingError(
+                    "credit.wrong_state",
+                    ref=ticket.ref,
+                    clock=clock_kind.upper(),
+                    state=self._messages.get(f"credit.state.{credit.state.value}"),
+                    verb=verb,
+                    expected=self._messages.get(f"credit.state.{step.source.value}"),
+                )
+            line = self._priced(session, ticket, clock_kind, credit.breached_at, now)
+            said = self._messages.get(
+                "credit.moved",
+                ref=ticket.ref,
+                clock=clock_kind.upper(),
+                amount=f"{line.amount:.2f} €",
+                month=line.month_label,
+                state=self._messages.get(f"credit.state.{step.target.value}"),
+                user=actor.user_id,
+                note=self._messages.get("ticket.note", text=render.escape(note)) if note else "",
+            )
+            event = add_audit(
+                session,
+                actor,
+                f"credit.{step.target.value}",
+                at=now,
+                ticket_id=ticket.id,
+                details={
+                    "clock": clock_kind,
+                    "from": step.source.value,
+                    "to": step.target.value,
+                    "breached_at": credit.breached_at.isoformat(),
+                    "month": line.month_label,
+                    "amount": str(line.amount),
+                    "full_amount": str(line.full_amount),
+                    "note": note,
+                },
+            )
+            add_message(
+                session,
+                Outbound(
+                    key=f"{ticket.ref}/event/{event.id}",
+                    text=said,
+                    channel_id=self.catalog.team.alerts_channel,
+                    thread_key=ticket.thread_key,
+                ),
+                now=now,
+            )
+        return Reply(said)
+
+    def _load(self, session: Session, ticket_id: int) -> Ticket:
+        ticket = session.scalars(
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+            .with_for_update()
+        ).one_or_none()
+        if ticket is None:
+            raise UserFacingError("ticket.not_found", id=ticket_id)
+        return ticket
+
+    def _breach(self, ticket: Ticket, now: datetime) -> tuple[str, datetime]:
+        """(clock kind, missed deadline) of the breached clock, or why there is none."""
+        if not ticket.clocks:
+            raise UserFacingError("credit.no_clock", ref=ticket.ref)
+        readings = [
+            (row, sla_clock(row, ticket.pauses, self.catalog).status(now)) for row in ticket.clocks
+        ]
+        for row, status in readings:
+            if status.state is ClockState.BREACHED:
+                return row.kind, status.deadline
+        row, status = readings[0]
+        values = {
+            "ref": ticket.ref,
+            "clock": row.kind.upper(),
+            "taken": render.duration(status.consumed),
+            "budget": render.duration(timedelta(seconds=row.budget_seconds)),
+        }
+        key = "credit.met" if status.state is ClockState.MET else "credit.not_breached"
+        raise UserFacingError(key, **values)
+
+    def _priced(
+        self,
+        session: Session,
+        ticket: Ticket,
+        clock_kind: str,
+        breached_at: datetime,
+        now: datetime,
+    ) -> CreditLine:
+        """The credit's amount by the report's rules: rate × fee, capped in its month."""
+        year, month = month_of(breached_at, self.catalog.zone)
+        lines = month_credit_lines(session, self.catalog, ticket.client_id, year, month, now=now)
+        return next(
+            line for line in lines if line.ticket_id == ticket.id and line.clock.value == clock_kind
+        )

@@ -1,0 +1,260 @@
+"""A ticket's evidence: its whole timeline from the audit trail, clocks, outages and outbox.
+
+What a dispute needs, in one chronological list: registration (and the recorded call time),
+every audited act (claim, waits, client updates, resolution, credit moves), clock starts and
+stops, the probe-confirmed outage and restoration instants, and each message Slack accepted
+under the ticket's keys (warnings, nudges, thread posts) with its Slack `ts`.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.storage.models import (
+    AuditEvent,
+    Credit,
+    Outage,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+)
+
+PROBE = "probe"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One instant of the timeline: where it comes from, what happened, who did it."""
+
+    at: datetime
+    source: str  # ticket | audit | clock | outage | outbox | credit
+    action: str
+    actor: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A ticket's facts and timeline, oldest first."""
+
+    ticket: Ticket
+    entries: tuple[Entry, ...]
+    credits: tuple[Credit, ...]
+
+    @property
+    def ref(self) -> str:
+        return self.ticket.ref
+
+
+def ticket_evidence(session: Session, ticket_id: int) -> Evidence | None:
+    """The evidence of a ticket, or None if there is no such ticket."""
+    ticket = session.scalars(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+    ).one_or_none()
+    if ticket is None:
+        return None
+    ref = ticket.ref
+    entries: list[Entry] = []
+    if ticket.called_at != ticket.registered_at:  # the registration itself is the audit event
+        entries.append(
+            Entry(
+                ticket.called_at,
+                "ticket",
+                "called",
+                None,
+                {"recorded_at": _utc(ticket.registered_at), "recorded_by": ticket.opened_by},
+            )
+        )
+    for event in session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.ticket_id == ticket_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ):
+        entries.append(
+            Entry(
+                event.at, "audit", event.action, event.actor_id, dict(event.details), event.command
+            )
+        )
+    for clock in ticket.clocks:
+        entries.append(
+            Entry(
+                clock.started_at,
+                "clock",
+                f"{clock.kind}.started",
+                None,
+                {"budget_seconds": clock.budget_seconds, "calendar": clock.calendar},
+            )
+        )
+        if clock.stopped_at is not None:
+            confirmed = clock.stopped_by == PROBE
+            entries.append(
+                Entry(
+                    clock.stopped_at,
+                    "clock",
+                    f"{clock.kind}.stopped",
+                    clock.stopped_by,
+                    {"confirmed_by_probe": confirmed},
+                )
+            )
+    for outage in _outages(session, ticket):
+        details = {"outage_id": outage.id, "server_id": outage.server_id}
+        entries.append(Entry(outage.started_at, "outage", "outage.first_failure", PROBE, details))
+        entries.append(
+            Entry(outage.confirmed_at, "outage", "outage.confirmed_down", PROBE, details)
+        )
+        if outage.ended_at is not None:
+            entries.append(Entry(outage.ended_at, "outage", "outage.restored", PROBE, details))
+    for message in session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.key.startswith(f"{ref}/"), OutboxMessage.status == OutboxStatus.SENT)
+        .order_by(OutboxMessage.id)
+    ):
+        entries.append(
+            Entry(
+                message.sent_at or message.created_at,
+                "outbox",
+                f"message.{_message_kind(ref, message.key)}",
+                None,
+                {
+                    "key": message.key,
+                    "ts": message.ts,
+                    "channel_id": message.sent_channel_id or message.channel_id,
+                    "queued_at": _utc(message.created_at),
+                    "text": message.text,
+                },
+            )
+        )
+    credits = tuple(
+        session.scalars(select(Credit).where(Credit.ticket_id == ticket_id).order_by(Credit.id))
+    )
+    for credit in credits:
+        entries.append(
+            Entry(
+                credit.updated_at,
+                "credit",
+                f"credit.{credit.state.value}",
+                credit.updated_by,
+                {
+                    "clock": credit.clock,
+                    "breached_at": _utc(credit.breached_at),
+                    "note": credit.note,
+                },
+            )
+        )
+    order = {"ticket": 0, "audit": 1, "clock": 2, "outage": 3, "credit": 4, "outbox": 5}
+    entries.sort(key=lambda e: (e.at, order[e.source]))
+    return Evidence(ticket, tuple(entries), credits)
+
+
+def _outages(session: Session, ticket: Ticket) -> list[Outage]:
+    """The ticket's outage, and its server's outages overlapping the ticket's life."""
+    conditions = []
+    if ticket.outage_id is not None:
+        conditions.append(Outage.id == ticket.outage_id)
+    if ticket.server_id is not None:
+        overlap = Outage.server_id == ticket.server_id
+        overlap &= or_(Outage.ended_at.is_(None), Outage.ended_at >= ticket.called_at)
+        if ticket.resolved_at is not None:
+            overlap &= Outage.started_at <= ticket.resolved_at
+        conditions.append(overlap)
+    if not conditions:
+        return []
+    return list(session.scalars(select(Outage).where(or_(*conditions)).order_by(Outage.id)))
+
+
+def _message_kind(ref: str, key: str) -> str:
+    """`INT-42/gti/75` → warning, `INT-42/nudge/…` → nudge, `INT-42/event/…` → thread, …"""
+    part = key.removeprefix(f"{ref}/").split("/")[0]
+    if part in ("gti", "gtr"):
+        return "warning"
+    if part == "nudge":
+        return "nudge"
+    if part == "event":
+        return "thread"
+    return part or "other"
+
+
+def _utc(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
+def to_json(evidence: Evidence, zone: ZoneInfo) -> dict[str, Any]:
+    """The evidence as JSON-ready data; every instant in UTC ISO-8601 and in local time."""
+    ticket = evidence.ticket
+
+    def instant(at: datetime | None) -> dict[str, str] | None:
+        if at is None:
+            return None
+        return {"utc": at.astimezone(UTC).isoformat(), "local": at.astimezone(zone).isoformat()}
+
+    return {
+        "ticket": evidence.ref,
+        "kind": ticket.kind,
+        "client": ticket.client_id,
+        "server": ticket.server_id,
+        "level": ticket.level,
+        "scope": ticket.scope.value,
+        "status": ticket.status.value,
+        "zone": zone.key,
+        "called_at": instant(ticket.called_at),
+        "registered_at": instant(ticket.registered_at),
+        "resolved_at": instant(ticket.resolved_at),
+        "pauses": [
+            {
+                "started_at": instant(p.started_at),
+                "ended_at": instant(p.ended_at),
+                "reason": p.reason,
+                "started_by": p.started_by,
+                "ended_by": p.ended_by,
+            }
+            for p in ticket.pauses
+        ],
+        "credits": [
+            {
+                "clock": c.clock,
+                "state": c.state.value,
+                "breached_at": instant(c.breached_at),
+                "updated_at": instant(c.updated_at),
+                "updated_by": c.updated_by,
+                "note": c.note,
+            }
+            for c in evidence.credits
+        ],
+        "events": [
+            {
+                "at": entry.at.astimezone(UTC).isoformat(),
+                "at_local": entry.at.astimezone(zone).isoformat(),
+                "source": entry.source,
+                "action": entry.action,
+                "actor": entry.actor,
+                "command": entry.command,
+                "details": entry.details,
+            }
+            for entry in evidence.entries
+        ],
+    }
+
+
+def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
+    """The timeline for a terminal: one line per instant (local time), details indented."""
+    ticket = evidence.ticket
+    lines = [f"{evidence.ref} ({ticket.kind}, {ticket.client_id}/{ticket.server_id})"]
+    for entry in evidence.entries:
+        local = entry.at.astimezone(zone).isoformat(timespec="seconds")
+        command = f"  «{entry.command}»" if entry.command else ""
+        lines.append(f"{local}  {entry.actor or '-':<12} {entry.action}{command}")
+        for key, value in sorted(entry.details.items()):
+            if key == "text":
+                value = str(value).replace("\n", " ")[:120]
+            lines.append(f"{'':27}{key}: {value}")
+    lines.append(
+        f"status {ticket.status.value}, scope {ticket.scope.value}; local times in {zone.key}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""`supportbot report` and `supportbot audit`: CSV that parses back to the report's numbers,
+JSON valid against docs/report.schema.json, the evidence timeline, clean errors on bad input."""
+
+import argparse
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema
+import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cli import audit, report
+from bot.storage.models import OutboxMessage, OutboxStatus
+from bot.storage.outbox import Outbound, add_message
+from tests.services.history import EXAMPLE_CATALOG, REPORT_AT, build_history
+
+SCHEMA = Path(__file__).parents[2] / "docs" / "report.schema.json"
+
+
+def supportbot(*argv: str) -> int:
+    """The two subcommands under test, parsed as `supportbot` parses them."""
+    parser = argparse.ArgumentParser(prog="supportbot")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    report.register(subparsers)
+    audit.register(subparsers)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+@pytest.fixture
+def cli_env(
+    sessions: sessionmaker[Session], database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> sessionmaker[Session]:
+    """The month of history in the database the CLI reads (settings from the environment)."""
+    build_history(sessions)
+    monkeypatch.setenv(
+        "SUPPORTBOT_DATABASE_URL", database_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setenv("SUPPORTBOT_LANGUAGE", "en")
+    return sessions
+
+
+AS_OF = REPORT_AT.isoformat()
+
+
+def test_csv_is_one_row_per_ticket_and_parses_back_to_the_same_numbers(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Row count, kinds, consumed seconds, pauses and the month's credits match the report."""
+    assert supportbot("report", "--month", "2026-11", "--format", "csv", "--as-of", AS_OF) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["ticket"] for r in rows] == [f"INT-{n}" for n in (3, 4, 5, 6, 7, 8, 9, 11, 12, 2, 10)]
+    acme = [r for r in rows if r["client_id"] == "acme"]
+    assert sum(r["kind"] == "materiel" for r in acme) == 3
+    assert sum(int(r["paused_seconds"]) for r in acme) == 2 * 3600
+    assert {r["ticket"]: int(r["consumed_seconds"]) for r in acme if r["clock"]} == {
+        "INT-3": 3600,
+        "INT-4": 5 * 3600,
+        "INT-8": 10 * 3600,
+        "INT-9": 2 * 3600,
+        "INT-11": 13 * 3600,
+        "INT-12": 9 * 3600,
+    }
+    this_month = [r for r in rows if r["credit_month"] == "2026-11"]
+    assert sum(Decimal(r["credit_amount"]) for r in this_month) == Decimal("269.50")
+    assert [r["restored_by"] for r in acme if r["restored_by"]] == ["probe", "hand", "hand", "hand"]
+    assert {r["called_at_local"][:16] for r in rows if r["ticket"] == "INT-2"} == {
+        "2026-11-01T00:30"
+    }
+
+
+def test_json_validates_against_the_committed_schema(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole structure, with money as exact decimal strings."""
+    assert supportbot("report", "--month", "2026-11", "--format", "json", "--as-of", AS_OF) == 0
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    acme = next(c for c in data["clients"] if c["id"] == "acme")
+    assert acme["credits"]["by_state"]["granted"] == {"count": 1, "amount": "60.00"}
+    assert acme["credits"]["cap"] == "120.00"
+    assert acme["outages"]["downtime_seconds"] == 11 * 3600 + 600
+    assert acme["allowance"] == {"used": 2, "allowed": 2}
+
+
+def test_text_and_one_client(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--client` narrows the report; text is the Slack summary."""
+    assert supportbot("report", "--month", "2026-11", "--client", "GLOBEX", "--as-of", AS_OF) == 0
+    out = capsys.readouterr().out
+    assert "*Globex SAS* (`globex`)" in out
+    assert "ACME" not in out
+    assert "requested 149.50 €" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (("--month", "2026-13"), "not a month"),
+        (("--month", "nov"), "not a month"),
+        (("--month", "2026-11", "--client", "nobody"), "unknown client"),
+        (("--month", "2026-11", "--as-of", "yesterday"), "not an instant"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    cli_env: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    error: str,
+) -> None:
+    assert supportbot("report", *argv) == 2
+    assert error in capsys.readouterr().err
+
+
+def test_audit_json_is_the_whole_evidence_timeline(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """INT-8: registration, probe-confirmed outage and restoration, resolution, credit moves,
+    each instant in UTC and local time."""
+    assert supportbot("audit", "INT-8", "--format", "json") == 0
+    data = json.loads(capsys.readouterr().out)
+    actions = [e["action"] for e in data["events"]]
+    for expected in (
+        "ticket.opened",
+        "outage.first_failure",
+        "outage.confirmed_down",
+        "gtr.started",
+        "outage.restored",
+        "gtr.stopped",
+        "clock.restored",
+        "ticket.resolved",
+        "credit.requested",
+        "credit.declined",
+    ):
+        assert expected in actions
+    assert actions.index("outage.first_failure") < actions.index("ticket.opened")
+    stop = next(e for e in data["events"] if e["action"] == "gtr.stopped")
+    assert stop["actor"] == "probe"
+    assert stop["details"]["confirmed_by_probe"] is True
+    assert stop["at"] == "2026-11-09T18:00:00+00:00"
+    assert stop["at_local"] == "2026-11-09T19:00:00+01:00"
+    assert data["called_at"] == {
+        "utc": "2026-11-09T08:00:00+00:00",
+        "local": "2026-11-09T09:00:00+01:00",
+    }
+    assert data["credits"][0]["state"] == "declined"
+
+
+def test_audit_lists_warnings_slack_accepted_with_their_ts(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sent outbox rows under `INT-4/` (a warning here) appear with their ts; pending ones not."""
+    sent_at = datetime(2026, 11, 3, 12, 0, 1, tzinfo=UTC)
+    with cli_env.begin() as session:
+        add_message(
+            session,
+            Outbound(key="INT-4/gti/75", text="GTI of INT-4 at 75%", channel_id="U01AAA"),
+            now=sent_at,
+        )
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "INT-4/gti/75")
+            .values(status=OutboxStatus.SENT, ts="1793710801.000100", sent_at=sent_at)
+        )
+    assert supportbot("audit", "4") == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "INT-4 (maintenance, acme/acme-web-01)"
+    assert "2026-11-03T13:00:01+01:00  -            message.warning" in out
+    assert "ts: 1793710801.000100" in out
+    assert out.count("message.") == 1  # the root and thread posts were never sent
+    assert "ticket.waiting" in out
+    assert "ticket.resumed" in out

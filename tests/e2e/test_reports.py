@@ -1,0 +1,109 @@
+"""/sla report and /sla credit end to end through the emulator, and the monthly summary posted
+once, even when the bot restarts at 09:00 on the first business day."""
+
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread
+from bot.services.reports import ReportService
+from tests.plugins.bot import ALERTS, OUTSIDER, MovableClock, RunningBot, start_bot, stop_bot
+
+PARIS = ZoneInfo("Europe/Paris")
+FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
+DECEMBER_1ST_9AM = datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)  # a Tuesday
+
+
+def late_claim(bot: RunningBot) -> None:
+    """INT-1: GTI due Saturday 10:00, claimed at 11:00: breached."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    bot.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=PARIS))
+    bot.command("claim 1")
+
+
+def test_sla_report_answers_ephemerally_or_posts_in_the_channel(bot: RunningBot) -> None:
+    """The summary comes back in the reply; with `public` it is posted in the channel."""
+    late_claim(bot)
+    reply = bot.command("report acme 2026-11", command="/sla")
+    assert reply.startswith("*SLA report 2026-11*")
+    assert "*ACME SARL* (`acme`)" in reply
+    assert "GTI *breached* (5h of 4h)" in reply
+    assert "1 eligible 60.00 €" in reply
+    assert bot.command("report public", command="/sla") == "Report 2026-11 posted in the channel."
+    posted = bot.slack.wait_until(
+        lambda: next((m for m in bot.slack.roots(ALERTS) if "SLA report" in m.text), None),
+        timeout_s=15,
+    )
+    assert "Globex SAS" in posted.text
+    assert posted.blocks
+    assert "YYYY-MM" in bot.command("report acme 2026-13", command="/sla")
+    assert "Unknown client `nobody`" in bot.command("report nobody", command="/sla")
+
+
+def test_sla_credit_moves_the_ledger_for_technicians_only(bot: RunningBot) -> None:
+    """request then grant, told in the ticket thread; an outsider is refused and audited."""
+    late_claim(bot)
+    assert "Only technicians" in bot.command("credit request 1", command="/sla", user_id=OUTSIDER)
+    assert bot.command("credit request INT-1 asked by phone", command="/sla") == (
+        "INT-1 GTI credit (60.00 €, month 2026-11) requested by <@U01AAA>. Note: asked by phone"
+    )
+    assert "granted" in bot.command("credit grant 1", command="/sla")
+    assert "applies to a requested credit only" in bot.command("credit grant 1", command="/sla")
+    assert "Usage" in bot.command("credit give 1", command="/sla")
+    thread = bot.slack.wait_until(
+        lambda: (
+            replies
+            if len(
+                replies := [
+                    m
+                    for root in bot.slack.roots(ALERTS)
+                    for m in bot.slack.thread(ALERTS, root.ts)
+                    if m.is_reply and "credit" in m.text
+                ]
+            )
+            == 2
+            else None
+        ),
+        timeout_s=15,
+    )
+    assert ["requested" in thread[0].text, "granted" in thread[1].text] == [True, True]
+
+
+def post_monthly(bot: RunningBot) -> bool:
+    """What the scheduler's monthly job does, at the bot's clock."""
+    runtime = bot.runtime
+    service = ReportService(
+        runtime.sessions,
+        runtime.catalog,
+        runtime.messages,
+        clock=runtime.clock,
+        wake=bot.server.sender.wake,
+    )
+    return service.post_monthly_report_if_due(runtime.clock())
+
+
+def test_the_monthly_report_is_posted_once_across_a_restart_at_nine_on_the_first(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """Two bot instances in turn on one database, both at 09:00 on Dec 1: one message."""
+
+    def monthly_posts() -> list[str]:
+        return [m.text for m in slack.roots(ALERTS) if m.text.startswith("*SLA report 2026-11*")]
+
+    first, loop = start_bot(slack, database_url, clock=MovableClock(DECEMBER_1ST_9AM))
+    try:
+        assert post_monthly(first)
+        assert not post_monthly(first)
+        slack.wait_until(lambda: monthly_posts() or None, timeout_s=15)
+    finally:
+        stop_bot(first, loop)
+    second, loop = start_bot(slack, database_url, clock=MovableClock(DECEMBER_1ST_9AM))
+    try:
+        assert not post_monthly(second)
+        time.sleep(0.5)  # give the second sender a chance to (wrongly) send it again
+    finally:
+        stop_bot(second, loop)
+    assert len(monthly_posts()) == 1

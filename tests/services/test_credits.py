@@ -1,0 +1,132 @@
+"""The credit ledger: eligible → requested → granted | declined, refused with a reason otherwise."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.errors import UserFacingError
+from bot.handlers.errors import render_error
+from bot.messages import Messages
+from bot.services.audit import Actor
+from bot.sla import TicketKind
+from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
+from tests.services.history import TECH, History, open_ticket, paris, services
+
+WEB = "acme-web-01"
+
+
+@pytest.fixture
+def h(sessions: sessionmaker[Session]) -> History:
+    return services(sessions)
+
+
+def refusal(error: pytest.ExceptionInfo[UserFacingError]) -> str:
+    return render_error(error.value, Messages("en"))
+
+
+def breached_gti(h: History) -> int:
+    """INT-1: called Monday 10:00, claimed 15:00: GTI (4h) breached at 14:00."""
+    ticket = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.SECOURS, "down")
+    h.clock.now = paris(11, 2, 15)
+    h.tickets.claim(TECH, ticket)
+    return ticket
+
+
+def test_a_credit_moves_eligible_requested_granted_audited_and_told_in_the_thread(
+    h: History,
+) -> None:
+    """Each move is one audit event and one thread post, with the capped amount."""
+    ticket = breached_gti(h)
+    h.clock.now = paris(11, 3, 10)
+    reply = h.credits.request(Actor("U01BBB", "/sla credit request 1"), ticket, "by mail")
+    assert reply.text == (
+        "INT-1 GTI credit (60.00 €, month 2026-11) requested by <@U01BBB>. Note: by mail"
+    )
+    h.clock.now = paris(11, 4, 10)
+    h.credits.grant(TECH, ticket)
+    with h.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+        assert (credit.state, credit.updated_by) == (CreditState.GRANTED, TECH.user_id)
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.startswith("credit."))
+        ).all()
+        assert [(e.action, e.details["from"], e.details["amount"]) for e in events] == [
+            ("credit.requested", "eligible", "60.00"),
+            ("credit.granted", "requested", "60.00"),
+        ]
+        assert events[0].command == "/sla credit request 1"
+        posts = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.key.in_([f"INT-1/event/{e.id}" for e in events])
+            )
+        ).all()
+        assert [p.thread_key for p in posts] == ["INT-1/root", "INT-1/root"]
+        assert "granted" in posts[1].text
+
+
+def test_only_the_allowed_transitions(h: History) -> None:
+    """Grant before request, request twice, decline after grant: refused, naming the state."""
+    ticket = breached_gti(h)
+    with pytest.raises(UserFacingError) as error:
+        h.credits.grant(TECH, ticket)
+    assert refusal(error) == (
+        "The GTI credit of INT-1 is eligible: `grant` applies to a requested credit only."
+    )
+    h.credits.request(TECH, ticket)
+    with pytest.raises(UserFacingError):
+        h.credits.request(TECH, ticket)
+    h.credits.decline(TECH, ticket)
+    with pytest.raises(UserFacingError) as error:
+        h.credits.grant(TECH, ticket)
+    assert "is declined" in refusal(error)
+
+
+def test_a_ticket_that_did_not_breach_gets_no_credit_with_the_reason(h: History) -> None:
+    """Met, still within its budget, or out of scope: each says why."""
+    met = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.SECOURS, "down")
+    h.clock.now = paris(11, 2, 11, 10)
+    h.tickets.claim(TECH, met)
+    with pytest.raises(UserFacingError) as error:
+        h.credits.request(TECH, met)
+    assert refusal(error) == "INT-1 met its GTI (1h10m of 4h): no credit."
+
+    running = open_ticket(h, paris(11, 3, 10), WEB, TicketKind.MATERIEL, "disk")
+    with pytest.raises(UserFacingError) as error:
+        h.credits.request(TECH, running)
+    assert refusal(error) == "The GTR of INT-2 has not breached (0m of 8h): no credit."
+
+    open_ticket(h, paris(11, 3, 11), WEB, TicketKind.MAINTENANCE, "two")
+    out = open_ticket(h, paris(11, 3, 12), WEB, TicketKind.UTILISATION, "three")
+    with pytest.raises(UserFacingError) as error:
+        h.credits.request(TECH, out)
+    assert refusal(error) == "INT-4 runs no contractual clock (out of scope): no credit."
+    with pytest.raises(UserFacingError) as error:
+        h.credits.request(TECH, 99)
+    assert refusal(error) == "Ticket INT-99 does not exist."
+    with h.sessions() as session:
+        assert session.scalars(select(Credit)).all() == []
+
+
+def test_a_clock_still_running_past_its_deadline_can_be_requested(h: History) -> None:
+    """Breached but not stopped yet: the credit becomes eligible then requested, at its deadline."""
+    ticket = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.MATERIEL, "disk")
+    h.clock.now = paris(11, 3, 10)  # GTR 8h business: due Nov 2 18:00
+    assert "requested" in h.credits.request(TECH, ticket).text
+    with h.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+        assert credit.breached_at == paris(11, 2, 18)
+        assert credit.state is CreditState.REQUESTED
+
+
+def test_the_amount_follows_the_monthly_cap(h: History) -> None:
+    """Three ACME breaches in a month at 60 € each, capped at 120 €: the third gets 0 €."""
+    amounts = []
+    for day in (2, 3, 4):
+        ticket = open_ticket(h, paris(11, day, 9), WEB, TicketKind.MATERIEL, "disk")
+        h.clock.now = paris(11, day, 18, 30)
+        h.tickets.resolve(TECH, ticket, "")
+        amounts.append(h.credits.request(TECH, ticket).text.split("(")[1].split(",")[0])
+    assert amounts == ["60.00 €", "60.00 €", "0.00 €"]
+    assert Decimal("120.00") == sum(Decimal(a.split()[0]) for a in amounts)

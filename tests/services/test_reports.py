@@ -1,0 +1,176 @@
+"""The monthly report: a month of history built through the services, figures checked against
+values worked out by hand (tests/services/history.py), on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.messages import Messages
+from bot.services.reports import (
+    ClientReport,
+    MonthReport,
+    ReportService,
+    build_month_report,
+    first_business_day,
+    to_text,
+)
+from bot.sla import ClockState, TicketKind
+from bot.storage.models import CreditState, OutboxMessage, Scope
+from tests.services.history import PARIS, REPORT_AT, History, build_history, paris, services
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def history(sessions: sessionmaker[Session]) -> History:
+    return build_history(sessions)
+
+
+def report(h: History, year: int, month: int, client: str | None = None) -> MonthReport:
+    with h.sessions() as session:
+        return build_month_report(
+            session, h.catalog, year, month, now=REPORT_AT.astimezone(UTC),
+            client_id=client,
+        )  # fmt: skip
+
+
+def client_of(month: MonthReport, client_id: str) -> ClientReport:
+    return next(c for c in month.clients if c.client_id == client_id)
+
+
+def test_acme_november_figures_equal_the_hand_computed_ones(history: History) -> None:
+    """Kinds, allowance, out of scope, clocks, restorations, pauses, outages, availability."""
+    acme = client_of(report(history, 2026, 11), "acme")
+    assert [t.ref for t in acme.tickets] == [f"INT-{n}" for n in (3, 4, 5, 6, 7, 8, 9, 11, 12)]
+    assert acme.by_kind == {
+        TicketKind.SECOURS: 2,
+        TicketKind.MAINTENANCE: 1,
+        TicketKind.UTILISATION: 2,
+        TicketKind.MATERIEL: 3,
+        TicketKind.RESEAU: 1,
+    }
+    assert (acme.allowance.used, acme.allowance.allowance) == (2, 2)
+    assert acme.out_of_scope == {Scope.QUOTED: 1, Scope.REFUSED: 1, Scope.PENDING: 1}
+    states = acme.clock_states
+    assert (states[ClockState.MET], states[ClockState.BREACHED]) == (2, 4)
+    assert states[ClockState.RUNNING] == states[ClockState.PAUSED] == 0
+    assert acme.restorations == {"probe": 1, "hand": 3}
+    assert (acme.pause_count, acme.paused) == (1, 2 * HOUR)
+    consumed = {t.ref: t.clock.consumed for t in acme.tickets if t.clock is not None}
+    assert consumed == {
+        "INT-3": HOUR,
+        "INT-4": 5 * HOUR,
+        "INT-8": 10 * HOUR,
+        "INT-9": 2 * HOUR,
+        "INT-11": 13 * HOUR,
+        "INT-12": 9 * HOUR,
+    }
+    int4 = next(t for t in acme.tickets if t.ref == "INT-4")
+    assert int4.clock is not None
+    assert int4.clock.deadline == paris(11, 3, 16)
+    # Outage of Nov 9 (08:50-19:00) and the first hour of the Nov 30 23:00 one.
+    downtime = timedelta(hours=10, minutes=10) + HOUR
+    assert (len(acme.outages), acme.downtime) == (2, downtime)
+    (web,) = acme.servers
+    assert web.server_id == "acme-web-01"
+    assert web.availability == pytest.approx(1 - downtime / timedelta(days=30))
+
+
+def test_credits_are_capped_per_month_and_belong_to_the_month_of_their_deadline(
+    history: History,
+) -> None:
+    """ACME: 60 € granted, 60 € declined, then the cap (120 €) leaves 0 €; December gets INT-12."""
+    acme = client_of(report(history, 2026, 11), "acme")
+    lines = [(c.ticket_ref, c.state, c.amount, c.full_amount) for c in acme.credits]
+    assert lines == [
+        ("INT-4", CreditState.GRANTED, Decimal("60.00"), Decimal("60.00")),
+        ("INT-8", CreditState.DECLINED, Decimal("60.00"), Decimal("60.00")),
+        ("INT-11", CreditState.ELIGIBLE, Decimal("0.00"), Decimal("60.00")),
+    ]
+    assert acme.credit_cap == Decimal("120.00")
+    totals = acme.credit_totals
+    assert (totals[CreditState.GRANTED].count, totals[CreditState.GRANTED].amount) == (
+        1,
+        Decimal("60.00"),
+    )
+    assert totals[CreditState.ELIGIBLE].amount == Decimal("0.00")
+    assert totals[CreditState.REQUESTED].count == 0
+    int12 = next(t for t in acme.tickets if t.ref == "INT-12")
+    (credit,) = int12.credits
+    assert (credit.month_label, credit.amount) == ("2026-12", Decimal("60.00"))
+
+    december = client_of(report(history, 2026, 12), "acme")
+    assert [(c.ticket_ref, c.amount) for c in december.credits] == [("INT-12", Decimal("60.00"))]
+    assert [(t.ref, t.in_month) for t in december.tickets] == [("INT-12", False)]
+    assert sum(december.by_kind.values()) == 0
+
+    globex = client_of(report(history, 2026, 11), "globex")
+    assert [(c.ticket_ref, c.state, c.amount) for c in globex.credits] == [
+        ("INT-10", CreditState.REQUESTED, Decimal("149.50"))
+    ]
+
+
+def test_months_split_at_local_midnight_of_the_first(history: History) -> None:
+    """23:30 on Oct 31 is October, 00:30 on Nov 1 is November, though both are Oct 31 in UTC."""
+    assert paris(11, 1, 0, 30).astimezone(UTC).day == 31
+    october = client_of(report(history, 2026, 10), "globex")
+    november = client_of(report(history, 2026, 11), "globex")
+    assert [t.ref for t in october.tickets] == ["INT-1"]
+    assert [t.ref for t in november.tickets] == ["INT-2", "INT-10"]
+    assert october.allowance.used == 1
+    assert november.allowance.used == 2
+
+
+def test_availability_uses_the_local_month_length_across_dst(history: History) -> None:
+    """October 2026 lasts 745 h in Paris, March 2026 743 h."""
+    (db,) = client_of(report(history, 2026, 10), "globex").servers
+    assert db.availability == pytest.approx(1 - 2 / 745)
+    (web,) = client_of(report(history, 2026, 3), "acme").servers
+    assert web.availability == pytest.approx(1 - 3 / 743)
+    month = report(history, 2026, 3)
+    assert month.ends_at - month.starts_at == timedelta(hours=743)
+
+
+def test_one_client_report_and_readable_text(history: History) -> None:
+    """`client` limits the report; the text names the figures a technician looks for."""
+    month = report(history, 2026, 11, client="acme")
+    assert [c.client_id for c in month.clients] == ["acme"]
+    text = "\n".join(to_text(month, Messages("en")))
+    assert "*SLA report 2026-11*" in text
+    assert "allowance 2/2" in text
+    assert "Out of scope: 1 quoted, 1 refused, 1 pending" in text
+    assert "GTR restorations: 1 confirmed by probes, 3 by hand" in text
+    assert "granted 60.00 €" in text
+    assert "cap 120.00 €" in text
+    assert "INT-4 maintenance · acme-web-01 · called 2026-11-03 10:00 · GTI *breached*" in text
+
+
+def test_monthly_report_is_queued_once_at_nine_on_the_first_business_day(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Dec 1 2026 is a Tuesday: not before 09:00, once after, however often asked."""
+    h = services(sessions)
+    assert first_business_day(h.catalog, 2026, 11).day == 2  # Nov 1: Sunday and a holiday
+    assert first_business_day(h.catalog, 2027, 5).day == 3  # May 1: Saturday
+    service = ReportService(sessions, h.catalog, Messages("en"), clock=h.clock)
+    assert not service.post_monthly_report_if_due(paris(12, 1, 8, 59))
+    assert service.post_monthly_report_if_due(paris(12, 1, 9))
+    again = ReportService(sessions, h.catalog, Messages("en"), clock=h.clock)  # a restart
+    assert not again.post_monthly_report_if_due(paris(12, 1, 9, 5))
+    assert not again.post_monthly_report_if_due(paris(12, 20, 9))
+    with sessions() as session:
+        keys = list(session.scalars(select(OutboxMessage.key)))
+    assert keys == ["report/monthly/2026-11"]
+
+
+def test_monthly_report_can_be_turned_off(sessions: sessionmaker[Session]) -> None:
+    """policy.monthly_report = false: nothing is queued."""
+    h = services(sessions)
+    catalog = h.catalog.model_copy(
+        update={"policy": h.catalog.policy.model_copy(update={"monthly_report": False})}
+    )
+    service = ReportService(sessions, catalog, Messages("en"), clock=h.clock)
+    assert not service.post_monthly_report_if_due(datetime(2026, 12, 1, 10, tzinfo=PARIS))
