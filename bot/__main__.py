@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import audit, check_config, migrate, outbox, run, sla
+from bot.cli import audit, check_config, migrate, outbox, report, run, sla
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Slack bot for managed-hosting support: probes, tickets, SLA clocks.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check_config, migrate, outbox, run, sla, audit):
+    for module in (check_config, migrate, outbox, run, sla, audit, report):
         module.register(subparsers)
     return parser
 

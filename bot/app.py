@@ -12,11 +12,13 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,13 +27,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, Settings, load_catalog
 from bot.handlers import actions, commands, dedupe
+from bot.handlers import alerts as alert_handlers
 from bot.handlers.access import Authorizer
 from bot.handlers.context import HandlerContext
 from bot.health import HealthReport
+from bot.jobs import SWEEP_JOB, run_soon, schedule_jobs
 from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
+from bot.probes.engine import ProbeEngine
 from bot.sandbox import SlackEmulator
 from bot.sandbox.console import run_console
+from bot.services.alerts import AlertService
+from bot.services.leader import Leadership
+from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService
 from bot.services.tickets import TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
@@ -111,28 +120,55 @@ def build_bolt_app(
     )
     commands.register(app, context)
     actions.register(app, context)
+    alert_handlers.register(app, context)
     return app
 
 
-def health_report(runtime: Runtime, scheduler: AsyncIOScheduler) -> HealthReport:
+def health_report(
+    runtime: Runtime, scheduler: AsyncIOScheduler, leadership: Leadership | None = None
+) -> HealthReport:
+    # Paused is how a follower's scheduler waits: running means running jobs, i.e. leading.
+    running = scheduler.state == STATE_RUNNING
+    leader = leadership is None or leadership.is_leader
     try:
         ping(runtime.engine)
         with runtime.sessions() as session:
             stats = outbox.get_stats(session, now=runtime.clock())
+        holder = leadership.current_leader() if leadership is not None else runtime.instance
     except Exception as error:  # reported, not raised: this is what /healthz is for
         logger.warning("health check: database unavailable: %s", type(error).__name__)
-        return HealthReport(False, scheduler.running, runtime.instance, type(error).__name__)
+        return HealthReport(False, running, runtime.instance, type(error).__name__, leader=leader)
     return HealthReport(
-        True, scheduler.running, runtime.instance, details={"outbox": stats.to_json()}
+        True,
+        running,
+        runtime.instance,
+        details={"outbox": stats.to_json()},
+        leader=leader,
+        leader_instance=holder,
     )
 
 
-def build_web_app(runtime: Runtime, bolt: AsyncApp, scheduler: AsyncIOScheduler) -> web.Application:
+def build_web_app(
+    runtime: Runtime, bolt: AsyncApp, scheduler: AsyncIOScheduler, server: "BotServer"
+) -> web.Application:
     """aiohttp app: Bolt at /slack/events (HTTP mode) and GET /healthz."""
     web_app = bolt.web_app(path="/slack/events")
 
+    @web.middleware
+    async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
+        server.requests_in_flight += 1
+        server.quiet.clear()
+        try:
+            return await handler(request)
+        finally:
+            server.requests_in_flight -= 1
+            if server.requests_in_flight == 0:
+                server.quiet.set()
+
+    web_app.middlewares.append(count_in_flight)
+
     async def healthz(_request: web.Request) -> web.Response:
-        report = await asyncio.to_thread(health_report, runtime, scheduler)
+        report = await asyncio.to_thread(health_report, runtime, scheduler, server.leadership)
         return web.json_response(report.to_json(), status=report.http_status)
 
     web_app.router.add_get("/healthz", healthz)
@@ -151,9 +187,13 @@ class BotServer:
         host: str = "127.0.0.1",
         port: int = 0,
         sender_config: SenderConfig | None = None,
+        probes: bool = True,
     ) -> None:
         self.runtime = runtime
         self.credentials = credentials
+        self.requests_in_flight = 0
+        self.quiet = asyncio.Event()  # set while no Slack request is being answered
+        self.quiet.set()
         self._host, self._port = host, port
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.api = SlackApi(credentials.api_url, credentials.bot_token)
@@ -164,12 +204,65 @@ class BotServer:
             clock=runtime.clock,
             config=sender_config
             or SenderConfig(alerts_channel=runtime.catalog.team.alerts_channel),
+            quiet=self.quiet,
         )
         self.bolt = build_bolt_app(runtime, credentials, wake=self.sender.wake)
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._stopping = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
+        # Alerts (issue 6): the probe engine writes outage alerts in its own transactions.
+        self.alerts = AlertService(
+            TicketService(runtime.sessions, runtime.catalog, runtime.messages, clock=runtime.clock),
+            runtime.sessions,
+            runtime.messages,
+            clock=runtime.clock,
+            wake=self.sender.wake,
+        )
+        self.probes = (
+            ProbeEngine(
+                runtime.catalog.servers,
+                runtime.sessions,
+                runtime.clock,
+                on_event=self.alerts.on_event,
+                in_transaction=self.alerts.in_transaction,
+            )
+            if probes
+            else None
+        )
+        self._probes_task: asyncio.Task[None] | None = None
+        # Leader duties (issue 7): the scheduler's jobs, the probe engine and the outbox sender
+        # run on one instance only, the holder of the lease; see _lead/_follow.
+        sweep_every = timedelta(seconds=runtime.settings.sweep_seconds)
+        self.reminders = ReminderService(
+            runtime.sessions,
+            runtime.catalog,
+            runtime.messages,
+            clock=runtime.clock,
+            wake=self.sender.wake,
+            late_after=sweep_every,
+        )
+        schedule_jobs(
+            self.scheduler,
+            reminders=self.reminders,
+            sessions=runtime.sessions,
+            clock=runtime.clock,
+            sweep_every=sweep_every,
+            reports=ReportService(
+                runtime.sessions,
+                runtime.catalog,
+                runtime.messages,
+                clock=runtime.clock,
+                wake=self.sender.wake,
+            ),
+            alerts=self.alerts,
+        )
+        # Leases are judged on the wall clock shared by the processes, not the domain clock.
+        self.leadership = Leadership(
+            runtime.sessions, runtime.instance, clock=utc_now, lead=self._lead, follow=self._follow
+        )
+        self._duties_stopping = asyncio.Event()
+        self._leadership_task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -179,13 +272,14 @@ class BotServer:
 
     async def start(self) -> None:
         self._runner = web.AppRunner(
-            build_web_app(self.runtime, self.bolt, self.scheduler), access_log=None
+            build_web_app(self.runtime, self.bolt, self.scheduler, self), access_log=None
         )
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
-        self.scheduler.start()
-        self._sender_task = asyncio.create_task(
-            self.sender.run(self._stopping), name="outbox-sender"
+        self.scheduler.start(paused=True)  # resumed while this instance leads (_lead)
+        await self.leadership.step()  # a lone instance leads before start() returns
+        self._leadership_task = asyncio.create_task(
+            self.leadership.run(self._stopping), name="leadership"
         )
         if self.credentials.app_token is not None:
             self._socket_mode = AsyncSocketModeHandler(self.bolt, self.credentials.app_token)
@@ -196,8 +290,8 @@ class BotServer:
     async def stop(self) -> None:
         logger.info("stopping")
         self._stopping.set()
-        if self._sender_task is not None:
-            await self._sender_task
+        if self._leadership_task is not None:
+            await self._leadership_task  # steps down (_follow) and frees the lease
         await self.api.close()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
@@ -205,6 +299,32 @@ class BotServer:
             self.scheduler.shutdown(wait=False)
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _lead(self) -> None:
+        """This instance won the lease: start the leader duties (scheduler jobs, probes, outbox)."""
+        self._duties_stopping = asyncio.Event()
+        self.scheduler.resume()
+        # Catch up at once with what fell due while no instance led (sent late, or superseded).
+        run_soon(self.scheduler, SWEEP_JOB, now=utc_now())
+        if self.probes is not None:
+            self._probes_task = asyncio.create_task(
+                self.probes.run(self._duties_stopping), name="probe-engine"
+            )
+        self._sender_task = asyncio.create_task(
+            self.sender.run(self._duties_stopping), name="outbox-sender"
+        )
+
+    async def _follow(self) -> None:
+        """This instance lost (or gave up) the lease: stop the leader duties at once."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        self._duties_stopping.set()
+        if self._probes_task is not None:
+            await self._probes_task  # its last flush queues alerts the sender still delivers
+            self._probes_task = None
+        if self._sender_task is not None:
+            await self._sender_task
+            self._sender_task = None
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -176,3 +176,112 @@ def parse_status(raw: str) -> Status:
 def escape(text: str) -> str:
     """Escape user text for Slack mrkdwn so `<!channel>` pings nobody."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Alerts (issue 6) ------------------------------------------------------------------------------
+
+MIN_SILENCE = timedelta(minutes=1)
+MAX_SILENCE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SilenceServer:
+    """`/sla silence <server> <duration> [reason…]`."""
+
+    server_id: str
+    duration: timedelta
+    reason: str
+
+
+def parse_silence(raw: str) -> SilenceServer:
+    """Parse the text after `/sla silence`; durations from 1m to 7d."""
+    if len(raw) > MAX_TEXT:
+        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
+    words = clean(raw).split()
+    if len(words) < 2:
+        raise UserFacingError("usage.silence")
+    server_id, duration_word, rest = words[0], words[1], words[2:]
+    if _ID.fullmatch(server_id) is None:
+        raise UserFacingError("usage.bad_server", value=server_id[:64])
+    try:
+        duration = parse_duration(duration_word)
+    except ValueError:
+        raise UserFacingError("usage.silence") from None
+    if not MIN_SILENCE <= duration <= MAX_SILENCE:
+        raise UserFacingError("usage.silence")
+    return SilenceServer(server_id, duration, _free_text(rest))
+
+
+def open_from_fields(server_id: str, kind_word: str, at: str | None, description: str) -> Open:
+    """An `Open` from the fields of the Open intervention modal, with the command's rules."""
+    server_id = clean(server_id)
+    if _ID.fullmatch(server_id) is None:
+        raise UserFacingError("usage.bad_server", value=server_id[:64])
+    try:
+        kind = parse_kind(kind_word)
+    except ValueError:
+        raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
+    text = _free_text(clean(description).split())
+    if not text:
+        raise UserFacingError("usage.open")
+    at_text = clean(at) if at is not None else ""
+    return Open(server_id, kind, at_text or None, text)
+
+
+# `/sla report` and `/sla credit` (issue 8) ------------------------------------------------------
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+CREDIT_VERBS = ("request", "grant", "decline")
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """`/sla report [<client>] [YYYY-MM] [public]`; None means every client, this month."""
+
+    client: str | None
+    month: tuple[int, int] | None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class CreditAct:
+    """`/sla credit request|grant|decline <ticket> [note…]`."""
+
+    verb: str
+    ticket_id: int
+    note: str = ""
+
+
+def parse_month(word: str) -> tuple[int, int]:
+    """`2026-11` -> (2026, 11); UserFacingError for anything else."""
+    match = _MONTH.fullmatch(word.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        raise UserFacingError("usage.bad_month", value=word[:40])
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_report(raw: str) -> ReportRequest:
+    """Parse the text after `/sla report`: a client, a month and `public`, each at most once."""
+    client: str | None = None
+    month: tuple[int, int] | None = None
+    public = False
+    for word in clean(raw).split():
+        if word.lower() == "public" and not public:
+            public = True
+        elif _MONTH.fullmatch(word) and month is None:
+            month = parse_month(word)
+        elif _ID.fullmatch(word) and client is None and word.lower() != "public":
+            client = word
+        else:
+            raise UserFacingError("usage.report")
+    return ReportRequest(client, month, public)
+
+
+def parse_credit(raw: str) -> CreditAct:
+    """Parse the text after `/sla credit`."""
+    if len(raw) > MAX_TEXT:
+        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
+    words = clean(raw).split()
+    if len(words) < 2 or words[0].lower() not in CREDIT_VERBS:
+        raise UserFacingError("usage.credit")
+    return CreditAct(words[0].lower(), parse_ticket(words[1]), _free_text(words[2:]))

@@ -18,12 +18,18 @@ from bot.grammar import (
     Snooze,
     TicketAct,
     clean,
+    parse_credit,
     parse_intervention,
+    parse_report,
+    parse_silence,
     parse_status,
 )
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import ack_with_reply
+from bot.services.alerts import AlertService
 from bot.services.audit import Actor
+from bot.services.credits import CreditService
+from bot.services.reports import ReportService
 from bot.services.tickets import Reply
 from bot.slack.ids import Command
 
@@ -72,7 +78,7 @@ async def intervention(context: HandlerContext, command: dict[str, Any]) -> Repl
             raise UserFacingError("ticket.not_technician", user=parsed.user_id)
         return await asyncio.to_thread(tickets.reassign, actor, parsed.ticket_id, parsed.user_id)
     if isinstance(parsed, Snooze):
-        raise UserFacingError("error.not_available", command="/intervention", word="snooze")
+        return await asyncio.to_thread(tickets.snooze, actor, parsed.ticket_id, parsed.duration)
     return await asyncio.to_thread(ticket_act, context, actor, parsed)
 
 
@@ -106,6 +112,60 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
     if word == "status":
         target = parse_status(rest).target
         return await asyncio.to_thread(context.tickets.status, target)
+    if word == "report":
+        return await asyncio.to_thread(
+            report_service(context).answer,
+            Actor(str(command["user_id"]), f"/sla {text}"[:3000]),
+            parse_report(rest),
+            channel_id=command.get("channel_id"),
+        )
+    if word == "credit":
+        act = parse_credit(rest)
+        actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
+        await require_technician(context, actor, f"credit {act.verb}")
+        return await asyncio.to_thread(
+            credit_service(context).move, actor, act.verb, act.ticket_id, act.note
+        )
+    if word == "silence":
+        silence = parse_silence(rest)
+        actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
+        await require_technician(context, actor, "silence")
+        return await asyncio.to_thread(
+            alert_service(context).silence,
+            actor,
+            silence.server_id,
+            silence.duration,
+            silence.reason,
+        )
     if word not in SLA_WORDS:
         raise UserFacingError("usage.unknown_verb", command="/sla", word=word[:40])
     raise UserFacingError("error.not_available", command="/sla", word=word)
+
+
+def report_service(context: HandlerContext) -> ReportService:
+    """The report use cases over the context's database, catalog, language and clock."""
+    return ReportService(
+        context.sessions,
+        context.tickets.catalog,
+        context.messages,
+        clock=context.clock,
+        wake=context.wake,
+    )
+
+
+def credit_service(context: HandlerContext) -> CreditService:
+    """The credit ledger use cases over the context's database, catalog, language and clock."""
+    return CreditService(
+        context.sessions,
+        context.tickets.catalog,
+        context.messages,
+        clock=context.clock,
+        wake=context.wake,
+    )
+
+
+def alert_service(context: HandlerContext) -> AlertService:
+    """The alert use cases (acknowledge, silence) over the context's tickets and clock."""
+    return AlertService(
+        context.tickets, context.sessions, context.messages, clock=context.clock, wake=context.wake
+    )

@@ -15,13 +15,24 @@ class Action(enum.StrEnum):
     POST_UPDATE = "ticket_post_update"
     RESOLVE = "ticket_resolve"
     RESOLVE_ANYWAY = "ticket_resolve_anyway"
+    OPEN_INTERVENTION = "alert_open_intervention"
+    ACKNOWLEDGE = "alert_acknowledge"
+    SILENCE_1H = "alert_silence_1h"
 
 
 class View(enum.StrEnum):
     """`callback_id`s of modals."""
 
     UPDATE = "ticket_update_modal"
+    OPEN_INTERVENTION = "alert_open_intervention_modal"
 
 
 UPDATE_BLOCK = "update_text"
 UPDATE_INPUT = "text"
+
+# Blocks and inputs of the Open intervention modal (bot/slack/alerts_render.py).
+OPEN_SERVER_BLOCK = "open_server"
+OPEN_KIND_BLOCK = "open_kind"
+OPEN_AT_BLOCK = "open_at"
+OPEN_DESCRIPTION_BLOCK = "open_description"
+OPEN_INPUT = "value"

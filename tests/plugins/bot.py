@@ -68,15 +68,21 @@ def start_bot(
     clock: MovableClock | None = None,
     socket_mode: bool = False,
     paced: bool = False,
+    probes: bool = False,
+    sweep_seconds: float = 15.0,
+    instance_id: str | None = None,
 ) -> tuple[RunningBot, LoopThread]:
     """Start the bot; unless `paced`, the emulator's rate limit is off and the sender does not
-    wait a second between posts (pacing has its own tests), so flows run fast."""
+    wait a second between posts (pacing has its own tests), so flows run fast. The probe engine
+    runs only with `probes` (the example catalog probes 127.0.0.1: alerts would be noise)."""
     clock = clock or MovableClock()
     settings = Settings(
         database_url=database_url.render_as_string(hide_password=False),
         catalog=catalog,
         language=language,
         port=0,
+        sweep_seconds=sweep_seconds,
+        instance_id=instance_id,
     )
     runtime = build_runtime(settings, clock=clock)
     app_token = slack.app_token if socket_mode else None
@@ -89,7 +95,7 @@ def start_bot(
         config = SenderConfig(
             channel_interval=0.01, alerts_channel=runtime.catalog.team.alerts_channel
         )
-    server = BotServer(runtime, credentials, sender_config=config)
+    server = BotServer(runtime, credentials, sender_config=config, probes=probes)
     loop.run(server.start(), 10)
     slack.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
     slack.add_channel(ALERTS, name="alerts")
