@@ -38,6 +38,7 @@ from bot.probes.engine import ProbeEngine
 from bot.sandbox import SlackEmulator
 from bot.sandbox.console import run_console
 from bot.services.alerts import AlertService
+from bot.services.credits import CreditService
 from bot.services.leader import Leadership
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -96,8 +97,39 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     )
 
 
+@dataclass(frozen=True)
+class Services:
+    """The use cases, built once; `wake` (the outbox sender's) is called after their commits."""
+
+    tickets: TicketService
+    alerts: AlertService
+    reports: ReportService
+    credits: CreditService
+    reminders: ReminderService
+
+
+def build_services(
+    runtime: Runtime, *, wake: Callable[[], None], sweep_every: timedelta
+) -> Services:
+    common = (runtime.sessions, runtime.catalog, runtime.messages)
+    tickets = TicketService(*common, clock=runtime.clock, wake=wake)
+    return Services(
+        tickets=tickets,
+        alerts=AlertService(
+            tickets, runtime.sessions, runtime.messages, clock=runtime.clock, wake=wake
+        ),
+        reports=ReportService(*common, clock=runtime.clock, wake=wake),
+        credits=CreditService(*common, clock=runtime.clock, wake=wake),
+        reminders=ReminderService(*common, clock=runtime.clock, wake=wake, late_after=sweep_every),
+    )
+
+
 def build_bolt_app(
-    runtime: Runtime, credentials: SlackCredentials, *, wake: Callable[[], None]
+    runtime: Runtime,
+    credentials: SlackCredentials,
+    services: Services,
+    *,
+    wake: Callable[[], None],
 ) -> AsyncApp:
     """The Bolt app with every listener registered."""
     client = AsyncWebClient(token=credentials.bot_token, base_url=credentials.api_url)
@@ -109,9 +141,10 @@ def build_bolt_app(
     )
     dedupe.register(app, runtime.sessions, runtime.clock)
     context = HandlerContext(
-        tickets=TicketService(
-            runtime.sessions, runtime.catalog, runtime.messages, clock=runtime.clock, wake=wake
-        ),
+        tickets=services.tickets,
+        alerts=services.alerts,
+        reports=services.reports,
+        credits=services.credits,
         authorizer=Authorizer(runtime.catalog.team, client),
         messages=runtime.messages,
         sessions=runtime.sessions,
@@ -206,56 +239,36 @@ class BotServer:
             or SenderConfig(alerts_channel=runtime.catalog.team.alerts_channel),
             quiet=self.quiet,
         )
-        self.bolt = build_bolt_app(runtime, credentials, wake=self.sender.wake)
+        # Leader duties (issue 7): the scheduler's jobs, the probe engine and the outbox sender
+        # run on one instance only, the holder of the lease; see _lead/_follow.
+        sweep_every = timedelta(seconds=runtime.settings.sweep_seconds)
+        self.services = build_services(runtime, wake=self.sender.wake, sweep_every=sweep_every)
+        self.bolt = build_bolt_app(runtime, credentials, self.services, wake=self.sender.wake)
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._stopping = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
-        # Alerts (issue 6): the probe engine writes outage alerts in its own transactions.
-        self.alerts = AlertService(
-            TicketService(runtime.sessions, runtime.catalog, runtime.messages, clock=runtime.clock),
-            runtime.sessions,
-            runtime.messages,
-            clock=runtime.clock,
-            wake=self.sender.wake,
-        )
+        # The probe engine writes outage alerts in the transactions that record the outages.
         self.probes = (
             ProbeEngine(
                 runtime.catalog.servers,
                 runtime.sessions,
                 runtime.clock,
-                on_event=self.alerts.on_event,
-                in_transaction=self.alerts.in_transaction,
+                on_event=self.services.alerts.on_event,
+                in_transaction=self.services.alerts.in_transaction,
             )
             if probes
             else None
         )
         self._probes_task: asyncio.Task[None] | None = None
-        # Leader duties (issue 7): the scheduler's jobs, the probe engine and the outbox sender
-        # run on one instance only, the holder of the lease; see _lead/_follow.
-        sweep_every = timedelta(seconds=runtime.settings.sweep_seconds)
-        self.reminders = ReminderService(
-            runtime.sessions,
-            runtime.catalog,
-            runtime.messages,
-            clock=runtime.clock,
-            wake=self.sender.wake,
-            late_after=sweep_every,
-        )
         schedule_jobs(
             self.scheduler,
-            reminders=self.reminders,
+            reminders=self.services.reminders,
             sessions=runtime.sessions,
             clock=runtime.clock,
             sweep_every=sweep_every,
-            reports=ReportService(
-                runtime.sessions,
-                runtime.catalog,
-                runtime.messages,
-                clock=runtime.clock,
-                wake=self.sender.wake,
-            ),
-            alerts=self.alerts,
+            reports=self.services.reports,
+            alerts=self.services.alerts,
         )
         # Leases are judged on the wall clock shared by the processes, not the domain clock.
         self.leadership = Leadership(

@@ -20,6 +20,9 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler logs every run of every job at INFO: a line every few seconds says nothing.
+    if args.log_level != "DEBUG":
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     settings = read_settings()
     if settings is None:
         return EXIT_USAGE

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import open_from_fields
 from bot.handlers.actions import dm, respond
-from bot.handlers.commands import alert_service, require_technician
+from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import render_error
 from bot.services.audit import Actor
@@ -35,7 +35,7 @@ OutageCall = Callable[[Actor, int], Reply]
 
 def register(app: AsyncApp, context: HandlerContext) -> None:
     """Attach the alert button and modal listeners to `app`."""
-    alerts = alert_service(context)
+    alerts = context.alerts
 
     async def handle_acknowledge_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -26,10 +26,7 @@ from bot.grammar import (
 )
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import ack_with_reply
-from bot.services.alerts import AlertService
 from bot.services.audit import Actor
-from bot.services.credits import CreditService
-from bot.services.reports import ReportService
 from bot.services.tickets import Reply
 from bot.slack.ids import Command
 
@@ -114,7 +111,7 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
         return await asyncio.to_thread(context.tickets.status, target)
     if word == "report":
         return await asyncio.to_thread(
-            report_service(context).answer,
+            context.reports.answer,
             Actor(str(command["user_id"]), f"/sla {text}"[:3000]),
             parse_report(rest),
             channel_id=command.get("channel_id"),
@@ -124,14 +121,14 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
         await require_technician(context, actor, f"credit {act.verb}")
         return await asyncio.to_thread(
-            credit_service(context).move, actor, act.verb, act.ticket_id, act.note
+            context.credits.move, actor, act.verb, act.ticket_id, act.note
         )
     if word == "silence":
         silence = parse_silence(rest)
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
         await require_technician(context, actor, "silence")
         return await asyncio.to_thread(
-            alert_service(context).silence,
+            context.alerts.silence,
             actor,
             silence.server_id,
             silence.duration,
@@ -140,32 +137,3 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
     if word not in SLA_WORDS:
         raise UserFacingError("usage.unknown_verb", command="/sla", word=word[:40])
     raise UserFacingError("error.not_available", command="/sla", word=word)
-
-
-def report_service(context: HandlerContext) -> ReportService:
-    """The report use cases over the context's database, catalog, language and clock."""
-    return ReportService(
-        context.sessions,
-        context.tickets.catalog,
-        context.messages,
-        clock=context.clock,
-        wake=context.wake,
-    )
-
-
-def credit_service(context: HandlerContext) -> CreditService:
-    """The credit ledger use cases over the context's database, catalog, language and clock."""
-    return CreditService(
-        context.sessions,
-        context.tickets.catalog,
-        context.messages,
-        clock=context.clock,
-        wake=context.wake,
-    )
-
-
-def alert_service(context: HandlerContext) -> AlertService:
-    """The alert use cases (acknowledge, silence) over the context's tickets and clock."""
-    return AlertService(
-        context.tickets, context.sessions, context.messages, clock=context.clock, wake=context.wake
-    )

@@ -27,12 +27,12 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Catalog
 from bot.errors import UserFacingError
 from bot.messages import Messages
 from bot.probes.result import probe_key
 from bot.probes.state import OutageClosed, OutageOpened, ProbeEvent, Transition
 from bot.services.audit import Actor, add_audit
+from bot.services.base import Service
 from bot.services.storms import OpenStorm, decide_storm, reached_milestone, suggest_kind
 from bot.services.tickets import Reply, TicketService
 from bot.sla import TicketKind
@@ -78,7 +78,7 @@ def bounded_key(key: str) -> str:
     return f"{key[: MAX_KEY_LENGTH - len(digest) - 1]}#{digest}"
 
 
-class AlertService:
+class AlertService(Service):
     """Outage alerts in the alert channel; `wake` is called after commits that queued posts."""
 
     def __init__(
@@ -90,13 +90,8 @@ class AlertService:
         clock: Callable[[], datetime],
         wake: Callable[[], None] = lambda: None,
     ) -> None:
+        super().__init__(sessions, tickets.catalog, messages, clock=clock, wake=wake)
         self._tickets = tickets
-        self._sessions = sessions
-        self._messages = messages
-        self._clock = clock
-        self._wake = wake
-        self.catalog: Catalog = tickets.catalog
-        self._zone = self.catalog.zone
         self._channel = self.catalog.team.alerts_channel
         # probe key -> (server id, probe type), to read transitions and suggest a ticket kind
         self._probes: dict[str, tuple[str, str]] = {

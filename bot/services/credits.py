@@ -5,18 +5,15 @@ other gets the wrong-state error), audited, and told in the ticket's thread thro
 in the transaction that made it. Amounts follow the report's rules (bot.services.reports).
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
-from bot.config import Catalog
 from bot.errors import UserFacingError
-from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
+from bot.services.base import Service
 from bot.services.reports import CreditLine, month_credit_lines
 from bot.services.tickets import Reply
 from bot.services.views import sla_clock
@@ -42,29 +39,8 @@ MOVES = {
 }
 
 
-class CreditService:
+class CreditService(Service):
     """`/sla credit request|grant|decline`; the caller checks the actor is a technician."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        catalog: Catalog,
-        messages: Messages,
-        *,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessions = sessions
-        self.catalog = catalog
-        self._messages = messages
-        self._clock = clock
-        self._wake = wake
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-        self._wake()
 
     def request(self, actor: Actor, ticket_id: int, note: str = "") -> Reply:
         """The client asked for the credit."""

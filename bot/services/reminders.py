@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from bot.config import Catalog
 from bot.messages import Messages
 from bot.services.audit import SYSTEM, add_audit
+from bot.services.base import Service
 from bot.services.views import sla_clock
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, Pause, PlannedWarning, Snooze
@@ -68,7 +69,7 @@ class _Counts:
     late: int = 0
 
 
-class ReminderService:
+class ReminderService(Service):
     """Warnings and nudges; `wake` is called after a sweep that queued messages."""
 
     def __init__(
@@ -81,13 +82,8 @@ class ReminderService:
         wake: Callable[[], None] = lambda: None,
         late_after: timedelta = timedelta(seconds=15),
     ) -> None:
-        self._sessions = sessions
-        self.catalog = catalog
-        self._messages = messages
-        self._clock = clock
-        self._wake = wake
+        super().__init__(sessions, catalog, messages, clock=clock, wake=wake)
         self._late_after = late_after  # one sweep period: later than that, the bot was not up
-        self._zone = catalog.zone
 
     # The pass ----------------------------------------------------------------------------------
 

@@ -13,8 +13,7 @@ Rules (see docs/reports.md):
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,13 +22,14 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Catalog
 from bot.errors import UserFacingError
 from bot.grammar import ReportRequest
 from bot.messages import Messages
 from bot.services.audit import Actor
+from bot.services.base import Service
 from bot.services.tickets import Reply
 from bot.services.views import sla_clock
 from bot.sla import (
@@ -973,29 +973,8 @@ def monthly_report_key(year: int, month: int) -> str:
 # Use cases -------------------------------------------------------------------------------------
 
 
-class ReportService:
+class ReportService(Service):
     """`/sla report`, the monthly summary and the report CLI, from the database."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        catalog: Catalog,
-        messages: Messages,
-        *,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessions = sessions
-        self.catalog = catalog
-        self._messages = messages
-        self._clock = clock
-        self._wake = wake
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-        self._wake()
 
     def build(self, year: int, month: int, *, client: str | None = None) -> MonthReport:
         """The report of a month as of now; `client` is matched case-insensitively."""

@@ -4,20 +4,17 @@ Every change runs in one transaction that also appends the audit event and queue
 post and the root update in the outbox, so the story told in Slack is exactly what was stored.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload, object_session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
-from bot.config import Catalog
 from bot.errors import UserFacingError
 from bot.grammar import Open, parse_ticket
-from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
+from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
 from bot.services.views import TicketView, sla_clock, ticket_view
 from bot.sla import (
@@ -62,32 +59,10 @@ def root_key(ticket_id: int) -> str:
     return f"INT-{ticket_id}/root"
 
 
-class TicketService:
+class TicketService(Service):
     """The ticket use cases; `wake` is called after each commit that queued messages."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        catalog: Catalog,
-        messages: Messages,
-        *,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._sessions = sessions
-        self.catalog = catalog
-        self._messages = messages
-        self._clock = clock
-        self._wake = wake
-        self._zone = catalog.zone
-
     # Transactions ------------------------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-        self._wake()
 
     def _load(self, session: Session, ticket_id: int) -> Ticket:
         """The ticket with its clocks and pauses, locked for the transaction."""

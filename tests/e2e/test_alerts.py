@@ -187,8 +187,8 @@ def test_a_stopped_http_target_alerts_once_with_details_and_recovery_updates_the
     with bot.sessions.begin() as session:  # as if the outage had started 1 h earlier
         outage = session.scalars(select(Outage)).one()
         outage.started_at -= timedelta(hours=1)
-    assert bot.server.alerts.post_outage_milestones(bot.clock()) == 1
-    assert bot.server.alerts.post_outage_milestones(bot.clock()) == 0  # idempotent by key
+    assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 1
+    assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0  # idempotent by key
     replies(bot, root, "has been down for 1h")
 
     bot.slack.click(ALERTS, root.ts, Action.ACKNOWLEDGE.value, user_id=TECH)

@@ -20,7 +20,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_health(port: int, process: subprocess.Popen[str], timeout_s: float = 30) -> dict:
+def wait_for_health(port: int, process: subprocess.Popen[str], timeout_s: float = 60) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
@@ -54,7 +54,7 @@ def test_run_without_credentials_starts_the_emulator_and_stops_on_sigterm(tmp_pa
         health = wait_for_health(port, process)
         assert health["status"] == "ok"
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=15)
+        output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
