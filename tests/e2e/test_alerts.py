@@ -247,6 +247,44 @@ def test_a_silenced_server_posts_nothing_but_its_outage_is_recorded(
         assert [e.command for e in event] == ["/sla silence web-01 1h planned reboot"]
 
 
+def test_an_open_maintenance_ticket_marks_the_outage_and_pages_nobody(
+    alerting: RunningBot, target: Target
+) -> None:
+    """A reboot during announced maintenance: the root says so and mentions no one."""
+    bot = alerting
+    wait_up(bot)
+    assert bot.command("open web-01 maintenance kernel update and reboot").startswith("INT-1")
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    assert "INT-1" in root.text + str(root.blocks)
+    assert "<@" not in root.text
+    assert "<@" not in str(root.blocks)
+
+
+def test_the_silence_button_stops_further_posts_for_an_hour(
+    alerting: RunningBot, target: Target
+) -> None:
+    """Silence 1h on a root: audited, told in the thread, no milestone posts while it lasts."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.SILENCE_1H.value, user_id=TECH)
+    poll(lambda: silenced(bot))
+    with bot.sessions.begin() as session:  # as if the outage had lasted 1 h
+        outage = session.scalars(select(Outage)).one()
+        outage.started_at -= timedelta(hours=1)
+    assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0
+    time.sleep(1.0)
+    assert not any("has been down for" in m.text for m in bot.slack.messages(ALERTS))
+
+
+def silenced(bot: RunningBot) -> bool:
+    with bot.sessions() as session:
+        actions = session.scalars(select(AuditEvent.action)).all()
+    return any("silence" in action for action in actions)
+
+
 def test_a_gtr_ticket_opened_from_the_alert_stops_its_clock_at_recovery(
     alerting: RunningBot, target: Target
 ) -> None:
