@@ -1,0 +1,61 @@
+"""Settings come from the environment and `.env`; secrets never show in output."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import Settings
+
+SECRET = "xoxb-very-secret-token-123"
+
+
+def test_secrets_are_read_but_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens and the database URL are SecretStr: repr and str hide them."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", SECRET)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", "postgresql://bot:hunter2@db/supportbot")
+    settings = Settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == SECRET
+    assert SECRET not in repr(settings)
+    assert "hunter2" not in repr(settings)
+    assert not settings.local_mode
+
+
+def test_dotenv_in_the_working_directory_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A `.env` file sets what the environment does not."""
+    (tmp_path / ".env").write_text("SUPPORTBOT_LANGUAGE=en\nSUPPORTBOT_PORT=3999\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("SUPPORTBOT_LANGUAGE", "SUPPORTBOT_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert (settings.language, settings.port) == ("en", 3999)
+
+
+def test_without_credentials_the_bot_runs_locally_on_the_shipped_catalog(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No Slack credentials: local mode; no ./catalog.toml: the shipped example."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SUPPORTBOT_CATALOG"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.local_mode
+    assert settings.catalog_path(tmp_path).name == "catalog.toml"
+    assert settings.catalog_path(tmp_path).parent.name == "examples"
+    (tmp_path / "catalog.toml").write_text("")
+    assert settings.catalog_path(tmp_path) == tmp_path / "catalog.toml"
+
+
+def test_bad_settings_exit_2_without_echoing_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad value is named, not printed: it may sit next to a secret."""
+    monkeypatch.setenv("SUPPORTBOT_PORT", "not-a-port")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", SECRET)
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "SUPPORTBOT_PORT" in err
+    assert "not-a-port" not in err
+    assert SECRET not in err
