@@ -18,6 +18,9 @@ from bot.handlers.commands import intervention, sla
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import ack_with_reply
 from bot.messages import Messages
+from bot.services.alerts import AlertService
+from bot.services.credits import CreditService
+from bot.services.reports import ReportService
 from bot.services.tickets import TicketService
 from bot.storage.database import make_engine, make_sessionmaker, migrate
 from tests.plugins.bot import EXAMPLE_CATALOG, OUTSIDER, TECH
@@ -25,7 +28,8 @@ from tests.plugins.bot import EXAMPLE_CATALOG, OUTSIDER, TECH
 MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 WORDS = [
     "open", "claim", "show", "resume", "update", "wait", "resolve", "reassign", "quote",
-    "refuse", "snooze", "list", "help", "status", "INT-1", "1", "INT-999999999", "acme-web-01",
+    "refuse", "snooze", "list", "help", "status", "report", "credit", "silence", "request",
+    "grant", "decline", "public", "2026-11", "INT-1", "1", "INT-999999999", "acme-web-01",
     "globex-db-01", "secours", "materiel", "hardware", "--at", "--at=12:00", "09:30",
     "2026-11-26T10:00", "<!here>", "<!channel>", "<@U01AAA>", "<@U01BBB|bob>", "&", "<", ">",
     "&lt;!everyone&gt;", "mine", "open", "acme", "2h", "-1h", "\x00", "\u202e", "é", "🔥",
@@ -50,8 +54,12 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HandlerContext
     def clock() -> datetime:
         return datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
+    tickets = TicketService(sessions, catalog, messages, clock=clock)
     yield HandlerContext(
-        tickets=TicketService(sessions, catalog, messages, clock=clock),
+        tickets=tickets,
+        alerts=AlertService(tickets, sessions, messages, clock=clock),
+        reports=ReportService(sessions, catalog, messages, clock=clock),
+        credits=CreditService(sessions, catalog, messages, clock=clock),
         authorizer=Authorizer(catalog.team, AsyncWebClient(token="xoxb-unused")),
         messages=messages,
         sessions=sessions,
