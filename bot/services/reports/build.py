@@ -1,0 +1,367 @@
+"""Building a month report from the database (figures through bot.sla)."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.config import Catalog
+from bot.errors import UserFacingError
+from bot.services.reports.values import (
+    ClientReport,
+    ClockLine,
+    CreditLine,
+    MonthReport,
+    OutageLine,
+    PauseLine,
+    ServerAvailability,
+    TicketLine,
+)
+from bot.services.views import sla_clock
+from bot.sla import (
+    Breach,
+    ClockKind,
+    ClockState,
+    Intervention,
+    TicketKind,
+    allowance_usage,
+    month_bounds,
+    month_credits,
+    month_of,
+    to_cents,
+)
+from bot.storage.models import (
+    Client,
+    CreditState,
+    Outage,
+    Scope,
+    Server,
+    Ticket,
+)
+from bot.storage.models import Clock as ClockRow
+from bot.storage.models import Credit as CreditRow
+
+# Building --------------------------------------------------------------------------------------
+
+
+def find_client(session: Session, text: str) -> str:
+    """The id of the client called `text` (case-insensitive, removed ones included)."""
+    ids = list(session.scalars(select(Client.id).order_by(Client.id)))
+    for client_id in ids:
+        if client_id.lower() == text.lower():
+            return client_id
+    known = ", ".join(f"`{i}`" for i in ids) or "-"
+    raise UserFacingError("report.unknown_client", value=text[:64], known=known)
+
+
+def build_month_report(
+    session: Session,
+    catalog: Catalog,
+    year: int,
+    month: int,
+    *,
+    now: datetime,
+    client_id: str | None = None,
+) -> MonthReport:
+    """The report of one month (all clients, or one), as read at `now`."""
+    zone = catalog.zone
+    start, end = month_bounds(year, month, zone)
+    query = select(Client).order_by(Client.id)
+    if client_id is not None:
+        query = query.where(Client.id == client_id)
+    else:
+        called = select(Ticket.client_id).where(Ticket.called_at >= start, Ticket.called_at < end)
+        query = query.where(
+            or_(Client.removed_at.is_(None), Client.removed_at >= start, Client.id.in_(called))
+        )
+    credits = _CreditBook(session, catalog, now)
+    clients = tuple(
+        _client_report(session, catalog, row, year, month, now, credits)
+        for row in session.scalars(query)
+    )
+    return MonthReport(
+        year=year,
+        month=month,
+        zone=zone,
+        starts_at=start,
+        ends_at=end,
+        generated_at=now,
+        credit_rate=catalog.policy.credit_rate,
+        credit_cap=catalog.policy.credit_cap,
+        clients=clients,
+    )
+
+
+def month_credit_lines(
+    session: Session, catalog: Catalog, client_id: str, year: int, month: int, *, now: datetime
+) -> list[CreditLine]:
+    """The credits of a client's breaches whose deadline falls in the month, cap applied."""
+    return _CreditBook(session, catalog, now).month(client_id, year, month)
+
+
+class _CreditBook:
+    """Credit lines by (client, month), computed once each within one report."""
+
+    def __init__(self, session: Session, catalog: Catalog, now: datetime) -> None:
+        self._session = session
+        self._catalog = catalog
+        self._now = now
+        self._months: dict[tuple[str, int, int], list[CreditLine]] = {}
+
+    def month(self, client_id: str, year: int, month: int) -> list[CreditLine]:
+        key = (client_id, year, month)
+        if key not in self._months:
+            self._months[key] = self._compute(client_id, year, month)
+        return self._months[key]
+
+    def of_ticket(self, ticket: Ticket) -> list[CreditLine]:
+        """The credits of a ticket's breached clocks, each from the month of its deadline."""
+        lines: list[CreditLine] = []
+        for row in ticket.clocks:
+            deadline = _breach_instant(self._session, ticket, row.kind, self._catalog, self._now)
+            if deadline is None:
+                continue
+            year, month = month_of(deadline, self._catalog.zone)
+            lines += [
+                line
+                for line in self.month(ticket.client_id, year, month)
+                if line.ticket_id == ticket.id and line.clock.value == row.kind
+            ]
+        return lines
+
+    def _compute(self, client_id: str, year: int, month: int) -> list[CreditLine]:
+        session, catalog, now = self._session, self._catalog, self._now
+        zone = catalog.zone
+        start, end = month_bounds(year, month, zone)
+        candidates = (
+            select(ClockRow.ticket_id)
+            .join(Ticket, Ticket.id == ClockRow.ticket_id)
+            .where(
+                Ticket.client_id == client_id,
+                ClockRow.started_at < end,
+                or_(ClockRow.stopped_at.is_(None), ClockRow.stopped_at > start),
+            )
+        )
+        ledger = {
+            (row.ticket_id, row.clock): row
+            for row in session.scalars(
+                select(CreditRow).where(
+                    CreditRow.client_id == client_id,
+                    or_(
+                        CreditRow.ticket_id.in_(candidates),
+                        (CreditRow.breached_at >= start) & (CreditRow.breached_at < end),
+                    ),
+                )
+            )
+        }
+        ticket_ids = set(session.scalars(candidates)) | {tid for tid, _ in ledger}
+        breaches: dict[tuple[int, str], datetime] = {}
+        for ticket in _load_tickets(session, ticket_ids):
+            for clock_row in ticket.clocks:
+                status = sla_clock(clock_row, ticket.pauses, catalog).status(now)
+                if status.state is ClockState.BREACHED:
+                    breaches[(ticket.id, clock_row.kind)] = status.deadline
+        for key, stored_row in ledger.items():
+            breaches[key] = stored_row.breached_at  # the recorded deadline is the evidence
+        in_month = {k: at for k, at in breaches.items() if start <= at < end}
+        client = session.get(Client, client_id)
+        fee = Decimal(str(client.monthly_fee)) if client is not None else Decimal(0)
+        priced = month_credits(
+            [Breach(at, f"INT-{tid}", ClockKind(kind)) for (tid, kind), at in in_month.items()],
+            year,
+            month,
+            zone,
+            fee,
+            catalog.policy,
+        )
+        lines: list[CreditLine] = []
+        for credit in priced:
+            ticket_id = int(credit.breach.ticket_ref.removeprefix("INT-"))
+            kind = credit.breach.clock_kind
+            stored = ledger.get((ticket_id, kind.value))
+            lines.append(
+                CreditLine(
+                    ticket_id=ticket_id,
+                    clock=kind,
+                    breached_at=credit.breach.breached_at,
+                    year=year,
+                    month=month,
+                    state=stored.state if stored is not None else CreditState.ELIGIBLE,
+                    amount=credit.amount,
+                    full_amount=credit.full_amount,
+                )
+            )
+        return lines
+
+
+def _breach_instant(
+    session: Session, ticket: Ticket, kind: str, catalog: Catalog, now: datetime
+) -> datetime | None:
+    """The deadline a ticket's clock missed (as recorded in the ledger if it is), or None."""
+    stored = session.scalars(
+        select(CreditRow.breached_at).where(
+            CreditRow.ticket_id == ticket.id, CreditRow.clock == kind
+        )
+    ).first()
+    if stored is not None:
+        return stored
+    row = next(c for c in ticket.clocks if c.kind == kind)
+    status = sla_clock(row, ticket.pauses, catalog).status(now)
+    return status.deadline if status.state is ClockState.BREACHED else None
+
+
+def _load_tickets(session: Session, ids: Iterable[int]) -> list[Ticket]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(wanted))
+            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
+            .order_by(Ticket.id)
+        )
+    )
+
+
+def _client_report(
+    session: Session,
+    catalog: Catalog,
+    client: Client,
+    year: int,
+    month: int,
+    now: datetime,
+    book: _CreditBook,
+) -> ClientReport:
+    zone = catalog.zone
+    start, end = month_bounds(year, month, zone)
+    called = session.scalars(
+        select(Ticket.id).where(
+            Ticket.client_id == client.id, Ticket.called_at >= start, Ticket.called_at < end
+        )
+    )
+    credits = book.month(client.id, year, month)
+    ids = set(called) | {line.ticket_id for line in credits}
+    tickets = tuple(
+        _ticket_line(ticket, catalog, now, start, end, book)
+        for ticket in _load_tickets(session, ids)
+    )
+    level = catalog.levels.get(client.level)
+    allowed = level.monthly_interventions if level is not None else 0
+    usage = allowance_usage(
+        [Intervention(t.kind, t.called_at) for t in tickets if t.in_month and t.scope is Scope.IN],
+        year,
+        month,
+        zone,
+        allowed,
+    )
+    fee = Decimal(str(client.monthly_fee))
+    outages, servers = _availability(session, client.id, start, end, now)
+    return ClientReport(
+        client_id=client.id,
+        name=client.name,
+        level=client.level,
+        monthly_fee=to_cents(fee),
+        allowance=usage,
+        tickets=tickets,
+        outages=outages,
+        servers=servers,
+        credits=tuple(credits),
+        credit_cap=to_cents(fee * Decimal(str(catalog.policy.credit_cap))),
+    )
+
+
+def _ticket_line(
+    ticket: Ticket,
+    catalog: Catalog,
+    now: datetime,
+    start: datetime,
+    end: datetime,
+    book: _CreditBook,
+) -> TicketLine:
+    clocks = []
+    for row in ticket.clocks:
+        status = sla_clock(row, ticket.pauses, catalog).status(now)
+        clocks.append(
+            ClockLine(
+                kind=ClockKind(row.kind),
+                budget=timedelta(seconds=row.budget_seconds),
+                calendar=row.calendar,
+                started_at=row.started_at,
+                stopped_at=row.stopped_at,
+                stopped_by=row.stopped_by,
+                state=status.state,
+                consumed=status.consumed,
+                deadline=status.deadline,
+            )
+        )
+    pauses = tuple(
+        PauseLine(
+            p.started_at,
+            p.ended_at,
+            (p.ended_at or max(now, p.started_at)) - p.started_at,
+            p.reason,
+        )
+        for p in ticket.pauses
+    )
+    return TicketLine(
+        id=ticket.id,
+        kind=TicketKind(ticket.kind),
+        server_id=ticket.server_id,
+        scope=ticket.scope,
+        status=ticket.status,
+        called_at=ticket.called_at,
+        resolved_at=ticket.resolved_at,
+        in_month=start <= ticket.called_at < end,
+        clocks=tuple(clocks),
+        pauses=pauses,
+        credits=tuple(book.of_ticket(ticket)),
+    )
+
+
+def _availability(
+    session: Session, client_id: str, start: datetime, end: datetime, now: datetime
+) -> tuple[tuple[OutageLine, ...], tuple[ServerAvailability, ...]]:
+    """Outages clipped to the measured part of the month, and each server's availability."""
+    until = min(end, max(now, start))
+    servers = list(
+        session.scalars(
+            select(Server.id)
+            .where(
+                Server.client_id == client_id,
+                or_(Server.removed_at.is_(None), Server.removed_at > start),
+            )
+            .order_by(Server.id)
+        )
+    )
+    rows = session.scalars(
+        select(Outage)
+        .join(Server, Server.id == Outage.server_id)
+        .where(
+            Server.client_id == client_id,
+            Outage.started_at < until,
+            or_(Outage.ended_at.is_(None), Outage.ended_at > start),
+        )
+        .order_by(Outage.started_at, Outage.id)
+    )
+    outages = tuple(
+        OutageLine(
+            id=row.id,
+            server_id=row.server_id,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            downtime=max(
+                min(row.ended_at or until, until) - max(row.started_at, start), timedelta(0)
+            ),
+        )
+        for row in rows
+    )
+    measured = until - start
+    availability: list[ServerAvailability] = []
+    for server_id in sorted({*servers, *(o.server_id for o in outages)}):
+        down = sum((o.downtime for o in outages if o.server_id == server_id), timedelta(0))
+        ratio = None if measured <= timedelta(0) else 1 - down / measured
+        availability.append(ServerAvailability(server_id, down, ratio))
+    return outages, tuple(availability)

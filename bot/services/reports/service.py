@@ -1,0 +1,123 @@
+"""`/sla report`, the monthly post and its schedule."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.config import Catalog
+from bot.grammar import ReportRequest
+from bot.services.audit import Actor
+from bot.services.base import Service
+from bot.services.reports.build import (
+    build_month_report,
+    find_client,
+)
+from bot.services.reports.formats import (
+    to_slack,
+)
+from bot.services.reports.values import (
+    MONTHLY_HOUR,
+    MonthReport,
+)
+from bot.services.tickets import Reply
+from bot.sla import (
+    month_of,
+    named_calendar,
+)
+from bot.storage.models import (
+    OutboxMessage,
+)
+from bot.storage.outbox import Outbound, add_message
+
+# Scheduling ------------------------------------------------------------------------------------
+
+
+def first_business_day(catalog: Catalog, year: int, month: int) -> date:
+    """The first Monday-to-Friday of the month that the business calendar does not close.
+
+    The business calendar is the one most levels run their clocks on (`calendar`, ties by name):
+    its public holidays and `closed` dates are skipped, its weekly hours are not consulted.
+    """
+    counts = Counter(level.calendar for level in catalog.levels.values())
+    name = min(counts, key=lambda n: (-counts[n], n)) if counts else None
+    calendar = named_calendar(catalog, name) if name is not None else None
+    day = date(year, month, 1)
+    while day.weekday() >= 5 or (calendar is not None and calendar.is_closed_date(day)):
+        day += timedelta(days=1)
+    return day
+
+
+def previous_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def monthly_report_key(year: int, month: int) -> str:
+    """The outbox key of a month's automatic summary: it is queued once, ever."""
+    return f"report/monthly/{year:04d}-{month:02d}"
+
+
+# Use cases -------------------------------------------------------------------------------------
+
+
+class ReportService(Service):
+    """`/sla report`, the monthly summary and the report CLI, from the database."""
+
+    def build(self, year: int, month: int, *, client: str | None = None) -> MonthReport:
+        """The report of a month as of now; `client` is matched case-insensitively."""
+        now = self._clock()
+        with self._sessions() as session:
+            client_id = find_client(session, client) if client is not None else None
+            return build_month_report(
+                session, self.catalog, year, month, now=now, client_id=client_id
+            )
+
+    def answer(self, actor: Actor, request: ReportRequest, *, channel_id: str | None) -> Reply:
+        """`/sla report`: the summary in the ephemeral reply, or queued in the channel."""
+        now = self._clock()
+        year, month = request.month or month_of(now, self.catalog.zone)
+        report = self.build(year, month, client=request.client)
+        text, blocks = to_slack(report, self._messages)
+        if not request.public:
+            return Reply(text, blocks)
+        who = (
+            report.clients[0].client_id if request.client is not None and report.clients else "all"
+        )
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        message = Outbound(
+            key=f"report/{who}/{report.label}/{actor.user_id}/{stamp}"[:200],
+            text=text,
+            blocks=blocks,
+            channel_id=channel_id or self.catalog.team.alerts_channel,
+        )
+        with self._transaction() as session:
+            add_message(session, message, now=now)
+        return Reply(self._messages.get("report.posted", month=report.label))
+
+    def post_monthly_report_if_due(self, now: datetime) -> bool:
+        """Queue last month's summary in the alert channel once 09:00 of the first business day
+        has come (policy.monthly_report); True if this call queued it, False if not due, off, or
+        already queued (by this instance before a restart, or by another one)."""
+        if not self.catalog.policy.monthly_report:
+            return False
+        zone = self.catalog.zone
+        local = now.astimezone(zone)
+        day = first_business_day(self.catalog, local.year, local.month)
+        due = datetime(day.year, day.month, day.day, MONTHLY_HOUR, tzinfo=zone)
+        if now < due:
+            return False
+        year, month = previous_month(local.year, local.month)
+        key = monthly_report_key(year, month)
+        with self._sessions() as session:
+            if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
+                return False  # the common case, every run after the first: no report to build
+            report = build_month_report(session, self.catalog, year, month, now=now)
+        text, blocks = to_slack(report, self._messages)
+        message = Outbound(
+            key=key, text=text, blocks=blocks, channel_id=self.catalog.team.alerts_channel
+        )
+        with self._sessions.begin() as session:
+            queued = add_message(session, message, now=now)
+        if queued:
+            self._wake()
+        return queued
