@@ -348,3 +348,22 @@ def test_a_repeated_sweep_queues_nothing_twice(world: World) -> None:
     second = world.reminders.sweep()
     assert (first.warnings, second.warnings) == (1, 0)
     assert len(world.outbox("/gtr/50/")) == 2  # the on-call DM and the thread post
+
+
+def test_gtr_warnings_on_business_hours_wait_through_the_night_to_monday(world: World) -> None:
+    """8 h GTR on business hours, claimed, called Sunday 17:00: 1 h on Sunday, then Monday:
+    50 % at 12:00, 75 % at 14:00, 90 %, 15 min left and the breach after 16:00, to the assignee."""
+    world.clock.at = datetime(2026, 11, 29, 17, 0, tzinfo=PARIS)
+    world.open("acme-web-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), 1)
+    world.sweep_until(datetime(2026, 11, 30, 16, 10, tzinfo=PARIS), step=timedelta(minutes=5))
+    assert world.keys("/gtr/") == [
+        "INT-1/gtr/50",
+        "INT-1/gtr/75",
+        "INT-1/gtr/90",
+        "INT-1/gtr/before",
+        "INT-1/gtr/breach",
+    ]
+    assert sent_at(world, f"INT-1/gtr/50/dm/{TECH}") == datetime(2026, 11, 30, 12, 0, tzinfo=PARIS)
+    assert sent_at(world, f"INT-1/gtr/75/dm/{TECH}") == datetime(2026, 11, 30, 14, 0, tzinfo=PARIS)
+    assert world.outbox(f"/dm/{ONCALL}") == []  # claimed: the assignee is warned, not on-call
