@@ -9,9 +9,9 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, Settings, load_catalog
@@ -22,11 +22,6 @@ from bot.storage import outbox
 from bot.storage.database import describe, make_engine, make_sessionmaker, migrate
 
 logger = logging.getLogger("supportbot.outbox")
-
-
-def utc_now() -> datetime:
-    """The real clock of this process."""
-    return datetime.now(UTC)
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -2,10 +2,9 @@
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.storage.database import upsert
 from bot.storage.models import Credit, CreditState
 
 
@@ -20,9 +19,8 @@ def mark_eligible(
     by: str,
 ) -> bool:
     """Record that a clock breached (idempotent); True if this call created the credit."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(Credit)
+        upsert(session, Credit)
         .values(
             ticket_id=ticket_id,
             clock=clock,

@@ -8,6 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,3 +85,13 @@ def ping(engine: Engine) -> None:
 def describe(engine: Engine) -> str:
     """The engine's URL with any password hidden, for logs."""
     return engine.url.render_as_string(hide_password=True)
+
+
+def upsert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")

@@ -3,18 +3,16 @@
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.storage.database import upsert
 from bot.storage.models import InboundEvent
 
 
 def mark_received(session: Session, key: str, *, now: datetime) -> bool:
     """Record `key`; False means it was seen before (a retry or a redelivery)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(InboundEvent)
+        upsert(session, InboundEvent)
         .values(key=key, received_at=now)
         .on_conflict_do_nothing()
         .returning(InboundEvent.key)

@@ -9,10 +9,9 @@ PostgreSQL alike.
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.storage.database import upsert
 from bot.storage.models import Lease
 
 
@@ -34,9 +33,8 @@ def mark_lease_held(
     ).scalar_one_or_none()
     if renewed is not None:
         return True
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     created = session.execute(
-        insert(Lease)
+        upsert(session, Lease)
         .values(name=name, holder=holder, acquired_at=now, expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=["name"])
         .returning(Lease.name)

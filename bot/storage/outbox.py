@@ -5,10 +5,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, load_only
 
+from bot.storage.database import upsert
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 
 MAX_KEY_LENGTH = 200  # the width of outbox_messages.key
@@ -48,10 +47,8 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
         "created_at": now,
         "next_attempt_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(OutboxMessage)
+        upsert(session, OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage.id)

@@ -5,22 +5,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.probes.rollup import Rollup
 from bot.probes.state import StreakState
+from bot.storage.database import upsert
 from bot.storage.models import Outage, ProbeRollup, ProbeState
-
-
-def _insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that supports ON CONFLICT on the session's backend (SQLite or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for {dialect}")
 
 
 def list_probe_states(
@@ -49,7 +39,7 @@ def save_probe_states(session: Session, states: Sequence[tuple[str, StreakState]
     if not states:
         return
     rows = [_to_row(server_id, state) for server_id, state in states]
-    statement = _insert(session, ProbeState)
+    statement = upsert(session, ProbeState)
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[ProbeState.key],
@@ -132,7 +122,7 @@ def save_rollups(session: Session, rollups: Sequence[Rollup]) -> None:
     """
     if not rollups:
         return
-    statement = _insert(session, ProbeRollup)
+    statement = upsert(session, ProbeRollup)
     new, old = statement.excluded, ProbeRollup.__table__.c
     total = old.count + new["count"]
     statement = statement.on_conflict_do_update(
