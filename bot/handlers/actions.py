@@ -5,6 +5,7 @@ ephemeral post to the interaction's response_url, and to everyone through the ti
 """
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -82,14 +83,22 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     app.view(View.UPDATE.value)(handle_update_view)
 
 
-async def act(context: HandlerContext, body: dict[str, Any], verb: str, call: Any) -> None:
-    """Run a button's service call; tell the clicker the outcome through the outbox."""
+async def act(
+    context: HandlerContext,
+    body: dict[str, Any],
+    verb: str,
+    call: Callable[[Actor, int], Reply],
+    *,
+    subject: str = "INT-{}",
+) -> None:
+    """Run a button's service call on the id in its value (`subject` names it in the audit);
+    tell the clicker the outcome through the outbox."""
     actor = Actor(body["user"]["id"], f"[button] {verb}")
     try:
-        ticket_id = int(body["actions"][0]["value"])
-        actor = Actor(actor.user_id, f"[button] {verb} INT-{ticket_id}")
+        target_id = int(body["actions"][0]["value"])
+        actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
         await require_technician(context, actor, verb)
-        reply = await asyncio.to_thread(call, actor, ticket_id)
+        reply = await asyncio.to_thread(call, actor, target_id)
     except Exception as error:  # every failure is told to the clicker; render_error logs bugs
         reply = Reply(render_error(error, context.messages))
     await asyncio.to_thread(respond, context, body, reply)

@@ -5,14 +5,13 @@ the interaction's response_url) and to everyone in the alert thread. Only techni
 """
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import open_from_fields
-from bot.handlers.actions import dm, respond
+from bot.handlers.actions import act, dm, respond
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import render_error
@@ -30,8 +29,6 @@ from bot.slack.ids import (
     View,
 )
 
-OutageCall = Callable[[Actor, int], Reply]
-
 
 def register(app: AsyncApp, context: HandlerContext) -> None:
     """Attach the alert button and modal listeners to `app`."""
@@ -39,11 +36,11 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 
     async def handle_acknowledge_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(context, body, "acknowledge", alerts.acknowledge)
+        await act(context, body, "acknowledge", alerts.acknowledge, subject="outage {}")
 
     async def handle_silence_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(context, body, "silence", alerts.silence_outage)
+        await act(context, body, "silence", alerts.silence_outage, subject="outage {}")
 
     async def handle_open_intervention_action(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
@@ -101,19 +98,6 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     app.action(Action.SILENCE_1H.value)(handle_silence_action)
     app.action(Action.OPEN_INTERVENTION.value)(handle_open_intervention_action)
     app.view(View.OPEN_INTERVENTION.value)(handle_open_intervention_view)
-
-
-async def act(context: HandlerContext, body: dict[str, Any], verb: str, call: OutageCall) -> None:
-    """Run a button's call on the outage in its value; tell the clicker the outcome."""
-    actor = Actor(body["user"]["id"], f"[button] {verb}")
-    try:
-        outage_id = int(body["actions"][0]["value"])
-        actor = Actor(actor.user_id, f"[button] {verb} outage {outage_id}")
-        await require_technician(context, actor, verb)
-        reply = await asyncio.to_thread(call, actor, outage_id)
-    except Exception as error:  # every failure is told to the clicker; render_error logs bugs
-        reply = Reply(render_error(error, context.messages))
-    await asyncio.to_thread(respond, context, body, reply)
 
 
 def _value(values: dict[str, Any], block_id: str) -> str:
