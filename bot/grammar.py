@@ -135,9 +135,7 @@ def parse_intervention(raw: str) -> InterventionCommand:
 def _parse_open(args: list[str]) -> Open:
     if len(args) < 2:
         raise UserFacingError("usage.open")
-    server_id, kind_word, rest = args[0], args[1], args[2:]
-    if _ID.fullmatch(server_id) is None:
-        raise UserFacingError("usage.bad_server", value=server_id[:64])
+    server_id, kind_word, rest = _server_id(args[0]), args[1], args[2:]
     try:
         kind = parse_kind(kind_word)
     except ValueError:
@@ -156,6 +154,12 @@ def _parse_open(args: list[str]) -> Open:
     if not description:
         raise UserFacingError("usage.open")
     return Open(server_id, kind, at, description)
+
+
+def _server_id(word: str) -> str:
+    if _ID.fullmatch(word) is None:
+        raise UserFacingError("usage.bad_server", value=word[:64])
+    return word
 
 
 def _free_text(words: list[str]) -> str:
@@ -200,9 +204,7 @@ def parse_silence(raw: str) -> SilenceServer:
     words = clean(raw).split()
     if len(words) < 2:
         raise UserFacingError("usage.silence")
-    server_id, duration_word, rest = words[0], words[1], words[2:]
-    if _ID.fullmatch(server_id) is None:
-        raise UserFacingError("usage.bad_server", value=server_id[:64])
+    server_id, duration_word, rest = _server_id(words[0]), words[1], words[2:]
     try:
         duration = parse_duration(duration_word)
     except ValueError:

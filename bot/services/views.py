@@ -88,9 +88,9 @@ def sla_clock(row: Clock, pauses: list[TicketPause], catalog: Catalog) -> SlaClo
     )
 
 
-def ticket_view(ticket: Ticket, client_name: str, catalog: Catalog, now: datetime) -> TicketView:
-    """Snapshot of `ticket` (its clocks and pauses loaded) at `now`."""
-    clocks = tuple(
+def clock_views(ticket: Ticket, catalog: Catalog, now: datetime) -> tuple[ClockView, ...]:
+    """The ticket's clocks (loaded with its pauses) as read at `now`."""
+    return tuple(
         ClockView(
             kind=ClockKind(row.kind),
             budget=timedelta(seconds=row.budget_seconds),
@@ -102,6 +102,11 @@ def ticket_view(ticket: Ticket, client_name: str, catalog: Catalog, now: datetim
         )
         for row in ticket.clocks
     )
+
+
+def ticket_view(ticket: Ticket, client_name: str, catalog: Catalog, now: datetime) -> TicketView:
+    """Snapshot of `ticket` (its clocks and pauses loaded) at `now`."""
+    clocks = clock_views(ticket, catalog, now)
     open_pause = next((p for p in ticket.pauses if p.ended_at is None), None)
     return TicketView(
         id=ticket.id,

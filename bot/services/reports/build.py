@@ -19,7 +19,7 @@ from bot.services.reports.values import (
     ServerAvailability,
     TicketLine,
 )
-from bot.services.views import sla_clock
+from bot.services.views import clock_views, sla_clock
 from bot.sla import (
     Breach,
     ClockKind,
@@ -281,22 +281,20 @@ def _ticket_line(
     end: datetime,
     book: _CreditBook,
 ) -> TicketLine:
-    clocks = []
-    for row in ticket.clocks:
-        status = sla_clock(row, ticket.pauses, catalog).status(now)
-        clocks.append(
-            ClockLine(
-                kind=ClockKind(row.kind),
-                budget=timedelta(seconds=row.budget_seconds),
-                calendar=row.calendar,
-                started_at=row.started_at,
-                stopped_at=row.stopped_at,
-                stopped_by=row.stopped_by,
-                state=status.state,
-                consumed=status.consumed,
-                deadline=status.deadline,
-            )
+    clocks = [
+        ClockLine(
+            kind=view.kind,
+            budget=view.budget,
+            calendar=view.calendar,
+            started_at=view.started_at,
+            stopped_at=view.stopped_at,
+            stopped_by=view.stopped_by,
+            state=view.status.state,
+            consumed=view.status.consumed,
+            deadline=view.status.deadline,
         )
+        for view in clock_views(ticket, catalog, now)
+    ]
     pauses = tuple(
         PauseLine(
             p.started_at,
