@@ -326,7 +326,7 @@ class AlertService(Service):
             session.refresh(outage)
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 raise UserFacingError("alert.already_acknowledged", user=outage.acknowledged_by)
-            audit = add_audit(
+            audit_id = add_audit(
                 session,
                 actor,
                 "outage.acknowledged",
@@ -336,7 +336,7 @@ class AlertService(Service):
             )
             if outage.root_key is not None:
                 text = self._messages.get("alert.thread.acknowledged", user=actor.user_id)
-                key = f"outage-{outage.id}/event/{audit.id}"
+                key = f"outage-{outage.id}/event/{audit_id}"
                 self._post(session, key, text, now, thread_key=outage.root_key)
                 self._update_outage_root(session, outage, now)
         return Reply(self._messages.get("alert.acknowledged", server=outage.server_id))
@@ -365,7 +365,7 @@ class AlertService(Service):
                     created_by=actor.user_id,
                 )
             )
-            audit = add_audit(
+            audit_id = add_audit(
                 session,
                 actor,
                 "server.silenced",
@@ -383,7 +383,7 @@ class AlertService(Service):
                     until=local_time(until, self._zone),
                     reason=self._reason(reason),
                 )
-                key = f"outage-{outage.id}/event/{audit.id}"
+                key = f"outage-{outage.id}/event/{audit_id}"
                 self._post(session, key, text, now, thread_key=outage.root_key)
                 self._update_outage_root(session, outage, now)
         return Reply(

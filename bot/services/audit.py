@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.storage.database import insert_returning
 from bot.storage.models import AuditEvent
 
 
@@ -30,20 +31,19 @@ def add_audit(
     ticket_id: int | None = None,
     server_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event (flushed, so its id is known)."""
-    event = AuditEvent(
-        at=at,
-        actor_id=actor.user_id,
-        action=action,
-        ticket_id=ticket_id,
-        server_id=server_id,
-        command=actor.command,
-        details=details or {},
-    )
-    session.add(event)
-    session.flush()
-    return event
+) -> int:
+    """Append one event; its id."""
+    values = {
+        "at": at,
+        "actor_id": actor.user_id,
+        "action": action,
+        "ticket_id": ticket_id,
+        "server_id": server_id,
+        "command": actor.command,
+        "details": details or {},
+    }
+    session.flush()  # the ticket this event is about, when it is new, must exist first
+    return int(session.execute(insert_returning(AuditEvent, "id"), values).scalar_one())
 
 
 def list_ticket_audit(session: Session, ticket_id: int) -> list[AuditEvent]:

@@ -102,7 +102,7 @@ class CreditService(Service):
                 user=actor.user_id,
                 note=self._messages.get("ticket.note", text=render.escape(note)) if note else "",
             )
-            event = add_audit(
+            event_id = add_audit(
                 session,
                 actor,
                 f"credit.{step.target.value}",
@@ -122,7 +122,7 @@ class CreditService(Service):
             add_message(
                 session,
                 Outbound(
-                    key=f"{ticket.ref}/event/{event.id}",
+                    key=f"{ticket.ref}/event/{event_id}",
                     text=said,
                     channel_id=self.catalog.team.alerts_channel,
                     thread_key=ticket.thread_key,

@@ -140,12 +140,12 @@ class TicketService(Service):
     ) -> TicketView:
         """Audit, refresh cached deadlines, tell the thread and update the root; the new view."""
         self._refresh_deadlines(ticket, now)
-        event = add_audit(
+        event_id = add_audit(
             session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
         )
         session.flush()
         view = self._view(session, ticket, now)
-        self._tell_thread(session, ticket, event.id, text)
+        self._tell_thread(session, ticket, event_id, text)
         self._update_root(session, ticket, view)
         return view
 

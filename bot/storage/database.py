@@ -2,12 +2,13 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, Executable, Table, create_engine, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,9 +90,41 @@ def describe(engine: Engine) -> str:
 
 def upsert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise ValueError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+
+
+def insert_new(
+    session: Session, model: type[Any], *, unique: tuple[str, ...], returning: str
+) -> Executable:
+    """`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING returning` on `table`, to execute
+    with the row's values as parameters: it returns a row only when the insert happened.
+
+    Built once per dialect and table: commands insert on their hot path, and building and
+    coercing a statement per row costs more than running it.
+    """
+    table = cast(Table, model.__table__)
+    return _insert_new(session.get_bind().dialect.name, table, unique, returning)
+
+
+@cache
+def _insert_new(dialect: str, table: Table, unique: tuple[str, ...], returning: str) -> Executable:
+    statement = _dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=unique)
+    return statement.returning(table.c[returning])
+
+
+def insert_returning(model: type[Any], returning: str) -> Executable:
+    """`INSERT … RETURNING returning` into `model`'s table, built once (see insert_new)."""
+    return _insert_returning(cast(Table, model.__table__), returning)
+
+
+@cache
+def _insert_returning(table: Table, returning: str) -> Executable:
+    return insert(table).returning(table.c[returning])

@@ -5,20 +5,16 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.storage.database import upsert
+from bot.storage.database import insert_new
 from bot.storage.models import InboundEvent
 
 
 def mark_received(session: Session, key: str, *, now: datetime) -> bool:
     """Record `key`; False means it was seen before (a retry or a redelivery)."""
-    statement = (
-        upsert(session, InboundEvent)
-        .values(key=key, received_at=now)
-        .on_conflict_do_nothing()
-        .returning(InboundEvent.key)
-    )
+    statement = insert_new(session, InboundEvent, unique=("key",), returning="key")
     # RETURNING, not rowcount: psycopg reports no rowcount for INSERT … ON CONFLICT DO NOTHING.
-    return session.execute(statement).scalar_one_or_none() is not None
+    values = {"key": key, "received_at": now}
+    return session.execute(statement, values).scalar_one_or_none() is not None
 
 
 def prune_received(session: Session, *, before: datetime) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, load_only
 
-from bot.storage.database import upsert
+from bot.storage.database import insert_new
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 
 MAX_KEY_LENGTH = 200  # the width of outbox_messages.key
@@ -47,14 +47,9 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
         "created_at": now,
         "next_attempt_at": now,
     }
-    statement = (
-        upsert(session, OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(OutboxMessage.id)
-    )
+    statement = insert_new(session, OutboxMessage, unique=("key",), returning="id")
     # RETURNING, not rowcount: psycopg reports no rowcount for INSERT … ON CONFLICT DO NOTHING.
-    return session.execute(statement).scalar_one_or_none() is not None
+    return session.execute(statement, values).scalar_one_or_none() is not None
 
 
 # What planning a pass needs of every pending row; text and blocks are read for lane heads only.
