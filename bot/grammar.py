@@ -216,9 +216,7 @@ def parse_silence(raw: str) -> SilenceServer:
 
 def open_from_fields(server_id: str, kind_word: str, at: str | None, description: str) -> Open:
     """An `Open` from the fields of the Open intervention modal, with the command's rules."""
-    server_id = clean(server_id)
-    if _ID.fullmatch(server_id) is None:
-        raise UserFacingError("usage.bad_server", value=server_id[:64])
+    server_id = _server_id(clean(server_id))
     try:
         kind = parse_kind(kind_word)
     except ValueError:
