@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,8 +46,9 @@ TECHS = ["U01AAA", "U01BBB"]
 SUPPORTBOT = Path(sys.executable).with_name("supportbot")
 
 
-def fill(url: str, tickets: int, now: datetime) -> None:
-    """`tickets` tickets: all but 30 resolved over the last year, 30 open on globex."""
+def fill(url: str, tickets: int, now: datetime, root_ts: list[str]) -> None:
+    """`tickets` tickets: all but 30 resolved over the last year, 30 open on globex whose root
+    messages were posted (`root_ts`), so their threads exist in the emulator."""
     engine = make_engine(url)
     rows = []
     for n in range(tickets):
@@ -103,11 +105,11 @@ def fill(url: str, tickets: int, now: datetime) -> None:
                     "created_at": now,
                     "next_attempt_at": now,
                     "sent_at": now,
-                    "ts": f"1700000000.{ticket_id:06d}",
+                    "ts": ts,
                     "sent_channel_id": "C01ALERTS",
                     "attempts": 1,
                 }
-                for ticket_id in open_ids
+                for ticket_id, ts in zip(open_ids, root_ts, strict=True)
             ],
         )
     engine.dispose()
@@ -117,6 +119,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def post_root(emulator: SlackEmulator, n: int) -> str:
+    """Post a ticket root message through the emulator's Web API; its ts."""
+    client = AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)
+    reply = await client.chat_postMessage(channel="C01ALERTS", text=f"seeded root {n}")
+    return str(reply["ts"])
 
 
 async def wait_healthy(port: int, bot: subprocess.Popen[bytes]) -> None:
@@ -153,10 +162,11 @@ async def measure(
     with make_sessionmaker(engine).begin() as session:
         sync_catalog(session, load_catalog(CATALOG), now=now)
     engine.dispose()
-    await asyncio.to_thread(fill, url, tickets, now)
     emulator = SlackEmulator(rate_limit=False)
     await emulator.start()
     emulator.add_channel("C01ALERTS")
+    root_ts = [await post_root(emulator, n) for n in range(30)]
+    await asyncio.to_thread(fill, url, tickets, now, root_ts)
     port = free_port()
     env = {
         **os.environ,
@@ -185,7 +195,7 @@ async def measure(
         ("/intervention", "wait {n} codes"),
         ("/intervention", "resume {n}"),
     ]
-    latencies: list[float] = []
+    latencies: list[tuple[str, float]] = []
 
     async def one(i: int) -> None:
         name, template = commands[i % len(commands)]
@@ -194,9 +204,9 @@ async def measure(
         reply = await emulator.send_slash_command(
             name, body, user_id=TECHS[i % 2], channel_id="C01ALERTS"
         )
-        latencies.append(time.perf_counter() - started)
-        if reply.status != 200:
-            raise RuntimeError(f"{name} {body}: HTTP {reply.status}")
+        latencies.append((template.split()[0], time.perf_counter() - started))
+        if reply.status != 200 or "Internal error" in reply.text:
+            raise RuntimeError(f"{name} {body}: HTTP {reply.status} {reply.text[:200]}")
 
     try:
         await wait_healthy(port, bot)
@@ -214,16 +224,28 @@ async def measure(
     return latencies, cpu
 
 
-def report(name: str, result: tuple[list[float], float]) -> None:
+def percentile(ordered: list[float], share: float) -> float:
+    return ordered[max(0, int(len(ordered) * share) - 1)]
+
+
+def report(name: str, result: tuple[list[tuple[str, float]], float]) -> None:
     latencies, cpu = result
-    ordered = sorted(latencies)
+    ordered = sorted(seconds for _, seconds in latencies)
     p50 = statistics.median(ordered) * 1000
-    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
+    p99 = percentile(ordered, 0.99) * 1000
     verdict = "OK" if p99 < 100 else "over target"
     per_command = cpu / len(ordered) * 1000  # includes delivering each command's messages
     print(
         f"{name:<11} n={len(ordered):<4} p50={p50:6.1f} ms  p99={p99:6.1f} ms  ({verdict})"
         f"  bot CPU {per_command:.1f} ms/command"
+    )
+    by_kind: dict[str, list[float]] = {}
+    for kind, seconds in latencies:
+        by_kind.setdefault(kind, []).append(seconds * 1000)
+    print(
+        "            "
+        + "  ".join(f"{kind} {statistics.median(values):.0f}" for kind, values in by_kind.items())
+        + "  (p50 ms by command)"
     )
 
 
