@@ -1,14 +1,13 @@
 """The sweep engine: every probe on its own schedule over one ICMP socket and one HTTP pool.
 
 Checks are launched from one scheduler loop (a heap of due instants). ICMP requests cost no task
-each: the shared pinger calls back when the reply or the timeout arrives. TCP and HTTP checks run
-as tasks behind a semaphore (`concurrency`). Each result is folded into the probe's state in
-memory; only state changes (transitions, and streaks that are not settled) are written, by one
-writer, in the same transaction as the outages they open or close.
+each: the shared pinger hands back the outcomes of each socket read (or timer) as one batch. TCP
+and HTTP checks run as tasks behind a semaphore (`concurrency`). Each result is folded into the
+probe's state in memory; only state changes (transitions, and streaks that are not settled) are
+written, by one writer, in the same transaction as the outages they open or close.
 """
 
 import asyncio
-import functools
 import heapq
 import ipaddress
 import logging
@@ -23,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.catalog import HttpProbe, IcmpProbe, ServerSpec, TcpProbe
 from bot.probes.http import HttpProber
-from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, PingCallback
-from bot.probes.result import ProbeResult, ProbeSpec, probe_key
-from bot.probes.rollup import HourlyRollups, Rollup
+from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, Outcome
+from bot.probes.result import NO_DETAILS, ProbeResult, ProbeSpec, probe_key
+from bot.probes.rollup import Bucket, HourlyRollups, Rollup
 from bot.probes.state import (
     OutageClosed,
     OutageOpened,
@@ -33,9 +32,11 @@ from bot.probes.state import (
     StreakState,
     Transition,
     advance,
+    lengthen,
     needs_write,
     next_check_at,
     outage_change,
+    settled_outcome,
 )
 from bot.probes.tcp import probe_tcp
 from bot.storage.database import transaction
@@ -69,13 +70,35 @@ class _Probe:
     host: str
     spec: ProbeSpec
     address: str | None  # IPv4 literal for ICMP; None when `host` needs resolving
-    state: StreakState
+    state: StreakState  # set with set_state()
     timeout_s: float
+    icmp: bool
+    bucket: Bucket  # this hour's rollup counters
     saved: StreakState | None = None  # the state last written to the database
+    # Most results only lengthen a settled streak (the 500th success while UP): those are
+    # counted here instead of building a new state each; `current()` folds them in.
+    settled_outcome: bool | None = None  # state.settled_outcome(state)
+    lengthened: int = 0
+    lengthened_at: datetime | None = None
+    lengthened_error: str | None = None
     # The check in flight (a probe has at most one): when it started, who waits for it.
     at: datetime | None = None
     done: "ResultSink | None" = None
-    on_reply: PingCallback | None = None  # bound once: no allocation per ping
+
+    def set_state(self, state: StreakState) -> None:
+        """Replace the state (and forget results counted in place: `state` includes them)."""
+        self.state, self.lengthened = state, 0
+        self.settled_outcome = settled_outcome(state)
+
+    def current(self) -> StreakState:
+        """The probe's state, lengthened by the results counted in place."""
+        if self.lengthened:
+            assert self.lengthened_at is not None
+            self.state = lengthen(
+                self.state, self.lengthened, self.lengthened_at, self.lengthened_error
+            )
+            self.lengthened = 0
+        return self.state
 
 
 class ProbeEngine:
@@ -103,6 +126,8 @@ class ProbeEngine:
         self._http_ssl = http_ssl
         self._http_reuse = http_reuse
         self._flush_every = flush_every
+        self._rollups = HourlyRollups(clock())
+        self._hour_end = self._rollups.hour + HOUR
         self._probes: dict[str, _Probe] = {}
         self._by_server: dict[str, list[_Probe]] = {}
         for server in servers:
@@ -118,19 +143,18 @@ class ProbeEngine:
                     _ipv4(server.host),
                     StreakState(key),
                     spec.timeout.total_seconds(),
+                    isinstance(spec, IcmpProbe),
+                    self._rollups.bucket(key),
                 )
-                probe.on_reply = functools.partial(self._on_icmp, probe)
                 self._probes[key] = probe
                 self._by_server.setdefault(server.id, []).append(probe)
         self._slots = asyncio.Semaphore(concurrency)
         self._icmp_limit = icmp_in_flight
         self._icmp_in_flight = 0
         self._icmp_room = asyncio.Event()  # set when an ICMP request completes at the limit
-        self._pinger: IcmpPinger | None = None
+        self._pinger: IcmpPinger[_Probe] | None = None
         self._icmp_error = "icmp unavailable: engine not started"
         self._http: HttpProber | None = None
-        self._rollups = HourlyRollups(clock())
-        self._hour_end = self._rollups.hour + HOUR
         self._dirty: dict[str, _Probe] = {}
         self._events: list[ProbeEvent] = []
         self._rollup_rows: list[Rollup] = []
@@ -160,7 +184,7 @@ class ProbeEngine:
 
     def state(self, key: str) -> StreakState:
         """The in-memory state of one probe."""
-        return self._probes[key].state
+        return self._probes[key].current()
 
     async def __aenter__(self) -> "ProbeEngine":
         await self.start()
@@ -175,14 +199,15 @@ class ProbeEngine:
             return
         states, open_outages = await asyncio.to_thread(self._load)
         for key, state in states.items():
-            self._probes[key].state = self._probes[key].saved = state
+            probe = self._probes[key]
+            probe.set_state(state)
+            probe.saved = state
         self._warn_inconsistent_outages(open_outages)
-        self._rollups = HourlyRollups(self._clock())
-        self._hour_end = self._rollups.hour + HOUR
+        self._roll(self._clock())  # nothing counted yet: this only starts the current hour
         specs = [probe.spec for probe in self._probes.values()]
         if any(isinstance(spec, IcmpProbe) for spec in specs):
             try:
-                self._pinger = await IcmpPinger.open()
+                self._pinger = await IcmpPinger.open(self._on_pings)
             except IcmpUnavailableError as exc:
                 self._icmp_error = f"icmp unavailable: {exc}"
                 log.error("every icmp probe will fail: %s", self._icmp_error)
@@ -227,7 +252,8 @@ class ProbeEngine:
     async def sweep(self, keys: Sequence[str] | None = None) -> list[ProbeResult]:
         """Check every probe (or `keys`) once, concurrently, and persist what changed."""
         await self.start()
-        wanted = list(self._probes if keys is None else keys)
+        probes = self._probes
+        wanted = list(probes.values()) if keys is None else [probes[key] for key in keys]
         results: list[ProbeResult] = []
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -237,8 +263,7 @@ class ProbeEngine:
                 finished.set_result(None)
 
         at = self._clock()
-        for index, key in enumerate(wanted):
-            probe = self._probes[key]
+        for index, probe in enumerate(wanted):
             if not self._launch_now(probe, at, collect):
                 await self._launch(probe, at, collect)
             if index % LAUNCH_BATCH == LAUNCH_BATCH - 1:
@@ -285,7 +310,7 @@ class ProbeEngine:
             rows, self._rollup_rows = self._rollup_rows, []
             if not (dirty or events or rows):
                 return True
-            states = [(probe, probe.state) for probe in dirty.values()]
+            states = [(probe, probe.current()) for probe in dirty.values()]
             try:
                 written = await asyncio.to_thread(self._write, states, events, rows)
             except SQLAlchemyError:
@@ -349,50 +374,63 @@ class ProbeEngine:
 
     def _launch_now(self, probe: _Probe, at: datetime, done: ResultSink | None) -> bool:
         """Start the check; False when ICMP is at its in-flight limit (nothing was started)."""
-        if not isinstance(probe.spec, IcmpProbe):
+        pinger = self._pinger
+        if probe.icmp and pinger is not None and probe.address is not None:
+            if self._icmp_in_flight >= self._icmp_limit:
+                return False
+            self._icmp_in_flight += 1
+            probe.at, probe.done = at, done
+            pinger.ping(probe.address, probe.timeout_s, probe)
+        elif not probe.icmp:
             self._spawn(self._check(probe, done))
-        elif self._pinger is None:
-            self._complete(probe, ProbeResult(probe.key, False, at, error=self._icmp_error), done)
-        elif probe.address is None:
-            self._spawn(self._resolve_and_ping(probe, at, done))
-        elif self._icmp_in_flight >= self._icmp_limit:
-            return False
+        elif pinger is None:
+            result = ProbeResult(probe.key, False, at, error=self._icmp_error)
+            self._complete(probe, result, done, self._clock())
         else:
-            self._ping(probe, probe.address, at, done)
+            self._spawn(self._resolve_and_ping(probe, at, done))
         return True
 
     def _ping(self, probe: _Probe, address: str, at: datetime, done: ResultSink | None) -> None:
         assert self._pinger is not None
-        assert probe.on_reply is not None
         self._icmp_in_flight += 1
         probe.at, probe.done = at, done
-        self._pinger.ping(address, probe.timeout_s, probe.on_reply)
+        self._pinger.ping(address, probe.timeout_s, probe)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _on_icmp(self, probe: _Probe, rtt: float | None, error: str | None) -> None:
-        self._icmp_in_flight -= 1
-        if self._icmp_in_flight == self._icmp_limit - 1:
+    def _on_pings(self, outcomes: list[Outcome[_Probe]]) -> None:
+        """Fold the ICMP outcomes of one socket read (or one timer), with one clock reading."""
+        self._icmp_in_flight -= len(outcomes)
+        if self._icmp_in_flight < self._icmp_limit:
             self._icmp_room.set()
-        at, done, probe.at, probe.done = probe.at, probe.done, None, None
-        if self._closing or at is None:
-            return
-        latency = None if rtt is None else timedelta(seconds=rtt)
-        self._complete(probe, ProbeResult(probe.key, rtt is not None, at, latency, error), done)
+        now = self._clock()
+        for probe, rtt, error in outcomes:
+            at, done, probe.at, probe.done = probe.at, probe.done, None, None
+            if self._closing or at is None:
+                continue
+            if rtt is None:
+                result = ProbeResult(probe.key, False, at, None, error, NO_DETAILS)
+            else:
+                result = ProbeResult(probe.key, True, at, timedelta(0, rtt), None, NO_DETAILS)
+            self._complete(probe, result, done, now)
 
     async def _resolve_and_ping(self, probe: _Probe, at: datetime, done: ResultSink | None) -> None:
         try:
             address = await self._resolve(probe.host)
         except OSError as exc:
             error = f"cannot resolve {probe.host}: {exc.strerror or exc}"
-            self._complete(probe, ProbeResult(probe.key, False, at, error=error), done)
+            self._complete(
+                probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
+            )
             return
         if address is None:
             error = f"icmp: {probe.host} is IPv6, only IPv4 is supported"
-            self._complete(probe, ProbeResult(probe.key, False, at, error=error), done)
+            self._complete(
+                probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
+            )
             return
         while self._icmp_in_flight >= self._icmp_limit:
             self._icmp_room.clear()
@@ -433,27 +471,33 @@ class ProbeEngine:
             except Exception as exc:  # a bug in a checker must not stop the probe's schedule
                 log.exception("%s: the check itself failed", probe.key)
                 result = ProbeResult(probe.key, False, at, error=f"probe error: {exc!r}")
-        self._complete(probe, result, done)
+        self._complete(probe, result, done, self._clock())
 
     # -- folding results ---------------------------------------------------------------------
 
-    def _complete(self, probe: _Probe, result: ProbeResult, done: ResultSink | None) -> None:
-        self._fold(probe, result)
+    def _complete(
+        self, probe: _Probe, result: ProbeResult, done: ResultSink | None, now: datetime
+    ) -> None:
+        """Fold `result`, known at `now`, schedule the next check and hand the result over."""
+        if result.at >= self._hour_end:
+            self._roll(result.at)
+        latency = result.latency
+        probe.bucket.add(result.ok, None if latency is None else latency.total_seconds() * 1000)
+        if result.ok is probe.settled_outcome:  # most results: nothing changes but counts
+            probe.lengthened += 1
+            probe.lengthened_at, probe.lengthened_error = result.at, result.error
+        else:
+            self._change(probe, result, now)
         if self._running:
             self._schedule(probe, next_check_at(probe.state, result, probe.spec))
         if done is not None:
             done(result)
 
-    def _fold(self, probe: _Probe, result: ProbeResult) -> None:
-        before = probe.state
-        after, transition = advance(before, result, probe.spec, now=self._clock())
-        probe.state = after
-        if result.at >= self._hour_end:
-            self._roll(result.at)
-        latency = result.latency
-        self._rollups.add(
-            probe.key, result.ok, None if latency is None else latency.total_seconds() * 1000
-        )
+    def _change(self, probe: _Probe, result: ProbeResult, now: datetime) -> None:
+        """Fold a result that changes the state: maybe a transition, a write, an outage."""
+        before = probe.current()
+        after, transition = advance(before, result, probe.spec, now=now)
+        probe.set_state(after)
         if needs_write(before, after):
             self._dirty[probe.key] = probe
             self._writer_wake.set()
@@ -476,7 +520,7 @@ class ProbeEngine:
 
     def _mark_counters_dirty(self) -> None:
         for probe in self._probes.values():
-            if probe.state is not probe.saved:
+            if probe.lengthened or probe.state is not probe.saved:
                 self._dirty[probe.key] = probe
         self._writer_wake.set()
 

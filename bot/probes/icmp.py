@@ -3,36 +3,49 @@
 icmplib opens the socket (raw when privileged, the kernel's unprivileged "ping" datagram socket
 otherwise) and reports permission problems. Sending and receiving bypass icmplib's per-packet
 path (a getaddrinfo and two setsockopt calls per send, one awaited `sock_recv` per reply), which
-costs several times the CPU of this module's: one reader callback drains every reply, and one
-timer expires every request that got no answer (see docs/probes.md for the measurements).
+costs several times the CPU of this module's: one reader callback drains every reply, one timer
+expires every request that got no answer, and outcomes are handed over in batches (one per
+socket read or timer), so the caller folds them with one clock reading (see docs/probes.md).
 """
 
 import asyncio
 import errno
-import heapq
 import logging
 import random
 import socket
 import struct
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from icmplib import ICMPv4Socket
 from icmplib.exceptions import ICMPLibError
 
 log = logging.getLogger(__name__)
 
-# Called once per request: round-trip time in seconds, or None and the reason it failed.
-PingCallback = Callable[[float | None, str | None], None]
+Token = TypeVar("Token")
+# What a request gets back: the caller's token, then the round-trip time in seconds and None,
+# or None and the reason it failed.
+Outcome = tuple[Token, float | None, str | None]
+Deliver = Callable[[list[Outcome[Token]]], None]
 
 ECHO_REPLY, DEST_UNREACHABLE, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
 SOL_RAW, ICMP_FILTER = 255, 1  # linux/icmp.h: drop unwanted ICMP types in the kernel
+SO_RCVBUFFORCE = 33  # linux/socket.h; Python's socket module does not export it
 RECEIVE_BUFFER = 8 * 1024 * 1024  # a burst of 10,000 replies must fit while the loop is busy
 TIMER_SLACK_S = 0.025  # timeouts fire in batches: one wake-up per 25 ms, not one per request
 DRAIN_LIMIT = 4096  # replies read per readiness callback before yielding to the loop
+MAX_IN_FLIGHT = 0xFFFF  # one sequence number each
 PAYLOAD = b"supportbot-probe".ljust(56, b".")  # 64-byte packets, as ping and fping send
-_HEADER = struct.Struct("!BBHHH")
+TIMEOUT = "timeout: no echo reply"
+_HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
+# An IP packet without options (IHL 5): version and IHL, 11 bytes, the source address, the
+# destination, then the ICMP header; one unpack per reply.
+_RAW_ECHO = struct.Struct("!B11x4s4xBBHHH")
+_pack_header = _HEADER.pack
+_monotonic = time.monotonic
 _UNREACHABLE = {
     0: "network unreachable",
     1: "host unreachable",
@@ -55,42 +68,47 @@ def _payload_sum(payload: bytes) -> int:
 _PAYLOAD_SUM = _payload_sum(PAYLOAD)
 
 
-def echo_request(ident: int, sequence: int) -> bytes:
-    """An ICMP echo request; the checksum adds the header words to the payload's precomputed sum."""
-    total = (ECHO_REQUEST << 8) + ident + sequence + _PAYLOAD_SUM
-    total = (total & 0xFFFF) + (total >> 16)
-    total = (total & 0xFFFF) + (total >> 16)
-    return _HEADER.pack(ECHO_REQUEST, 0, ~total & 0xFFFF, ident, sequence) + PAYLOAD
+# A request in flight, a tuple (the cheapest object to build per packet): (sequence, address,
+# monotonic time sent, monotonic deadline, caller's token, the source a reply must come from:
+# packed as in the IP header on a raw socket, else the address as recvfrom() reports it).
+_Request = tuple[int, str, float, float, Token, bytes | str]
 
 
-class IcmpPinger:
-    """Pings many IPv4 addresses concurrently over one socket; outcomes are values."""
+class IcmpPinger(Generic[Token]):
+    """Pings many IPv4 addresses concurrently over one socket; outcomes are values, in batches."""
 
-    def __init__(self, icmp_socket: ICMPv4Socket, *, privileged: bool) -> None:
+    def __init__(
+        self, icmp_socket: ICMPv4Socket, deliver: Deliver[Token], *, privileged: bool
+    ) -> None:
         self._icmp_socket = icmp_socket  # keeps icmplib's wrapper (and so the socket) alive
         self._sock: socket.socket = icmp_socket.sock
         self._sock.setblocking(False)
+        self._deliver = deliver
         self.privileged = privileged
         self._ident = random.getrandbits(16) if privileged else 0
+        self._partial_sum = (ECHO_REQUEST << 8) + self._ident + _PAYLOAD_SUM  # all but sequence
         self._sequence = random.getrandbits(16)
-        self._sent = 0
-        # sequence -> (send number, address, perf_counter at send, callback)
-        self._pending: dict[int, tuple[int, str, float, PingCallback]] = {}
-        self._deadlines: list[tuple[float, int, int]] = []  # (loop time, send number, sequence)
+        self._pending: dict[int, _Request[Token]] = {}  # by sequence
+        # Per timeout, the deadlines and sequences of the requests in the order they were sent,
+        # which is deadline order: expiring is popping from the left (no heap, no timer per
+        # request). Plain numbers, not the requests: nothing here for the garbage collector.
+        self._deadlines: dict[float, tuple[deque[float], deque[int]]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
-        self._backlog: deque[tuple[int, int, str, bytes]] = deque()
+        self._backlog: deque[tuple[_Request[Token], bytes]] = deque()
         self._loop = asyncio.get_running_loop()
         self._tune_socket()
-        self._loop.add_reader(self._sock.fileno(), self._on_readable)
+        self._buffer = bytearray(2048)  # every datagram is read into it
+        reader = self._read_raw if privileged else self._read_datagrams
+        self._loop.add_reader(self._sock.fileno(), reader)
 
     @classmethod
-    async def open(cls) -> "IcmpPinger":
+    async def open(cls, deliver: Deliver[Token]) -> "IcmpPinger[Token]":
         """Open a raw socket, or the unprivileged datagram socket; raise IcmpUnavailableError."""
         errors: list[str] = []
         for privileged in (True, False):
             try:
-                return cls(ICMPv4Socket(privileged=privileged), privileged=privileged)
+                return cls(ICMPv4Socket(privileged=privileged), deliver, privileged=privileged)
             except (ICMPLibError, OSError) as exc:
                 kind = "raw" if privileged else "unprivileged"
                 errors.append(f"{kind} socket: {exc or type(exc).__name__}")
@@ -102,13 +120,12 @@ class IcmpPinger:
         return len(self._pending)
 
     def _tune_socket(self) -> None:
-        for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
-            if option is None:
-                continue
+        options = (SO_RCVBUFFORCE, socket.SO_RCVBUF) if sys.platform == "linux" else ()
+        for option in options:
             try:
                 self._sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
                 break
-            except OSError as exc:
+            except OSError as exc:  # RCVBUFFORCE needs CAP_NET_ADMIN; RCVBUF is capped
                 log.debug("cannot set the ICMP receive buffer with option %s: %s", option, exc)
         if self.privileged:
             wanted = (1 << ECHO_REPLY) | (1 << DEST_UNREACHABLE) | (1 << TIME_EXCEEDED)
@@ -117,33 +134,48 @@ class IcmpPinger:
             except OSError as exc:  # not Linux: the reader filters by type instead
                 log.debug("ICMP_FILTER unavailable: %s", exc)
 
-    def ping(self, address: str, timeout_s: float, callback: PingCallback) -> None:
-        """Send one echo request to an IPv4 address; `callback` runs once, from the event loop."""
-        sequence = self._next_sequence()
-        if sequence is None:
-            self._loop.call_soon(callback, None, "too many ICMP requests in flight")
+    def ping(self, address: str, timeout_s: float, token: Token) -> None:
+        """Send one echo request to an IPv4 address; its outcome is delivered once, later."""
+        pending = self._pending
+        if len(pending) >= MAX_IN_FLIGHT:
+            self._fail_soon(token, "too many ICMP requests in flight")
             return
-        self._sent += 1
-        number = self._sent
-        self._pending[sequence] = (number, address, time.perf_counter(), callback)
-        deadline = self._loop.time() + timeout_s
-        heapq.heappush(self._deadlines, (deadline, number, sequence))
+        sequence = (self._sequence + 1) & 0xFFFF
+        while sequence in pending:
+            sequence = (sequence + 1) & 0xFFFF
+        try:
+            source = socket.inet_aton(address) if self.privileged else address
+        except OSError:
+            self._fail_soon(token, f"not an IPv4 address: {address!r}")
+            return
+        self._sequence = sequence
+        # The checksum adds this sequence to the precomputed sum of the other words (RFC 1071).
+        checksum = self._partial_sum + sequence
+        checksum = (checksum & 0xFFFF) + (checksum >> 16)
+        checksum = (checksum & 0xFFFF) + (checksum >> 16)
+        packet = _pack_header(ECHO_REQUEST, 0, ~checksum & 0xFFFF, self._ident, sequence) + PAYLOAD
+        sent = _monotonic()
+        deadline = sent + timeout_s
+        request = (sequence, address, sent, deadline, token, source)
+        pending[sequence] = request
+        queues = self._deadlines.get(timeout_s)
+        if queues is None:
+            queues = self._deadlines[timeout_s] = (deque(), deque())
+        queues[0].append(deadline)
+        queues[1].append(sequence)
         if deadline < self._timer_at:
             self._arm(deadline)
-        packet = echo_request(self._ident, sequence)
-        if self._backlog or not self._try_send(sequence, address, packet):
-            self._queue(number, sequence, address, packet)
-
-    async def ping_once(self, address: str, timeout_s: float) -> tuple[float | None, str | None]:
-        """Ping one address and wait for the outcome: (rtt seconds, None) or (None, error)."""
-        done: asyncio.Future[tuple[float | None, str | None]] = self._loop.create_future()
-
-        def settle(rtt: float | None, error: str | None) -> None:
-            if not done.done():
-                done.set_result((rtt, error))
-
-        self.ping(address, timeout_s, settle)
-        return await done
+        if not self._backlog:
+            try:
+                self._sock.sendto(packet, (address, 0))
+                return
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as exc:
+                if exc.errno != errno.ENOBUFS:
+                    self._send_failed(request, exc)
+                    return
+        self._queue(request, packet)
 
     def close(self) -> None:
         """Stop reading, fail every pending request, close the socket."""
@@ -152,112 +184,184 @@ class IcmpPinger:
             self._loop.remove_writer(self._sock.fileno())
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
         pending, self._pending = self._pending, {}
-        for _number, _address, _sent, callback in pending.values():
-            callback(None, "icmp socket closed")
+        self._deadlines.clear()
+        self._backlog.clear()
+        if pending:
+            self._deliver([(r[4], None, "icmp socket closed") for r in pending.values()])
         self._icmp_socket.close()
 
-    def _next_sequence(self) -> int | None:
-        if len(self._pending) >= 0xFFFF:
-            return None
-        sequence = (self._sequence + 1) & 0xFFFF
-        while sequence in self._pending:
-            sequence = (sequence + 1) & 0xFFFF
-        self._sequence = sequence
-        return sequence
-
-    def _try_send(self, sequence: int, address: str, packet: bytes) -> bool:
+    def _try_send(self, request: _Request[Token], packet: bytes) -> bool:
         """Send now; False when the socket cannot take the packet yet (the caller queues it)."""
         try:
-            self._sock.sendto(packet, (address, 0))
+            self._sock.sendto(packet, (request[1], 0))
         except (BlockingIOError, InterruptedError):
             return False
         except OSError as exc:
             if exc.errno == errno.ENOBUFS:
                 return False
-            self._fail(sequence, f"send failed: {exc.strerror or exc}")
+            self._send_failed(request, exc)
         return True
 
-    def _queue(self, number: int, sequence: int, address: str, packet: bytes) -> None:
+    def _send_failed(self, request: _Request[Token], exc: OSError) -> None:
+        if self._pending.pop(request[0], None) is request:
+            self._fail_soon(request[4], f"send failed: {exc.strerror or exc}")
+
+    def _fail_soon(self, token: Token, error: str) -> None:
+        """Deliver a failure from the loop, not from inside `ping()` (the caller is launching)."""
+        failed: list[Outcome[Token]] = [(token, None, error)]
+        self._loop.call_soon(self._deliver, failed)
+
+    def _queue(self, request: _Request[Token], packet: bytes) -> None:
         if not self._backlog:
             self._loop.add_writer(self._sock.fileno(), self._flush_backlog)
-        self._backlog.append((number, sequence, address, packet))
+        self._backlog.append((request, packet))
 
     def _flush_backlog(self) -> None:
+        pending = self._pending
         while self._backlog:
-            number, sequence, address, packet = self._backlog[0]
-            entry = self._pending.get(sequence)
-            wanted = entry is not None and entry[0] == number  # else it timed out while queued
-            if wanted and not self._try_send(sequence, address, packet):
+            request, packet = self._backlog[0]
+            wanted = pending.get(request[0]) is request  # else it timed out while queued
+            if wanted and not self._try_send(request, packet):
                 return  # still full: wait for the next writable callback
             self._backlog.popleft()
         self._loop.remove_writer(self._sock.fileno())
-
-    def _fail(self, sequence: int, error: str) -> None:
-        entry = self._pending.pop(sequence, None)
-        if entry is not None:
-            self._loop.call_soon(entry[3], None, error)
 
     def _arm(self, deadline: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
-        self._timer = self._loop.call_at(deadline + TIMER_SLACK_S, self._expire)
+        delay = deadline - time.monotonic() + TIMER_SLACK_S
+        self._timer = self._loop.call_later(delay, self._expire)
 
     def _expire(self) -> None:
         self._timer, self._timer_at = None, float("inf")
-        now = self._loop.time()
-        deadlines, pending = self._deadlines, self._pending
-        while deadlines and deadlines[0][0] <= now:
-            _deadline, number, sequence = heapq.heappop(deadlines)
-            entry = pending.get(sequence)
-            if entry is not None and entry[0] == number:
-                del pending[sequence]
-                entry[3](None, "timeout: no echo reply")
-        if deadlines:
-            self._arm(deadlines[0][0])
+        now = time.monotonic()
+        pending = self._pending
+        expired: list[Outcome[Token]] = []
+        earliest = float("inf")
+        for deadlines, sequences in self._deadlines.values():
+            while deadlines:
+                deadline = deadlines[0]
+                request = pending.get(sequences[0])
+                if request is None or request[3] != deadline:
+                    deadlines.popleft()  # answered or failed already
+                    sequences.popleft()
+                    continue
+                if deadline > now:
+                    earliest = min(earliest, deadline)
+                    break
+                deadlines.popleft()
+                del pending[sequences.popleft()]
+                expired.append((request[4], None, TIMEOUT))
+        if earliest < float("inf"):
+            self._arm(earliest)
+        if expired:
+            self._deliver(expired)
 
-    def _on_readable(self) -> None:
-        recvfrom, pending = self._sock.recvfrom, self._pending
-        unpack_from = _HEADER.unpack_from
-        raw, ident = self.privileged, self._ident
+    def _read_raw(self) -> None:
+        """Drain a raw socket: every datagram is an IP packet, its source in the IP header."""
+        recv_into, buffer, pending = self._sock.recv_into, self._buffer, self._pending
+        unpack_packet, unpack_header = _RAW_ECHO.unpack_from, _HEADER.unpack_from
+        ident = self._ident
+        outcomes: list[Outcome[Token]] = []
         for _ in range(DRAIN_LIMIT):
             try:
-                data, source = recvfrom(2048)
+                size = recv_into(buffer)  # no bytes object, no source formatted as text
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:
                 log.warning("icmp receive failed: %s", exc)
-                return
-            now = time.perf_counter()
-            offset = (data[0] & 0x0F) * 4 if raw else 0
-            if len(data) < offset + 8:
+                break
+            received = _monotonic()
+            if size < _RAW_ECHO.size:
                 continue
-            kind, code, _checksum, reply_ident, sequence = unpack_from(data, offset)
+            version_ihl, source, kind, code, _sum, reply_ident, sequence = unpack_packet(buffer)
+            offset = (version_ihl & 0x0F) * 4
+            if offset != 20:  # IP options: the ICMP header starts further
+                if size < offset + 8:
+                    continue
+                kind, code, _sum, reply_ident, sequence = unpack_header(buffer, offset)
             if kind == ECHO_REPLY:
-                entry = pending.get(sequence)
-                if entry is None or (raw and reply_ident != ident) or entry[1] != source[0]:
+                request = pending.get(sequence)
+                if request is None or reply_ident != ident or request[5] != source:
                     continue  # another process's ping, or a late reply
                 del pending[sequence]
-                entry[3](now - entry[2], None)
-            elif raw and kind in (DEST_UNREACHABLE, TIME_EXCEEDED):
-                self._on_error(data, offset, kind, code)
+                outcomes.append((request[4], received - request[2], None))
+            elif kind in (DEST_UNREACHABLE, TIME_EXCEEDED):
+                failed = self._on_error(bytes(buffer[:size]), offset, kind, code)
+                if failed is not None:
+                    outcomes.append(failed)
+        if outcomes:
+            self._deliver(outcomes)
 
-    def _on_error(self, data: bytes, offset: int, kind: int, code: int) -> None:
+    def _read_datagrams(self) -> None:
+        """Drain an unprivileged ICMP socket: ICMP messages only, already ours (the kernel
+        rewrites the identifier), errors not delivered."""
+        recvfrom_into, buffer, pending = self._sock.recvfrom_into, self._buffer, self._pending
+        unpack_header = _HEADER.unpack_from
+        outcomes: list[Outcome[Token]] = []
+        for _ in range(DRAIN_LIMIT):
+            try:
+                size, (source, _port) = recvfrom_into(buffer)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                log.warning("icmp receive failed: %s", exc)
+                break
+            received = _monotonic()
+            if size < 8:
+                continue
+            kind, _code, _sum, _ident, sequence = unpack_header(buffer)
+            if kind == ECHO_REPLY:
+                request = pending.get(sequence)
+                if request is None or request[5] != source:
+                    continue  # a late reply
+                del pending[sequence]
+                outcomes.append((request[4], received - request[2], None))
+        if outcomes:
+            self._deliver(outcomes)
+
+    def _on_error(self, data: bytes, offset: int, kind: int, code: int) -> Outcome[Token] | None:
         # The error quotes our request's IP header and its first 8 bytes (RFC 792).
         inner = offset + 8
         if len(data) < inner + 20:
-            return
+            return None
         inner_offset = inner + (data[inner] & 0x0F) * 4
         if len(data) < inner_offset + 8:
-            return
+            return None
         quoted_kind, _code, _checksum, quoted_ident, sequence = _HEADER.unpack_from(
             data, inner_offset
         )
         if quoted_kind != ECHO_REQUEST or quoted_ident != self._ident:
-            return
+            return None
+        request = self._pending.pop(sequence, None)
+        if request is None:
+            return None
         if kind == DEST_UNREACHABLE:
-            reason = _UNREACHABLE.get(code, f"destination unreachable (code {code})")
-        else:
-            reason = "time to live exceeded"
-        self._fail(sequence, reason)
+            return (
+                request[4],
+                None,
+                _UNREACHABLE.get(code, f"destination unreachable (code {code})"),
+            )
+        return request[4], None, "time to live exceeded"
+
+
+async def ping_once(address: str, timeout_s: float) -> tuple[float | None, str | None]:
+    """Open a socket, ping one address, close it: (rtt seconds, None) or (None, error)."""
+    done: asyncio.Future[tuple[float | None, str | None]] = (
+        asyncio.get_running_loop().create_future()
+    )
+
+    def settle(outcomes: list[Outcome[None]]) -> None:
+        for _token, rtt, error in outcomes:
+            if not done.done():
+                done.set_result((rtt, error))
+
+    pinger = await IcmpPinger.open(settle)
+    try:
+        pinger.ping(address, timeout_s, None)
+        return await done
+    finally:
+        pinger.close()

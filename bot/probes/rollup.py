@@ -31,7 +31,10 @@ def percentile(sorted_values: "array[float] | list[float]", fraction: float) -> 
     return float(sorted_values[rank - 1])
 
 
-class _Bucket:
+class Bucket:
+    """One probe's results in the current hour. The engine keeps it with the probe and counts
+    into it (no lookup per result); `HourlyRollups.roll()` empties it in place."""
+
     __slots__ = ("count", "failures", "latencies_ms")
 
     def __init__(self) -> None:
@@ -39,29 +42,39 @@ class _Bucket:
         self.failures = 0
         self.latencies_ms: array[float] = array("f")  # 4 bytes a sample, not a float object
 
+    def add(self, ok: bool, latency_ms: float | None) -> None:
+        """Count one result."""
+        self.count += 1
+        if not ok:
+            self.failures += 1
+        if latency_ms is not None:
+            self.latencies_ms.append(latency_ms)
+
 
 class HourlyRollups:
     """Accumulates the current hour in memory; `roll()` hands back the finished hour's rows."""
 
     def __init__(self, hour: datetime) -> None:
         self.hour = hour_start(hour)
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
+
+    def bucket(self, key: str) -> Bucket:
+        """The counters of `key`: valid for as long as this object, across `roll()`."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket()
+        return bucket
 
     def add(self, key: str, ok: bool, latency_ms: float | None) -> None:
         """Count one result in the current hour."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket()
-        bucket.count += 1
-        if not ok:
-            bucket.failures += 1
-        if latency_ms is not None:
-            bucket.latencies_ms.append(latency_ms)
+        self.bucket(key).add(ok, latency_ms)
 
     def roll(self, new_hour: datetime) -> list[Rollup]:
-        """Rows for the hour so far; accumulation restarts at `new_hour`."""
+        """Rows for the hour so far (probes with results); accumulation restarts at `new_hour`."""
         rows = []
         for key, bucket in self._buckets.items():
+            if not bucket.count:
+                continue
             samples = sorted(bucket.latencies_ms)
             rows.append(
                 Rollup(
@@ -73,8 +86,9 @@ class HourlyRollups:
                     _round(percentile(samples, 0.95)),
                 )
             )
+            bucket.count = bucket.failures = 0
+            bucket.latencies_ms = array("f")
         self.hour = hour_start(new_hour)
-        self._buckets = {}
         return rows
 
 

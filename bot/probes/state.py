@@ -7,7 +7,7 @@ again every `retry_interval` instead of every `interval`.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.probes.result import ProbeResult, ProbeSpec
@@ -102,6 +102,34 @@ def advance(
     if not reached:
         return new_state, None
     return new_state, Transition(state.key, new_status, started_at, now, last_error)
+
+
+def settled_outcome(state: StreakState) -> bool | None:
+    """The outcome (`ProbeResult.ok`) that only lengthens the settled streak; None if unsettled.
+
+    Such a result changes no status, opens nothing and needs no write (see `needs_write`): only
+    a counter, `last_checked_at` and, for failures, `last_error`. The engine counts these in
+    place and folds them in with `lengthen` when the state is read or written.
+    """
+    if state.status is ProbeStatus.UP and state.successes > 0:
+        return True
+    if state.status is ProbeStatus.DOWN and state.failures > 0:
+        return False
+    return None
+
+
+def lengthen(
+    state: StreakState, results: int, last_checked_at: datetime, last_error: str | None
+) -> StreakState:
+    """`state` after `results` results of its `settled_outcome`: the same as `advance`-ing."""
+    if state.status is ProbeStatus.UP:
+        return replace(state, successes=state.successes + results, last_checked_at=last_checked_at)
+    return replace(
+        state,
+        failures=state.failures + results,
+        last_checked_at=last_checked_at,
+        last_error=last_error,
+    )
 
 
 def next_check_at(state: StreakState, result: ProbeResult, probe: ProbeSpec) -> datetime:

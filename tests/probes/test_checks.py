@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config.catalog import HttpProbe
 from bot.probes.engine import ProbeEngine
 from bot.probes.http import HttpProber, certificate_not_after
-from bot.probes.icmp import IcmpPinger
+from bot.probes.icmp import ping_once
 from bot.probes.tcp import probe_tcp
 from bot.storage.database import transaction
 from bot.storage.models import ProbeStatus
@@ -162,11 +162,7 @@ def test_icmp_to_localhost_answers() -> None:
     """An echo request to 127.0.0.1 gets a reply with a round-trip time."""
 
     async def scenario() -> None:
-        pinger = await IcmpPinger.open()
-        try:
-            rtt, error = await pinger.ping_once("127.0.0.1", 2.0)
-        finally:
-            pinger.close()
+        rtt, error = await ping_once("127.0.0.1", 2.0)
         assert error is None
         assert rtt is not None
         assert 0 < rtt < 1

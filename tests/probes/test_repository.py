@@ -131,3 +131,36 @@ def test_a_restart_continues_the_failure_streak(sessions: sessionmaker[Session])
             assert (outage.id, outage.started_at) == (opened.outage_id, first_failure)
 
     asyncio.run(scenario())
+
+
+def test_a_settled_streak_is_counted_in_memory_and_saved_at_shutdown(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Successes after UP are not written per check; state() counts them, close() saves them."""
+
+    async def scenario() -> None:
+        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        web = server("acme-web-01", "127.0.0.1", {"type": "tcp", "port": port})
+        key = f"acme-web-01/tcp:{port}"
+        seed(sessions, [web])
+        clock = Clock()
+        async with ProbeEngine([web], sessions, clock) as engine:
+            for _ in range(5):
+                await engine.sweep()
+                clock.advance(30)
+            with transaction(sessions) as session:
+                saved = get_probe_state(session, key)
+            assert saved is not None
+            assert (saved.status, saved.successes) == (ProbeStatus.UP, 2)  # the transition
+            assert engine.state(key).successes == 5
+            assert engine.state(key).last_checked_at == T0 + timedelta(seconds=120)
+        listener.close()
+        await listener.wait_closed()
+        with transaction(sessions) as session:
+            closed = get_probe_state(session, key)
+        assert closed is not None
+        assert (closed.successes, closed.streak_started_at) == (5, T0)
+        assert closed.last_checked_at == T0 + timedelta(seconds=120)
+
+    asyncio.run(scenario())

@@ -10,9 +10,11 @@ from bot.probes.state import (
     StreakState,
     Transition,
     advance,
+    lengthen,
     needs_write,
     next_check_at,
     outage_change,
+    settled_outcome,
 )
 from bot.storage.models import ProbeStatus
 
@@ -120,6 +122,28 @@ def test_continuing_a_settled_streak_needs_no_write() -> None:
     assert needs_write(up, failing)
     assert needs_write(failing, feed(failing, [(5, True)])[0])
     assert needs_write(StreakState(KEY), feed(StreakState(KEY), [(0, True)])[0])
+
+
+def test_only_the_outcome_that_agrees_with_a_settled_status_lengthens_its_streak() -> None:
+    """UP and succeeding: a success; DOWN and failing: a failure; unsettled or UNKNOWN: none."""
+    down, _ = feed(StreakState(KEY), [(0, False), (5, False), (10, False)])
+    one_failure, _ = feed(up_state(), [(0, False)])
+    assert settled_outcome(up_state()) is True
+    assert settled_outcome(down) is False
+    assert settled_outcome(one_failure) is None
+    assert settled_outcome(StreakState(KEY)) is None
+    assert settled_outcome(feed(StreakState(KEY), [(0, True)])[0]) is None
+
+
+def test_results_counted_in_place_give_the_state_that_advancing_gives() -> None:
+    """`lengthen` by n results of the settled outcome equals n calls of `advance`."""
+    down, _ = feed(StreakState(KEY), [(0, False), (5, False), (10, False)])
+    for state in (up_state(), down):
+        ok = settled_outcome(state)
+        assert ok is not None
+        advanced, transitions = feed(state, [(30 * i, ok) for i in range(1, 6)])
+        assert transitions == []
+        assert lengthen(state, 5, s(150), None if ok else "timeout") == advanced
 
 
 def test_custom_thresholds_apply() -> None:
