@@ -4,6 +4,7 @@ The only module (with `__main__`) that reads the real clock and the environment.
 """
 
 import asyncio
+import gc
 import logging
 import os
 import secrets
@@ -370,6 +371,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     console: asyncio.Task[None] | None = None
     try:
         await server.start()
+        # Everything built so far lives as long as the process: out of the collector's sight,
+        # a full collection no longer walks it (on a 2-vCPU VM, ~150 ms stalls of the loop).
+        gc.freeze()
         if emulator is not None:
             emulator.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
             _print_local_banner(emulator, server.port)
