@@ -143,7 +143,6 @@ class TicketService(Service):
         event_id = add_audit(
             session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
         )
-        session.flush()
         view = self._view(session, ticket, now)
         self._tell_thread(session, ticket, event_id, text)
         self._update_root(session, ticket, view)

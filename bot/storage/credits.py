@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.storage.database import upsert
+from bot.storage.database import insert_new
 from bot.storage.models import Credit, CreditState
 
 
@@ -19,18 +19,14 @@ def mark_eligible(
     by: str,
 ) -> bool:
     """Record that a clock breached (idempotent); True if this call created the credit."""
-    statement = (
-        upsert(session, Credit)
-        .values(
-            ticket_id=ticket_id,
-            clock=clock,
-            client_id=client_id,
-            breached_at=breached_at,
-            state=CreditState.ELIGIBLE,
-            updated_at=now,
-            updated_by=by,
-        )
-        .on_conflict_do_nothing(index_elements=["ticket_id", "clock"])
-        .returning(Credit.id)
-    )
-    return session.execute(statement).scalar_one_or_none() is not None
+    statement = insert_new(session, Credit, unique=("ticket_id", "clock"), returning="id")
+    values = {
+        "ticket_id": ticket_id,
+        "clock": clock,
+        "client_id": client_id,
+        "breached_at": breached_at,
+        "state": CreditState.ELIGIBLE,
+        "updated_at": now,
+        "updated_by": by,
+    }
+    return session.execute(statement, values).scalar_one_or_none() is not None

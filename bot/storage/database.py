@@ -104,8 +104,8 @@ def _dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Inse
 def insert_new(
     session: Session, model: type[Any], *, unique: tuple[str, ...], returning: str
 ) -> Executable:
-    """`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING returning` on `table`, to execute
-    with the row's values as parameters: it returns a row only when the insert happened.
+    """`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING returning` into `model`'s table, to
+    execute with the row's values as parameters: it returns a row only when the insert happened.
 
     Built once per dialect and table: commands insert on their hot path, and building and
     coercing a statement per row costs more than running it.

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.database import upsert
+from bot.storage.database import insert_new
 from bot.storage.models import Lease
 
 
@@ -34,10 +34,8 @@ def mark_lease_held(
     if renewed is not None:
         return True
     created = session.execute(
-        upsert(session, Lease)
-        .values(name=name, holder=holder, acquired_at=now, expires_at=expires_at)
-        .on_conflict_do_nothing(index_elements=["name"])
-        .returning(Lease.name)
+        insert_new(session, Lease, unique=("name",), returning="name"),
+        {"name": name, "holder": holder, "acquired_at": now, "expires_at": expires_at},
     ).scalar_one_or_none()
     return created is not None
 
