@@ -48,7 +48,7 @@ from bot.services.tickets import TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.database import describe, make_engine, make_sessionmaker, migrate, ping
+from bot.storage.database import describe, make_engine, make_sessionmaker, migrate, ping, reading
 
 logger = logging.getLogger("supportbot")
 
@@ -179,7 +179,7 @@ def health_report(
     leader = leadership is None or leadership.is_leader
     try:
         ping(runtime.engine)
-        with runtime.sessions() as session:
+        with reading(runtime.sessions) as session:
             stats = outbox.get_stats(session, now=runtime.clock())
         holder = leadership.current_leader() if leadership is not None else runtime.instance
     except Exception as error:  # reported, not raised: this is what /healthz is for

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.messages import Messages
 from bot.slack.api import ApiResult, Outcome, SlackApi
 from bot.storage import outbox as repo
+from bot.storage.database import reading
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -445,7 +446,7 @@ class OutboxSender:
             )
 
     def _stats(self) -> repo.OutboxStats:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             return repo.get_stats(session, now=self._clock())
 
 

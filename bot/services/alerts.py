@@ -38,6 +38,7 @@ from bot.services.tickets import Reply, TicketService
 from bot.sla import TicketKind
 from bot.slack import alerts_render as render
 from bot.slack.render import duration, escape, local_time
+from bot.storage.database import reading
 from bot.storage.models import (
     AlertStorm,
     Client,
@@ -294,7 +295,7 @@ class AlertService(Service):
 
     def intervention_defaults(self, outage_id: int) -> tuple[str, TicketKind, str]:
         """What the Open intervention modal is pre-filled with: server, kind, description."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             outage = self._get(session, outage_id)
             failing = [
                 (self._probes.get(line.key, ("", ""))[1], line.error)
@@ -343,7 +344,7 @@ class AlertService(Service):
 
     def silence_outage(self, actor: Actor, outage_id: int) -> Reply:
         """The Silence 1h button: silence the outage's server for an hour."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             server_id = self._get(session, outage_id).server_id
         reason = self._messages.get("alert.silence_reason_button")
         return self.silence(actor, server_id, SILENCE_BUTTON, reason)

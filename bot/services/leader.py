@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.database import reading
 from bot.storage.leases import get_lease, mark_lease_held, mark_lease_released
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Leadership:
 
     def current_leader(self) -> str | None:
         """The instance holding an unexpired lease, if any (blocking I/O)."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             lease = get_lease(session, self.name)
             if lease is None or lease.expires_at < self._clock():
                 return None

@@ -32,6 +32,7 @@ from bot.sla.nudges import plan_nudges
 from bot.sla.warnings import due_warning, plan_warnings
 from bot.slack import reminders_render as render
 from bot.storage.credits import mark_eligible
+from bot.storage.database import reading
 from bot.storage.models import (
     AuditEvent,
     Client,
@@ -89,7 +90,7 @@ class ReminderService(Service):
 
     def sweep(self) -> SweepReport:
         """One pass over every ticket that may owe a message; one transaction per ticket."""
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             ticket_ids = list_candidates(session, since=self._clock() - BREACH_LOOKBACK)
         total, failed = _Counts(), 0
         for ticket_id in ticket_ids:

@@ -29,6 +29,7 @@ from bot.sla import (
 )
 from bot.slack import render
 from bot.storage.credits import mark_eligible
+from bot.storage.database import reading
 from bot.storage.models import (
     Client,
     Clock,
@@ -64,18 +65,17 @@ class TicketService(Service):
 
     # Transactions ------------------------------------------------------------------------------
 
-    def _load(self, session: Session, ticket_id: int) -> Ticket:
-        """The ticket with its clocks and pauses, locked for the transaction."""
-        ticket = (
-            session.scalars(
-                select(Ticket)
-                .where(Ticket.id == ticket_id)
-                .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
-                .with_for_update(of=Ticket)  # the ticket row only: outer-joined rows can't be
-            )
-            .unique()
-            .one_or_none()
+    def _load(self, session: Session, ticket_id: int, *, lock: bool = True) -> Ticket:
+        """The ticket with its clocks and pauses, locked for the transaction unless `lock` is
+        False (reads)."""
+        query = (
+            select(Ticket)
+            .where(Ticket.id == ticket_id)
+            .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
         )
+        if lock:
+            query = query.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
+        ticket = session.scalars(query).unique().one_or_none()
         if ticket is None:
             raise UserFacingError("ticket.not_found", id=ticket_id)
         return ticket
@@ -422,9 +422,9 @@ class TicketService(Service):
     # Reading -----------------------------------------------------------------------------------
 
     def show(self, ticket_id: int) -> Reply:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             now = self._clock()
-            ticket = self._load(session, ticket_id)
+            ticket = self._load(session, ticket_id, lock=False)
             view = self._view(session, ticket, now)
         text, blocks = render.ticket_root(view, self._messages, self._zone)
         details = self._messages.get(
@@ -467,7 +467,7 @@ class TicketService(Service):
             views = self._open_views(client_id=client)
             what = self._messages.get("list.what.client", client=client)
             clients = [client]
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             footer = [self._allowance_line(session, client, now) for client in clients]
         return self._list_reply(views, what, footer=footer)
 
@@ -494,7 +494,7 @@ class TicketService(Service):
             query = query.where(Ticket.client_id == client_id)
         if server_id is not None:
             query = query.where(Ticket.server_id == server_id)
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             names = {cid: name for cid, name in session.execute(select(Client.id, Client.name))}
             return [
                 ticket_view(t, names.get(t.client_id, t.client_id), self.catalog, now)

@@ -1,5 +1,7 @@
 """Engines, sessions and migrations for SQLite (embedded default) and PostgreSQL."""
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -14,6 +16,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# Execution option of a session that only reads (see `reading`): on SQLite it begins without
+# taking the write lock.
+READ_ONLY = "supportbot_read_only"
 
 
 def normalize_url(url: str) -> URL:
@@ -32,13 +38,17 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
             parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _SqliteWriterQueue(Path(f"{database}-writers.lock")).install(engine)
+        else:
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, decide where transactions begin (see _sqlite_begin_immediate).
+    # Let SQLAlchemy, not the driver, decide where transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -48,14 +58,70 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # A deferred transaction that reads then writes fails at once with SQLITE_BUSY when another
-    # writer got in between; taking the write lock up front makes writers queue (busy_timeout).
+def _sqlite_begin(connection: Any) -> bool:
+    """Begin a transaction; True when it takes the write lock.
+
+    A deferred transaction that reads then writes fails at once with SQLITE_BUSY when another
+    writer got in between; taking the write lock up front makes writers queue instead. Sessions
+    that only read (`reading`) begin deferred: in WAL mode they neither wait for nor block the
+    writer.
+    """
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return False
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
+
+
+class _SqliteWriterQueue:
+    """Writers of one SQLite file, in any thread or process, queue on a file lock (`flock`).
+
+    Without it they queue in SQLite's busy handler, which sleeps 1, 2, 5, 10… up to 100 ms
+    between tries and leaves the lock unused meanwhile; the kernel hands a file lock over the
+    moment it is released. Each pooled connection holds its own descriptor of the lock file
+    (locks of distinct descriptors exclude each other, even within one process) and keeps the
+    lock from BEGIN IMMEDIATE until the connection goes back to the pool, after its commit or
+    rollback. SQLite's busy timeout still guards against writers that do not take the lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "connect", self._open)
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "checkin", self._release)
+        event.listen(engine, "close", self._close)
+
+    def _open(self, _dbapi_connection: Any, record: Any) -> None:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        record.info["writers_lock"] = os.open(self.path, flags, 0o600)
+
+    def _begin(self, connection: Any) -> None:
+        info = connection.info
+        if not connection.get_execution_options().get(READ_ONLY):
+            fcntl.flock(info["writers_lock"], fcntl.LOCK_EX)  # waits with the GIL released
+            info["writers_locked"] = True
+        _sqlite_begin(connection)
+
+    def _release(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop("writers_locked", False):
+            fcntl.flock(record.info["writers_lock"], fcntl.LOCK_UN)
+
+    def _close(self, _dbapi_connection: Any, record: Any) -> None:
+        descriptor = record.info.pop("writers_lock", None)
+        record.info.pop("writers_locked", None)
+        if descriptor is not None:
+            os.close(descriptor)  # closing it also releases the lock
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reading(sessions: sessionmaker[Session]) -> Session:
+    """A session for reads only: on SQLite it waits for no writer and blocks none."""
+    return sessions(execution_options={READ_ONLY: True})
 
 
 @contextmanager
@@ -79,7 +145,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 def ping(engine: Engine) -> None:
     """Raise if the database does not answer."""
-    with engine.connect() as connection:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         connection.execute(text("SELECT 1"))
 
 

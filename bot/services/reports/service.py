@@ -25,6 +25,7 @@ from bot.sla import (
     month_of,
     named_calendar,
 )
+from bot.storage.database import reading
 from bot.storage.models import (
     OutboxMessage,
 )
@@ -66,7 +67,7 @@ class ReportService(Service):
     def build(self, year: int, month: int, *, client: str | None = None) -> MonthReport:
         """The report of a month as of now; `client` is matched case-insensitively."""
         now = self._clock()
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             client_id = find_client(session, client) if client is not None else None
             return build_month_report(
                 session, self.catalog, year, month, now=now, client_id=client_id
@@ -108,7 +109,7 @@ class ReportService(Service):
             return False
         year, month = previous_month(local.year, local.month)
         key = monthly_report_key(year, month)
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
                 return False  # the common case, every run after the first: no report to build
             report = build_month_report(session, self.catalog, year, month, now=now)
