@@ -235,6 +235,7 @@ class BotServer:
         port: int = 0,
         sender_config: SenderConfig | None = None,
         probes: bool = True,
+        reuse_port: bool = False,
     ) -> None:
         self.runtime = runtime
         self.credentials = credentials
@@ -242,6 +243,7 @@ class BotServer:
         self.quiet = asyncio.Event()  # set while no Slack request is being answered
         self.quiet.set()
         self._host, self._port = host, port
+        self._reuse_port = reuse_port  # several worker processes bind the same port
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.api = SlackApi(credentials.api_url, credentials.bot_token)
         self.sender = OutboxSender(
@@ -302,7 +304,8 @@ class BotServer:
             build_web_app(self.runtime, self.bolt, self.scheduler, self), access_log=None
         )
         await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
+        site = web.TCPSite(self._runner, self._host, self._port, reuse_port=self._reuse_port)
+        await site.start()
         self.scheduler.start(paused=True)  # resumed while this instance leads (_lead)
         await self.leadership.step()  # a lone instance leads before start() returns
         self._leadership_task = asyncio.create_task(
@@ -354,8 +357,11 @@ class BotServer:
             self._sender_task = None
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run the bot until `stop` is set (or SIGINT/SIGTERM)."""
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, *, reuse_port: bool = False
+) -> None:
+    """Run the bot until `stop` is set (or SIGINT/SIGTERM); `reuse_port` when it is one of
+    several workers sharing the port (bot/workers.py)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -380,7 +386,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     else:
         credentials = _credentials(settings)
 
-    server = BotServer(runtime, credentials, host=settings.host, port=settings.port)
+    server = BotServer(
+        runtime, credentials, host=settings.host, port=settings.port, reuse_port=reuse_port
+    )
     console: asyncio.Task[None] | None = None
     try:
         await server.start()

@@ -9,6 +9,8 @@ from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError
 
+logger = logging.getLogger("supportbot")
+
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser("run", help="run the bot (local emulator without credentials)")
@@ -16,20 +18,35 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def configure_logging(level: str, *, prefix: str = "") -> None:
+    """Log lines to stderr; `prefix` tells the workers of one supervisor apart."""
     logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=level, format=f"%(asctime)s %(levelname)s {prefix}%(name)s: %(message)s"
     )
     # APScheduler logs every run of every job at INFO: a line every few seconds says nothing.
-    if args.log_level != "DEBUG":
+    if level != "DEBUG":
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
     settings = read_settings()
     if settings is None:
         return EXIT_USAGE
-    from bot.app import serve  # the composition root; imported late to keep other commands light
-
+    if settings.workers > 1 and settings.local_mode:
+        logger.warning(
+            "SUPPORTBOT_WORKERS=%d ignored: the local Slack emulator serves one process",
+            settings.workers,
+        )
     try:
-        asyncio.run(serve(settings))
+        if settings.workers > 1 and not settings.local_mode:
+            from bot.workers import supervise
+
+            supervise(settings, log_level=args.log_level)
+        else:
+            from bot.app import serve  # the composition root; imported late: other commands
+
+            asyncio.run(serve(settings))
     except CatalogError as error:
         print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
         for problem in error.problems:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(
         None, validation_alias=AliasChoices("SUPPORTBOT_INSTANCE_ID", "instance_id")
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("SUPPORTBOT_WORKERS", "workers"),
+        description="Bot processes sharing the port; one per core uses every core.",
+    )
     sweep_seconds: float = Field(
         15.0,
         gt=0,

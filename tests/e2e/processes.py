@@ -38,6 +38,7 @@ class BotProcess:
     instance_id: str
     sweep_seconds: float = 2.0
     port: int = field(default_factory=free_port)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,6 +59,7 @@ class BotProcess:
             "SUPPORTBOT_LANGUAGE": "en",
             "SUPPORTBOT_INSTANCE_ID": self.instance_id,
             "SUPPORTBOT_SWEEP_SECONDS": str(self.sweep_seconds),
+            "SUPPORTBOT_WORKERS": str(self.workers),
         }
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

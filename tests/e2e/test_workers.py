@@ -1,0 +1,109 @@
+"""`SUPPORTBOT_WORKERS=2`: two worker processes answer on one port, one of them leads; a worker
+killed with SIGKILL is restarted under its id; SIGTERM stops everything cleanly."""
+
+import os
+import re
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread
+from tests.e2e.processes import BotProcess, short_catalog
+
+TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
+WORKERS = ("bot-w/w1", "bot-w/w2")
+
+
+def workers_of(supervisor: int) -> set[int]:
+    """The pids of the supervisor's worker processes (not multiprocessing's resource tracker)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if parent == supervisor and b"spawn_main" in command:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def health_of_each_worker(bot: BotProcess, timeout_s: float = 60) -> dict[str, dict[str, Any]]:
+    """/healthz of every worker: each request opens a new connection, the kernel picks one."""
+    seen: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and set(seen) != set(WORKERS):
+        assert bot.process is not None
+        assert bot.process.poll() is None, bot.log.read_text()
+        health = bot.health()
+        if health is not None:
+            seen[health["instance"]] = health
+        else:
+            time.sleep(0.05)
+    assert set(seen) == set(WORKERS), (seen, bot.log.read_text())
+    return seen
+
+
+def wait_for(condition: Any, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition never held")
+
+
+def test_two_workers_share_the_port_and_survive_a_killed_worker(
+    slack: EmulatorThread, tmp_path: Path, database_url: URL
+) -> None:
+    slack.rate_limit = False
+    slack.add_channel(ALERTS, name="alerts")
+    for user in (TECH, ONCALL):
+        slack.add_user(user)
+    catalog = short_catalog(
+        tmp_path / "catalog.toml", oncall=ONCALL, technicians=[TECH], alerts=ALERTS
+    )
+    bot = BotProcess(slack, database_url, catalog, tmp_path / "bot.log", "bot-w", workers=2)
+    try:
+        bot.start()
+        assert bot.process is not None
+        healths = health_of_each_worker(bot)
+        # One leader, and both agree which.
+        assert sorted(h["leader"] for h in healths.values()) == [False, True]
+        assert len({h["leader_instance"] for h in healths.values()}) == 1
+        slack.bot_url = bot.url
+
+        def open_ticket(n: int) -> str:
+            reply = slack.send_slash_command(
+                "/intervention", f"open fast-01 secours down {n}", user_id=TECH, channel_id=ALERTS
+            )
+            assert reply.status == 200, reply.body
+            found = re.search(r"INT-\d+", reply.body)
+            assert found, reply.body
+            return found.group()
+
+        with ThreadPoolExecutor(10) as pool:
+            refs = list(pool.map(open_ticket, range(10)))
+        assert len(set(refs)) == 10
+        # The leader's outbox sender posts every root, those queued by the other worker too.
+        wait_for(lambda: all(any(r in m.text for m in slack.messages(ALERTS)) for r in refs))
+
+        before = workers_of(bot.process.pid)
+        assert len(before) == 2
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        # Restarted (a new process, the same instance id), both workers answer again.
+        wait_for(lambda: len(after := workers_of(bot.process.pid)) == 2 and victim not in after)
+        health_of_each_worker(bot)
+        assert open_ticket(10) not in refs
+        assert re.search(r"worker \d exited \(code -9\); restarting it", bot.log.read_text())
+
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(60) == 0
+        assert workers_of(bot.process.pid) == set()
+    finally:
+        bot.terminate()
