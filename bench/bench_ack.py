@@ -5,7 +5,7 @@ on PostgreSQL, and reports p50/p99 of the time from sending a signed command to 
 Target: p99 under 100 ms.
 
     .venv/bin/python bench/bench_ack.py [--tickets 10000] [--concurrent 50] [--rounds 4]
-        [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--workers N (default: one per core)] [--postgres postgresql://postgres@127.0.0.1:5432/test]
 """
 
 import argparse
@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import insert, text
 
@@ -128,29 +129,46 @@ async def post_root(emulator: SlackEmulator, n: int) -> str:
     return str(reply["ts"])
 
 
-async def wait_healthy(port: int, bot: subprocess.Popen[bytes]) -> None:
+async def wait_healthy(port: int, bot: subprocess.Popen[bytes], workers: int) -> None:
+    """Until every worker answers /healthz (each on a new connection: the kernel picks one)."""
+    seen: set[str] = set()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if bot.poll() is not None:
-            raise RuntimeError("the bot exited")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the bot did not start")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+        while time.monotonic() < deadline:
+            if bot.poll() is not None:
+                raise RuntimeError("the bot exited")
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    seen.add((await response.json())["instance"])
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.2)
+            if len(seen) == workers:
+                return
+    raise RuntimeError(f"the bot did not start: {len(seen)} of {workers} workers answered")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and of its descendants alive (the workers), from
+    /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        times[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree = {pid}
+    while grown := {p for p, parent in parents.items() if parent in tree and p not in tree}:
+        tree |= grown
+    return sum(times.get(member, 0.0) for member in tree)
 
 
 async def measure(
-    url: str, tickets: int, concurrent: int, rounds: int
-) -> tuple[list[float], float]:
+    url: str, tickets: int, concurrent: int, rounds: int, workers: int
+) -> tuple[list[tuple[str, float]], float]:
     """Latencies of `rounds` bursts of `concurrent` commands to a bot in its own process.
 
     The bot runs as `supportbot run` (as in production: Slack is another machine), the
@@ -177,6 +195,7 @@ async def measure(
         "SUPPORTBOT_CATALOG": str(CATALOG),
         "SUPPORTBOT_PORT": str(port),
         "SUPPORTBOT_LANGUAGE": "en",
+        "SUPPORTBOT_WORKERS": str(workers),
     }
     bot = subprocess.Popen(  # noqa: ASYNC220 (returns at once; the bench waits on purpose)
         [str(SUPPORTBOT), "run", "--log-level", "WARNING"],
@@ -209,7 +228,7 @@ async def measure(
             raise RuntimeError(f"{name} {body}: HTTP {reply.status} {reply.text[:200]}")
 
     try:
-        await wait_healthy(port, bot)
+        await wait_healthy(port, bot, workers)
         await asyncio.gather(*(one(i) for i in range(8)))  # warm-up: connections, auth.test
         latencies.clear()
         cpu_before = cpu_seconds(bot.pid)
@@ -254,19 +273,24 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    print(f"{args.concurrent} concurrent commands x {args.rounds} rounds, {args.tickets} tickets")
+    print(
+        f"{args.concurrent} concurrent commands x {args.rounds} rounds, {args.tickets} tickets,"
+        f" {args.workers} worker(s)"
+    )
+    measured = (args.tickets, args.concurrent, args.rounds, args.workers)
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite:///{folder}/bench.db"
-        report("SQLite", asyncio.run(measure(sqlite, args.tickets, args.concurrent, args.rounds)))
+        report("SQLite", asyncio.run(measure(sqlite, *measured)))
     admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
     name = f"supportbot_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
     try:
         url = admin.url.set(database=name).render_as_string(hide_password=False)
-        report("PostgreSQL", asyncio.run(measure(url, args.tickets, args.concurrent, args.rounds)))
+        report("PostgreSQL", asyncio.run(measure(url, *measured)))
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
