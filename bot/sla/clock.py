@@ -191,7 +191,9 @@ class Clock:
     def state(self, now: datetime) -> ClockState:
         """running, paused, met or breached at `now`, from the recorded instants alone."""
         now = require_aware(now, "now")
-        deadline = self.deadline(now)
+        return self._state(now, self.deadline(now))
+
+    def _state(self, now: datetime, deadline: datetime) -> ClockState:
         if self.stopped_at is not None:
             return ClockState.BREACHED if self.stopped_at > deadline else ClockState.MET
         if now > deadline:
@@ -203,10 +205,11 @@ class Clock:
     def status(self, now: datetime) -> ClockStatus:
         """State, consumed, remaining, fraction and deadline at `now`, in one reading."""
         consumed = self.consumed(now)
+        deadline = self.deadline(now)  # the costly part of a reading: computed once
         return ClockStatus(
-            state=self.state(now),
+            state=self._state(now, deadline),
             consumed=consumed,
             remaining=max(self.budget - consumed, timedelta(0)),
             fraction=1.0 if not self.budget else min(consumed / self.budget, 1.0),
-            deadline=self.deadline(now),
+            deadline=deadline,
         )
