@@ -109,11 +109,13 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_client_called", "client_id", "called_at"),  # allowance, reports
+        Index("ix_tickets_client_status", "client_id", "status"),  # a client's open tickets
+        Index("ix_tickets_server_status", "server_id", "status"),  # a server's open tickets
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
-    server_id: Mapped[str | None] = mapped_column(ForeignKey("servers.id"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    server_id: Mapped[str | None] = mapped_column(ForeignKey("servers.id"))
     kind: Mapped[str] = mapped_column(String(32))
     level: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
