@@ -495,9 +495,8 @@ class TicketService(Service):
         if server_id is not None:
             query = query.where(Ticket.server_id == server_id)
         with reading(self._sessions) as session:
-            names = {cid: name for cid, name in session.execute(select(Client.id, Client.name))}
             return [
-                ticket_view(t, names.get(t.client_id, t.client_id), self.catalog, now)
+                ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
                 for t in session.scalars(query)
             ]
 
