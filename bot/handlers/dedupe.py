@@ -3,22 +3,51 @@
 Slack retries Events API deliveries (`X-Slack-Retry-Num`) and Socket Mode may redeliver an
 envelope; the identity of a delivery is its `event_id`, or the `trigger_id` Slack mints for each
 slash command, click and submission.
+
+Events, clicks and submissions are recorded in their own transaction before their listener
+runs. A slash command is recorded by the first transaction it commits, inside it (a session
+event, `before_commit`): its key commits with its effect or not at all, and the command's one
+write transaction is the only one it pays. A repeat of a command that changed something is
+refused there (`RepeatedDeliveryError`), on any worker, even after a restart. A command that only
+read (`show`, `list`, `/sla status`, `help`) leaves no key: a repeat reaching the same process
+is recognised in memory, one reaching another worker is answered again, which changes nothing.
 """
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.inbound import mark_received
 
 logger = logging.getLogger(__name__)
+
+RECENT_KEYS = 10_000  # remembered in memory per process: Slack redelivers within minutes
+
+
+class RepeatedDeliveryError(Exception):
+    """This command was delivered and carried out before: ack it and do nothing."""
+
+
+@dataclass
+class _Delivery:
+    """The command being handled: shared by every copy of the context (threads it hops to)."""
+
+    key: str
+    recorded: bool = False
+
+
+_delivery: ContextVar[_Delivery | None] = ContextVar("supportbot_delivery", default=None)
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -35,11 +64,23 @@ def delivery_key(body: dict[str, Any]) -> str | None:
 
 
 def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
-    """Install the de-duplication middleware on `app`."""
+    """Install the de-duplication middleware on `app`, and the recording of commands' keys on
+    the transactions of `sessions`."""
+    recent: OrderedDict[str, None] = OrderedDict()  # touched on the event loop only
 
     def first_time(key: str) -> bool:
         with sessions.begin() as session:
             return mark_received(session, key, now=clock())
+
+    def record_command(session: Session) -> None:
+        delivery = _delivery.get()
+        if delivery is None or delivery.recorded:
+            return
+        delivery.recorded = True
+        if not mark_received(session, delivery.key, now=clock()):
+            raise RepeatedDeliveryError(delivery.key)  # fails the commit: it rolls back
+
+    event.listen(sessions, "before_commit", record_command)
 
     async def deduplicate(
         req: AsyncBoltRequest,
@@ -47,7 +88,20 @@ def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[],
         next: Callable[[], Awaitable[None]],
     ) -> BoltResponse:
         key = delivery_key(req.body)
-        if key is None or await asyncio.to_thread(first_time, key):
+        if key is None:
+            await next()
+            return resp
+        if key in recent:
+            logger.info("ignoring a repeated delivery: %s", key)
+            return BoltResponse(status=200, body="")
+        recent[key] = None
+        if len(recent) > RECENT_KEYS:
+            recent.popitem(last=False)
+        if req.body.get("command"):
+            _delivery.set(_Delivery(key))  # recorded by the command's own transaction
+            await next()
+            return resp
+        if await asyncio.to_thread(first_time, key):
             await next()  # Bolt runs the listeners once every global middleware has said next
             return resp
         logger.info("ignoring a repeated delivery: %s", key)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncAck
 
 from bot.errors import UserFacingError
+from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.messages import Messages
 from bot.services.tickets import Reply
 from bot.slack.render import escape
@@ -32,6 +33,10 @@ async def ack_with_reply(
     """
     try:
         reply = await compute()
+    except RepeatedDeliveryError as repeat:
+        logger.info("ignoring a repeated delivery: %s", repeat)
+        await ack()
+        return
     except Exception as error:
         reply = Reply(render_error(error, messages))
     if reply.blocks:

@@ -4,11 +4,11 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, driver
-from bot.storage.models import InboundEvent
+from bot.storage.models import InboundEvent, Ticket
 from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
 
 
@@ -91,10 +91,37 @@ def test_an_event_redelivered_over_socket_mode_and_retried_runs_once(
 
 
 def test_a_slash_command_delivered_twice_is_answered_once(bot: RunningBot) -> None:
-    """The same signed request (same trigger_id) posted again is acked empty, not re-run."""
+    """The same signed request (same trigger_id) posted again is acked empty, not re-run. A
+    command that only reads leaves no key in the database: the process remembers it."""
     form = driver.slash_command(bot.slack, "/intervention", "help", user_id=TECH, channel_id=ALERTS)
     body = urlencode(form)
     first, second, third = (bot.slack.send_http(body) for _ in range(3))
     assert "/intervention" in first.text  # the help
     assert (second.status, second.text, third.status, third.text) == (200, "", 200, "")
-    assert [key.split(":")[0] for key in inbound_keys(bot)] == ["trigger"]
+    assert inbound_keys(bot) == []
+
+
+def test_a_command_that_changed_something_is_not_run_again_by_another_instance(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """`open` delivered to one instance, then again to another sharing its database: the key
+    committed with the ticket refuses the repeat, and the repeat's transaction rolls back."""
+    first_bot, first_loop = start_bot(slack, database_url, instance_id="one")
+    second_bot, second_loop = start_bot(slack, database_url, instance_id="two")
+    try:
+        form = driver.slash_command(
+            slack, "/intervention", "open acme-web-01 secours down", user_id=TECH, channel_id=ALERTS
+        )
+        body = urlencode(form)
+        slack.bot_url = f"http://127.0.0.1:{first_bot.server.port}/slack/events"
+        first = slack.send_http(body)
+        slack.bot_url = f"http://127.0.0.1:{second_bot.server.port}/slack/events"
+        again = slack.send_http(body)
+        assert "INT-" in first.text, first.text
+        assert (again.status, again.text) == (200, "")
+        with first_bot.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        assert [key.split(":")[0] for key in inbound_keys(first_bot)] == ["trigger"]
+    finally:
+        stop_bot(second_bot, second_loop)
+        stop_bot(first_bot, first_loop)
