@@ -238,7 +238,7 @@ async def measure(
         cpu = cpu_seconds(bot.pid) - cpu_before
     finally:
         bot.send_signal(signal.SIGTERM)
-        bot.wait(30)
+        await asyncio.to_thread(bot.wait, 30)  # the emulator keeps answering meanwhile
         await emulator.stop()
     return latencies, cpu
 
