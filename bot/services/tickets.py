@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import UserFacingError
 from bot.grammar import Open, parse_ticket
@@ -107,7 +108,7 @@ class TicketService(Service):
         add_message(session, message, now=view.now)
 
     def _update_root(self, session: Session, ticket: Ticket, view: TicketView) -> None:
-        ticket.revision += 1
+        """Queue the root's edit to `view`, keyed by the ticket's revision (bumped by _record)."""
         text, blocks = render.ticket_root(view, self._messages, self._zone)
         message = Outbound(
             key=f"{root_key(ticket.id)}/r{ticket.revision}",
@@ -140,6 +141,8 @@ class TicketService(Service):
     ) -> TicketView:
         """Audit, refresh cached deadlines, tell the thread and update the root; the new view."""
         self._refresh_deadlines(ticket, now)
+        # Before the audit's insert flushes the ticket: its changes go in one UPDATE.
+        ticket.revision += 1
         event_id = add_audit(
             session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
         )
@@ -262,7 +265,9 @@ class TicketService(Service):
                 raise UserFacingError(
                     "ticket.already_claimed", ref=f"INT-{ticket_id}", user=ticket.assignee_id
                 )
-            session.refresh(ticket)
+            # What the UPDATE stored, without reading it back.
+            set_committed_value(ticket, "assignee_id", actor.user_id)
+            set_committed_value(ticket, "claimed_at", now)
             if ticket.status is TicketStatus.OPEN:
                 ticket.status = TicketStatus.CLAIMED
             gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
