@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from bot.sandbox import EmulatorThread
 
 SUPPORTBOT = Path(sys.executable).with_name("supportbot")
+TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -143,3 +144,13 @@ host = "127.0.0.1"
 """
     )
     return path
+
+
+def fast_workspace(slack: EmulatorThread, folder: Path) -> Path:
+    """The emulator without rate limits, with the alert channel, a technician and the on-call;
+    the short catalog for them, written in `folder`."""
+    slack.rate_limit = False
+    slack.add_channel(ALERTS, name="alerts")
+    for user in (TECH, ONCALL):
+        slack.add_user(user)
+    return short_catalog(folder / "catalog.toml", oncall=ONCALL, technicians=[TECH], alerts=ALERTS)

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import EmulatorThread
-from tests.e2e.processes import BotProcess, short_catalog
+from tests.e2e.processes import ALERTS, ONCALL, TECH, BotProcess, fast_workspace
 from tests.plugins.db import PostgresDatabases
-
-TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
 
 
 @pytest.mark.postgres
@@ -20,13 +18,7 @@ def test_one_leader_no_duplicates_and_takeover_within_30_s(
     slack: EmulatorThread, tmp_path: Path, postgres: PostgresDatabases, postgres_template: str
 ) -> None:
     """Kill -9 the leader: the follower leads within 30 s and the GTI breach still goes out."""
-    slack.rate_limit = False
-    slack.add_channel(ALERTS, name="alerts")
-    for user in (TECH, ONCALL):
-        slack.add_user(user)
-    catalog = short_catalog(
-        tmp_path / "catalog.toml", oncall=ONCALL, technicians=[TECH], alerts=ALERTS
-    )
+    catalog = fast_workspace(slack, tmp_path)
     url = postgres.create(template=postgres_template)
     first = BotProcess(slack, url, catalog, tmp_path / "a.log", "bot-a", 1.0)
     second = BotProcess(slack, url, catalog, tmp_path / "b.log", "bot-b", 1.0)

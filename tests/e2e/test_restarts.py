@@ -22,9 +22,8 @@ from bot.services.views import sla_clock
 from bot.sla import ClockKind, Pause, plan_nudges, plan_warnings
 from bot.storage.database import make_engine, make_sessionmaker, normalize_url
 from bot.storage.models import OutboxMessage, OutboxStatus, Ticket
-from tests.e2e.processes import BotProcess, short_catalog
+from tests.e2e.processes import ALERTS, ONCALL, TECH, BotProcess, fast_workspace
 
-TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
 SWEEP = 2.0
 SLACK = SWEEP + 5.0  # how late a reminder may reach Slack while the bot is up
 KILLS = int(os.environ.get("SUPPORTBOT_RESTART_KILLS", "10"))
@@ -33,13 +32,7 @@ RUN_FOR = 200.0  # seconds: past the GTR breach (180 s) and the third nudge (180
 
 def test_reminders_survive_random_sigkills(slack: EmulatorThread, tmp_path: Path) -> None:
     """10 SIGKILLs over 200 s: each reminder at most once (bounded), late only after downtime."""
-    slack.rate_limit = False
-    slack.add_channel(ALERTS, name="alerts")
-    for user in (TECH, ONCALL):
-        slack.add_user(user)
-    catalog_path = short_catalog(
-        tmp_path / "catalog.toml", oncall=ONCALL, technicians=[TECH], alerts=ALERTS
-    )
+    catalog_path = fast_workspace(slack, tmp_path)
     url = normalize_url(f"sqlite:///{tmp_path / 'bot.db'}")
     bot = BotProcess(slack, url, catalog_path, tmp_path / "bot.log", "restarts", SWEEP)
     rng = random.Random(int(os.environ.get("SUPPORTBOT_RESTART_SEED", "7")))

@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread
-from tests.e2e.processes import BotProcess, short_catalog
+from tests.e2e.processes import ALERTS, TECH, BotProcess, fast_workspace
 
-TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
 WORKERS = ("bot-w/w1", "bot-w/w2")
 
 
@@ -60,13 +59,7 @@ def wait_for(condition: Any, timeout_s: float = 60) -> Any:
 def test_two_workers_share_the_port_and_survive_a_killed_worker(
     slack: EmulatorThread, tmp_path: Path, database_url: URL
 ) -> None:
-    slack.rate_limit = False
-    slack.add_channel(ALERTS, name="alerts")
-    for user in (TECH, ONCALL):
-        slack.add_user(user)
-    catalog = short_catalog(
-        tmp_path / "catalog.toml", oncall=ONCALL, technicians=[TECH], alerts=ALERTS
-    )
+    catalog = fast_workspace(slack, tmp_path)
     bot = BotProcess(slack, database_url, catalog, tmp_path / "bot.log", "bot-w", workers=2)
     try:
         bot.start()
