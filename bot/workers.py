@@ -12,6 +12,7 @@ Worker `k`'s instance id is the supervisor's (`SUPPORTBOT_INSTANCE_ID`, else hos
 its own lease back at once. SIGTERM or SIGINT stops every worker, each finishing its requests.
 """
 
+import asyncio
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -134,8 +135,6 @@ def _reserved_port(host: str, port: int) -> Iterator[int]:
 
 def _worker(settings: Settings, index: int, log_level: str) -> None:
     """One worker process: a whole bot instance sharing the port."""
-    import asyncio
-
     from bot.app import serve
     from bot.cli.run import configure_logging
 

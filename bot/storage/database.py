@@ -58,19 +58,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> bool:
-    """Begin a transaction; True when it takes the write lock.
+def _sqlite_begin(connection: Any) -> None:
+    """Begin a transaction, taking the write lock unless the session only reads.
 
     A deferred transaction that reads then writes fails at once with SQLITE_BUSY when another
     writer got in between; taking the write lock up front makes writers queue instead. Sessions
     that only read (`reading`) begin deferred: in WAL mode they neither wait for nor block the
     writer.
     """
-    if connection.get_execution_options().get(READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-        return False
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
-    return True
+    read_only = connection.get_execution_options().get(READ_ONLY)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class _SqliteWriterQueue:
