@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import ServerSpec
 from bot.probes.engine import ProbeEngine
 from bot.probes.rollup import Rollup
 from bot.probes.state import OutageOpened, ProbeEvent, StreakState, Transition
@@ -86,6 +87,17 @@ def test_rollups_of_the_same_hour_are_merged(sessions: sessionmaker[Session]) ->
         assert list_rollups(session) == []
 
 
+async def tcp_server_probed(
+    sessions: sessionmaker[Session],
+) -> tuple[asyncio.Server, ServerSpec, str]:
+    """A local TCP listener, a catalog server with a tcp probe on it (stored), the probe's key."""
+    listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    web = server("acme-web-01", "127.0.0.1", {"type": "tcp", "port": port})
+    seed(sessions, [web])
+    return listener, web, f"acme-web-01/tcp:{port}"
+
+
 def test_a_restart_continues_the_failure_streak(sessions: sessionmaker[Session]) -> None:
     """UP, two failures, restart, one failure: DOWN and an outage dated from the first failure."""
     clock = Clock()
@@ -95,11 +107,7 @@ def test_a_restart_continues_the_failure_streak(sessions: sessionmaker[Session])
         events.append(event)
 
     async def scenario() -> None:
-        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
-        port = listener.sockets[0].getsockname()[1]
-        web = server("acme-web-01", "127.0.0.1", {"type": "tcp", "port": port})
-        key = f"acme-web-01/tcp:{port}"
-        seed(sessions, [web])
+        listener, web, key = await tcp_server_probed(sessions)
         async with ProbeEngine([web], sessions, clock) as engine:
             for _ in range(2):
                 assert (await engine.check_once(key)).ok
@@ -139,11 +147,7 @@ def test_a_settled_streak_is_counted_in_memory_and_saved_at_shutdown(
     """Successes after UP are not written per check; state() counts them, close() saves them."""
 
     async def scenario() -> None:
-        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
-        port = listener.sockets[0].getsockname()[1]
-        web = server("acme-web-01", "127.0.0.1", {"type": "tcp", "port": port})
-        key = f"acme-web-01/tcp:{port}"
-        seed(sessions, [web])
+        listener, web, key = await tcp_server_probed(sessions)
         clock = Clock()
         async with ProbeEngine([web], sessions, clock) as engine:
             for _ in range(5):
