@@ -304,10 +304,12 @@ class BotServer:
             build_web_app(self.runtime, self.bolt, self.scheduler, self), access_log=None
         )
         await self._runner.setup()
+        self.scheduler.start(paused=True)  # resumed while this instance leads (_lead)
+        # Campaign before listening: a lone instance leads before start() returns, and no
+        # /healthz ever answers before this instance knows whether it leads.
+        await self.leadership.step()
         site = web.TCPSite(self._runner, self._host, self._port, reuse_port=self._reuse_port)
         await site.start()
-        self.scheduler.start(paused=True)  # resumed while this instance leads (_lead)
-        await self.leadership.step()  # a lone instance leads before start() returns
         self._leadership_task = asyncio.create_task(
             self.leadership.run(self._stopping), name="leadership"
         )
@@ -322,6 +324,8 @@ class BotServer:
         self._stopping.set()
         if self._leadership_task is not None:
             await self._leadership_task  # steps down (_follow) and frees the lease
+        else:  # start() failed after the first campaign (the port was taken, say)
+            await self.leadership.step_down()
         await self.api.close()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]

@@ -118,10 +118,15 @@ class Leadership:
                 wait = max(0.0, min(wait, margin))
             with contextlib.suppress(TimeoutError):  # the renewal period elapsed: go on
                 await asyncio.wait_for(stop.wait(), timeout=wait)
-        if self.is_leader:
-            self.is_leader = False
-            await self._follow()
-            try:
-                await asyncio.to_thread(self.resign)
-            except Exception:
-                logger.exception("leadership: could not release the lease; it expires by itself")
+        await self.step_down()
+
+    async def step_down(self) -> None:
+        """When leading: stop the leader's duties and give the lease up."""
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        await self._follow()
+        try:
+            await asyncio.to_thread(self.resign)
+        except Exception:
+            logger.exception("leadership: could not release the lease; it expires by itself")

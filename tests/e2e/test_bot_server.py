@@ -1,13 +1,19 @@
 """The bot as Slack sees it: signed requests over HTTP and Socket Mode, /healthz."""
 
 import json
+import socket
 import urllib.request
 
 import pytest
 from sqlalchemy.engine import URL
 
-from bot.sandbox import EmulatorThread
-from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
+from bot.app import BotServer, SlackCredentials, build_runtime
+from bot.config import Settings
+from bot.sandbox import EmulatorThread, LoopThread
+from bot.services.leader import SCHEDULER_LEASE
+from bot.storage.database import reading
+from bot.storage.leases import get_lease
+from tests.plugins.bot import ALERTS, EXAMPLE_CATALOG, TECH, RunningBot, start_bot, stop_bot
 
 
 def test_a_signed_slash_command_gets_the_help_over_http(bot: RunningBot) -> None:
@@ -74,3 +80,34 @@ def test_unknown_subcommands_get_a_usage_message(
         assert "<!channel>" not in reply.text
     finally:
         stop_bot(running, loop)
+
+
+def test_a_port_already_taken_fails_the_start_and_leaves_the_lease_free(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """The instance campaigns before it listens; when it cannot listen, stopping it gives up the
+    lease it had won, so another instance leads at once instead of after the lease's ttl."""
+    settings = Settings(
+        database_url=database_url.render_as_string(hide_password=False), catalog=EXAMPLE_CATALOG
+    )
+    runtime = build_runtime(settings)
+    credentials = SlackCredentials(slack.bot_token, slack.signing_secret, None, slack.api_url)
+    loop = LoopThread("bot")
+    loop.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = BotServer(runtime, credentials, port=taken.getsockname()[1], probes=False)
+        try:
+            with pytest.raises(OSError, match="address already in use"):
+                loop.run(server.start(), 10)
+            assert server.leadership.is_leader  # it had won the lease
+        finally:
+            loop.run(server.stop(), 10)
+            loop.stop()
+    try:
+        assert not server.leadership.is_leader
+        with reading(runtime.sessions) as session:
+            assert get_lease(session, SCHEDULER_LEASE) is None
+    finally:
+        runtime.engine.dispose()
