@@ -42,6 +42,7 @@ from bot.storage.models import (
     TicketSnooze,
     TicketStatus,
 )
+from bot.storage.open_tickets import open_tickets
 from bot.storage.outbox import Outbound, add_message
 
 
@@ -51,9 +52,6 @@ class Reply:
 
     text: str
     blocks: list[dict[str, Any]] | None = field(default=None)
-
-
-OPEN_STATUSES = [s for s in TicketStatus if s is not TicketStatus.RESOLVED]
 
 
 def root_key(ticket_id: int) -> str:
@@ -489,20 +487,10 @@ class TicketService(Service):
         self, *, client_id: str | None = None, server_id: str | None = None
     ) -> list[TicketView]:
         now = self._clock()
-        query = (
-            select(Ticket)
-            .where(Ticket.status.in_(OPEN_STATUSES))  # IN, not !=: it uses the index
-            .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
-            .order_by(Ticket.id)
-        )
-        if client_id is not None:
-            query = query.where(Ticket.client_id == client_id)
-        if server_id is not None:
-            query = query.where(Ticket.server_id == server_id)
         with reading(self._sessions) as session:
             return [
                 ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
-                for t in session.scalars(query)
+                for t in open_tickets(session, client_id=client_id, server_id=server_id)
             ]
 
     def _find_client(self, text: str) -> str:

@@ -1,12 +1,80 @@
 """Read models: what a reply, a root message or a report shows of a ticket at one instant."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.config import Catalog
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, ClockState, ClockStatus, Pause, TicketKind, named_calendar
-from bot.storage.models import Clock, Scope, Ticket, TicketPause, TicketStatus
+from bot.storage.models import Scope, TicketStatus
+
+
+class StoredPause(Protocol):
+    """What a view reads of a stored pause: an ORM `TicketPause` or a plain record."""
+
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+
+
+class StoredClock(Protocol):
+    """What a view reads of a stored clock: an ORM `Clock` or a plain record."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def budget_seconds(self) -> int: ...
+    @property
+    def calendar(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def stopped_at(self) -> datetime | None: ...
+    @property
+    def stopped_by(self) -> str | None: ...
+
+
+class StoredTicket(Protocol):
+    """What a view reads of a stored ticket (its clocks and pauses loaded): an ORM `Ticket` or
+    a plain record (bot/storage/open_tickets.py)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def server_id(self) -> str | None: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def status(self) -> TicketStatus: ...
+    @property
+    def scope(self) -> Scope: ...
+    @property
+    def assignee_id(self) -> str | None: ...
+    @property
+    def opened_by(self) -> str: ...
+    @property
+    def called_at(self) -> datetime: ...
+    @property
+    def registered_at(self) -> datetime: ...
+    @property
+    def claimed_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def last_update_at(self) -> datetime | None: ...
+    @property
+    def clocks(self) -> Sequence[StoredClock]: ...
+    @property
+    def pauses(self) -> Sequence[StoredPause]: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +134,7 @@ class TicketView:
         return (order[clock.status.state], clock.status.deadline)
 
 
-def sla_clock(row: Clock, pauses: list[TicketPause], catalog: Catalog) -> SlaClock:
+def sla_clock(row: StoredClock, pauses: Sequence[StoredPause], catalog: Catalog) -> SlaClock:
     """The pure clock of a stored one; ticket pauses are clipped to the clock's life."""
     clipped: list[Pause] = []
     for pause in pauses:
@@ -88,7 +156,7 @@ def sla_clock(row: Clock, pauses: list[TicketPause], catalog: Catalog) -> SlaClo
     )
 
 
-def clock_views(ticket: Ticket, catalog: Catalog, now: datetime) -> tuple[ClockView, ...]:
+def clock_views(ticket: StoredTicket, catalog: Catalog, now: datetime) -> tuple[ClockView, ...]:
     """The ticket's clocks (loaded with its pauses) as read at `now`."""
     return tuple(
         ClockView(
@@ -104,7 +172,9 @@ def clock_views(ticket: Ticket, catalog: Catalog, now: datetime) -> tuple[ClockV
     )
 
 
-def ticket_view(ticket: Ticket, client_name: str, catalog: Catalog, now: datetime) -> TicketView:
+def ticket_view(
+    ticket: StoredTicket, client_name: str, catalog: Catalog, now: datetime
+) -> TicketView:
     """Snapshot of `ticket` (its clocks and pauses loaded) at `now`."""
     clocks = clock_views(ticket, catalog, now)
     open_pause = next((p for p in ticket.pauses if p.ended_at is None), None)

@@ -1,0 +1,133 @@
+"""The open tickets with their clocks and pauses, read as plain rows for `list` and `/sla status`.
+
+Three Core queries and frozen records: the ORM's identity map and change tracking cost more
+than the rest of those commands together, and nothing read here is ever written back.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Clock, Scope, Ticket, TicketPause, TicketStatus
+
+OPEN_STATUSES = [s for s in TicketStatus if s is not TicketStatus.RESOLVED]
+
+
+@dataclass(frozen=True)
+class ClockRecord:
+    kind: str
+    budget_seconds: int
+    calendar: str
+    started_at: datetime
+    stopped_at: datetime | None
+    stopped_by: str | None
+
+
+@dataclass(frozen=True)
+class PauseRecord:
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    id: int
+    kind: str
+    client_id: str
+    level: str
+    server_id: str | None
+    description: str
+    status: TicketStatus
+    scope: Scope
+    assignee_id: str | None
+    opened_by: str
+    called_at: datetime
+    registered_at: datetime
+    claimed_at: datetime | None
+    resolved_at: datetime | None
+    last_update_at: datetime | None
+    clocks: tuple[ClockRecord, ...]
+    pauses: tuple[PauseRecord, ...]
+
+
+_TICKETS = (
+    select(
+        Ticket.id,
+        Ticket.kind,
+        Ticket.client_id,
+        Ticket.level,
+        Ticket.server_id,
+        Ticket.description,
+        Ticket.status,
+        Ticket.scope,
+        Ticket.assignee_id,
+        Ticket.opened_by,
+        Ticket.called_at,
+        Ticket.registered_at,
+        Ticket.claimed_at,
+        Ticket.resolved_at,
+        Ticket.last_update_at,
+    )
+    .where(Ticket.status.in_(OPEN_STATUSES))  # IN, not !=: it uses the index
+    .order_by(Ticket.id)
+)
+_TICKETS_OF_CLIENT = _TICKETS.where(Ticket.client_id == bindparam("client_id"))
+_TICKETS_ON_SERVER = _TICKETS.where(Ticket.server_id == bindparam("server_id"))
+_CLOCKS = (
+    select(
+        Clock.ticket_id,
+        Clock.kind,
+        Clock.budget_seconds,
+        Clock.calendar,
+        Clock.started_at,
+        Clock.stopped_at,
+        Clock.stopped_by,
+    )
+    .where(Clock.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Clock.id)
+)
+_PAUSES = (
+    select(TicketPause.ticket_id, TicketPause.started_at, TicketPause.ended_at)
+    .where(TicketPause.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketPause.started_at)
+)
+
+
+def open_tickets(
+    session: Session, *, client_id: str | None = None, server_id: str | None = None
+) -> list[TicketRecord]:
+    """The open tickets (of one client, or on one server) by id, each with its clocks (by id)
+    and pauses (by start), as the ORM relationships order them."""
+    # Core statements built once, run on the connection: no ORM layer to go through.
+    connection = session.connection()
+    if client_id is not None:
+        tickets = connection.execute(_TICKETS_OF_CLIENT, {"client_id": client_id}).all()
+    elif server_id is not None:
+        tickets = connection.execute(_TICKETS_ON_SERVER, {"server_id": server_id}).all()
+    else:
+        tickets = connection.execute(_TICKETS).all()
+    if not tickets:
+        return []
+    ids = {"ids": [row.id for row in tickets]}
+    clocks: defaultdict[int, list[ClockRecord]] = defaultdict(list)
+    for clock in connection.execute(_CLOCKS, ids):
+        clocks[clock.ticket_id].append(
+            ClockRecord(
+                clock.kind,
+                clock.budget_seconds,
+                clock.calendar,
+                clock.started_at,
+                clock.stopped_at,
+                clock.stopped_by,
+            )
+        )
+    pauses: defaultdict[int, list[PauseRecord]] = defaultdict(list)
+    for pause in connection.execute(_PAUSES, ids):
+        pauses[pause.ticket_id].append(PauseRecord(pause.started_at, pause.ended_at))
+    return [
+        TicketRecord(**row._mapping, clocks=tuple(clocks[row.id]), pauses=tuple(pauses[row.id]))
+        for row in tickets
+    ]
