@@ -6,6 +6,7 @@ Target: p99 under 100 ms.
 
     .venv/bin/python bench/bench_ack.py [--tickets 10000] [--concurrent 50] [--rounds 4]
         [--workers N (default: one per core)] [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--only sqlite|postgresql]
 """
 
 import argparse
@@ -275,16 +276,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="run one backend")
     args = parser.parse_args()
     print(
         f"{args.concurrent} concurrent commands x {args.rounds} rounds, {args.tickets} tickets,"
         f" {args.workers} worker(s)"
     )
     measured = (args.tickets, args.concurrent, args.rounds, args.workers)
-    with tempfile.TemporaryDirectory() as folder:
-        sqlite = f"sqlite:///{folder}/bench.db"
-        report("SQLite", asyncio.run(measure(sqlite, *measured)))
-    admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as folder:
+            sqlite = f"sqlite:///{folder}/bench.db"
+            report("SQLite", asyncio.run(measure(sqlite, *measured)))
+    if args.only != "sqlite":
+        postgres(args.postgres, measured)
+
+
+def postgres(server: str, measured: tuple[int, int, int, int]) -> None:
+    """The bench on a database created for it on `server`, dropped afterwards."""
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
     name = f"supportbot_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
