@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -368,6 +369,10 @@ async def serve(
     several workers sharing the port (bot/workers.py)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Database work runs on the loop's default executor (asyncio.to_thread): size it.
+    loop.set_default_executor(
+        ThreadPoolExecutor(settings.threads_for_database, thread_name_prefix="database")
+    )
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     runtime = await asyncio.to_thread(build_runtime, settings)

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SUPPORTBOT_WORKERS", "workers"),
         description="Bot processes sharing the port; one per core uses every core.",
     )
+    database_threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("SUPPORTBOT_DATABASE_THREADS", "database_threads"),
+        description="Threads running database work in each process; default by backend.",
+    )
     sweep_seconds: float = Field(
         15.0,
         gt=0,
@@ -64,6 +71,15 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def threads_for_database(self) -> int:
+        """The setting, else 1 on SQLite (its writers take turns, and reads only compute: more
+        threads only pass the interpreter's lock around) and 2 elsewhere (one can compute while
+        another waits on the network or a row lock)."""
+        if self.database_threads is not None:
+            return self.database_threads
+        return 1 if self.database_url.get_secret_value().startswith("sqlite") else 2
 
     def catalog_path(self, cwd: Path) -> Path:
         """The catalog to load: the setting, else ./catalog.toml, else the shipped example."""

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,6 +59,9 @@ class Leadership:
         self._monotonic = monotonic
         self.is_leader = False
         self._held_until = 0.0  # monotonic instant our lease surely still lasts
+        # Its own thread: a renewal never queues behind the commands on the database threads,
+        # so a burst of them cannot make the leader miss its lease.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="leadership")
 
     def campaign(self) -> bool:
         """Take or renew the lease (blocking I/O); True if this instance holds it now."""
@@ -84,7 +88,8 @@ class Leadership:
         started = self._monotonic()
         try:
             won = await asyncio.wait_for(
-                asyncio.to_thread(self.campaign), timeout=self.renew_every.total_seconds()
+                asyncio.get_running_loop().run_in_executor(self._thread, self.campaign),
+                timeout=self.renew_every.total_seconds(),
             )
         except Exception as error:  # any failure to renew means stepping down at once
             if self.is_leader:
@@ -127,6 +132,6 @@ class Leadership:
         self.is_leader = False
         await self._follow()
         try:
-            await asyncio.to_thread(self.resign)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self.resign)
         except Exception:
             logger.exception("leadership: could not release the lease; it expires by itself")

@@ -59,3 +59,23 @@ def test_bad_settings_exit_2_without_echoing_values(
     assert "SUPPORTBOT_PORT" in err
     assert "not-a-port" not in err
     assert SECRET not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "setting", "threads"),
+    [
+        ("sqlite:///supportbot.db", None, 1),
+        ("postgresql://bot@db/supportbot", None, 2),
+        ("sqlite:///supportbot.db", "4", 4),
+    ],
+)
+def test_database_threads_default_by_backend(
+    monkeypatch: pytest.MonkeyPatch, url: str, setting: str | None, threads: int
+) -> None:
+    """SQLite's writers take turns: one thread; elsewhere two, unless set."""
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url)
+    if setting is None:
+        monkeypatch.delenv("SUPPORTBOT_DATABASE_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("SUPPORTBOT_DATABASE_THREADS", setting)
+    assert Settings().threads_for_database == threads
