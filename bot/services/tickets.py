@@ -440,37 +440,39 @@ class TicketService(Service):
 
     def list_tickets(self, scope: str, *, user_id: str) -> Reply:
         """Open tickets, most urgent first: all, mine, or a client's."""
-        if scope == "open":
-            views = self._open_views()
-            what = self._messages.get("list.what.open")
-        elif scope == "mine":
-            views = [v for v in self._open_views() if v.assignee_id == user_id]
-            what = self._messages.get("list.what.mine")
-        else:
-            client = self._find_client(scope)
-            views = self._open_views(client_id=client)
-            what = self._messages.get("list.what.client", client=client)
+        now = self._clock()
+        with reading(self._sessions) as session:
+            if scope == "open":
+                views = self._open_views(session, now)
+                what = self._messages.get("list.what.open")
+            elif scope == "mine":
+                views = [v for v in self._open_views(session, now) if v.assignee_id == user_id]
+                what = self._messages.get("list.what.mine")
+            else:
+                client = self._find_client(scope)
+                views = self._open_views(session, now, client_id=client)
+                what = self._messages.get("list.what.client", client=client)
         return self._list_reply(views, what, footer=[])
 
     def status(self, target: str | None) -> Reply:
         """`/sla status`: open tickets by urgency with clocks, and the clients' allowances."""
-        now = self._clock()
-        if target is None:
-            views = self._open_views()
-            what = self._messages.get("list.what.open")
-            clients = sorted({v.client_id for v in views})
-        elif target.upper().startswith("INT") or target.isdigit():
+        if target is not None and (target.upper().startswith("INT") or target.isdigit()):
             return self.show(parse_ticket(target))
-        elif any(s.id == target for s in self.catalog.servers):
-            views = self._open_views(server_id=target)
-            what = self._messages.get("list.what.server", server=target)
-            clients = [self.catalog.server(target).client]
-        else:
-            client = self._find_client(target)
-            views = self._open_views(client_id=client)
-            what = self._messages.get("list.what.client", client=client)
-            clients = [client]
+        now = self._clock()
         with reading(self._sessions) as session:
+            if target is None:
+                views = self._open_views(session, now)
+                what = self._messages.get("list.what.open")
+                clients = sorted({v.client_id for v in views})
+            elif any(s.id == target for s in self.catalog.servers):
+                views = self._open_views(session, now, server_id=target)
+                what = self._messages.get("list.what.server", server=target)
+                clients = [self.catalog.server(target).client]
+            else:
+                client = self._find_client(target)
+                views = self._open_views(session, now, client_id=client)
+                what = self._messages.get("list.what.client", client=client)
+                clients = [client]
             footer = [self._allowance_line(session, client, now) for client in clients]
         return self._list_reply(views, what, footer=footer)
 
@@ -484,14 +486,17 @@ class TicketService(Service):
         return Reply(text, blocks)
 
     def _open_views(
-        self, *, client_id: str | None = None, server_id: str | None = None
+        self,
+        session: Session,
+        now: datetime,
+        *,
+        client_id: str | None = None,
+        server_id: str | None = None,
     ) -> list[TicketView]:
-        now = self._clock()
-        with reading(self._sessions) as session:
-            return [
-                ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
-                for t in open_tickets(session, client_id=client_id, server_id=server_id)
-            ]
+        return [
+            ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
+            for t in open_tickets(session, client_id=client_id, server_id=server_id)
+        ]
 
     def _find_client(self, text: str) -> str:
         for client in self.catalog.clients:
