@@ -79,6 +79,11 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+def is_ticket_ref(word: str) -> bool:
+    """`INT-42` or `42`: a ticket, where a client or a server could also be named."""
+    return _TICKET.fullmatch(word) is not None
+
+
 def parse_ticket(word: str) -> int:
     """`INT-42` or `42` -> 42."""
     match = _TICKET.fullmatch(word)

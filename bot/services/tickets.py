@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import UserFacingError
-from bot.grammar import Open, parse_ticket
+from bot.grammar import Open, is_ticket_ref, parse_ticket
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
@@ -456,7 +456,7 @@ class TicketService(Service):
 
     def status(self, target: str | None) -> Reply:
         """`/sla status`: open tickets by urgency with clocks, and the clients' allowances."""
-        if target is not None and (target.upper().startswith("INT") or target.isdigit()):
+        if target is not None and is_ticket_ref(target):  # not `intermarche`, a client
             return self.show(parse_ticket(target))
         now = self._clock()
         with reading(self._sessions) as session:

@@ -308,6 +308,12 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     assert "ACME SARL (essentiel): 0/2 interventions this month" in status
     assert "Globex SAS (premium): 1/6 interventions this month" in status
     assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket(s) open for acme"
+    assert bot.command("status globex-db-01", command="/sla").startswith("1 ticket(s) open on")
+    assert bot.command("status INT-2", command="/sla").startswith("INT-2 · incident")
+    # A word that starts like a ticket but is not one is looked up as a client or server.
+    assert bot.command("status intermarche", command="/sla") == (
+        "`intermarche` is neither a client, a server nor a ticket."
+    )
 
 
 def test_audit_cli_prints_the_ticket_timeline(
