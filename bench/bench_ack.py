@@ -169,7 +169,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def measure(
     url: str, tickets: int, concurrent: int, rounds: int, workers: int
-) -> tuple[list[tuple[str, float]], float]:
+) -> tuple[list[tuple[str, float]], float, float]:
     """Latencies of `rounds` bursts of `concurrent` commands to a bot in its own process.
 
     The bot runs as `supportbot run` (as in production: Slack is another machine), the
@@ -232,24 +232,25 @@ async def measure(
         await wait_healthy(port, bot, workers)
         await asyncio.gather(*(one(i) for i in range(8)))  # warm-up: connections, auth.test
         latencies.clear()
-        cpu_before = cpu_seconds(bot.pid)
+        cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
         for round_ in range(rounds):
             await asyncio.gather(*(one(round_ * concurrent + i) for i in range(concurrent)))
             await asyncio.sleep(1)  # let the outbox drain between bursts
         cpu = cpu_seconds(bot.pid) - cpu_before
+        load_cpu = time.process_time() - own_before
     finally:
         bot.send_signal(signal.SIGTERM)
         await asyncio.to_thread(bot.wait, 30)  # the emulator keeps answering meanwhile
         await emulator.stop()
-    return latencies, cpu
+    return latencies, cpu, load_cpu
 
 
 def percentile(ordered: list[float], share: float) -> float:
     return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
-def report(name: str, result: tuple[list[tuple[str, float]], float]) -> None:
-    latencies, cpu = result
+def report(name: str, result: tuple[list[tuple[str, float]], float, float]) -> None:
+    latencies, cpu, load_cpu = result
     ordered = sorted(seconds for _, seconds in latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = percentile(ordered, 0.99) * 1000
@@ -258,6 +259,7 @@ def report(name: str, result: tuple[list[tuple[str, float]], float]) -> None:
     print(
         f"{name:<11} n={len(ordered):<4} p50={p50:6.1f} ms  p99={p99:6.1f} ms  ({verdict})"
         f"  bot CPU {per_command:.1f} ms/command"
+        f"  (load generator and emulator: {load_cpu / len(ordered) * 1000:.1f} ms)"
     )
     by_kind: dict[str, list[float]] = {}
     for kind, seconds in latencies:
