@@ -12,7 +12,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,8 +47,10 @@ from bot.services.reports import ReportService
 from bot.services.tickets import TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
+from bot.storage import threads as database_threads
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import describe, make_engine, make_sessionmaker, migrate, ping, reading
+from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger("supportbot")
 
@@ -216,7 +217,7 @@ def build_web_app(
     web_app.middlewares.append(count_in_flight)
 
     async def healthz(_request: web.Request) -> web.Response:
-        report = await asyncio.to_thread(health_report, runtime, scheduler, server.leadership)
+        report = await in_database_thread(health_report, runtime, scheduler, server.leadership)
         return web.json_response(report.to_json(), status=report.http_status)
 
     web_app.router.add_get("/healthz", healthz)
@@ -334,6 +335,7 @@ class BotServer:
             self.scheduler.shutdown(wait=False)
         if self._runner is not None:
             await self._runner.cleanup()
+        self.leadership.close()
 
     async def _lead(self) -> None:
         """This instance won the lease: start the leader duties (scheduler jobs, probes, outbox)."""
@@ -369,13 +371,10 @@ async def serve(
     several workers sharing the port (bot/workers.py)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    # Database work runs on the loop's default executor (asyncio.to_thread): size it.
-    loop.set_default_executor(
-        ThreadPoolExecutor(settings.threads_for_database, thread_name_prefix="database")
-    )
+    database_threads.configure(settings.threads_for_database)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runtime = await asyncio.to_thread(build_runtime, settings)
+    runtime = await in_database_thread(build_runtime, settings)
     logger.info("database: %s", describe(runtime.engine))
 
     emulator: SlackEmulator | None = None

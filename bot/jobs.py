@@ -10,7 +10,6 @@ repeats nothing. Every job is added with the same policy, on purpose:
   (APScheduler logs the skipped start).
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from bot.services.alerts import AlertService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.storage.inbound import prune_received
+from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _in_thread(call: Callable[[], object]) -> Callable[[], Any]:
     """A coroutine function running `call` in a worker thread, off the event loop."""
 
     async def job() -> None:
-        await asyncio.to_thread(call)
+        await in_database_thread(call)
 
     job.__name__ = getattr(call, "__name__", "job")
     job.__qualname__ = job.__name__

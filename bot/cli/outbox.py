@@ -20,6 +20,7 @@ from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage.database import describe, make_engine, make_sessionmaker, migrate
+from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger("supportbot.outbox")
 
@@ -62,7 +63,7 @@ async def _send(settings: Settings, alerts_channel: str) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     engine = make_engine(settings.database_url.get_secret_value())
-    await asyncio.to_thread(migrate, engine)
+    await in_database_thread(migrate, engine)
     assert settings.slack_bot_token is not None  # checked by run_send
     api = SlackApi(settings.slack_api_url, settings.slack_bot_token.get_secret_value())
     sender = OutboxSender(

@@ -4,7 +4,6 @@ A click is acked at once (empty); the outcome is told to the clicker through the
 ephemeral post to the interaction's response_url, and to everyone through the ticket thread.
 """
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.slack import render
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
 from bot.storage.models import OutboxOperation
 from bot.storage.outbox import Outbound, add_message
+from bot.storage.threads import in_database_thread
 
 ACTIONS = tuple(action.value for action in Action)
 VIEWS = tuple(view.value for view in View)
@@ -71,10 +71,10 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
         try:
             await require_technician(context, actor, "update")
-            await asyncio.to_thread(context.tickets.update, actor, ticket_id, text)
+            await in_database_thread(context.tickets.update, actor, ticket_id, text)
         except Exception as error:
             reply = Reply(render_error(error, context.messages))
-            await asyncio.to_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
+            await in_database_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
 
     app.action(Action.CLAIM.value)(handle_claim_action)
     app.action(Action.RESOLVE.value)(handle_resolve_action)
@@ -98,10 +98,10 @@ async def act(
         target_id = int(body["actions"][0]["value"])
         actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
         await require_technician(context, actor, verb)
-        reply = await asyncio.to_thread(call, actor, target_id)
+        reply = await in_database_thread(call, actor, target_id)
     except Exception as error:  # every failure is told to the clicker; render_error logs bugs
         reply = Reply(render_error(error, context.messages))
-    await asyncio.to_thread(respond, context, body, reply)
+    await in_database_thread(respond, context, body, reply)
 
 
 def respond(context: HandlerContext, body: dict[str, Any], reply: Reply) -> None:

@@ -4,7 +4,6 @@ Clicks are acked at once; the outcome is told to the clicker through the outbox 
 the interaction's response_url) and to everyone in the alert thread. Only technicians act.
 """
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -28,6 +27,7 @@ from bot.slack.ids import (
     Action,
     View,
 )
+from bot.storage.threads import in_database_thread
 
 
 def register(app: AsyncApp, context: HandlerContext) -> None:
@@ -50,12 +50,12 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         try:
             outage_id = int(body["actions"][0]["value"])
             await require_technician(context, actor, "open")
-            server_id, kind, description = await asyncio.to_thread(
+            server_id, kind, description = await in_database_thread(
                 alerts.intervention_defaults, outage_id
             )
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
-            await asyncio.to_thread(respond, context, body, reply)
+            await in_database_thread(respond, context, body, reply)
             return
         call_time = context.clock().astimezone(alerts.catalog.zone).strftime("%H:%M")
         modal = open_intervention_modal(
@@ -86,13 +86,13 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         await ack()
         try:
             await require_technician(context, actor, "open")
-            reply = await asyncio.to_thread(
+            reply = await in_database_thread(
                 context.tickets.open, actor, command, outage_id=outage_id
             )
-            await asyncio.to_thread(alerts.refresh, outage_id)
+            await in_database_thread(alerts.refresh, outage_id)
         except Exception as error:
             reply = Reply(render_error(error, context.messages))
-        await asyncio.to_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
+        await in_database_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
 
     app.action(Action.ACKNOWLEDGE.value)(handle_acknowledge_action)
     app.action(Action.SILENCE_1H.value)(handle_silence_action)

@@ -4,7 +4,6 @@ State is committed before the ack (Bolt runs with process_before_response), so w
 technician reads is what is stored; messages to channels go through the outbox afterwards.
 """
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -29,6 +28,7 @@ from bot.handlers.errors import ack_with_reply
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack.ids import Command
+from bot.storage.threads import in_database_thread
 
 COMMANDS = tuple(command.value for command in Command)
 SLA_WORDS = ("status", "report", "credit", "silence", "help")
@@ -50,7 +50,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 async def require_technician(context: HandlerContext, actor: Actor, action: str) -> None:
     """Refuse (and audit the attempt) unless `actor` is a technician."""
     if not await context.authorizer.is_technician(actor.user_id):
-        await asyncio.to_thread(context.tickets.refuse_unauthorized, actor, action)
+        await in_database_thread(context.tickets.refuse_unauthorized, actor, action)
         raise UserFacingError("auth.refused")
 
 
@@ -63,20 +63,20 @@ async def intervention(context: HandlerContext, command: dict[str, Any]) -> Repl
     if isinstance(parsed, Help):
         return Reply(context.messages.get("help.intervention"))
     if isinstance(parsed, ListTickets):
-        return await asyncio.to_thread(tickets.list_tickets, parsed.scope, user_id=actor.user_id)
+        return await in_database_thread(tickets.list_tickets, parsed.scope, user_id=actor.user_id)
     if isinstance(parsed, TicketAct) and parsed.verb == "show":
-        return await asyncio.to_thread(tickets.show, parsed.ticket_id)
+        return await in_database_thread(tickets.show, parsed.ticket_id)
     verb = type(parsed).__name__.lower() if not isinstance(parsed, TicketAct) else parsed.verb
     await require_technician(context, actor, verb)
     if isinstance(parsed, Open):
-        return await asyncio.to_thread(tickets.open, actor, parsed)
+        return await in_database_thread(tickets.open, actor, parsed)
     if isinstance(parsed, Reassign):
         if not await context.authorizer.is_technician(parsed.user_id):
             raise UserFacingError("ticket.not_technician", user=parsed.user_id)
-        return await asyncio.to_thread(tickets.reassign, actor, parsed.ticket_id, parsed.user_id)
+        return await in_database_thread(tickets.reassign, actor, parsed.ticket_id, parsed.user_id)
     if isinstance(parsed, Snooze):
-        return await asyncio.to_thread(tickets.snooze, actor, parsed.ticket_id, parsed.duration)
-    return await asyncio.to_thread(ticket_act, context, actor, parsed)
+        return await in_database_thread(tickets.snooze, actor, parsed.ticket_id, parsed.duration)
+    return await in_database_thread(ticket_act, context, actor, parsed)
 
 
 def ticket_act(context: HandlerContext, actor: Actor, act: TicketAct) -> Reply:
@@ -108,9 +108,9 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
         return Reply(context.messages.get("help.sla"))
     if word == "status":
         target = parse_status(rest).target
-        return await asyncio.to_thread(context.tickets.status, target)
+        return await in_database_thread(context.tickets.status, target)
     if word == "report":
-        return await asyncio.to_thread(
+        return await in_database_thread(
             context.reports.answer,
             Actor(str(command["user_id"]), f"/sla {text}"[:3000]),
             parse_report(rest),
@@ -120,14 +120,14 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
         act = parse_credit(rest)
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
         await require_technician(context, actor, f"credit {act.verb}")
-        return await asyncio.to_thread(
+        return await in_database_thread(
             context.credits.move, actor, act.verb, act.ticket_id, act.note
         )
     if word == "silence":
         silence = parse_silence(rest)
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
         await require_technician(context, actor, "silence")
-        return await asyncio.to_thread(
+        return await in_database_thread(
             context.alerts.silence,
             actor,
             silence.server_id,

@@ -13,7 +13,6 @@ read (`show`, `list`, `/sla status`, `help`) leaves no key: a repeat reaching th
 is recognised in memory, one reaching another worker is answered again, which changes nothing.
 """
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.inbound import mark_received
+from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[],
             _delivery.set(_Delivery(key))  # recorded by the command's own transaction
             await next()
             return resp
-        if await asyncio.to_thread(first_time, key):
+        if await in_database_thread(first_time, key):
             await next()  # Bolt runs the listeners once every global middleware has said next
             return resp
         logger.info("ignoring a repeated delivery: %s", key)

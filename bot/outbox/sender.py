@@ -37,6 +37,7 @@ from bot.slack.api import ApiResult, Outcome, SlackApi
 from bot.storage import outbox as repo
 from bot.storage.database import reading
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
+from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ class OutboxSender:
         mono = self._monotonic()
         if mono < self._paused_until:
             return min(self._paused_until - mono, self.config.poll_interval)
-        plan = await asyncio.to_thread(self._plan)
+        plan = await in_database_thread(self._plan)
         mono, now = self._monotonic(), self._clock()
         for channel, until in plan.holds.items():
             if not self._pacer.knows(channel):  # a 429 answered before a restart
@@ -229,7 +230,7 @@ class OutboxSender:
             chosen.append(send)
         if chosen:
             try:
-                started = await asyncio.to_thread(self._start_attempts, chosen)
+                started = await in_database_thread(self._start_attempts, chosen)
             except Exception:
                 logger.exception("outbox: could not record attempts; they stay pending")
                 return self.config.poll_interval
@@ -343,7 +344,7 @@ class OutboxSender:
                 if result.outcome is Outcome.RATE_LIMITED:
                     until = answered + self._retry_after(result)
                     self._pacer.hold(send.channel, until, answered)
-            await asyncio.to_thread(self._settle, send, result)
+            await in_database_thread(self._settle, send, result)
         except Exception:
             logger.exception("outbox: delivering %s failed; it stays pending", send.key)
             return False
@@ -432,7 +433,7 @@ class OutboxSender:
 
     async def _log_stats(self) -> None:
         try:
-            stats = await asyncio.to_thread(self._stats)
+            stats = await in_database_thread(self._stats)
         except Exception as error:
             logger.warning("outbox: stats unavailable: %s", type(error).__name__)
             return

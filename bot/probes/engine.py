@@ -49,6 +49,7 @@ from bot.storage.probes import (
     save_probe_states,
     save_rollups,
 )
+from bot.storage.threads import in_database_thread
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class ProbeEngine:
         """Load persisted states, open the ICMP socket and the HTTP pool."""
         if self._started:
             return
-        states, open_outages = await asyncio.to_thread(self._load)
+        states, open_outages = await in_database_thread(self._load)
         for key, state in states.items():
             probe = self._probes[key]
             probe.set_state(state)
@@ -312,7 +313,7 @@ class ProbeEngine:
                 return True
             states = [(probe, probe.current()) for probe in dirty.values()]
             try:
-                written = await asyncio.to_thread(self._write, states, events, rows)
+                written = await in_database_thread(self._write, states, events, rows)
             except SQLAlchemyError:
                 log.exception(
                     "cannot persist %d probe states, %d events, %d rollups; will retry",

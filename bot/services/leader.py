@@ -126,12 +126,19 @@ class Leadership:
         await self.step_down()
 
     async def step_down(self) -> None:
-        """When leading: stop the leader's duties and give the lease up."""
-        if not self.is_leader:
-            return
-        self.is_leader = False
-        await self._follow()
+        """Stop the leader's duties when leading, and give the lease up in any case: a campaign
+        that timed out may still have taken it (a release by another holder changes nothing)."""
+        if self.is_leader:
+            self.is_leader = False
+            await self._follow()
         try:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self.resign)
+            await asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(self._thread, self.resign),
+                timeout=self.renew_every.total_seconds(),
+            )
         except Exception:
             logger.exception("leadership: could not release the lease; it expires by itself")
+
+    def close(self) -> None:
+        """Let the campaign thread go (after the last step or step_down)."""
+        self._thread.shutdown(wait=False, cancel_futures=True)

@@ -3,12 +3,12 @@ cannot make the leader miss its renewal, and so lose the lease under load."""
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.leader import Leadership
+from bot.storage import threads
 from bot.storage.database import reading
 from bot.storage.leases import get_lease
 
@@ -21,16 +21,11 @@ def test_a_campaign_does_not_wait_for_busy_database_threads(
     sessions: sessionmaker[Session],
 ) -> None:
     async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_default_executor(ThreadPoolExecutor(1))
         release = threading.Event()
-        busy = loop.run_in_executor(None, release.wait)  # holds the only database thread
+        busy = asyncio.create_task(threads.in_database_thread(release.wait))
+        await asyncio.sleep(0)  # submitted: it holds the only database thread
         leadership = Leadership(
-            sessions,
-            "bot-a",
-            clock=lambda: datetime.now(UTC),
-            lead=nothing,
-            follow=nothing,
+            sessions, "bot-a", clock=lambda: datetime.now(UTC), lead=nothing, follow=nothing
         )
         try:
             assert await leadership.step()  # within renew_every (5 s), or it counts as lost
@@ -39,7 +34,34 @@ def test_a_campaign_does_not_wait_for_busy_database_threads(
         finally:
             release.set()
             await busy
+            leadership.close()
+
+    threads.configure(1)
+    try:
+        asyncio.run(scenario())
+    finally:
+        threads.configure(threads.UNCONFIGURED_THREADS)
+    with reading(sessions) as session:
+        assert get_lease(session, "scheduler") is None  # stepped down: released
+
+
+def test_stepping_down_releases_a_lease_taken_by_a_campaign_that_timed_out(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The first campaign may commit after its round gave up on it: the instance does not
+    know it leads, yet holds the lease. Stopping still releases it."""
+
+    async def scenario() -> None:
+        leadership = Leadership(
+            sessions, "bot-a", clock=lambda: datetime.now(UTC), lead=nothing, follow=nothing
+        )
+        try:
+            assert await asyncio.get_running_loop().run_in_executor(None, leadership.campaign)
+            assert not leadership.is_leader  # as after a timed-out first round
+            await leadership.step_down()
+        finally:
+            leadership.close()
 
     asyncio.run(scenario())
     with reading(sessions) as session:
-        assert get_lease(session, "scheduler") is None  # stepped down: released
+        assert get_lease(session, "scheduler") is None
