@@ -139,7 +139,7 @@ class Ticket(Base):
 
     clocks: Mapped[list["Clock"]] = relationship(back_populates="ticket", order_by="Clock.id")
     pauses: Mapped[list["TicketPause"]] = relationship(
-        back_populates="ticket", order_by="TicketPause.started_at"
+        back_populates="ticket", order_by="(TicketPause.started_at, TicketPause.id)"
     )
 
     @property

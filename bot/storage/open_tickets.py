@@ -92,15 +92,16 @@ _CLOCKS = (
 _PAUSES = (
     select(TicketPause.ticket_id, TicketPause.started_at, TicketPause.ended_at)
     .where(TicketPause.ticket_id.in_(bindparam("ids", expanding=True)))
-    .order_by(TicketPause.started_at)
+    .order_by(TicketPause.started_at, TicketPause.id)
 )
+_CHUNK = 500  # ids per IN list: SQLite takes at most 32,766 parameters a statement
 
 
 def open_tickets(
     session: Session, *, client_id: str | None = None, server_id: str | None = None
 ) -> list[TicketRecord]:
     """The open tickets (of one client, or on one server) by id, each with its clocks (by id)
-    and pauses (by start), as the ORM relationships order them."""
+    and pauses (by start, then id), as the ORM relationships order them."""
     # Core statements built once, run on the connection: no ORM layer to go through.
     connection = session.connection()
     if client_id is not None:
@@ -111,22 +112,24 @@ def open_tickets(
         tickets = connection.execute(_TICKETS).all()
     if not tickets:
         return []
-    ids = {"ids": [row.id for row in tickets]}
+    ids = [row.id for row in tickets]
     clocks: defaultdict[int, list[ClockRecord]] = defaultdict(list)
-    for clock in connection.execute(_CLOCKS, ids):
-        clocks[clock.ticket_id].append(
-            ClockRecord(
-                clock.kind,
-                clock.budget_seconds,
-                clock.calendar,
-                clock.started_at,
-                clock.stopped_at,
-                clock.stopped_by,
-            )
-        )
     pauses: defaultdict[int, list[PauseRecord]] = defaultdict(list)
-    for pause in connection.execute(_PAUSES, ids):
-        pauses[pause.ticket_id].append(PauseRecord(pause.started_at, pause.ended_at))
+    for start in range(0, len(ids), _CHUNK):  # ids ascend: each ticket's rows in one chunk
+        chunk = {"ids": ids[start : start + _CHUNK]}
+        for clock in connection.execute(_CLOCKS, chunk):
+            clocks[clock.ticket_id].append(
+                ClockRecord(
+                    clock.kind,
+                    clock.budget_seconds,
+                    clock.calendar,
+                    clock.started_at,
+                    clock.stopped_at,
+                    clock.stopped_by,
+                )
+            )
+        for pause in connection.execute(_PAUSES, chunk):
+            pauses[pause.ticket_id].append(PauseRecord(pause.started_at, pause.ended_at))
     return [
         TicketRecord(**row._mapping, clocks=tuple(clocks[row.id]), pauses=tuple(pauses[row.id]))
         for row in tickets

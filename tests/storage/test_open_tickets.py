@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from bot.services.audit import Actor
 from bot.services.views import ticket_view
 from bot.sla import TicketKind
+from bot.storage import open_tickets as open_tickets_module
 from bot.storage.database import reading
 from bot.storage.models import Ticket, TicketStatus
 from bot.storage.open_tickets import OPEN_STATUSES, open_tickets
@@ -96,3 +97,14 @@ def test_no_open_ticket_is_an_empty_list(sessions: sessionmaker[Session]) -> Non
     with reading(sessions) as session:
         assert open_tickets(session) == []
         assert open_tickets(session, client_id="acme") == []
+
+
+def test_clocks_and_pauses_read_in_chunks_give_the_same_records(
+    h: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids go in IN lists of a bounded size (SQLite's parameter limit): chunked or not, the
+    same records."""
+    with reading(h.sessions) as session:
+        whole = open_tickets(session)
+        monkeypatch.setattr(open_tickets_module, "_CHUNK", 2)
+        assert open_tickets(session) == whole
