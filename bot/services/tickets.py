@@ -473,7 +473,9 @@ class TicketService(Service):
                 views = self._open_views(session, now, client_id=client)
                 what = self._messages.get("list.what.client", client=client)
                 clients = [client]
-            footer = [self._allowance_line(session, client, now) for client in clients]
+            # A client gone from the catalog keeps its tickets, but has no allowance any more.
+            known = {client.id for client in self.catalog.clients}
+            footer = [self._allowance_line(session, c, now) for c in clients if c in known]
         return self._list_reply(views, what, footer=footer)
 
     def _list_reply(self, views: list[TicketView], what: str, *, footer: list[str]) -> Reply:

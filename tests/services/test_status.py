@@ -1,0 +1,32 @@
+"""`/sla status` and `list` with a ticket of a client the catalog no longer has: the ticket is
+still listed (by the name kept in the database), and only clients in the catalog get an
+allowance line."""
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.messages import Messages
+from bot.services.tickets import TicketService
+from bot.sla import TicketKind
+from tests.services.history import TECH, open_ticket, paris, services
+
+
+def test_a_ticket_of_a_removed_client_is_listed_without_an_allowance(
+    sessions: sessionmaker[Session],
+) -> None:
+    h = services(sessions)
+    open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.SECOURS, "site down")
+    open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
+    catalog = h.catalog.model_copy(
+        update={
+            "clients": [c for c in h.catalog.clients if c.id != "acme"],
+            "servers": [s for s in h.catalog.servers if s.client != "acme"],
+        }
+    )
+    tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+    status = tickets.status(None).text
+    assert status.splitlines()[0] == "2 ticket(s) open"
+    assert "INT-1" in status
+    # One allowance line, Globex's (a hardware ticket does not count); none for ACME.
+    assert status.count("interventions this month") == 1
+    assert status.endswith("\nGlobex SAS (premium): 0/6 interventions this month")
+    assert tickets.list_tickets("open", user_id=TECH.user_id).text.startswith("2 ticket(s)")
