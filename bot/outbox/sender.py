@@ -74,6 +74,15 @@ class Send:
     target_ts: str | None = None
 
 
+@dataclass(frozen=True)
+class _Orphan:
+    """A pending row whose parent message will never have a `ts`: it fails for good."""
+
+    message_id: int
+    error: str
+    report: bool = True
+
+
 @dataclass
 class Plan:
     """What one pass may send, when a waiting head becomes due, and channels a 429 holds."""
@@ -249,10 +258,14 @@ class OutboxSender:
         return max(0.0, wait)
 
     def _plan(self) -> Plan:
-        """Read pending rows, coalesce superseded updates, fail orphans; return lane heads."""
+        """Read pending rows, coalesce superseded updates, fail orphans; return lane heads.
+
+        The rows are read without taking SQLite's write lock, which commands wait for; the
+        lock is taken only when something is to be marked (the marks re-check the status).
+        """
         now = self._clock()
         plan = Plan()
-        with self._sessions.begin() as session:
+        with reading(self._sessions) as session:
             rows = repo.list_pending(session, limit=self.config.batch)
             lanes: dict[tuple[str, str], list[OutboxMessage]] = {}
             for row in rows:
@@ -279,22 +292,26 @@ class OutboxSender:
                     continue
                 heads.append(head)
             contents = repo.get_contents(session, [head.id for head in heads])
+            orphans: list[_Orphan] = []
             for head in heads:
-                send = self._resolve(session, head, contents[head.id], deps)
-                if send is not None:
-                    plan.sends.append(send)
-            repo.mark_coalesced(session, superseded)
+                resolved = self._resolve(head, contents[head.id], deps)
+                if isinstance(resolved, _Orphan):
+                    orphans.append(resolved)
+                elif resolved is not None:
+                    plan.sends.append(resolved)
+        if superseded or orphans:
+            with self._sessions.begin() as session:
+                repo.mark_coalesced(session, superseded)
+                for orphan in orphans:
+                    row = session.get_one(OutboxMessage, orphan.message_id)
+                    self._fail(session, row, orphan.error, report=orphan.report)
         plan.sends.sort(key=lambda s: s.id)
         return plan
 
     def _resolve(
-        self,
-        session: Session,
-        row: OutboxMessage,
-        content: repo.Content,
-        deps: dict[str, OutboxMessage],
-    ) -> Send | None:
-        """The call for `row`, or None while it waits (or after failing it)."""
+        self, row: OutboxMessage, content: repo.Content, deps: dict[str, OutboxMessage]
+    ) -> Send | _Orphan | None:
+        """The call for `row`; None while it waits; an `_Orphan` when it is to fail."""
         payload: dict[str, Any] = {"text": content.text}
         if content.blocks is not None:
             payload["blocks"] = content.blocks
@@ -304,15 +321,13 @@ class OutboxSender:
         if parent_key is not None:
             parent = deps.get(parent_key)
             if parent is None:
-                self._fail(session, row, f"unknown parent message {parent_key!r}")
-                return None
+                return _Orphan(row.id, f"unknown parent message {parent_key!r}")
             if parent.status == OutboxStatus.PENDING:
                 return None
             if parent.status != OutboxStatus.SENT or parent.ts is None:
                 # The parent's own failure was reported; one report per root is enough.
                 error = f"parent message {parent_key!r} was not delivered"
-                self._fail(session, row, error, report=False)
-                return None
+                return _Orphan(row.id, error, report=False)
             channel, parent_ts = parent.sent_channel_id or parent.channel_id, parent.ts
         if row.operation is OutboxOperation.RESPONSE:
             payload |= {"response_type": "ephemeral", "replace_original": False}

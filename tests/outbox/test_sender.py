@@ -155,6 +155,32 @@ def test_permanent_errors_fail_the_row_report_once_and_the_sender_moves_on(
     }
 
 
+def test_a_reply_to_a_message_never_written_fails_and_is_reported_once(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """An orphan (its thread's root key was never queued) fails for good instead of waiting
+    forever, with one report, however often the sender passes; its neighbours still go."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    enqueue(
+        sessions,
+        [
+            Outbound(key="orphan", text="reply to nothing", thread_key="never-written"),
+            Outbound(key="after", text="still delivered", channel_id="C1"),
+        ],
+    )
+    for _ in range(2):
+        with sender(slack, sessions):
+            wait_drained(sessions, timeout_s=10)
+    orphan = rows(sessions)["orphan"]
+    assert orphan.status is OutboxStatus.FAILED
+    assert orphan.last_error == "unknown parent message 'never-written'"
+    assert [m.text for m in slack.messages("C1")] == ["still delivered"]
+    (report,) = slack.messages(ALERTS)
+    assert "`orphan`" in report.text
+    assert "reply to nothing" in report.text
+
+
 def test_server_errors_are_retried_with_growing_backoff_then_delivered(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
