@@ -191,6 +191,8 @@ class TicketService(Service):
                 outage_id=outage_id,
                 channel_id=self.catalog.team.alerts_channel,
                 revision=0,
+                clocks=[],  # known empty: no lazy load when the clock is appended and read
+                pauses=[],
             )
             session.add(ticket)
             session.flush()
