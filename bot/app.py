@@ -44,7 +44,7 @@ from bot.services.credits import CreditService
 from bot.services.leader import Leadership
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
-from bot.services.tickets import TicketService
+from bot.services.tickets import ROOT_RENDERER, TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage import threads as database_threads
@@ -261,6 +261,7 @@ class BotServer:
         # run on one instance only, the holder of the lease; see _lead/_follow.
         sweep_every = timedelta(seconds=runtime.settings.sweep_seconds)
         self.services = build_services(runtime, wake=self.sender.wake, sweep_every=sweep_every)
+        self.sender.add_renderer(ROOT_RENDERER, self.services.tickets.render_root)
         self.bolt = build_bolt_app(runtime, credentials, self.services, wake=self.sender.wake)
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None

@@ -14,9 +14,10 @@ from pathlib import Path
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
-from bot.config import CatalogError, Settings, load_catalog
+from bot.config import Catalog, CatalogError, Settings, load_catalog
 from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
+from bot.services.tickets import ROOT_RENDERER, TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage.database import describe, make_engine, make_sessionmaker, migrate
@@ -47,17 +48,17 @@ def run_send(args: argparse.Namespace) -> int:
         print("SLACK_BOT_TOKEN is required to send the outbox", file=sys.stderr)
         return EXIT_USAGE
     try:
-        alerts_channel = load_catalog(settings.catalog_path(Path.cwd())).team.alerts_channel
+        catalog = load_catalog(settings.catalog_path(Path.cwd()))
     except CatalogError as error:
         print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    asyncio.run(_send(settings, alerts_channel))
+    asyncio.run(_send(settings, catalog))
     return EXIT_OK
 
 
-async def _send(settings: Settings, alerts_channel: str) -> None:
+async def _send(settings: Settings, catalog: Catalog) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -66,13 +67,16 @@ async def _send(settings: Settings, alerts_channel: str) -> None:
     await in_database_thread(migrate, engine)
     assert settings.slack_bot_token is not None  # checked by run_send
     api = SlackApi(settings.slack_api_url, settings.slack_bot_token.get_secret_value())
+    sessions, messages = make_sessionmaker(engine), Messages(settings.language)
     sender = OutboxSender(
-        make_sessionmaker(engine),
+        sessions,
         api,
-        Messages(settings.language),
+        messages,
         clock=utc_now,
-        config=SenderConfig(alerts_channel=alerts_channel),
+        config=SenderConfig(alerts_channel=catalog.team.alerts_channel),
     )
+    tickets = TicketService(sessions, catalog, messages, clock=utc_now)
+    sender.add_renderer(ROOT_RENDERER, tickets.render_root)  # ticket roots are written on send
     logger.info("sending the outbox of %s to %s", describe(engine), api.base_url)
     try:
         await sender.run(stop)

@@ -21,6 +21,7 @@ docs/outbox.md).
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import random
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
@@ -72,11 +74,17 @@ class Send:
     attempts: int
     response_url: str | None = None
     target_ts: str | None = None
+    render: str | None = None  # written by a renderer once chosen to go (see _render_chosen)
+
+
+# Writes a message when it is sent: (a read session, the argument) -> (text, blocks).
+Renderer = Callable[[Session, str], tuple[str, list[dict[str, Any]] | None]]
 
 
 @dataclass(frozen=True)
-class _Orphan:
-    """A pending row whose parent message will never have a `ts`: it fails for good."""
+class _Failure:
+    """A pending row that can never be sent (its parent will never have a `ts`, or it cannot
+    be rendered): it fails for good."""
 
     message_id: int
     error: str
@@ -158,6 +166,7 @@ class OutboxSender:
         quiet: asyncio.Event | None = None,
     ) -> None:
         self._sessions = sessions
+        self._renderers: dict[str, Renderer] = {}
         self._quiet = quiet
         self._api = api
         self._messages = messages
@@ -170,6 +179,10 @@ class OutboxSender:
         self._paused_until = 0.0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add_renderer(self, name: str, renderer: Renderer) -> None:
+        """Let rows whose `render` is "name:…" be written by `renderer` when they are sent."""
+        self._renderers[name] = renderer
 
     def wake(self) -> None:
         """Ask for a pass now (callable from any thread, e.g. after a service commits)."""
@@ -239,9 +252,11 @@ class OutboxSender:
             chosen.append(send)
         if chosen:
             try:
+                if any(send.render is not None for send in chosen):
+                    chosen = await in_database_thread(self._render_chosen, chosen)
                 started = await in_database_thread(self._start_attempts, chosen)
             except Exception:
-                logger.exception("outbox: could not record attempts; they stay pending")
+                logger.exception("outbox: could not prepare the sends; they stay pending")
                 return self.config.poll_interval
             # Others were delivered, failed or attempted meanwhile (another instance).
             chosen = [send for send in chosen if send.id in started]
@@ -258,7 +273,8 @@ class OutboxSender:
         return max(0.0, wait)
 
     def _plan(self) -> Plan:
-        """Read pending rows, coalesce superseded updates, fail orphans; return lane heads.
+        """Read pending rows, coalesce superseded updates, fail the hopeless; return lane heads
+        ready to go, rendered.
 
         The rows are read without taking SQLite's write lock, which commands wait for; the
         lock is taken only when something is to be marked (the marks re-check the status).
@@ -292,53 +308,67 @@ class OutboxSender:
                     continue
                 heads.append(head)
             contents = repo.get_contents(session, [head.id for head in heads])
-            orphans: list[_Orphan] = []
+            failures: list[_Failure] = []
             for head in heads:
                 resolved = self._resolve(head, contents[head.id], deps)
-                if isinstance(resolved, _Orphan):
-                    orphans.append(resolved)
+                if isinstance(resolved, _Failure):
+                    failures.append(resolved)
                 elif resolved is not None:
                     plan.sends.append(resolved)
-        if superseded or orphans:
+        if superseded or failures:
             with self._sessions.begin() as session:
                 repo.mark_coalesced(session, superseded)
-                for orphan in orphans:
-                    row = session.get_one(OutboxMessage, orphan.message_id)
-                    self._fail(session, row, orphan.error, report=orphan.report)
+                for failure in failures:
+                    row = session.get_one(OutboxMessage, failure.message_id)
+                    self._fail(session, row, failure.error, report=failure.report)
         plan.sends.sort(key=lambda s: s.id)
         return plan
 
     def _resolve(
         self, row: OutboxMessage, content: repo.Content, deps: dict[str, OutboxMessage]
-    ) -> Send | _Orphan | None:
-        """The call for `row`; None while it waits; an `_Orphan` when it is to fail."""
-        payload: dict[str, Any] = {"text": content.text}
-        if content.blocks is not None:
-            payload["blocks"] = content.blocks
+    ) -> Send | _Failure | None:
+        """The call for `row`; None while it waits; a `_Failure` when it is to fail."""
         parent_key = row.thread_key or row.target_key
         channel = row.channel_id
         parent_ts: str | None = None
         if parent_key is not None:
             parent = deps.get(parent_key)
             if parent is None:
-                return _Orphan(row.id, f"unknown parent message {parent_key!r}")
+                return _Failure(row.id, f"unknown parent message {parent_key!r}")
             if parent.status == OutboxStatus.PENDING:
                 return None
             if parent.status != OutboxStatus.SENT or parent.ts is None:
                 # The parent's own failure was reported; one report per root is enough.
                 error = f"parent message {parent_key!r} was not delivered"
-                return _Orphan(row.id, error, report=False)
+                return _Failure(row.id, error, report=False)
             channel, parent_ts = parent.sent_channel_id or parent.channel_id, parent.ts
+        payload: dict[str, Any] = {"text": content.text}
+        if content.blocks is not None:
+            payload["blocks"] = content.blocks
         if row.operation is OutboxOperation.RESPONSE:
             payload |= {"response_type": "ephemeral", "replace_original": False}
             return Send(
-                row.id, row.key, row.operation, None, payload, row.attempts, content.response_url
+                row.id,
+                row.key,
+                row.operation,
+                None,
+                payload,
+                row.attempts,
+                content.response_url,
+                render=content.render,
             )
         payload["channel"] = channel
         if row.operation is OutboxOperation.UPDATE:
             payload["ts"] = parent_ts
             return Send(
-                row.id, row.key, row.operation, channel, payload, row.attempts, None, parent_ts
+                row.id,
+                row.key,
+                row.operation,
+                channel,
+                payload,
+                row.attempts,
+                target_ts=parent_ts,
+                render=content.render,
             )
         if parent_ts is not None:
             payload["thread_ts"] = parent_ts
@@ -346,7 +376,54 @@ class OutboxSender:
             payload["user"] = content.user_id
         else:
             payload["unfurl_links"] = False
-        return Send(row.id, row.key, row.operation, channel, payload, row.attempts)
+        return Send(
+            row.id, row.key, row.operation, channel, payload, row.attempts, render=content.render
+        )
+
+    def _render_chosen(self, sends: list[Send]) -> list[Send]:
+        """The sends chosen for this pass with the text and blocks of those written at send
+        time (so a message waiting for its turn, or superseded meanwhile, is never written).
+        A row that cannot be written fails for good: one bad row must not stop the outbox."""
+        ready: list[Send] = []
+        failures: list[_Failure] = []
+        with reading(self._sessions) as session:
+            for send in sends:
+                if send.render is None:
+                    ready.append(send)
+                    continue
+                rendered = self._render(session, send)
+                if isinstance(rendered, _Failure):
+                    failures.append(rendered)
+                    continue
+                text, blocks = rendered
+                payload = {**send.payload, "text": text}
+                if blocks is not None:
+                    payload["blocks"] = blocks
+                ready.append(dataclasses.replace(send, payload=payload))
+        if failures:
+            with self._sessions.begin() as session:
+                for failure in failures:
+                    row = session.get_one(OutboxMessage, failure.message_id)
+                    self._fail(session, row, failure.error, report=failure.report)
+        return ready
+
+    def _render(
+        self, session: Session, send: Send
+    ) -> tuple[str, list[dict[str, Any]] | None] | _Failure:
+        """What `send.render` ("renderer:argument") writes now. A database error is not the
+        row's fault: it fails the pass, which is retried."""
+        assert send.render is not None
+        name, _, argument = send.render.partition(":")
+        renderer = self._renderers.get(name)
+        if renderer is None:
+            return _Failure(send.id, f"no renderer {name!r} in this process")
+        try:
+            return renderer(session, argument)
+        except SQLAlchemyError:
+            raise
+        except Exception as error:
+            logger.exception("outbox: writing %s (%s) failed", send.key, send.render)
+            return _Failure(send.id, f"writing {send.render!r} failed: {error!r}")
 
     async def _deliver(self, send: Send) -> bool:
         """Call and settle an attempt already recorded; False if it could not be settled."""

@@ -54,6 +54,9 @@ class Reply:
     blocks: list[dict[str, Any]] | None = field(default=None)
 
 
+ROOT_RENDERER = "ticket_root"  # the outbox renderer writing ticket roots (`render_root`)
+
+
 def root_key(ticket_id: int) -> str:
     """Outbox key of a ticket's root message."""
     return f"INT-{ticket_id}/root"
@@ -92,30 +95,37 @@ class TicketService(Service):
 
     # Outbox ------------------------------------------------------------------------------------
 
-    def _post_root(self, session: Session, ticket: Ticket, view: TicketView) -> None:
-        text, blocks = render.ticket_root(view, self._messages, self._zone)
+    def _post_root(self, session: Session, ticket: Ticket, *, now: datetime) -> None:
+        """Queue the root message, written when it is sent (`render_root`)."""
         key = root_key(ticket.id)
         thread = ticket.thread_key if ticket.thread_key != key else None
         message = Outbound(
             key=key,
-            text=text,
-            blocks=blocks,
+            text=f"INT-{ticket.id}",  # what a failure report quotes; the sender writes the rest
+            render=f"{ROOT_RENDERER}:{ticket.id}",
             channel_id=self.catalog.team.alerts_channel,
             thread_key=thread,
         )
-        add_message(session, message, now=view.now)
+        add_message(session, message, now=now)
 
-    def _update_root(self, session: Session, ticket: Ticket, view: TicketView) -> None:
-        """Queue the root's edit to `view`, keyed by the ticket's revision (bumped by _record)."""
-        text, blocks = render.ticket_root(view, self._messages, self._zone)
+    def _update_root(self, session: Session, ticket: Ticket, *, now: datetime) -> None:
+        """Queue the root's edit, keyed by the ticket's revision (bumped by _record); it is
+        written when it is sent, and only the latest pending edit is."""
         message = Outbound(
             key=f"{root_key(ticket.id)}/r{ticket.revision}",
             operation=OutboxOperation.UPDATE,
             target_key=root_key(ticket.id),
-            text=text,
-            blocks=blocks,
+            text=f"INT-{ticket.id}",
+            render=f"{ROOT_RENDERER}:{ticket.id}",
         )
-        add_message(session, message, now=view.now)
+        add_message(session, message, now=now)
+
+    def render_root(self, session: Session, ticket_id: str) -> tuple[str, list[dict[str, Any]]]:
+        """The root message of ticket `ticket_id` as it is now: the outbox's renderer for
+        roots, called with a read session when the message is sent."""
+        ticket = self._load(session, int(ticket_id), lock=False)
+        view = self._view(session, ticket, self._clock())
+        return render.ticket_root(view, self._messages, self._zone)
 
     def _tell_thread(self, session: Session, ticket: Ticket, event_id: int, text: str) -> None:
         message = Outbound(
@@ -136,18 +146,16 @@ class TicketService(Service):
         *,
         now: datetime,
         details: dict[str, Any] | None = None,
-    ) -> TicketView:
-        """Audit, refresh cached deadlines, tell the thread and update the root; the new view."""
+    ) -> None:
+        """Audit, refresh cached deadlines, tell the thread and update the root."""
         self._refresh_deadlines(ticket, now)
         # Before the audit's insert flushes the ticket: its changes go in one UPDATE.
         ticket.revision += 1
         event_id = add_audit(
             session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
         )
-        view = self._view(session, ticket, now)
         self._tell_thread(session, ticket, event_id, text)
-        self._update_root(session, ticket, view)
-        return view
+        self._update_root(session, ticket, now=now)
 
     def _refresh_deadlines(self, ticket: Ticket, now: datetime) -> None:
         for row in ticket.clocks:
@@ -228,7 +236,7 @@ class TicketService(Service):
             )
             session.flush()
             view = self._view(session, ticket, now)
-            self._post_root(session, ticket, view)
+            self._post_root(session, ticket, now=now)
         if out_of_scope:
             text = self._messages.get(
                 "ticket.opened_out_of_scope",

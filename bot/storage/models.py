@@ -260,6 +260,9 @@ class OutboxMessage(Base):
     response_url: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    render: Mapped[str | None] = mapped_column(
+        String(64), comment="renderer:argument writing text and blocks at send time"
+    )
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]

@@ -26,6 +26,9 @@ class Outbound:
     target_key: str | None = None  # for UPDATE: the message with this key is edited
     user_id: str | None = None  # for EPHEMERAL: the one user who sees it
     response_url: str | None = None  # for RESPONSE
+    # "renderer:argument": the sender writes text and blocks when it sends (`text` is then
+    # only what a failure report shows); see OutboxSender's `renderers`.
+    render: str | None = None
 
 
 def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
@@ -42,6 +45,7 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
         "response_url": message.response_url,
         "text": message.text,
         "blocks": message.blocks,
+        "render": message.render,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "created_at": now,
@@ -87,6 +91,7 @@ class Content:
     blocks: list[dict[str, Any]] | None
     user_id: str | None
     response_url: str | None
+    render: str | None = None
 
 
 def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]:
@@ -100,9 +105,13 @@ def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]
             OutboxMessage.blocks,
             OutboxMessage.user_id,
             OutboxMessage.response_url,
+            OutboxMessage.render,
         ).where(OutboxMessage.id.in_(message_ids))
     )
-    return {row.id: Content(row.text, row.blocks, row.user_id, row.response_url) for row in rows}
+    return {
+        row.id: Content(row.text, row.blocks, row.user_id, row.response_url, row.render)
+        for row in rows
+    }
 
 
 def list_failed(session: Session, *, limit: int = 100) -> list[OutboxMessage]:

@@ -4,12 +4,13 @@ import itertools
 import socket
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.outbox.sender import SenderConfig
+from bot.outbox.sender import Renderer, SenderConfig
 from bot.sandbox import EmulatorThread, SlackEmulator
 from bot.storage.database import make_engine, make_sessionmaker
 from bot.storage.models import OutboxOperation, OutboxStatus
@@ -23,10 +24,14 @@ def sender(
     *,
     base_backoff: float = 0.05,
     max_backoff: float = 0.5,
+    renderers: dict[str, Renderer] | None = None,
 ) -> SenderThread:
     """A sender for `slack` reporting to ALERTS, with a quick backoff unless told otherwise."""
     config = SenderConfig(alerts_channel=ALERTS, base_backoff=base_backoff, max_backoff=max_backoff)
-    return SenderThread(sessions, slack.api_url, slack.bot_token, config=config)
+    thread = SenderThread(sessions, slack.api_url, slack.bot_token, config=config)
+    for name, renderer in (renderers or {}).items():
+        thread.sender.add_renderer(name, renderer)
+    return thread
 
 
 def storm_plan(channels: int, threads: int, per_thread: int) -> list[Outbound]:
@@ -255,6 +260,83 @@ def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
         OutboxStatus.COALESCED,
         OutboxStatus.SENT,
     ]
+
+
+def test_messages_written_at_send_time_are_written_once_each_as_they_go(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A root and three edits of it queued with a renderer: the renderer writes the root when
+    it goes and only the latest edit (the superseded ones are never written), with the state
+    of the moment it is called; the queued text is not what is sent."""
+    slack.add_channel("C1")
+    state = {"revision": 0}
+    written: list[str] = []
+
+    def root(_session: Session, argument: str) -> tuple[str, list[dict[str, Any]] | None]:
+        written.append(argument)
+        text = f"{argument} at revision {state['revision']}"
+        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}]
+
+    enqueue(sessions, [Outbound(key="root", text="queued", channel_id="C1", render="root:INT-7")])
+    with sender(slack, sessions, renderers={"root": root}):
+        wait_drained(sessions, timeout_s=10)
+    enqueue(
+        sessions,
+        [
+            Outbound(
+                key=f"root/r{n}",
+                text="queued",
+                operation=OutboxOperation.UPDATE,
+                target_key="root",
+                render="root:INT-7",
+            )
+            for n in (1, 2, 3)
+        ],
+    )
+    state["revision"] = 3
+    with sender(slack, sessions, renderers={"root": root}):
+        wait_drained(sessions, timeout_s=10)
+    assert written == ["INT-7", "INT-7"]
+    assert [c.params["text"] for c in slack.calls_to("chat.postMessage")] == ["INT-7 at revision 0"]
+    (message,) = slack.messages("C1")
+    assert message.text == "INT-7 at revision 3"
+    assert "*INT-7 at revision 3*" in str(message.blocks)
+
+
+def test_a_message_that_cannot_be_written_fails_alone_and_is_reported(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A renderer that raises, and a renderer this process does not have: each row fails for
+    good with the reason, is reported once, and the messages after them still go."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+
+    def broken(_session: Session, argument: str) -> tuple[str, list[dict[str, Any]] | None]:
+        raise LookupError(f"no ticket {argument}")
+
+    enqueue(
+        sessions,
+        [
+            Outbound(key="raises", text="INT-404", channel_id="C1", render="broken:404"),
+            Outbound(key="unknown", text="INT-5", channel_id="C1", render="nobody:5"),
+            Outbound(key="after", text="still delivered", channel_id="C1"),
+        ],
+    )
+    for _ in range(2):
+        with sender(slack, sessions, renderers={"broken": broken}):
+            wait_drained(sessions, timeout_s=10)
+    found = rows(sessions)
+    assert found["raises"].status is OutboxStatus.FAILED
+    assert found["raises"].last_error == "writing 'broken:404' failed: LookupError('no ticket 404')"
+    assert found["unknown"].status is OutboxStatus.FAILED
+    assert found["unknown"].last_error == "no renderer 'nobody' in this process"
+    assert [m.text for m in slack.messages("C1")] == ["still delivered"]
+    reports = slack.messages(ALERTS)
+    assert len(reports) == 2
+    assert {("`raises`" in m.text, "`unknown`" in m.text) for m in reports} == {
+        (True, False),
+        (False, True),
+    }
 
 
 def test_a_reply_waits_for_its_root_and_finds_it_after_a_restart(
