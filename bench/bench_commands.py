@@ -1,0 +1,100 @@
+"""CPU of one command's use case, in process: no HTTP, no Bolt, no threads.
+
+The database holds what bench_ack.py stores (10,000 tickets, 30 of them open) plus 30 tickets
+opened through the service, so `list` and `/sla status globex` read 60 open tickets. Each
+command runs `--runs` times; the median of its process CPU time is printed, in ms. What this
+leaves out (HTTP, Bolt, the hop to the database thread, the outbox) is what bench_ack.py adds.
+
+    .venv/bin/python bench/bench_commands.py [--runs 12] [--database URL] [command ...]
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_ack import CATALOG, fill
+from bot.config import load_catalog
+from bot.grammar import Open
+from bot.messages import Messages
+from bot.services.audit import Actor
+from bot.services.tickets import TicketService
+from bot.sla import TicketKind
+from bot.storage.catalog_sync import sync_catalog
+from bot.storage.database import make_engine, make_sessionmaker, migrate
+
+TICKETS = 10_000
+
+
+def commands(service: TicketService) -> dict[str, Callable[[int], object]]:
+    """The bench_ack mix, each command on a different open ticket at each run, in the order
+    they are timed."""
+    tech = Actor("U01AAA")
+    first_open = TICKETS - 29
+    opened = TICKETS + 1  # the tickets opened by `prepare`, unclaimed
+
+    def new_ticket(_run: int) -> object:
+        return service.open(tech, Open("globex-db-01", TicketKind.RESEAU, None, "bench"))
+
+    return {
+        "show": lambda run: service.show(first_open + run % 29),
+        "update": lambda run: service.update(tech, first_open + run % 29, "told the client"),
+        "wait": lambda run: service.wait(tech, first_open + run % 29, "codes"),
+        "resume": lambda run: service.resume(tech, first_open + run % 29),
+        "claim": lambda run: service.claim(tech, opened + run),
+        "list": lambda _run: service.list_tickets("open", user_id=tech.user_id),
+        "status": lambda _run: service.status("globex"),
+        "open": new_ticket,  # last: the others read the same 60 open tickets
+    }
+
+
+def prepare(url: str) -> TicketService:
+    now = datetime.now(UTC)
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    catalog = load_catalog(CATALOG)
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=now)
+    fill(url, TICKETS, now, [f"1700000000.{n:06d}" for n in range(30)])
+    service = TicketService(sessions, catalog, Messages("en"), clock=lambda: datetime.now(UTC))
+    for _ in range(30):
+        service.open(Actor("U01AAA"), Open("globex-db-01", TicketKind.RESEAU, None, "bench"))
+    return service
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=12)
+    parser.add_argument("--database", help="a database URL (default: a new SQLite file)")
+    parser.add_argument("command", nargs="*", help="commands to time (default: all)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        service = prepare(args.database or f"sqlite:///{folder}/bench.db")
+        table = commands(service)
+        unknown = set(args.command) - set(table)
+        if unknown:
+            parser.error(f"unknown command(s): {', '.join(sorted(unknown))}")
+        selected = args.command or list(table)
+        if "resume" in selected and "wait" not in selected:
+            for run in range(args.runs):  # resume needs waiting tickets: put them on hold first
+                table["wait"](run)
+        results: dict[str, float] = {}
+        for name in sorted(selected, key=list(table).index):
+            spent = []
+            for run in range(args.runs):
+                started = time.process_time()
+                table[name](run)  # a UserFacingError (say, resume of a running clock) is a bug
+                spent.append(time.process_time() - started)
+            results[name] = statistics.median(spent) * 1000
+    print("  ".join(f"{name} {ms:.2f}" for name, ms in results.items()), "(ms of CPU, median)")
+
+
+if __name__ == "__main__":
+    main()
