@@ -37,6 +37,8 @@ class CalendarError(ValueError):
 
 def require_aware(at: datetime, what: str = "instant") -> datetime:
     """Return `at` in UTC; ValueError if it is naive (a naive instant is ambiguous evidence)."""
+    if at.tzinfo is UTC:  # the common case (the database gives UTC): nothing to check or convert
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {at.isoformat()}")
     return at.astimezone(UTC)
@@ -253,12 +255,20 @@ def calendar_for(catalog: Catalog, level_name: str, clock: ClockKind | str) -> C
     )
 
 
+# The calendars of the catalogs in use, by identity: resolving a name is on the path of every
+# clock reading (`/sla status` reads one per open ticket); the catalog is immutable.
+_BY_CATALOG: dict[tuple[int, str], tuple[Catalog, Calendar]] = {}
+
+
 def named_calendar(catalog: Catalog, name: str) -> Calendar:
     """The catalog's calendar called `name` (cached); ValueError for an unknown name."""
+    known = _BY_CATALOG.get((id(catalog), name))
+    if known is not None and known[0] is catalog:
+        return known[1]
     spec = catalog.calendars.get(name)
     if spec is None:
         raise ValueError(f"unknown calendar {name!r}")
-    return _cached_calendar(
+    calendar = _cached_calendar(
         name,
         catalog.timezone,
         tuple(tuple(ranges) for ranges in spec.week()),
@@ -267,6 +277,10 @@ def named_calendar(catalog: Catalog, name: str) -> Calendar:
         frozenset(spec.closed),
         spec.always_open,
     )
+    if len(_BY_CATALOG) >= 256:  # catalogs reloaded many times: forget the old ones
+        _BY_CATALOG.clear()
+    _BY_CATALOG[(id(catalog), name)] = (catalog, calendar)
+    return calendar
 
 
 def budget_for(catalog: Catalog, level_name: str, clock: ClockKind | str) -> timedelta:

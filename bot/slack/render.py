@@ -4,6 +4,7 @@ User text is escaped here, at the last moment, so `<!channel>` in a description 
 """
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ def local_time(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+@lru_cache(maxsize=1024)  # a list repeats budgets and round figures: one line reads three
 def duration(value: timedelta) -> str:
     """To the nearest minute, compact: 1h30m (seconds are noise in a chat message)."""
     return format_duration(timedelta(minutes=round(value.total_seconds() / 60)))
