@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
@@ -83,8 +83,8 @@ Renderer = Callable[[Session, str], tuple[str, list[dict[str, Any]] | None]]
 
 @dataclass(frozen=True)
 class _Failure:
-    """A pending row that can never be sent (its parent will never have a `ts`, or it cannot
-    be rendered): it fails for good."""
+    """A pending row that can never be sent (its parent will never have a `ts`): it fails for
+    good."""
 
     message_id: int
     error: str
@@ -273,8 +273,8 @@ class OutboxSender:
         return max(0.0, wait)
 
     def _plan(self) -> Plan:
-        """Read pending rows, coalesce superseded updates, fail the hopeless; return lane heads
-        ready to go, rendered.
+        """Read pending rows, coalesce superseded updates, fail orphans; return the lane heads
+        that may go (those written at send time are written once chosen: `_render_chosen`).
 
         The rows are read without taking SQLite's write lock, which commands wait for; the
         lock is taken only when something is to be marked (the marks re-check the status).
@@ -381,49 +381,36 @@ class OutboxSender:
         )
 
     def _render_chosen(self, sends: list[Send]) -> list[Send]:
-        """The sends chosen for this pass with the text and blocks of those written at send
-        time (so a message waiting for its turn, or superseded meanwhile, is never written).
-        A row that cannot be written fails for good: one bad row must not stop the outbox."""
-        ready: list[Send] = []
-        failures: list[_Failure] = []
-        with reading(self._sessions) as session:
-            for send in sends:
-                if send.render is None:
-                    ready.append(send)
-                    continue
-                rendered = self._render(session, send)
-                if isinstance(rendered, _Failure):
-                    failures.append(rendered)
-                    continue
-                text, blocks = rendered
-                payload = {**send.payload, "text": text}
-                if blocks is not None:
-                    payload["blocks"] = blocks
-                ready.append(dataclasses.replace(send, payload=payload))
-        if failures:
-            with self._sessions.begin() as session:
-                for failure in failures:
-                    row = session.get_one(OutboxMessage, failure.message_id)
-                    self._fail(session, row, failure.error, report=failure.report)
-        return ready
+        """The sends chosen for this pass, those written at send time now written (so a
+        message waiting for its turn, or superseded meanwhile, is never written)."""
+        return [self._render(send) if send.render is not None else send for send in sends]
 
-    def _render(
-        self, session: Session, send: Send
-    ) -> tuple[str, list[dict[str, Any]] | None] | _Failure:
-        """What `send.render` ("renderer:argument") writes now. A database error is not the
-        row's fault: it fails the pass, which is retried."""
+    def _render(self, send: Send) -> Send:
+        """`send` as its renderer ("renderer:argument") writes it now, in a read session of
+        its own. A renderer missing in this process, or one that fails, must neither stop the
+        outbox nor lose the message (a root carries its ticket's thread): the row's own text
+        goes instead, and the error is logged. A lost database fails the pass, retried."""
         assert send.render is not None
         name, _, argument = send.render.partition(":")
         renderer = self._renderers.get(name)
         if renderer is None:
-            return _Failure(send.id, f"no renderer {name!r} in this process")
+            logger.error("outbox: no renderer %r here; %s goes as plain text", name, send.key)
+            return send
         try:
-            return renderer(session, argument)
-        except SQLAlchemyError:
-            raise
-        except Exception as error:
-            logger.exception("outbox: writing %s (%s) failed", send.key, send.render)
-            return _Failure(send.id, f"writing {send.render!r} failed: {error!r}")
+            with reading(self._sessions) as session:
+                text, blocks = renderer(session, argument)
+        except DBAPIError as error:
+            if isinstance(error, OperationalError) or error.connection_invalidated:
+                raise
+            logger.exception("outbox: writing %s failed; it goes as plain text", send.key)
+            return send
+        except Exception:
+            logger.exception("outbox: writing %s failed; it goes as plain text", send.key)
+            return send
+        payload = {**send.payload, "text": text}
+        if blocks is not None:
+            payload["blocks"] = blocks
+        return dataclasses.replace(send, payload=payload)
 
     async def _deliver(self, send: Send) -> bool:
         """Call and settle an attempt already recorded; False if it could not be settled."""
@@ -443,10 +430,16 @@ class OutboxSender:
         return True
 
     def _start_attempts(self, sends: list[Send]) -> set[int]:
-        """Commit the attempts before any call: the crash-safety half of the protocol."""
+        """Commit the attempts before any call: the crash-safety half of the protocol. A
+        message written at send time keeps what was written, as evidence of what was sent."""
         with self._sessions.begin() as session:
             seen = {send.id: send.attempts for send in sends}
-            return repo.mark_attempts(session, seen, now=self._clock())
+            written = {
+                send.id: (send.payload["text"], send.payload.get("blocks"))
+                for send in sends
+                if send.render is not None
+            }
+            return repo.mark_attempts(session, seen, now=self._clock(), written=written)
 
     async def _call(self, send: Send) -> ApiResult:
         if send.operation is OutboxOperation.RESPONSE:

@@ -101,7 +101,7 @@ class TicketService(Service):
         thread = ticket.thread_key if ticket.thread_key != key else None
         message = Outbound(
             key=key,
-            text=f"INT-{ticket.id}",  # what a failure report quotes; the sender writes the rest
+            text=self._root_fallback(session, ticket),
             render=f"{ROOT_RENDERER}:{ticket.id}",
             channel_id=self.catalog.team.alerts_channel,
             thread_key=thread,
@@ -115,10 +115,18 @@ class TicketService(Service):
             key=f"{root_key(ticket.id)}/r{ticket.revision}",
             operation=OutboxOperation.UPDATE,
             target_key=root_key(ticket.id),
-            text=f"INT-{ticket.id}",
+            text=self._root_fallback(session, ticket),
             render=f"{ROOT_RENDERER}:{ticket.id}",
         )
         add_message(session, message, now=now)
+
+    def _root_fallback(self, session: Session, ticket: Ticket) -> str:
+        """What a root's row says until the sender writes it: the title, which goes as is if
+        the root cannot be written (and is what a failure report quotes)."""
+        client = self._client_name(session, ticket.client_id)
+        return render.ticket_title(
+            f"INT-{ticket.id}", ticket.kind, ticket.server_id, client, ticket.level, self._messages
+        )
 
     def render_root(self, session: Session, ticket_id: str) -> tuple[str, list[dict[str, Any]]]:
         """The root message of ticket `ticket_id` as it is now: the outbox's renderer for

@@ -82,13 +82,22 @@ def assignee(view: TicketView, messages: Messages) -> str:
 
 
 def title(view: TicketView, messages: Messages) -> str:
+    return ticket_title(
+        view.ref, view.kind.value, view.server_id, view.client_name, view.level, messages
+    )
+
+
+def ticket_title(
+    ref: str, kind: str, server_id: str | None, client_name: str, level: str, messages: Messages
+) -> str:
+    """A ticket's one-line title, as its root message starts."""
     return messages.get(
         "root.title",
-        ref=view.ref,
-        kind=messages.get(f"kind.{view.kind.value}"),
-        server=view.server_id or "-",
-        client=escape(view.client_name),
-        level=view.level,
+        ref=ref,
+        kind=messages.get(f"kind.{kind}"),
+        server=server_id or "-",
+        client=escape(client_name),
+        level=level,
     )
 
 

@@ -138,19 +138,43 @@ def get_by_keys(session: Session, keys: set[str]) -> dict[str, OutboxMessage]:
     return {row.key: row for row in rows}
 
 
-def mark_attempts(session: Session, seen: dict[int, int], *, now: datetime) -> set[int]:
+# Text and blocks of a message written at send time (`Outbound.render`).
+Written = tuple[str, list[dict[str, Any]] | None]
+
+
+def mark_attempts(
+    session: Session,
+    seen: dict[int, int],
+    *,
+    now: datetime,
+    written: dict[int, Written] | None = None,
+) -> set[int]:
     """`mark_attempt` for several messages (id -> attempts read) in one transaction; the ids
     whose attempt may start."""
+    written = written or {}
     return {
         message_id
         for message_id, attempts in seen.items()
-        if mark_attempt(session, message_id, seen_attempts=attempts, now=now)
+        if mark_attempt(
+            session, message_id, seen_attempts=attempts, now=now, written=written.get(message_id)
+        )
     }
 
 
-def mark_attempt(session: Session, message_id: int, *, seen_attempts: int, now: datetime) -> bool:
-    """Record that a delivery attempt starts (committed before the call); False if the row was
-    delivered, failed or attempted by someone else since it was read with `seen_attempts`."""
+def mark_attempt(
+    session: Session,
+    message_id: int,
+    *,
+    seen_attempts: int,
+    now: datetime,
+    written: Written | None = None,
+) -> bool:
+    """Record that a delivery attempt starts (committed before the call), with what a message
+    written at send time says this time; False if the row was delivered, failed or attempted
+    by someone else since it was read with `seen_attempts`."""
+    values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": now}
+    if written is not None:
+        values["text"], values["blocks"] = written
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -158,7 +182,7 @@ def mark_attempt(session: Session, message_id: int, *, seen_attempts: int, now: 
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.attempts == seen_attempts,
         )
-        .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now)
+        .values(values)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
