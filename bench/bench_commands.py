@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--database", help="a database URL (default: a new SQLite file)")
     parser.add_argument("command", nargs="*", help="commands to time (default: all)")
     args = parser.parse_args()
+    if not 1 <= args.runs <= 29:
+        parser.error("--runs is 1 to 29: each run of wait, resume… takes another open ticket")
     with tempfile.TemporaryDirectory() as folder:
         service = prepare(args.database or f"sqlite:///{folder}/bench.db")
         table = commands(service)
