@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
 from bot.slack.api import ApiResult, Outcome, SlackApi
 from bot.storage import outbox as repo
-from bot.storage.database import reading
+from bot.storage.database import is_transient, reading
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 from bot.storage.threads import in_database_thread
 
@@ -382,30 +381,40 @@ class OutboxSender:
 
     def _render_chosen(self, sends: list[Send]) -> list[Send]:
         """The sends chosen for this pass, those written at send time now written (so a
-        message waiting for its turn, or superseded meanwhile, is never written)."""
-        return [self._render(send) if send.render is not None else send for send in sends]
+        message waiting for its turn, or superseded meanwhile, is never written). One whose
+        database is away for a moment is left pending for the next pass; the others go."""
+        ready: list[Send] = []
+        for send in sends:
+            if send.render is None:
+                ready.append(send)
+                continue
+            try:
+                ready.append(self._render(send))
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                logger.warning("outbox: cannot write %s now (%s); next pass", send.key, error)
+        return ready
 
     def _render(self, send: Send) -> Send:
         """`send` as its renderer ("renderer:argument") writes it now, in a read session of
         its own. A renderer missing in this process, or one that fails, must neither stop the
-        outbox nor lose the message (a root carries its ticket's thread): the row's own text
-        goes instead, and the error is logged. A lost database fails the pass, retried."""
+        outbox nor lose the message (a root carries its ticket's thread): the row's own content
+        goes instead (its fallback text, or what was last sent of it), and the error is logged.
+        A database away for a moment (`is_transient`) raises: the send waits for the next pass."""
         assert send.render is not None
         name, _, argument = send.render.partition(":")
         renderer = self._renderers.get(name)
         if renderer is None:
-            logger.error("outbox: no renderer %r here; %s goes as plain text", name, send.key)
+            logger.error("outbox: no renderer %r here; %s goes as it was queued", name, send.key)
             return send
         try:
             with reading(self._sessions) as session:
                 text, blocks = renderer(session, argument)
-        except DBAPIError as error:
-            if isinstance(error, OperationalError) or error.connection_invalidated:
+        except Exception as error:
+            if is_transient(error):
                 raise
-            logger.exception("outbox: writing %s failed; it goes as plain text", send.key)
-            return send
-        except Exception:
-            logger.exception("outbox: writing %s failed; it goes as plain text", send.key)
+            logger.exception("outbox: writing %s failed; it goes as it was queued", send.key)
             return send
         payload = {**send.payload, "text": text}
         if blocks is not None:
@@ -432,6 +441,8 @@ class OutboxSender:
     def _start_attempts(self, sends: list[Send]) -> set[int]:
         """Commit the attempts before any call: the crash-safety half of the protocol. A
         message written at send time keeps what was written, as evidence of what was sent."""
+        if not sends:
+            return set()
         with self._sessions.begin() as session:
             seen = {send.id: send.attempts for send in sends}
             written = {

@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, Executable, Table, create_engine, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -110,6 +112,32 @@ class _SqliteWriterQueue:
         record.info.pop("writers_locked", None)
         if descriptor is not None:
             os.close(descriptor)  # closing it also releases the lock
+
+
+# SQLite's result codes for a database busy, locked or unreachable for a moment; any other
+# SQLite error (a missing table, say) is the caller's own and will not pass.
+_SQLITE_TRANSIENT = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_FULL",
+)
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether `error` is the database away or overloaded for a moment (worth another try), not
+    a fault of the code that ran into it."""
+    if isinstance(error, PoolTimeoutError):  # every pooled connection busy
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlite_code = getattr(error.orig, "sqlite_errorname", None)
+    if sqlite_code is not None:
+        return str(sqlite_code).startswith(_SQLITE_TRANSIENT)
+    return isinstance(error, OperationalError)  # PostgreSQL: connection, server, cancellation
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

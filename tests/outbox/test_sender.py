@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,9 +28,15 @@ def sender(
     base_backoff: float = 0.05,
     max_backoff: float = 0.5,
     renderers: dict[str, Renderer] | None = None,
+    poll_interval: float = 1.0,
 ) -> SenderThread:
     """A sender for `slack` reporting to ALERTS, with a quick backoff unless told otherwise."""
-    config = SenderConfig(alerts_channel=ALERTS, base_backoff=base_backoff, max_backoff=max_backoff)
+    config = SenderConfig(
+        alerts_channel=ALERTS,
+        base_backoff=base_backoff,
+        max_backoff=max_backoff,
+        poll_interval=poll_interval,
+    )
     thread = SenderThread(sessions, slack.api_url, slack.bot_token, config=config)
     for name, renderer in (renderers or {}).items():
         thread.sender.add_renderer(name, renderer)
@@ -312,7 +319,7 @@ def test_messages_written_at_send_time_are_written_once_each_as_they_go(
     assert "*INT-7 at revision 3*" in str(found["root/r3"].blocks)
 
 
-def test_a_message_that_cannot_be_written_goes_as_its_plain_text(
+def test_a_message_that_cannot_be_written_goes_as_it_was_queued(
     slack: EmulatorThread, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A renderer that raises, and one this process does not have: the message is not lost
@@ -344,24 +351,53 @@ def test_a_message_that_cannot_be_written_goes_as_its_plain_text(
     assert any("no renderer 'nobody' here" in r.getMessage() for r in logged)
 
 
-def test_a_lost_database_while_writing_is_retried_not_sent_as_plain_text(
+def test_a_database_away_while_writing_delays_that_message_only(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
-    """The renderer's database is gone for two passes: the message waits, then goes written."""
+    """The renderer's connection is lost for two passes: that message waits, then goes
+    written (not as its queued text); a message of another channel goes meanwhile."""
     slack.add_channel("C1")
+    slack.add_channel("C2")
     failures = [2]
+    seen_other_first: list[bool] = []
 
     def flaky(_session: Session, argument: str) -> tuple[str, list[dict[str, Any]] | None]:
         if failures[0]:
             failures[0] -= 1
-            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+            closed = Exception("server closed the connection")
+            raise OperationalError("SELECT 1", {}, closed, connection_invalidated=True)
+        seen_other_first.append(bool(slack.messages("C2")))
         return f"written {argument}", None
 
-    enqueue(sessions, [Outbound(key="root", text="plain", channel_id="C1", render="flaky:7")])
-    with sender(slack, sessions, renderers={"flaky": flaky}):
+    enqueue(
+        sessions,
+        [
+            Outbound(key="root", text="queued", channel_id="C1", render="flaky:7"),
+            Outbound(key="other", text="other channel", channel_id="C2"),
+        ],
+    )
+    with sender(slack, sessions, renderers={"flaky": flaky}, poll_interval=0.05):
         wait_drained(sessions, timeout_s=10)
     assert failures == [0]
+    assert seen_other_first == [True]
     assert [m.text for m in slack.messages("C1")] == ["written 7"]
+
+
+def test_a_renderer_failing_on_the_database_is_its_own_fault_not_the_outbox(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A renderer whose query is wrong (no such table: an error that will not pass) does not
+    hold the outbox back: its message goes as it was queued."""
+    slack.add_channel("C1")
+
+    def wrong(session: Session, _argument: str) -> tuple[str, list[dict[str, Any]] | None]:
+        session.execute(sql("SELECT * FROM no_such_table"))
+        return "never", None
+
+    enqueue(sessions, [Outbound(key="root", text="queued", channel_id="C1", render="wrong:1")])
+    with sender(slack, sessions, renderers={"wrong": wrong}, poll_interval=0.05):
+        wait_drained(sessions, timeout_s=10)
+    assert [m.text for m in slack.messages("C1")] == ["queued"]
 
 
 def test_a_reply_waits_for_its_root_and_finds_it_after_a_restart(

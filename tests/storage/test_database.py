@@ -1,5 +1,6 @@
 """Migrations, the UTC datetime type, append-only audit and catalog sync, on both backends."""
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -7,12 +8,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    StatementError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_catalog
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.database import make_engine, migrate
+from bot.storage.database import is_transient, make_engine, migrate
 from bot.storage.models import (
     AuditEvent,
     Base,
@@ -155,3 +163,19 @@ def test_migrations_match_the_models(database_url: URL) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
+
+
+def test_only_passing_database_errors_make_a_message_wait() -> None:
+    """Lost connections, a full pool, a busy SQLite wait for the next pass; a query the
+    database refuses (a missing table) or any other error is the renderer's own."""
+    lost = OperationalError("q", {}, Exception("closed"), connection_invalidated=True)
+    assert is_transient(lost)
+    assert is_transient(PoolTimeoutError("QueuePool limit reached"))
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorname = "SQLITE_BUSY"
+    assert is_transient(OperationalError("q", {}, busy))
+    missing = sqlite3.OperationalError("no such table: nope")
+    missing.sqlite_errorname = "SQLITE_ERROR"
+    assert not is_transient(OperationalError("q", {}, missing))
+    assert not is_transient(ProgrammingError("q", {}, Exception("relation does not exist")))
+    assert not is_transient(LookupError("no ticket 404"))
