@@ -417,6 +417,7 @@ class OutboxSender:
             logger.exception("outbox: writing %s failed; it goes as it was queued", send.key)
             return send
         payload = {**send.payload, "text": text}
+        payload.pop("blocks", None)  # what an earlier attempt wrote, kept on the row
         if blocks is not None:
             payload["blocks"] = blocks
         return dataclasses.replace(send, payload=payload)
