@@ -1,22 +1,31 @@
 """A real OutboxSender on its own loop thread, pointed at the emulator, plus queueing helpers."""
 
 import asyncio
+import os
+import select as io_select
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
-from bot.sandbox import LoopThread
+from bot.sandbox import EmulatorThread, LoopThread
 from bot.slack.api import SlackApi
 from bot.storage.models import OutboxMessage, OutboxStatus
 from bot.storage.outbox import Outbound, add_message, get_stats
 
 ALERTS = "C01ALERTS"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def utc_now() -> datetime:
@@ -112,3 +121,48 @@ class SenderThread:
 
 async def _new_event() -> asyncio.Event:
     return asyncio.Event()
+
+
+def start_sender(slack: EmulatorThread, database_url: URL) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SUPPORTBOT_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "SUPPORTBOT_SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SUPPORTBOT_CATALOG": str(REPO / "examples" / "catalog.toml"),
+        "SUPPORTBOT_LANGUAGE": "en",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "outbox", "send"],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def wait_started(process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
+    """Read the sender's log until it says it is sending (migrations done, loop running)."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = io_select.select([process.stderr], [], [], 0.1)
+        if ready and "sending the outbox" in process.stderr.readline():
+            return
+        assert process.poll() is None, "the sender exited early"
+    raise TimeoutError("the sender did not start")
+
+
+@contextmanager
+def sender_process(slack: EmulatorThread, database_url: URL) -> Iterator[subprocess.Popen[str]]:
+    """`supportbot outbox send` started and sending; stopped by SIGTERM, after which it must
+    exit cleanly."""
+    process = start_sender(slack, database_url)
+    try:
+        wait_started(process)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0

@@ -1,14 +1,9 @@
 """Crash safety: `supportbot outbox send` SIGKILLed at random moments, then restarted."""
 
-import os
 import random
-import select
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL
@@ -16,9 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.sandbox import EmulatorThread, Message
 from bot.storage.outbox import Outbound
-from tests.outbox.harness import ALERTS, enqueue, wait_drained
+from tests.outbox.harness import (
+    ALERTS,
+    enqueue,
+    sender_process,
+    start_sender,
+    wait_drained,
+    wait_started,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 CHANNELS = ["C01", "C02", "C03", "C04"]
 
 
@@ -40,38 +41,6 @@ def crash_plan() -> list[Outbound]:
                     )
     assert len(plan) == 100
     return plan
-
-
-def start_sender(slack: EmulatorThread, database_url: URL) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "SUPPORTBOT_DATABASE_URL": database_url.render_as_string(hide_password=False),
-        "SUPPORTBOT_SLACK_API_URL": slack.api_url,
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SUPPORTBOT_CATALOG": str(REPO / "examples" / "catalog.toml"),
-        "SUPPORTBOT_LANGUAGE": "en",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "outbox", "send"],
-        cwd=REPO,
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def wait_started(process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
-    """Read the sender's log until it says it is sending (migrations done, loop running)."""
-    assert process.stderr is not None
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], 0.1)
-        if ready and "sending the outbox" in process.stderr.readline():
-            return
-        assert process.poll() is None, "the sender exited early"
-    raise TimeoutError("the sender did not start")
 
 
 def first_deliveries(messages: list[Message], root_ts: set[str]) -> list[str]:
@@ -101,13 +70,8 @@ def test_a_sender_killed_20_times_delivers_everything_with_bounded_duplicates(
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             kills += 1
-    process = start_sender(slack, database_url)
-    try:
-        wait_started(process)
+    with sender_process(slack, database_url):
         wait_drained(sessions, timeout_s=90)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0
 
     posted = [m for channel in CHANNELS for m in slack.messages(channel)]
     counts = Counter(m.text for m in posted)
@@ -146,13 +110,8 @@ def test_a_kill_after_slack_accepted_a_post_sends_that_post_once_more(
     slack.on_message(kill_on_reply_3)  # runs before the emulator answers the call
     wait_started(doomed)
     assert doomed.wait(30) == -signal.SIGKILL
-    process = start_sender(slack, database_url)
-    try:
-        wait_started(process)
+    with sender_process(slack, database_url):
         wait_drained(sessions, timeout_s=30)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0
     _root, *replies = slack.thread("C01", slack.roots("C01")[0].ts)
     assert [r.text for r in replies] == [
         "reply 1",

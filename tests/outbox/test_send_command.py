@@ -1,15 +1,12 @@
 """`supportbot outbox send`, the sender run on its own, writes ticket roots as the bot does."""
 
-import signal
-
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.sandbox import EmulatorThread
 from bot.sla import TicketKind
 from bot.slack.ids import Action
-from tests.outbox.harness import wait_drained
-from tests.outbox.test_crash import start_sender, wait_started
+from tests.outbox.harness import sender_process, wait_drained
 from tests.services.history import open_ticket, paris, services
 
 
@@ -22,13 +19,8 @@ def test_the_sender_command_writes_a_ticket_root_with_its_buttons(
     alerts = h.catalog.team.alerts_channel
     slack.add_channel(alerts)
     open_ticket(h, paris(11, 26, 9), "acme-web-01", TicketKind.SECOURS, "site down")
-    process = start_sender(slack, database_url)
-    try:
-        wait_started(process)
+    with sender_process(slack, database_url):
         wait_drained(sessions, timeout_s=15)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0
     (root,) = slack.messages(alerts)
     assert root.text.startswith("INT-1")
     actions = [e.get("action_id") for b in root.blocks or [] for e in b.get("elements", [])]
