@@ -216,10 +216,25 @@ async def measure(
         ("/intervention", "resume {n}"),
     ]
     latencies: list[tuple[str, float]] = []
+    # wait and resume take turns on two halves of 14 open tickets: a round puts one half on hold
+    # and resumes the other, which the round before (or the warm-up) put on hold; so a resume
+    # resumes, instead of answering that the ticket is not waiting. A round of 50 has at most 7
+    # of each verb.
+    on_hold = [first_open + 15 + n for n in range(14)]
 
-    async def one(i: int) -> None:
+    def ticket_for(i: int, verb: str) -> int:
+        round_, slot = divmod(i, concurrent)
+        if verb not in ("wait", "resume"):
+            return first_open + i % 29
+        half = (round_ + (verb == "resume")) % 2
+        return on_hold[7 * half + slot // len(commands)]
+
+    async def one(i: int, *, text: str | None = None) -> None:
+        """Command `i` of the mix, or `text` (an /intervention command) for the warm-up."""
         name, template = commands[i % len(commands)]
-        body = template.format(n=first_open + (i % 29))
+        if text is not None:
+            name, template = "/intervention", text
+        body = template.format(n=ticket_for(i, template.split()[0]))
         started = time.perf_counter()
         reply = await emulator.send_slash_command(
             name, body, user_id=TECHS[i % 2], channel_id="C01ALERTS"
@@ -230,7 +245,10 @@ async def measure(
 
     try:
         await wait_healthy(port, bot, workers)
-        await asyncio.gather(*(one(i) for i in range(8)))  # warm-up: connections, auth.test
+        # Warm-up (connections, auth.test): the other commands once, and the tickets the first
+        # round resumes put on hold.
+        await asyncio.gather(*(one(i) for i in range(6)))
+        await asyncio.gather(*(one(0, text=f"wait {n} codes") for n in on_hold[7:]))
         latencies.clear()
         cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
         for round_ in range(rounds):
