@@ -27,7 +27,7 @@ class Outbound:
     user_id: str | None = None  # for EPHEMERAL: the one user who sees it
     response_url: str | None = None  # for RESPONSE
     # "renderer:argument": the sender writes text and blocks when it sends (`text` is then
-    # only what a failure report shows); see OutboxSender's `renderers`.
+    # the fallback, sent if the renderer is missing or fails); see OutboxSender.add_renderer.
     render: str | None = None
 
 
