@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -62,6 +62,33 @@ def root_key(ticket_id: int) -> str:
     return f"INT-{ticket_id}/root"
 
 
+# The statements of the commands' hot path, built once: building an ORM statement and its
+# cache key costs about as much as running it (bench/bench_commands.py).
+_TICKET = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
+)
+_LOCKED_TICKET = _TICKET.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
+_LOCKED_CLIENT = select(Client.id).where(Client.id == bindparam("client_id")).with_for_update()
+_CLAIM = (
+    update(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"), Ticket.claimed_at.is_(None))
+    .values(assignee_id=bindparam("assignee_id"), claimed_at=bindparam("claimed_at"))
+)
+_ALLOWANCE_USED = (
+    select(Ticket.kind, func.count())
+    .where(
+        Ticket.client_id == bindparam("client_id"),
+        Ticket.scope == Scope.IN,
+        Ticket.kind.in_([kind.value for kind in TicketKind if counts_towards_allowance(kind)]),
+        Ticket.called_at >= bindparam("start"),
+        Ticket.called_at < bindparam("end"),
+    )
+    .group_by(Ticket.kind)
+)
+
+
 class TicketService(Service):
     """The ticket use cases; `wake` is called after each commit that queued messages."""
 
@@ -70,14 +97,8 @@ class TicketService(Service):
     def _load(self, session: Session, ticket_id: int, *, lock: bool = True) -> Ticket:
         """The ticket with its clocks and pauses, locked for the transaction unless `lock` is
         False (reads)."""
-        query = (
-            select(Ticket)
-            .where(Ticket.id == ticket_id)
-            .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
-        )
-        if lock:
-            query = query.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
-        ticket = session.scalars(query).unique().one_or_none()
+        query = _LOCKED_TICKET if lock else _TICKET
+        ticket = session.scalars(query, {"ticket_id": ticket_id}).unique().one_or_none()
         if ticket is None:
             raise UserFacingError("ticket.not_found", id=ticket_id)
         return ticket
@@ -190,7 +211,7 @@ class TicketService(Service):
         level = self.catalog.levels[client_spec.level]
         with self._transaction() as session:
             # Lock the client so two tickets opened at once cannot both take the last slot.
-            session.execute(select(Client).where(Client.id == spec.client).with_for_update())
+            session.execute(_LOCKED_CLIENT, {"client_id": spec.client})
             usage = self._allowance(session, spec.client, called_at)
             out_of_scope = counts_towards_allowance(command.kind) and usage.exhausted
             ticket = Ticket(
@@ -272,9 +293,7 @@ class TicketService(Service):
             ticket = self._load(session, ticket_id)
             self._require_workable(ticket)
             won = session.execute(
-                update(Ticket)
-                .where(Ticket.id == ticket_id, Ticket.claimed_at.is_(None))
-                .values(assignee_id=actor.user_id, claimed_at=now)
+                _CLAIM, {"ticket_id": ticket_id, "assignee_id": actor.user_id, "claimed_at": now}
             )
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 session.refresh(ticket)
@@ -539,17 +558,8 @@ class TicketService(Service):
         """The client's allowance in the month of `at` (counted in SQL: months hold many)."""
         year, month = month_of(at, self._zone)
         start, end = month_bounds(year, month, self._zone)
-        counting = [kind.value for kind in TicketKind if counts_towards_allowance(kind)]
         rows = session.execute(
-            select(Ticket.kind, func.count())
-            .where(
-                Ticket.client_id == client_id,
-                Ticket.scope == Scope.IN,
-                Ticket.kind.in_(counting),
-                Ticket.called_at >= start,
-                Ticket.called_at < end,
-            )
-            .group_by(Ticket.kind)
+            _ALLOWANCE_USED, {"client_id": client_id, "start": start, "end": end}
         )
         by_kind = {TicketKind(kind): count for kind, count in rows}
         allowance = self.catalog.levels[self.catalog.client(client_id).level].monthly_interventions

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, load_only
 
 from bot.storage.database import insert_new
@@ -70,17 +70,33 @@ _ROUTING = (
 )
 
 
+# The sender's reads at every pass, built once (building an ORM statement costs about as much
+# as running it).
+_PENDING = (
+    select(OutboxMessage)
+    .options(load_only(*_ROUTING))
+    .where(OutboxMessage.status == OutboxStatus.PENDING)
+    .order_by(OutboxMessage.id)
+    .limit(bindparam("limit"))
+)
+_BY_KEYS = (
+    select(OutboxMessage)
+    .options(load_only(*_ROUTING, OutboxMessage.ts, OutboxMessage.sent_channel_id))
+    .where(OutboxMessage.key.in_(bindparam("keys", expanding=True)))
+)
+_CONTENTS = select(
+    OutboxMessage.id,
+    OutboxMessage.text,
+    OutboxMessage.blocks,
+    OutboxMessage.user_id,
+    OutboxMessage.response_url,
+    OutboxMessage.render,
+).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+
+
 def list_pending(session: Session, *, limit: int = 500) -> list[OutboxMessage]:
     """Pending messages in the order they were written (text, blocks, recipients deferred)."""
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .options(load_only(*_ROUTING))
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_PENDING, {"limit": limit}))
 
 
 @dataclass(frozen=True)
@@ -98,16 +114,7 @@ def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]
     """Text, blocks and recipients of these messages, by id."""
     if not message_ids:
         return {}
-    rows = session.execute(
-        select(
-            OutboxMessage.id,
-            OutboxMessage.text,
-            OutboxMessage.blocks,
-            OutboxMessage.user_id,
-            OutboxMessage.response_url,
-            OutboxMessage.render,
-        ).where(OutboxMessage.id.in_(message_ids))
-    )
+    rows = session.execute(_CONTENTS, {"ids": message_ids})
     return {
         row.id: Content(row.text, row.blocks, row.user_id, row.response_url, row.render)
         for row in rows
@@ -130,11 +137,7 @@ def get_by_keys(session: Session, keys: set[str]) -> dict[str, OutboxMessage]:
     """The messages with these keys, by key (any status; text and blocks deferred)."""
     if not keys:
         return {}
-    rows = session.scalars(
-        select(OutboxMessage)
-        .options(load_only(*_ROUTING, OutboxMessage.ts, OutboxMessage.sent_channel_id))
-        .where(OutboxMessage.key.in_(keys))
-    )
+    rows = session.scalars(_BY_KEYS, {"keys": list(keys)})
     return {row.key: row for row in rows}
 
 
