@@ -483,7 +483,7 @@ class TicketService(Service):
                 views = self._open_views(session, now)
                 what = self._messages.get("list.what.open")
             elif scope == "mine":
-                views = [v for v in self._open_views(session, now) if v.assignee_id == user_id]
+                views = self._open_views(session, now, assignee_id=user_id)
                 what = self._messages.get("list.what.mine")
             else:
                 client = self._find_client(scope)
@@ -531,10 +531,13 @@ class TicketService(Service):
         *,
         client_id: str | None = None,
         server_id: str | None = None,
+        assignee_id: str | None = None,
     ) -> list[TicketView]:
         return [
             ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
-            for t in open_tickets(session, client_id=client_id, server_id=server_id)
+            for t in open_tickets(
+                session, client_id=client_id, server_id=server_id, assignee_id=assignee_id
+            )
         ]
 
     def _find_client(self, text: str) -> str:

@@ -35,6 +35,8 @@ class PauseRecord:
 
 @dataclass(frozen=True)
 class TicketRecord:
+    clocks: tuple[ClockRecord, ...]  # first: the stored columns follow, in the row's order
+    pauses: tuple[PauseRecord, ...]
     id: int
     kind: str
     client_id: str
@@ -50,8 +52,6 @@ class TicketRecord:
     claimed_at: datetime | None
     resolved_at: datetime | None
     last_update_at: datetime | None
-    clocks: tuple[ClockRecord, ...]
-    pauses: tuple[PauseRecord, ...]
 
 
 def _columns(entity: Any, record: type[Any]) -> list[Any]:
@@ -66,6 +66,7 @@ _TICKETS = (
 )
 _TICKETS_OF_CLIENT = _TICKETS.where(Ticket.client_id == bindparam("client_id"))
 _TICKETS_ON_SERVER = _TICKETS.where(Ticket.server_id == bindparam("server_id"))
+_TICKETS_OF_ASSIGNEE = _TICKETS.where(Ticket.assignee_id == bindparam("assignee_id"))
 _CLOCKS = (
     select(Clock.ticket_id, *_columns(Clock, ClockRecord))
     .where(Clock.ticket_id.in_(bindparam("ids", expanding=True)))
@@ -80,21 +81,28 @@ _CHUNK = 500  # ids per IN list: SQLite takes at most 32,766 parameters a statem
 
 
 def open_tickets(
-    session: Session, *, client_id: str | None = None, server_id: str | None = None
+    session: Session,
+    *,
+    client_id: str | None = None,
+    server_id: str | None = None,
+    assignee_id: str | None = None,
 ) -> list[TicketRecord]:
-    """The open tickets (of one client, or on one server) by id, each with its clocks (by id)
-    and pauses (by start, then id), as the ORM relationships order them."""
+    """The open tickets (of one client, on one server, or assigned to one user) by id, each
+    with its clocks (by id) and pauses (by start, then id), as the ORM relationships order
+    them."""
     # Core statements built once, run on the connection: no ORM layer to go through.
     connection = session.connection()
     if client_id is not None:
         tickets = connection.execute(_TICKETS_OF_CLIENT, {"client_id": client_id}).all()
     elif server_id is not None:
         tickets = connection.execute(_TICKETS_ON_SERVER, {"server_id": server_id}).all()
+    elif assignee_id is not None:
+        tickets = connection.execute(_TICKETS_OF_ASSIGNEE, {"assignee_id": assignee_id}).all()
     else:
         tickets = connection.execute(_TICKETS).all()
     if not tickets:
         return []
-    ids = [row.id for row in tickets]
+    ids = [row[0] for row in tickets]
     clocks: defaultdict[int, list[ClockRecord]] = defaultdict(list)
     pauses: defaultdict[int, list[PauseRecord]] = defaultdict(list)
     for start in range(0, len(ids), _CHUNK):  # ids ascend: each ticket's rows in one chunk
@@ -103,7 +111,5 @@ def open_tickets(
             clocks[ticket_id].append(ClockRecord(*values))
         for ticket_id, *values in connection.execute(_PAUSES, chunk):
             pauses[ticket_id].append(PauseRecord(*values))
-    return [
-        TicketRecord(**row._mapping, clocks=tuple(clocks[row.id]), pauses=tuple(pauses[row.id]))
-        for row in tickets
-    ]
+    # By position: the statement selects the record's fields in order (`_columns`).
+    return [TicketRecord(tuple(clocks[row[0]]), tuple(pauses[row[0]]), *row) for row in tickets]

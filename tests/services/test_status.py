@@ -5,6 +5,7 @@ allowance line."""
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
+from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.sla import TicketKind
 from tests.services.history import TECH, open_ticket, paris, services
@@ -30,3 +31,16 @@ def test_a_ticket_of_a_removed_client_is_listed_without_an_allowance(
     assert status.count("interventions this month") == 1
     assert status.endswith("\nGlobex SAS (premium): 0/6 interventions this month")
     assert tickets.list_tickets("open", user_id=TECH.user_id).text.startswith("2 ticket(s)")
+
+
+def test_mine_lists_the_tickets_assigned_to_the_caller(sessions: sessionmaker[Session]) -> None:
+    h = services(sessions)
+    for minute in range(3):
+        open_ticket(h, paris(11, 2, 9, minute), "globex-db-01", TicketKind.MATERIEL, "disk")
+    h.tickets.claim(TECH, 2)
+    h.tickets.claim(Actor("U01BBB"), 3)
+    mine = h.tickets.list_tickets("mine", user_id=TECH.user_id).text.splitlines()
+    assert mine[0] == "1 ticket(s) assigned to you"
+    assert mine[1].startswith("*INT-2*")
+    assert len(mine) == 2
+    assert h.tickets.list_tickets("mine", user_id="U01CCC").text == "No ticket assigned to you."
