@@ -635,6 +635,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "modal.update.label": {"fr": "Ce qui a été dit au client", "en": "What the client was told"},
     "modal.submit": {"fr": "Enregistrer", "en": "Save"},
     "list.header": {"fr": "{count} ticket(s) {what}", "en": "{count} ticket(s) {what}"},
+    "list.more": {
+        "fr": "… et {more} ticket(s) moins urgent(s), non affiché(s).",
+        "en": "… and {more} less urgent ticket(s), not shown.",
+    },
     "list.empty": {"fr": "Aucun ticket {what}.", "en": "No ticket {what}."},
     "list.what.open": {"fr": "ouverts", "en": "open"},
     "list.what.mine": {"fr": "à vous", "en": "assigned to you"},

@@ -54,6 +54,7 @@ class Reply:
     blocks: list[dict[str, Any]] | None = field(default=None)
 
 
+LIST_LIMIT = 30  # lines of `list` and `/sla status`: one screen, the most urgent first
 ROOT_RENDERER = "ticket_root"  # the outbox renderer writing ticket roots (`render_root`)
 
 
@@ -521,7 +522,10 @@ class TicketService(Service):
             text = self._messages.get("list.empty", what=what)
             return Reply("\n".join([text, *footer]))
         header = self._messages.get("list.header", count=len(views), what=what)
-        text, blocks = render.ticket_list(header, views, self._messages, self._zone, footer)
+        shown = views[:LIST_LIMIT]
+        if len(views) > len(shown):  # one screen: the most urgent, and how many more
+            footer = [self._messages.get("list.more", more=len(views) - len(shown)), *footer]
+        text, blocks = render.ticket_list(header, shown, self._messages, self._zone, footer)
         return Reply(text, blocks)
 
     def _open_views(

@@ -172,7 +172,7 @@ def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:
 def ticket_list(
     header: str, views: list[TicketView], messages: Messages, zone: ZoneInfo, footer: list[str]
 ) -> tuple[str, list[dict[str, Any]]]:
-    """A list of tickets, most urgent first, one compact line each, readable for 30 tickets."""
+    """A list of tickets, most urgent first, one compact line each (callers pass at most 30)."""
     lines = [ticket_line(view, messages, zone) for view in views]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{header}*"))]
     chunk: list[str] = []

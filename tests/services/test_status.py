@@ -33,6 +33,23 @@ def test_a_ticket_of_a_removed_client_is_listed_without_an_allowance(
     assert tickets.list_tickets("open", user_id=TECH.user_id).text.startswith("2 ticket(s)")
 
 
+def test_one_screen_shows_the_30_most_urgent_and_counts_the_rest(
+    sessions: sessionmaker[Session],
+) -> None:
+    """33 open tickets: the 30 due first are listed, and a line says 3 more are not shown."""
+    h = services(sessions)
+    for minute in range(33):  # GTR 4 h around the clock: INT-1 is due first, INT-33 last
+        open_ticket(h, paris(11, 2, 9, minute), "globex-db-01", TicketKind.MATERIEL, "disk")
+    for reply in (h.tickets.status(None), h.tickets.list_tickets("open", user_id=TECH.user_id)):
+        lines = reply.text.splitlines()
+        assert lines[0] == "33 ticket(s) open"
+        refs = [line.split("*")[1] for line in lines if line.startswith("*INT-")]
+        assert refs == [f"INT-{n}" for n in range(1, 31)]
+        assert "… and 3 less urgent ticket(s), not shown." in reply.text
+        assert reply.blocks is not None
+        assert "… and 3 less urgent ticket(s), not shown." in str(reply.blocks[-1])
+
+
 def test_mine_lists_the_tickets_assigned_to_the_caller(sessions: sessionmaker[Session]) -> None:
     h = services(sessions)
     for minute in range(3):
@@ -42,5 +59,5 @@ def test_mine_lists_the_tickets_assigned_to_the_caller(sessions: sessionmaker[Se
     mine = h.tickets.list_tickets("mine", user_id=TECH.user_id).text.splitlines()
     assert mine[0] == "1 ticket(s) assigned to you"
     assert mine[1].startswith("*INT-2*")
-    assert len(mine) == 2
+    assert len(mine) == 2  # 30 or fewer: no line about tickets not shown
     assert h.tickets.list_tickets("mine", user_id="U01CCC").text == "No ticket assigned to you."
