@@ -282,14 +282,14 @@ class OutboxSender:
         plan = Plan()
         with reading(self._sessions) as session:
             rows = repo.list_pending(session, limit=self.config.batch)
-            lanes: dict[tuple[str, str], list[OutboxMessage]] = {}
+            lanes: dict[tuple[str, str], list[repo.Routing]] = {}
             for row in rows:
                 lanes.setdefault(_lane(row), []).append(row)
             deps = repo.get_by_keys(
                 session, {k for row in rows for k in (row.thread_key, row.target_key) if k}
             )
             superseded: list[int] = []
-            heads: list[OutboxMessage] = []
+            heads: list[repo.Routing] = []
             for lane, members in lanes.items():
                 head = members[0]
                 if lane[0] == "target" and len(members) > 1:
@@ -318,13 +318,13 @@ class OutboxSender:
             with self._sessions.begin() as session:
                 repo.mark_coalesced(session, superseded)
                 for failure in failures:
-                    row = session.get_one(OutboxMessage, failure.message_id)
-                    self._fail(session, row, failure.error, report=failure.report)
+                    message = session.get_one(OutboxMessage, failure.message_id)
+                    self._fail(session, message, failure.error, report=failure.report)
         plan.sends.sort(key=lambda s: s.id)
         return plan
 
     def _resolve(
-        self, row: OutboxMessage, content: repo.Content, deps: dict[str, OutboxMessage]
+        self, row: repo.Routing, content: repo.Content, deps: dict[str, repo.Routing]
     ) -> Send | _Failure | None:
         """The call for `row`; None while it waits; a `_Failure` when it is to fail."""
         parent_key = row.thread_key or row.target_key
@@ -556,7 +556,7 @@ def failure_key(key: str) -> str:
     return FAILURE_KEY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _lane(row: OutboxMessage) -> tuple[str, str]:
+def _lane(row: repo.Routing) -> tuple[str, str]:
     if row.target_key is not None:
         return ("target", row.target_key)
     if row.thread_key is not None:
@@ -566,7 +566,7 @@ def _lane(row: OutboxMessage) -> tuple[str, str]:
     return ("channel", row.channel_id or "")
 
 
-def _pace_channel(row: OutboxMessage, deps: dict[str, OutboxMessage]) -> str | None:
+def _pace_channel(row: repo.Routing, deps: dict[str, repo.Routing]) -> str | None:
     """The channel `row` is paced on, as `_resolve` computes it; None for responses."""
     if row.operation is OutboxOperation.RESPONSE:
         return None

@@ -1,11 +1,11 @@
 """Outbox repository: messages written with the state change that caused them, sent later."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from bot.storage.database import insert_new
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
@@ -56,34 +56,37 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
     return session.execute(statement, values).scalar_one_or_none() is not None
 
 
-# What planning a pass needs of every pending row; text and blocks are read for lane heads only.
-_ROUTING = (
-    OutboxMessage.key,
-    OutboxMessage.operation,
-    OutboxMessage.channel_id,
-    OutboxMessage.thread_key,
-    OutboxMessage.target_key,
-    OutboxMessage.status,
-    OutboxMessage.attempts,
-    OutboxMessage.next_attempt_at,
-    OutboxMessage.last_error,
-)
+@dataclass(frozen=True)
+class Routing:
+    """What planning a pass reads of a message: where it goes and how it stands (its text,
+    blocks and recipient are read for lane heads only, `get_contents`). A plain record: a pass
+    reads every pending row, a backlog after a burst holds hundreds, and ORM objects cost
+    several times more to load."""
+
+    id: int
+    key: str
+    operation: OutboxOperation
+    channel_id: str | None
+    thread_key: str | None
+    target_key: str | None
+    response_url: str | None
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    ts: str | None
+    sent_channel_id: str | None
 
 
-# The sender's reads at every pass, built once (building an ORM statement costs about as much
-# as running it).
+# The sender's reads at every pass, built once (building a statement costs about as much as
+# running it).
+_ROUTING = select(*(getattr(OutboxMessage, f.name) for f in fields(Routing)))
 _PENDING = (
-    select(OutboxMessage)
-    .options(load_only(*_ROUTING))
-    .where(OutboxMessage.status == OutboxStatus.PENDING)
+    _ROUTING.where(OutboxMessage.status == OutboxStatus.PENDING)
     .order_by(OutboxMessage.id)
     .limit(bindparam("limit"))
 )
-_BY_KEYS = (
-    select(OutboxMessage)
-    .options(load_only(*_ROUTING, OutboxMessage.ts, OutboxMessage.sent_channel_id))
-    .where(OutboxMessage.key.in_(bindparam("keys", expanding=True)))
-)
+_BY_KEYS = _ROUTING.where(OutboxMessage.key.in_(bindparam("keys", expanding=True)))
 _CONTENTS = select(
     OutboxMessage.id,
     OutboxMessage.text,
@@ -94,9 +97,9 @@ _CONTENTS = select(
 ).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
 
 
-def list_pending(session: Session, *, limit: int = 500) -> list[OutboxMessage]:
-    """Pending messages in the order they were written (text, blocks, recipients deferred)."""
-    return list(session.scalars(_PENDING, {"limit": limit}))
+def list_pending(session: Session, *, limit: int = 500) -> list[Routing]:
+    """Pending messages in the order they were written."""
+    return [Routing(*row) for row in session.execute(_PENDING, {"limit": limit})]
 
 
 @dataclass(frozen=True)
@@ -133,12 +136,12 @@ def list_failed(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
     )
 
 
-def get_by_keys(session: Session, keys: set[str]) -> dict[str, OutboxMessage]:
-    """The messages with these keys, by key (any status; text and blocks deferred)."""
+def get_by_keys(session: Session, keys: set[str]) -> dict[str, Routing]:
+    """The messages with these keys, by key (any status)."""
     if not keys:
         return {}
-    rows = session.scalars(_BY_KEYS, {"keys": list(keys)})
-    return {row.key: row for row in rows}
+    rows = session.execute(_BY_KEYS, {"keys": list(keys)})
+    return {routing.key: routing for routing in (Routing(*row) for row in rows)}
 
 
 # Text and blocks of a message written at send time (`Outbound.render`).
