@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -313,13 +315,19 @@ def main() -> None:
 
 def postgres(server: str, measured: tuple[int, int, int, int]) -> None:
     """The bench on a database created for it on `server`, dropped afterwards."""
+    with scratch_database(server) as url:
+        report("PostgreSQL", asyncio.run(measure(url, *measured)))
+
+
+@contextmanager
+def scratch_database(server: str) -> Iterator[str]:
+    """The URL of a new database on the PostgreSQL `server`, dropped on exit."""
     admin = make_engine(server, isolation_level="AUTOCOMMIT")
     name = f"supportbot_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
     try:
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        report("PostgreSQL", asyncio.run(measure(url, *measured)))
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

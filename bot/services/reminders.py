@@ -14,18 +14,21 @@ what is sent more than one sweep period after it fell due is marked late.
 """
 
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.config import Catalog
 from bot.messages import Messages
 from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
-from bot.services.views import sla_clock
+from bot.services.views import StoredClock, StoredTicket, sla_clock
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, Pause, PlannedWarning, Snooze
 from bot.sla.nudges import plan_nudges
@@ -43,6 +46,7 @@ from bot.storage.models import (
     TicketSnooze,
     TicketStatus,
 )
+from bot.storage.open_tickets import tickets_by_id
 from bot.storage.outbox import Outbound, add_message
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,28 @@ class SweepReport:
     nudges: int = 0
     late: int = 0
     failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a ticket may owe at one instant: its clocks, the nudges due so far, its client
+    updates until then, and the SLA keys to look up in the outbox."""
+
+    clocks: tuple[tuple[StoredClock, SlaClock], ...]
+    nudges: tuple[Nudge, ...]
+    updates: tuple[datetime, ...]
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What a ticket owes: at most one warning per clock, and at most one nudge."""
+
+    warnings: tuple[tuple[StoredClock, SlaClock, PlannedWarning], ...]
+    nudge: Nudge | None
+
+    def __bool__(self) -> bool:
+        return bool(self.warnings) or self.nudge is not None
 
 
 @dataclass
@@ -89,11 +115,24 @@ class ReminderService(Service):
     # The pass ----------------------------------------------------------------------------------
 
     def sweep(self) -> SweepReport:
-        """One pass over every ticket that may owe a message; one transaction per ticket."""
+        """One pass over every ticket that may owe a message.
+
+        The candidates are read and judged in one read transaction; only those that owe
+        something are then handled, each in a transaction of its own that locks the ticket and
+        judges it again (a claim or an update may have come meanwhile). Most passes owe nothing
+        and take no write lock: on SQLite, one writer at a time, a lock per candidate held up
+        every command for the length of the pass.
+        """
+        now = self._clock()
         with reading(self._sessions) as session:
-            ticket_ids = list_candidates(session, since=self._clock() - BREACH_LOOKBACK)
+            ticket_ids = list_candidates(session, since=now - BREACH_LOOKBACK)
+            owing = [
+                ticket_id
+                for start in range(0, len(ticket_ids), _CHUNK)
+                for ticket_id in self._owing(session, ticket_ids[start : start + _CHUNK], now)
+            ]
         total, failed = _Counts(), 0
-        for ticket_id in ticket_ids:
+        for ticket_id in owing:
             try:
                 with self._sessions.begin() as session:
                     counts = self._sweep_ticket(session, ticket_id, self._clock())
@@ -114,6 +153,18 @@ class ReminderService(Service):
             )
         return SweepReport(len(ticket_ids), total.warnings, total.nudges, total.late, failed)
 
+    def _owing(self, session: Session, ticket_ids: list[int], now: datetime) -> list[int]:
+        """Those of `ticket_ids` that owe a message at `now`, read in a few statements."""
+        tickets = tickets_by_id(session, ticket_ids)
+        updates = updates_by_ticket(session, ticket_ids)
+        snoozes = snoozes_by_ticket(session, ticket_ids)
+        plans = [
+            (ticket, self._plan_ticket(ticket, updates[ticket.id], snoozes[ticket.id], now))
+            for ticket in tickets
+        ]
+        sent = sent_keys(session, {key for _, plan in plans for key in plan.keys})
+        return [ticket.id for ticket, plan in plans if self._due(ticket, plan, sent, now)]
+
     def _sweep_ticket(self, session: Session, ticket_id: int, now: datetime) -> _Counts:
         counts = _Counts()
         ticket = session.scalars(
@@ -124,6 +175,12 @@ class ReminderService(Service):
         ).one_or_none()
         if ticket is None:
             return counts
+        plan = self._plan_ticket(
+            ticket, list_updates(session, ticket.id), list_snoozes(session, ticket.id), now
+        )
+        due = self._due(ticket, plan, sent_keys(session, plan.keys), now)
+        if not due:
+            return counts
         client = session.get(Client, ticket.client_id)
         subject = render.Subject(
             ticket_id=ticket.id,
@@ -132,19 +189,8 @@ class ReminderService(Service):
             client_name=client.name if client is not None else ticket.client_id,
             assignee_id=ticket.assignee_id if ticket.claimed_at is not None else None,
         )
-        clocks = [(row, sla_clock(row, ticket.pauses, self.catalog)) for row in ticket.clocks]
-        updates = [at for at in list_updates(session, ticket.id) if at <= now]
-        nudges = self._nudge_plan(session, ticket, updates, now)
-        candidates = {
-            w.key for row, clock in clocks for w in self._plan(ticket, row, clock, now)
-        } | {n.key for n in nudges}
-        sent = sent_keys(session, candidates)
-        policy = self.catalog.policy
-        for row, clock in clocks:
+        for row, clock, warning in due.warnings:
             kind = ClockKind(row.kind)
-            warning = due_warning(ticket.ref, kind, clock, policy, now, sent)
-            if warning is None:
-                continue
             late = warning.due_at < now - self._late_after
             if warning.is_breach:
                 self._announce_breach(session, ticket, subject, row, kind, warning, now, late)
@@ -152,19 +198,44 @@ class ReminderService(Service):
                 self._warn(session, ticket, subject, kind, clock, warning, now, late)
             counts.warnings += 1
             counts.late += late
-        nudge = _due_nudge(nudges, updates, sent)
-        if nudge is not None:
-            late = nudge.due_at < now - self._late_after
-            silence = now - max([*updates, ticket.claimed_at or now])
-            self._nudge(session, ticket, subject, nudge, silence, now, late)
+        if due.nudge is not None:
+            late = due.nudge.due_at < now - self._late_after
+            silence = now - max([*plan.updates, ticket.claimed_at or now])
+            self._nudge(session, ticket, subject, due.nudge, silence, now, late)
             counts.nudges += 1
             counts.late += late
         return counts
 
+    def _plan_ticket(
+        self,
+        ticket: StoredTicket,
+        updates: Sequence[datetime],
+        snoozes: Sequence[Snooze],
+        now: datetime,
+    ) -> _Plan:
+        """What `ticket` may owe at `now`, before the outbox says what was already sent."""
+        clocks = tuple((row, sla_clock(row, ticket.pauses, self.catalog)) for row in ticket.clocks)
+        past_updates = tuple(at for at in updates if at <= now)
+        nudges = self._nudge_plan(ticket, past_updates, snoozes, now)
+        keys = {w.key for row, clock in clocks for w in self._plan(ticket, row, clock, now)}
+        if nudges:
+            keys.add(nudges[-1].key)  # the only one that can still be due (`_due_nudge`)
+        return _Plan(clocks, nudges, past_updates, frozenset(keys))
+
+    def _due(self, ticket: StoredTicket, plan: _Plan, sent: set[str], now: datetime) -> _Due:
+        """The messages `ticket` owes at `now`, given the SLA keys already in the outbox."""
+        warnings = []
+        for row, clock in plan.clocks:
+            kind = ClockKind(row.kind)
+            warning = due_warning(ticket.ref, kind, clock, self.catalog.policy, now, sent)
+            if warning is not None:
+                warnings.append((row, clock, warning))
+        return _Due(tuple(warnings), _due_nudge(plan.nudges, plan.updates, sent))
+
     # Warnings ----------------------------------------------------------------------------------
 
     def _plan(
-        self, ticket: Ticket, row: Clock, clock: SlaClock, now: datetime
+        self, ticket: StoredTicket, row: StoredClock, clock: SlaClock, now: datetime
     ) -> list[PlannedWarning]:
         return plan_warnings(ticket.ref, ClockKind(row.kind), clock, self.catalog.policy, now)
 
@@ -206,7 +277,7 @@ class ReminderService(Service):
         session: Session,
         ticket: Ticket,
         subject: render.Subject,
-        row: Clock,
+        row: StoredClock,
         kind: ClockKind,
         warning: PlannedWarning,
         now: datetime,
@@ -268,7 +339,11 @@ class ReminderService(Service):
     # Nudges ------------------------------------------------------------------------------------
 
     def _nudge_plan(
-        self, session: Session, ticket: Ticket, updates: list[datetime], now: datetime
+        self,
+        ticket: StoredTicket,
+        updates: Sequence[datetime],
+        snoozes: Sequence[Snooze],
+        now: datetime,
     ) -> tuple[Nudge, ...]:
         """Every nudge due so far for a claimed, open ticket (none otherwise)."""
         if ticket.status is not TicketStatus.CLAIMED or ticket.claimed_at is None:
@@ -280,7 +355,7 @@ class ReminderService(Service):
             now,
             updates=updates,
             waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
-            snoozes=list_snoozes(session, ticket.id),
+            snoozes=snoozes,
             closed_at=ticket.resolved_at,
         ).due
 
@@ -317,7 +392,9 @@ class ReminderService(Service):
             add_message(session, message, now=now)
 
 
-def _due_nudge(nudges: tuple[Nudge, ...], updates: list[datetime], sent: set[str]) -> Nudge | None:
+def _due_nudge(
+    nudges: Sequence[Nudge], updates: Sequence[datetime], sent: set[str]
+) -> Nudge | None:
     """The latest due nudge, unless sent or already answered by a later client update."""
     if not nudges or nudges[-1].key in sent:
         return None
@@ -328,6 +405,21 @@ def _due_nudge(nudges: tuple[Nudge, ...], updates: list[datetime], sent: set[str
 
 
 # Queries -------------------------------------------------------------------------------------
+
+_CHUNK = 200  # candidates judged per read: a few thousand SLA keys in one IN list at most
+_UPDATES_OF_TICKETS = (
+    select(AuditEvent.ticket_id, AuditEvent.at)
+    .where(
+        AuditEvent.ticket_id.in_(bindparam("ids", expanding=True)),
+        AuditEvent.action == bindparam("action"),
+    )
+    .order_by(AuditEvent.at, AuditEvent.id)
+)
+_SNOOZES_OF_TICKETS = (
+    select(TicketSnooze.ticket_id, TicketSnooze.requested_at, TicketSnooze.until)
+    .where(TicketSnooze.ticket_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketSnooze.requested_at, TicketSnooze.id)
+)
 
 
 def list_candidates(session: Session, *, since: datetime) -> list[int]:
@@ -347,7 +439,7 @@ def list_candidates(session: Session, *, since: datetime) -> list[int]:
     return sorted(ids)
 
 
-def sent_keys(session: Session, candidates: set[str]) -> set[str]:
+def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:
     """The SLA keys among `candidates` whose messages are already in the outbox (any status)."""
     if not candidates:
         return set()
@@ -365,6 +457,31 @@ def list_updates(session: Session, ticket_id: int) -> list[datetime]:
             .order_by(AuditEvent.at)
         )
     )
+
+
+def updates_by_ticket(
+    session: Session, ticket_ids: Sequence[int]
+) -> defaultdict[int, list[datetime]]:
+    """`list_updates` of several tickets at once."""
+    rows = session.execute(
+        _UPDATES_OF_TICKETS, {"ids": list(ticket_ids), "action": "ticket.updated"}
+    )
+    updates: defaultdict[int, list[datetime]] = defaultdict(list)
+    for ticket_id, at in rows:
+        updates[cast(int, ticket_id)].append(at)  # not NULL: the IN list matched it
+    return updates
+
+
+def snoozes_by_ticket(
+    session: Session, ticket_ids: Sequence[int]
+) -> defaultdict[int, list[Snooze]]:
+    """`list_snoozes` of several tickets at once."""
+    snoozes: defaultdict[int, list[Snooze]] = defaultdict(list)
+    for ticket_id, requested_at, until in session.execute(
+        _SNOOZES_OF_TICKETS, {"ids": list(ticket_ids)}
+    ):
+        snoozes[ticket_id].append(Snooze(requested_at, until))
+    return snoozes
 
 
 def list_snoozes(session: Session, ticket_id: int) -> list[Snooze]:

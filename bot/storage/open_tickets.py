@@ -1,15 +1,17 @@
-"""The open tickets with their clocks and pauses, read as plain rows for `list` and `/sla status`.
+"""Tickets with their clocks and pauses, read as plain rows: the open ones for `list` and
+`/sla status`, any by id for the reminders sweep's plan.
 
 Three Core queries and frozen records: loading ORM objects (identity map, change tracking)
 took about a third of those commands' CPU, and nothing read here is ever written back.
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import Clock, Scope, Ticket, TicketPause, TicketStatus
@@ -53,6 +55,10 @@ class TicketRecord:
     resolved_at: datetime | None
     last_update_at: datetime | None
 
+    @property
+    def ref(self) -> str:
+        return f"INT-{self.id}"
+
 
 def _columns(entity: Any, record: type[Any]) -> list[Any]:
     """The entity's columns named like the record's stored fields, in the record's order."""
@@ -67,6 +73,11 @@ _TICKETS = (
 _TICKETS_OF_CLIENT = _TICKETS.where(Ticket.client_id == bindparam("client_id"))
 _TICKETS_ON_SERVER = _TICKETS.where(Ticket.server_id == bindparam("server_id"))
 _TICKETS_OF_ASSIGNEE = _TICKETS.where(Ticket.assignee_id == bindparam("assignee_id"))
+_TICKETS_BY_ID = (
+    select(*_columns(Ticket, TicketRecord))
+    .where(Ticket.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Ticket.id)
+)
 _CLOCKS = (
     select(Clock.ticket_id, *_columns(Clock, ClockRecord))
     .where(Clock.ticket_id.in_(bindparam("ids", expanding=True)))
@@ -100,6 +111,23 @@ def open_tickets(
         tickets = connection.execute(_TICKETS_OF_ASSIGNEE, {"assignee_id": assignee_id}).all()
     else:
         tickets = connection.execute(_TICKETS).all()
+    return _with_clocks_and_pauses(connection, tickets)
+
+
+def tickets_by_id(session: Session, ids: Sequence[int]) -> list[TicketRecord]:
+    """The tickets of `ids` (open or not; unknown ids are left out) by id, with their clocks
+    and pauses ordered as in `open_tickets`."""
+    connection = session.connection()
+    tickets: list[Any] = []  # rows
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = {"ids": ordered[start : start + _CHUNK]}
+        tickets.extend(connection.execute(_TICKETS_BY_ID, chunk).all())
+    return _with_clocks_and_pauses(connection, tickets)
+
+
+def _with_clocks_and_pauses(connection: Connection, tickets: Sequence[Any]) -> list[TicketRecord]:
+    """Records of the ticket rows (by ascending id), their clocks and pauses read in chunks."""
     if not tickets:
         return []
     ids = [row[0] for row in tickets]

@@ -1,24 +1,26 @@
 """Warnings and nudges decided by ReminderService.sweep(), on a real database, with an injected
 clock stepped through the life of a ticket: what lands in the outbox, once, in order."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, parse_catalog
 from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
-from bot.services.reminders import ReminderService
+from bot.services.reminders import ReminderService, SweepReport
 from bot.services.tickets import TicketService
 from bot.sla import TicketKind
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
+from bot.storage.database import READ_ONLY
 from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -348,6 +350,41 @@ def test_a_repeated_sweep_queues_nothing_twice(world: World) -> None:
     second = world.reminders.sweep()
     assert (first.warnings, second.warnings) == (1, 0)
     assert len(world.outbox("/gtr/50/")) == 2  # the on-call DM and the thread post
+
+
+def begins_during(world: World, sweep: Callable[[], SweepReport]) -> tuple[SweepReport, list[str]]:
+    """What `sweep` returned, and each transaction it began: "read" or "write"."""
+    engine = world.sessions.kw["bind"]
+    begins: list[str] = []
+
+    def record(connection: Connection) -> None:
+        begins.append("read" if connection.get_execution_options().get(READ_ONLY) else "write")
+
+    sqlalchemy_event.listen(engine, "begin", record)
+    try:
+        return sweep(), begins
+    finally:
+        sqlalchemy_event.remove(engine, "begin", record)
+
+
+def test_a_sweep_that_owes_nothing_judges_in_one_read_and_writes_nothing(world: World) -> None:
+    """Candidates are judged in one read transaction; a write transaction per candidate would
+    hold SQLite's writers' lock, one after the other, for the whole pass. A ticket that owes
+    something gets its own write transaction, which locks it and judges again."""
+    start = world.clock.at
+    first = world.open("crit-db-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), first)
+    for _ in range(3):
+        world.open("acme-web-01", TicketKind.MATERIEL)
+    report, begins = begins_during(world, world.reminders.sweep)
+    assert (report.tickets, report.warnings, report.nudges) == (4, 0, 0)
+    assert begins == ["read"]
+    world.clock.at = start + timedelta(hours=1)  # INT-1: GTR (2 h, 24/7) half used, update due
+    report, begins = begins_during(world, world.reminders.sweep)
+    assert (report.tickets, report.warnings, report.nudges) == (4, 1, 1)
+    assert begins == ["read", "write"]
+    assert world.keys("/gtr/") == ["INT-1/gtr/50"]
+    assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T10:00:00Z/dm"]
 
 
 def test_gtr_warnings_on_business_hours_wait_through_the_night_to_monday(world: World) -> None:
