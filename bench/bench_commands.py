@@ -19,8 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from bench.bench_ack import CATALOG, fill
-from bot.config import load_catalog
+from bot.config import Catalog, load_catalog
 from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
@@ -54,7 +57,8 @@ def commands(service: TicketService) -> dict[str, Callable[[int], object]]:
     }
 
 
-def prepare(url: str) -> TicketService:
+def seed(url: str) -> tuple[Engine, sessionmaker[Session], Catalog]:
+    """A migrated database at `url` holding the example catalog and bench_ack.py's tickets."""
     now = datetime.now(UTC)
     engine = make_engine(url)
     migrate(engine)
@@ -63,6 +67,11 @@ def prepare(url: str) -> TicketService:
     with sessions.begin() as session:
         sync_catalog(session, catalog, now=now)
     fill(url, TICKETS, now, [f"1700000000.{n:06d}" for n in range(30)])
+    return engine, sessions, catalog
+
+
+def prepare(url: str) -> TicketService:
+    _, sessions, catalog = seed(url)
     service = TicketService(sessions, catalog, Messages("en"), clock=lambda: datetime.now(UTC))
     for _ in range(30):
         service.open(Actor("U01AAA"), Open("globex-db-01", TicketKind.RESEAU, None, "bench"))

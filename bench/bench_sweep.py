@@ -23,30 +23,20 @@ from sqlalchemy import Connection, Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_ack import CATALOG, fill, scratch_database
-from bot.config import load_catalog
+from bench.bench_ack import scratch_database
+from bench.bench_commands import seed
 from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
 from bot.services.reminders import ReminderService
 from bot.services.tickets import TicketService
 from bot.sla import TicketKind
-from bot.storage.catalog_sync import sync_catalog
-from bot.storage.database import READ_ONLY, make_engine, make_sessionmaker, migrate
+from bot.storage.database import READ_ONLY
 from bot.storage.open_tickets import open_tickets
-
-TICKETS = 10_000
 
 
 def prepare(url: str, opened: int) -> tuple[ReminderService, Engine]:
-    now = datetime.now(UTC)
-    engine = make_engine(url)
-    migrate(engine)
-    sessions = make_sessionmaker(engine)
-    catalog = load_catalog(CATALOG)
-    with sessions.begin() as session:
-        sync_catalog(session, catalog, now=now)
-    fill(url, TICKETS, now, [f"1700000000.{n:06d}" for n in range(30)])
+    engine, sessions, catalog = seed(url)
     clock = lambda: datetime.now(UTC)  # noqa: E731
     tickets = TicketService(sessions, catalog, Messages("en"), clock=clock)
     tech = Actor("U01AAA")
