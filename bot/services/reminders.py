@@ -46,7 +46,7 @@ from bot.storage.models import (
     TicketSnooze,
     TicketStatus,
 )
-from bot.storage.open_tickets import tickets_by_id
+from bot.storage.open_tickets import TicketRecord, tickets_by_id
 from bot.storage.outbox import Outbound, add_message
 
 logger = logging.getLogger(__name__)
@@ -154,16 +154,32 @@ class ReminderService(Service):
         return SweepReport(len(ticket_ids), total.warnings, total.nudges, total.late, failed)
 
     def _owing(self, session: Session, ticket_ids: list[int], now: datetime) -> list[int]:
-        """Those of `ticket_ids` that owe a message at `now`, read in a few statements."""
+        """Those of `ticket_ids` that owe a message at `now`, read in a few statements.
+
+        A ticket that cannot be judged (say, its clock names a calendar gone from the catalog)
+        is counted as owing: its own transaction judges it again, and logs and counts the
+        error, while the others go on.
+        """
         tickets = tickets_by_id(session, ticket_ids)
         updates = updates_by_ticket(session, ticket_ids)
         snoozes = snoozes_by_ticket(session, ticket_ids)
-        plans = [
-            (ticket, self._plan_ticket(ticket, updates[ticket.id], snoozes[ticket.id], now))
-            for ticket in tickets
-        ]
+        owing: set[int] = set()
+        plans: list[tuple[TicketRecord, _Plan]] = []
+        for ticket in tickets:
+            try:
+                plans.append(
+                    (ticket, self._plan_ticket(ticket, updates[ticket.id], snoozes[ticket.id], now))
+                )
+            except Exception:  # reported by the ticket's own transaction, in `sweep`
+                owing.add(ticket.id)
         sent = sent_keys(session, {key for _, plan in plans for key in plan.keys})
-        return [ticket.id for ticket, plan in plans if self._due(ticket, plan, sent, now)]
+        for ticket, plan in plans:
+            try:
+                if self._due(ticket, plan, sent, now):
+                    owing.add(ticket.id)
+            except Exception:  # reported by the ticket's own transaction, in `sweep`
+                owing.add(ticket.id)
+        return sorted(owing)
 
     def _sweep_ticket(self, session: Session, ticket_id: int, now: datetime) -> _Counts:
         counts = _Counts()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,7 @@ from bot.sla import TicketKind
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import READ_ONLY
-from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
+from bot.storage.models import AuditEvent, Clock, Credit, CreditState, OutboxMessage
 
 PARIS = ZoneInfo("Europe/Paris")
 TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
@@ -385,6 +385,20 @@ def test_a_sweep_that_owes_nothing_judges_in_one_read_and_writes_nothing(world: 
     assert begins == ["read", "write"]
     assert world.keys("/gtr/") == ["INT-1/gtr/50"]
     assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T10:00:00Z/dm"]
+
+
+def test_a_ticket_that_cannot_be_judged_fails_alone(world: World) -> None:
+    """A clock naming a calendar gone from the catalog: that ticket fails at every sweep, with
+    the error logged, and the other tickets still get their warnings."""
+    start = world.clock.at
+    broken = world.open("crit-db-01", TicketKind.MATERIEL)
+    healthy = world.open("crit-db-01", TicketKind.MATERIEL)
+    with world.sessions.begin() as session:
+        session.execute(update(Clock).where(Clock.ticket_id == broken).values(calendar="gone"))
+    world.clock.at = start + timedelta(hours=1)  # both GTRs (2 h, 24/7) are half used
+    report = world.reminders.sweep()
+    assert (report.tickets, report.warnings, report.failed) == (2, 1, 1)
+    assert world.keys("/gtr/") == [f"INT-{healthy}/gtr/50"]
 
 
 def test_gtr_warnings_on_business_hours_wait_through_the_night_to_monday(world: World) -> None:
