@@ -2,11 +2,12 @@
 
 `sweep()` is what the scheduler runs every few seconds. It reads the tickets that may owe a
 message (a running clock, a clock stopped late whose breach may be unannounced, a claimed
-ticket), then handles each in its own transaction: load and lock the ticket, ask bot.sla which
-warning or nudge is due now, and queue its messages in the outbox under keys derived from the
-SLA key (`INT-42/gtr/75/thread`, `INT-42/gtr/75/dm/U01AAA`, `INT-42/nudge/<iso>/dm`). Whether a
-warning was already sent is read from those keys, so a restart, a second instance or a repeated
-sweep never queues it twice, and the outbox sends each row once.
+ticket) and asks bot.sla, in one read, which warning or nudge each owes now. Each ticket that
+owes something is then handled in its own transaction: lock the ticket, ask again, and queue
+its messages in the outbox under keys derived from the SLA key (`INT-42/gtr/75/thread`,
+`INT-42/gtr/75/dm/U01AAA`, `INT-42/nudge/<iso>/dm`). Whether a warning was already sent is read
+from those keys, so a restart, a second instance or a repeated sweep never queues it twice,
+and the outbox sends each row once.
 
 After downtime, bot.sla returns only the most advanced due warning (a clock that breached
 meanwhile gets its breach announcement, not its stale warnings) and only the latest due nudge;
@@ -120,8 +121,8 @@ class ReminderService(Service):
         The candidates are read and judged in one read transaction; only those that owe
         something are then handled, each in a transaction of its own that locks the ticket and
         judges it again (a claim or an update may have come meanwhile). Most passes owe nothing
-        and take no write lock: on SQLite, one writer at a time, a lock per candidate held up
-        every command for the length of the pass.
+        and write nothing: on SQLite, which has one writer at a time, a write transaction per
+        candidate would make the commands queue behind the whole pass.
         """
         now = self._clock()
         with reading(self._sessions) as session:
