@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--postgres", help="a PostgreSQL server URL (default: a SQLite file)")
     args = parser.parse_args()
+    if args.runs < 1 or args.opened < 0:
+        parser.error("--runs is at least 1, --opened at least 0")
     with ExitStack() as stack:
         if args.postgres:
             url = stack.enter_context(scratch_database(args.postgres))

@@ -125,13 +125,20 @@ class ReminderService(Service):
         candidate would make the commands queue behind the whole pass.
         """
         now = self._clock()
+        owing: list[int] = []
         with reading(self._sessions) as session:
             ticket_ids = list_candidates(session, since=now - BREACH_LOOKBACK)
-            owing = [
-                ticket_id
-                for start in range(0, len(ticket_ids), _CHUNK)
-                for ticket_id in self._owing(session, ticket_ids[start : start + _CHUNK], now)
-            ]
+            for start in range(0, len(ticket_ids), _CHUNK):
+                chunk = ticket_ids[start : start + _CHUNK]
+                try:
+                    owing += self._owing(session, chunk, now)
+                except Exception:  # a row that cannot be read: each ticket alone finds which
+                    logger.exception(
+                        "reminders: %d tickets could not be read at once; one at a time",
+                        len(chunk),
+                    )
+                    session.rollback()  # PostgreSQL refuses any statement in a failed transaction
+                    owing += chunk
         total, failed = _Counts(), 0
         for ticket_id in owing:
             try:

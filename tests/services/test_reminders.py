@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, parse_catalog
 from bot.grammar import Open
 from bot.messages import Messages
+from bot.services import reminders
 from bot.services.audit import Actor
 from bot.services.reminders import ReminderService, SweepReport
 from bot.services.tickets import TicketService
@@ -387,7 +388,9 @@ def test_a_sweep_that_owes_nothing_judges_in_one_read_and_writes_nothing(world: 
     assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T10:00:00Z/dm"]
 
 
-def test_a_ticket_that_cannot_be_judged_fails_alone(world: World) -> None:
+def test_a_ticket_that_cannot_be_judged_fails_alone(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     """A clock naming a calendar gone from the catalog: that ticket fails at every sweep, with
     the error logged, and the other tickets still get their warnings."""
     start = world.clock.at
@@ -396,9 +399,46 @@ def test_a_ticket_that_cannot_be_judged_fails_alone(world: World) -> None:
     with world.sessions.begin() as session:
         session.execute(update(Clock).where(Clock.ticket_id == broken).values(calendar="gone"))
     world.clock.at = start + timedelta(hours=1)  # both GTRs (2 h, 24/7) are half used
+    for _ in range(2):
+        report = world.reminders.sweep()
+        assert (report.tickets, report.failed) == (2, 1)
+    assert world.keys("/gtr/") == [f"INT-{healthy}/gtr/50"]
+    failures = [r for r in caplog.records if f"INT-{broken} could not be handled" in r.message]
+    assert len(failures) == 2
+    assert "unknown calendar 'gone'" in str(failures[0].exc_info)
+
+
+def test_a_row_that_cannot_be_read_fails_its_ticket_alone(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ticket row this version cannot read (a status or scope written by a newer one, during a
+    rolling deploy): the read of all candidates fails, each is then handled alone, and only that
+    ticket fails."""
+    start = world.clock.at
+    broken = world.open("crit-db-01", TicketKind.MATERIEL)
+    healthy = world.open("crit-db-01", TicketKind.MATERIEL)
+    with world.sessions.begin() as session:
+        session.execute(text("UPDATE tickets SET scope = 'future' WHERE id = :id"), {"id": broken})
+    world.clock.at = start + timedelta(hours=1)
     report = world.reminders.sweep()
     assert (report.tickets, report.warnings, report.failed) == (2, 1, 1)
     assert world.keys("/gtr/") == [f"INT-{healthy}/gtr/50"]
+    assert any("could not be read at once" in r.message for r in caplog.records)
+
+
+def test_candidates_are_judged_in_chunks(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More candidates than one read takes: still one read transaction, and only the ticket that
+    owes a warning is locked."""
+    monkeypatch.setattr(reminders, "_CHUNK", 2)
+    start = world.clock.at
+    for _ in range(4):
+        world.open("acme-web-01", TicketKind.MATERIEL)  # 8 h GTR on business hours
+    owing = world.open("crit-db-01", TicketKind.MATERIEL)  # 2 h GTR, 24/7
+    world.clock.at = start + timedelta(hours=1)
+    report, begins = begins_during(world, world.reminders.sweep)
+    assert (report.tickets, report.warnings, report.failed) == (5, 1, 0)
+    assert begins == ["read", "write"]
+    assert world.keys("/gtr/") == [f"INT-{owing}/gtr/50"]
 
 
 def test_gtr_warnings_on_business_hours_wait_through_the_night_to_monday(world: World) -> None:
