@@ -5,10 +5,16 @@ opened through the service, so `list` and `/sla status globex` read 60 open tick
 command runs `--runs` times; the median of its process CPU time is printed, in ms. What this
 leaves out (HTTP, Bolt, the hop to the database thread, the outbox) is what bench_ack.py adds.
 
-    .venv/bin/python bench/bench_commands.py [--runs 12] [--database URL] [command ...]
+    .venv/bin/python bench/bench_commands.py [--runs 12] [--database URL] [--instructions]
+        [command ...]
+
+With `--instructions` it counts, under valgrind's callgrind, the instructions each command
+executes (bench/callgrind.py): the same figure at every run, where CPU time on a shared VM
+drifts by ±30 %, so two versions of the code can be compared one after the other.
 """
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -22,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import callgrind
 from bench.bench_ack import CATALOG, fill
 from bot.config import Catalog, load_catalog
 from bot.grammar import Open
@@ -78,14 +85,27 @@ def prepare(url: str) -> TicketService:
     return service
 
 
+def run_all(command: Callable[[int], object], runs: int) -> None:
+    for run in range(runs):
+        command(run)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--database", help="a database URL (default: a new SQLite file)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions under valgrind's callgrind instead of timing the CPU"
+        " (the same figure at every run; each command's runs are counted together)",
+    )
     parser.add_argument("command", nargs="*", help="commands to time (default: all)")
     args = parser.parse_args()
     if not 1 <= args.runs <= 29:
         parser.error("--runs is 1 to 29: each run of wait, resume… takes another open ticket")
+    if args.instructions and not callgrind.under_callgrind():
+        callgrind.rerun_under_callgrind(__file__, sys.argv[1:])
     with tempfile.TemporaryDirectory() as folder:
         service = prepare(args.database or f"sqlite:///{folder}/bench.db")
         table = commands(service)
@@ -98,13 +118,19 @@ def main() -> None:
                 table["wait"](run)
         results: dict[str, float] = {}
         for name in sorted(selected, key=list(table).index):
+            command = table[name]  # a UserFacingError (say, resume of a running clock) is a bug
+            if args.instructions:
+                counted = callgrind.count(functools.partial(run_all, command, args.runs))
+                results[name] = counted / args.runs / 1e6
+                continue
             spent = []
             for run in range(args.runs):
                 started = time.process_time()
-                table[name](run)  # a UserFacingError (say, resume of a running clock) is a bug
+                command(run)
                 spent.append(time.process_time() - started)
             results[name] = statistics.median(spent) * 1000
-    print("  ".join(f"{name} {ms:.2f}" for name, ms in results.items()), "(ms of CPU, median)")
+    unit = "millions of instructions a run" if args.instructions else "ms of CPU, median"
+    print("  ".join(f"{name} {value:.2f}" for name, value in results.items()), f"({unit})")
 
 
 if __name__ == "__main__":
