@@ -4,16 +4,19 @@ Every change runs in one transaction that also appends the audit event and queue
 post and the root update in the outbox, so the story told in Slack is exactly what was stored.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, joinedload, object_session, selectinload
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.config import Catalog
 from bot.errors import UserFacingError
 from bot.grammar import Open, is_ticket_ref, parse_ticket
+from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
@@ -42,7 +45,7 @@ from bot.storage.models import (
     TicketSnooze,
     TicketStatus,
 )
-from bot.storage.open_tickets import open_tickets
+from bot.storage.open_tickets import OpenTicketCache
 from bot.storage.outbox import Outbound, add_message
 
 
@@ -92,6 +95,20 @@ _ALLOWANCE_USED = (
 
 class TicketService(Service):
     """The ticket use cases; `wake` is called after each commit that queued messages."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        messages: Messages,
+        *,
+        clock: Callable[[], datetime],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(sessions, catalog, messages, clock=clock, wake=wake)
+        # `list` and `/sla status` reload only the tickets changed since the last read: every
+        # change goes through `_record`, which bumps the ticket's revision.
+        self._open_tickets = OpenTicketCache()
 
     # Transactions ------------------------------------------------------------------------------
 
@@ -177,7 +194,9 @@ class TicketService(Service):
         now: datetime,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Audit, refresh cached deadlines, tell the thread and update the root."""
+        """Audit, refresh cached deadlines, bump the revision, tell the thread and update the
+        root. Every change to a ticket, its clocks or its pauses comes through here: the
+        revision keys the root's edits and `OpenTicketCache`'s records."""
         self._refresh_deadlines(ticket, now)
         # Before the audit's insert flushes the ticket: its changes go in one UPDATE.
         ticket.revision += 1
@@ -539,7 +558,7 @@ class TicketService(Service):
     ) -> list[TicketView]:
         return [
             ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
-            for t in open_tickets(
+            for t in self._open_tickets.read(
                 session, client_id=client_id, server_id=server_id, assignee_id=assignee_id
             )
         ]

@@ -3,15 +3,18 @@
 
 Three Core queries and frozen records: loading ORM objects (identity map, change tracking)
 took about a third of those commands' CPU, and nothing read here is ever written back.
+`OpenTicketCache` keeps the records between reads, and reloads a ticket only when its revision
+moved.
 """
 
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import Clock, Scope, Ticket, TicketPause, TicketStatus
@@ -54,6 +57,7 @@ class TicketRecord:
     claimed_at: datetime | None
     resolved_at: datetime | None
     last_update_at: datetime | None
+    revision: int
 
     @property
     def ref(self) -> str:
@@ -65,14 +69,24 @@ def _columns(entity: Any, record: type[Any]) -> list[Any]:
     return [getattr(entity, f.name) for f in fields(record) if f.name not in ("clocks", "pauses")]
 
 
-_TICKETS = (
-    select(*_columns(Ticket, TicketRecord))
-    .where(Ticket.status.in_(OPEN_STATUSES))  # IN, not !=: it uses the index
-    .order_by(Ticket.id)
-)
-_TICKETS_OF_CLIENT = _TICKETS.where(Ticket.client_id == bindparam("client_id"))
-_TICKETS_ON_SERVER = _TICKETS.where(Ticket.server_id == bindparam("server_id"))
-_TICKETS_OF_ASSIGNEE = _TICKETS.where(Ticket.assignee_id == bindparam("assignee_id"))
+def _open(*columns: Any) -> dict[str | None, Select[Any]]:
+    """SELECT `columns` of the open tickets by id: all of them (key None), or those of one
+    client, server or assignee (the key names the bound parameter)."""
+    query = (
+        select(*columns)
+        .where(Ticket.status.in_(OPEN_STATUSES))  # IN, not !=: it uses the index
+        .order_by(Ticket.id)
+    )
+    return {
+        None: query,
+        "client_id": query.where(Ticket.client_id == bindparam("client_id")),
+        "server_id": query.where(Ticket.server_id == bindparam("server_id")),
+        "assignee_id": query.where(Ticket.assignee_id == bindparam("assignee_id")),
+    }
+
+
+_TICKETS = _open(*_columns(Ticket, TicketRecord))
+_REVISIONS = _open(Ticket.id, Ticket.revision)
 _TICKETS_BY_ID = (
     select(*_columns(Ticket, TicketRecord))
     .where(Ticket.id.in_(bindparam("ids", expanding=True)))
@@ -103,15 +117,75 @@ def open_tickets(
     them."""
     # Core statements built once, run on the connection: no ORM layer to go through.
     connection = session.connection()
-    if client_id is not None:
-        tickets = connection.execute(_TICKETS_OF_CLIENT, {"client_id": client_id}).all()
-    elif server_id is not None:
-        tickets = connection.execute(_TICKETS_ON_SERVER, {"server_id": server_id}).all()
-    elif assignee_id is not None:
-        tickets = connection.execute(_TICKETS_OF_ASSIGNEE, {"assignee_id": assignee_id}).all()
-    else:
-        tickets = connection.execute(_TICKETS).all()
+    key, parameters = _filter(client_id, server_id, assignee_id)
+    tickets = connection.execute(_TICKETS[key], parameters).all()
     return _with_clocks_and_pauses(connection, tickets)
+
+
+def _filter(
+    client_id: str | None, server_id: str | None, assignee_id: str | None
+) -> tuple[str | None, dict[str, str]]:
+    """Which statement of `_open` answers, and its parameters (the first filter given)."""
+    for key, value in (
+        ("client_id", client_id),
+        ("server_id", server_id),
+        ("assignee_id", assignee_id),
+    ):
+        if value is not None:
+            return key, {key: value}
+    return None, {}
+
+
+class OpenTicketCache:
+    """The records of the open tickets, kept between reads by one process.
+
+    A read asks the database for the open tickets' ids and revisions, a narrow query, and loads
+    only the tickets this cache has not seen at that revision. Every change to a ticket, its
+    clocks or its pauses bumps `tickets.revision` in the change's own transaction
+    (`TicketService._record`), so an (id, revision) pair always names the same content, on
+    any worker. What a read returns is what `open_tickets` would return.
+    """
+
+    def __init__(self, *, capacity: int = 10_000) -> None:
+        self._records: dict[int, TicketRecord] = {}
+        self._capacity = capacity  # tickets kept at most: a filtered read never forgets any
+        self._lock = threading.Lock()
+
+    def read(
+        self,
+        session: Session,
+        *,
+        client_id: str | None = None,
+        server_id: str | None = None,
+        assignee_id: str | None = None,
+    ) -> list[TicketRecord]:
+        """`open_tickets(session, …)`, loading only what changed since the last read."""
+        connection = session.connection()
+        key, parameters = _filter(client_id, server_id, assignee_id)
+        current = connection.execute(_REVISIONS[key], parameters).all()
+        known = self._records  # replaced whole, never emptied in place: safe to read
+        stale = {
+            ticket_id
+            for ticket_id, revision in current
+            if (record := known.get(ticket_id)) is None or record.revision != revision
+        }
+        # Loaded after the revisions were read: as recent as they are, or more (a change
+        # committed in between, on PostgreSQL), never older.
+        fresh = {record.id: record for record in tickets_by_id(session, list(stale))}
+        records = []
+        for ticket_id, _ in current:
+            record = fresh.get(ticket_id) if ticket_id in stale else known[ticket_id]
+            # Resolved between the two reads: no longer open (None: gone meanwhile).
+            if record is not None and record.status is not TicketStatus.RESOLVED:
+                records.append(record)
+        with self._lock:
+            if key is None:  # every open ticket: forget those that are not any more
+                self._records = {record.id: record for record in records}
+            elif len(self._records) + len(fresh) > self._capacity:
+                self._records = fresh
+            else:
+                self._records = {**self._records, **fresh}
+        return records
 
 
 def tickets_by_id(session: Session, ids: Sequence[int]) -> list[TicketRecord]:

@@ -1,6 +1,8 @@
 """The plain-row read of open tickets (`list`, `/sla status`) shows exactly what the ORM read
 shows: same tickets, same order, same clocks and pauses, so the same views at any instant."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -11,7 +13,12 @@ from bot.sla import TicketKind
 from bot.storage import open_tickets as open_tickets_module
 from bot.storage.database import reading
 from bot.storage.models import Ticket, TicketStatus
-from bot.storage.open_tickets import OPEN_STATUSES, open_tickets
+from bot.storage.open_tickets import (
+    OPEN_STATUSES,
+    OpenTicketCache,
+    TicketRecord,
+    open_tickets,
+)
 from tests.services.history import TECH, History, open_ticket, paris, services
 
 TECH2 = Actor("U01BBB")
@@ -108,3 +115,89 @@ def test_clocks_and_pauses_read_in_chunks_give_the_same_records(
         whole = open_tickets(session)
         monkeypatch.setattr(open_tickets_module, "_CHUNK", 2)
         assert open_tickets(session) == whole
+
+
+WHERES = [
+    {},
+    {"client_id": "globex"},
+    {"client_id": "acme"},
+    {"server_id": "globex-db-01"},
+    {"assignee_id": TECH.user_id},
+    {"assignee_id": TECH2.user_id},
+]
+
+
+def same_as_open_tickets(h: History, cache: OpenTicketCache) -> None:
+    with reading(h.sessions) as session:
+        for where in WHERES:
+            assert cache.read(session, **where) == open_tickets(session, **where), where
+
+
+def test_the_cache_reads_what_open_tickets_reads_after_every_kind_of_change(h: History) -> None:
+    """Warm, then after each change (a claim, a wait, a resume, an update, a reassignment, a
+    new ticket, a resolution), the cache gives exactly the records a full read gives."""
+    cache = OpenTicketCache()
+    same_as_open_tickets(h, cache)
+    with reading(h.sessions) as session:
+        first, claimed, waiting, usage = [r.id for r in open_tickets(session)]
+    changes = [
+        lambda: h.tickets.claim(TECH, first),
+        lambda: h.tickets.resume(TECH2, waiting),
+        lambda: h.tickets.wait(TECH, claimed, "parts"),
+        lambda: h.tickets.update(TECH2, usage, "told the client"),
+        lambda: h.tickets.reassign(TECH, first, TECH2.user_id),
+        lambda: open_ticket(h, paris(11, 2, 16), "acme-web-01", TicketKind.SECOURS, "again"),
+        lambda: h.tickets.resolve(TECH2, usage, "answered"),
+    ]
+    for change in changes:
+        h.clock.now += timedelta(minutes=5)
+        change()
+        same_as_open_tickets(h, cache)
+
+
+def test_the_cache_loads_only_the_tickets_whose_revision_moved(
+    h: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = OpenTicketCache()
+    loaded: list[list[int]] = []
+    load = open_tickets_module.tickets_by_id
+
+    def counting(session: Session, ids: list[int]) -> list[TicketRecord]:
+        loaded.append(sorted(ids))
+        return load(session, ids)
+
+    monkeypatch.setattr(open_tickets_module, "tickets_by_id", counting)
+    with reading(h.sessions) as session:
+        ids = [r.id for r in cache.read(session)]
+        assert cache.read(session) == open_tickets(session)
+    h.tickets.update(TECH, ids[1], "told the client")
+    with reading(h.sessions) as session:
+        cache.read(session)
+    assert loaded == [ids, [], [ids[1]]]
+
+
+def test_every_change_a_view_shows_bumps_the_revision(h: History) -> None:
+    """What the cache relies on: each use case that changes a ticket, its clocks or its pauses
+    bumps `tickets.revision` in the same transaction."""
+    with reading(h.sessions) as session:
+        first, claimed, waiting, usage = [r.id for r in open_tickets(session)]
+
+    def revision(ticket_id: int) -> int:
+        with reading(h.sessions) as session:
+            return session.get_one(Ticket, ticket_id).revision
+
+    for ticket_id, change in [
+        (first, lambda: h.tickets.claim(TECH, first)),
+        (first, lambda: h.tickets.update(TECH, first, "on it")),
+        (first, lambda: h.tickets.wait(TECH, first, "codes")),
+        (first, lambda: h.tickets.resume(TECH, first)),
+        (first, lambda: h.tickets.reassign(TECH, first, TECH2.user_id)),
+        (first, lambda: h.tickets.snooze(TECH2, first, timedelta(minutes=30))),
+        (waiting, lambda: h.tickets.resume(TECH2, waiting)),
+        (claimed, lambda: h.tickets.wait(TECH, claimed, "parts")),
+        (usage, lambda: h.tickets.resolve(TECH2, usage, "answered")),
+    ]:
+        before = revision(ticket_id)
+        h.clock.now += timedelta(minutes=5)
+        change()
+        assert revision(ticket_id) == before + 1
