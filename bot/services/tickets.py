@@ -4,19 +4,17 @@ Every change runs in one transaction that also appends the audit event and queue
 post and the root update in the outbox, so the story told in Slack is exactly what was stored.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, joinedload, object_session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.config import Catalog
 from bot.errors import UserFacingError
 from bot.grammar import Open, is_ticket_ref, parse_ticket
-from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
@@ -96,19 +94,11 @@ _ALLOWANCE_USED = (
 class TicketService(Service):
     """The ticket use cases; `wake` is called after each commit that queued messages."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        catalog: Catalog,
-        messages: Messages,
-        *,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        super().__init__(sessions, catalog, messages, clock=clock, wake=wake)
-        # `list` and `/sla status` reload only the tickets changed since the last read: every
-        # change goes through `_record`, which bumps the ticket's revision.
-        self._open_tickets = OpenTicketCache()
+    @cached_property
+    def _open_tickets(self) -> OpenTicketCache:
+        """What `list` and `/sla status` read: only the tickets changed since the last read are
+        reloaded (every change goes through `_record`, which bumps the ticket's revision)."""
+        return OpenTicketCache()
 
     # Transactions ------------------------------------------------------------------------------
 
