@@ -148,7 +148,7 @@ class OpenTicketCache:
 
     def __init__(self, *, capacity: int = 10_000) -> None:
         self._records: dict[int, TicketRecord] = {}
-        self._capacity = capacity  # tickets kept at most: a filtered read never forgets any
+        self._capacity = capacity  # past it, a filtered read starts over from what it loaded
         self._lock = threading.Lock()
 
     def read(
@@ -175,17 +175,24 @@ class OpenTicketCache:
         records = []
         for ticket_id, _ in current:
             record = fresh.get(ticket_id) if ticket_id in stale else known[ticket_id]
-            # Resolved between the two reads: no longer open (None: gone meanwhile).
-            if record is not None and record.status is not TicketStatus.RESOLVED:
+            # Changed between the two statements (PostgreSQL reads each at its own instant):
+            # resolved, or reassigned out of `list mine`, it is left out, as one query would.
+            if record is not None and _still_matches(record, key, parameters):
                 records.append(record)
         with self._lock:
             if key is None:  # every open ticket: forget those that are not any more
                 self._records = {record.id: record for record in records}
-            elif len(self._records) + len(fresh) > self._capacity:
-                self._records = fresh
             else:
-                self._records = {**self._records, **fresh}
+                merged = {**self._records, **fresh}
+                self._records = fresh if len(merged) > self._capacity else merged
         return records
+
+
+def _still_matches(record: TicketRecord, key: str | None, parameters: dict[str, str]) -> bool:
+    """Whether `record` is open and passes the read's filter (`_filter`)."""
+    if record.status is TicketStatus.RESOLVED:
+        return False
+    return key is None or getattr(record, key) == parameters[key]
 
 
 def tickets_by_id(session: Session, ids: Sequence[int]) -> list[TicketRecord]:

@@ -181,6 +181,8 @@ def test_every_change_a_view_shows_bumps_the_revision(h: History) -> None:
     bumps `tickets.revision` in the same transaction."""
     with reading(h.sessions) as session:
         first, claimed, waiting, usage = [r.id for r in open_tickets(session)]
+    # ACME's two interventions of November are used: this one waits for a quote or a refusal.
+    pending = open_ticket(h, paris(11, 2, 15), "acme-web-01", TicketKind.SECOURS, "again")
 
     def revision(ticket_id: int) -> int:
         with reading(h.sessions) as session:
@@ -196,8 +198,54 @@ def test_every_change_a_view_shows_bumps_the_revision(h: History) -> None:
         (waiting, lambda: h.tickets.resume(TECH2, waiting)),
         (claimed, lambda: h.tickets.wait(TECH, claimed, "parts")),
         (usage, lambda: h.tickets.resolve(TECH2, usage, "answered")),
+        (waiting, lambda: stop_gtr_on_recovery(h, "acme-web-01")),
+        (pending, lambda: h.tickets.settle_scope(TECH, pending, quote=True, note="quoted")),
     ]:
         before = revision(ticket_id)
         h.clock.now += timedelta(minutes=5)
         change()
         assert revision(ticket_id) == before + 1
+
+
+def stop_gtr_on_recovery(h: History, server_id: str) -> None:
+    with h.sessions.begin() as session:
+        assert h.tickets.stop_gtr_on_recovery(session, server_id, h.clock())
+
+
+def test_a_ticket_changed_between_the_two_statements_is_read_as_one_query_would(
+    h: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL each statement of a read sees its own instant: a ticket reassigned or
+    resolved after the revisions were read, before it is loaded, is left out of `list mine`
+    and of the open tickets, as a single query at either instant would."""
+    cache = OpenTicketCache()
+    with reading(h.sessions) as session:
+        first, claimed, *_ = [r.id for r in open_tickets(session)]
+    h.tickets.claim(TECH, first)
+    load = open_tickets_module.tickets_by_id
+
+    def changed_meanwhile(session: Session, ids: list[int]) -> list[TicketRecord]:
+        h.tickets.reassign(TECH, first, TECH2.user_id)
+        h.tickets.resolve(TECH, claimed, "done")
+        with reading(h.sessions) as later:  # a statement that sees those commits
+            return load(later, ids)
+
+    monkeypatch.setattr(open_tickets_module, "tickets_by_id", changed_meanwhile)
+    with reading(h.sessions) as session:
+        mine = cache.read(session, assignee_id=TECH.user_id)
+    assert first not in [r.id for r in mine]
+    assert claimed not in [r.id for r in mine]
+    monkeypatch.setattr(open_tickets_module, "tickets_by_id", load)
+    same_as_open_tickets(h, cache)
+
+
+def test_past_its_capacity_the_cache_starts_over_and_reads_the_same(h: History) -> None:
+    cache = OpenTicketCache(capacity=2)
+    for where in WHERES:
+        with reading(h.sessions) as session:
+            assert cache.read(session, **where) == open_tickets(session, **where)
+    h.clock.now += timedelta(minutes=5)
+    with reading(h.sessions) as session:
+        first = open_tickets(session)[0].id
+    h.tickets.claim(TECH2, first)
+    same_as_open_tickets(h, cache)
