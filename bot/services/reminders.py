@@ -474,19 +474,13 @@ def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:
 
 def list_updates(session: Session, ticket_id: int) -> list[datetime]:
     """When client updates were recorded for a ticket (from the audit trail)."""
-    return list(
-        session.scalars(
-            select(AuditEvent.at)
-            .where(AuditEvent.ticket_id == ticket_id, AuditEvent.action == "ticket.updated")
-            .order_by(AuditEvent.at)
-        )
-    )
+    return updates_by_ticket(session, [ticket_id])[ticket_id]
 
 
 def updates_by_ticket(
     session: Session, ticket_ids: Sequence[int]
 ) -> defaultdict[int, list[datetime]]:
-    """`list_updates` of several tickets at once."""
+    """When client updates were recorded for each of several tickets, in order."""
     rows = session.execute(
         _UPDATES_OF_TICKETS, {"ids": list(ticket_ids), "action": "ticket.updated"}
     )
@@ -499,7 +493,7 @@ def updates_by_ticket(
 def snoozes_by_ticket(
     session: Session, ticket_ids: Sequence[int]
 ) -> defaultdict[int, list[Snooze]]:
-    """`list_snoozes` of several tickets at once."""
+    """The `/intervention snooze` requests of each of several tickets, in order."""
     snoozes: defaultdict[int, list[Snooze]] = defaultdict(list)
     for ticket_id, requested_at, until in session.execute(
         _SNOOZES_OF_TICKETS, {"ids": list(ticket_ids)}
@@ -510,9 +504,4 @@ def snoozes_by_ticket(
 
 def list_snoozes(session: Session, ticket_id: int) -> list[Snooze]:
     """The ticket's `/intervention snooze` requests."""
-    rows = session.scalars(
-        select(TicketSnooze)
-        .where(TicketSnooze.ticket_id == ticket_id)
-        .order_by(TicketSnooze.requested_at)
-    )
-    return [Snooze(row.requested_at, row.until) for row in rows]
+    return snoozes_by_ticket(session, [ticket_id])[ticket_id]
