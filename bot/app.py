@@ -35,6 +35,7 @@ from bot.handlers.context import HandlerContext
 from bot.health import HealthReport
 from bot.jobs import SWEEP_JOB, run_soon, schedule_jobs
 from bot.messages import Messages
+from bot.outbox.doorbell import doorbell_for
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.probes.engine import ProbeEngine
 from bot.sandbox import SlackEmulator
@@ -260,13 +261,16 @@ class BotServer:
         # Leader duties (issue 7): the scheduler's jobs, the probe engine and the outbox sender
         # run on one instance only, the holder of the lease; see _lead/_follow.
         sweep_every = timedelta(seconds=runtime.settings.sweep_seconds)
-        self.services = build_services(runtime, wake=self.sender.wake, sweep_every=sweep_every)
+        # A follower's commits ring the leader's sender instead of waiting for its poll.
+        self.doorbell = doorbell_for(runtime.engine)
+        self.services = build_services(runtime, wake=self._wake, sweep_every=sweep_every)
         self.sender.add_renderer(ROOT_RENDERER, self.services.tickets.render_root)
-        self.bolt = build_bolt_app(runtime, credentials, self.services, wake=self.sender.wake)
+        self.bolt = build_bolt_app(runtime, credentials, self.services, wake=self._wake)
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._stopping = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
+        self._doorbell_task: asyncio.Task[None] | None = None
         # The probe engine writes outage alerts in the transactions that record the outages.
         self.probes = (
             ProbeEngine(
@@ -337,6 +341,7 @@ class BotServer:
         if self._runner is not None:
             await self._runner.cleanup()
         self.leadership.close()
+        self.doorbell.close()
 
     async def _lead(self) -> None:
         """This instance won the lease: start the leader duties (scheduler jobs, probes, outbox)."""
@@ -351,6 +356,9 @@ class BotServer:
         self._sender_task = asyncio.create_task(
             self.sender.run(self._duties_stopping), name="outbox-sender"
         )
+        self._doorbell_task = asyncio.create_task(
+            self.doorbell.answer(self.sender.wake, self._duties_stopping), name="outbox-doorbell"
+        )
 
     async def _follow(self) -> None:
         """This instance lost (or gave up) the lease: stop the leader duties at once."""
@@ -363,6 +371,16 @@ class BotServer:
         if self._sender_task is not None:
             await self._sender_task
             self._sender_task = None
+        if self._doorbell_task is not None:
+            await self._doorbell_task
+            self._doorbell_task = None
+
+    def _wake(self) -> None:
+        """After a commit that may have queued messages: wake the sender, here or the leader's."""
+        if self.leadership.is_leader:
+            self.sender.wake()
+        else:
+            self.doorbell.ring()
 
 
 async def serve(

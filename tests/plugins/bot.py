@@ -71,10 +71,12 @@ def start_bot(
     probes: bool = False,
     sweep_seconds: float = 15.0,
     instance_id: str | None = None,
+    poll_interval: float = 1.0,
 ) -> tuple[RunningBot, LoopThread]:
     """Start the bot; unless `paced`, the emulator's rate limit is off and the sender does not
     wait a second between posts (pacing has its own tests), so flows run fast. The probe engine
-    runs only with `probes` (the example catalog probes 127.0.0.1: alerts would be noise)."""
+    runs only with `probes` (the example catalog probes 127.0.0.1: alerts would be noise).
+    `poll_interval` is the sender's idle wait between reads of the outbox (unless `paced`)."""
     clock = clock or MovableClock()
     settings = Settings(
         database_url=database_url.render_as_string(hide_password=False),
@@ -93,7 +95,9 @@ def start_bot(
     if not paced:
         slack.rate_limit = False
         config = SenderConfig(
-            channel_interval=0.01, alerts_channel=runtime.catalog.team.alerts_channel
+            channel_interval=0.01,
+            poll_interval=poll_interval,
+            alerts_channel=runtime.catalog.team.alerts_channel,
         )
     server = BotServer(runtime, credentials, sender_config=config, probes=probes)
     loop.run(server.start(), 10)
