@@ -467,8 +467,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Unreadable call time `{value}`: write HH:MM or an ISO-8601 instant.",
     },
     "ticket.at_future": {
-        "fr": "L'heure d'appel {at} est dans le futur.",
-        "en": "The call time {at} is in the future.",
+        "fr": (
+            "L'heure d'appel {at} est dans le futur (pour un autre jour, donnez la date : "
+            "`--at AAAA-MM-JJTHH:MM`)."
+        ),
+        "en": (
+            "The call time {at} is in the future (for another day, give the date: "
+            "`--at YYYY-MM-DDTHH:MM`)."
+        ),
     },
     "ticket.at_too_old": {
         "fr": "L'heure d'appel {at} remonte à plus de 24 h.",

@@ -1,4 +1,9 @@
-"""The recorded call time of a ticket: `--at HH:MM` (today, local) or ISO-8601, within 24 h."""
+"""The recorded call time of a ticket: `--at HH:MM` (local) or ISO-8601, within 24 h.
+
+`HH:MM` is today's, or yesterday's when today's is still to come and yesterday's is at most
+`ROLLOVER` ago: at 01:20, `--at 23:30` is last night's call. A time further off than that is
+more likely a typo than a call from the day before, and is refused as in the future (the
+ISO-8601 form names any day)."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -6,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import UserFacingError
 
 MAX_BACKDATE = timedelta(hours=24)
+ROLLOVER = timedelta(hours=12)
 
 
 def resolve_call_time(text: str | None, *, now: datetime, zone: ZoneInfo) -> datetime:
@@ -25,11 +31,21 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     try:
         if len(text) <= 5 and ":" in text:
             hours, minutes = (int(part) for part in text.split(":"))
-            local_day = now.astimezone(zone).date()
-            return datetime.combine(local_day, time(hours, minutes), tzinfo=zone).astimezone(UTC)
+            return _latest(time(hours, minutes), now=now, zone=zone)
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise UserFacingError("ticket.at_invalid", value=text[:40]) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
+
+
+def _latest(clock_time: time, *, now: datetime, zone: ZoneInfo) -> datetime:
+    """Today's `clock_time`, or yesterday's when today's is to come and yesterday's recent."""
+    today = now.astimezone(zone).date()
+    at = datetime.combine(today, clock_time, tzinfo=zone).astimezone(UTC)
+    if at > now:
+        yesterday = datetime.combine(today - timedelta(days=1), clock_time, tzinfo=zone)
+        if now - yesterday <= ROLLOVER:
+            return yesterday.astimezone(UTC)
+    return at

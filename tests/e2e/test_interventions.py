@@ -152,7 +152,7 @@ def test_refuse_closes_an_out_of_scope_ticket(bot: RunningBot) -> None:
 
 
 def test_at_backdates_the_call_and_the_clock_starts_then(bot: RunningBot) -> None:
-    """`--at HH:MM` is today, local time; the GTI deadline counts from the call."""
+    """`--at HH:MM` is local time (today's here); the GTI deadline counts from the call."""
     bot.clock.set(FRIDAY_4PM)
     reply = bot.command("open globex-db-01 secours --at 15:30 database slow")
     assert "called at 2026-11-27 15:30" in reply

@@ -1,0 +1,52 @@
+"""`--at`: the call time a technician gives, in the catalog's time zone."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.errors import UserFacingError
+from bot.services.calltime import resolve_call_time
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "expected"),
+    [
+        (local(27, 16), "15:30", local(27, 15, 30)),  # earlier today
+        (local(27, 1, 19), "23:30", local(26, 23, 30)),  # after midnight: last night's call
+        (local(27, 1, 19), "01:19", local(27, 1, 19)),  # now itself
+        (local(27, 11), "23:00", local(26, 23)),  # 12 h ago: still yesterday's
+        (local(27, 14), "02:00", local(27, 2)),  # today's, 12 h ago
+    ],
+)
+def test_hh_mm_is_the_latest_such_time(now: datetime, text: str, expected: datetime) -> None:
+    at = resolve_call_time(text, now=now.astimezone(UTC), zone=PARIS)
+    assert at == expected
+    assert at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("now", "text"),
+    [
+        (local(27, 16), "16:30"),  # half an hour from now, not 23.5 h ago: a typo
+        (local(27, 11, 1), "23:00"),  # yesterday's is more than 12 h ago
+    ],
+)
+def test_hh_mm_still_to_come_and_not_last_night_is_refused(now: datetime, text: str) -> None:
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time(text, now=now.astimezone(UTC), zone=PARIS)
+    assert refused.value.key == "ticket.at_future"
+
+
+def test_across_the_end_of_summer_time() -> None:
+    """On 25 October 2026 Paris goes from UTC+2 to UTC+1 at 03:00: 23:30 the evening before
+    is 23:30 UTC+2."""
+    now = datetime(2026, 10, 25, 4, 0, tzinfo=PARIS)
+    at = resolve_call_time("23:30", now=now.astimezone(UTC), zone=PARIS)
+    assert at == datetime(2026, 10, 24, 21, 30, tzinfo=UTC)
