@@ -29,12 +29,14 @@ from bot.config import Catalog
 from bot.messages import Messages
 from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
+from bot.services.tickets import root_edit
 from bot.services.views import StoredClock, StoredTicket, sla_clock
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, Pause, PlannedWarning, Snooze
 from bot.sla.nudges import plan_nudges
 from bot.sla.warnings import due_warning, plan_warnings
 from bot.slack import reminders_render as render
+from bot.slack.render import ticket_title
 from bot.storage.credits import mark_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
@@ -54,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 ESCALATE_AFTER = 2  # missed nudges before the next one goes to the thread, mentioning on-call
 BREACH_LOOKBACK = timedelta(days=1)  # a clock stopped late this recently may still owe its breach
-THREAD, DM, ALERT = "thread", "dm", "alert"
+THREAD, DM, ALERT, ROOT = "thread", "dm", "alert", "root"
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,18 @@ class ReminderService(Service):
                 self._warn(session, ticket, subject, kind, clock, warning, now, late)
             counts.warnings += 1
             counts.late += late
+        if due.warnings:  # the root shows the clock: as of this threshold, not the last change
+            _, _, last = due.warnings[-1]
+            title = ticket_title(
+                ticket.ref,
+                ticket.kind,
+                ticket.server_id,
+                subject.client_name,
+                ticket.level,
+                self._messages,
+            )
+            edit = root_edit(ticket.id, f"{last.key}/{ROOT}", title)
+            add_message(session, edit, now=now)
         if due.nudge is not None:
             late = due.nudge.due_at < now - self._late_after
             silence = now - max([*plan.updates, ticket.claimed_at or now])

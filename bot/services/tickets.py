@@ -64,6 +64,19 @@ def root_key(ticket_id: int) -> str:
     return f"INT-{ticket_id}/root"
 
 
+def root_edit(ticket_id: int, key: str, fallback: str) -> Outbound:
+    """An edit of ticket `ticket_id`'s root, under the outbox key `key`. It is written when it
+    is sent (`TicketService.render_root`), and of a root's pending edits only the latest is;
+    `fallback` (the title) goes instead if the root cannot be written."""
+    return Outbound(
+        key=key,
+        operation=OutboxOperation.UPDATE,
+        target_key=root_key(ticket_id),
+        text=fallback,
+        render=f"{ROOT_RENDERER}:{ticket_id}",
+    )
+
+
 # The statements of the commands' hot path, built once: building an ORM statement and its
 # cache key costs about as much as running it (bench/bench_commands.py).
 _TICKET = (
@@ -138,16 +151,11 @@ class TicketService(Service):
         add_message(session, message, now=now)
 
     def _update_root(self, session: Session, ticket: Ticket, *, now: datetime) -> None:
-        """Queue the root's edit, keyed by the ticket's revision (bumped by _record); it is
-        written when it is sent, and only the latest pending edit is."""
-        message = Outbound(
-            key=f"{root_key(ticket.id)}/r{ticket.revision}",
-            operation=OutboxOperation.UPDATE,
-            target_key=root_key(ticket.id),
-            text=self._root_fallback(session, ticket),
-            render=f"{ROOT_RENDERER}:{ticket.id}",
+        """Queue the root's edit, keyed by the ticket's revision (bumped by _record)."""
+        key = f"{root_key(ticket.id)}/r{ticket.revision}"
+        add_message(
+            session, root_edit(ticket.id, key, self._root_fallback(session, ticket)), now=now
         )
-        add_message(session, message, now=now)
 
     def _root_fallback(self, session: Session, ticket: Ticket) -> str:
         """What a root's row says until the sender writes it: the title, which goes as is if

@@ -27,11 +27,20 @@ def test_warnings_and_nudges_reach_slack_by_dm(
     bot, loop = start_bot(slack, database_url, catalog=catalog, clock=clock, sweep_seconds=0.2)
     try:
         bot.command("open fast-01 secours down")
+        root = slack.wait_until(
+            lambda: next((m for m in slack.messages(ALERTS) if m.text.startswith("INT-1")), None)
+        )
+        assert "as of 2026-11-25 10:00" in str(root.blocks)
         clock.set(START + timedelta(seconds=61))
         (warning,) = slack.wait_until(lambda: slack.dms(TECH2) or None, timeout_s=10)
         assert "INT-1" in warning.text
         assert "GTI at 50%" in warning.text
         assert warning.action_ids() == [Action.CLAIM.value]
+        # The root's clock is brought up to the warning, though the ticket did not change.
+        slack.wait_until(
+            lambda: "as of 2026-11-25 10:01" in str(slack.message(ALERTS, root.ts).blocks) or None,
+            timeout_s=10,
+        )
         bot.command("claim 1")
         clock.set(START + timedelta(seconds=122))
         (nudge,) = slack.wait_until(lambda: slack.dms(TECH) or None, timeout_s=10)

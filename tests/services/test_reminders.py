@@ -22,7 +22,14 @@ from bot.sla import TicketKind
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import READ_ONLY
-from bot.storage.models import AuditEvent, Clock, Credit, CreditState, OutboxMessage
+from bot.storage.models import (
+    AuditEvent,
+    Clock,
+    Credit,
+    CreditState,
+    OutboxMessage,
+    OutboxOperation,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 TECH, ONCALL, ALERTS = "U01AAA", "U01ONCALL", "C01ALERTS"
@@ -194,6 +201,10 @@ def test_gtr_warnings_fire_once_in_order_on_an_always_open_calendar(world: World
         credit = session.scalars(select(Credit)).one()
         assert (credit.clock, credit.state) == ("gtr", CreditState.ELIGIBLE)
         assert credit.breached_at == start + timedelta(hours=2)
+    # Each threshold edits the root, whose clock would otherwise read as of the claim.
+    assert world.keys("/gtr/", suffix="/root") == world.keys("/gtr/")
+    (edit,) = world.outbox("/gtr/breach/root")
+    assert (edit.operation, edit.target_key) == (OutboxOperation.UPDATE, "INT-1/root")
 
 
 def test_gti_warnings_of_an_unclaimed_ticket_go_to_on_call_across_the_night(world: World) -> None:
@@ -350,7 +361,7 @@ def test_a_repeated_sweep_queues_nothing_twice(world: World) -> None:
     first = world.reminders.sweep()
     second = world.reminders.sweep()
     assert (first.warnings, second.warnings) == (1, 0)
-    assert len(world.outbox("/gtr/50/")) == 2  # the on-call DM and the thread post
+    assert len(world.outbox("/gtr/50/")) == 3  # the on-call DM, the thread post, the root
 
 
 def begins_during(world: World, sweep: Callable[[], SweepReport]) -> tuple[SweepReport, list[str]]:
