@@ -110,11 +110,12 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
         target = parse_status(rest).target
         return await in_database_thread(context.tickets.status, target)
     if word == "report":
+        request = parse_report(rest)
+        actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
+        if request.public:  # anyone may read a report; posting one in the channel is an act
+            await require_technician(context, actor, "report public")
         return await in_database_thread(
-            context.reports.answer,
-            Actor(str(command["user_id"]), f"/sla {text}"[:3000]),
-            parse_report(rest),
-            channel_id=command.get("channel_id"),
+            context.reports.answer, actor, request, channel_id=command.get("channel_id")
         )
     if word == "credit":
         act = parse_credit(rest)

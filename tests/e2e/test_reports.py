@@ -5,10 +5,12 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread
 from bot.services.reports import ReportService
+from bot.storage.models import AuditEvent, OutboxMessage
 from tests.plugins.bot import ALERTS, OUTSIDER, MovableClock, RunningBot, start_bot, stop_bot
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -41,6 +43,23 @@ def test_sla_report_answers_ephemerally_or_posts_in_the_channel(bot: RunningBot)
     assert posted.blocks
     assert "YYYY-MM" in bot.command("report acme 2026-13", command="/sla")
     assert "Unknown client `nobody`" in bot.command("report nobody", command="/sla")
+
+
+def test_anyone_may_read_a_report_but_only_technicians_post_one(bot: RunningBot) -> None:
+    """An outsider gets the report in the reply; posting it in the channel is refused and
+    audited, and nothing is posted."""
+    late_claim(bot)
+    assert bot.command("report acme", command="/sla", user_id=OUTSIDER).startswith(
+        "*SLA report 2026-11*"
+    )
+    refused = bot.command("report acme public", command="/sla", user_id=OUTSIDER)
+    assert refused == "Only technicians may do that; the attempt is recorded."
+    with bot.sessions() as session:
+        (refusal,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "refused"))
+        queued = session.scalars(select(OutboxMessage.text)).all()
+    assert refusal.actor_id == OUTSIDER
+    assert refusal.details == {"attempted": "report public"}
+    assert not [text for text in queued if "SLA report" in text]  # nothing to post
 
 
 def test_sla_credit_moves_the_ledger_for_technicians_only(bot: RunningBot) -> None:
