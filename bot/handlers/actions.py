@@ -70,7 +70,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         ticket_id = int(view["private_metadata"])
         actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
         try:
-            await require_technician(context, actor, "update")
+            await require_technician(context, actor, "update", ticket_id=ticket_id)
             await in_database_thread(context.tickets.update, actor, ticket_id, text)
         except Exception as error:
             reply = Reply(render_error(error, context.messages))
@@ -97,7 +97,8 @@ async def act(
     try:
         target_id = int(body["actions"][0]["value"])
         actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
-        await require_technician(context, actor, verb)
+        ticket_id = target_id if subject == "INT-{}" else None
+        await require_technician(context, actor, verb, ticket_id=ticket_id)
         reply = await in_database_thread(call, actor, target_id)
     except Exception as error:  # every failure is told to the clicker; render_error logs bugs
         reply = Reply(render_error(error, context.messages))

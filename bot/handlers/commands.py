@@ -47,10 +47,15 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     app.command(Command.SLA.value)(handle_sla_command)
 
 
-async def require_technician(context: HandlerContext, actor: Actor, action: str) -> None:
-    """Refuse (and audit the attempt) unless `actor` is a technician."""
+async def require_technician(
+    context: HandlerContext, actor: Actor, action: str, *, ticket_id: int | None = None
+) -> None:
+    """Refuse (and audit the attempt, on the ticket it aimed at) unless `actor` is a
+    technician."""
     if not await context.authorizer.is_technician(actor.user_id):
-        await in_database_thread(context.tickets.refuse_unauthorized, actor, action)
+        await in_database_thread(
+            context.tickets.refuse_unauthorized, actor, action, ticket_id=ticket_id
+        )
         raise UserFacingError("auth.refused")
 
 
@@ -67,7 +72,8 @@ async def intervention(context: HandlerContext, command: dict[str, Any]) -> Repl
     if isinstance(parsed, TicketAct) and parsed.verb == "show":
         return await in_database_thread(tickets.show, parsed.ticket_id)
     verb = type(parsed).__name__.lower() if not isinstance(parsed, TicketAct) else parsed.verb
-    await require_technician(context, actor, verb)
+    target = parsed.ticket_id if isinstance(parsed, TicketAct | Reassign | Snooze) else None
+    await require_technician(context, actor, verb, ticket_id=target)
     if isinstance(parsed, Open):
         return await in_database_thread(tickets.open, actor, parsed)
     if isinstance(parsed, Reassign):
@@ -120,7 +126,7 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
     if word == "credit":
         act = parse_credit(rest)
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
-        await require_technician(context, actor, f"credit {act.verb}")
+        await require_technician(context, actor, f"credit {act.verb}", ticket_id=act.ticket_id)
         return await in_database_thread(
             context.credits.move, actor, act.verb, act.ticket_id, act.note
         )

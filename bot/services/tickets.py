@@ -212,10 +212,18 @@ class TicketService(Service):
 
     # Use cases ---------------------------------------------------------------------------------
 
-    def refuse_unauthorized(self, actor: Actor, action: str) -> None:
-        """Audit a refused attempt; the caller then tells the user."""
+    def refuse_unauthorized(
+        self, actor: Actor, action: str, *, ticket_id: int | None = None
+    ) -> None:
+        """Audit a refused attempt, in the timeline of the ticket it aimed at when that ticket
+        exists; the caller then tells the user."""
         with self._transaction() as session:
-            add_audit(session, actor, "refused", at=self._clock(), details={"attempted": action})
+            if ticket_id is not None and session.get(Ticket, ticket_id) is None:
+                ticket_id = None  # a made-up ref: the command text still names it
+            details = {"attempted": action}
+            add_audit(
+                session, actor, "refused", at=self._clock(), ticket_id=ticket_id, details=details
+            )
 
     def open(self, actor: Actor, command: Open, *, outage_id: int | None = None) -> Reply:
         """Register a ticket; out of scope when the client's allowance is used up."""

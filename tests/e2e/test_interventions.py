@@ -192,6 +192,7 @@ def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: Runn
     assert refused == "Only technicians may do that; the attempt is recorded."
     bot.command("open acme-web-01 secours real one")
     assert "Only technicians" in bot.command("claim 1", user_id=OUTSIDER)
+    assert "Only technicians" in bot.command("claim 99", user_id=OUTSIDER)
     assert "INT-1" in bot.command("list", user_id=OUTSIDER)
     assert "INT-1" in bot.command("show 1", user_id=OUTSIDER)
     assert "INT-1" in bot.command("status", user_id=OUTSIDER, command="/sla")
@@ -199,9 +200,11 @@ def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: Runn
         refusals = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "refused").order_by(AuditEvent.id)
         ).all()
-        assert [(r.actor_id, r.command) for r in refusals] == [
-            (OUTSIDER, "/intervention open acme-web-01 secours please"),
-            (OUTSIDER, "/intervention claim 1"),
+        # In the timeline of the ticket aimed at, when it exists.
+        assert [(r.actor_id, r.command, r.ticket_id) for r in refusals] == [
+            (OUTSIDER, "/intervention open acme-web-01 secours please", None),
+            (OUTSIDER, "/intervention claim 1", 1),
+            (OUTSIDER, "/intervention claim 99", None),
         ]
         assert session.get_one(Ticket, 1).assignee_id is None
 
