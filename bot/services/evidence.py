@@ -134,7 +134,10 @@ def ticket_evidence(session: Session, ticket_id: int) -> Evidence | None:
     credits = tuple(
         session.scalars(select(Credit).where(Credit.ticket_id == ticket_id).order_by(Credit.id))
     )
+    audited = {(e.action, e.details.get("clock")) for e in entries if e.source == "audit"}
     for credit in credits:
+        if (f"credit.{credit.state.value}", credit.clock) in audited:
+            continue  # the move's audit event says it, with who and the command
         entries.append(
             Entry(
                 credit.updated_at,

@@ -143,6 +143,9 @@ def test_audit_json_is_the_whole_evidence_timeline(
     ):
         assert expected in actions
     assert actions.index("outage.first_failure") < actions.index("ticket.opened")
+    assert actions.count("credit.declined") == 1  # the move's audit event, not the ledger too
+    (declined,) = [e for e in data["events"] if e["action"] == "credit.declined"]
+    assert declined["details"]["from"] == "requested"  # the audit event's, with the amount
     stop = next(e for e in data["events"] if e["action"] == "gtr.stopped")
     assert stop["actor"] == "probe"
     assert stop["details"]["confirmed_by_probe"] is True
