@@ -217,7 +217,7 @@ class ReminderService(Service):
         )
         for row, clock, warning in due.warnings:
             kind = ClockKind(row.kind)
-            late = warning.due_at < now - self._late_after
+            late = self._late(ticket, warning.due_at, now)
             if warning.is_breach:
                 self._announce_breach(session, ticket, subject, row, kind, warning, now, late)
             else:
@@ -237,12 +237,18 @@ class ReminderService(Service):
             edit = root_edit(ticket.id, f"{last.key}/{ROOT}", title)
             add_message(session, edit, now=now)
         if due.nudge is not None:
-            late = due.nudge.due_at < now - self._late_after
+            late = self._late(ticket, due.nudge.due_at, now)
             silence = now - max([*plan.updates, ticket.claimed_at or now])
             self._nudge(session, ticket, subject, due.nudge, silence, now, late)
             counts.nudges += 1
             counts.late += late
         return counts
+
+    def _late(self, ticket: Ticket, due_at: datetime, now: datetime) -> bool:
+        """Whether a reminder goes later than a sweep would have sent it: the bot was not up.
+        Not one due before the ticket was registered (a call backdated past a threshold),
+        which no sweep could have sent."""
+        return ticket.registered_at <= due_at < now - self._late_after
 
     def _plan_ticket(
         self,

@@ -276,6 +276,27 @@ def test_after_downtime_only_the_most_advanced_warning_is_sent_marked_late(world
     assert "Late: due at 2026-11-25 12:00" in world.outbox("/gtr/breach/alert")[0].text
 
 
+def test_a_call_backdated_past_its_deadline_is_announced_breached_but_not_late(
+    world: World,
+) -> None:
+    """Registered at 10:00 for a call at 09:00 with a 30 min GTI: the breach goes at the first
+    sweep, without the note saying the bot was down."""
+    start = world.clock.at
+    reply = world.tickets.open(
+        Actor(TECH),
+        Open("crit-db-01", TicketKind.SECOURS, (start - timedelta(hours=1)).isoformat(), "down"),
+    )
+    assert reply.text.startswith("INT-1")
+    report = world.reminders.sweep()
+    assert (report.warnings, report.late) == (1, 0)
+    (alert,) = world.outbox("/gti/breach/alert")
+    assert "*breached*" in alert.text
+    assert "Late" not in alert.text
+    with world.sessions() as session:
+        (breach,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "clock.breached"))
+    assert breach.details["late"] is False
+
+
 def test_a_clock_stopped_after_its_deadline_still_gets_its_breach_announced(world: World) -> None:
     """GTI breached and claimed before the next sweep: the breach is announced, once."""
     start = world.clock.at
