@@ -462,6 +462,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "`{value}` n'est ni un client, ni un serveur, ni un ticket.",
         "en": "`{value}` is neither a client, a server nor a ticket.",
     },
+    "list.unknown_client": {
+        "fr": (
+            "`{value}` n'est pas un client. `list` prend `mine`, `open` ou un client : {known} "
+            "(un serveur ou un ticket : `/sla status`)."
+        ),
+        "en": (
+            "`{value}` is not a client. `list` takes `mine`, `open` or a client: {known} "
+            "(for a server or a ticket: `/sla status`)."
+        ),
+    },
     "ticket.at_invalid": {
         "fr": "Heure d'appel illisible `{value}` : écrivez HH:MM ou une date ISO-8601.",
         "en": "Unreadable call time `{value}`: write HH:MM or an ISO-8601 instant.",

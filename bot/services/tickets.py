@@ -512,7 +512,7 @@ class TicketService(Service):
                 views = self._open_views(session, now, assignee_id=user_id)
                 what = self._messages.get("list.what.mine")
             else:
-                client = self._find_client(scope)
+                client = self._find_client(scope, unknown="list.unknown_client")
                 views = self._open_views(session, now, client_id=client)
                 what = self._messages.get("list.what.client", client=client)
         return self._list_reply(views, what, footer=[])
@@ -569,11 +569,13 @@ class TicketService(Service):
             )
         ]
 
-    def _find_client(self, text: str) -> str:
+    def _find_client(self, text: str, *, unknown: str = "ticket.unknown_client") -> str:
+        """The catalog's id of client `text` (any case); UserFacingError `unknown` if none."""
         for client in self.catalog.clients:
             if client.id.lower() == text.lower():
                 return client.id
-        raise UserFacingError("ticket.unknown_client", value=text[:64])
+        known = ", ".join(f"`{c.id}`" for c in self.catalog.clients) or "-"
+        raise UserFacingError(unknown, value=text[:64], known=known)
 
     def _allowance_line(self, session: Session, client_id: str, now: datetime) -> str:
         usage = self._allowance(session, client_id, now)

@@ -319,6 +319,17 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     )
 
 
+def test_list_of_something_else_than_a_client_says_what_list_takes(bot: RunningBot) -> None:
+    """`list` takes mine, open or a client; a server or a ticket is for /sla status."""
+    bot.command("open globex-db-01 secours slow")
+    assert bot.command("list globex").startswith("1 ticket(s) open for globex")
+    for word in ("globex-db-01", "INT-1"):
+        reply = bot.command(f"list {word}")
+        assert reply.startswith(f"`{word.lower()}` is not a client. `list` takes `mine`, `open`")
+        assert "`acme`, `globex`" in reply
+        assert "`/sla status`" in reply
+
+
 def test_audit_cli_prints_the_ticket_timeline(
     bot: RunningBot,
     database_url: URL,
