@@ -568,6 +568,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{ref} en attente client (<@{user}>) : {text}. Le délai est suspendu.",
         "en": "{ref} is waiting on the client (<@{user}>): {text}. The clock is paused.",
     },
+    "ticket.waiting_no_clock": {
+        "fr": "{ref} en attente client (<@{user}>) : {text}. Aucun délai ne court.",
+        "en": "{ref} is waiting on the client (<@{user}>): {text}. No clock is running.",
+    },
     "ticket.resumed": {
         "fr": "{ref} reprend (<@{user}>) après {paused} d'attente client.",
         "en": "{ref} resumed (<@{user}>) after {paused} waiting on the client.",

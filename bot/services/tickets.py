@@ -374,8 +374,9 @@ class TicketService(Service):
                 TicketPause(started_at=now, reason=reason, started_by=actor.user_id)
             )
             ticket.status = TicketStatus.WAITING
+            running = any(clock.stopped_at is None for clock in ticket.clocks)
             said = self._messages.get(
-                "ticket.waiting",
+                "ticket.waiting" if running else "ticket.waiting_no_clock",
                 ref=f"INT-{ticket.id}",
                 user=actor.user_id,
                 text=render.escape(reason),

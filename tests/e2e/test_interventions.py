@@ -72,7 +72,8 @@ def test_a_ticket_lifecycle_is_told_in_its_thread_root_and_audit(bot: RunningBot
     )
     assert "GTI met" in bot.command("claim INT-1")
     assert "Client update" in bot.command("update 1 told the client we restart nginx")
-    assert "clock is paused" in bot.command("wait 1 waiting for the root password")
+    # GTI stopped at the claim, and an incident has no GTR: nothing to pause.
+    assert "No clock is running" in bot.command("wait 1 waiting for the root password")
     assert "resumed" in bot.command("resume INT-1")
     assert "resolved by <@U01AAA>" in bot.command("resolve 1 nginx restarted")
 
@@ -95,6 +96,16 @@ def test_a_ticket_lifecycle_is_told_in_its_thread_root_and_audit(bot: RunningBot
         ("ticket.resumed", TECH, "/intervention resume INT-1"),
         ("ticket.resolved", TECH, "/intervention resolve 1 nginx restarted"),
     ]
+
+
+def test_wait_pauses_the_running_clock_and_says_so(bot: RunningBot) -> None:
+    """A hardware ticket's GTR runs after the claim: waiting on the client pauses it."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 materiel disk failing")
+    bot.command("claim 1")
+    assert bot.command("wait 1 client ships the disk") == (
+        "INT-1 is waiting on the client (<@U01AAA>): client ships the disk. The clock is paused."
+    )
 
 
 def test_claim_says_whether_gti_was_met_with_open_time_and_budget(bot: RunningBot) -> None:
