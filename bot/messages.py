@@ -345,8 +345,20 @@ CATALOG: dict[str, dict[Language, str]] = {
         ),
     },
     "credit.moved": {
-        "fr": "Avoir {clock} de {ref} ({amount}, mois {month}) {state} par <@{user}>.{note}",
-        "en": "{ref} {clock} credit ({amount}, month {month}) {state} by <@{user}>.{note}",
+        "fr": (
+            "Avoir {clock} de {ref} ({amount}, mois {month}) {state} par <@{user}>.{capped}{note}"
+        ),
+        "en": "{ref} {clock} credit ({amount}, month {month}) {state} by <@{user}>.{capped}{note}",
+    },
+    "credit.capped": {
+        "fr": (
+            " Plafond mensuel : ramené de {full}, les dépassements antérieurs du mois (déclinés "
+            "compris) l'ayant atteint."
+        ),
+        "en": (
+            " Monthly cap: cut from {full}, as the month's earlier breaches (declined ones "
+            "included) reached it."
+        ),
     },
     "error.not_available": {
         "fr": "`{command} {word}` n'est pas encore disponible dans cette version.",

@@ -100,6 +100,11 @@ class CreditService(Service):
                 month=line.month_label,
                 state=self._messages.get(f"credit.state.{step.target.value}"),
                 user=actor.user_id,
+                capped=(
+                    self._messages.get("credit.capped", full=f"{line.full_amount:.2f} €")
+                    if line.reduced
+                    else ""
+                ),
                 note=self._messages.get("ticket.note", text=render.escape(note)) if note else "",
             )
             event_id = add_audit(

@@ -122,11 +122,14 @@ def test_a_clock_still_running_past_its_deadline_can_be_requested(h: History) ->
 
 def test_the_amount_follows_the_monthly_cap(h: History) -> None:
     """Three ACME breaches in a month at 60 € each, capped at 120 €: the third gets 0 €."""
-    amounts = []
+    amounts, replies = [], []
     for day in (2, 3, 4):
         ticket = open_ticket(h, paris(11, day, 9), WEB, TicketKind.MATERIEL, "disk")
         h.clock.now = paris(11, day, 18, 30)
         h.tickets.resolve(TECH, ticket, "")
-        amounts.append(h.credits.request(TECH, ticket).text.split("(")[1].split(",")[0])
+        replies.append(h.credits.request(TECH, ticket).text)
+        amounts.append(replies[-1].split("(")[1].split(",")[0])
     assert amounts == ["60.00 €", "60.00 €", "0.00 €"]
     assert Decimal("120.00") == sum(Decimal(a.split()[0]) for a in amounts)
+    assert "Monthly cap" not in replies[0]
+    assert "Monthly cap: cut from 60.00 €" in replies[2]  # why 0.00 €
