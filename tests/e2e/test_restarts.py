@@ -151,7 +151,9 @@ def check_deliveries(
                 assert later, f"{key} was lost"
                 assert not on_watch, f"{key} was superseded although the bot was up"
                 continue
-            for row in (r for k, r in rows.items() if k.startswith(key + "/")):
+            # Posts only: a reminder's edit of the ticket's root (`/root`) posts nothing.
+            posts = (r for k, r in rows.items() if k.startswith(key + "/") and not r.target_key)
+            for row in posts:
                 lateness = first_post(row) - due
                 assert lateness > -1.0, f"{row.key} early by {-lateness:.1f} s"
                 if on_watch:
