@@ -37,6 +37,15 @@ class StoredClock(Protocol):
     def stopped_by(self) -> str | None: ...
 
 
+class StoredTimeline(Protocol):
+    """What `clock_views` reads of a ticket: its clocks and pauses."""
+
+    @property
+    def clocks(self) -> Sequence[StoredClock]: ...
+    @property
+    def pauses(self) -> Sequence[StoredPause]: ...
+
+
 class StoredTicket(Protocol):
     """What a view reads of a stored ticket (its clocks and pauses loaded): an ORM `Ticket` or
     a plain record (bot/storage/open_tickets.py)."""
@@ -158,7 +167,7 @@ def sla_clock(row: StoredClock, pauses: Sequence[StoredPause], catalog: Catalog)
     )
 
 
-def clock_views(ticket: StoredTicket, catalog: Catalog, now: datetime) -> tuple[ClockView, ...]:
+def clock_views(ticket: StoredTimeline, catalog: Catalog, now: datetime) -> tuple[ClockView, ...]:
     """The ticket's clocks (loaded with its pauses) as read at `now`."""
     return tuple(
         ClockView(

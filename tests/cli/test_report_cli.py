@@ -102,6 +102,21 @@ def test_text_and_one_client(
     assert "requested 149.50 €" in out
 
 
+def test_as_of_reads_the_report_as_it_stood_at_that_instant(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before any ticket: none; on Nov 26, INT-10's credit (requested on Dec 2) is eligible."""
+    argv = ("report", "--month", "2026-11", "--client", "globex", "--format", "text")
+    assert supportbot(*argv, "--as-of", "2026-10-15T00:00+02:00") == 0
+    out = capsys.readouterr().out
+    assert "Tickets: 0 (-)" in out
+    assert "INT-" not in out
+    assert supportbot(*argv, "--as-of", "2026-11-26T00:00+01:00") == 0
+    out = capsys.readouterr().out
+    assert "Tickets: 2 " in out
+    assert "1 eligible 149.50 €, 0 requested 0.00 €" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "error"),
     [

@@ -18,7 +18,7 @@ from bot.services.reports import (
     to_text,
 )
 from bot.sla import ClockState, TicketKind
-from bot.storage.models import CreditState, OutboxMessage, Scope
+from bot.storage.models import CreditState, OutboxMessage, Scope, TicketStatus
 from tests.services.history import PARIS, REPORT_AT, History, build_history, paris, services
 
 HOUR = timedelta(hours=1)
@@ -29,10 +29,12 @@ def history(sessions: sessionmaker[Session]) -> History:
     return build_history(sessions)
 
 
-def report(h: History, year: int, month: int, client: str | None = None) -> MonthReport:
+def report(
+    h: History, year: int, month: int, client: str | None = None, *, at: datetime = REPORT_AT
+) -> MonthReport:
     with h.sessions() as session:
         return build_month_report(
-            session, h.catalog, year, month, now=REPORT_AT.astimezone(UTC),
+            session, h.catalog, year, month, now=at.astimezone(UTC),
             client_id=client,
         )  # fmt: skip
 
@@ -146,6 +148,82 @@ def test_one_client_report_and_readable_text(history: History) -> None:
     assert "granted 60.00 €" in text
     assert "cap 120.00 €" in text
     assert "INT-4 maintenance · acme-web-01 · called 2026-11-03 10:00 · GTI *breached*" in text
+
+
+def test_a_report_as_of_an_earlier_instant_leaves_out_what_came_later(history: History) -> None:
+    """As of Nov 9 18:00 (docs/reports.md: figures read "as of" the report's instant): no
+    later ticket, the probes' 19:00 restoration undone, the outage still on, December's
+    credit moves not made yet."""
+    acme = client_of(report(history, 2026, 11, at=paris(11, 9, 18)), "acme")
+    assert [t.ref for t in acme.tickets] == [f"INT-{n}" for n in (3, 4, 5, 6, 7, 8)]
+    int8 = next(t for t in acme.tickets if t.ref == "INT-8")
+    assert (int8.status, int8.resolved_at) == (TicketStatus.OPEN, None)
+    assert int8.clock is not None
+    assert (int8.clock.stopped_at, int8.clock.stopped_by) == (None, None)
+    assert (int8.clock.state, int8.clock.consumed) == (ClockState.BREACHED, 9 * HOUR)
+    assert acme.restorations == {"probe": 0, "hand": 0}
+    (outage,) = acme.outages
+    assert (outage.ended_at, outage.downtime) == (None, timedelta(hours=9, minutes=10))
+    assert [(c.ticket_ref, c.state, c.amount) for c in acme.credits] == [
+        ("INT-4", CreditState.ELIGIBLE, Decimal("60.00")),
+        ("INT-8", CreditState.ELIGIBLE, Decimal("60.00")),
+    ]
+    globex = client_of(report(history, 2026, 11, at=paris(11, 9, 18)), "globex")
+    assert [t.ref for t in globex.tickets] == ["INT-2"]
+    assert globex.credits == ()
+
+
+def test_a_report_as_of_an_instant_before_any_ticket_is_empty(history: History) -> None:
+    """Nothing had been called yet: no ticket, clock, pause, outage or credit."""
+    month = report(history, 2026, 11, at=paris(10, 15, 12))
+    for client in month.clients:
+        assert (client.tickets, client.outages, client.credits) == ((), (), ())
+        assert client.allowance.used == 0
+
+
+def test_a_wait_open_at_the_instant_counts_up_to_it_and_a_later_one_is_absent(
+    history: History,
+) -> None:
+    """INT-4 waited 11:00-13:00 on Nov 3: at 12:00 one hour of an open wait, at 10:30 none."""
+    int4 = next(
+        t
+        for t in client_of(report(history, 2026, 11, at=paris(11, 3, 12)), "acme").tickets
+        if t.ref == "INT-4"
+    )
+    (pause,) = int4.pauses
+    assert (pause.ended_at, pause.duration) == (None, HOUR)
+    assert int4.status is TicketStatus.WAITING
+    assert int4.clock is not None
+    assert (int4.clock.state, int4.clock.consumed) == (ClockState.PAUSED, HOUR)
+    earlier = client_of(report(history, 2026, 11, at=paris(11, 3, 10, 30)), "acme")
+    int4 = next(t for t in earlier.tickets if t.ref == "INT-4")
+    assert int4.pauses == ()
+    assert int4.status is TicketStatus.OPEN
+    assert earlier.pause_count == 0
+    assert int4.clock is not None
+    assert (int4.clock.state, int4.clock.consumed) == (ClockState.RUNNING, HOUR / 2)
+
+
+def test_credits_and_scopes_read_as_of_an_instant_are_in_their_state_then(
+    history: History,
+) -> None:
+    """Requested on Dec 2, granted or declined on Dec 3: requested in between, eligible before;
+    INT-5 was quoted at 10:05 on Nov 4, pending at 10:02."""
+    between = report(history, 2026, 11, at=paris(12, 2, 12))
+    assert [(c.ticket_ref, c.state) for c in client_of(between, "acme").credits] == [
+        ("INT-4", CreditState.REQUESTED),
+        ("INT-8", CreditState.REQUESTED),
+        ("INT-11", CreditState.ELIGIBLE),
+    ]
+    before = report(history, 2026, 11, at=paris(12, 1, 12))
+    assert {c.state for c in client_of(before, "acme").credits} == {CreditState.ELIGIBLE}
+    assert [(c.ticket_ref, c.state) for c in client_of(before, "globex").credits] == [
+        ("INT-10", CreditState.ELIGIBLE)
+    ]
+    pending = client_of(report(history, 2026, 11, at=paris(11, 4, 10, 2)), "acme")
+    int5 = next(t for t in pending.tickets if t.ref == "INT-5")
+    assert int5.scope is Scope.PENDING
+    assert pending.out_of_scope == {Scope.QUOTED: 0, Scope.REFUSED: 0, Scope.PENDING: 1}
 
 
 def test_monthly_report_is_queued_once_at_nine_on_the_first_business_day(

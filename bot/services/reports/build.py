@@ -1,6 +1,12 @@
-"""Building a month report from the database (figures through bot.sla)."""
+"""Building a month report from the database (figures through bot.sla).
+
+A report is read as of `now` (docs/reports.md): what happened after it is left out, so that a
+CLI report `--as-of` an earlier instant is the report as it stood then. With the real clock,
+every recorded instant is before `now` and these cuts leave everything in.
+"""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -33,12 +39,14 @@ from bot.sla import (
     to_cents,
 )
 from bot.storage.models import (
+    AuditEvent,
     Client,
     CreditState,
     Outage,
     Scope,
     Server,
     Ticket,
+    TicketStatus,
 )
 from bot.storage.models import Clock as ClockRow
 from bot.storage.models import Credit as CreditRow
@@ -72,7 +80,9 @@ def build_month_report(
     if client_id is not None:
         query = query.where(Client.id == client_id)
     else:
-        called = select(Ticket.client_id).where(Ticket.called_at >= start, Ticket.called_at < end)
+        called = select(Ticket.client_id).where(
+            Ticket.called_at >= start, Ticket.called_at < end, Ticket.registered_at <= now
+        )
         query = query.where(
             or_(Client.removed_at.is_(None), Client.removed_at >= start, Client.id.in_(called))
         )
@@ -116,7 +126,7 @@ class _CreditBook:
             self._months[key] = self._compute(client_id, year, month)
         return self._months[key]
 
-    def of_ticket(self, ticket: Ticket) -> list[CreditLine]:
+    def of_ticket(self, ticket: "_TicketAt") -> list[CreditLine]:
         """The credits of a ticket's breached clocks, each from the month of its deadline."""
         lines: list[CreditLine] = []
         for row in ticket.clocks:
@@ -135,12 +145,17 @@ class _CreditBook:
         session, catalog, now = self._session, self._catalog, self._now
         zone = catalog.zone
         start, end = month_bounds(year, month, zone)
+        registered = select(Ticket.id).where(
+            Ticket.client_id == client_id, Ticket.registered_at <= now
+        )
         candidates = (
             select(ClockRow.ticket_id)
             .join(Ticket, Ticket.id == ClockRow.ticket_id)
             .where(
                 Ticket.client_id == client_id,
+                Ticket.registered_at <= now,
                 ClockRow.started_at < end,
+                ClockRow.started_at <= now,
                 or_(ClockRow.stopped_at.is_(None), ClockRow.stopped_at > start),
             )
         )
@@ -149,6 +164,8 @@ class _CreditBook:
             for row in session.scalars(
                 select(CreditRow).where(
                     CreditRow.client_id == client_id,
+                    CreditRow.ticket_id.in_(registered),
+                    CreditRow.breached_at < now,  # a deadline still ahead was not missed yet
                     or_(
                         CreditRow.ticket_id.in_(candidates),
                         (CreditRow.breached_at >= start) & (CreditRow.breached_at < end),
@@ -156,9 +173,10 @@ class _CreditBook:
                 )
             )
         }
+        states = _credit_states_at(session, ledger.values(), now)
         ticket_ids = set(session.scalars(candidates)) | {tid for tid, _ in ledger}
         breaches: dict[tuple[int, str], datetime] = {}
-        for ticket in _load_tickets(session, ticket_ids):
+        for ticket in _load_tickets(session, ticket_ids, now):
             for clock_row in ticket.clocks:
                 status = sla_clock(clock_row, ticket.pauses, catalog).status(now)
                 if status.state is ClockState.BREACHED:
@@ -180,7 +198,6 @@ class _CreditBook:
         for credit in priced:
             ticket_id = int(credit.breach.ticket_ref.removeprefix("INT-"))
             kind = credit.breach.clock_kind
-            stored = ledger.get((ticket_id, kind.value))
             lines.append(
                 CreditLine(
                     ticket_id=ticket_id,
@@ -188,7 +205,7 @@ class _CreditBook:
                     breached_at=credit.breach.breached_at,
                     year=year,
                     month=month,
-                    state=stored.state if stored is not None else CreditState.ELIGIBLE,
+                    state=states.get((ticket_id, kind.value), CreditState.ELIGIBLE),
                     amount=credit.amount,
                     full_amount=credit.full_amount,
                 )
@@ -197,12 +214,13 @@ class _CreditBook:
 
 
 def _breach_instant(
-    session: Session, ticket: Ticket, kind: str, catalog: Catalog, now: datetime
+    session: Session, ticket: "_TicketAt", kind: str, catalog: Catalog, now: datetime
 ) -> datetime | None:
-    """The deadline a ticket's clock missed (as recorded in the ledger if it is), or None."""
+    """The deadline a ticket's clock missed by `now` (as recorded in the ledger if it is), or
+    None."""
     stored = session.scalars(
         select(CreditRow.breached_at).where(
-            CreditRow.ticket_id == ticket.id, CreditRow.clock == kind
+            CreditRow.ticket_id == ticket.id, CreditRow.clock == kind, CreditRow.breached_at < now
         )
     ).first()
     if stored is not None:
@@ -212,18 +230,152 @@ def _breach_instant(
     return status.deadline if status.state is ClockState.BREACHED else None
 
 
-def _load_tickets(session: Session, ids: Iterable[int]) -> list[Ticket]:
+def _load_tickets(session: Session, ids: Iterable[int], now: datetime) -> list["_TicketAt"]:
+    """The tickets among `ids` registered by `now`, as they stood at `now`."""
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    return list(
+    tickets = list(
         session.scalars(
             select(Ticket)
-            .where(Ticket.id.in_(wanted))
+            .where(Ticket.id.in_(wanted), Ticket.registered_at <= now)
             .options(selectinload(Ticket.clocks), selectinload(Ticket.pauses))
             .order_by(Ticket.id)
         )
     )
+    settled_later = _settled_after(session, [t.id for t in tickets if t.scope in SETTLED], now)
+    return [_ticket_at(ticket, now, settled_later) for ticket in tickets]
+
+
+# As of an instant ------------------------------------------------------------------------------
+
+SETTLED = (Scope.QUOTED, Scope.REFUSED)  # out-of-scope tickets that were pending before
+CREDIT_MOVES = tuple(f"credit.{state.value}" for state in CreditState)
+
+
+@dataclass(frozen=True)
+class _PauseAt:
+    """A wait as it stood at one instant (open if it ended later)."""
+
+    started_at: datetime
+    ended_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class _ClockAt:
+    """A clock as it stood at one instant (running if it stopped later)."""
+
+    kind: str
+    budget_seconds: int
+    calendar: str
+    started_at: datetime
+    stopped_at: datetime | None
+    stopped_by: str | None
+
+
+@dataclass(frozen=True)
+class _TicketAt:
+    """What the report reads of a ticket, as it stood at one instant."""
+
+    id: int
+    client_id: str
+    kind: str
+    server_id: str | None
+    scope: Scope
+    status: TicketStatus
+    called_at: datetime
+    resolved_at: datetime | None
+    clocks: tuple[_ClockAt, ...]
+    pauses: tuple[_PauseAt, ...]
+
+
+def _ticket_at(ticket: Ticket, now: datetime, settled_later: set[int]) -> _TicketAt:
+    """The ticket at `now`: clocks and waits begun by then, a stop or an end after it undone,
+    not resolved before its resolution, still pending before its quote or refusal."""
+    pauses = tuple(
+        _PauseAt(p.started_at, p.ended_at if _by(p.ended_at, now) else None, p.reason)
+        for p in ticket.pauses
+        if p.started_at <= now
+    )
+    clocks = tuple(
+        _ClockAt(
+            kind=c.kind,
+            budget_seconds=c.budget_seconds,
+            calendar=c.calendar,
+            started_at=c.started_at,
+            stopped_at=c.stopped_at if _by(c.stopped_at, now) else None,
+            stopped_by=c.stopped_by if _by(c.stopped_at, now) else None,
+        )
+        for c in ticket.clocks
+        if c.started_at <= now
+    )
+    resolved_at = ticket.resolved_at if _by(ticket.resolved_at, now) else None
+    if resolved_at is not None:
+        status = TicketStatus.RESOLVED
+    elif any(p.ended_at is None for p in pauses):
+        status = TicketStatus.WAITING
+    else:
+        status = TicketStatus.CLAIMED if _by(ticket.claimed_at, now) else TicketStatus.OPEN
+    return _TicketAt(
+        id=ticket.id,
+        client_id=ticket.client_id,
+        kind=ticket.kind,
+        server_id=ticket.server_id,
+        scope=Scope.PENDING if ticket.id in settled_later else ticket.scope,
+        status=status,
+        called_at=ticket.called_at,
+        resolved_at=resolved_at,
+        clocks=clocks,
+        pauses=pauses,
+    )
+
+
+def _by(at: datetime | None, now: datetime) -> bool:
+    """An act recorded at `at` had happened at `now`."""
+    return at is not None and at <= now
+
+
+def _settled_after(session: Session, ids: list[int], now: datetime) -> set[int]:
+    """The out-of-scope tickets among `ids` that were quoted or refused after `now`."""
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(AuditEvent.ticket_id).where(
+                AuditEvent.ticket_id.in_(ids),
+                AuditEvent.action.in_(["ticket.quoted", "ticket.refused"]),
+                AuditEvent.at > now,
+            )
+        )
+    )
+
+
+def _credit_states_at(
+    session: Session, rows: Iterable[CreditRow], now: datetime
+) -> dict[tuple[int, str], CreditState]:
+    """Each ledger row's state at `now`: as stored if it last moved by then, else replayed
+    from its audited moves (`credit.requested|granted|declined`) up to `now`, eligible before
+    the first."""
+    states = {(r.ticket_id, r.clock): r.state for r in rows if r.updated_at <= now}
+    later = {(r.ticket_id, r.clock) for r in rows if r.updated_at > now}
+    if not later:
+        return states
+    states.update(dict.fromkeys(later, CreditState.ELIGIBLE))
+    moves = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.ticket_id.in_({ticket_id for ticket_id, _ in later}),
+            AuditEvent.action.in_(CREDIT_MOVES),
+            AuditEvent.at <= now,
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    for move in moves:
+        key = (move.ticket_id or 0, str(move.details.get("clock")))
+        if key in later:
+            states[key] = CreditState(move.action.removeprefix("credit."))
+    return states
 
 
 def _client_report(
@@ -246,7 +398,7 @@ def _client_report(
     ids = set(called) | {line.ticket_id for line in credits}
     tickets = tuple(
         _ticket_line(ticket, catalog, now, start, end, book)
-        for ticket in _load_tickets(session, ids)
+        for ticket in _load_tickets(session, ids, now)
     )
     level = catalog.levels.get(client.level)
     allowed = level.monthly_interventions if level is not None else 0
@@ -274,7 +426,7 @@ def _client_report(
 
 
 def _ticket_line(
-    ticket: Ticket,
+    ticket: _TicketAt,
     catalog: Catalog,
     now: datetime,
     start: datetime,
@@ -349,7 +501,7 @@ def _availability(
             id=row.id,
             server_id=row.server_id,
             started_at=row.started_at,
-            ended_at=row.ended_at,
+            ended_at=row.ended_at if _by(row.ended_at, now) else None,
             downtime=max(
                 min(row.ended_at or until, until) - max(row.started_at, start), timedelta(0)
             ),
