@@ -155,6 +155,8 @@ def _parse_open(args: list[str]) -> Open:
             raise UserFacingError("usage.open")
         if not at:
             raise UserFacingError("usage.open")
+    if any(word == "--at" or word.startswith("--at=") for word in rest):
+        raise UserFacingError("usage.at_first")  # not silently part of the description
     description = _free_text(rest)
     if not description:
         raise UserFacingError("usage.open")

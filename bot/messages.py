@@ -341,7 +341,8 @@ CATALOG: dict[str, dict[Language, str]] = {
             "L'avoir {clock} de {ref} est {state} : `{verb}` ne vaut que pour un avoir {expected}."
         ),
         "en": (
-            "The {clock} credit of {ref} is {state}: `{verb}` applies to a {expected} credit only."
+            "The {clock} credit of {ref} is {state}: `{verb}` applies only to a credit that is "
+            "{expected}."
         ),
     },
     "credit.moved": {
@@ -378,6 +379,16 @@ CATALOG: dict[str, dict[Language, str]] = {
     "usage.open": {
         "fr": "Usage : `/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`",
         "en": "Usage: `/intervention open <server> <kind> [--at HH:MM|ISO-8601] <description…>`",
+    },
+    "usage.at_first": {
+        "fr": (
+            "`--at` se place avant la description : "
+            "`/intervention open <serveur> <type> --at HH:MM <description…>`."
+        ),
+        "en": (
+            "`--at` goes before the description: "
+            "`/intervention open <server> <kind> --at HH:MM <description…>`."
+        ),
     },
     "usage.claim": {
         "fr": "Usage : `/intervention claim <ticket>`",

@@ -197,6 +197,15 @@ def test_call_times_in_the_future_or_too_old_are_refused(
         assert session.scalar(select(Ticket)) is None
 
 
+def test_at_after_the_description_is_refused_not_kept_as_text(bot: RunningBot) -> None:
+    """`--at` after the description would silently be part of it, and the call time now."""
+    for text in ("slow since --at 15:30", "slow --at=15:30"):
+        reply = bot.command(f"open globex-db-01 secours {text}")
+        assert reply.startswith("`--at` goes before the description")
+    with bot.sessions() as session:
+        assert session.scalar(select(Ticket)) is None
+
+
 def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: RunningBot) -> None:
     """An outsider's `open` is refused and recorded; list, show and /sla status still answer."""
     refused = bot.command("open acme-web-01 secours please", user_id=OUTSIDER)

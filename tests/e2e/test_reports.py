@@ -70,7 +70,9 @@ def test_sla_credit_moves_the_ledger_for_technicians_only(bot: RunningBot) -> No
         "INT-1 GTI credit (60.00 €, month 2026-11) requested by <@U01AAA>. Note: asked by phone"
     )
     assert "granted" in bot.command("credit grant 1", command="/sla")
-    assert "applies to a requested credit only" in bot.command("credit grant 1", command="/sla")
+    assert "applies only to a credit that is requested" in bot.command(
+        "credit grant 1", command="/sla"
+    )
     assert "Usage" in bot.command("credit give 1", command="/sla")
     thread = bot.slack.wait_until(
         lambda: (

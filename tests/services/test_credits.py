@@ -72,7 +72,7 @@ def test_only_the_allowed_transitions(h: History) -> None:
     with pytest.raises(UserFacingError) as error:
         h.credits.grant(TECH, ticket)
     assert refusal(error) == (
-        "The GTI credit of INT-1 is eligible: `grant` applies to a requested credit only."
+        "The GTI credit of INT-1 is eligible: `grant` applies only to a credit that is requested."
     )
     h.credits.request(TECH, ticket)
     with pytest.raises(UserFacingError):
