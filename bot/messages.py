@@ -695,9 +695,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{client} ({level}) : {used}/{allowed} interventions ce mois-ci",
         "en": "{client} ({level}): {used}/{allowed} interventions this month",
     },
-    "show.details": {
-        "fr": "{description}\nEnregistré par <@{opener}> le {registered}.",
-        "en": "{description}\nRegistered by <@{opener}> on {registered}.",
+    "show.registered": {
+        "fr": "Enregistré par <@{opener}> le {registered}.",
+        "en": "Registered by <@{opener}> on {registered}.",
     },
     "error.internal": {
         "fr": "Erreur interne : rien n'a été perdu, l'équipe est prévenue dans les journaux.",

@@ -493,14 +493,8 @@ class TicketService(Service):
             now = self._clock()
             ticket = self._load(session, ticket_id, lock=False)
             view = self._view(session, ticket, now)
-        text, blocks = render.ticket_root(view, self._messages, self._zone)
-        details = self._messages.get(
-            "show.details",
-            description=render.escape(view.description),
-            opener=view.opened_by,
-            registered=render.local_time(view.registered_at, self._zone),
-        )
-        return Reply(text + "\n" + details, blocks)
+        text, blocks = render.ticket_details(view, self._messages, self._zone)
+        return Reply(text, blocks)
 
     def list_tickets(self, scope: str, *, user_id: str) -> Reply:
         """Open tickets, most urgent first: all, mine, or a client's."""

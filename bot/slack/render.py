@@ -134,6 +134,20 @@ def ticket_root(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[s
     return text, [block.to_dict() for block in blocks]
 
 
+def ticket_details(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
+    """`show`: the root, with who registered the ticket and when (in the blocks, which Slack
+    shows, and in the text, for notifications and clients without blocks)."""
+    text, blocks = ticket_root(view, messages, zone)
+    registered = messages.get(
+        "show.registered",
+        opener=view.opened_by,
+        registered=local_time(view.registered_at, zone),
+    )
+    context = ContextBlock(elements=[MarkdownTextObject(text=registered)]).to_dict()
+    blocks.insert(len(blocks) - 1 if view.is_open else len(blocks), context)  # above buttons
+    return f"{text}\n{escape(view.description)}\n{registered}", blocks
+
+
 def _button(
     label: str, action: Action, view: TicketView, messages: Messages, style: str | None = None
 ) -> ButtonElement:

@@ -108,6 +108,20 @@ def test_wait_pauses_the_running_clock_and_says_so(bot: RunningBot) -> None:
     )
 
 
+def test_show_tells_who_registered_the_ticket_in_its_blocks(bot: RunningBot) -> None:
+    """Slack shows the blocks, not the text: who registered the ticket and when is in both."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours --at 15:30 Site down")
+    reply = bot.slack.send_slash_command(
+        "/intervention", "show 1", user_id=TECH2, channel_id=ALERTS
+    ).json()
+    registered = "Registered by <@U01AAA> on 2026-11-27 16:00."
+    assert registered in reply["text"]
+    shown = [e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert registered in shown
+    assert reply["blocks"][-1]["type"] == "actions"  # the buttons stay last
+
+
 def test_claim_says_whether_gti_was_met_with_open_time_and_budget(bot: RunningBot) -> None:
     """Claimed 1 h after a Friday 16:00 call: GTI (4 h on business hours) met in 1h."""
     bot.clock.set(FRIDAY_4PM)
