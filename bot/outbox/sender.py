@@ -518,7 +518,7 @@ class OutboxSender:
         preview = row.text[:200].replace("<", "&lt;").replace(">", "&gt;")
         text = self._messages.get(
             "outbox.failed",
-            channel=row.channel_id or "?",
+            channel=_channel_of(session, row) or "?",
             error=error,
             key=row.key,
             preview=preview,
@@ -554,6 +554,18 @@ def failure_key(key: str) -> str:
     if len(report_key) <= repo.MAX_KEY_LENGTH:
         return report_key
     return FAILURE_KEY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _channel_of(session: Session, row: OutboxMessage) -> str | None:
+    """Where `row` was to go: its channel, or for an edit or a reply its parent's (roots are
+    keyed, not addressed)."""
+    if row.channel_id is not None:
+        return row.channel_id
+    parent = row.target_key or row.thread_key
+    if parent is None:
+        return None
+    found = repo.get_by_keys(session, {parent}).get(parent)
+    return None if found is None else found.sent_channel_id or found.channel_id
 
 
 def _lane(row: repo.Routing) -> tuple[str, str]:

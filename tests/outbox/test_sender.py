@@ -169,6 +169,27 @@ def test_permanent_errors_fail_the_row_report_once_and_the_sender_moves_on(
     }
 
 
+def test_a_failed_edit_is_reported_with_the_channel_of_the_message_it_edits(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """An edit names its message by key, not by channel: the report names the channel."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="root", text="the root", channel_id="C1")])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    slack.inject_error("chat.update", "message_not_found", times=1)
+    edit = Outbound(
+        key="root/r1", text="the root, edited", operation=OutboxOperation.UPDATE, target_key="root"
+    )
+    enqueue(sessions, [edit])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    assert rows(sessions)["root/r1"].last_error == "message_not_found"
+    (report,) = slack.messages(ALERTS)
+    assert "could not be delivered to `C1`" in report.text
+
+
 def test_a_reply_to_a_message_never_written_fails_and_is_reported_once(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
