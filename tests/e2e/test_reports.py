@@ -114,7 +114,9 @@ def test_the_monthly_report_is_posted_once_across_a_restart_at_nine_on_the_first
     def monthly_posts() -> list[str]:
         return [m.text for m in slack.roots(ALERTS) if m.text.startswith("*SLA report 2026-11*")]
 
-    first, loop = start_bot(slack, database_url, clock=MovableClock(DECEMBER_1ST_9AM))
+    clock = MovableClock(FRIDAY_4PM)  # installed in November: there is a November to report
+    first, loop = start_bot(slack, database_url, clock=clock)
+    clock.set(DECEMBER_1ST_9AM)
     try:
         assert post_monthly(first)
         assert not post_monthly(first)
@@ -128,3 +130,16 @@ def test_the_monthly_report_is_posted_once_across_a_restart_at_nine_on_the_first
     finally:
         stop_bot(second, loop)
     assert len(monthly_posts()) == 1
+
+
+def test_a_bot_installed_since_posts_no_report_of_the_month_before(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """Installed on Dec 1: November had no client in its catalog, nothing to report."""
+    bot, loop = start_bot(slack, database_url, clock=MovableClock(DECEMBER_1ST_9AM))
+    try:
+        assert not post_monthly(bot)
+        with bot.sessions() as session:
+            assert not session.scalars(select(OutboxMessage.key)).all()
+    finally:
+        stop_bot(bot, loop)

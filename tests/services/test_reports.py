@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import load_catalog
 from bot.messages import Messages
 from bot.services.reports import (
     ClientReport,
@@ -18,8 +19,18 @@ from bot.services.reports import (
     to_text,
 )
 from bot.sla import ClockState, TicketKind
-from bot.storage.models import CreditState, OutboxMessage, Scope, TicketStatus
-from tests.services.history import PARIS, REPORT_AT, History, build_history, paris, services
+from bot.storage.catalog_sync import sync_catalog
+from bot.storage.models import CreditState, OutboxMessage, Scope, Server, TicketStatus
+from bot.storage.probes import add_outage, close_outage
+from tests.services.history import (
+    EXAMPLE_CATALOG,
+    PARIS,
+    REPORT_AT,
+    History,
+    build_history,
+    paris,
+    services,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -124,6 +135,37 @@ def test_months_split_at_local_midnight_of_the_first(history: History) -> None:
     assert [t.ref for t in november.tickets] == ["INT-2", "INT-10"]
     assert october.allowance.used == 1
     assert november.allowance.used == 2
+
+
+def test_a_server_is_measured_from_when_its_probes_began(history: History) -> None:
+    """Added to the catalog on Nov 16 and down for a day: 1 day of 15 (not of 30); a server
+    added after the report's instant was not measured at all."""
+    with history.sessions.begin() as session:
+        for server_id, added in (
+            ("acme-new-01", paris(11, 16, 0)),
+            ("acme-later", paris(12, 11, 0)),
+        ):
+            session.add(Server(id=server_id, client_id="acme", host="127.0.0.9", added_at=added))
+        session.flush()
+        add_outage(
+            session, "acme-new-01", started_at=paris(11, 20, 0), confirmed_at=paris(11, 20, 0)
+        )
+        close_outage(session, "acme-new-01", ended_at=paris(11, 21, 0))
+    servers = {s.server_id: s for s in client_of(report(history, 2026, 11), "acme").servers}
+    assert servers["acme-new-01"].downtime == timedelta(days=1)
+    assert servers["acme-new-01"].availability == pytest.approx(14 / 15)
+    assert servers["acme-later"].availability is None
+    assert servers["acme-web-01"].availability is not None  # watched since January
+
+
+def test_a_month_before_the_installation_has_no_client(sessions: sessionmaker[Session]) -> None:
+    """The catalog came in on Dec 1: November's report has no client (nothing to post)."""
+    catalog = load_catalog(EXAMPLE_CATALOG)
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=paris(12, 1, 8))
+    with sessions() as session:
+        november = build_month_report(session, catalog, 2026, 11, now=REPORT_AT.astimezone(UTC))
+    assert november.clients == ()
 
 
 def test_availability_uses_the_local_month_length_across_dst(history: History) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Catalog
@@ -83,8 +83,11 @@ def build_month_report(
         called = select(Ticket.client_id).where(
             Ticket.called_at >= start, Ticket.called_at < end, Ticket.registered_at <= now
         )
+        # The clients of the catalog during the month (not those added after it: a new
+        # installation has no report of the month before), and any with a call in it.
+        present = or_(Client.removed_at.is_(None), Client.removed_at >= start)
         query = query.where(
-            or_(Client.removed_at.is_(None), Client.removed_at >= start, Client.id.in_(called))
+            or_(and_(Client.added_at < end, Client.added_at <= now, present), Client.id.in_(called))
         )
     credits = _CreditBook(session, catalog, now)
     clients = tuple(
@@ -476,16 +479,17 @@ def _availability(
 ) -> tuple[tuple[OutageLine, ...], tuple[ServerAvailability, ...]]:
     """Outages clipped to the measured part of the month, and each server's availability."""
     until = min(end, max(now, start))
-    servers = list(
-        session.scalars(
-            select(Server.id)
-            .where(
+    # A server is measured from when the catalog brought it in (its probes began), not before.
+    watched_since = {
+        server_id: added_at
+        for server_id, added_at in session.execute(
+            select(Server.id, Server.added_at).where(
                 Server.client_id == client_id,
                 or_(Server.removed_at.is_(None), Server.removed_at > start),
             )
-            .order_by(Server.id)
         )
-    )
+    }
+    servers = sorted(watched_since)
     rows = session.scalars(
         select(Outage)
         .join(Server, Server.id == Outage.server_id)
@@ -508,10 +512,10 @@ def _availability(
         )
         for row in rows
     )
-    measured = until - start
     availability: list[ServerAvailability] = []
     for server_id in sorted({*servers, *(o.server_id for o in outages)}):
         down = sum((o.downtime for o in outages if o.server_id == server_id), timedelta(0))
-        ratio = None if measured <= timedelta(0) else 1 - down / measured
+        measured = until - max(start, watched_since.get(server_id, start))
+        ratio = None if measured <= timedelta(0) else max(1 - down / measured, 0.0)
         availability.append(ServerAvailability(server_id, down, ratio))
     return outages, tuple(availability)

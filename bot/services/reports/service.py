@@ -97,8 +97,9 @@ class ReportService(Service):
 
     def post_monthly_report_if_due(self, now: datetime) -> bool:
         """Queue last month's summary in the alert channel once 09:00 of the first business day
-        has come (policy.monthly_report); True if this call queued it, False if not due, off, or
-        already queued (by this instance before a restart, or by another one)."""
+        has come (policy.monthly_report); True if this call queued it, False if not due, off,
+        already queued (by this instance before a restart, or by another one), or if no client
+        was in the catalog that month (the bot was installed since)."""
         if not self.catalog.policy.monthly_report:
             return False
         zone = self.catalog.zone
@@ -113,6 +114,8 @@ class ReportService(Service):
             if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
                 return False  # the common case, every run after the first: no report to build
             report = build_month_report(session, self.catalog, year, month, now=now)
+        if not report.clients:  # installed since: nothing was watched or called that month
+            return False
         text, blocks = to_slack(report, self._messages)
         message = Outbound(
             key=key, text=text, blocks=blocks, channel_id=self.catalog.team.alerts_channel
