@@ -70,11 +70,13 @@ def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> s
 
 
 def status_label(view: TicketView, messages: Messages) -> str:
-    if view.scope in (Scope.PENDING, Scope.QUOTED, Scope.REFUSED) and view.is_open:
-        return messages.get(f"scope.{view.scope.value}")
-    if view.scope is Scope.REFUSED:
-        return messages.get("scope.refused")
-    return messages.get(f"status.{view.status.value}")
+    """Where the ticket stands: its state, and whether it is out of the contract's scope."""
+    if view.scope is Scope.REFUSED or (view.scope is Scope.PENDING and view.is_open):
+        return messages.get(f"scope.{view.scope.value}")  # nobody works on it (yet)
+    status = messages.get(f"status.{view.status.value}")
+    if view.scope is Scope.QUOTED and view.is_open:  # worked on like any other, billed apart
+        return f"{status} · {messages.get('scope.quoted')}"
+    return status
 
 
 def assignee(view: TicketView, messages: Messages) -> str:

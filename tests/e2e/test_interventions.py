@@ -156,7 +156,9 @@ def test_a_ticket_past_the_allowance_is_out_of_scope_until_quoted(bot: RunningBo
     assert "quote INT-3" in reply
     assert "out of scope" in bot.command("claim 3")
     assert "no guaranteed delay" in bot.command("quote 3 client accepted 150 €")
+    assert "unclaimed · out of scope, quoted" in bot.command("show 3")
     assert bot.command("claim 3") == "INT-3 claimed by <@U01AAA>."
+    assert "in progress · out of scope, quoted" in bot.command("show 3")
     # Hardware does not count towards the allowance: still in scope, GTR running.
     assert "GTR 8h" in bot.command("open acme-web-01 materiel disk failure")
     with bot.sessions() as session:
