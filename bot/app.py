@@ -38,7 +38,7 @@ from bot.messages import Messages
 from bot.outbox.doorbell import doorbell_for
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.probes.engine import ProbeEngine
-from bot.sandbox import SlackEmulator
+from bot.sandbox import SlackEmulator, local_state
 from bot.sandbox.console import run_console
 from bot.services.alerts import AlertService
 from bot.services.credits import CreditService
@@ -397,11 +397,17 @@ async def serve(
     logger.info("database: %s", describe(runtime.engine))
 
     emulator: SlackEmulator | None = None
+    saving: asyncio.Task[None] | None = None
+    saved = asyncio.Event()  # set once the bot stopped sending: the last save
     if settings.local_mode:
         emulator = SlackEmulator(
             bot_token=f"xoxb-local-{secrets.token_hex(8)}",
             signing_secret=secrets.token_hex(16),
         )
+        kept = local_state.state_file(runtime.engine)
+        if kept is not None:
+            local_state.restore(emulator, kept)
+            saving = asyncio.create_task(local_state.keep_saved(emulator, kept, saved))
         emulator.add_channel(runtime.catalog.team.alerts_channel, name="alerts")
         for user_id in {*runtime.catalog.team.technicians, *runtime.catalog.team.oncall}:
             emulator.add_user(user_id)
@@ -440,6 +446,9 @@ async def serve(
         await server.stop()
         if emulator is not None:
             await emulator.stop()
+        if saving is not None:
+            saved.set()
+            await saving
         runtime.engine.dispose()
 
 

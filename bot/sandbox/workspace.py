@@ -13,7 +13,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from bot.sandbox.faults import MESSAGE_METHODS, ChannelRateLimiter, Faults
@@ -139,6 +140,9 @@ class _State:
         self.changed = threading.Condition(self.lock)
 
 
+STATE_VERSION = 1  # of the file `Workspace.save` writes
+
+
 class Workspace:
     """One Slack workspace with one installed bot: seed it, break it, read what the bot did.
 
@@ -185,6 +189,56 @@ class Workspace:
             rate_limit=rate_limit,
         )
         self._s.users[bot_user_id] = _User(bot_user_id, bot_name, bot_name, "UTC", True, None)
+
+    # -- persistence (the local mode keeps its Slack across restarts) ------------------------
+
+    def save(self, path: Path) -> None:
+        """Write what a restarted workspace must still hold to `path`, atomically: channels,
+        users and messages (with their edits), so that the bot's threads and edits of messages
+        it posted before a restart still find them."""
+        with self._s.lock:
+            state = {
+                "version": STATE_VERSION,
+                "last_ts_us": self._s.last_ts_us,
+                "channels": [asdict(channel) for channel in self._s.channels.values()],
+                "users": [asdict(user) for user in self._s.users.values()],
+                "messages": [asdict(m) for stored in self._s.messages.values() for m in stored],
+            }
+        partial = path.with_name(f"{path.name}.partial")
+        partial.write_text(json.dumps(state))
+        partial.replace(path)
+
+    def state_mark(self) -> tuple[int, int, int]:
+        """Changes when what `save` writes does: the last ts, the messages and their edits."""
+        with self._s.lock:
+            stored = [m for messages in self._s.messages.values() for m in messages]
+            return self._s.last_ts_us, len(stored), sum(len(m.edits) for m in stored)
+
+    def load(self, path: Path) -> int:
+        """Restore what `save` wrote to `path`, before any other change; the number of
+        messages restored. ValueError if the file is not such a state."""
+        state = json.loads(path.read_text())
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            raise ValueError(f"{path} is not a saved workspace (version {STATE_VERSION})")
+        try:
+            channels = [_Channel(**{**c, "users": tuple(c["users"])}) for c in state["channels"]]
+            users = [_User(**user) for user in state["users"]]
+            messages = [
+                Message(**{**m, "edits": tuple(Edit(**edit) for edit in m["edits"])})
+                for m in state["messages"]
+            ]
+            last_ts_us = int(state["last_ts_us"])
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"{path} is not a saved workspace: {error!r}") from None
+        with self._s.lock:
+            self._s.last_ts_us = max(self._s.last_ts_us, last_ts_us)
+            for channel in channels:
+                self._s.channels[channel.id] = channel
+                self._s.messages.setdefault(channel.id, [])
+            self._s.users.update((user.id, user) for user in users)
+            for message in messages:
+                self._s.messages.setdefault(message.channel, []).append(message)
+        return len(messages)
 
     # -- identity --------------------------------------------------------------------------
 

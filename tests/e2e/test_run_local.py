@@ -2,10 +2,13 @@
 
 import json
 import os
+import pty
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,3 +66,66 @@ def test_run_without_credentials_starts_the_emulator_and_stops_on_sigterm(tmp_pa
     assert "local Slack emulator at http://127.0.0.1:" in output
     assert (tmp_path / "supportbot.db").exists()
     assert "Traceback" not in output
+
+
+def test_the_local_slack_outlives_a_restart(tmp_path: Path) -> None:
+    """Open a ticket, restart, claim it: the claim's thread post and root edit still find the
+    messages the first run posted (the emulator's workspace is kept beside the database)."""
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "SUPPORTBOT_"))
+    }
+    env |= {"SUPPORTBOT_PORT": str(port), "SUPPORTBOT_LANGUAGE": "en"}
+    database = tmp_path / "supportbot.db"
+
+    def unsent() -> int:
+        with sqlite3.connect(database) as connection:
+            (count,) = connection.execute(
+                "SELECT count(*) FROM outbox_messages WHERE status != 'sent'"
+            ).fetchone()
+        return int(count)
+
+    def run(command: str, expected: str) -> str:
+        """One `supportbot run` with a terminal: type `command`, wait for `expected` among
+        the posts and for the outbox to be drained, stop."""
+        terminal, console = pty.openpty()  # the console reads commands from a terminal only
+        process = subprocess.Popen(
+            [SUPPORTBOT, "run"],
+            cwd=tmp_path,
+            env=env,
+            stdin=console,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        os.close(console)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+        reader.start()
+        try:
+            wait_for_health(port, process)
+            os.write(terminal, f"{command}\n".encode())
+            deadline = time.monotonic() + 30
+            while not (any(expected in line for line in list(lines)) and unsent() == 0):
+                assert time.monotonic() < deadline, "".join(lines)
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            os.close(terminal)
+        reader.join(10)
+        assert process.returncode == 0, "".join(lines)
+        return "".join(lines)
+
+    run("/intervention open acme-web-01 secours Site down", "[slack] C01ALERTS")
+    assert (tmp_path / "supportbot.db-slack.json").exists()
+    second = run("/intervention claim INT-1", "INT-1 claimed by")
+    assert "message(s) restored" in second
+    assert "could not be delivered" not in second
+    with sqlite3.connect(database) as connection:
+        statuses = connection.execute("SELECT DISTINCT status FROM outbox_messages").fetchall()
+    assert statuses == [("sent",)]
