@@ -161,7 +161,7 @@ class CreditService(Service):
         values = {
             "ref": ticket.ref,
             "clock": row.kind.upper(),
-            "taken": render.duration(status.consumed),
+            "taken": render.taken(status.consumed, timedelta(seconds=row.budget_seconds)),
             "budget": render.duration(timedelta(seconds=row.budget_seconds)),
         }
         key = "credit.met" if status.state is ClockState.MET else "credit.not_breached"

@@ -653,7 +653,7 @@ class TicketService(Service):
             verdict=self._messages.get(
                 "verdict.met" if status.state is ClockState.MET else "verdict.breached"
             ),
-            taken=render.duration(status.consumed),
+            taken=render.taken(status.consumed, timedelta(seconds=gti.budget_seconds)),
             budget=render.duration(timedelta(seconds=gti.budget_seconds)),
         )
 
@@ -666,7 +666,7 @@ class TicketService(Service):
             verdict=self._messages.get(
                 "verdict.met" if status.state is ClockState.MET else "verdict.breached"
             ),
-            taken=render.duration(status.consumed),
+            taken=render.taken(status.consumed, timedelta(seconds=row.budget_seconds)),
             budget=render.duration(timedelta(seconds=row.budget_seconds)),
         )
 

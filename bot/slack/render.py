@@ -3,6 +3,7 @@
 User text is escaped here, at the last moment, so `<!channel>` in a description pings nobody.
 """
 
+import math
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -47,6 +48,22 @@ def duration(value: timedelta) -> str:
     return format_duration(timedelta(minutes=round(value.total_seconds() / 60)))
 
 
+def taken(consumed: timedelta, budget: timedelta) -> str:
+    """Open time taken against `budget`, to the minute, never reading within the budget once
+    over it: 6m07s of a 6m budget is 7m, not 6m."""
+    minutes = round(consumed.total_seconds() / 60)
+    if consumed > budget and timedelta(minutes=minutes) <= budget:
+        minutes = math.ceil(consumed.total_seconds() / 60)
+    return format_duration(timedelta(minutes=minutes))
+
+
+def remaining(value: timedelta) -> str:
+    """Open time left, to the minute; under half a minute but not none, `<1m`, not `0m`."""
+    if timedelta(0) < value < timedelta(seconds=30):
+        return "<1m"
+    return duration(value)
+
+
 def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> str:
     """One line about a clock: remaining and deadline, paused, met or breached."""
     if clock is None:
@@ -55,9 +72,9 @@ def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> s
     values: dict[str, object] = {
         "clock": clock.kind.value.upper(),
         "budget": duration(clock.budget),
-        "remaining": duration(status.remaining),
+        "remaining": remaining(status.remaining),
         "deadline": local_time(status.deadline, zone),
-        "taken": duration(status.consumed),
+        "taken": taken(status.consumed, clock.budget),
     }
     if clock.stopped_at is not None:
         met = status.state is ClockState.MET

@@ -322,7 +322,7 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
             "report.clock",
             clock=clock.kind.value.upper(),
             verdict=messages.get(verdict),
-            taken=render.duration(clock.consumed),
+            taken=render.taken(clock.consumed, clock.budget),
             budget=render.duration(clock.budget),
         )
         if clock.restored_by is not None:

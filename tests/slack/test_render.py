@@ -1,0 +1,38 @@
+"""Durations as a technician reads them: to the minute, never contradicting the verdict."""
+
+from datetime import timedelta
+
+import pytest
+
+from bot.slack.render import remaining, taken
+
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("consumed", "budget", "shown"),
+    [
+        (timedelta(minutes=6, seconds=7), 6 * MINUTE, "7m"),  # breached: over the budget
+        (timedelta(minutes=6, seconds=40), 6 * MINUTE, "7m"),  # nearest is over already
+        (timedelta(minutes=5, seconds=50), 6 * MINUTE, "6m"),  # met, to the nearest minute
+        (6 * MINUTE, 6 * MINUTE, "6m"),  # exactly the budget is met
+        (timedelta(hours=5, seconds=10), timedelta(hours=4), "5h"),  # far over: the nearest
+    ],
+)
+def test_taken_never_reads_within_the_budget_once_over_it(
+    consumed: timedelta, budget: timedelta, shown: str
+) -> None:
+    assert taken(consumed, budget) == shown
+
+
+@pytest.mark.parametrize(
+    ("left", "shown"),
+    [
+        (timedelta(seconds=20), "<1m"),
+        (timedelta(0), "0m"),
+        (timedelta(seconds=40), "1m"),
+        (timedelta(hours=1, minutes=30), "1h30m"),
+    ],
+)
+def test_remaining_under_half_a_minute_is_not_none(left: timedelta, shown: str) -> None:
+    assert remaining(left) == shown
