@@ -513,6 +513,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "L'heure d'appel {at} remonte à plus de 24 h.",
         "en": "The call time {at} is more than 24 h ago.",
     },
+    "ticket.already_yours": {
+        "fr": "Vous avez déjà pris en charge {ref}.",
+        "en": "You already have {ref}.",
+    },
+    "ticket.already_assigned": {
+        "fr": "{ref} est déjà attribué à <@{user}>.",
+        "en": "{ref} is already assigned to <@{user}>.",
+    },
     "ticket.already_claimed": {
         "fr": "{ref} est déjà pris en charge par <@{user}>.",
         "en": "{ref} is already claimed by <@{user}>.",

@@ -323,8 +323,11 @@ class TicketService(Service):
             )
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 session.refresh(ticket)
+                mine = ticket.assignee_id == actor.user_id
                 raise UserFacingError(
-                    "ticket.already_claimed", ref=f"INT-{ticket_id}", user=ticket.assignee_id
+                    "ticket.already_yours" if mine else "ticket.already_claimed",
+                    ref=f"INT-{ticket_id}",
+                    user=ticket.assignee_id,
                 )
             # What the UPDATE stored, without reading it back.
             set_committed_value(ticket, "assignee_id", actor.user_id)
@@ -454,6 +457,10 @@ class TicketService(Service):
             self._require_open(ticket)
             if ticket.claimed_at is None:
                 raise UserFacingError("ticket.not_claimed", ref=f"INT-{ticket.id}")
+            if ticket.assignee_id == user_id:  # nothing would change: no thread post, no audit
+                raise UserFacingError(
+                    "ticket.already_assigned", ref=f"INT-{ticket.id}", user=user_id
+                )
             previous = ticket.assignee_id
             ticket.assignee_id = user_id
             said = self._messages.get(

@@ -122,6 +122,21 @@ def test_show_tells_who_registered_the_ticket_in_its_blocks(bot: RunningBot) -> 
     assert reply["blocks"][-1]["type"] == "actions"  # the buttons stay last
 
 
+def test_claiming_your_own_ticket_or_reassigning_to_its_assignee_changes_nothing(
+    bot: RunningBot,
+) -> None:
+    """Said plainly, with no thread post and no audit event."""
+    bot.command("open acme-web-01 secours down")
+    bot.command("claim 1")
+    assert bot.command("claim 1") == "You already have INT-1."
+    assert bot.command("claim 1", user_id=TECH2) == "INT-1 is already claimed by <@U01AAA>."
+    assert bot.command("reassign 1 <@U01AAA>") == "INT-1 is already assigned to <@U01AAA>."
+    assert audit_actions(bot, 1) == [
+        ("ticket.opened", TECH, "/intervention open acme-web-01 secours down"),
+        ("ticket.claimed", TECH, "/intervention claim 1"),
+    ]
+
+
 def test_claim_says_whether_gti_was_met_with_open_time_and_budget(bot: RunningBot) -> None:
     """Claimed 1 h after a Friday 16:00 call: GTI (4 h on business hours) met in 1h."""
     bot.clock.set(FRIDAY_4PM)
