@@ -356,9 +356,7 @@ class BotServer:
         self._sender_task = asyncio.create_task(
             self.sender.run(self._duties_stopping), name="outbox-sender"
         )
-        self._doorbell_task = asyncio.create_task(
-            self.doorbell.answer(self.sender.wake, self._duties_stopping), name="outbox-doorbell"
-        )
+        self._doorbell_task = asyncio.create_task(self._answer_doorbell(), name="outbox-doorbell")
 
     async def _follow(self) -> None:
         """This instance lost (or gave up) the lease: stop the leader duties at once."""
@@ -374,6 +372,14 @@ class BotServer:
         if self._doorbell_task is not None:
             await self._doorbell_task
             self._doorbell_task = None
+
+    async def _answer_doorbell(self) -> None:
+        """Wake the sender at the followers' rings while leading; a doorbell that fails costs
+        speed (the sender's poll delivers), never the leadership or a clean stop."""
+        try:
+            await self.doorbell.answer(self.sender.wake, self._duties_stopping)
+        except Exception:
+            logger.exception("outbox doorbell: no longer answering; the sender's poll delivers")
 
     def _wake(self) -> None:
         """After a commit that may have queued messages: wake the sender, here or the leader's."""
@@ -397,6 +403,7 @@ async def serve(
     logger.info("database: %s", describe(runtime.engine))
 
     emulator: SlackEmulator | None = None
+    kept: Path | None = None
     saving: asyncio.Task[None] | None = None
     saved = asyncio.Event()  # set once the bot stopped sending: the last save
     if settings.local_mode:
@@ -407,7 +414,6 @@ async def serve(
         kept = local_state.state_file(runtime.engine)
         if kept is not None:
             local_state.restore(emulator, kept)
-            saving = asyncio.create_task(local_state.keep_saved(emulator, kept, saved))
         emulator.add_channel(runtime.catalog.team.alerts_channel, name="alerts")
         for user_id in {*runtime.catalog.team.technicians, *runtime.catalog.team.oncall}:
             emulator.add_user(user_id)
@@ -424,6 +430,8 @@ async def serve(
     )
     console: asyncio.Task[None] | None = None
     try:
+        if emulator is not None and kept is not None:
+            saving = asyncio.create_task(local_state.keep_saved(emulator, kept, saved))
         await server.start()
         # Everything built so far lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (on a 2-vCPU VM, ~150 ms stalls of the loop).

@@ -23,6 +23,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,8 +33,16 @@ from sqlalchemy import Engine
 logger = logging.getLogger(__name__)
 
 CHANNEL = "supportbot_outbox"  # the PostgreSQL notification channel
-RETRY_SECONDS = 1.0  # before binding or connecting again; doubled while it keeps failing
+RETRY_SECONDS = 1.0  # before binding or connecting again (connecting: doubled while failing)
 MAX_RETRY_SECONDS = 30.0
+LIVENESS_SECONDS = 30.0  # a listener with nothing to hear checks its connection this often
+KEEPALIVES = {  # libpq: give up connecting after 5 s; find a dead peer within about a minute
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 class Doorbell(Protocol):
@@ -114,22 +123,27 @@ class UnixDoorbell:
             listener.close()
 
     async def _bind(self, stop: asyncio.Event) -> socket.socket | None:
-        """The bound socket; while the previous leader still holds the name, retry until it
-        lets go or `stop` is set (then None)."""
-        delay = RETRY_SECONDS
+        """The bound socket; while the previous leader still holds the name, try again every
+        RETRY_SECONDS until it lets go or `stop` is set (then None)."""
+        told = False
         while not stop.is_set():
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            listener.setblocking(False)
+            listener = None
             try:
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                listener.setblocking(False)
                 listener.bind(self.address)
             except OSError as error:
-                listener.close()
-                logger.warning(
-                    "outbox doorbell: cannot answer yet (%s); retrying in %.0f s", error, delay
+                if listener is not None:
+                    listener.close()
+                log = logger.debug if told else logger.warning  # once: a handover takes a moment
+                log(
+                    "outbox doorbell: cannot answer yet (%s); trying every %.0f s",
+                    error,
+                    RETRY_SECONDS,
                 )
+                told = True
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, MAX_RETRY_SECONDS)
+                    await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
                 continue
             return listener
         return None
@@ -152,18 +166,25 @@ class PostgresDoorbell:
         self._lock = threading.Lock()
 
     def _connect(self) -> Any:
-        """A psycopg connection in autocommit, outside the engine's pool (held for long)."""
+        """A psycopg connection in autocommit, outside the engine's pool (held for long), that
+        gives up connecting after CONNECT_TIMEOUT and notices a dead peer through keepalives."""
         dialect = self._engine.dialect
         args, kwargs = dialect.create_connect_args(self._engine.url)
+        kwargs = {**KEEPALIVES, **kwargs}  # the URL's own settings win
         return dialect.loaded_dbapi.connect(*args, **kwargs, autocommit=True)
 
     def ring(self) -> None:
         with self._lock:
             if self._ringer is None and not self._closed.is_set():
-                self._ringer = threading.Thread(
+                ringer = threading.Thread(
                     target=self._ring_forever, name="outbox-doorbell", daemon=True
                 )
-                self._ringer.start()
+                try:
+                    ringer.start()
+                except RuntimeError as error:  # no thread to be had: the poll delivers
+                    logger.warning("outbox doorbell: cannot ring (%s)", error)
+                    return
+                self._ringer = ringer
         self._rung.set()
 
     def _ring_forever(self) -> None:
@@ -176,22 +197,37 @@ class PostgresDoorbell:
                 break
             self._rung.clear()
             try:
-                if connection is None:
-                    connection = self._connect()
-                connection.execute(f"NOTIFY {CHANNEL}")
+                connection = self._notify(connection)
                 delay = RETRY_SECONDS
-            except Exception as error:  # the poll delivers meanwhile
+            except Exception as error:  # the poll delivers meanwhile; this ring is tried again
                 logger.warning(
                     "outbox doorbell: could not ring (%r); retrying in %.0f s", error, delay
                 )
-                if connection is not None:
-                    with contextlib.suppress(Exception):
-                        connection.close()
                 connection = None
+                self._rung.set()
                 self._closed.wait(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
         if connection is not None:
             connection.close()
+
+    def _notify(self, connection: Any) -> Any:
+        """NOTIFY on `connection`, or on a new one if it was closed meanwhile (a server's idle
+        timeout, a restart); the connection that rang."""
+        if connection is not None:
+            try:
+                connection.execute(f"NOTIFY {CHANNEL}")
+                return connection
+            except Exception as error:
+                logger.debug("outbox doorbell: connection lost (%r); reconnecting", error)
+                with contextlib.suppress(Exception):
+                    connection.close()
+        connection = self._connect()
+        try:
+            connection.execute(f"NOTIFY {CHANNEL}")
+        except Exception:
+            connection.close()
+            raise
+        return connection
 
     async def answer(self, wake: Callable[[], None], stop: asyncio.Event) -> None:
         stopped = threading.Event()
@@ -213,9 +249,13 @@ class PostgresDoorbell:
                     connection.execute(f"LISTEN {CHANNEL}")
                     wake()  # rings may have been missed while not listening
                     delay = RETRY_SECONDS
+                    checked = time.monotonic()
                     while not stopped.is_set():
                         for _ in connection.notifies(timeout=0.5):
                             wake()
+                        if time.monotonic() - checked > LIVENESS_SECONDS:
+                            connection.execute("SELECT 1")  # a silent peer raises here
+                            checked = time.monotonic()
             except Exception as error:  # the poll delivers meanwhile
                 logger.warning(
                     "outbox doorbell: not listening (%r); retrying in %.0f s", error, delay
@@ -224,9 +264,7 @@ class PostgresDoorbell:
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
 
     def close(self) -> None:
+        """Let the ringer go (it closes its connection as it leaves); returns at once."""
         with self._lock:
             self._closed.set()
-            ringer = self._ringer
         self._rung.set()
-        if ringer is not None:
-            ringer.join(5)

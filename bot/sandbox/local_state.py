@@ -59,7 +59,7 @@ async def keep_saved(workspace: Workspace, path: Path, stop: asyncio.Event) -> N
         if mark != saved:
             try:
                 await asyncio.to_thread(workspace.save, path)
-            except OSError as error:  # a full disk, say: the next change tries again
-                logger.warning("local Slack: could not save to %s: %s", path, error)
+            except Exception:  # a full disk, say: the next check tries again
+                logger.exception("local Slack: could not save to %s", path)
                 continue
             saved = mark

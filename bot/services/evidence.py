@@ -173,8 +173,11 @@ def _outages(session: Session, ticket: Ticket) -> list[Outage]:
 
 
 def _message_kind(ref: str, key: str) -> str:
-    """`INT-42/gti/75` → warning, `INT-42/nudge/…` → nudge, `INT-42/event/…` → thread, …"""
+    """`INT-42/gti/75` → warning, `INT-42/nudge/…` → nudge, `INT-42/event/…` → thread, the
+    root and its edits (`INT-42/root/r3`, `INT-42/gti/75/root`) → root, …"""
     part = key.removeprefix(f"{ref}/").split("/")[0]
+    if key.endswith("/root"):  # a threshold's edit of the root, not a warning sent
+        return "root"
     if part in ("gti", "gtr"):
         return "warning"
     if part == "nudge":

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import audit, report
+from bot.services.tickets import root_edit
 from bot.storage.models import OutboxMessage, OutboxStatus
 from bot.storage.outbox import Outbound, add_message
 from tests.services.history import EXAMPLE_CATALOG, REPORT_AT, build_history
@@ -184,9 +185,11 @@ def test_audit_lists_warnings_slack_accepted_with_their_ts(
             Outbound(key="INT-4/gti/75", text="GTI of INT-4 at 75%", channel_id="U01AAA"),
             now=sent_at,
         )
+        # The root's edit at that threshold is not a warning of its own.
+        add_message(session, root_edit(4, "INT-4/gti/75/root", "INT-4 title"), now=sent_at)
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.key == "INT-4/gti/75")
+            .where(OutboxMessage.key.in_(["INT-4/gti/75", "INT-4/gti/75/root"]))
             .values(status=OutboxStatus.SENT, ts="1793710801.000100", sent_at=sent_at)
         )
     assert supportbot("audit", "4") == 0
@@ -194,6 +197,7 @@ def test_audit_lists_warnings_slack_accepted_with_their_ts(
     assert out.splitlines()[0] == "INT-4 (maintenance, acme/acme-web-01)"
     assert "2026-11-03T13:00:01+01:00  -            message.warning" in out
     assert "ts: 1793710801.000100" in out
-    assert out.count("message.") == 1  # the root and thread posts were never sent
+    assert out.count("message.warning") == 1
+    assert out.count("message.root") == 1  # the edit; the root and thread posts were never sent
     assert "ticket.waiting" in out
     assert "ticket.resumed" in out

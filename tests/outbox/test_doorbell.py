@@ -159,3 +159,31 @@ def test_a_ring_that_cannot_reach_the_database_is_logged_and_dropped(
         bell.ring()  # returns at once: the thread connects
         asyncio.run(until(lambda: "could not ring" in caplog.text))
         bell.close()  # interrupts the wait before the next attempt
+
+
+def test_a_doorbell_that_fails_costs_speed_not_the_leadership(
+    slack: EmulatorThread,
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Out of file descriptors, say: the error is logged, the sender's poll still delivers,
+    and the bot still steps down and stops cleanly."""
+
+    async def broken(self: object, wake: Callable[[], None], stop: asyncio.Event) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(UnixDoorbell, "answer", broken)
+    monkeypatch.setattr(PostgresDoorbell, "answer", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        bot, loop = start_bot(slack, database_url)
+        try:
+            bot.command("open acme-web-01 secours site down")
+            slack.wait_until(
+                lambda: next((m for m in slack.messages(ALERTS) if "INT-1" in m.text), None),
+                timeout_s=20,
+            )
+        finally:
+            stop_bot(bot, loop)  # would raise if the failure had reached the leadership
+    assert "outbox doorbell: no longer answering" in caplog.text
+    assert not bot.server.leadership.is_leader  # stepped down on the way out
