@@ -50,6 +50,7 @@ from bot.storage.models import (
 )
 from bot.storage.models import Clock as ClockRow
 from bot.storage.models import Credit as CreditRow
+from bot.storage.open_tickets import ClockRecord
 
 # Building --------------------------------------------------------------------------------------
 
@@ -266,18 +267,6 @@ class _PauseAt:
 
 
 @dataclass(frozen=True)
-class _ClockAt:
-    """A clock as it stood at one instant (running if it stopped later)."""
-
-    kind: str
-    budget_seconds: int
-    calendar: str
-    started_at: datetime
-    stopped_at: datetime | None
-    stopped_by: str | None
-
-
-@dataclass(frozen=True)
 class _TicketAt:
     """What the report reads of a ticket, as it stood at one instant."""
 
@@ -289,7 +278,7 @@ class _TicketAt:
     status: TicketStatus
     called_at: datetime
     resolved_at: datetime | None
-    clocks: tuple[_ClockAt, ...]
+    clocks: tuple[ClockRecord, ...]  # as it stood: running if it stopped later
     pauses: tuple[_PauseAt, ...]
 
 
@@ -302,7 +291,7 @@ def _ticket_at(ticket: Ticket, now: datetime, settled_later: set[int]) -> _Ticke
         if p.started_at <= now
     )
     clocks = tuple(
-        _ClockAt(
+        ClockRecord(
             kind=c.kind,
             budget_seconds=c.budget_seconds,
             calendar=c.calendar,
