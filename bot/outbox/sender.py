@@ -58,6 +58,7 @@ class SenderConfig:
     stats_interval: float = 60.0  # how often pending/failed counts are logged
     batch: int = 500
     max_give_way: float = 0.5  # longest a pass waits for in-flight requests to be answered
+    min_pass_interval: float = 0.2  # between the starts of two passes, unless one has more to send
     alerts_channel: str | None = None  # where a message failed for good is reported
 
 
@@ -196,6 +197,7 @@ class OutboxSender:
         while not stop.is_set():
             await self._give_way()
             self._wake.clear()  # before the pass: a wake() during it triggers the next one
+            started = self._monotonic()
             try:
                 delay = await self.deliver_due()
             except Exception:
@@ -212,6 +214,12 @@ class OutboxSender:
             )
             for task in pending:
                 task.cancel()
+            # Woken early (a burst of commits): gather what the next moments bring into one
+            # pass, which reads every pending row, instead of one pass per commit.
+            rest = started + self.config.min_pass_interval - self._monotonic()
+            if rest > 0 and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), rest)
 
     async def _give_way(self) -> None:
         """Let requests in flight finish first (up to `max_give_way`): Slack needs their ack
