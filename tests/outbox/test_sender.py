@@ -118,7 +118,11 @@ def test_one_channel_is_paced_to_its_burst_then_one_post_per_second(
     calls = slack.calls_to("chat.postMessage")
     assert [c.status for c in calls] == [200] * 6
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(calls[2:])]
-    assert all(gap >= 0.95 for gap in gaps), gaps
+    # A token bucket: what it refilled while the burst went out may go one post sooner after
+    # it (a loaded machine spreads the burst); after that, one post a second.
+    burst = calls[2].at - calls[0].at
+    assert gaps[0] >= 0.95 - burst, (gaps, burst)
+    assert all(gap >= 0.95 for gap in gaps[1:]), gaps
     assert [m.text for m in slack.messages("C1")] == [f"m{i}" for i in range(6)]
 
 
