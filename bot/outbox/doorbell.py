@@ -166,8 +166,8 @@ class PostgresDoorbell:
         self._lock = threading.Lock()
 
     def _connect(self) -> Any:
-        """A psycopg connection in autocommit, outside the engine's pool (held for long), that
-        gives up connecting after CONNECT_TIMEOUT and notices a dead peer through keepalives."""
+        """A psycopg connection in autocommit, outside the engine's pool (held for long), with
+        KEEPALIVES: it gives up connecting after 5 s and notices a dead peer."""
         dialect = self._engine.dialect
         args, kwargs = dialect.create_connect_args(self._engine.url)
         kwargs = {**KEEPALIVES, **kwargs}  # the URL's own settings win
