@@ -30,7 +30,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--format", choices=["text", "csv", "json"], default="text")
     parser.add_argument(
         "--as-of",
-        help="read the figures as of this ISO-8601 instant (default: now): reproducible",
+        help="read the figures as of this ISO-8601 instant, local time unless it has an offset"
+        " (default: now): reproducible",
     )
     parser.set_defaults(handler=run)
 
@@ -44,21 +45,23 @@ def run(args: argparse.Namespace) -> int:
     except UserFacingError:
         print(f"not a month: {args.month!r} (write YYYY-MM, e.g. 2026-11)", file=sys.stderr)
         return EXIT_USAGE
-    clock: Callable[[], datetime] = utc_now
-    if args.as_of is not None:
-        try:
-            as_of = datetime.fromisoformat(args.as_of)
-        except ValueError:
-            as_of = None
-        if as_of is None or as_of.tzinfo is None:
-            print(f"not an instant: {args.as_of!r} (ISO-8601 with an offset)", file=sys.stderr)
-            return EXIT_USAGE
-        clock = lambda: as_of  # noqa: E731
     try:
         catalog = load_catalog(settings.catalog_path(Path.cwd()))
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    clock: Callable[[], datetime] = utc_now
+    if args.as_of is not None:
+        try:
+            as_of = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            print(
+                f"not an instant: {args.as_of!r} (ISO-8601, e.g. 2026-11-27T18:00)", file=sys.stderr
+            )
+            return EXIT_USAGE
+        if as_of.tzinfo is None:  # local time, as `sla due --start` reads it
+            as_of = as_of.replace(tzinfo=catalog.zone)
+        clock = lambda: as_of  # noqa: E731
     messages = Messages(settings.language)
     engine = make_engine(settings.database_url.get_secret_value())
     try:

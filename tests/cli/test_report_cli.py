@@ -114,6 +114,8 @@ def test_as_of_reads_the_report_as_it_stood_at_that_instant(
     assert "INT-" not in out
     assert supportbot(*argv, "--as-of", "2026-11-26T00:00+01:00") == 0
     out = capsys.readouterr().out
+    assert supportbot(*argv, "--as-of", "2026-11-26T00:00") == 0  # local time: the same
+    assert capsys.readouterr().out == out
     assert "Tickets: 2 " in out
     assert "1 eligible 149.50 €, 0 requested 0.00 €" in out
 
