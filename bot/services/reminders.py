@@ -29,14 +29,13 @@ from bot.config import Catalog
 from bot.messages import Messages
 from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
-from bot.services.tickets import root_edit
+from bot.services.tickets import root_edit, root_title
 from bot.services.views import StoredClock, StoredTicket, sla_clock
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, Pause, PlannedWarning, Snooze
 from bot.sla.nudges import plan_nudges
 from bot.sla.warnings import due_warning, plan_warnings
 from bot.slack import reminders_render as render
-from bot.slack.render import ticket_title
 from bot.storage.credits import mark_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
@@ -226,14 +225,7 @@ class ReminderService(Service):
             counts.late += late
         if due.warnings:  # the root shows the clock: as of this threshold, not the last change
             _, _, last = due.warnings[-1]
-            title = ticket_title(
-                ticket.ref,
-                ticket.kind,
-                ticket.server_id,
-                subject.client_name,
-                ticket.level,
-                self._messages,
-            )
+            title = root_title(ticket, subject.client_name, self._messages)
             edit = root_edit(ticket.id, f"{last.key}/{ROOT}", title)
             add_message(session, edit, now=now)
         if due.nudge is not None:

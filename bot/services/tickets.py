@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import UserFacingError
 from bot.grammar import Open, is_ticket_ref, parse_ticket
+from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
@@ -62,6 +63,14 @@ ROOT_RENDERER = "ticket_root"  # the outbox renderer writing ticket roots (`rend
 def root_key(ticket_id: int) -> str:
     """Outbox key of a ticket's root message."""
     return f"INT-{ticket_id}/root"
+
+
+def root_title(ticket: Ticket, client_name: str, messages: Messages) -> str:
+    """What a root's row says until the sender writes it: the title, which goes as is if the
+    root cannot be written (and is what a failure report quotes)."""
+    return render.ticket_title(
+        f"INT-{ticket.id}", ticket.kind, ticket.server_id, client_name, ticket.level, messages
+    )
 
 
 def root_edit(ticket_id: int, key: str, fallback: str) -> Outbound:
@@ -158,12 +167,7 @@ class TicketService(Service):
         )
 
     def _root_fallback(self, session: Session, ticket: Ticket) -> str:
-        """What a root's row says until the sender writes it: the title, which goes as is if
-        the root cannot be written (and is what a failure report quotes)."""
-        client = self._client_name(session, ticket.client_id)
-        return render.ticket_title(
-            f"INT-{ticket.id}", ticket.kind, ticket.server_id, client, ticket.level, self._messages
-        )
+        return root_title(ticket, self._client_name(session, ticket.client_id), self._messages)
 
     def render_root(self, session: Session, ticket_id: str) -> tuple[str, list[dict[str, Any]]]:
         """The root message of ticket `ticket_id` as it is now: the outbox's renderer for
