@@ -328,7 +328,7 @@ class OutboxSender:
                 for failure in failures:
                     message = session.get_one(OutboxMessage, failure.message_id)
                     self._fail(session, message, failure.error, report=failure.report)
-        plan.sends.sort(key=lambda s: s.id)
+        plan.sends.sort(key=_turn)
         return plan
 
     def _resolve(
@@ -574,6 +574,16 @@ def _channel_of(session: Session, row: OutboxMessage) -> str | None:
         return None
     found = repo.get_by_keys(session, {parent}).get(parent)
     return None if found is None else found.sent_channel_id or found.channel_id
+
+
+def _turn(send: Send) -> tuple[bool, int]:
+    """Which of a pass's sends takes a channel's next call: edits first, then in writing order.
+
+    An edit shows a message's state now (a storm root's count, a ticket's clocks) and replaces
+    any older pending edit; a reply adds a line to a thread's history and may wait its turn.
+    Behind 49 replies, a storm root's edit to "50 servers down" would wait 49 s.
+    """
+    return (send.operation is not OutboxOperation.UPDATE, send.id)
 
 
 def _lane(row: repo.Routing) -> tuple[str, str]:

@@ -296,6 +296,35 @@ def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
     ]
 
 
+def test_an_edit_of_a_root_goes_before_the_replies_queued_ahead_of_it(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A root with 5 replies waiting and then an edit of it: the edit takes the channel's next
+    call, not the sixth (a storm root grows from 49 to 50 servers down while its details go)."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="root", text="49 servers down", channel_id="C1")])
+    enqueue(
+        sessions,
+        [Outbound(key=f"root/{n}", text=f"detail {n}", thread_key="root") for n in range(5)]
+        + [
+            Outbound(
+                key="root/v1",
+                text="50 servers down",
+                operation=OutboxOperation.UPDATE,
+                target_key="root",
+            )
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=20)
+    calls = [c for c in slack.calls if c.method in {"chat.postMessage", "chat.update"}]
+    assert [c.params["text"] for c in calls[:2]] == ["49 servers down", "50 servers down"]
+    (root,) = slack.roots("C1")
+    replies = slack.thread("C1", root.ts)[1:]
+    assert [r.text for r in replies] == [f"detail {n}" for n in range(5)]
+    assert slack.root("C1", root.ts).text == "50 servers down"
+
+
 def test_messages_written_at_send_time_are_written_once_each_as_they_go(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
