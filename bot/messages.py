@@ -2,10 +2,12 @@
 
 Keys are dotted names; values are `str.format` templates. `Messages.get` refuses a key or a
 placeholder it does not know, so a typo fails in tests rather than in front of a technician.
+French names take an elided preposition: `{client:de}` writes "de Globex" but "d'ACME".
 """
 
 import functools
 import re
+import string
 from dataclasses import dataclass
 from typing import Literal
 
@@ -120,7 +122,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "<@{user}> acknowledged the alert: no more pings.",
     },
     "alert.thread.silenced": {
-        "fr": ":no_bell: <@{user}> a coupé les alertes de {server} jusqu'à {until}.{reason}",
+        "fr": ":no_bell: <@{user}> a coupé les alertes {server:de} jusqu'à {until}.{reason}",
         "en": ":no_bell: <@{user}> silenced alerts for {server} until {until}.{reason}",
     },
     "alert.reason": {"fr": " Raison : {reason}", "en": " Reason: {reason}"},
@@ -570,7 +572,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "ticket.opened_out_of_scope": {
         "fr": (
-            "{ref} enregistré *hors forfait* : le forfait de {client} est épuisé ce mois-ci "
+            "{ref} enregistré *hors forfait* : le forfait {client:de} est épuisé ce mois-ci "
             "({used}/{allowed}). Aucun délai ne court. Enregistrez `quote {ref}` ou `refuse {ref}`."
         ),
         "en": (
@@ -727,6 +729,24 @@ def _slack_safe(template: str) -> str:
     )
 
 
+# Before a vowel, "de" is elided: "d'ACME", "d'Intermarché". Not before an h, aspirated or not
+# ("de Hachette", "d'Hôtel": no rule tells them apart), nor a y ("de Yoplait").
+_ELIDES = re.compile(r"[aeiouàâäéèêëîïôöùûü]", re.IGNORECASE)
+
+
+class _Formatter(string.Formatter):
+    """`str.format` with one more format spec, `de`: the French preposition, elided or not."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec == "de":
+            text = str(value)
+            return f"d'{text}" if _ELIDES.match(text) else f"de {text}"
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _Formatter()
+
+
 @dataclass(frozen=True)
 class Messages:
     """The message catalog in one language."""
@@ -738,4 +758,7 @@ class Messages:
 
         Values are inserted as given: callers escape user text (bot.slack.render.escape).
         """
-        return _slack_safe(CATALOG[key][self.language]).format(**values)
+        template = _slack_safe(CATALOG[key][self.language])
+        if ":de}" in template:
+            return _FORMATTER.format(template, **values)
+        return template.format(**values)

@@ -31,3 +31,21 @@ def test_literal_angle_brackets_are_escaped_but_mentions_kept() -> None:
     assert Messages("en").get("ticket.claimed", ref="INT-1", user="U1") == (
         "INT-1 claimed by <@U1>."
     )
+
+
+@pytest.mark.parametrize(
+    ("client", "expected"),
+    [
+        ("ACME SARL", "le forfait d'ACME SARL est épuisé"),
+        ("Intermarché", "le forfait d'Intermarché est épuisé"),
+        ("Globex", "le forfait de Globex est épuisé"),
+        ("Hachette", "le forfait de Hachette est épuisé"),
+    ],
+)
+def test_french_elides_de_before_a_name_that_starts_with_a_vowel(
+    client: str, expected: str
+) -> None:
+    """ "le forfait de ACME" is not French; English keeps the name as it is."""
+    values = {"ref": "INT-1", "client": client, "used": 4, "allowed": 4}
+    assert expected in Messages("fr").get("ticket.opened_out_of_scope", **values)
+    assert f"{client}'s allowance" in Messages("en").get("ticket.opened_out_of_scope", **values)
