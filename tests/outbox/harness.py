@@ -21,7 +21,7 @@ from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.sandbox import EmulatorThread, LoopThread
 from bot.slack.api import SlackApi
-from bot.storage.models import OutboxMessage, OutboxStatus
+from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 from bot.storage.outbox import Outbound, add_message, get_stats
 
 ALERTS = "C01ALERTS"
@@ -38,6 +38,13 @@ def enqueue(sessions: sessionmaker[Session], messages: Iterable[Outbound]) -> No
     with sessions.begin() as session:
         for message in messages:
             add_message(session, message, now=utc_now())
+
+
+def edit(key: str, text: str, *, of: str, render: str | None = None) -> Outbound:
+    """An edit of the message whose key is `of`."""
+    return Outbound(
+        key=key, text=text, operation=OutboxOperation.UPDATE, target_key=of, render=render
+    )
 
 
 def rows(sessions: sessionmaker[Session]) -> dict[str, OutboxMessage]:

@@ -18,7 +18,15 @@ from bot.sandbox import EmulatorThread, SlackEmulator
 from bot.storage.database import make_engine, make_sessionmaker
 from bot.storage.models import OutboxOperation, OutboxStatus
 from bot.storage.outbox import Outbound
-from tests.outbox.harness import ALERTS, SenderThread, enqueue, rows, statuses, wait_drained
+from tests.outbox.harness import (
+    ALERTS,
+    SenderThread,
+    edit,
+    enqueue,
+    rows,
+    statuses,
+    wait_drained,
+)
 
 
 def sender(
@@ -183,10 +191,7 @@ def test_a_failed_edit_is_reported_with_the_channel_of_the_message_it_edits(
     with sender(slack, sessions):
         wait_drained(sessions, timeout_s=10)
     slack.inject_error("chat.update", "message_not_found", times=1)
-    edit = Outbound(
-        key="root/r1", text="the root, edited", operation=OutboxOperation.UPDATE, target_key="root"
-    )
-    enqueue(sessions, [edit])
+    enqueue(sessions, [edit("root/r1", "the root, edited", of="root")])
     with sender(slack, sessions):
         wait_drained(sessions, timeout_s=10)
     assert rows(sessions)["root/r1"].last_error == "message_not_found"
@@ -273,15 +278,7 @@ def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
         wait_drained(sessions, timeout_s=10)
     enqueue(
         sessions,
-        [
-            Outbound(
-                key=f"root/v{n}",
-                text=f"GTR {n * 25} %",
-                operation=OutboxOperation.UPDATE,
-                target_key="root",
-            )
-            for n in (1, 2, 3)
-        ],
+        [edit(f"root/v{n}", f"GTR {n * 25} %", of="root") for n in (1, 2, 3)],
     )
     with sender(slack, sessions):
         wait_drained(sessions, timeout_s=10)
@@ -306,14 +303,7 @@ def test_an_edit_of_a_root_goes_before_the_replies_queued_ahead_of_it(
     enqueue(
         sessions,
         [Outbound(key=f"root/{n}", text=f"detail {n}", thread_key="root") for n in range(5)]
-        + [
-            Outbound(
-                key="root/v1",
-                text="50 servers down",
-                operation=OutboxOperation.UPDATE,
-                target_key="root",
-            )
-        ],
+        + [edit("root/v1", "50 servers down", of="root")],
     )
     with sender(slack, sessions):
         wait_drained(sessions, timeout_s=20)
@@ -345,16 +335,7 @@ def test_messages_written_at_send_time_are_written_once_each_as_they_go(
         wait_drained(sessions, timeout_s=10)
     enqueue(
         sessions,
-        [
-            Outbound(
-                key=f"root/r{n}",
-                text="queued",
-                operation=OutboxOperation.UPDATE,
-                target_key="root",
-                render="root:INT-7",
-            )
-            for n in (1, 2, 3)
-        ],
+        [edit(f"root/r{n}", "queued", of="root", render="root:INT-7") for n in (1, 2, 3)],
     )
     state["revision"] = 3
     with sender(slack, sessions, renderers={"root": root}):
@@ -480,12 +461,7 @@ def test_a_reply_waits_for_its_root_and_finds_it_after_a_restart(
         sessions,
         [
             Outbound(key="root/2", text="detail 2", thread_key="root"),
-            Outbound(
-                key="root/v2",
-                text="outage (resolved)",
-                operation=OutboxOperation.UPDATE,
-                target_key="root",
-            ),
+            edit("root/v2", "outage (resolved)", of="root"),
         ],
     )
     with sender(slack, sessions):
