@@ -328,7 +328,8 @@ class OutboxSender:
                 for failure in failures:
                     message = session.get_one(OutboxMessage, failure.message_id)
                     self._fail(session, message, failure.error, report=failure.report)
-        plan.sends.sort(key=_turn)
+        turns = _turns(heads, lanes)
+        plan.sends.sort(key=lambda send: turns[send.id])
         return plan
 
     def _resolve(
@@ -576,14 +577,23 @@ def _channel_of(session: Session, row: OutboxMessage) -> str | None:
     return None if found is None else found.sent_channel_id or found.channel_id
 
 
-def _turn(send: Send) -> tuple[bool, int]:
-    """Which of a pass's sends takes a channel's next call: edits first, then in writing order.
+def _turns(
+    heads: list[repo.Routing], lanes: dict[tuple[str, str], list[repo.Routing]]
+) -> dict[int, tuple[int, int]]:
+    """The order in which lane heads take their channel's next call: writing order, except
+    that an edit of a message goes before the replies queued in its thread.
 
-    An edit shows a message's state now (a storm root's count, a ticket's clocks) and replaces
-    any older pending edit; a reply adds a line to a thread's history and may wait its turn.
-    Behind 49 replies, a storm root's edit to "50 servers down" would wait 49 s.
+    The message shows the state now (a storm root's count, a ticket's clocks), its replies the
+    history: behind 49 replies, a storm root's edit to "50 servers down" would wait 49 s.
     """
-    return (send.operation is not OutboxOperation.UPDATE, send.id)
+    turns: dict[int, tuple[int, int]] = {}
+    for head in heads:
+        if head.target_key is None:
+            turns[head.id] = (head.id, 1)
+            continue
+        replies = lanes.get(("thread", head.target_key))
+        turns[head.id] = (min(head.id, replies[0].id) if replies else head.id, 0)
+    return turns
 
 
 def _lane(row: repo.Routing) -> tuple[str, str]:

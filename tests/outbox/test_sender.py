@@ -315,6 +315,27 @@ def test_an_edit_of_a_root_goes_before_the_replies_queued_ahead_of_it(
     assert slack.root("C1", root.ts).text == "50 servers down"
 
 
+def test_an_edit_waits_for_replies_written_before_it_in_other_threads(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Only its own thread's replies are overtaken: across threads, writing order."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key=k, text=k, channel_id="C1") for k in ("a", "b")])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    enqueue(
+        sessions,
+        [
+            Outbound(key="b/1", text="b's reply", thread_key="b"),
+            edit("a/v1", "a, edited", of="a"),
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    calls = [c for c in slack.calls if c.method in {"chat.postMessage", "chat.update"}]
+    assert [c.params["text"] for c in calls] == ["a", "b", "b's reply", "a, edited"]
+
+
 def test_messages_written_at_send_time_are_written_once_each_as_they_go(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
