@@ -294,8 +294,18 @@ class TicketService(Service):
                 },
             )
             session.flush()
-            view = self._view(session, ticket, now)
             self._post_root(session, ticket, now=now)
+            if spec.probes and ticket.clocks and ticket.clocks[0].kind == ClockKind.GTR.value:
+                # A call registered late, once the probes had already seen the server back:
+                # its GTR stops there, as it would have had the ticket been registered on time.
+                restored_at = session.scalar(
+                    select(func.min(Outage.ended_at)).where(
+                        Outage.server_id == spec.id, Outage.ended_at >= called_at
+                    )
+                )
+                if restored_at is not None:
+                    self._stop_gtr_restored(session, ticket, restored_at, now)
+            view = self._view(session, ticket, now)
         if out_of_scope:
             text = self._messages.get(
                 "ticket.opened_out_of_scope",
@@ -729,22 +739,28 @@ class TicketService(Service):
             # A clock registered after the restoration (a late call) is not stopped by it.
             if running is None or running.started_at > restored_at:
                 continue
-            gtr = self._stop_clock(ticket, ClockKind.GTR, restored_at, "probe")
-            said = self._messages.get(
-                "ticket.gtr_restored",
-                server=server_id,
-                at=render.local_time(restored_at, self._zone),
-                ref=f"INT-{ticket.id}",
-                gtr=self._verdict_text("ticket.gtr_stopped", ticket, gtr, restored_at),
-                mention=f"<@{ticket.assignee_id or ticket.opened_by}>",
-            )
-            details = {"restored_at": restored_at.isoformat()}
-            details |= self._clock_details(ticket, gtr, restored_at)
-            self._record(
-                session, ticket, Actor("probe"), "clock.restored", said, now=now, details=details
-            )
+            self._stop_gtr_restored(session, ticket, restored_at, now)
             stopped.append(ticket.id)
         return stopped
+
+    def _stop_gtr_restored(
+        self, session: Session, ticket: Ticket, restored_at: datetime, now: datetime
+    ) -> None:
+        """Stop the ticket's GTR at the server's restoration, and say so in its thread."""
+        gtr = self._stop_clock(ticket, ClockKind.GTR, restored_at, "probe")
+        said = self._messages.get(
+            "ticket.gtr_restored",
+            server=ticket.server_id,
+            at=render.local_time(restored_at, self._zone),
+            ref=f"INT-{ticket.id}",
+            gtr=self._verdict_text("ticket.gtr_stopped", ticket, gtr, restored_at),
+            mention=f"<@{ticket.assignee_id or ticket.opened_by}>",
+        )
+        details = {"restored_at": restored_at.isoformat()}
+        details |= self._clock_details(ticket, gtr, restored_at)
+        self._record(
+            session, ticket, Actor("probe"), "clock.restored", said, now=now, details=details
+        )
 
     # Snooze (issue 7) --------------------------------------------------------------------------
 
