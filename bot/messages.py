@@ -501,6 +501,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Heure d'appel illisible `{value}` : écrivez HH:MM ou une date ISO-8601.",
         "en": "Unreadable call time `{value}`: write HH:MM or an ISO-8601 instant.",
     },
+    "ticket.at_no_time": {
+        "fr": (
+            "Heure d'appel `{value}` sans heure : écrivez HH:MM, ou la date et l'heure "
+            "(2026-11-27T09:30)."
+        ),
+        "en": "Call time `{value}` has no time of day: write HH:MM, or the date and time "
+        "(2026-11-27T09:30).",
+    },
     "ticket.at_future": {
         "fr": (
             "L'heure d'appel {at} est dans le futur (pour un autre jour, donnez la date : "

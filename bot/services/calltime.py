@@ -5,13 +5,15 @@
 more likely a typo than a call from the day before, and is refused as in the future (the
 ISO-8601 form names any day)."""
 
-from datetime import UTC, datetime, time, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
 
 MAX_BACKDATE = timedelta(hours=24)
 ROLLOVER = timedelta(hours=12)
+_HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
 
 
 def resolve_call_time(text: str | None, *, now: datetime, zone: ZoneInfo) -> datetime:
@@ -28,9 +30,11 @@ def resolve_call_time(text: str | None, *, now: datetime, zone: ZoneInfo) -> dat
 
 
 def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
+    if _is_date(text):  # midnight is not what a call time without a time means
+        raise UserFacingError("ticket.at_no_time", value=text[:40])
     try:
-        if len(text) <= 5 and ":" in text:
-            hours, minutes = (int(part) for part in text.split(":"))
+        if hh_mm := _HH_MM.fullmatch(text):
+            hours, minutes = int(hh_mm[1]), int(hh_mm[2])
             return _latest(time(hours, minutes), now=now, zone=zone)
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -38,6 +42,15 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
+
+
+def _is_date(text: str) -> bool:
+    """Whether `text` is an ISO-8601 date with no time (`2026-11-27`, `20261127`)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _latest(clock_time: time, *, now: datetime, zone: ZoneInfo) -> datetime:

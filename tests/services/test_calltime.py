@@ -50,3 +50,19 @@ def test_across_the_end_of_summer_time() -> None:
     now = datetime(2026, 10, 25, 4, 0, tzinfo=PARIS)
     at = resolve_call_time("23:30", now=now.astimezone(UTC), zone=PARIS)
     assert at == datetime(2026, 10, 24, 21, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("2026-11-27", "ticket.at_no_time"),  # a day: not midnight, which would breach at once
+        ("20261127", "ticket.at_no_time"),
+        ("9:5", "ticket.at_invalid"),  # 09:05 or 09:50?
+        ("0920", "ticket.at_invalid"),
+        ("25:00", "ticket.at_invalid"),
+    ],
+)
+def test_a_call_time_without_a_clear_time_of_day_is_refused(text: str, key: str) -> None:
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
+    assert refused.value.key == key
