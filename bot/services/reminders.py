@@ -53,7 +53,10 @@ from bot.storage.outbox import Outbound, add_message
 
 logger = logging.getLogger(__name__)
 
-ESCALATE_AFTER = 2  # missed nudges before the next one goes to the thread, mentioning on-call
+# Nudges sent since the last client update and left unanswered before the next one goes to the
+# thread, mentioning on-call. Sent ones only: a nudge that fell due while the bot was down was
+# superseded, never sent, and a technician cannot ignore a nudge they never got.
+ESCALATE_AFTER = 2
 BREACH_LOOKBACK = timedelta(days=1)  # a clock stopped late this recently may still owe its breach
 THREAD, DM, ALERT, ROOT = "thread", "dm", "alert", "root"
 
@@ -231,7 +234,8 @@ class ReminderService(Service):
         if due.nudge is not None:
             late = self._late(ticket, due.nudge.due_at, now)
             silence = now - max([*plan.updates, ticket.claimed_at or now])
-            self._nudge(session, ticket, subject, due.nudge, silence, now, late)
+            unanswered = unanswered_nudges(session, plan.nudges, due.nudge)
+            self._nudge(session, ticket, subject, due.nudge, unanswered, silence, now, late)
             counts.nudges += 1
             counts.late += late
         return counts
@@ -401,11 +405,14 @@ class ReminderService(Service):
         ticket: Ticket,
         subject: render.Subject,
         nudge: Nudge,
+        unanswered: int,
         silence: timedelta,
         now: datetime,
         late: bool,
     ) -> None:
-        escalated = nudge.missed > ESCALATE_AFTER
+        """Queue `nudge`: a DM to the assignee, or a thread post once `unanswered` (the nudges
+        sent since the last client update) reaches ESCALATE_AFTER."""
+        escalated = unanswered >= ESCALATE_AFTER
         mentions = None
         if escalated:
             assignee = [ticket.assignee_id] if ticket.assignee_id else []
@@ -413,6 +420,7 @@ class ReminderService(Service):
         text, blocks = render.nudge_message(
             subject,
             nudge,
+            unanswered=unanswered,
             silence=silence,
             mentions=mentions,
             late=late,
@@ -440,9 +448,24 @@ def _due_nudge(
     return latest
 
 
+def unanswered_nudges(session: Session, nudges: Sequence[Nudge], nudge: Nudge) -> int:
+    """How many nudges were queued (DM or thread post) between the last client update and
+    `nudge`, one of `nudges` (in order). Not `nudge.missed - 1`: that counts every nudge that
+    fell due since the update, and those due while the bot was down were superseded, not sent.
+    Looked up only for a nudge about to be queued, in chunks: a claimed ticket left without an
+    update for days has a long run of nudges."""
+    end = nudges.index(nudge)
+    earlier = [n.key for n in nudges[end - nudge.missed + 1 : end]]
+    return sum(
+        len(sent_keys(session, set(earlier[start : start + _KEYS_PER_LOOKUP])))
+        for start in range(0, len(earlier), _KEYS_PER_LOOKUP)
+    )
+
+
 # Queries -------------------------------------------------------------------------------------
 
 _CHUNK = 200  # candidates judged per read: a few thousand SLA keys in one IN list at most
+_KEYS_PER_LOOKUP = 500  # earlier nudges of one run looked up in the outbox per statement
 _UPDATES_OF_TICKETS = (
     select(AuditEvent.ticket_id, AuditEvent.at)
     .where(

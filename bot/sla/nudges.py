@@ -28,7 +28,8 @@ class Snooze(NamedTuple):
 
 @dataclass(frozen=True, order=True)
 class Nudge:
-    """A reminder to post a client update; `missed` counts nudges since the last update."""
+    """A reminder to post a client update; `missed` counts nudges due since the last update,
+    sent or not (after downtime only the latest due one is sent: the sweep counts sent ones)."""
 
     due_at: datetime
     key: str

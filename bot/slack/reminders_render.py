@@ -140,13 +140,16 @@ def nudge_message(
     subject: Subject,
     nudge: Nudge,
     *,
+    unanswered: int,
     silence: timedelta,
     mentions: list[str] | None,
     late: bool,
     messages: Messages,
     zone: ZoneInfo,
 ) -> Rendered:
-    """An update nudge: a DM to the assignee, or (escalated, with `mentions`) a thread post."""
+    """An update nudge: a DM to the assignee, or (escalated, with `mentions`) a thread post
+    saying how many nudges sent since the last client update went `unanswered` (this one
+    excluded; not those that fell due while the bot was down, which were never sent)."""
     values: dict[str, object] = {
         "silence": duration(silence),
         "late": late_note(nudge.due_at, late, messages, zone),
@@ -156,7 +159,7 @@ def nudge_message(
         text = messages.get(
             "reminder.nudge_escalated",
             mentions=" ".join(f"<@{user_id}>" for user_id in mentions),
-            missed=nudge.missed - 1,
+            missed=unanswered,
             **values,
         )
     else:

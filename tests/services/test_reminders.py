@@ -333,6 +333,60 @@ def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(worl
     assert len(world.outbox("/nudge/")) == 4
 
 
+def test_after_downtime_an_escalated_nudge_counts_only_the_nudges_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updated at 10:05: DMs at 11:05 and 12:05; the bot is down from 12:10 to 15:20, so the
+    13:05 and 14:05 nudges are superseded, never sent. The 15:05 one (the third sent, late) goes
+    to the thread saying 2 nudges went unanswered, not 4; the 16:05 one says 3, not 5."""
+    monkeypatch.setattr(reminders, "_KEYS_PER_LOOKUP", 1)  # the count adds up across lookups
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at = start + timedelta(minutes=5)
+    world.tickets.update(Actor(TECH), ticket, "told the client")
+    world.sweep_until(start + timedelta(hours=2, minutes=10))
+    assert [row.key for row in world.outbox("/nudge/")] == [
+        "INT-1/nudge/2026-11-25T10:05:00Z/dm",
+        "INT-1/nudge/2026-11-25T11:05:00Z/dm",
+    ]
+    world.clock.at = start + timedelta(hours=5, minutes=20)  # back up: no sweep until now
+    world.sweep_until(start + timedelta(hours=6, minutes=10))
+    rows = world.outbox("/nudge/")
+    assert [(row.key, row.channel_id, row.thread_key) for row in rows[2:]] == [
+        ("INT-1/nudge/2026-11-25T14:05:00Z/thread", ALERTS, "INT-1/root"),
+        ("INT-1/nudge/2026-11-25T15:05:00Z/thread", ALERTS, "INT-1/root"),
+    ]
+    assert f"<@{TECH}> <@{ONCALL}>" in rows[2].text
+    assert "2 nudges unanswered" in rows[2].text
+    assert "Late: due at 2026-11-25 15:05" in rows[2].text
+    assert "3 nudges unanswered" in rows[3].text
+    assert "Late" not in rows[3].text
+
+
+def test_after_downtime_escalation_waits_for_two_nudges_actually_sent(world: World) -> None:
+    """Updated at 10:05: a DM at 11:05, then the bot is down from 11:10 to 14:20 (12:05, 13:05
+    and 14:05 fall due unsent). The assignee got one nudge only: 14:05 is a second DM, not a
+    thread post; 15:05, the third one sent, goes to the thread saying 2 went unanswered."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at = start + timedelta(minutes=5)
+    world.tickets.update(Actor(TECH), ticket, "told the client")
+    world.sweep_until(start + timedelta(hours=1, minutes=10))
+    world.clock.at = start + timedelta(hours=4, minutes=20)
+    world.sweep_until(start + timedelta(hours=5, minutes=10))
+    rows = world.outbox("/nudge/")
+    assert [(row.key, row.channel_id) for row in rows] == [
+        ("INT-1/nudge/2026-11-25T10:05:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T13:05:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T14:05:00Z/thread", ALERTS),
+    ]
+    assert "Late: due at 2026-11-25 14:05" in rows[1].text
+    assert f"<@{TECH}> <@{ONCALL}>" in rows[2].text
+    assert "2 nudges unanswered" in rows[2].text
+
+
 def test_snooze_delays_the_next_nudge_and_is_audited(world: World) -> None:
     """Snoozed 30 min at 10:50: the 11:00 nudge comes at 11:20, the next one at 12:20."""
     start = world.clock.at
