@@ -539,6 +539,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{ref} est déjà clos.",
         "en": "{ref} is already resolved.",
     },
+    "ticket.closed_refused": {
+        "fr": "{ref} est clos : hors forfait, refusé par le client.",
+        "en": "{ref} is closed: out of scope, refused by the client.",
+    },
     "ticket.scope_pending": {
         "fr": "{ref} est hors forfait : enregistrez d'abord `quote` ou `refuse`.",
         "en": "{ref} is out of scope: record `quote` or `refuse` first.",

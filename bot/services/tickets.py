@@ -619,7 +619,8 @@ class TicketService(Service):
 
     def _require_open(self, ticket: Ticket) -> None:
         if ticket.status is TicketStatus.RESOLVED:
-            raise UserFacingError("ticket.resolved", ref=f"INT-{ticket.id}")
+            key = "ticket.closed_refused" if ticket.scope is Scope.REFUSED else "ticket.resolved"
+            raise UserFacingError(key, ref=f"INT-{ticket.id}")
 
     def _require_workable(self, ticket: Ticket) -> None:
         """Open, and not waiting for a quote-or-refuse decision."""

@@ -191,6 +191,10 @@ def test_refuse_closes_an_out_of_scope_ticket(bot: RunningBot) -> None:
     with bot.sessions() as session:
         ticket = session.get_one(Ticket, 3)
         assert (ticket.scope, ticket.status) == (Scope.REFUSED, TicketStatus.RESOLVED)
+    for verb in ("claim", "resolve"):  # closed, but not "resolved": nobody worked on it
+        assert (
+            bot.command(f"{verb} INT-3") == "INT-3 is closed: out of scope, refused by the client."
+        )
 
 
 def test_at_backdates_the_call_and_the_clock_starts_then(bot: RunningBot) -> None:
