@@ -204,7 +204,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     # Warnings and nudges (issue 7) --------------------------------------------------------------
     "reminder.warning": {
         "fr": ":hourglass_flowing_sand: *{ref}* · {clock} {threshold} : il reste {remaining} de "
-        "temps ouvré, échéance {deadline}.\n{server} · {client} · {assignee}{late}",
+        "délai, échéance {deadline}.\n{server} · {client} · {assignee}{late}",
         "en": ":hourglass_flowing_sand: *{ref}* · {clock} {threshold}: {remaining} of open time "
         "left, due {deadline}.\n{server} · {client} · {assignee}{late}",
     },
@@ -595,11 +595,9 @@ CATALOG: dict[str, dict[Language, str]] = {
     "ticket.claimed_gti": {
         "fr": (
             "{ref} pris en charge par <@{user}>. "
-            "GTI {verdict} : {taken} de temps ouvré sur {budget}."
+            "GTI {verdict} : {taken} de délai consommé sur {budget}."
         ),
-        "en": (
-            "{ref} claimed by <@{user}>. GTI {verdict}: {taken} of open time for a {budget} budget."
-        ),
+        "en": ("{ref} claimed by <@{user}>. GTI {verdict}: {taken} of open time, budget {budget}."),
     },
     "ticket.claimed": {
         "fr": "{ref} pris en charge par <@{user}>.",
@@ -626,8 +624,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} resolved by <@{user}>.{gtr}{note}",
     },
     "ticket.gtr_stopped": {
-        "fr": " GTR {verdict} : {taken} de temps ouvré sur {budget}.",
-        "en": " GTR {verdict}: {taken} of open time for a {budget} budget.",
+        "fr": " GTR {verdict} : {taken} de délai consommé sur {budget}.",
+        "en": " GTR {verdict}: {taken} of open time, budget {budget}.",
     },
     "ticket.note": {"fr": " Note : {text}", "en": " Note: {text}"},
     "ticket.reassigned": {

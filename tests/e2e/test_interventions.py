@@ -143,7 +143,7 @@ def test_claim_says_whether_gti_was_met_with_open_time_and_budget(bot: RunningBo
     bot.command("open acme-web-01 secours down")
     bot.clock.set(FRIDAY_4PM + timedelta(hours=1))
     assert bot.command("claim 1") == (
-        "INT-1 claimed by <@U01AAA>. GTI met: 1h of open time for a 4h budget."
+        "INT-1 claimed by <@U01AAA>. GTI met: 1h of open time, budget 4h."
     )
 
 
@@ -153,7 +153,7 @@ def test_claim_after_the_deadline_is_a_breach_counted_in_open_time(bot: RunningB
     bot.command("open acme-web-01 secours down")
     bot.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=PARIS))
     assert bot.command("claim 1") == (
-        "INT-1 claimed by <@U01AAA>. GTI *breached*: 5h of open time for a 4h budget."
+        "INT-1 claimed by <@U01AAA>. GTI *breached*: 5h of open time, budget 4h."
     )
     with bot.sessions() as session:
         clock = session.scalars(select(Clock)).one()
