@@ -270,6 +270,15 @@ class Catalog(_Strict):
     def server(self, server_id: str) -> ServerSpec:
         return next(s for s in self.servers if s.id == server_id)
 
+    def find_server(self, text: str) -> ServerSpec | None:
+        """The server `text` names: its id, else its id in another case when only one server
+        has it (a technician typing `ACME-WEB-01`); None when it names none."""
+        exact = next((s for s in self.servers if s.id == text), None)
+        if exact is not None:
+            return exact
+        folded = [s for s in self.servers if s.id.casefold() == text.casefold()]
+        return folded[0] if len(folded) == 1 else None
+
     def level_of(self, client_id: str) -> LevelSpec:
         return self.levels[self.client(client_id).level]
 

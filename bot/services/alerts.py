@@ -351,9 +351,11 @@ class AlertService(Service):
 
     def silence(self, actor: Actor, server_id: str, length: timedelta, reason: str) -> Reply:
         """No alert posts for `server_id` during `length` (outages are still recorded)."""
-        if not any(s.id == server_id for s in self.catalog.servers):
+        server = self.catalog.find_server(server_id)
+        if server is None:
             known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
             raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
+        server_id = server.id
         with self._transaction() as session:
             now = self._clock()
             until = now + length

@@ -231,7 +231,7 @@ class TicketService(Service):
 
     def open(self, actor: Actor, command: Open, *, outage_id: int | None = None) -> Reply:
         """Register a ticket; out of scope when the client's allowance is used up."""
-        spec = next((s for s in self.catalog.servers if s.id == command.server_id), None)
+        spec = self.catalog.find_server(command.server_id)
         if spec is None:
             known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
             raise UserFacingError("ticket.unknown_server", server=command.server_id, known=known)
@@ -543,10 +543,10 @@ class TicketService(Service):
                 views = self._open_views(session, now)
                 what = self._messages.get("list.what.open")
                 clients = sorted({v.client_id for v in views})
-            elif any(s.id == target for s in self.catalog.servers):
-                views = self._open_views(session, now, server_id=target)
-                what = self._messages.get("list.what.server", server=target)
-                clients = [self.catalog.server(target).client]
+            elif (server := self.catalog.find_server(target)) is not None:
+                views = self._open_views(session, now, server_id=server.id)
+                what = self._messages.get("list.what.server", server=server.id)
+                clients = [server.client]
             else:
                 client = self._find_client(target)
                 views = self._open_views(session, now, client_id=client)

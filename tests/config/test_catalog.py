@@ -239,3 +239,20 @@ def test_bad_durations_are_refused(text: str) -> None:
     """Anything else is a ValueError naming the input."""
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+def test_a_server_is_found_by_its_id_in_any_case_unless_that_is_ambiguous() -> None:
+    catalog = load_catalog(EXAMPLE)
+    assert catalog.find_server("acme-web-01") is catalog.server("acme-web-01")
+    assert catalog.find_server("ACME-Web-01") is catalog.server("acme-web-01")
+    assert catalog.find_server("acme-web-02") is None
+    twins = catalog.model_copy(
+        update={
+            "servers": [
+                *catalog.servers,
+                catalog.server("acme-web-01").model_copy(update={"id": "ACME-WEB-01"}),
+            ]
+        }
+    )
+    assert twins.find_server("ACME-WEB-01") is twins.servers[-1]  # its exact id
+    assert twins.find_server("Acme-Web-01") is None  # which of the two?

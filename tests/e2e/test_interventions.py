@@ -182,6 +182,16 @@ def test_a_ticket_past_the_allowance_is_out_of_scope_until_quoted(bot: RunningBo
         assert session.scalar(select(Clock).where(Clock.ticket_id == 3)) is None
 
 
+def test_a_server_typed_in_another_case_is_the_catalog_s(bot: RunningBot) -> None:
+    """`ACME-WEB-01` is acme-web-01, as `GLOBEX` is the client globex."""
+    bot.clock.set(FRIDAY_4PM)
+    assert "on acme-web-01" in bot.command("open ACME-WEB-01 secours site down")
+    assert "INT-1" in bot.command("status Acme-Web-01", command="/sla")
+    assert "acme-web-01" in bot.command("silence ACME-web-01 1h reboot", command="/sla")
+    with bot.sessions() as session:
+        assert session.get_one(Ticket, 1).server_id == "acme-web-01"
+
+
 def test_refuse_closes_an_out_of_scope_ticket(bot: RunningBot) -> None:
     """A refusal is recorded and the ticket is closed."""
     bot.clock.set(FRIDAY_4PM)
