@@ -35,7 +35,7 @@ from bot.slack.ids import (
     Action,
     View,
 )
-from bot.slack.render import SECTION_LIMIT, duration, escape, local_time
+from bot.slack.render import SECTION_LIMIT, clip, duration, escape, local_time
 
 ERROR_LIMIT = 300  # a probe error is a short reason; an HTML body quoted in it is cut
 STORM_LINES = 60  # servers listed in a storm root; the rest are counted
@@ -164,13 +164,11 @@ def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[s
     if view.pages:
         text += " " + mentions(view.oncall)
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=title[:SECTION_LIMIT])),
-        SectionBlock(text=MarkdownTextObject(text="\n".join(body)[:SECTION_LIMIT])),
+        SectionBlock(text=MarkdownTextObject(text=clip(title))),
+        SectionBlock(text=MarkdownTextObject(text=clip("\n".join(body)))),
     ]
     if notes:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes)[:SECTION_LIMIT])])
-        )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(notes)))]))
     if view.is_open:
         blocks.append(ActionsBlock(elements=_buttons(view, messages)))
     return text, [block.to_dict() for block in blocks]
@@ -260,7 +258,7 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
             lines.append(messages.get("alert.storm.line_up", **names, duration=lasted))
     if count > STORM_LINES:
         lines.append(messages.get("alert.storm.more", count=count - STORM_LINES))
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=title[:SECTION_LIMIT]))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(title)))]
     chunk: list[str] = []
     for line in lines:  # several sections, each under Slack's text limit
         if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
@@ -277,12 +275,14 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
 
 def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> str:
     """A storm thread reply: one member server and its failing probes."""
-    return messages.get(
-        "alert.storm.detail",
-        **_names(view),
-        since=local_time(view.started_at, zone),
-        probes=probe_lines(view, messages),
-    )[:SECTION_LIMIT]
+    return clip(
+        messages.get(
+            "alert.storm.detail",
+            **_names(view),
+            since=local_time(view.started_at, zone),
+            probes=probe_lines(view, messages),
+        )
+    )
 
 
 def open_intervention_modal(

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 from bot.messages import Messages
 from bot.sla import ClockKind, Nudge, PlannedWarning
 from bot.slack.ids import Action
-from bot.slack.render import SECTION_LIMIT, duration, escape, local_time
+from bot.slack.render import clip, duration, escape, local_time
 from bot.slack.render import remaining as render_remaining
 
 Rendered = tuple[str, list[dict[str, Any]]]
@@ -81,7 +81,7 @@ def _buttons(subject: Subject, messages: Messages, *, claim: bool, update: bool)
 
 
 def _render(text: str, extra: list[Block]) -> Rendered:
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT])), *extra]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text))), *extra]
     return text, [block.to_dict() for block in blocks]
 
 

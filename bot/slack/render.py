@@ -37,6 +37,18 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    """`text` within `limit` characters: cut, it ends with "…", and never inside one of
+    `escape`'s entities (`&lt;` cut to `&l` would show as such)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    entity = cut.rfind("&", len(cut) - 4)  # `&amp;`, the longest, is 5 characters
+    if entity != -1 and ";" not in cut[entity:]:
+        cut = cut[:entity]
+    return cut + "…"
+
+
 def local_time(at: datetime, zone: ZoneInfo) -> str:
     """An instant as the team reads it: local date and time."""
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -122,7 +134,7 @@ def ticket_title(
 
 def ticket_root(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
     """The ticket's root message: what, where, who, the live clock, and its buttons."""
-    head = f"*{title(view, messages)}*\n{escape(view.description)}"[:SECTION_LIMIT]
+    head = clip(f"*{title(view, messages)}*\n{escape(view.description)}")
     fields = messages.get(
         "root.fields",
         status=status_label(view, messages),
@@ -213,13 +225,11 @@ def ticket_list(
         if chunk and (len("\n".join([*chunk, line])) > SECTION_LIMIT or len(chunk) == 10):
             blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
             chunk = []
-        chunk.append(line[:SECTION_LIMIT])
+        chunk.append(clip(line))
     if chunk:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     if footer:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text="\n".join(footer)[:SECTION_LIMIT])])
-        )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(footer)))]))
     text = "\n".join([header, *lines, *footer])
     return text, [block.to_dict() for block in blocks]
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.render import remaining, taken
+from bot.slack.render import clip, escape, remaining, taken
 
 MINUTE = timedelta(minutes=1)
 
@@ -36,3 +36,13 @@ def test_taken_never_reads_within_the_budget_once_over_it(
 )
 def test_remaining_under_half_a_minute_is_not_none(left: timedelta, shown: str) -> None:
     assert remaining(left) == shown
+
+
+@pytest.mark.parametrize("extra", range(6))
+def test_a_clipped_text_ends_with_an_ellipsis_never_inside_an_escape(extra: int) -> None:
+    """Cut anywhere in a run of `&lt;`, the text ends with whole entities, then "…"."""
+    text = "x" * extra + escape("<" * 100)
+    clipped = clip(text, 50)
+    assert len(clipped) <= 50
+    assert clipped.endswith("&lt;…")
+    assert clip("short", 50) == "short"
