@@ -318,6 +318,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "avoir {amount} {state} ({month})",
         "en": "credit {amount} {state} ({month})",
     },
+    "report.future_month": {
+        "fr": "{month} n'a pas commencé : pas de bilan à faire.",
+        "en": "{month} has not begun: there is nothing to report yet.",
+    },
     "report.posted": {
         "fr": "Bilan {month} publié dans le canal.",
         "en": "Report {month} posted in the channel.",

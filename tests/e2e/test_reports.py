@@ -42,6 +42,8 @@ def test_sla_report_answers_ephemerally_or_posts_in_the_channel(bot: RunningBot)
     assert "Globex SAS" in posted.text
     assert posted.blocks
     assert "YYYY-MM" in bot.command("report acme 2026-13", command="/sla")
+    future = bot.command("report acme 2026-12", command="/sla")
+    assert future == "2026-12 has not begun: there is nothing to report yet."
     assert "Unknown client `nobody`" in bot.command("report nobody", command="/sla")
 
 

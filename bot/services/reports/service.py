@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.config import Catalog
+from bot.errors import UserFacingError
 from bot.grammar import ReportRequest
 from bot.services.audit import Actor
 from bot.services.base import Service
@@ -76,7 +77,10 @@ class ReportService(Service):
     def answer(self, actor: Actor, request: ReportRequest, *, channel_id: str | None) -> Reply:
         """`/sla report`: the summary in the ephemeral reply, or queued in the channel."""
         now = self._clock()
-        year, month = request.month or month_of(now, self.catalog.zone)
+        current = month_of(now, self.catalog.zone)
+        year, month = request.month or current
+        if (year, month) > current:  # nothing has happened yet: all zeros would mislead
+            raise UserFacingError("report.future_month", month=f"{year:04d}-{month:02d}")
         report = self.build(year, month, client=request.client)
         text, blocks = to_slack(report, self._messages)
         if not request.public:
