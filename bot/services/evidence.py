@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.config import Catalog
+from bot.services.reports import CreditLine, month_credit_lines
+from bot.sla import month_of
 from bot.storage.models import (
     AuditEvent,
     Credit,
@@ -44,15 +47,19 @@ class Evidence:
 
     ticket: Ticket
     entries: tuple[Entry, ...]
-    credits: tuple[Credit, ...]
+    credits: tuple[Credit, ...]  # the ledger's rows: their current states
+    prices: dict[str, CreditLine]  # by clock: each credit priced as its month's report does
 
     @property
     def ref(self) -> str:
         return self.ticket.ref
 
 
-def ticket_evidence(session: Session, ticket_id: int) -> Evidence | None:
-    """The evidence of a ticket, or None if there is no such ticket."""
+def ticket_evidence(
+    session: Session, ticket_id: int, *, catalog: Catalog, now: datetime
+) -> Evidence | None:
+    """The evidence of a ticket, or None if there is no such ticket; its credits are priced
+    by `catalog` (the report's rules: rate × fee, the month's cap) as read at `now`."""
     ticket = session.scalars(
         select(Ticket)
         .where(Ticket.id == ticket_id)
@@ -153,7 +160,26 @@ def ticket_evidence(session: Session, ticket_id: int) -> Evidence | None:
         )
     order = {"ticket": 0, "audit": 1, "clock": 2, "outage": 3, "credit": 4, "outbox": 5}
     entries.sort(key=lambda e: (e.at, order[e.source]))
-    return Evidence(ticket, tuple(entries), credits)
+    prices = _priced(session, catalog, ticket, credits, now)
+    return Evidence(ticket, tuple(entries), credits, prices)
+
+
+def _priced(
+    session: Session,
+    catalog: Catalog,
+    ticket: Ticket,
+    credits: tuple[Credit, ...],
+    now: datetime,
+) -> dict[str, CreditLine]:
+    """The ticket's credits, by clock, as the report of their month prices them."""
+    prices: dict[str, CreditLine] = {}
+    for credit in credits:
+        year, month = month_of(credit.breached_at, catalog.zone)
+        book = month_credit_lines(session, catalog, ticket.client_id, year, month, now=now)
+        for line in book:
+            if line.ticket_id == ticket.id and line.clock.value == credit.clock:
+                prices[credit.clock] = line
+    return prices
 
 
 def _outages(session: Session, ticket: Ticket) -> list[Outage]:
@@ -230,6 +256,7 @@ def to_json(evidence: Evidence, zone: ZoneInfo) -> dict[str, Any]:
                 "updated_at": instant(c.updated_at),
                 "updated_by": c.updated_by,
                 "note": c.note,
+                **_price(evidence.prices.get(c.clock)),
             }
             for c in evidence.credits
         ],
@@ -260,7 +287,24 @@ def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
             if key == "text":
                 value = str(value).replace("\n", " ")[:120]
             lines.append(f"{'':27}{key}: {value}")
+    for credit in evidence.credits:
+        price = _price(evidence.prices.get(credit.clock))
+        amount = f", {price['amount']} € for {price['month']}" if price else ""
+        capped = f" (capped from {price['full_amount']} €)" if price.get("capped") else ""
+        lines.append(f"credit {credit.clock.upper()}: {credit.state.value}{amount}{capped}")
     lines.append(
         f"status {ticket.status.value}, scope {ticket.scope.value}; local times in {zone.key}"
     )
     return "\n".join(lines)
+
+
+def _price(line: CreditLine | None) -> dict[str, Any]:
+    """A credit's month and amounts as the report gives them; empty when it was not priced."""
+    if line is None:
+        return {}
+    return {
+        "month": line.month_label,
+        "amount": f"{line.amount:.2f}",
+        "full_amount": f"{line.full_amount:.2f}",
+        "capped": line.reduced,
+    }

@@ -173,7 +173,12 @@ def test_audit_json_is_the_whole_evidence_timeline(
         "utc": "2026-11-09T08:00:00+00:00",
         "local": "2026-11-09T09:00:00+01:00",
     }
-    assert data["credits"][0]["state"] == "declined"
+    (credit,) = data["credits"]
+    assert (credit["state"], credit["month"]) == ("declined", "2026-11")
+    assert credit["amount"] == credit["full_amount"]  # priced as the month's report does
+    assert supportbot("audit", "INT-8") == 0
+    last = capsys.readouterr().out.splitlines()[-2]
+    assert last == f"credit GTR: declined, {credit['amount']} € for 2026-11"
 
 
 def test_audit_lists_warnings_slack_accepted_with_their_ts(
