@@ -216,6 +216,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": ":rotating_light: *{ref}* · {clock} *breached*: the {deadline} deadline passed; "
         "the client may request a credit.\n{server} · {client} · {assignee}{late}",
     },
+    "reminder.breach_capped": {
+        "fr": ":rotating_light: *{ref}* · {clock} *dépassée* : l'échéance du {deadline} est "
+        "passée ; les avoirs du mois atteignent déjà le plafond, celui-ci est à 0.\n"
+        "{server} · {client} · {assignee}{late}",
+        "en": ":rotating_light: *{ref}* · {clock} *breached*: the {deadline} deadline passed; "
+        "the month's credits already reach the cap, so this one is 0.\n"
+        "{server} · {client} · {assignee}{late}",
+    },
     "reminder.nudge": {
         "fr": ":speech_balloon: *{ref}* : aucun point client depuis {silence}. Donnez des "
         "nouvelles au client ({server} · {client}).{late}",

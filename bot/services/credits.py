@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, selectinload
 from bot.errors import UserFacingError
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
-from bot.services.reports import CreditLine, month_credit_lines
+from bot.services.reports import CreditLine, credit_line
 from bot.services.tickets import Reply
 from bot.services.views import sla_clock
-from bot.sla import ClockState, month_of
+from bot.sla import ClockState
 from bot.slack import render
 from bot.storage.credits import mark_eligible
 from bot.storage.models import Credit, CreditState, Ticket
@@ -176,8 +176,14 @@ class CreditService(Service):
         now: datetime,
     ) -> CreditLine:
         """The credit's amount by the report's rules: rate × fee, capped in its month."""
-        year, month = month_of(breached_at, self.catalog.zone)
-        lines = month_credit_lines(session, self.catalog, ticket.client_id, year, month, now=now)
-        return next(
-            line for line in lines if line.ticket_id == ticket.id and line.clock.value == clock_kind
+        line = credit_line(
+            session,
+            self.catalog,
+            ticket_id=ticket.id,
+            client_id=ticket.client_id,
+            clock=clock_kind,
+            breached_at=breached_at,
+            now=now,
         )
+        assert line is not None, "the ledger row was written in this transaction"
+        return line

@@ -15,8 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Catalog
-from bot.services.reports import CreditLine, month_credit_lines
-from bot.sla import month_of
+from bot.services.reports import CreditLine, credit_line
 from bot.storage.models import (
     AuditEvent,
     Credit,
@@ -174,11 +173,17 @@ def _priced(
     """The ticket's credits, by clock, as the report of their month prices them."""
     prices: dict[str, CreditLine] = {}
     for credit in credits:
-        year, month = month_of(credit.breached_at, catalog.zone)
-        book = month_credit_lines(session, catalog, ticket.client_id, year, month, now=now)
-        for line in book:
-            if line.ticket_id == ticket.id and line.clock.value == credit.clock:
-                prices[credit.clock] = line
+        line = credit_line(
+            session,
+            catalog,
+            ticket_id=ticket.id,
+            client_id=ticket.client_id,
+            clock=credit.clock,
+            breached_at=credit.breached_at,
+            now=now,
+        )
+        if line is not None:
+            prices[credit.clock] = line
     return prices
 
 

@@ -29,6 +29,7 @@ from bot.config import Catalog
 from bot.messages import Messages
 from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
+from bot.services.reports import credit_line
 from bot.services.tickets import root_edit, root_title
 from bot.services.views import StoredClock, StoredTicket, sla_clock
 from bot.sla import Clock as SlaClock
@@ -324,16 +325,6 @@ class ReminderService(Service):
         late: bool,
     ) -> None:
         deadline = warning.due_at
-        text, blocks = render.breach_message(
-            subject, kind, deadline=deadline, late=late, messages=self._messages, zone=self._zone
-        )
-        alerts = self.catalog.team.alerts_channel
-        add_message(
-            session,
-            Outbound(f"{warning.key}/{ALERT}", text, channel_id=alerts, blocks=blocks),
-            now=now,
-        )
-        self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
         created = mark_eligible(
             session,
             ticket_id=ticket.id,
@@ -343,6 +334,32 @@ class ReminderService(Service):
             now=now,
             by=SYSTEM.user_id,
         )
+        # The month's earlier breaches may already reach the cap: then this one owes nothing.
+        credit = credit_line(
+            session,
+            self.catalog,
+            ticket_id=ticket.id,
+            client_id=ticket.client_id,
+            clock=row.kind,
+            breached_at=deadline,
+            now=now,
+        )
+        text, blocks = render.breach_message(
+            subject,
+            kind,
+            deadline=deadline,
+            credit=credit is None or credit.amount > 0,
+            late=late,
+            messages=self._messages,
+            zone=self._zone,
+        )
+        alerts = self.catalog.team.alerts_channel
+        add_message(
+            session,
+            Outbound(f"{warning.key}/{ALERT}", text, channel_id=alerts, blocks=blocks),
+            now=now,
+        )
+        self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
         add_audit(
             session,
             SYSTEM,

@@ -121,13 +121,15 @@ def breach_message(
     clock: ClockKind,
     *,
     deadline: datetime,
+    credit: bool,
     late: bool,
     messages: Messages,
     zone: ZoneInfo,
 ) -> Rendered:
-    """The breach announcement (alert channel and thread); Claim while unclaimed."""
+    """The breach announcement (alert channel and thread); Claim while unclaimed. `credit`:
+    whether it owes one (not when the month's earlier breaches already reach the cap)."""
     text = messages.get(
-        "reminder.breach",
+        "reminder.breach" if credit else "reminder.breach_capped",
         clock=clock.value.upper(),
         deadline=local_time(deadline, zone),
         late=late_note(deadline, late, messages, zone),

@@ -308,6 +308,21 @@ def test_a_clock_stopped_after_its_deadline_still_gets_its_breach_announced(worl
     assert world.keys("/gti/") == ["INT-1/gti/breach"]
 
 
+def test_a_breach_past_the_monthly_cap_does_not_promise_a_credit(world: World) -> None:
+    """Credits are half the 900 € fee, capped at the fee: the month's third breach owes 0 €,
+    and its announcement says so instead of telling the team the client may request one."""
+    start = world.clock.at
+    for minute in range(3):
+        world.clock.at = start + timedelta(minutes=minute)
+        world.open("crit-db-01", TicketKind.SECOURS)
+    world.clock.at = start + timedelta(minutes=35)
+    world.reminders.sweep()
+    alerts = {row.key: row.text for row in world.outbox("/gti/breach/alert")}
+    for ticket in (1, 2):
+        assert "may request a credit" in alerts[f"INT-{ticket}/gti/breach/alert"]
+    assert "already reach the cap, so this one is 0" in alerts["INT-3/gti/breach/alert"]
+
+
 def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(world: World) -> None:
     """Claimed at 10:00: DMs at 11:00 and 12:00; nobody updates, so the 13:00 nudge goes to the
     thread mentioning the assignee and on-call. An update at 13:30 starts over: DM at 14:30."""

@@ -13,7 +13,12 @@ Rules (see docs/reports.md):
 - Figures are read at the report's `now`: a clock still running past its deadline is breached.
 """
 
-from bot.services.reports.build import build_month_report, find_client, month_credit_lines
+from bot.services.reports.build import (
+    build_month_report,
+    credit_line,
+    find_client,
+    month_credit_lines,
+)
 from bot.services.reports.formats import CSV_COLUMNS, to_csv, to_json, to_slack, to_text
 from bot.services.reports.service import (
     ReportService,
@@ -46,6 +51,7 @@ __all__ = [
     "StateTotal",
     "TicketLine",
     "build_month_report",
+    "credit_line",
     "find_client",
     "first_business_day",
     "month_credit_lines",

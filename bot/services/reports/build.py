@@ -115,6 +115,28 @@ def month_credit_lines(
     return _CreditBook(session, catalog, now).month(client_id, year, month)
 
 
+def credit_line(
+    session: Session,
+    catalog: Catalog,
+    *,
+    ticket_id: int,
+    client_id: str,
+    clock: str,
+    breached_at: datetime,
+    now: datetime,
+) -> CreditLine | None:
+    """The credit of one breach as its month's report prices it; None if the ledger has none."""
+    year, month = month_of(breached_at, catalog.zone)
+    return next(
+        (
+            line
+            for line in month_credit_lines(session, catalog, client_id, year, month, now=now)
+            if line.ticket_id == ticket_id and line.clock.value == clock
+        ),
+        None,
+    )
+
+
 class _CreditBook:
     """Credit lines by (client, month), computed once each within one report."""
 
