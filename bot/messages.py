@@ -9,6 +9,7 @@ import functools
 import re
 import string
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 Language = Literal["fr", "en"]
@@ -774,6 +775,15 @@ class Messages:
     """The message catalog in one language."""
 
     language: Language = "fr"
+
+    def decimal(self, value: Decimal | float, places: int) -> str:
+        """A number with `places` decimals as the language writes it: 0.25 (en), 0,25 (fr)."""
+        text = f"{value:.{places}f}"
+        return text.replace(".", ",") if self.language == "fr" else text
+
+    def money(self, amount: Decimal | float) -> str:
+        """An amount in euros: 50.00 € (en), 50,00 € (fr)."""
+        return f"{self.decimal(amount, 2)} €"
 
     def get(self, key: str, /, **values: object) -> str:
         """The text for `key` with `values` filled in; KeyError on an unknown key or placeholder.

@@ -1,6 +1,7 @@
 """The message catalog: every text in both languages, with the same placeholders."""
 
 import string
+from decimal import Decimal
 
 import pytest
 
@@ -49,3 +50,11 @@ def test_french_elides_de_before_a_name_that_starts_with_a_vowel(
     values = {"ref": "INT-1", "client": client, "used": 4, "allowed": 4}
     assert expected in Messages("fr").get("ticket.opened_out_of_scope", **values)
     assert f"{client}'s allowance" in Messages("en").get("ticket.opened_out_of_scope", **values)
+
+
+def test_numbers_and_amounts_are_written_as_each_language_writes_them() -> None:
+    """French writes a decimal comma: "149,50 €", "99,998 %"."""
+    assert Messages("fr").money(Decimal("149.5")) == "149,50 €"
+    assert Messages("en").money(Decimal("149.5")) == "149.50 €"
+    assert Messages("fr").decimal(99.99816, 3) == "99,998"
+    assert Messages("en").decimal(99.99816, 3) == "99.998"

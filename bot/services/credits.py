@@ -96,12 +96,12 @@ class CreditService(Service):
                 "credit.moved",
                 ref=ticket.ref,
                 clock=clock_kind.upper(),
-                amount=f"{line.amount:.2f} €",
+                amount=self._messages.money(line.amount),
                 month=line.month_label,
                 state=self._messages.get(f"credit.state.{step.target.value}"),
                 user=actor.user_id,
                 capped=(
-                    self._messages.get("credit.capped", full=f"{line.full_amount:.2f} €")
+                    self._messages.get("credit.capped", full=self._messages.money(line.full_amount))
                     if line.reduced
                     else ""
                 ),

@@ -4,7 +4,6 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,10 +67,6 @@ def _local(at: datetime, zone: ZoneInfo) -> str:
 
 def _seconds(value: timedelta) -> int:
     return int(value.total_seconds())
-
-
-def _money(amount: Decimal) -> str:
-    return f"{amount:.2f} €"
 
 
 def to_json(report: MonthReport) -> dict[str, Any]:
@@ -250,7 +245,9 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
     scope = client.out_of_scope
     totals = client.credit_totals
     availability = ", ".join(
-        f"{s.server_id} {s.percent:.3f} %" if s.percent is not None else f"{s.server_id} -"
+        f"{s.server_id} {messages.decimal(s.percent, 3)} %"
+        if s.percent is not None
+        else f"{s.server_id} -"
         for s in client.servers
     )
     lines = [
@@ -293,14 +290,14 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
         messages.get(
             "report.credits",
             eligible=totals[CreditState.ELIGIBLE].count,
-            eligible_amount=_money(totals[CreditState.ELIGIBLE].amount),
+            eligible_amount=messages.money(totals[CreditState.ELIGIBLE].amount),
             requested=totals[CreditState.REQUESTED].count,
-            requested_amount=_money(totals[CreditState.REQUESTED].amount),
+            requested_amount=messages.money(totals[CreditState.REQUESTED].amount),
             granted=totals[CreditState.GRANTED].count,
-            granted_amount=_money(totals[CreditState.GRANTED].amount),
+            granted_amount=messages.money(totals[CreditState.GRANTED].amount),
             declined=totals[CreditState.DECLINED].count,
-            declined_amount=_money(totals[CreditState.DECLINED].amount),
-            cap=_money(client.credit_cap),
+            declined_amount=messages.money(totals[CreditState.DECLINED].amount),
+            cap=messages.money(client.credit_cap),
         ),
     ]
     lines += [f"• {_ticket_text(t, messages, zone)}" for t in client.tickets]
@@ -335,7 +332,7 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
     for credit in ticket.credits:
         extra += " · " + messages.get(
             "report.ticket_credit",
-            amount=_money(credit.amount),
+            amount=messages.money(credit.amount),
             state=messages.get(f"credit.state.{credit.state.value}"),
             month=credit.month_label,
         )
