@@ -260,7 +260,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Unknown client `{value}`. Clients: {known}.",
     },
     "report.title": {
-        "fr": "*Bilan SLA {month}* (heure de {zone})",
+        "fr": "*Bilan SLA {month}* (fuseau {zone})",
         "en": "*SLA report {month}* ({zone} time)",
     },
     "report.empty": {"fr": "Aucun client.", "en": "No client."},
@@ -368,7 +368,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "credit.capped": {
         "fr": (
-            " Plafond mensuel : ramené de {full}, les dépassements antérieurs du mois (déclinés "
+            " Plafond mensuel : ramené de {full}, les dépassements antérieurs du mois (refusés "
             "compris) l'ayant atteint."
         ),
         "en": (
@@ -592,7 +592,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     # Replies and thread posts -----------------------------------------------------------------
     "ticket.opened": {
-        "fr": "{ref} enregistré : {kind} sur {server} ({client}), appel à {called}. {clock}",
+        "fr": "{ref} enregistré : {kind} sur {server} ({client}), appel du {called}. {clock}",
         "en": "{ref} registered: {kind} on {server} ({client}), called at {called}. {clock}",
     },
     "ticket.opened_out_of_scope": {
