@@ -166,9 +166,9 @@ def ticket_root(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[s
 
 
 def ticket_details(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
-    """`show`: the root, with who registered the ticket and when (in the blocks, which Slack
-    shows, and in the text, for notifications and clients without blocks)."""
-    text, blocks = ticket_root(view, messages, zone)
+    """`show`: the root, with who registered the ticket and when; the text says all the blocks
+    say (for notifications, screen readers and the local mode's terminal)."""
+    _, blocks = ticket_root(view, messages, zone)
     registered = messages.get(
         "show.registered",
         opener=view.opened_by,
@@ -176,7 +176,19 @@ def ticket_details(view: TicketView, messages: Messages, zone: ZoneInfo) -> tupl
     )
     context = ContextBlock(elements=[MarkdownTextObject(text=registered)]).to_dict()
     blocks.insert(len(blocks) - 1 if view.is_open else len(blocks), context)  # above buttons
-    return f"{text}\n{escape(view.description)}\n{registered}", blocks
+    return blocks_text(blocks), blocks
+
+
+def blocks_text(blocks: list[dict[str, Any]]) -> str:
+    """What sections and context blocks say, one line each: a message's `text` when it should
+    carry everything its blocks show (notifications, screen readers, a terminal)."""
+    lines: list[str] = []
+    for block in blocks:
+        if block["type"] == "section":
+            lines.append(block["text"]["text"])
+        elif block["type"] == "context":
+            lines.append(" ".join(e["text"] for e in block["elements"] if "text" in e))
+    return "\n".join(lines)
 
 
 def _button(

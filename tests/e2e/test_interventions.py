@@ -117,6 +117,8 @@ def test_show_tells_who_registered_the_ticket_in_its_blocks(bot: RunningBot) -> 
     ).json()
     registered = "Registered by <@U01AAA> on 2026-11-27 16:00."
     assert registered in reply["text"]
+    for shown_in_blocks in ("Site down", "*Assignee:* nobody", "15:30", "GTI 4h: 3h30m left"):
+        assert shown_in_blocks in reply["text"]
     shown = [e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"]]
     assert registered in shown
     assert reply["blocks"][-1]["type"] == "actions"  # the buttons stay last
@@ -377,7 +379,7 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     assert "Globex SAS (premium): 1/6 interventions this month" in status
     assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket(s) open for acme"
     assert bot.command("status globex-db-01", command="/sla").startswith("1 ticket(s) open on")
-    assert bot.command("status INT-2", command="/sla").startswith("INT-2 · incident")
+    assert bot.command("status INT-2", command="/sla").startswith("*INT-2 · incident")
     # A word that starts like a ticket but is not one is looked up as a client or server.
     assert bot.command("status intermarche", command="/sla") == (
         "`intermarche` is neither a client, a server nor a ticket."
