@@ -348,6 +348,14 @@ def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(worl
     assert len(world.outbox("/nudge/")) == 4
 
 
+def claimed_and_updated_at_10_05(world: World) -> None:
+    """A ticket opened and claimed at 10:00, its client told at 10:05: nudges from 11:05."""
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at += timedelta(minutes=5)
+    world.tickets.update(Actor(TECH), ticket, "told the client")
+
+
 def test_after_downtime_an_escalated_nudge_counts_only_the_nudges_sent(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -356,10 +364,7 @@ def test_after_downtime_an_escalated_nudge_counts_only_the_nudges_sent(
     to the thread saying 2 nudges went unanswered, not 4; the 16:05 one says 3, not 5."""
     monkeypatch.setattr(reminders, "_KEYS_PER_LOOKUP", 1)  # the count adds up across lookups
     start = world.clock.at
-    ticket = world.open("crit-db-01", TicketKind.SECOURS)
-    world.tickets.claim(Actor(TECH), ticket)
-    world.clock.at = start + timedelta(minutes=5)
-    world.tickets.update(Actor(TECH), ticket, "told the client")
+    claimed_and_updated_at_10_05(world)
     world.sweep_until(start + timedelta(hours=2, minutes=10))
     assert [row.key for row in world.outbox("/nudge/")] == [
         "INT-1/nudge/2026-11-25T10:05:00Z/dm",
@@ -384,10 +389,7 @@ def test_after_downtime_escalation_waits_for_two_nudges_actually_sent(world: Wor
     and 14:05 fall due unsent). The assignee got one nudge only: 14:05 is a second DM, not a
     thread post; 15:05, the third one sent, goes to the thread saying 2 went unanswered."""
     start = world.clock.at
-    ticket = world.open("crit-db-01", TicketKind.SECOURS)
-    world.tickets.claim(Actor(TECH), ticket)
-    world.clock.at = start + timedelta(minutes=5)
-    world.tickets.update(Actor(TECH), ticket, "told the client")
+    claimed_and_updated_at_10_05(world)
     world.sweep_until(start + timedelta(hours=1, minutes=10))
     world.clock.at = start + timedelta(hours=4, minutes=20)
     world.sweep_until(start + timedelta(hours=5, minutes=10))
