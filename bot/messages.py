@@ -633,8 +633,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} resumed (<@{user}>) after {paused} waiting on the client.",
     },
     "ticket.resolved_by": {
-        "fr": "{ref} clos par <@{user}>.{gtr}{note}",
-        "en": "{ref} resolved by <@{user}>.{gtr}{note}",
+        "fr": "{ref} clos par <@{user}>.{clock}{note}",
+        "en": "{ref} resolved by <@{user}>.{clock}{note}",
+    },
+    "ticket.gti_stopped": {
+        "fr": " GTI {verdict} : {taken} de délai consommé sur {budget}.",
+        "en": " GTI {verdict}: {taken} of open time, budget {budget}.",
     },
     "ticket.gtr_stopped": {
         "fr": " GTR {verdict} : {taken} de délai consommé sur {budget}.",

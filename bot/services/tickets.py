@@ -442,9 +442,10 @@ class TicketService(Service):
                 )
                 view = self._view(session, ticket, now)
                 return Reply(text, render.resolve_anyway(view, text, self._messages))
+            gti = None
             if ticket.claimed_at is None:  # resolving is intervening: it claims first
                 ticket.assignee_id, ticket.claimed_at = actor.user_id, now
-                self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
+                gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
             gtr = self._stop_clock(ticket, ClockKind.GTR, now, actor.user_id)
             for pause in ticket.pauses:
                 if pause.ended_at is None:
@@ -455,11 +456,12 @@ class TicketService(Service):
                 "ticket.resolved_by",
                 ref=f"INT-{ticket.id}",
                 user=actor.user_id,
-                gtr=self._verdict_text("ticket.gtr_stopped", ticket, gtr, now),
+                clock=self._verdict_text("ticket.gti_stopped", ticket, gti, now)
+                + self._verdict_text("ticket.gtr_stopped", ticket, gtr, now),
                 note=self._note(note),
             )
             details = {"note": note, "confirmed_while_down": confirmed and gtr is not None}
-            details |= self._clock_details(ticket, gtr, now)
+            details |= self._clock_details(ticket, gtr or gti, now)
             self._record(session, ticket, actor, "ticket.resolved", said, now=now, details=details)
         return Reply(said)
 

@@ -194,6 +194,17 @@ def test_a_server_typed_in_another_case_is_the_catalog_s(bot: RunningBot) -> Non
         assert session.get_one(Ticket, 1).server_id == "acme-web-01"
 
 
+def test_resolving_an_unclaimed_ticket_says_how_its_gti_ended(bot: RunningBot) -> None:
+    """Resolving claims first: the GTI stops there, and the reply gives its verdict."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours site down")
+    bot.clock.advance(timedelta(minutes=10))
+    assert bot.command("resolve 1 duplicate of INT-0") == (
+        "INT-1 resolved by <@U01AAA>. GTI met: 10m of open time, budget 4h."
+        " Note: duplicate of INT-0"
+    )
+
+
 def test_refuse_closes_an_out_of_scope_ticket(bot: RunningBot) -> None:
     """A refusal is recorded and the ticket is closed."""
     bot.clock.set(FRIDAY_4PM)
