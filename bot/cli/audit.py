@@ -8,9 +8,9 @@ gives each instant in UTC ISO-8601 and in the catalog's local time.
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, load_catalog
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url.get_secret_value())
     try:
         with make_sessionmaker(engine)() as session:
-            evidence = ticket_evidence(session, ticket_id, catalog=catalog, now=datetime.now(UTC))
+            evidence = ticket_evidence(session, ticket_id, catalog=catalog, now=utc_now())
             if evidence is None:
                 print(f"INT-{ticket_id}: no such ticket", file=sys.stderr)
                 return EXIT_USAGE
