@@ -525,14 +525,14 @@ class TicketService(Service):
         with reading(self._sessions) as session:
             if scope == "open":
                 views = self._open_views(session, now)
-                what = self._messages.get("list.what.open")
+                what = _What("list.what.open")
             elif scope == "mine":
                 views = self._open_views(session, now, assignee_id=user_id)
-                what = self._messages.get("list.what.mine")
+                what = _What("list.what.mine")
             else:
                 client = self._find_client(scope, unknown="list.unknown_client")
                 views = self._open_views(session, now, client_id=client)
-                what = self._messages.get("list.what.client", client=client)
+                what = _What("list.what.client", client=client)
         return self._list_reply(views, what, footer=[])
 
     def status(self, target: str | None) -> Reply:
@@ -543,31 +543,35 @@ class TicketService(Service):
         with reading(self._sessions) as session:
             if target is None:
                 views = self._open_views(session, now)
-                what = self._messages.get("list.what.open")
+                what = _What("list.what.open")
                 clients = sorted({v.client_id for v in views})
             elif (server := self.catalog.find_server(target)) is not None:
                 views = self._open_views(session, now, server_id=server.id)
-                what = self._messages.get("list.what.server", server=server.id)
+                what = _What("list.what.server", server=server.id)
                 clients = [server.client]
             else:
                 client = self._find_client(target)
                 views = self._open_views(session, now, client_id=client)
-                what = self._messages.get("list.what.client", client=client)
+                what = _What("list.what.client", client=client)
                 clients = [client]
             # A client gone from the catalog keeps its tickets, but has no allowance any more.
             known = {client.id for client in self.catalog.clients}
             footer = [self._allowance_line(session, c, now) for c in clients if c in known]
         return self._list_reply(views, what, footer=footer)
 
-    def _list_reply(self, views: list[TicketView], what: str, *, footer: list[str]) -> Reply:
+    def _list_reply(self, views: list[TicketView], what: "_What", *, footer: list[str]) -> Reply:
         views.sort(key=lambda v: v.urgency())
         if not views:
-            text = self._messages.get("list.empty", what=what)
+            text = self._messages.get("list.empty", what=what.words(self._messages, 1))
             return Reply("\n".join([text, *footer]))
-        header = self._messages.get("list.header", count=len(views), what=what)
+        header = self._messages.get(
+            f"list.header.{_number(len(views))}",
+            count=len(views),
+            what=what.words(self._messages, len(views)),
+        )
         shown = views[:LIST_LIMIT]
-        if len(views) > len(shown):  # one screen: the most urgent, and how many more
-            footer = [self._messages.get("list.more", more=len(views) - len(shown)), *footer]
+        if more := len(views) - len(shown):  # one screen: the most urgent, and how many more
+            footer = [self._messages.get(f"list.more.{_number(more)}", more=more), *footer]
         text, blocks = render.ticket_list(header, shown, self._messages, self._zone, footer)
         return Reply(text, blocks)
 
@@ -793,3 +797,19 @@ class TicketService(Service):
                 details={"until": until.isoformat(), "seconds": int(duration.total_seconds())},
             )  # fmt: skip
         return Reply(said)
+
+
+class _What:
+    """What a list shows (`list.what.*`), written once the number of tickets is known: French
+    agrees with it ("1 ticket ouvert", "3 tickets ouverts")."""
+
+    def __init__(self, key: str, **values: str) -> None:
+        self.key, self.values = key, values
+
+    def words(self, messages: Messages, count: int) -> str:
+        return messages.get(f"{self.key}.{_number(count)}", **self.values)
+
+
+def _number(count: int) -> str:
+    """The grammatical number of `count` things: "one" or "other"."""
+    return "one" if count == 1 else "other"

@@ -25,12 +25,12 @@ def test_a_ticket_of_a_removed_client_is_listed_without_an_allowance(
     )
     tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
     status = tickets.status(None).text
-    assert status.splitlines()[0] == "2 ticket(s) open"
+    assert status.splitlines()[0] == "2 tickets open"
     assert "INT-1" in status
     # One allowance line, Globex's (a hardware ticket does not count); none for ACME.
     assert status.count("interventions this month") == 1
     assert status.endswith("\nGlobex SAS (premium): 0/6 interventions this month")
-    assert tickets.list_tickets("open", user_id=TECH.user_id).text.startswith("2 ticket(s)")
+    assert tickets.list_tickets("open", user_id=TECH.user_id).text.startswith("2 tickets open")
 
 
 def test_one_screen_shows_the_30_most_urgent_and_counts_the_rest(
@@ -42,12 +42,12 @@ def test_one_screen_shows_the_30_most_urgent_and_counts_the_rest(
         open_ticket(h, paris(11, 2, 9, minute), "globex-db-01", TicketKind.MATERIEL, "disk")
     for reply in (h.tickets.status(None), h.tickets.list_tickets("open", user_id=TECH.user_id)):
         lines = reply.text.splitlines()
-        assert lines[0] == "33 ticket(s) open"
+        assert lines[0] == "33 tickets open"
         refs = [line.split("*")[1] for line in lines if line.startswith("*INT-")]
         assert refs == [f"INT-{n}" for n in range(1, 31)]
-        assert "… and 3 less urgent ticket(s), not shown." in reply.text
+        assert "… and 3 less urgent tickets, not shown." in reply.text
         assert reply.blocks is not None
-        assert "… and 3 less urgent ticket(s), not shown." in str(reply.blocks[-1])
+        assert "… and 3 less urgent tickets, not shown." in str(reply.blocks[-1])
 
 
 def test_mine_lists_the_tickets_assigned_to_the_caller(sessions: sessionmaker[Session]) -> None:
@@ -57,7 +57,18 @@ def test_mine_lists_the_tickets_assigned_to_the_caller(sessions: sessionmaker[Se
     h.tickets.claim(TECH, 2)
     h.tickets.claim(Actor("U01BBB"), 3)
     mine = h.tickets.list_tickets("mine", user_id=TECH.user_id).text.splitlines()
-    assert mine[0] == "1 ticket(s) assigned to you"
+    assert mine[0] == "1 ticket assigned to you"
     assert mine[1].startswith("*INT-2*")
     assert len(mine) == 2  # 30 or fewer: no line about tickets not shown
     assert h.tickets.list_tickets("mine", user_id="U01CCC").text == "No ticket assigned to you."
+
+
+def test_french_lists_agree_with_the_number_of_tickets(sessions: sessionmaker[Session]) -> None:
+    """ "Aucun ticket ouvert", "1 ticket ouvert", "2 tickets ouverts"."""
+    h = services(sessions)
+    tickets = TicketService(sessions, h.catalog, Messages("fr"), clock=h.clock)
+    assert tickets.list_tickets("open", user_id=TECH.user_id).text == "Aucun ticket ouvert."
+    open_ticket(h, paris(11, 2, 9), "globex-db-01", TicketKind.MATERIEL, "disk")
+    assert tickets.status(None).text.startswith("1 ticket ouvert\n")
+    open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
+    assert tickets.status("globex").text.startswith("2 tickets ouverts pour globex\n")
