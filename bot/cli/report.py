@@ -20,6 +20,7 @@ from bot.errors import UserFacingError
 from bot.grammar import parse_month
 from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
+from bot.sla import month_of
 from bot.storage.database import make_engine, make_sessionmaker
 
 
@@ -62,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         if as_of.tzinfo is None:  # local time, as `sla due --start` reads it
             as_of = as_of.replace(tzinfo=catalog.zone)
         clock = lambda: as_of  # noqa: E731
+    # A month to come is a slip; as of a past instant, it is "as it stood": nothing yet.
+    if args.as_of is None and (year, month) > month_of(clock(), catalog.zone):
+        print(f"{year:04d}-{month:02d} has not begun: there is nothing to report", file=sys.stderr)
+        return EXIT_USAGE
     messages = Messages(settings.language)
     engine = make_engine(settings.database_url.get_secret_value())
     try:

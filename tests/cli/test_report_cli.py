@@ -208,3 +208,14 @@ def test_audit_lists_warnings_slack_accepted_with_their_ts(
     assert out.count("message.root") == 1  # the edit; the root and thread posts were never sent
     assert "ticket.waiting" in out
     assert "ticket.resumed" in out
+
+
+def test_report_of_a_month_not_yet_begun_is_refused(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A month to come has nothing to report: no table of zeros (`--as-of` a past instant may
+    still read a month as it stood before it began: nothing yet)."""
+    assert supportbot("report", "--month", "2999-01") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "2999-01 has not begun" in captured.err
