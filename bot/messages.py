@@ -610,7 +610,7 @@ CATALOG: dict[str, dict[Language, str]] = {
             "{ref} pris en charge par <@{user}>. "
             "GTI {verdict} : {taken} de délai consommé sur {budget}."
         ),
-        "en": ("{ref} claimed by <@{user}>. GTI {verdict}: {taken} of open time, budget {budget}."),
+        "en": "{ref} claimed by <@{user}>. GTI {verdict}: {taken} of open time, budget {budget}.",
     },
     "ticket.claimed": {
         "fr": "{ref} pris en charge par <@{user}>.",
