@@ -46,7 +46,11 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         else:
             event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    # LIFO: the connection returned last is taken first, so the few busy ones are the ones
+    # whose statements psycopg has prepared (at their fifth run on a connection, by default).
+    return create_engine(
+        parsed, pool_pre_ping=True, pool_use_lifo=True, pool_size=10, max_overflow=20, **kwargs
+    )
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -145,8 +149,18 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def reading(sessions: sessionmaker[Session]) -> Session:
-    """A session for reads only: on SQLite it waits for no writer and blocks none."""
-    return sessions(execution_options={READ_ONLY: True})
+    """A session for reads only: on SQLite it waits for no writer and blocks none.
+
+    On PostgreSQL it reads without a transaction (autocommit). At READ COMMITTED each
+    statement sees the data as of its own start whether or not a transaction wraps them, so
+    one would only add a BEGIN and a ROLLBACK; and psycopg forgets every statement prepared on
+    a connection at each ROLLBACK, so the server planned again most of what the next commands
+    sent on it.
+    """
+    session = sessions(execution_options={READ_ONLY: True})
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_catalog
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.database import is_transient, make_engine, migrate
+from bot.storage.database import is_transient, make_engine, make_sessionmaker, migrate, reading
 from bot.storage.models import (
     AuditEvent,
     Base,
@@ -29,7 +29,9 @@ from bot.storage.models import (
     OutboxOperation,
     OutboxStatus,
     Server,
+    Ticket,
 )
+from tests.plugins.db import PostgresDatabases
 
 CATALOG = Path(__file__).parents[2] / "examples" / "catalog.toml"
 NOW = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
@@ -179,3 +181,27 @@ def test_only_passing_database_errors_make_a_message_wait() -> None:
     assert not is_transient(OperationalError("q", {}, missing))
     assert not is_transient(ProgrammingError("q", {}, Exception("relation does not exist")))
     assert not is_transient(LookupError("no ticket 404"))
+
+
+def test_reads_keep_the_statements_postgresql_prepared(
+    postgres: PostgresDatabases, postgres_template: str
+) -> None:
+    """Commands that only read (`show`, `list`, the sender's passes) leave the connection's
+    prepared statements in place: psycopg forgets them at each ROLLBACK, which a read in a
+    transaction ended with, so the server planned every statement again."""
+    url = postgres.create(template=postgres_template)
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+        ticket_by_id = select(Ticket.description).where(Ticket.id == 1)
+        for _ in range(6):  # psycopg prepares a statement at its fifth run on a connection
+            with reading(sessions) as session:
+                session.execute(ticket_by_id).all()
+        with engine.connect() as connection:  # the pool's last returned: the same connection
+            prepared = connection.execute(
+                text("SELECT statement FROM pg_prepared_statements")
+            ).scalars()
+            assert any("FROM tickets" in statement for statement in prepared)
+    finally:
+        engine.dispose()
+        postgres.drop(url)
