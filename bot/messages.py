@@ -273,13 +273,13 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Tickets: {total} ({kinds}) · allowance {used}/{allowed}",
     },
     "report.out_of_scope": {
-        "fr": "Hors forfait : {quoted} sur devis, {refused} refusé(s), {pending} à décider",
+        "fr": "Hors forfait : {quoted} sur devis, {refused} refusé{refused:s}, {pending} à décider",
         "en": "Out of scope: {quoted} quoted, {refused} refused, {pending} pending",
     },
     "report.clocks": {
         "fr": (
-            "Délais : {met} respecté(s), {breached} dépassé(s), {running} en cours · "
-            "GTR rétablies : {probe} confirmée(s) par les sondes, {hand} à la main"
+            "Délais : {met} respecté{met:s}, {breached} dépassé{breached:s}, {running} en cours · "
+            "GTR rétablies : {probe} confirmée{probe:s} par les sondes, {hand} à la main"
         ),
         "en": (
             "Clocks: {met} met, {breached} breached, {running} running · "
@@ -296,9 +296,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "report.credits": {
         "fr": (
-            "Avoirs : {eligible} éligible(s) {eligible_amount}, {requested} demandé(s) "
-            "{requested_amount}, {granted} accordé(s) {granted_amount}, {declined} refusé(s) "
-            "{declined_amount} · plafond {cap}"
+            "Avoirs : {eligible} éligible{eligible:s} {eligible_amount}, "
+            "{requested} demandé{requested:s} {requested_amount}, "
+            "{granted} accordé{granted:s} {granted_amount}, "
+            "{declined} refusé{declined:s} {declined_amount} · plafond {cap}"
         ),
         "en": (
             "Credits: {eligible} eligible {eligible_amount}, {requested} requested "
@@ -320,8 +321,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     "report.restored.hand": {"fr": "rétablie (à la main)", "en": "restored (by hand)"},
     "report.no_clock": {"fr": "sans délai ({scope})", "en": "no clock ({scope})"},
     "report.ticket_paused": {
-        "fr": "{count} attente(s), {total}",
-        "en": "{count} wait(s), {total}",
+        "fr": "{count} attente{count:s}, {total}",
+        "en": "{count} wait{count:s}, {total}",
     },
     "report.ticket_credit": {
         "fr": "avoir {amount} {state} ({month})",
@@ -772,16 +773,29 @@ _ELIDES = re.compile(r"[aeiouàâäéèêëîïôöùûü]", re.IGNORECASE)
 
 
 class _Formatter(string.Formatter):
-    """`str.format` with one more format spec, `de`: the French preposition, elided or not."""
+    """`str.format` with two more format specs:
+
+    - `de`: the French preposition, elided or not (`le forfait {client:de}`);
+    - `s`: the plural ending a count gives the word before it (`{n} refusé{n:s}`): in French
+      from 2 on ("0 refusé", "1 refusé", "2 refusés"), in English for any count but 1.
+    """
+
+    def __init__(self, language: Language) -> None:
+        self.language = language
 
     def format_field(self, value: object, format_spec: str) -> str:
         if format_spec == "de":
             text = str(value)
             return f"d'{text}" if _ELIDES.match(text) else f"de {text}"
+        if format_spec == "s":
+            if not isinstance(value, int):
+                raise TypeError(f"a plural ending needs a count, not {value!r}")
+            plural = value >= 2 if self.language == "fr" else value != 1
+            return "s" if plural else ""
         return str(super().format_field(value, format_spec))
 
 
-_FORMATTER = _Formatter()
+_FORMATTERS: dict[Language, _Formatter] = {"fr": _Formatter("fr"), "en": _Formatter("en")}
 
 
 @dataclass(frozen=True)
@@ -805,6 +819,6 @@ class Messages:
         Values are inserted as given: callers escape user text (bot.slack.render.escape).
         """
         template = _slack_safe(CATALOG[key][self.language])
-        if ":de}" in template:
-            return _FORMATTER.format(template, **values)
+        if ":de}" in template or ":s}" in template:
+            return _FORMATTERS[self.language].format(template, **values)
         return template.format(**values)

@@ -58,3 +58,22 @@ def test_numbers_and_amounts_are_written_as_each_language_writes_them() -> None:
     assert Messages("en").money(Decimal("149.5")) == "149.50 €"
     assert Messages("fr").decimal(99.99816, 3) == "99,998"
     assert Messages("en").decimal(99.99816, 3) == "99.998"
+
+
+@pytest.mark.parametrize(
+    ("count", "french", "english"),
+    [
+        (0, "0 attente, 0 s", "0 waits, 0 s"),
+        (1, "1 attente, 0 s", "1 wait, 0 s"),
+        (2, "2 attentes, 0 s", "2 waits, 0 s"),
+    ],
+)
+def test_a_count_agrees_with_the_word_it_counts(count: int, french: str, english: str) -> None:
+    """ "2 attente(s)" is a form, not a sentence: French plural from 2 on, English but for 1."""
+    assert Messages("fr").get("report.ticket_paused", count=count, total="0 s") == french
+    assert Messages("en").get("report.ticket_paused", count=count, total="0 s") == english
+
+
+def test_no_message_leaves_a_plural_to_the_reader() -> None:
+    """Every count is written in agreement (`{n:s}`), in every message."""
+    assert not [key for key, texts in CATALOG.items() for text in texts.values() if "(s)" in text]
