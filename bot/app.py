@@ -118,11 +118,13 @@ def build_services(
 ) -> Services:
     common = (runtime.sessions, runtime.catalog, runtime.messages)
     tickets = TicketService(*common, clock=runtime.clock, wake=wake)
+    alerts = AlertService(
+        tickets, runtime.sessions, runtime.messages, clock=runtime.clock, wake=wake
+    )
+    tickets.watch_maintenance(alerts.refresh_server)
     return Services(
         tickets=tickets,
-        alerts=AlertService(
-            tickets, runtime.sessions, runtime.messages, clock=runtime.clock, wake=wake
-        ),
+        alerts=alerts,
         reports=ReportService(*common, clock=runtime.clock, wake=wake),
         credits=CreditService(*common, clock=runtime.clock, wake=wake),
         reminders=ReminderService(*common, clock=runtime.clock, wake=wake, late_after=sweep_every),

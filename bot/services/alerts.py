@@ -307,6 +307,14 @@ class AlertService(Service):
             )
             return outage.server_id, suggest_kind(failing), description
 
+    def refresh_server(self, server_id: str) -> None:
+        """Update the root of the server's open outage, if it has one: whether it pages the
+        on-call depends on an open maintenance ticket on the server."""
+        with self._transaction() as session:
+            outage = get_open_outage(session, server_id)
+            if outage is not None and outage.root_key is not None:
+                self._update_outage_root(session, outage, self._clock())
+
     def refresh(self, outage_id: int) -> None:
         """Update an outage's root (after a ticket was opened from it)."""
         with self._transaction() as session:

@@ -4,6 +4,8 @@ Every change runs in one transaction that also appends the audit event and queue
 post and the root update in the outbox, so the story told in Slack is exactly what was stored.
 """
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -46,6 +48,8 @@ from bot.storage.models import (
 )
 from bot.storage.open_tickets import OpenTicketCache
 from bot.storage.outbox import Outbound, add_message
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,24 @@ _ALLOWANCE_USED = (
 
 class TicketService(Service):
     """The ticket use cases; `wake` is called after each commit that queued messages."""
+
+    @cached_property
+    def _maintenance_watchers(self) -> list[Callable[[str], None]]:
+        return []
+
+    def watch_maintenance(self, watcher: Callable[[str], None]) -> None:
+        """Call `watcher(server_id)` after each commit that opened or closed a maintenance
+        ticket on a server: an outage of the server pages the on-call only when none is open."""
+        self._maintenance_watchers.append(watcher)
+
+    def _maintenance_changed(self, kind: str, server_id: str | None) -> None:
+        if kind != TicketKind.MAINTENANCE.value or server_id is None:
+            return
+        for watcher in self._maintenance_watchers:
+            try:
+                watcher(server_id)
+            except Exception:  # the ticket is committed: its reply must still say so
+                logger.exception("after a maintenance ticket on %s changed", server_id)
 
     @cached_property
     def _open_tickets(self) -> OpenTicketCache:
@@ -306,6 +328,7 @@ class TicketService(Service):
                 if restored_at is not None:
                     self._stop_gtr_restored(session, ticket, restored_at, now)
             view = self._view(session, ticket, now)
+        self._maintenance_changed(command.kind.value, spec.id)
         if out_of_scope:
             text = self._messages.get(
                 "ticket.opened_out_of_scope",
@@ -463,6 +486,7 @@ class TicketService(Service):
             details = {"note": note, "confirmed_while_down": confirmed and gtr is not None}
             details |= self._clock_details(ticket, gtr or gti, now)
             self._record(session, ticket, actor, "ticket.resolved", said, now=now, details=details)
+        self._maintenance_changed(ticket.kind, ticket.server_id)
         return Reply(said)
 
     def reassign(self, actor: Actor, ticket_id: int, user_id: str) -> Reply:
@@ -507,6 +531,8 @@ class TicketService(Service):
             )
             action = "ticket.quoted" if quote else "ticket.refused"
             self._record(session, ticket, actor, action, said, now=now, details={"note": note})
+        if not quote:
+            self._maintenance_changed(ticket.kind, ticket.server_id)
         return Reply(said)
 
     # Reading -----------------------------------------------------------------------------------

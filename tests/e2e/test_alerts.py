@@ -261,6 +261,32 @@ def test_an_open_maintenance_ticket_marks_the_outage_and_pages_nobody(
     assert "<@" not in str(root.blocks)
 
 
+def test_a_maintenance_ticket_opened_or_closed_during_an_outage_updates_its_root(
+    alerting: RunningBot, target: Target
+) -> None:
+    """The root stops paging the on-call once a maintenance ticket is opened on the server by
+    command (not only from the alert), and says who is paged again once it is resolved."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    assert "<@U01AAA>" in root.text
+
+    def root_now(predicate: Callable[[Message], bool]) -> Message:
+        def current() -> Message | None:
+            message = bot.slack.root(ALERTS, root.ts)
+            return message if predicate(message) else None
+
+        return bot.slack.wait_until(current)
+
+    assert bot.command("open web-01 maintenance restoring the backup").startswith("INT-1")
+    quiet = root_now(lambda m: "INT-1" in m.text + str(m.blocks))
+    assert "<@" not in quiet.text + str(quiet.blocks)
+    assert "INT-1 resolved" in bot.command("resolve INT-1 restored")
+    paging = root_now(lambda m: "<@U01AAA>" in m.text)
+    assert "INT-1" not in paging.text
+
+
 def test_the_silence_button_stops_further_posts_for_an_hour(
     alerting: RunningBot, target: Target
 ) -> None:
