@@ -48,6 +48,7 @@ from bot.storage.models import (
 )
 from bot.storage.open_tickets import OpenTicketCache
 from bot.storage.outbox import Outbound, add_message
+from bot.storage.probes import get_open_outage
 
 logger = logging.getLogger(__name__)
 
@@ -317,9 +318,16 @@ class TicketService(Service):
             )
             session.flush()
             self._post_root(session, ticket, now=now)
-            if spec.probes and ticket.clocks and ticket.clocks[0].kind == ClockKind.GTR.value:
+            if (
+                spec.probes
+                and ticket.clocks
+                and ticket.clocks[0].kind == ClockKind.GTR.value
+                and get_open_outage(session, spec.id) is None
+            ):
                 # A call registered late, once the probes had already seen the server back:
                 # its GTR stops there, as it would have had the ticket been registered on time.
+                # Not while the server is down again: that outage is what the call is about,
+                # and its recovery stops the GTR.
                 restored_at = session.scalar(
                     select(func.min(Outage.ended_at)).where(
                         Outage.server_id == spec.id, Outage.ended_at >= called_at

@@ -8,6 +8,7 @@ from bot.grammar import Open
 from bot.services.audit import Actor
 from bot.sla import TicketKind
 from bot.storage.models import AuditEvent, Clock, Credit, CreditState, OutboxMessage
+from bot.storage.probes import add_outage
 from tests.services.history import outage, paris, services
 
 TECH = Actor("U01AAA")
@@ -54,5 +55,21 @@ def test_an_outage_over_before_the_call_or_still_going_leaves_the_gtr_running(
     outage(h, DB, paris(11, 27, 8, 0), paris(11, 27, 8, 30))
     h.clock.now = paris(11, 27, 9, 20)
     h.tickets.open(TECH, Open(DB, TicketKind.MATERIEL, "09:00", "disk"))
+    with sessions() as session:
+        assert session.scalars(select(Clock.stopped_at)).one() is None
+
+
+def test_a_server_down_again_at_registration_keeps_the_gtr_running(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Called at 9:05; the server came back at 9:10 and went down again at 9:15. Registered
+    at 9:20 while it is down, the ticket is about that outage: no "GTR met (5m)"."""
+    h = services(sessions)
+    outage(h, DB, paris(11, 27, 9, 0), paris(11, 27, 9, 10))
+    with h.sessions.begin() as session:
+        add_outage(session, DB, started_at=paris(11, 27, 9, 15), confirmed_at=paris(11, 27, 9, 16))
+    h.clock.now = paris(11, 27, 9, 20)
+    reply = h.tickets.open(TECH, Open(DB, TicketKind.MATERIEL, "09:05", "disk"))
+    assert "met" not in reply.text
     with sessions() as session:
         assert session.scalars(select(Clock.stopped_at)).one() is None
