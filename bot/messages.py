@@ -587,6 +587,16 @@ CATALOG: dict[str, dict[Language, str]] = {
             "Confirm to resolve anyway (the GTR stops now)."
         ),
     },
+    "ticket.note_too_long_to_confirm": {
+        "fr": (
+            "Votre note est trop longue pour suivre la confirmation : relancez `resolve {ref}` "
+            "avec une note plus courte, ou publiez-la d'abord avec `update {ref}`."
+        ),
+        "en": (
+            "Your note is too long to go with the confirmation: run `resolve {ref}` again with "
+            "a shorter note, or post it first with `update {ref}`."
+        ),
+    },
     "ticket.not_technician": {
         "fr": "<@{user}> n'est pas technicien.",
         "en": "<@{user}> is not a technician.",

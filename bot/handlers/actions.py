@@ -44,9 +44,12 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 
     async def handle_resolve_anyway_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        note = render.resolution_note(body["actions"][0]["value"])  # the command's, if any
         await act(
             context, body, "resolve",
-            lambda actor, ticket_id: context.tickets.resolve(actor, ticket_id, "", confirmed=True),
+            lambda actor, ticket_id: context.tickets.resolve(
+                actor, ticket_id, note, confirmed=True
+            ),
         )  # fmt: skip
 
     async def handle_post_update_action(
@@ -91,11 +94,11 @@ async def act(
     *,
     subject: str = "INT-{}",
 ) -> None:
-    """Run a button's service call on the id in its value (`subject` names it in the audit);
-    tell the clicker the outcome through the outbox."""
+    """Run a button's service call on the id its value starts with (`subject` names it in the
+    audit); tell the clicker the outcome through the outbox."""
     actor = Actor(body["user"]["id"], f"[button] {verb}")
     try:
-        target_id = int(body["actions"][0]["value"])
+        target_id = int(body["actions"][0]["value"].partition(" ")[0])
         actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
         ticket_id = target_id if subject == "INT-{}" else None
         await require_technician(context, actor, verb, ticket_id=ticket_id)

@@ -472,7 +472,7 @@ class TicketService(Service):
                     "ticket.still_down", ref=f"INT-{ticket.id}", server=ticket.server_id
                 )
                 view = self._view(session, ticket, now)
-                return Reply(text, render.resolve_anyway(view, text, self._messages))
+                return Reply(*render.resolve_anyway(view, text, self._messages, note))
             gti = None
             if ticket.claimed_at is None:  # resolving is intervening: it claims first
                 ticket.assignee_id, ticket.claimed_at = actor.user_id, now

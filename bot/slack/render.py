@@ -202,15 +202,41 @@ def _button(
     )
 
 
-def resolve_anyway(view: TicketView, text: str, messages: Messages) -> list[dict[str, Any]]:
-    """The confirmation asked when probes still see the server down."""
+BUTTON_VALUE_LIMIT = 2000  # Slack's bound on a button's value
+
+
+def resolve_anyway(
+    view: TicketView, text: str, messages: Messages, note: str = ""
+) -> tuple[str, list[dict[str, Any]]]:
+    """The confirmation asked when probes still see the server down: its text and blocks.
+
+    The button carries the resolution note (`resolution_value`), which the click would lose
+    otherwise. A note too long to fit gets no button: the technician is asked to shorten it.
+    """
+    value = resolution_value(view.id, note)
+    if len(value) > BUTTON_VALUE_LIMIT:
+        text += " " + messages.get("ticket.note_too_long_to_confirm", ref=view.ref)
+        return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+    button = ButtonElement(
+        text=PlainTextObject(text=messages.get("button.resolve_anyway")),
+        action_id=Action.RESOLVE_ANYWAY.value,
+        value=value,
+    )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
-        ActionsBlock(
-            elements=[_button("button.resolve_anyway", Action.RESOLVE_ANYWAY, view, messages)]
-        ),
+        ActionsBlock(elements=[button]),
     ]
-    return [block.to_dict() for block in blocks]
+    return text, [block.to_dict() for block in blocks]
+
+
+def resolution_value(ticket_id: int, note: str) -> str:
+    """What the Resolve anyway button carries: the ticket id, then the note, if any."""
+    return f"{ticket_id} {note}" if note else str(ticket_id)
+
+
+def resolution_note(value: str) -> str:
+    """The note a Resolve anyway button carries (`resolution_value`)."""
+    return value.partition(" ")[2]
 
 
 def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:

@@ -287,6 +287,36 @@ def test_a_maintenance_ticket_opened_or_closed_during_an_outage_updates_its_root
     assert "INT-1" not in paging.text
 
 
+def test_resolve_anyway_keeps_the_note_typed_with_the_command(
+    alerting: RunningBot, target: Target
+) -> None:
+    """`resolve INT-1 <note>` on a server still down asks for confirmation; the click resolves
+    with the note the technician typed, which the audit keeps as evidence."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    assert bot.command("open web-01 materiel disk errors").startswith("INT-1")
+    asked = bot.slack.send_slash_command(
+        "/intervention", "resolve INT-1 swapped the disk", user_id=TECH, channel_id=ALERTS
+    ).json()
+    assert "still see web-01 down" in asked["text"]
+    button = asked["blocks"][1]["elements"][0]
+    assert button["action_id"] == Action.RESOLVE_ANYWAY.value
+    reply = bot.slack.send_block_action(
+        button["action_id"], user_id=TECH, channel_id=ALERTS, value=button["value"]
+    )
+    assert reply.status == 200
+    with bot.sessions() as session:
+        resolved = poll(
+            lambda: session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "ticket.resolved")
+            ).first()
+        )
+        assert resolved.details["note"] == "swapped the disk"
+        assert resolved.details["confirmed_while_down"] is True
+
+
 def test_the_silence_button_stops_further_posts_for_an_hour(
     alerting: RunningBot, target: Target
 ) -> None:
