@@ -22,7 +22,6 @@ from bot.messages import Messages
 from bot.sla import ClockKind, Nudge, PlannedWarning
 from bot.slack.ids import Action
 from bot.slack.render import clip, duration, escape, local_time
-from bot.slack.render import remaining as render_remaining
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -107,7 +106,7 @@ def warning_message(
         "reminder.warning",
         clock=clock.value.upper(),
         threshold=threshold,
-        remaining=render_remaining(remaining),
+        remaining=duration(remaining),
         deadline=local_time(deadline, zone),
         late=late_note(warning.due_at, late, messages, zone),
         **_common(subject, messages),

@@ -56,7 +56,10 @@ def local_time(at: datetime, zone: ZoneInfo) -> str:
 
 @lru_cache(maxsize=1024)  # a list repeats budgets and round figures: one line reads three
 def duration(value: timedelta) -> str:
-    """To the nearest minute, compact: 1h30m (seconds are noise in a chat message)."""
+    """To the nearest minute, compact: 1h30m (seconds are noise in a chat message); under half
+    a minute but not none, `<1m`: an outage of 20 s did not last "0m"."""
+    if timedelta(0) < value < timedelta(seconds=30):
+        return "<1m"
     return format_duration(timedelta(minutes=round(value.total_seconds() / 60)))
 
 
@@ -69,13 +72,6 @@ def taken(consumed: timedelta, budget: timedelta) -> str:
     return format_duration(timedelta(minutes=minutes))
 
 
-def remaining(value: timedelta) -> str:
-    """Open time left, to the minute; under half a minute but not none, `<1m`, not `0m`."""
-    if timedelta(0) < value < timedelta(seconds=30):
-        return "<1m"
-    return duration(value)
-
-
 def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> str:
     """One line about a clock: remaining and deadline, paused, met or breached."""
     if clock is None:
@@ -84,7 +80,7 @@ def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> s
     values: dict[str, object] = {
         "clock": clock.kind.value.upper(),
         "budget": duration(clock.budget),
-        "remaining": remaining(status.remaining),
+        "remaining": duration(status.remaining),
         "deadline": local_time(status.deadline, zone),
         "taken": taken(status.consumed, clock.budget),
     }

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.render import clip, escape, remaining, taken
+from bot.slack.render import clip, duration, escape, taken
 
 MINUTE = timedelta(minutes=1)
 
@@ -26,7 +26,7 @@ def test_taken_never_reads_within_the_budget_once_over_it(
 
 
 @pytest.mark.parametrize(
-    ("left", "shown"),
+    ("value", "shown"),
     [
         (timedelta(seconds=20), "<1m"),
         (timedelta(0), "0m"),
@@ -34,8 +34,9 @@ def test_taken_never_reads_within_the_budget_once_over_it(
         (timedelta(hours=1, minutes=30), "1h30m"),
     ],
 )
-def test_remaining_under_half_a_minute_is_not_none(left: timedelta, shown: str) -> None:
-    assert remaining(left) == shown
+def test_a_duration_under_half_a_minute_is_not_none(value: timedelta, shown: str) -> None:
+    """Time left, an outage of 20 s: "<1m", not "0m"."""
+    assert duration(value) == shown
 
 
 @pytest.mark.parametrize("extra", range(6))
