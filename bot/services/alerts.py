@@ -193,13 +193,16 @@ class AlertService(Service):
         else:
             self._update_storm_root(session, storm, now)
         for outage in outages:
-            text = render.storm_detail(self._view(session, outage, now), self._messages, self._zone)
+            text, blocks = render.storm_detail(
+                self._view(session, outage, now), self._messages, self._zone
+            )
             self._post(
                 session,
                 f"outage-{outage.id}/detail",
                 text,
                 now,
                 thread_key=storm_root_key(storm.id),
+                blocks=blocks,
             )
 
     # Changes during an outage ------------------------------------------------------------------
@@ -448,7 +451,8 @@ class AlertService(Service):
             .order_by(Outage.id)
         )
         members = tuple(render.StormMember(*row) for row in rows)
-        return render.StormView(storm.id, storm.started_at, storm.ended_at, members)
+        oncall = tuple(self.catalog.team.oncall)
+        return render.StormView(storm.id, storm.started_at, storm.ended_at, members, oncall)
 
     def _failing(self, session: Session, server_id: str) -> list[render.ProbeLine]:
         """The server's DOWN probes that are still in the catalog, by key."""

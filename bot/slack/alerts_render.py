@@ -103,6 +103,12 @@ class StormView:
     started_at: datetime
     ended_at: datetime | None
     members: tuple[StormMember, ...]
+    oncall: tuple[str, ...]
+
+    @property
+    def pages(self) -> bool:
+        """Whether the root mentions the on-call: while the storm lasts, as an outage's does."""
+        return self.ended_at is None and bool(self.oncall)
 
 
 def probe_name(key: str, server_id: str) -> str:
@@ -267,15 +273,19 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
         chunk.append(line)
     if chunk:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
-    footer = messages.get("alert.storm.footer", recovered=recovered, count=count)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]))
+    notes = [messages.get("alert.storm.footer", recovered=recovered, count=count)]
     text = messages.get("alert.storm.text", count=count, recovered=recovered)
+    if view.pages:
+        notes.append(messages.get("alert.root.oncall", mentions=mentions(view.oncall)))
+        text += " " + mentions(view.oncall)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
     return text, [block.to_dict() for block in blocks]
 
 
-def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> str:
-    """A storm thread reply: one member server and its failing probes."""
-    return clip(
+def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
+    """A storm thread reply: one member server, its failing probes, and the button to open a
+    ticket from it (one click when the client calls, as from an outage's own root)."""
+    text = clip(
         messages.get(
             "alert.storm.detail",
             **_names(view),
@@ -283,6 +293,11 @@ def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> str:
             probes=probe_lines(view, messages),
         )
     )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(elements=_buttons(view, messages)[:1]),  # Open intervention
+    ]
+    return text, [block.to_dict() for block in blocks]
 
 
 def open_intervention_modal(

@@ -399,7 +399,8 @@ def closed_ports(count: int) -> list[int]:
 def test_fifty_servers_down_at_once_post_one_grouped_root_without_any_429(
     slack: EmulatorThread, database_url: URL, tmp_path: Path
 ) -> None:
-    """50 closed ports at once: one storm root listing them, details in its thread, paced."""
+    """50 closed ports at once: one storm root listing them that pages the on-call, details in
+    its thread, each with the button to open a ticket from it, paced."""
     servers = "".join(
         f'[[servers]]\nid = "node-{n:02d}"\nclient = "acme"\nhost = "127.0.0.1"\n'
         f'[[servers.probes]]\ntype = "tcp"\nport = {port}\n{FAST}'
@@ -419,6 +420,11 @@ def test_fifty_servers_down_at_once_post_one_grouped_root_without_any_429(
 
         details = bot.slack.wait_until(five_details, timeout_s=10)
         assert "down since" in details[0].text
+        assert "<@U01AAA>" in bot.slack.root(ALERTS, root.ts).text
+        bot.slack.click(ALERTS, details[0].ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
+        view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+        server = details[0].text.split("*")[1]  # "*node-07* (ACME SARL, critique) down since…"
+        assert server in str(view.view["blocks"])
         assert len(slack.roots(ALERTS)) == 1
         posts = slack.calls_to("chat.postMessage")
         assert posts

@@ -74,7 +74,7 @@ def test_a_storm_root_lists_its_servers_within_slack_limits() -> None:
         StormMember(f"node-{n:03d}", "ACME", STARTED, STARTED + timedelta(minutes=3) if n else None)
         for n in range(300)
     )
-    text, blocks = storm_root(StormView(1, STARTED, None, members), EN, PARIS)
+    text, blocks = storm_root(StormView(1, STARTED, None, members, ()), EN, PARIS)
     assert text == "Alert storm: 300 servers down (299 recovered)"
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
