@@ -76,6 +76,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
                 _value(values, OPEN_AT_BLOCK) or None,
                 _value(values, OPEN_DESCRIPTION_BLOCK),
             )
+            context.tickets.server(command.server_id)
             resolve_call_time(command.at, now=context.clock(), zone=alerts.catalog.zone)
         except Exception as error:  # a field the technician must fix: shown in the modal
             block = _block_of(getattr(error, "key", ""))

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.config import ServerSpec
 from bot.errors import UserFacingError
 from bot.grammar import Open, is_ticket_ref, parse_ticket
 from bot.messages import Messages
@@ -252,12 +253,19 @@ class TicketService(Service):
                 session, actor, "refused", at=self._clock(), ticket_id=ticket_id, details=details
             )
 
-    def open(self, actor: Actor, command: Open, *, outage_id: int | None = None) -> Reply:
-        """Register a ticket; out of scope when the client's allowance is used up."""
-        spec = self.catalog.find_server(command.server_id)
+    def server(self, server_id: str) -> ServerSpec:
+        """The catalog's server `server_id` (any case); UserFacingError naming those it has if
+        none."""
+        spec = self.catalog.find_server(server_id)
         if spec is None:
             known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
-            raise UserFacingError("ticket.unknown_server", server=command.server_id, known=known)
+            raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
+        return spec
+
+    def open(self, actor: Actor, command: Open, *, outage_id: int | None = None) -> Reply:
+        """Register a ticket; out of scope when the client's allowance is used up. Opened from
+        outage `outage_id`, it joins that outage's thread, unless it is about another server."""
+        spec = self.server(command.server_id)
         now = self._clock()
         called_at = resolve_call_time(command.at, now=now, zone=self._zone)
         client_spec = self.catalog.client(spec.client)
@@ -265,6 +273,9 @@ class TicketService(Service):
         with self._transaction() as session:
             # Lock the client so two tickets opened at once cannot both take the last slot.
             session.execute(_LOCKED_CLIENT, {"client_id": spec.client})
+            outage = session.get(Outage, outage_id) if outage_id is not None else None
+            if outage is not None and outage.server_id != spec.id:
+                outage = None  # the server was changed in the modal: not that outage's ticket
             usage = self._allowance(session, spec.client, called_at)
             out_of_scope = counts_towards_allowance(command.kind) and usage.exhausted
             ticket = Ticket(
@@ -278,7 +289,7 @@ class TicketService(Service):
                 called_at=called_at,
                 registered_at=now,
                 opened_by=actor.user_id,
-                outage_id=outage_id,
+                outage_id=outage.id if outage is not None else None,
                 channel_id=self.catalog.team.alerts_channel,
                 revision=0,
                 clocks=[],  # known empty: no lazy load when the clock is appended and read
@@ -286,7 +297,6 @@ class TicketService(Service):
             )
             session.add(ticket)
             session.flush()
-            outage = session.get(Outage, outage_id) if outage_id is not None else None
             ticket.thread_key = (
                 outage.root_key if outage and outage.root_key else root_key(ticket.id)
             )

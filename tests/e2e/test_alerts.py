@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, Message
-from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, Action
+from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, OPEN_SERVER_BLOCK, Action
 from bot.storage.models import AuditEvent, Clock, Outage, ProbeState, ProbeStatus, Ticket
 from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
 
@@ -315,6 +315,33 @@ def test_resolve_anyway_keeps_the_note_typed_with_the_command(
         )
         assert resolved.details["note"] == "swapped the disk"
         assert resolved.details["confirmed_while_down"] is True
+
+
+def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
+    alerting: RunningBot, target: Target
+) -> None:
+    """The error shows on the server field, so the description typed is not lost."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
+    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+    blocks = {block["block_id"]: block for block in view.view["blocks"]}
+    values = {
+        block_id: {OPEN_INPUT: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
+        for block_id, b in blocks.items()
+        if block_id != OPEN_KIND_BLOCK
+    }
+    values[OPEN_KIND_BLOCK] = {
+        OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
+    }
+    values[OPEN_SERVER_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "web-99"}}
+    answer = bot.slack.submit_view(view, values).json()
+    assert answer["response_action"] == "errors"
+    assert "Unknown server" in answer["errors"][OPEN_SERVER_BLOCK]
+    with bot.sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
 
 
 def test_the_silence_button_stops_further_posts_for_an_hour(
