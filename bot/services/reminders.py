@@ -359,6 +359,12 @@ class ReminderService(Service):
             Outbound(f"{warning.key}/{ALERT}", text, channel_id=alerts, blocks=blocks),
             now=now,
         )
+        if ticket.claimed_at is None:  # the post names nobody: on-call hears of it by DM, as
+            for user_id in self._recipients(ticket, kind):  # of each warning before it
+                key = f"{warning.key}/{DM}/{user_id}"
+                add_message(
+                    session, Outbound(key, text, channel_id=user_id, blocks=blocks), now=now
+                )
         self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
         add_audit(
             session,

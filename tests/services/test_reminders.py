@@ -229,6 +229,9 @@ def test_gti_warnings_of_an_unclaimed_ticket_go_to_on_call_across_the_night(worl
     (dm,) = world.outbox("/gti/90/dm/")
     assert dm.channel_id == ONCALL
     assert "nobody" in dm.text
+    (breach,) = world.outbox("/gti/breach/dm/")  # the channel's post mentions nobody
+    assert breach.channel_id == ONCALL
+    assert "*breached*" in breach.text
     assert [e["action_id"] for b in dm.blocks or [] for e in b.get("elements", [])] == [
         Action.CLAIM.value
     ]
