@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -579,21 +580,28 @@ def _channel_of(session: Session, row: OutboxMessage) -> str | None:
 
 def _turns(
     heads: list[repo.Routing], lanes: dict[tuple[str, str], list[repo.Routing]]
-) -> dict[int, tuple[int, int]]:
+) -> dict[int, tuple[int, int, int]]:
     """The order in which lane heads take their channel's next call: writing order, except
-    that an edit of a message goes before the replies queued in its thread.
+    that a new alert (an outage's or a storm's root) goes first, and an edit of a message goes
+    before the replies queued in its thread.
 
-    The message shows the state now (a storm root's count, a ticket's clocks), its replies the
-    history: behind 49 replies, a storm root's edit to "50 servers down" would wait 49 s.
+    At one call a second per channel, an outage confirmed behind 20 routine replies would be
+    told 20 s late. And a message shows the state now (a storm root's count, a ticket's
+    clocks), its replies the history: behind 49 replies, a storm root's edit to "50 servers
+    down" would wait 49 s.
     """
-    turns: dict[int, tuple[int, int]] = {}
+    turns: dict[int, tuple[int, int, int]] = {}
     for head in heads:
         if head.target_key is None:
-            turns[head.id] = (head.id, 1)
+            alert = head.thread_key is None and _ALERT_ROOT.fullmatch(head.key) is not None
+            turns[head.id] = (0 if alert else 1, head.id, 1)
             continue
         replies = lanes.get(("thread", head.target_key))
-        turns[head.id] = (min(head.id, replies[0].id) if replies else head.id, 0)
+        turns[head.id] = (1, min(head.id, replies[0].id) if replies else head.id, 0)
     return turns
+
+
+_ALERT_ROOT = re.compile(r"(?:outage|storm)-\d+/root")  # keys of bot/services/alerts.py
 
 
 def _lane(row: repo.Routing) -> tuple[str, str]:

@@ -315,6 +315,29 @@ def test_an_edit_of_a_root_goes_before_the_replies_queued_ahead_of_it(
     assert slack.root("C1", root.ts).text == "50 servers down"
 
 
+def test_a_new_alert_goes_before_the_routine_replies_queued_ahead_of_it(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Five ticket replies waiting, then an outage confirmed: its root takes the channel's next
+    call, not the sixth; the replies keep their order."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="INT-1/root", text="INT-1", channel_id="C1")])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    enqueue(
+        sessions,
+        [
+            Outbound(key=f"INT-1/event/{n}", text=f"reply {n}", thread_key="INT-1/root")
+            for n in range(5)
+        ]
+        + [Outbound(key="outage-7/root", text="web-01 DOWN", channel_id="C1")],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=20)
+    posts = [c.params["text"] for c in slack.calls_to("chat.postMessage") if c.status == 200]
+    assert posts == ["INT-1", "web-01 DOWN", *(f"reply {n}" for n in range(5))]
+
+
 def test_an_edit_waits_for_replies_written_before_it_in_other_threads(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
