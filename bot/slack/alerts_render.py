@@ -74,12 +74,15 @@ class OutageView:
 
     @property
     def pages(self) -> bool:
-        """Whether the root mentions the on-call: a real, open, unhandled outage."""
+        """Whether the root mentions the on-call: a real, open, unhandled outage. A ticket
+        opened from it handles it, as an acknowledgement does: its own warnings go to on-call
+        while nobody claims it."""
         return (
             self.is_open
             and self.maintenance_ref is None
             and self.acknowledged_by is None
             and self.silenced_until is None
+            and not self.tickets
             and bool(self.oncall)
         )
 

@@ -61,6 +61,13 @@ def test_maintenance_marks_the_root_and_pings_nobody() -> None:
     assert "Maintenance in progress (INT-7)" in str(blocks)
 
 
+def test_a_ticket_opened_from_the_outage_stops_paging_the_on_call() -> None:
+    """Someone is on it: the root lists the ticket and mentions no one."""
+    text, blocks = outage_root(view(tickets=("INT-15",)), EN, PARIS)
+    assert "<@" not in text + str(blocks)
+    assert "INT-15" in str(blocks)
+
+
 def test_recovery_shows_the_duration_and_removes_the_buttons() -> None:
     """Ended 1h30 after its first failure."""
     text, blocks = outage_root(view(ended_at=STARTED + timedelta(minutes=90)), EN, PARIS)
