@@ -724,6 +724,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "button.resolve_anyway": {"fr": "Clore quand même", "en": "Resolve anyway"},
     "modal.update.title": {"fr": "Point client", "en": "Client update"},
     "modal.update.label": {"fr": "Ce qui a été dit au client", "en": "What the client was told"},
+    "modal.update.empty": {
+        "fr": "Écrivez ce qui a été dit au client.",
+        "en": "Write what the client was told.",
+    },
     "modal.submit": {"fr": "Enregistrer", "en": "Save"},
     "list.header.one": {"fr": "1 ticket {what}", "en": "1 ticket {what}"},
     "list.header.other": {"fr": "{count} tickets {what}", "en": "{count} tickets {what}"},

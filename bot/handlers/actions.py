@@ -65,7 +65,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         value = view["state"]["values"][UPDATE_BLOCK][UPDATE_INPUT].get("value") or ""
         text = clean(value)
         if not text or len(text) > MAX_FREE_TEXT:
-            key = "usage.update" if not text else "usage.text_too_long"
+            key = "modal.update.empty" if not text else "usage.text_too_long"
             message = context.messages.get(key, limit=MAX_FREE_TEXT)
             await ack(response_action="errors", errors={UPDATE_BLOCK: message})
             return

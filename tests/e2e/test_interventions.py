@@ -349,6 +349,9 @@ def test_buttons_claim_post_update_and_resolve(bot: RunningBot) -> None:
         r.text for r in bot.slack.responses()) or None)  # fmt: skip
     bot.slack.click(ALERTS, root.ts, Action.POST_UPDATE, user_id=TECH2)
     view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH2)), None))
+    blank = {"type": "plain_text_input", "value": "  "}
+    refused = bot.slack.submit_view(view, {"update_text": {"text": blank}}, user_id=TECH2)
+    assert refused.json()["errors"] == {"update_text": "Write what the client was told."}
     typed = {"type": "plain_text_input", "value": "rebooted the VM"}
     bot.slack.submit_view(view, {"update_text": {"text": typed}}, user_id=TECH2)
     bot.slack.wait_until(
