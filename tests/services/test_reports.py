@@ -8,20 +8,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import load_catalog
+from bot.config import ServerSpec, load_catalog
 from bot.messages import Messages
+from bot.probes.rollup import Rollup
+from bot.probes.state import StreakState
 from bot.services.reports import (
     ClientReport,
     MonthReport,
     ReportService,
     build_month_report,
     first_business_day,
+    to_json,
     to_text,
 )
 from bot.sla import ClockState, TicketKind
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.models import CreditState, OutboxMessage, Scope, Server, TicketStatus
-from bot.storage.probes import add_outage, close_outage
+from bot.storage.probes import add_outage, close_outage, save_probe_state, save_rollups
 from tests.services.history import (
     EXAMPLE_CATALOG,
     PARIS,
@@ -156,6 +159,72 @@ def test_a_server_is_measured_from_when_its_probes_began(history: History) -> No
     assert servers["acme-new-01"].availability == pytest.approx(14 / 15)
     assert servers["acme-later"].availability is None
     assert servers["acme-web-01"].availability is not None  # watched since January
+
+
+def test_a_server_nobody_watched_has_no_availability(history: History) -> None:
+    """No probe in the catalog, or probes that reported nothing in the month: `-` in the text
+    and null in the JSON, never 100 %; a probe's hourly rollup in the month is a figure."""
+    catalog = history.catalog.model_copy(
+        update={
+            "servers": [
+                *history.catalog.servers,
+                ServerSpec(id="acme-noprobe", client="acme", host="127.0.0.8"),
+            ]
+        }
+    )
+    with history.sessions.begin() as session:
+        sync_catalog(session, catalog, now=paris(1, 1, 0))
+    with history.sessions() as session:
+        month = build_month_report(session, catalog, 2026, 11, now=REPORT_AT.astimezone(UTC))
+    acme, globex = (client_of(month, c) for c in ("acme", "globex"))
+    noprobe = next(s for s in acme.servers if s.server_id == "acme-noprobe")
+    assert (noprobe.downtime, noprobe.availability) == (timedelta(0), None)
+    (db,) = globex.servers  # has probes, but none reported in November
+    assert db.availability is None
+    text = "\n".join(to_text(month, Messages("en")))
+    assert "acme-noprobe -" in text
+    assert "globex-db-01 -" in text
+    assert "100.000 %" not in text
+    servers = {s["id"]: s for c in to_json(month)["clients"] for s in c["servers"]}
+    assert servers["acme-noprobe"]["availability_percent"] is None
+    assert servers["globex-db-01"]["availability_percent"] is None
+
+    with history.sessions.begin() as session:
+        save_probe_state(session, "globex-db-01", StreakState("globex-db-01/tcp:5432"))
+        save_rollups(
+            session,
+            [Rollup("globex-db-01/tcp:5432", paris(11, 20, 10).astimezone(UTC), 120, 0, 1, 2)],
+        )
+    (db,) = client_of(report(history, 2026, 11), "globex").servers
+    assert db.availability == 1.0
+
+
+def test_a_server_removed_mid_month_is_measured_until_it_left(history: History) -> None:
+    """Removed on Nov 16 while down since Nov 15: its outage, left open, counts up to the
+    removal, out of the 15 days it was watched; December does not list it."""
+    with history.sessions.begin() as session:
+        session.add(
+            Server(
+                id="acme-old-01",
+                client_id="acme",
+                host="127.0.0.9",
+                added_at=paris(1, 1, 0),
+                removed_at=paris(11, 16, 0),
+            )
+        )
+        session.flush()
+        add_outage(
+            session, "acme-old-01", started_at=paris(11, 15, 0), confirmed_at=paris(11, 15, 0)
+        )
+    acme = client_of(report(history, 2026, 11), "acme")
+    servers = {s.server_id: s for s in acme.servers}
+    assert servers["acme-old-01"].downtime == timedelta(days=1)
+    assert servers["acme-old-01"].availability == pytest.approx(14 / 15)
+    (outage,) = [o for o in acme.outages if o.server_id == "acme-old-01"]
+    assert outage.downtime == timedelta(days=1)
+    december = client_of(report(history, 2026, 12), "acme")
+    assert "acme-old-01" not in {s.server_id for s in december.servers}
+    assert "acme-old-01" not in {o.server_id for o in december.outages}
 
 
 def test_a_month_before_the_installation_has_no_client(sessions: sessionmaker[Session]) -> None:

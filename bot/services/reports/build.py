@@ -43,6 +43,8 @@ from bot.storage.models import (
     Client,
     CreditState,
     Outage,
+    ProbeRollup,
+    ProbeState,
     Scope,
     Server,
     Ticket,
@@ -490,17 +492,17 @@ def _availability(
 ) -> tuple[tuple[OutageLine, ...], tuple[ServerAvailability, ...]]:
     """Outages clipped to the measured part of the month, and each server's availability."""
     until = min(end, max(now, start))
-    # A server is measured from when the catalog brought it in (its probes began), not before.
-    watched_since = {
-        server_id: added_at
-        for server_id, added_at in session.execute(
-            select(Server.id, Server.added_at).where(
+    # A server is measured while the catalog had it (its probes began when it came in and
+    # stopped when it left), not before nor after.
+    watched = {
+        server_id: (max(start, added_at), min(until, removed_at or until))
+        for server_id, added_at, removed_at in session.execute(
+            select(Server.id, Server.added_at, Server.removed_at).where(
                 Server.client_id == client_id,
                 or_(Server.removed_at.is_(None), Server.removed_at > start),
             )
         )
     }
-    servers = sorted(watched_since)
     rows = session.scalars(
         select(Outage)
         .join(Server, Server.id == Outage.server_id)
@@ -511,22 +513,42 @@ def _availability(
         )
         .order_by(Outage.started_at, Outage.id)
     )
-    outages = tuple(
-        OutageLine(
-            id=row.id,
-            server_id=row.server_id,
-            started_at=row.started_at,
-            ended_at=row.ended_at if _by(row.ended_at, now) else None,
-            downtime=max(
-                min(row.ended_at or until, until) - max(row.started_at, start), timedelta(0)
-            ),
-        )
-        for row in rows
-    )
+    outages: list[OutageLine] = []
+    for row in rows:
+        window = watched.get(row.server_id)
+        if window is None:
+            continue  # its server left the catalog before the month, the outage left open
+        since, to = window
+        if row.started_at >= to or (row.ended_at is not None and row.ended_at <= since):
+            continue  # outside the time its server was watched
+        ended_at = row.ended_at if _by(row.ended_at, now) else None
+        downtime = min(ended_at or to, to) - max(row.started_at, since)
+        outages.append(OutageLine(row.id, row.server_id, row.started_at, ended_at, downtime))
     availability: list[ServerAvailability] = []
-    for server_id in sorted({*servers, *(o.server_id for o in outages)}):
+    for server_id, (since, to) in sorted(watched.items()):
         down = sum((o.downtime for o in outages if o.server_id == server_id), timedelta(0))
-        measured = until - max(start, watched_since.get(server_id, start))
-        ratio = None if measured <= timedelta(0) else max(1 - down / measured, 0.0)
+        measured = to - since
+        seen = any(o.server_id == server_id for o in outages)
+        if measured <= timedelta(0) or not (seen or _probed(session, server_id, since, to)):
+            ratio = None  # nobody watched it: no probe, or none reported (docs/reports.md)
+        else:
+            ratio = max(1 - down / measured, 0.0)
         availability.append(ServerAvailability(server_id, down, ratio))
-    return outages, tuple(availability)
+    return tuple(outages), tuple(availability)
+
+
+def _probed(session: Session, server_id: str, since: datetime, until: datetime) -> bool:
+    """Some probe of the server reported between `since` and `until`: an hourly rollup of
+    that time, or a last check in it (the current hour is rolled up only when it ends)."""
+    keys = select(ProbeState.key).where(ProbeState.server_id == server_id)
+    rolled = select(ProbeRollup.key).where(
+        ProbeRollup.key.in_(keys),
+        ProbeRollup.hour_start > since - timedelta(hours=1),
+        ProbeRollup.hour_start < until,
+    )
+    checked = select(ProbeState.key).where(
+        ProbeState.server_id == server_id,
+        ProbeState.last_checked_at >= since,
+        ProbeState.last_checked_at < until,
+    )
+    return any(session.scalar(query.limit(1)) is not None for query in (rolled, checked))

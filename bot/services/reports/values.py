@@ -126,7 +126,8 @@ class OutageLine:
 
 @dataclass(frozen=True)
 class ServerAvailability:
-    """A server's downtime in the month and its availability (None before the month starts)."""
+    """A server's downtime in the month and its availability (None when nobody watched it:
+    not in the catalog yet, or no probe reported)."""
 
     server_id: str
     downtime: timedelta
