@@ -278,11 +278,12 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "report.clocks": {
         "fr": (
-            "Délais : {met} respecté{met:s}, {breached} dépassé{breached:s}, {running} en cours · "
+            "Délais : {met} respecté{met:s}, {breached} dépassé{breached:s}, {running} en cours, "
+            "{paused} en pause · "
             "GTR rétablies : {probe} confirmée{probe:s} par les sondes, {hand} à la main"
         ),
         "en": (
-            "Clocks: {met} met, {breached} breached, {running} running · "
+            "Clocks: {met} met, {breached} breached, {running} running, {paused} paused · "
             "GTR restorations: {probe} confirmed by probes, {hand} by hand"
         ),
     },

@@ -315,6 +315,20 @@ def test_a_wait_open_at_the_instant_counts_up_to_it_and_a_later_one_is_absent(
     assert (int4.clock.state, int4.clock.consumed) == (ClockState.RUNNING, HOUR / 2)
 
 
+def test_the_summary_counts_a_paused_clock_as_paused_not_running(history: History) -> None:
+    """On Nov 3 at 12:00 INT-4 waits on the client: the clocks line says so, in French and
+    English, as the JSON does; at 10:30, before the wait, it was running."""
+    waiting = report(history, 2026, 11, client="acme", at=paris(11, 3, 12))
+    (acme,) = to_json(waiting)["clients"]
+    assert (acme["clocks"]["running"], acme["clocks"]["paused"]) == (0, 1)
+    english = "\n".join(to_text(waiting, Messages("en")))
+    assert "Clocks: 1 met, 0 breached, 0 running, 1 paused · " in english
+    french = "\n".join(to_text(waiting, Messages("fr")))
+    assert "Délais : 1 respecté, 0 dépassé, 0 en cours, 1 en pause · " in french
+    running = report(history, 2026, 11, client="acme", at=paris(11, 3, 10, 30))
+    assert "1 running, 0 paused" in "\n".join(to_text(running, Messages("en")))
+
+
 def test_credits_and_scopes_read_as_of_an_instant_are_in_their_state_then(
     history: History,
 ) -> None:
