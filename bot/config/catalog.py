@@ -166,6 +166,14 @@ class Policy(_Strict):
     storm_window: Duration = timedelta(seconds=60)
     monthly_report: bool = True
 
+    @field_validator("update_every")
+    @classmethod
+    def _period(cls, value: timedelta) -> timedelta:
+        # plan_nudges refuses a zero period: accepted here, it would fail every reminders sweep.
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero (it is the period of the update nudges)")
+        return value
+
     @field_validator("warn_at")
     @classmethod
     def _distinct(cls, value: list[float]) -> list[float]:

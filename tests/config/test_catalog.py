@@ -148,6 +148,11 @@ BAD_CASES = [
     ("unknown-key", VALID.replace("[team]", "[team]\nchanel = 'typo'"), "team.chanel: unknown key"),
     ("no-technicians", VALID.replace('technicians = ["U01AAA"]', ""), "team: set technicians"),
     (
+        "zero-update-every",
+        VALID.replace("[team]", '[policy]\nupdate_every = "0s"\n[team]'),
+        "policy.update_every: must be longer than zero",
+    ),
+    (
         "unknown-holiday-country",
         VALID.replace('holidays = "FR"', 'holidays = "XX"'),
         "unknown country code 'XX'",
