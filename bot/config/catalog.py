@@ -146,6 +146,14 @@ class LevelSpec(_Strict):
     monthly_interventions: int = Field(ge=0)
     monthly_fee: float = Field(ge=0)
 
+    @field_validator("gti", "gtr")
+    @classmethod
+    def _budget(cls, value: timedelta) -> timedelta:
+        # A clock with no budget is breached the moment it starts: every ticket would breach.
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero (a budget of 0 breaches every ticket)")
+        return value
+
     def calendar_for(self, clock: Literal["gti", "gtr"]) -> str:
         override = self.gti_calendar if clock == "gti" else self.gtr_calendar
         return override or self.calendar

@@ -109,6 +109,16 @@ BAD_CASES = [
         "levels.essentiel.gti: not a duration",
     ),
     (
+        "zero-gti",
+        VALID.replace('gti = "4h"', 'gti = "0m"'),
+        "levels.essentiel.gti: must be longer than zero",
+    ),
+    (
+        "zero-gtr",
+        VALID.replace('gtr = "8h"', 'gtr = "PT0S"'),
+        "levels.essentiel.gtr: must be longer than zero",
+    ),
+    (
         "range-ends-before-start",
         VALID.replace('monday = ["09:00-19:00"]', 'monday = ["19:00-09:00"]'),
         "calendars.business.monday: time range ends before it starts",
