@@ -5,6 +5,7 @@ then `_cross_references` checks ids and references on the raw data (it tolerates
 """
 
 import itertools
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
@@ -14,7 +15,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.config.durations import Duration
 
@@ -190,13 +199,47 @@ class Policy(_Strict):
         return sorted(value)
 
 
+# Slack's API takes ids, not the names its interface shows: a "#alerts" or an "@alice" would
+# only fail once the bot posts, updates or checks a technician.
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,20}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_USERGROUP_ID = re.compile(r"S[A-Z0-9]{2,20}")
+
+
+def _channel_id(value: str) -> str:
+    if not _CHANNEL_ID.fullmatch(value):
+        raise ValueError(
+            f"not a Slack channel id: {value!r} (use the channel ID, such as C01ALERTS, not its "
+            "name: Slack shows it at the bottom of the channel's details)"
+        )
+    return value
+
+
+def _user_id(value: str) -> str:
+    if not _USER_ID.fullmatch(value):
+        raise ValueError(
+            f"not a Slack member id: {value!r} (use member IDs, such as U01AAA, not names: "
+            "in Slack, a profile's ⋮ menu, Copy member ID)"
+        )
+    return value
+
+
+def _usergroup_id(value: str) -> str:
+    if not _USERGROUP_ID.fullmatch(value):
+        raise ValueError(
+            f"not a Slack user group id: {value!r} (use the group's ID, such as S01TECHS, "
+            "not its @handle)"
+        )
+    return value
+
+
 class Team(_Strict):
     """Who may act on tickets, who is on call, where alerts go."""
 
-    technicians: list[str] = []
-    usergroup: str | None = None
-    oncall: list[str] = []
-    alerts_channel: str
+    technicians: list[Annotated[str, AfterValidator(_user_id)]] = []
+    usergroup: Annotated[str, AfterValidator(_usergroup_id)] | None = None
+    oncall: list[Annotated[str, AfterValidator(_user_id)]] = []
+    alerts_channel: Annotated[str, AfterValidator(_channel_id)]
 
     @model_validator(mode="after")
     def _someone(self) -> "Team":

@@ -158,6 +158,26 @@ BAD_CASES = [
     ("unknown-key", VALID.replace("[team]", "[team]\nchanel = 'typo'"), "team.chanel: unknown key"),
     ("no-technicians", VALID.replace('technicians = ["U01AAA"]', ""), "team: set technicians"),
     (
+        "channel-name-not-id",
+        VALID.replace('alerts_channel = "C01ALERTS"', 'alerts_channel = "#alerts"'),
+        "team.alerts_channel: not a Slack channel id: '#alerts' (use the channel ID",
+    ),
+    (
+        "technician-name-not-id",
+        VALID.replace('technicians = ["U01AAA"]', 'technicians = ["U01AAA", "@alice"]'),
+        "team.technicians[1]: not a Slack member id: '@alice' (use member IDs",
+    ),
+    (
+        "oncall-lowercase-id",
+        VALID.replace("[team]", '[team]\noncall = ["u01aaa"]'),
+        "team.oncall[0]: not a Slack member id: 'u01aaa'",
+    ),
+    (
+        "usergroup-handle-not-id",
+        VALID.replace("[team]", '[team]\nusergroup = "@support"'),
+        "team.usergroup: not a Slack user group id: '@support'",
+    ),
+    (
         "zero-update-every",
         VALID.replace("[team]", '[policy]\nupdate_every = "0s"\n[team]'),
         "policy.update_every: must be longer than zero",
