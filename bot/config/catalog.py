@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -275,10 +276,20 @@ class _ProbeCommon(_Strict):
 class IcmpProbe(_ProbeCommon):
     type: Literal["icmp"]
 
+    @property
+    def key_part(self) -> str:
+        """The probe's part of its key (`bot.probes.result.probe_key`): unique on its server."""
+        return "icmp"
+
 
 class TcpProbe(_ProbeCommon):
     type: Literal["tcp"]
     port: int = Field(ge=1, le=65535)
+
+    @property
+    def key_part(self) -> str:
+        """The probe's part of its key (`bot.probes.result.probe_key`): unique on its server."""
+        return f"tcp:{self.port}"
 
 
 class HttpProbe(_ProbeCommon):
@@ -288,8 +299,18 @@ class HttpProbe(_ProbeCommon):
     keyword: str | None = None
     cert_expiry_warning: Duration = timedelta(days=14)
 
+    @property
+    def key_part(self) -> str:
+        """The probe's part of its key (`bot.probes.result.probe_key`): unique on its server.
+
+        `http` for both types, as stored keys have always read: an `http` and an `https` probe
+        of one URL are one probe.
+        """
+        return f"http:{self.url}"
+
 
 ProbeSpec = Annotated[IcmpProbe | TcpProbe | HttpProbe, Field(discriminator="type")]
+_PROBE: TypeAdapter[IcmpProbe | TcpProbe | HttpProbe] = TypeAdapter(ProbeSpec)
 
 
 class ServerSpec(_Strict):
@@ -440,6 +461,38 @@ def _cross_references(raw: dict[str, Any]) -> list[Problem]:
         ref = server.get("client") if isinstance(server, dict) else None
         if isinstance(ref, str) and ref not in client_ids:
             problems.append(Problem(f"servers[{i}].client", f"unknown client {ref!r}"))
+        problems += _duplicate_probes(i, server)
+    return problems
+
+
+def _duplicate_probes(index: int, server: dict[str, Any]) -> list[Problem]:
+    """Probes of one server that would share a key: the probe engine, keyed by it, refuses them.
+
+    Server ids are unique and keys are `<server id>/<key_part>`, so distinct key parts on each
+    server make distinct keys. Probes with a bad shape are reported by the first pass.
+    """
+    probes = server.get("probes")
+    if not isinstance(probes, list):
+        return []
+    name = server.get("id") if isinstance(server.get("id"), str) else f"servers[{index}]"
+    problems = []
+    first: dict[str, int] = {}
+    for j, raw in enumerate(probes):
+        try:
+            part = _PROBE.validate_python(raw).key_part
+        except ValidationError:
+            continue
+        if part in first:
+            problems.append(
+                Problem(
+                    f"servers[{index}].probes[{j}]",
+                    f"server {name!r} already has the probe {part!r} (probes[{first[part]}]): "
+                    "two probes of a server must differ by type, port or URL "
+                    "(http and https count as one)",
+                )
+            )
+        else:
+            first[part] = j
     return problems
 
 

@@ -32,12 +32,7 @@ class ProbeResult:
 
 def probe_key(server: ServerSpec, probe: ProbeSpec) -> str:
     """Stable key such as `acme-web-01/icmp`, `acme-web-01/tcp:22`, `acme-web-01/http:<url>`."""
-    if isinstance(probe, IcmpProbe):
-        key = f"{server.id}/icmp"
-    elif isinstance(probe, TcpProbe):
-        key = f"{server.id}/tcp:{probe.port}"
-    else:
-        key = f"{server.id}/http:{probe.url}"
+    key = f"{server.id}/{probe.key_part}"  # the catalog refuses two equal parts on one server
     if len(key) <= KEY_LENGTH:
         return key
     # A very long URL: keep a readable prefix and make it unique with a digest of the whole key.

@@ -178,6 +178,20 @@ BAD_CASES = [
         "team.usergroup: not a Slack user group id: '@support'",
     ),
     (
+        "two-probes-of-one-port",
+        VALID.replace("port = 22", 'port = 22\n[[servers.probes]]\ntype = "tcp"\nport = 22'),
+        "servers[0].probes[1]: server 'web' already has the probe 'tcp:22' (probes[0]): "
+        "two probes of a server must differ by type, port or URL",
+    ),
+    (
+        "two-probes-of-one-url",
+        VALID
+        + '[[servers.probes]]\ntype = "http"\nurl = "http://127.0.0.1:8080/health"\n'
+        + 'keyword = "ok"\n',
+        "servers[0].probes[2]: server 'web' already has the probe "
+        "'http:http://127.0.0.1:8080/health' (probes[1])",
+    ),
+    (
         "zero-update-every",
         VALID.replace("[team]", '[policy]\nupdate_every = "0s"\n[team]'),
         "policy.update_every: must be longer than zero",
@@ -211,6 +225,25 @@ def test_every_problem_is_reported_at_once() -> None:
         parse_catalog(text)
     paths = [p.path for p in error.value.problems]
     assert paths == ["levels.essentiel.gti", "servers[0].probes[0].port", "clients[0].level"]
+
+
+def test_probes_may_share_a_port_or_url_on_different_servers() -> None:
+    """A probe key names its server, so only probes of one server can collide."""
+    twin = '[[servers]]\nid = "web2"\nclient = "acme"\nhost = "127.0.0.2"\n'
+    twin += '[[servers.probes]]\ntype = "tcp"\nport = 22\n'
+    twin += '[[servers.probes]]\ntype = "http"\nurl = "http://127.0.0.1:8080/health"\n'
+    catalog = parse_catalog(VALID + twin)
+    assert [len(s.probes) for s in catalog.servers] == [2, 2]
+
+
+def test_a_duplicate_probe_is_reported_with_the_other_problems() -> None:
+    """The duplicate is found on the raw data, even when another probe of its server is bad."""
+    text = VALID.replace("port = 22", 'port = 22\n[[servers.probes]]\ntype = "tcp"\nport = 22')
+    text = text.replace('url = "http://127.0.0.1:8080/health"', 'url = "nope"')
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(text)
+    paths = [p.path for p in error.value.problems]
+    assert paths == ["servers[0].probes[2].url", "servers[0].probes[1]"]
 
 
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
