@@ -8,6 +8,7 @@ leaves out (HTTP, Bolt, the hop to the database thread, the outbox) is what benc
     .venv/bin/python bench/bench_commands.py [--runs 12] [--database URL] [--instructions]
         [command ...]
 
+On a PostgreSQL running on this machine, it also prints the server's CPU a run of each command.
 With `--instructions` it counts, under valgrind's callgrind, the instructions each command
 executes (bench/callgrind.py): the same figure at every run, where CPU time on a shared VM
 drifts by ±30 %, so two versions of the code can be compared one after the other.
@@ -117,20 +118,42 @@ def main() -> None:
             for run in range(args.runs):  # resume needs waiting tickets: put them on hold first
                 table["wait"](run)
         results: dict[str, float] = {}
+        server: dict[str, float] = {}  # the database server's CPU, when it is local
         for name in sorted(selected, key=list(table).index):
             command = table[name]  # a UserFacingError (say, resume of a running clock) is a bug
             if args.instructions:
                 counted = callgrind.count(functools.partial(run_all, command, args.runs))
                 results[name] = counted / args.runs / 1e6
                 continue
-            spent = []
+            spent, served = [], []
             for run in range(args.runs):
+                server_before = server_nanoseconds()
                 started = time.process_time()
                 command(run)
                 spent.append(time.process_time() - started)
+                served.append(server_nanoseconds() - server_before)
             results[name] = statistics.median(spent) * 1000
+            server[name] = statistics.median(served) / 1e6
     unit = "millions of instructions a run" if args.instructions else "ms of CPU, median"
     print("  ".join(f"{name} {value:.2f}" for name, value in results.items()), f"({unit})")
+    if any(server.values()):
+        print(
+            "  ".join(f"{name} {value:.2f}" for name, value in server.items()),
+            "(ms of the local PostgreSQL server's CPU, median)",
+        )
+
+
+def server_nanoseconds() -> int:
+    """CPU time so far of this machine's PostgreSQL processes, from the scheduler's counters
+    (nanoseconds; 0 when it runs elsewhere)."""
+    total = 0
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            if (process / "comm").read_text().strip() == "postgres":
+                total += int((process / "schedstat").read_text().split()[0])
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total
 
 
 if __name__ == "__main__":
