@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
-from bot.sandbox import EmulatorThread, Message
+from bot.sandbox import EmulatorThread, Message, OpenedView
 from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, OPEN_SERVER_BLOCK, Action
 from bot.storage.models import AuditEvent, Clock, Outage, ProbeState, ProbeStatus, Ticket
 from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
@@ -151,6 +151,21 @@ def latest_root(bot: RunningBot, contains: str, timeout_s: float = 15) -> Messag
         return None
 
     return bot.slack.wait_until(found, timeout_s=timeout_s)
+
+
+def modal_values(view: OpenedView, kind: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """What submitting the Open intervention modal sends: its text fields as pre-filled, and
+    `kind` chosen."""
+    blocks = {block["block_id"]: block for block in view.view["blocks"]}
+    values = {
+        block_id: {OPEN_INPUT: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
+        for block_id, b in blocks.items()
+        if block_id != OPEN_KIND_BLOCK
+    }
+    values[OPEN_KIND_BLOCK] = {
+        OPEN_INPUT: {"type": "static_select", "selected_option": {"value": kind}}
+    }
+    return values
 
 
 def replies(bot: RunningBot, root: Message, contains: str, timeout_s: float = 10) -> list[str]:
@@ -327,15 +342,7 @@ def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
     root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
     bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
     view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
-    blocks = {block["block_id"]: block for block in view.view["blocks"]}
-    values = {
-        block_id: {OPEN_INPUT: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
-        for block_id, b in blocks.items()
-        if block_id != OPEN_KIND_BLOCK
-    }
-    values[OPEN_KIND_BLOCK] = {
-        OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
-    }
+    values = modal_values(view, "secours")
     values[OPEN_SERVER_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "web-99"}}
     answer = bot.slack.submit_view(view, values).json()
     assert answer["response_action"] == "errors"
@@ -381,15 +388,7 @@ def test_a_gtr_ticket_opened_from_the_alert_stops_its_clock_at_recovery(
     view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
     blocks = {block["block_id"]: block for block in view.view["blocks"]}
     assert blocks[OPEN_KIND_BLOCK]["element"]["initial_option"]["value"] == "secours"
-    values = {
-        block_id: {OPEN_INPUT: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
-        for block_id, b in blocks.items()
-        if block_id != OPEN_KIND_BLOCK
-    }
-    values[OPEN_KIND_BLOCK] = {
-        OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "materiel"}}
-    }
-    assert bot.slack.submit_view(view, values).status == 200
+    assert bot.slack.submit_view(view, modal_values(view, "materiel")).status == 200
     replies(bot, root, "INT-1")  # the ticket's root is in the outage thread
 
     target.start()
