@@ -145,7 +145,9 @@ def main() -> None:
 
 def server_nanoseconds() -> int:
     """CPU time so far of this machine's PostgreSQL processes, from the scheduler's counters
-    (nanoseconds; 0 when it runs elsewhere)."""
+    (nanoseconds; 0 when it runs elsewhere). Not bench_ack's `database_server_seconds`: its
+    /proc ticks (10 ms) are coarser than one command; it also counts ended backends, which
+    a run in process leaves none of."""
     total = 0
     for process in Path("/proc").glob("[0-9]*"):
         try:
