@@ -22,7 +22,7 @@ from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
-from bot.services.views import TicketView, sla_clock, ticket_view
+from bot.services.views import Ranking, TicketView, sla_clock, ticket_view
 from bot.sla import (
     AllowanceUsage,
     ClockKind,
@@ -145,6 +145,11 @@ class TicketService(Service):
         """What `list` and `/sla status` read: only the tickets changed since the last read are
         reloaded (every change goes through `_record`, which bumps the ticket's revision)."""
         return OpenTicketCache()
+
+    @cached_property
+    def _ranking(self) -> Ranking:
+        """Sorts the open tickets by urgency; only the shown ones are then read in full."""
+        return Ranking(self.catalog)
 
     # Transactions ------------------------------------------------------------------------------
 
@@ -568,16 +573,16 @@ class TicketService(Service):
         now = self._clock()
         with reading(self._sessions) as session:
             if scope == "open":
-                views = self._open_views(session, now)
+                urgent = self._most_urgent(session, now)
                 what = _What("list.what.open")
             elif scope == "mine":
-                views = self._open_views(session, now, assignee_id=user_id)
+                urgent = self._most_urgent(session, now, assignee_id=user_id)
                 what = _What("list.what.mine")
             else:
                 client = self._find_client(scope, unknown="list.unknown_client")
-                views = self._open_views(session, now, client_id=client)
+                urgent = self._most_urgent(session, now, client_id=client)
                 what = _What("list.what.client", client=client)
-        return self._list_reply(views, what, footer=[])
+        return self._list_reply(urgent, what, footer=[])
 
     def status(self, target: str | None) -> Reply:
         """`/sla status`: open tickets by urgency with clocks, and the clients' allowances."""
@@ -586,40 +591,38 @@ class TicketService(Service):
         now = self._clock()
         with reading(self._sessions) as session:
             if target is None:
-                views = self._open_views(session, now)
+                urgent = self._most_urgent(session, now)
                 what = _What("list.what.open")
-                clients = sorted({v.client_id for v in views})
+                clients = urgent.clients
             elif (server := self.catalog.find_server(target)) is not None:
-                views = self._open_views(session, now, server_id=server.id)
+                urgent = self._most_urgent(session, now, server_id=server.id)
                 what = _What("list.what.server", server=server.id)
                 clients = [server.client]
             else:
                 client = self._find_client(target)
-                views = self._open_views(session, now, client_id=client)
+                urgent = self._most_urgent(session, now, client_id=client)
                 what = _What("list.what.client", client=client)
                 clients = [client]
             # A client gone from the catalog keeps its tickets, but has no allowance any more.
             known = {client.id for client in self.catalog.clients}
             footer = [self._allowance_line(session, c, now) for c in clients if c in known]
-        return self._list_reply(views, what, footer=footer)
+        return self._list_reply(urgent, what, footer=footer)
 
-    def _list_reply(self, views: list[TicketView], what: "_What", *, footer: list[str]) -> Reply:
-        views.sort(key=lambda v: v.urgency())
-        if not views:
+    def _list_reply(self, urgent: "_Urgent", what: "_What", *, footer: list[str]) -> Reply:
+        if not urgent.count:
             text = self._messages.get("list.empty", what=what.words(self._messages, 1))
             return Reply("\n".join([text, *footer]))
         header = self._messages.get(
-            f"list.header.{_number(len(views))}",
-            count=len(views),
-            what=what.words(self._messages, len(views)),
+            f"list.header.{_number(urgent.count)}",
+            count=urgent.count,
+            what=what.words(self._messages, urgent.count),
         )
-        shown = views[:LIST_LIMIT]
-        if more := len(views) - len(shown):  # one screen: the most urgent, and how many more
+        if more := urgent.count - len(urgent.views):  # one screen: the most urgent, and the rest
             footer = [self._messages.get(f"list.more.{_number(more)}", more=more), *footer]
-        text, blocks = render.ticket_list(header, shown, self._messages, self._zone, footer)
+        text, blocks = render.ticket_list(header, urgent.views, self._messages, self._zone, footer)
         return Reply(text, blocks)
 
-    def _open_views(
+    def _most_urgent(
         self,
         session: Session,
         now: datetime,
@@ -627,13 +630,21 @@ class TicketService(Service):
         client_id: str | None = None,
         server_id: str | None = None,
         assignee_id: str | None = None,
-    ) -> list[TicketView]:
-        return [
-            ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
-            for t in self._open_tickets.read(
-                session, client_id=client_id, server_id=server_id, assignee_id=assignee_id
-            )
-        ]
+    ) -> "_Urgent":
+        """The open tickets (all, or those of a client, server or assignee) ranked by urgency,
+        the first `LIST_LIMIT` of them read in full."""
+        tickets = self._open_tickets.read(
+            session, client_id=client_id, server_id=server_id, assignee_id=assignee_id
+        )
+        shown = self._ranking.rank(tickets, now)[:LIST_LIMIT]
+        return _Urgent(
+            views=[
+                ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
+                for t in shown
+            ],
+            count=len(tickets),
+            clients=sorted({t.client_id for t in tickets}),
+        )
 
     def _find_client(self, text: str, *, unknown: str = "ticket.unknown_client") -> str:
         """The catalog's id of client `text` (any case); UserFacingError `unknown` if none."""
@@ -841,6 +852,16 @@ class TicketService(Service):
                 details={"until": until.isoformat(), "seconds": int(duration.total_seconds())},
             )  # fmt: skip
         return Reply(said)
+
+
+@dataclass(frozen=True)
+class _Urgent:
+    """What `list` and `/sla status` show: the most urgent open tickets, read in full, out of
+    `count`, and the clients of all `count`."""
+
+    views: list[TicketView]
+    count: int
+    clients: list[str]
 
 
 class _What:

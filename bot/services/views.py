@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.config import Catalog
 from bot.sla import Clock as SlaClock
@@ -137,12 +137,13 @@ class TicketView:
     def urgency(self) -> tuple[int, datetime]:
         """Sort key, most urgent first: running clocks by deadline, then paused, then the rest."""
         clock = self.clock
-        if clock is None or clock.status.state in (ClockState.MET,):
-            return (3, self.called_at)
-        if clock.stopped_at is not None:
-            return (3, self.called_at)
-        order = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
-        return (order[clock.status.state], clock.status.deadline)
+        if clock is None or clock.stopped_at is not None:
+            return (_SETTLED, self.called_at)
+        return (_ORDER[clock.status.state], clock.status.deadline)
+
+
+_ORDER = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
+_SETTLED = 3  # no clock, or a stopped one: after every running or paused clock
 
 
 def sla_clock(row: StoredClock, pauses: Sequence[StoredPause], catalog: Catalog) -> SlaClock:
@@ -210,3 +211,50 @@ def ticket_view(
         clocks=clocks,
         now=now,
     )
+
+
+class RevisedTicket(StoredTicket, Protocol):
+    """A stored ticket and its revision, bumped by every change to it, its clocks or pauses."""
+
+    @property
+    def revision(self) -> int: ...
+
+
+_Ticket = TypeVar("_Ticket", bound=RevisedTicket)
+
+
+class Ranking:
+    """Open tickets in `TicketView.urgency` order, from their deadlines alone.
+
+    A list shows the 30 most urgent tickets; reading every clock in full (consumed, remaining)
+    to sort them all would be wasted on the rest. A running clock's deadline does not move
+    until its ticket changes, and each change bumps the ticket's revision: it is kept by ticket
+    and revision, for the process. A paused clock's deadline moves with `now`: it is read each
+    time (few tickets wait on their client at once).
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._deadlines: dict[int, tuple[int, datetime | None]] = {}  # None: paused
+
+    def rank(self, tickets: Sequence[_Ticket], now: datetime) -> list[_Ticket]:
+        """`tickets`, most urgent first at `now`."""
+        if len(self._deadlines) > 2 * len(tickets) + 1_000:  # resolved long ago: forget them
+            self._deadlines = {}
+        return sorted(tickets, key=lambda ticket: self.urgency(ticket, now))
+
+    def urgency(self, ticket: RevisedTicket, now: datetime) -> tuple[int, datetime]:
+        """What `ticket_view(ticket, …, now).urgency()` is, without reading the clocks in full."""
+        row = ticket.clocks[0] if ticket.clocks else None
+        if row is None or row.stopped_at is not None:
+            return (_SETTLED, ticket.called_at)
+        known = self._deadlines.get(ticket.id)
+        if known is None or known[0] != ticket.revision:
+            clock = sla_clock(row, ticket.pauses, self._catalog)
+            deadline = None if clock.is_paused else clock.deadline(now)
+            self._deadlines[ticket.id] = known = (ticket.revision, deadline)
+        deadline = known[1]
+        if deadline is None:  # paused: its deadline is as if resumed now
+            status = sla_clock(row, ticket.pauses, self._catalog).status(now)
+            return (_ORDER[status.state], status.deadline)
+        return (_ORDER[ClockState.BREACHED if now > deadline else ClockState.RUNNING], deadline)

@@ -2,12 +2,17 @@
 still listed (by the name kept in the database), and only clients in the catalog get an
 allowance line."""
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
+from bot.services.views import Ranking, ticket_view
 from bot.sla import TicketKind
+from bot.storage.database import reading
+from bot.storage.open_tickets import OpenTicketCache
 from tests.services.history import TECH, open_ticket, paris, services
 
 
@@ -72,3 +77,45 @@ def test_french_lists_agree_with_the_number_of_tickets(sessions: sessionmaker[Se
     assert tickets.status(None).text.startswith("1 ticket ouvert\n")
     open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
     assert tickets.status("globex").text.startswith("2 tickets ouverts pour globex\n")
+
+
+def test_the_ranking_from_deadlines_agrees_with_the_tickets_read_in_full(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`Ranking` sorts without reading the clocks in full and keeps running deadlines by
+    revision: at every instant, through pauses, claims and breaches, its order is the order of
+    the views' own urgency."""
+    h = services(sessions)
+    opened = [  # business-hours GTI (acme), round-the-clock GTR (globex), one out of scope
+        open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.SECOURS, "site down"),
+        open_ticket(h, paris(11, 2, 9, 5), "globex-db-01", TicketKind.MATERIEL, "disk"),
+        open_ticket(h, paris(11, 2, 9, 10), "acme-web-01", TicketKind.MAINTENANCE, "patch"),
+        open_ticket(h, paris(11, 2, 9, 20), "globex-db-01", TicketKind.RESEAU, "switch"),
+        open_ticket(h, paris(11, 2, 9, 30), "acme-web-01", TicketKind.UTILISATION, "how to"),
+    ]
+    ranking = Ranking(h.catalog)
+    cache = OpenTicketCache()
+
+    def check() -> None:
+        now = h.clock()
+        with reading(sessions) as session:
+            records = cache.read(session)
+        full = sorted(records, key=lambda r: ticket_view(r, "", h.catalog, now).urgency())
+        assert [r.id for r in ranking.rank(records, now)] == [r.id for r in full]
+        assert [ranking.urgency(r, now) for r in records] == [
+            ticket_view(r, "", h.catalog, now).urgency() for r in records
+        ]
+
+    steps = [
+        lambda: h.tickets.wait(TECH, opened[1], "client away"),
+        lambda: h.tickets.claim(TECH, opened[0]),
+        lambda: h.tickets.wait(TECH, opened[3], "codes"),
+        lambda: h.tickets.resume(TECH, opened[1]),
+        lambda: h.tickets.resolve(TECH, opened[2], "done"),
+    ]
+    check()
+    for hours, step in enumerate(steps, start=1):
+        h.clock.now = paris(11, 2, 9, 30) + timedelta(hours=hours * 3)  # deadlines pass
+        check()  # the kept deadlines, read later: running clocks breach without a change
+        step()
+        check()
