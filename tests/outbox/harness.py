@@ -150,8 +150,9 @@ def start_sender(slack: EmulatorThread, database_url: URL) -> subprocess.Popen[s
     )
 
 
-def wait_started(process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
-    """Read the sender's log until it says it is sending (migrations done, loop running)."""
+def wait_started(process: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    """Read the sender's log until it says it is sending (migrations done, loop running). The
+    limit is generous: a loaded 2-core machine took over 15 s to start one, importing."""
     assert process.stderr is not None
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
