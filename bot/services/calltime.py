@@ -56,9 +56,23 @@ def _is_date(text: str) -> bool:
 def _latest(clock_time: time, *, now: datetime, zone: ZoneInfo) -> datetime:
     """Today's `clock_time`, or yesterday's when today's is to come and yesterday's recent."""
     today = now.astimezone(zone).date()
-    at = datetime.combine(today, clock_time, tzinfo=zone).astimezone(UTC)
-    if at > now:
-        yesterday = datetime.combine(today - timedelta(days=1), clock_time, tzinfo=zone)
-        if now - yesterday <= ROLLOVER:
-            return yesterday.astimezone(UTC)
-    return at
+    past = [at for at in _instants(today, clock_time, zone) if at <= now]
+    if past:  # the latest: when the clocks go back, 02:05 typed at 02:10 is 5 minutes ago
+        return past[-1]
+    yesterday = _instants(today - timedelta(days=1), clock_time, zone)[-1]
+    if now - yesterday <= ROLLOVER:
+        return yesterday
+    return _instants(today, clock_time, zone)[0]
+
+
+def _instants(day: date, clock_time: time, zone: ZoneInfo) -> list[datetime]:
+    """The UTC instants a local time names on `day`, earliest first: two on the night the
+    clocks go back; in the hour skipped when they go forward, one, read with the offset before
+    the change (a clock not yet put forward)."""
+    wall = datetime.combine(day, clock_time)
+    instants: set[datetime] = set()
+    for fold in (0, 1):
+        at = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if at.astimezone(zone).replace(tzinfo=None) == wall:
+            instants.add(at)
+    return sorted(instants) or [wall.replace(tzinfo=zone).astimezone(UTC)]

@@ -2,7 +2,7 @@
 ticket's story appears in its Slack thread, in its root message and in the audit trail."""
 
 import concurrent.futures
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -234,6 +234,17 @@ def test_at_backdates_the_call_and_the_clock_starts_then(bot: RunningBot) -> Non
         datetime(2026, 11, 27, 15, 30, tzinfo=PARIS),
         datetime(2026, 11, 27, 6, 0, tzinfo=PARIS),
     ]
+
+
+def test_at_in_the_hour_lived_twice_is_the_call_just_made(bot: RunningBot) -> None:
+    """At 02:10 of the second 02:00-03:00 on 25 October, `--at 02:05` is 5 minutes ago: the
+    24/7 GTR has 3h55m left, not 2h55m (the first 02:05, an hour earlier)."""
+    bot.clock.set(datetime(2026, 10, 25, 1, 10, tzinfo=UTC))
+    reply = bot.command("open globex-db-01 reseau --at 02:05 link down")
+    assert "GTR 4h: 3h55m left, due 2026-10-25 06:05" in reply
+    with bot.sessions() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert ticket.called_at == datetime(2026, 10, 25, 1, 5, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -66,3 +66,31 @@ def test_a_call_time_without_a_clear_time_of_day_is_refused(text: str, key: str)
     with pytest.raises(UserFacingError) as refused:
         resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
     assert refused.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "text", "expected_utc"),
+    [
+        # 25 October 2026: 02:00-03:00 Paris happens twice (UTC+2, then UTC+1).
+        ((1, 10), "02:05", (1, 5)),  # at 02:10 of the second pass: 5 minutes ago, not 1h05
+        ((1, 10), "02:15", (0, 15)),  # 02:15 of the second pass is to come: the first one
+        ((0, 10), "02:05", (0, 5)),  # during the first pass: the first pass
+        ((2, 30), "02:05", (1, 5)),  # an hour later: the latest of the two
+    ],
+)
+def test_hh_mm_in_the_hour_lived_twice_is_the_latest_past_one(
+    now_utc: tuple[int, int], text: str, expected_utc: tuple[int, int]
+) -> None:
+    """When the clocks go back, a time seen twice is the latest one not in the future, as on
+    any other night; the first one would cost the clock an hour the client never waited."""
+    now = datetime(2026, 10, 25, *now_utc, tzinfo=UTC)
+    at = resolve_call_time(text, now=now, zone=PARIS)
+    assert at == datetime(2026, 10, 25, *expected_utc, tzinfo=UTC)
+
+
+def test_hh_mm_in_the_hour_skipped_reads_as_a_clock_not_yet_put_forward() -> None:
+    """29 March 2026: 02:30 Paris does not exist; a clock still on UTC+1 showed it at 01:30 UTC."""
+    now = datetime(2026, 3, 29, 1, 40, tzinfo=UTC)
+    assert resolve_call_time("02:30", now=now, zone=PARIS) == datetime(
+        2026, 3, 29, 1, 30, tzinfo=UTC
+    )
