@@ -12,12 +12,13 @@ from pathlib import Path
 
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.database_errors import open_migrated
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import parse_ticket
 from bot.services.evidence import ticket_evidence, to_json, to_text
-from bot.storage.database import make_engine, make_sessionmaker
+from bot.storage.database import make_sessionmaker
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -40,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = open_migrated(settings)
+    if engine is None:
+        return EXIT_USAGE
     try:
         with make_sessionmaker(engine)() as session:
             evidence = ticket_evidence(session, ticket_id, catalog=catalog, now=utc_now())

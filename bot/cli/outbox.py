@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.database_errors import open_migrated
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, Settings, load_catalog
 from bot.messages import Messages
@@ -90,8 +91,9 @@ def run_status(args: argparse.Namespace) -> int:
     settings = read_settings()
     if settings is None:
         return EXIT_USAGE
-    engine = make_engine(settings.database_url.get_secret_value())
-    migrate(engine)
+    engine = open_migrated(settings)
+    if engine is None:
+        return EXIT_USAGE
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         stats = outbox.get_stats(session, now=utc_now())

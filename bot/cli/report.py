@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.database_errors import open_migrated
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
@@ -21,7 +22,7 @@ from bot.grammar import parse_month
 from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
 from bot.sla import month_of
-from bot.storage.database import make_engine, make_sessionmaker
+from bot.storage.database import make_sessionmaker
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -68,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{year:04d}-{month:02d} has not begun: there is nothing to report", file=sys.stderr)
         return EXIT_USAGE
     messages = Messages(settings.language)
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = open_migrated(settings)
+    if engine is None:
+        return EXIT_USAGE
     try:
         service = ReportService(make_sessionmaker(engine), catalog, messages, clock=clock)
         try:
