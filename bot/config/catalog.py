@@ -22,11 +22,20 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from bot.config.durations import Duration
+from bot.config.durations import Duration, format_duration
+
+# Floors of the catalog's durations. Below them a value is not a faster setting but a mistake:
+# people act at the minute scale (the smallest `/sla silence` is 1m too), and a probe's pace is
+# the second scale (the compact syntax's smallest unit; only ISO-8601 can write less).
+MIN_BUDGET = timedelta(minutes=1)
+MIN_UPDATE_EVERY = timedelta(minutes=1)
+MIN_STORM_WINDOW = timedelta(seconds=1)
+MIN_PROBE_PACE = timedelta(seconds=1)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PROBE_TYPES = ("icmp", "tcp", "http", "https")
@@ -41,6 +50,20 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def _at_least(value: timedelta, floor: timedelta, why: str) -> timedelta:
+    """`value`, or ValueError naming it and `floor` when it is shorter."""
+    if value < floor:
+        raise ValueError(f"must be at least {_written(floor)}, not {_written(value)} ({why})")
+    return value
+
+
+def _written(value: timedelta) -> str:
+    """A duration as the catalog writes it; under a minute, in exact seconds ("0s", "0.5s")."""
+    if value < timedelta(minutes=1):
+        return f"{value.total_seconds():g}s"
+    return format_duration(value)
 
 
 class CatalogError(Exception):
@@ -159,10 +182,9 @@ class LevelSpec(_Strict):
     @field_validator("gti", "gtr")
     @classmethod
     def _budget(cls, value: timedelta) -> timedelta:
-        # A clock with no budget is breached the moment it starts: every ticket would breach.
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero (a budget of 0 breaches every ticket)")
-        return value
+        # A clock of a few seconds is breached before anyone can type `claim`: every ticket would
+        # breach, and deadlines are shown to the minute.
+        return _at_least(value, MIN_BUDGET, "a shorter budget breaches every ticket")
 
     def calendar_for(self, clock: Literal["gti", "gtr"]) -> str:
         override = self.gti_calendar if clock == "gti" else self.gtr_calendar
@@ -187,10 +209,18 @@ class Policy(_Strict):
     @field_validator("update_every")
     @classmethod
     def _period(cls, value: timedelta) -> timedelta:
-        # plan_nudges refuses a zero period: accepted here, it would fail every reminders sweep.
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero (it is the period of the update nudges)")
-        return value
+        # plan_nudges refuses a zero period, which would fail every reminders sweep; a period of
+        # seconds would DM the assignee at every sweep and escalate to the thread within a minute.
+        return _at_least(value, MIN_UPDATE_EVERY, "it is the period of the update nudges")
+
+    @field_validator("storm_window")
+    @classmethod
+    def _window(cls, value: timedelta) -> timedelta:
+        # Outages confirmed within the window are grouped; probes are paced in whole seconds, so
+        # a shorter window groups nothing but the outages of one transaction.
+        return _at_least(
+            value, MIN_STORM_WINDOW, "outages confirmed within it are grouped into one alert"
+        )
 
     @field_validator("warn_at")
     @classmethod
@@ -258,6 +288,13 @@ class ClientSpec(_Strict):
     monthly_fee: float | None = Field(None, ge=0)
 
 
+_PACE_REASONS = {
+    "interval": "the period of the probe's checks",
+    "timeout": "how long a check may take before it fails",
+    "retry_interval": "the pace of the re-checks after a failure",
+}
+
+
 class _ProbeCommon(_Strict):
     interval: Duration = timedelta(seconds=30)
     timeout: Duration = timedelta(seconds=5)
@@ -265,12 +302,13 @@ class _ProbeCommon(_Strict):
     successes: int = Field(2, ge=1, le=100)
     retry_interval: Duration = timedelta(seconds=5)
 
-    @model_validator(mode="after")
-    def _positive(self) -> "_ProbeCommon":
-        for name in ("interval", "timeout", "retry_interval"):
-            if getattr(self, name) <= timedelta(0):
-                raise ValueError(f"{name} must be longer than zero")
-        return self
+    @field_validator("interval", "timeout", "retry_interval")
+    @classmethod
+    def _pace(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        # Zero would check a probe in a busy loop, or fail every check at once; under a second
+        # hammers the server or fails on a slow link, and the compact syntax cannot write it.
+        assert info.field_name is not None
+        return _at_least(value, MIN_PROBE_PACE, _PACE_REASONS[info.field_name])
 
 
 class IcmpProbe(_ProbeCommon):

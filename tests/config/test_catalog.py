@@ -111,12 +111,17 @@ BAD_CASES = [
     (
         "zero-gti",
         VALID.replace('gti = "4h"', 'gti = "0m"'),
-        "levels.essentiel.gti: must be longer than zero",
+        "levels.essentiel.gti: must be at least 1m, not 0s",
+    ),
+    (
+        "seconds-long-gti",
+        VALID.replace('gti = "4h"', 'gti = "30s"'),
+        "levels.essentiel.gti: must be at least 1m, not 30s (a shorter budget breaches",
     ),
     (
         "zero-gtr",
         VALID.replace('gtr = "8h"', 'gtr = "PT0S"'),
-        "levels.essentiel.gtr: must be longer than zero",
+        "levels.essentiel.gtr: must be at least 1m, not 0s",
     ),
     (
         "range-ends-before-start",
@@ -194,7 +199,37 @@ BAD_CASES = [
     (
         "zero-update-every",
         VALID.replace("[team]", '[policy]\nupdate_every = "0s"\n[team]'),
-        "policy.update_every: must be longer than zero",
+        "policy.update_every: must be at least 1m, not 0s",
+    ),
+    (
+        "seconds-long-update-every",
+        VALID.replace("[team]", '[policy]\nupdate_every = "10s"\n[team]'),
+        "policy.update_every: must be at least 1m, not 10s (it is the period of the update nudges)",
+    ),
+    (
+        "zero-storm-window",
+        VALID.replace("[team]", '[policy]\nstorm_window = "0s"\n[team]'),
+        "policy.storm_window: must be at least 1s, not 0s (outages confirmed within it",
+    ),
+    (
+        "sub-second-storm-window",
+        VALID.replace("[team]", '[policy]\nstorm_window = "PT0.5S"\n[team]'),
+        "policy.storm_window: must be at least 1s, not 0.5s",
+    ),
+    (
+        "zero-probe-interval",
+        VALID.replace("port = 22", 'port = 22\ninterval = "0s"'),
+        "servers[0].probes[0].interval: must be at least 1s, not 0s (the period of the probe's",
+    ),
+    (
+        "sub-second-probe-timeout",
+        VALID.replace("port = 22", 'port = 22\ntimeout = "PT0.2S"'),
+        "servers[0].probes[0].timeout: must be at least 1s, not 0.2s (how long a check may take",
+    ),
+    (
+        "zero-retry-interval",
+        VALID + 'retry_interval = "0s"\n',
+        "servers[0].probes[1].retry_interval: must be at least 1s, not 0s (the pace of the",
     ),
     (
         "unknown-holiday-country",
@@ -215,6 +250,22 @@ def test_bad_catalog_exits_2_naming_the_problem(
     assert code == 2
     assert expected in output
     assert "Traceback" not in output
+
+
+def test_every_duration_may_sit_at_its_floor() -> None:
+    """The floors are the shortest values allowed, not the shortest refused."""
+    text = VALID.replace('gti = "4h"', 'gti = "1m"').replace('gtr = "8h"', 'gtr = "1m"')
+    text = text.replace(
+        "[team]", '[policy]\nupdate_every = "1m"\nstorm_window = "1s"\nwarn_before = "0s"\n[team]'
+    )
+    text = text.replace(
+        "port = 22", 'port = 22\ninterval = "1s"\ntimeout = "1s"\nretry_interval = "1s"'
+    )
+    catalog = parse_catalog(text)
+    assert catalog.policy.update_every == catalog.levels["essentiel"].gti == timedelta(minutes=1)
+    assert (
+        catalog.policy.storm_window == catalog.servers[0].probes[0].timeout == timedelta(seconds=1)
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:
