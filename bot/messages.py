@@ -617,6 +617,20 @@ CATALOG: dict[str, dict[Language, str]] = {
             "({used}/{allowed}). No clock runs. Record `quote {ref}` or `refuse {ref}`."
         ),
     },
+    "ticket.opened.already_open": {
+        "fr": (
+            ":warning: {server} a déjà {count} ticket{count:s} ouvert{count:s} : {tickets}. "
+            "Vérifiez que le ticket {ref} n'est pas un doublon."
+        ),
+        "en": (
+            ":warning: {server} already has {count} open ticket{count:s}: {tickets}. "
+            "Check that {ref} is not a duplicate."
+        ),
+    },
+    "ticket.opened.already_open.item": {
+        "fr": "{ref} ({kind}, {assignee})",
+        "en": "{ref} ({kind}, {assignee})",
+    },
     "ticket.claimed_gti": {
         "fr": (
             "{ref} pris en charge par <@{user}>. "

@@ -118,6 +118,15 @@ _ALLOWANCE_USED = (
     .group_by(Ticket.kind)
 )
 
+# The open tickets of a server, which `open` names so that a duplicate is noticed: `IN` rather
+# than `!= resolved` lets ix_tickets_server_status serve it.
+_STILL_OPEN = [status for status in TicketStatus if status is not TicketStatus.RESOLVED]
+_OPEN_ON_SERVER = (
+    select(Ticket.id, Ticket.kind, Ticket.assignee_id)
+    .where(Ticket.server_id == bindparam("server_id"), Ticket.status.in_(_STILL_OPEN))
+    .order_by(Ticket.id)
+)
+
 
 class TicketService(Service):
     """The ticket use cases; `wake` is called after each commit that queued messages."""
@@ -286,6 +295,12 @@ class TicketService(Service):
             outage = session.get(Outage, outage_id) if outage_id is not None else None
             if outage is not None and outage.server_id != spec.id:
                 outage = None  # the server was changed in the modal: not that outage's ticket
+            # Under the client's lock: of two technicians taking the same call, the second is
+            # told about the first one's ticket.
+            others = [
+                render.OpenTicket(f"INT-{row.id}", row.kind, row.assignee_id)
+                for row in session.execute(_OPEN_ON_SERVER, {"server_id": spec.id})
+            ]
             usage = self._allowance(session, spec.client, called_at)
             out_of_scope = counts_towards_allowance(command.kind) and usage.exhausted
             ticket = Ticket(
@@ -375,6 +390,8 @@ class TicketService(Service):
                 called=render.local_time(called_at, self._zone),
                 clock=render.clock_line(view.clock, self._messages, self._zone),
             )
+        if others:  # not refused: two tickets on one server may both be right
+            text += "\n" + render.already_open(spec.id, view.ref, others, self._messages)
         return Reply(text)
 
     def claim(self, actor: Actor, ticket_id: int) -> Reply:

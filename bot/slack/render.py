@@ -6,7 +6,7 @@ User text is escaped here, at the last moment, so `<!channel>` in a description 
 import math
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -173,6 +173,37 @@ def ticket_details(view: TicketView, messages: Messages, zone: ZoneInfo) -> tupl
     context = ContextBlock(elements=[MarkdownTextObject(text=registered)]).to_dict()
     blocks.insert(len(blocks) - 1 if view.is_open else len(blocks), context)  # above buttons
     return blocks_text(blocks), blocks
+
+
+class OpenTicket(NamedTuple):
+    """An open ticket of a server, as the reply to opening another one names it."""
+
+    ref: str
+    kind: str
+    assignee_id: str | None
+
+
+def already_open(server_id: str, ref: str, others: list[OpenTicket], messages: Messages) -> str:
+    """The warning that `ref` was opened on a server that already has open tickets: each
+    one's ref, kind and assignee (or "unclaimed"), so a duplicate is noticed at once."""
+    items = [
+        messages.get(
+            "ticket.opened.already_open.item",
+            ref=other.ref,
+            kind=messages.get(f"kind.{other.kind}"),
+            assignee=f"<@{other.assignee_id}>"
+            if other.assignee_id
+            else messages.get("status.open"),
+        )
+        for other in others
+    ]
+    return messages.get(
+        "ticket.opened.already_open",
+        server=server_id,
+        count=len(others),
+        tickets=", ".join(items),
+        ref=ref,
+    )
 
 
 def blocks_text(blocks: list[dict[str, Any]]) -> str:

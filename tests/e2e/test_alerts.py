@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from bot.sandbox import EmulatorThread, Message, OpenedView
 from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, OPEN_SERVER_BLOCK, Action
 from bot.storage.models import AuditEvent, Clock, Outage, ProbeState, ProbeStatus, Ticket
-from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
+from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot, start_bot, stop_bot
 
 T = TypeVar("T")
 
@@ -349,6 +349,34 @@ def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
     assert "Unknown server" in answer["errors"][OPEN_SERVER_BLOCK]
     with bot.sessions() as session:
         assert session.scalars(select(Ticket)).all() == []
+
+
+def test_a_ticket_opened_from_the_alert_names_the_one_already_open_on_its_server(
+    alerting: RunningBot, target: Target
+) -> None:
+    """A colleague registered the client's call a minute ago: the ticket opened from the alert
+    is registered all the same, and the DM that confirms it names the colleague's ticket."""
+    bot = alerting
+    wait_up(bot)
+    bot.command("open web-01 secours the client calls: site down", user_id=TECH2)
+    bot.command("claim 1", user_id=TECH2)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
+    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+    assert bot.slack.submit_view(view, modal_values(view, "secours")).status == 200
+    told = bot.slack.wait_until(
+        lambda: next((m.text for m in bot.slack.dms(TECH) if "INT-2 registered" in m.text), None)
+    )
+    assert told.endswith(
+        "\n:warning: web-01 already has 1 open ticket: INT-1 (incident, <@U01BBB>). "
+        "Check that INT-2 is not a duplicate."
+    )
+    with bot.sessions() as session:
+        assert session.scalars(select(Ticket.outage_id).order_by(Ticket.id)).all() == [
+            None,
+            session.scalars(select(Outage.id)).one(),
+        ]
 
 
 def test_the_silence_button_stops_further_posts_for_an_hour(

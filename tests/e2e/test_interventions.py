@@ -184,6 +184,37 @@ def test_a_ticket_past_the_allowance_is_out_of_scope_until_quoted(bot: RunningBo
         assert session.scalar(select(Clock).where(Clock.ticket_id == 3)) is None
 
 
+def test_a_second_ticket_on_a_server_names_the_open_ones_without_refusing(
+    bot: RunningBot,
+) -> None:
+    """Two technicians taking the same call: the second ticket is registered, and its reply
+    names the server's open tickets with their assignee, so the duplicate is noticed at once.
+    Tickets of another server, and resolved ones, are not named."""
+    bot.clock.set(FRIDAY_4PM)
+    first = bot.command("open acme-web-01 secours site down", user_id=TECH2)
+    assert ":warning:" not in first
+    bot.command("claim 1", user_id=TECH2)
+    assert "INT-1" not in bot.command("open globex-db-01 materiel disk failing")
+    second = bot.command("open acme-web-01 secours the site is down")
+    assert second.startswith("INT-3 registered: incident on acme-web-01")
+    assert second.endswith(
+        "\n:warning: acme-web-01 already has 1 open ticket: INT-1 (incident, <@U01BBB>). "
+        "Check that INT-3 is not a duplicate."
+    )
+    bot.command("resolve 1 nginx restarted", user_id=TECH2)
+    out_of_scope = bot.command("open acme-web-01 utilisation how to restart", user_id=TECH2)
+    assert "*out of scope*" in out_of_scope  # the allowance (2) is used: still told
+    assert out_of_scope.endswith(
+        "\n:warning: acme-web-01 already has 1 open ticket: INT-3 (incident, unclaimed). "
+        "Check that INT-4 is not a duplicate."
+    )
+    assert "already has 2 open tickets: INT-3 (incident, unclaimed), INT-4 (usage, unclaimed)" in (
+        bot.command("open acme-web-01 materiel disk failing")
+    )
+    with bot.sessions() as session:
+        assert len(session.scalars(select(Ticket)).all()) == 5
+
+
 def test_a_server_typed_in_another_case_is_the_catalog_s(bot: RunningBot) -> None:
     """`ACME-WEB-01` is acme-web-01, as `GLOBEX` is the client globex."""
     bot.clock.set(FRIDAY_4PM)

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.render import clip, duration, escape, taken
+from bot.messages import Messages
+from bot.slack.render import OpenTicket, already_open, clip, duration, escape, taken
 
 MINUTE = timedelta(minutes=1)
 
@@ -47,3 +48,17 @@ def test_a_clipped_text_ends_with_an_ellipsis_never_inside_an_escape(extra: int)
     assert len(clipped) <= 50
     assert clipped.endswith("&lt;…")
     assert clip("short", 50) == "short"
+
+
+def test_the_open_tickets_of_a_server_are_named_with_their_assignee_in_french() -> None:
+    """One or several, claimed or not: the count agrees, the unclaimed one says so."""
+    one = [OpenTicket("INT-1", "secours", "U01BBB")]
+    assert already_open("acme-web-01", "INT-3", one, Messages("fr")) == (
+        ":warning: acme-web-01 a déjà 1 ticket ouvert : INT-1 (secours, <@U01BBB>). "
+        "Vérifiez que le ticket INT-3 n'est pas un doublon."
+    )
+    two = [*one, OpenTicket("INT-2", "materiel", None)]
+    assert (
+        "a déjà 2 tickets ouverts : INT-1 (secours, <@U01BBB>), INT-2 (matériel, à prendre)."
+        in (already_open("acme-web-01", "INT-3", two, Messages("fr")))
+    )
