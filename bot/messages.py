@@ -2,7 +2,10 @@
 
 Keys are dotted names; values are `str.format` templates. `Messages.get` refuses a key or a
 placeholder it does not know, so a typo fails in tests rather than in front of a technician.
-French names take an elided preposition: `{client:de}` writes "de Globex" but "d'ACME".
+French names take an elided preposition: `{client:de}` writes "de Globex" but "d'ACME". A
+ticket ref takes its noun instead ("la GTR du ticket {ref}", never "de INT-8"), which reads
+right however the ref is spoken. tests/test_messages.py renders every French message with
+values that start with a vowel and refuses a missing elision.
 """
 
 import functools
@@ -171,7 +174,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "You acknowledged the alert on {server}.",
     },
     "alert.silenced": {
-        "fr": "Alertes de `{server}` coupées jusqu'à {until}. Les pannes restent enregistrées.",
+        "fr": (
+            "Alertes du serveur `{server}` coupées jusqu'à {until}. "
+            "Les pannes restent enregistrées."
+        ),
         "en": "Alerts for `{server}` silenced until {until}. Outages are still recorded.",
     },
     "alert.silence_reason_button": {"fr": "bouton Silence 1h", "en": "Silence 1h button"},
@@ -197,7 +203,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "ticket.gtr_restored": {
         "fr": ":white_check_mark: {server} répond de nouveau depuis {at} (sondes) : "
-        "GTR de {ref} arrêtée.{gtr} {mention} merci de confirmer puis "
+        "GTR du ticket {ref} arrêtée.{gtr} {mention} merci de confirmer puis "
         "`/intervention resolve {ref}`.",
         "en": ":white_check_mark: {server} is back up since {at} (probes): GTR of {ref} "
         "stopped.{gtr} {mention} please confirm, then `/intervention resolve {ref}`.",
@@ -350,12 +356,15 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} met its {clock} ({taken} of {budget}): no credit.",
     },
     "credit.not_breached": {
-        "fr": "La {clock} de {ref} n'est pas dépassée ({taken} sur {budget}) : pas d'avoir.",
+        "fr": (
+            "La {clock} du ticket {ref} n'est pas dépassée ({taken} sur {budget}) : pas d'avoir."
+        ),
         "en": "The {clock} of {ref} has not breached ({taken} of {budget}): no credit.",
     },
     "credit.wrong_state": {
         "fr": (
-            "L'avoir {clock} de {ref} est {state} : `{verb}` ne vaut que pour un avoir {expected}."
+            "L'avoir {clock} du ticket {ref} est {state} : `{verb}` ne vaut que pour un avoir "
+            "{expected}."
         ),
         "en": (
             "The {clock} credit of {ref} is {state}: `{verb}` applies only to a credit that is "
@@ -364,7 +373,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "credit.moved": {
         "fr": (
-            "Avoir {clock} de {ref} ({amount}, mois {month}) {state} par <@{user}>.{capped}{note}"
+            "Avoir {clock} du ticket {ref} ({amount}, mois {month}) {state} par <@{user}>."
+            "{capped}{note}"
         ),
         "en": "{ref} {clock} credit ({amount}, month {month}) {state} by <@{user}>.{capped}{note}",
     },
@@ -580,7 +590,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "ticket.still_down": {
         "fr": (
-            "Les sondes voient encore {server} en panne : la GTR de {ref} continue. "
+            "Les sondes voient encore {server} en panne : la GTR du ticket {ref} continue. "
             "Confirmez pour clore quand même (la GTR s'arrête maintenant)."
         ),
         "en": (
@@ -684,7 +694,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} refused (out of scope) by <@{user}>; ticket closed.{note}",
     },
     "ticket.snoozed": {
-        "fr": "Relances de {ref} repoussées jusqu'à {until} par <@{user}>.",
+        "fr": "Relances du ticket {ref} repoussées jusqu'à {until} par <@{user}>.",
         "en": "Update nudges of {ref} delayed until {until} by <@{user}>.",
     },
     "verdict.met": {"fr": "respectée", "en": "met"},

@@ -1,5 +1,6 @@
 """The message catalog: every text in both languages, with the same placeholders."""
 
+import re
 import string
 from decimal import Decimal
 
@@ -77,3 +78,53 @@ def test_a_count_agrees_with_the_word_it_counts(count: int, french: str, english
 def test_no_message_leaves_a_plural_to_the_reader() -> None:
     """Every count is written in agreement (`{n:s}`), in every message."""
     assert not [key for key, texts in CATALOG.items() for text in texts.values() if "(s)" in text]
+
+
+# Values that can never start with a vowel, as the bot writes them: local times and months
+# (render.local_time), amounts (Messages.money), the clocks' names. Every other value is given
+# one that does: a ref (INT-8), a server (acme-web-01), a client (Orange), a kind (utilisation).
+NOT_WORDS = {
+    "since": "2026-11-27 09:10",
+    "until": "2026-11-27 10:10",
+    "at": "2026-11-27 09:12",
+    "called": "2026-11-27 09:05",
+    "registered": "2026-11-27 09:06",
+    "deadline": "2026-11-27 13:05",
+    "month": "2026-11",
+    "amount": "60,00 €",
+    "full": "120,00 €",
+    "clock": "GTI",
+}
+# A word that French elides before a vowel ("d'", "l'", "qu'"…) or contracts ("du" → "de l'"),
+# then a vowel: "de INT-8", "le incident", "du acme-web-01" are not French.
+UNELIDED = re.compile(
+    r"(?<![\w'])(de|du|le|la|que|ce|ne|se|je)\s+[`*_]*[aeiouàâäéèêëîïôöùûü]", re.IGNORECASE
+)
+
+
+def french_fields() -> dict[str, set[str]]:
+    """Every placeholder of the French messages, with the format specs it takes."""
+    fields: dict[str, set[str]] = {}
+    for texts in CATALOG.values():
+        for _, name, spec, _ in string.Formatter().parse(texts["fr"]):
+            if name:
+                fields.setdefault(name, set()).add(spec or "")
+    return fields
+
+
+@pytest.mark.parametrize("word", ["INT-8", "acme-web-01", "Orange", "utilisation", "Écrin"])
+def test_no_french_message_misses_an_elision_before_a_vowel(word: str) -> None:
+    """Rendered with a value that starts with a vowel wherever one can, no French message
+    reads "de INT-8" or "le acme-web-01": it elides ({client:de}) or names what it is ("du
+    ticket INT-8")."""
+    fields = french_fields()
+    values: dict[str, object] = {
+        name: 2 if "s" in specs else NOT_WORDS.get(name, word) for name, specs in fields.items()
+    }
+    french = Messages("fr")
+    wrong = {
+        key: match.group(0)
+        for key in CATALOG
+        if (match := UNELIDED.search(french.get(key, **values)))
+    }
+    assert wrong == {}
