@@ -778,6 +778,18 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "*{ref}* {kind} · {server} · {status} · {assignee} — {clock}",
         "en": "*{ref}* {kind} · {server} · {status} · {assignee} — {clock}",
     },
+    "status.down": {
+        "fr": ":red_circle: `{server}` en panne depuis {since} ({duration}){acknowledged}",
+        "en": ":red_circle: `{server}` DOWN since {since} ({duration}){acknowledged}",
+    },
+    "status.acknowledged": {
+        "fr": " · pris en compte par <@{user}>",
+        "en": " · acknowledged by <@{user}>",
+    },
+    "status.silenced": {
+        "fr": ":no_bell: `{server}` : alertes coupées jusqu'à {until}.{reason}",
+        "en": ":no_bell: `{server}`: alerts silenced until {until}.{reason}",
+    },
     "status.allowance": {
         "fr": "{client} ({level}) : {used}/{allowed} interventions ce mois-ci",
         "en": "{client} ({level}): {used}/{allowed} interventions this month",

@@ -53,7 +53,7 @@ from bot.storage.models import (
     TicketStatus,
 )
 from bot.storage.outbox import MAX_KEY_LENGTH, Outbound, add_message
-from bot.storage.probes import get_open_outage, list_open_outages
+from bot.storage.probes import get_open_outage, list_open_outages, silences_in_force
 
 log = logging.getLogger(__name__)
 
@@ -467,15 +467,8 @@ class AlertService(Service):
         self, session: Session, server_ids: Iterable[str], now: datetime
     ) -> dict[str, datetime]:
         """Servers with a silence in force at `now`, with the end of their latest silence."""
-        wanted = sorted(set(server_ids))
-        if not wanted:
-            return {}
-        rows = session.execute(
-            select(Silence.server_id, func.max(Silence.ends_at))
-            .where(Silence.server_id.in_(wanted), Silence.starts_at <= now, Silence.ends_at > now)
-            .group_by(Silence.server_id)
-        )
-        return {server_id: ends_at for server_id, ends_at in rows}
+        silences = silences_in_force(session, server_ids, now)
+        return {server_id: silence.ends_at for server_id, silence in silences.items()}
 
     def _recently_alerted(self, session: Session, since: datetime, *, exclude: list[int]) -> int:
         """Servers alerted down (alone or in a storm) since `since`, not counting `exclude`."""

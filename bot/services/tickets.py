@@ -5,7 +5,7 @@ post and the root update in the outbox, so the story told in Slack is exactly wh
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -49,7 +49,7 @@ from bot.storage.models import (
 )
 from bot.storage.open_tickets import OpenTicketCache, tickets_by_id
 from bot.storage.outbox import Outbound, add_message
-from bot.storage.probes import get_open_outage
+from bot.storage.probes import get_open_outage, open_outages_on, silences_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -615,24 +615,43 @@ class TicketService(Service):
                 urgent = self._most_urgent(session, now)
                 what = _What("list.what.open")
                 clients = urgent.clients
+                servers = [s.id for s in self.catalog.servers]
             elif (server := self.catalog.find_server(target)) is not None:
                 urgent = self._most_urgent(session, now, server_id=server.id)
                 what = _What("list.what.server", server=server.id)
                 clients = [server.client]
+                servers = [server.id]
             else:
                 client = self._find_client(target)
                 urgent = self._most_urgent(session, now, client_id=client)
                 what = _What("list.what.client", client=client)
                 clients = [client]
+                servers = [s.id for s in self.catalog.servers if s.client == client]
+            notes = render.monitoring_lines(
+                open_outages_on(session, servers),
+                list(silences_in_force(session, servers, now).values()),
+                self._messages,
+                self._zone,
+                now,
+            )
             # A client gone from the catalog keeps its tickets, but has no allowance any more.
             known = {client.id for client in self.catalog.clients}
             footer = [self._allowance_line(session, c, now) for c in clients if c in known]
-        return self._list_reply(urgent, what, footer=footer)
+        return self._list_reply(urgent, what, footer=footer, notes=notes)
 
-    def _list_reply(self, urgent: "_Urgent", what: "_What", *, footer: list[str]) -> Reply:
+    def _list_reply(
+        self,
+        urgent: "_Urgent",
+        what: "_What",
+        *,
+        footer: list[str],
+        notes: Sequence[str] = (),
+    ) -> Reply:
+        """The reply of `list` and `/sla status`; `notes` (servers down or silenced) come
+        first."""
         if not urgent.count:
             text = self._messages.get("list.empty", what=what.words(self._messages, 1))
-            return Reply("\n".join([text, *footer]))
+            return Reply("\n".join([text, *notes, *footer]))
         header = self._messages.get(
             f"list.header.{_number(urgent.count)}",
             count=urgent.count,
@@ -640,7 +659,9 @@ class TicketService(Service):
         )
         if more := urgent.count - len(urgent.views):  # one screen: the most urgent, and the rest
             footer = [self._messages.get(f"list.more.{_number(more)}", more=more), *footer]
-        text, blocks = render.ticket_list(header, urgent.views, self._messages, self._zone, footer)
+        text, blocks = render.ticket_list(
+            header, urgent.views, self._messages, self._zone, footer, notes=list(notes)
+        )
         return Reply(text, blocks)
 
     def _most_urgent(

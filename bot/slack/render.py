@@ -27,7 +27,7 @@ from bot.messages import Messages
 from bot.services.views import ClockView, TicketView
 from bot.sla import ClockState
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
-from bot.storage.models import Scope
+from bot.storage.models import Outage, Scope, Silence
 
 SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
 
@@ -279,12 +279,61 @@ def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:
     )
 
 
+def monitoring_lines(
+    outages: list[Outage],
+    silences: list[Silence],
+    messages: Messages,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[str]:
+    """What `/sla status` says of the servers before their tickets: those down now, and those
+    whose alerts are silenced."""
+    lines = []
+    for outage in outages:
+        acknowledged = (
+            messages.get("status.acknowledged", user=outage.acknowledged_by)
+            if outage.acknowledged_by
+            else ""
+        )
+        lines.append(
+            messages.get(
+                "status.down",
+                server=outage.server_id,
+                since=local_time(outage.started_at, zone),
+                duration=duration(now - outage.started_at),
+                acknowledged=acknowledged,
+            )
+        )
+    for silence in silences:
+        reason = (
+            messages.get("alert.reason", reason=escape(silence.reason)) if silence.reason else ""
+        )
+        lines.append(
+            messages.get(
+                "status.silenced",
+                server=silence.server_id,
+                until=local_time(silence.ends_at, zone),
+                reason=clip(reason, 200),
+            )
+        )
+    return lines
+
+
 def ticket_list(
-    header: str, views: list[TicketView], messages: Messages, zone: ZoneInfo, footer: list[str]
+    header: str,
+    views: list[TicketView],
+    messages: Messages,
+    zone: ZoneInfo,
+    footer: list[str],
+    *,
+    notes: list[str] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """A list of tickets, most urgent first, one compact line each (callers pass at most 30)."""
+    """A list of tickets, most urgent first, one compact line each (callers pass at most 30),
+    `notes` (the servers down, say) between the header and the tickets."""
     lines = [ticket_line(view, messages, zone) for view in views]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{header}*"))]
+    if notes:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(notes)))))
     chunk: list[str] = []
     for line in lines:  # several lines a section, each section under Slack's text limit
         if chunk and (len("\n".join([*chunk, line])) > SECTION_LIMIT or len(chunk) == 10):
@@ -295,7 +344,7 @@ def ticket_list(
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     if footer:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(footer)))]))
-    text = "\n".join([header, *lines, *footer])
+    text = "\n".join([header, *(notes or []), *lines, *footer])
     return text, [block.to_dict() for block in blocks]
 
 

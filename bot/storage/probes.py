@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.probes.rollup import Rollup
 from bot.probes.state import StreakState
 from bot.storage.database import upsert
-from bot.storage.models import Outage, ProbeRollup, ProbeState
+from bot.storage.models import Outage, ProbeRollup, ProbeState, Silence
 
 
 def list_probe_states(
@@ -90,6 +90,34 @@ def list_open_outages(session: Session) -> list[Outage]:
     return list(
         session.scalars(select(Outage).where(Outage.ended_at.is_(None)).order_by(Outage.id))
     )
+
+
+def open_outages_on(session: Session, server_ids: Sequence[str]) -> list[Outage]:
+    """The outages of `server_ids` that have not ended, oldest first."""
+    if not server_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Outage)
+            .where(Outage.server_id.in_(sorted(set(server_ids))), Outage.ended_at.is_(None))
+            .order_by(Outage.started_at, Outage.id)
+        )
+    )
+
+
+def silences_in_force(
+    session: Session, server_ids: Iterable[str], now: datetime
+) -> dict[str, Silence]:
+    """Of the servers of `server_ids` silenced at `now`, each one's silence that ends last."""
+    wanted = sorted(set(server_ids))
+    if not wanted:
+        return {}
+    silences = session.scalars(
+        select(Silence)
+        .where(Silence.server_id.in_(wanted), Silence.starts_at <= now, Silence.ends_at > now)
+        .order_by(Silence.ends_at, Silence.id)
+    )
+    return {silence.server_id: silence for silence in silences}  # the last one ending wins
 
 
 def add_outage(

@@ -397,6 +397,44 @@ def test_the_silence_button_stops_further_posts_for_an_hour(
     assert not any("has been down for" in m.text for m in bot.slack.messages(ALERTS))
 
 
+def test_sla_status_names_the_servers_down_and_silenced_before_the_tickets(
+    alerting: RunningBot, target: Target
+) -> None:
+    """At 3 a.m. one command says what is down: `/sla status` (all, or the server's client, or
+    the server) lists a server down with who acknowledged it, and its silence, until it is
+    back up; `list` stays a list of tickets."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.ACKNOWLEDGE.value, user_id=TECH)
+    replies(bot, root, "acknowledged the alert")
+    bot.command("silence web-01 1h reboot <!here>", command="/sla")
+    for target_text in ("status", "status acme", "status web-01"):
+        status = bot.command(target_text, command="/sla")
+        assert status.startswith("No ticket open"), status
+        lines = status.splitlines()
+        assert lines[1].startswith(":red_circle: `web-01` DOWN since ")
+        assert lines[1].endswith(" · acknowledged by <@U01AAA>")
+        assert lines[2].startswith(":no_bell: `web-01`: alerts silenced until ")
+        assert lines[2].endswith(" Reason: reboot &lt;!here&gt;")  # escaped: pings nobody
+    assert "web-01" not in bot.command("list")
+    bot.command("open web-01 secours site down")
+    status = bot.command("status", command="/sla")
+    assert [line[:14] for line in status.splitlines()[:4]] == [
+        "1 ticket open",
+        ":red_circle: `",
+        ":no_bell: `web",
+        "*INT-1* incide",
+    ]
+
+    target.start()
+    latest_root(bot, "recovered after")
+    status = bot.command("status", command="/sla").splitlines()
+    assert not any("DOWN" in line for line in status)
+    assert any("silenced until" in line for line in status)  # the silence runs its hour
+
+
 def silenced(bot: RunningBot) -> bool:
     with bot.sessions() as session:
         actions = session.scalars(select(AuditEvent.action)).all()
