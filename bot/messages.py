@@ -85,6 +85,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "En panne de {since} à {until} ({duration}).",
         "en": "Down from {since} to {until} ({duration}).",
     },
+    "alert.root.flapping": {
+        "fr": ":repeat: Instable : {count} pannes en moins d'une heure, celle-ci comprise.",
+        "en": ":repeat: Flapping: down {count} times within an hour, this time included.",
+    },
+    "alert.text.flapping": {
+        "fr": " ({count} pannes en moins d'une heure)",
+        "en": " (down {count} times within an hour)",
+    },
     "alert.root.probes": {"fr": "Sondes en échec :", "en": "Failing probes:"},
     "alert.root.probe": {"fr": "• `{probe}` : {error}", "en": "• `{probe}`: {error}"},
     "alert.root.oncall": {"fr": "Astreinte : {mentions}", "en": "On call: {mentions}"},

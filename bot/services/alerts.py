@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 PENDING = "alerts.opened"  # session.info: outages confirmed in this transaction, alerted at commit
 SILENCE_BUTTON = timedelta(hours=1)
+FLAP_WINDOW = timedelta(hours=1)  # a server down again within it is said to flap, on its root
 
 
 def outage_root_key(outage_id: int) -> str:
@@ -425,6 +426,13 @@ class AlertService(Service):
         tickets = session.scalars(
             select(Ticket.id).where(Ticket.outage_id == outage.id).order_by(Ticket.id)
         )
+        recent = session.scalar(  # by the open-outage index (server_id first)
+            select(func.count()).where(
+                Outage.server_id == outage.server_id,
+                Outage.started_at > outage.started_at - FLAP_WINDOW,
+                Outage.started_at <= outage.started_at,
+            )
+        )
         return render.OutageView(
             id=outage.id,
             server_id=outage.server_id,
@@ -440,6 +448,7 @@ class AlertService(Service):
             oncall=tuple(self.catalog.team.oncall),
             tickets=tuple(f"INT-{ticket_id}" for ticket_id in tickets),
             now=now,
+            recent=max(int(recent or 0), 1),
         )
 
     def _storm_view(self, session: Session, storm: AlertStorm) -> render.StormView:

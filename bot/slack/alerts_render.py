@@ -67,6 +67,9 @@ class OutageView:
     oncall: tuple[str, ...]
     tickets: tuple[str, ...]  # refs of tickets opened from this outage
     now: datetime
+    # Outages of the server that began within FLAP_WINDOW up to this one's start, this one
+    # included: 2 or more, the server is flapping.
+    recent: int = 1
 
     @property
     def is_open(self) -> bool:
@@ -153,9 +156,12 @@ def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[s
     if view.is_open:
         title = messages.get("alert.root.down", **_names(view))
         body = [messages.get("alert.root.since", since=since)]
+        text = messages.get("alert.text.down", **_names(view), since=since)
+        if view.recent > 1:
+            body.append(messages.get("alert.root.flapping", count=view.recent))
+            text += messages.get("alert.text.flapping", count=view.recent)
         if view.failing:
             body += [messages.get("alert.root.probes"), probe_lines(view, messages)]
-        text = messages.get("alert.text.down", **_names(view), since=since)
     else:
         assert view.ended_at is not None
         lasted = duration(view.lasted())

@@ -397,6 +397,30 @@ def test_the_silence_button_stops_further_posts_for_an_hour(
     assert not any("has been down for" in m.text for m in bot.slack.messages(ALERTS))
 
 
+def test_a_server_down_again_within_the_hour_gets_a_root_that_says_it_flaps(
+    alerting: RunningBot, target: Target
+) -> None:
+    """Down, up, down again: the second outage has its own root, which says the server went
+    down twice within the hour; the first root keeps saying it recovered."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    first = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    assert "within an hour" not in first.text
+    target.start()
+    latest_root(bot, "recovered after")
+    target.stop()
+
+    def second_root() -> Message | None:
+        roots = bot.slack.roots(ALERTS)
+        return roots[1] if len(roots) == 2 else None
+
+    second = bot.slack.wait_until(second_root, timeout_s=ROOT_WITHIN_S + 2)
+    assert "(down 2 times within an hour)" in second.text
+    assert "Flapping: down 2 times within an hour" in str(second.blocks)
+    assert "recovered after" in bot.slack.roots(ALERTS)[0].text
+
+
 def test_sla_status_names_the_servers_down_and_silenced_before_the_tickets(
     alerting: RunningBot, target: Target
 ) -> None:

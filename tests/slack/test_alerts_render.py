@@ -53,6 +53,19 @@ def test_a_new_outage_pages_the_on_call_and_offers_three_buttons() -> None:
     ]
 
 
+def test_a_server_down_again_within_the_hour_is_said_to_flap() -> None:
+    """The root and the notification text say how often the server went down in the hour;
+    a first outage says nothing of it, nor does a recovered root."""
+    text, blocks = outage_root(view(recent=3), EN, PARIS)
+    assert text.startswith("web-01 DOWN (ACME &lt;SARL&gt;, premium) since 2026-11-27 15:00 (down")
+    assert "(down 3 times within an hour) <@U01AAA>" in text
+    assert "Flapping: down 3 times within an hour, this time included." in str(blocks)
+    first_text, first_blocks = outage_root(view(), EN, PARIS)
+    assert "within an hour" not in first_text + str(first_blocks)
+    ended = view(recent=3, ended_at=STARTED + timedelta(minutes=4))
+    assert "within an hour" not in str(outage_root(ended, EN, PARIS))
+
+
 def test_maintenance_marks_the_root_and_pings_nobody() -> None:
     """An open maintenance ticket on the server: no mention anywhere."""
     text, blocks = outage_root(view(maintenance_ref="INT-7"), EN, PARIS)
