@@ -645,6 +645,16 @@ CATALOG: dict[str, dict[Language, str]] = {
             "Check that {ref} is not a duplicate."
         ),
     },
+    "modal.open.already_open": {
+        "fr": (
+            ":warning: {server} a déjà {count} ticket{count:s} ouvert{count:s} : {tickets}. "
+            "N'en ouvrez un autre que pour un autre appel."
+        ),
+        "en": (
+            ":warning: {server} already has {count} open ticket{count:s}: {tickets}. "
+            "Open another only for a different call."
+        ),
+    },
     "ticket.opened.already_open.item": {
         "fr": "{ref} ({kind}, {assignee})",
         "en": "{ref} ({kind}, {assignee})",

@@ -53,13 +53,20 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             server_id, kind, description = await in_database_thread(
                 alerts.intervention_defaults, outage_id
             )
+            others = await in_database_thread(context.tickets.open_on, server_id)
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
             await in_database_thread(respond, context, body, reply)
             return
         call_time = context.clock().astimezone(alerts.catalog.zone).strftime("%H:%M")
         modal = open_intervention_modal(
-            outage_id, server_id, kind, call_time, description, context.messages
+            outage_id,
+            server_id,
+            kind,
+            call_time,
+            description,
+            context.messages,
+            open_on_server=others,
         )
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
 

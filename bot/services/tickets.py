@@ -47,7 +47,7 @@ from bot.storage.models import (
     TicketSnooze,
     TicketStatus,
 )
-from bot.storage.open_tickets import OpenTicketCache, tickets_by_id
+from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache, tickets_by_id
 from bot.storage.outbox import Outbound, add_message
 from bot.storage.probes import get_open_outage, open_outages_on, silences_in_force
 
@@ -120,10 +120,9 @@ _ALLOWANCE_USED = (
 
 # The open tickets of a server, which `open` names so that a duplicate is noticed: `IN` rather
 # than `!= resolved` lets ix_tickets_server_status serve it.
-_STILL_OPEN = [status for status in TicketStatus if status is not TicketStatus.RESOLVED]
 _OPEN_ON_SERVER = (
     select(Ticket.id, Ticket.kind, Ticket.assignee_id)
-    .where(Ticket.server_id == bindparam("server_id"), Ticket.status.in_(_STILL_OPEN))
+    .where(Ticket.server_id == bindparam("server_id"), Ticket.status.in_(OPEN_STATUSES))
     .order_by(Ticket.id)
 )
 
@@ -179,6 +178,17 @@ class TicketService(Service):
 
     def _view(self, session: Session, ticket: StoredTicket, now: datetime) -> TicketView:
         return ticket_view(ticket, self._client_name(session, ticket.client_id), self.catalog, now)
+
+    def open_on(self, server_id: str) -> list[render.OpenTicket]:
+        """The server's open tickets, oldest first: what the Open intervention modal names."""
+        with reading(self._sessions) as session:
+            return self._open_on(session, server_id)
+
+    def _open_on(self, session: Session, server_id: str) -> list[render.OpenTicket]:
+        return [
+            render.OpenTicket(f"INT-{row.id}", row.kind, row.assignee_id)
+            for row in session.execute(_OPEN_ON_SERVER, {"server_id": server_id})
+        ]
 
     def _client_name(self, session: Session, client_id: str) -> str:
         """From the catalog; from the database for a client the catalog no longer has."""
@@ -297,10 +307,7 @@ class TicketService(Service):
                 outage = None  # the server was changed in the modal: not that outage's ticket
             # Under the client's lock: of two technicians taking the same call, the second is
             # told about the first one's ticket.
-            others = [
-                render.OpenTicket(f"INT-{row.id}", row.kind, row.assignee_id)
-                for row in session.execute(_OPEN_ON_SERVER, {"server_id": spec.id})
-            ]
+            others = self._open_on(session, spec.id)
             usage = self._allowance(session, spec.client, called_at)
             out_of_scope = counts_towards_allowance(command.kind) and usage.exhausted
             ticket = Ticket(

@@ -35,7 +35,15 @@ from bot.slack.ids import (
     Action,
     View,
 )
-from bot.slack.render import SECTION_LIMIT, clip, duration, escape, local_time
+from bot.slack.render import (
+    SECTION_LIMIT,
+    OpenTicket,
+    clip,
+    duration,
+    escape,
+    local_time,
+    ticket_items,
+)
 
 ERROR_LIMIT = 300  # a probe error is a short reason; an HTML body quoted in it is cut
 STORM_LINES = 60  # servers listed in a storm root; the rest are counted
@@ -316,13 +324,26 @@ def open_intervention_modal(
     call_time: str,
     description: str,
     messages: Messages,
+    *,
+    open_on_server: list[OpenTicket] | None = None,
 ) -> dict[str, Any]:
-    """The modal behind Open intervention, pre-filled; the technician may change any field."""
+    """The modal behind Open intervention, pre-filled; the technician may change any field.
+    The server's open tickets, if any, are named above the fields: a colleague may already
+    have registered the client's call."""
     options = [
         Option(text=PlainTextObject(text=messages.get(f"kind.{k.value}")), value=k.value)
         for k in TicketKind
     ]
     initial = next(option for option in options if option.value == kind.value)
+    note: list[Block] = []
+    if open_on_server:
+        warning = messages.get(
+            "modal.open.already_open",
+            server=server_id,
+            count=len(open_on_server),
+            tickets=ticket_items(open_on_server, messages),
+        )
+        note = [ContextBlock(elements=[MarkdownTextObject(text=clip(warning))])]
     return ModalView(
         type="modal",
         callback_id=View.OPEN_INTERVENTION.value,
@@ -330,6 +351,7 @@ def open_intervention_modal(
         title=PlainTextObject(text=messages.get("modal.open.title")),
         submit=PlainTextObject(text=messages.get("modal.open.submit")),
         blocks=[
+            *note,
             InputBlock(
                 block_id=OPEN_SERVER_BLOCK,
                 label=PlainTextObject(text=messages.get("modal.open.server")),

@@ -186,7 +186,18 @@ class OpenTicket(NamedTuple):
 def already_open(server_id: str, ref: str, others: list[OpenTicket], messages: Messages) -> str:
     """The warning that `ref` was opened on a server that already has open tickets: each
     one's ref, kind and assignee (or "unclaimed"), so a duplicate is noticed at once."""
-    items = [
+    return messages.get(
+        "ticket.opened.already_open",
+        server=server_id,
+        count=len(others),
+        tickets=ticket_items(others, messages),
+        ref=ref,
+    )
+
+
+def ticket_items(others: list[OpenTicket], messages: Messages) -> str:
+    """Open tickets of a server, each one's ref, kind and assignee (or "unclaimed")."""
+    return ", ".join(
         messages.get(
             "ticket.opened.already_open.item",
             ref=other.ref,
@@ -196,13 +207,6 @@ def already_open(server_id: str, ref: str, others: list[OpenTicket], messages: M
             else messages.get("status.open"),
         )
         for other in others
-    ]
-    return messages.get(
-        "ticket.opened.already_open",
-        server=server_id,
-        count=len(others),
-        tickets=", ".join(items),
-        ref=ref,
     )
 
 

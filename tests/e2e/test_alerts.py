@@ -156,7 +156,7 @@ def latest_root(bot: RunningBot, contains: str, timeout_s: float = 15) -> Messag
 def modal_values(view: OpenedView, kind: str) -> dict[str, dict[str, dict[str, Any]]]:
     """What submitting the Open intervention modal sends: its text fields as pre-filled, and
     `kind` chosen."""
-    blocks = {block["block_id"]: block for block in view.view["blocks"]}
+    blocks = {b["block_id"]: b for b in view.view["blocks"] if b["type"] == "input"}
     values = {
         block_id: {OPEN_INPUT: {"type": "plain_text_input", "value": b["element"]["initial_value"]}}
         for block_id, b in blocks.items()
@@ -354,8 +354,9 @@ def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
 def test_a_ticket_opened_from_the_alert_names_the_one_already_open_on_its_server(
     alerting: RunningBot, target: Target
 ) -> None:
-    """A colleague registered the client's call a minute ago: the ticket opened from the alert
-    is registered all the same, and the DM that confirms it names the colleague's ticket."""
+    """A colleague registered the client's call a minute ago: the modal names the colleague's
+    ticket above its fields; the ticket opened from it is registered all the same, and the DM
+    that confirms it names the colleague's ticket."""
     bot = alerting
     wait_up(bot)
     bot.command("open web-01 secours the client calls: site down", user_id=TECH2)
@@ -364,6 +365,12 @@ def test_a_ticket_opened_from_the_alert_names_the_one_already_open_on_its_server
     root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
     bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
     view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+    note = view.view["blocks"][0]
+    assert note["type"] == "context"
+    assert note["elements"][0]["text"] == (
+        ":warning: web-01 already has 1 open ticket: INT-1 (incident, <@U01BBB>). "
+        "Open another only for a different call."
+    )
     assert bot.slack.submit_view(view, modal_values(view, "secours")).status == 200
     told = bot.slack.wait_until(
         lambda: next((m.text for m in bot.slack.dms(TECH) if "INT-2 registered" in m.text), None)
