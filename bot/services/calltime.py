@@ -3,7 +3,10 @@
 `HH:MM` is today's, or yesterday's when today's is still to come and yesterday's is at most
 `ROLLOVER` ago: at 01:20, `--at 23:30` is last night's call. A time further off than that is
 more likely a typo than a call from the day before, and is refused as in the future (the
-ISO-8601 form names any day)."""
+ISO-8601 form names any day).
+
+A local time seen twice, when the clocks go back, is the latest of the two not in the future,
+written as `HH:MM` or as an ISO-8601 date and time without offset alike; an offset says which."""
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,7 +43,7 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     except ValueError:
         raise UserFacingError("ticket.at_invalid", value=text[:40]) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
+        return _latest_on(parsed.date(), parsed.time(), now=now, zone=zone)
     return parsed.astimezone(UTC)
 
 
@@ -63,6 +66,13 @@ def _latest(clock_time: time, *, now: datetime, zone: ZoneInfo) -> datetime:
     if now - yesterday <= ROLLOVER:
         return yesterday
     return _instants(today, clock_time, zone)[0]
+
+
+def _latest_on(day: date, clock_time: time, *, now: datetime, zone: ZoneInfo) -> datetime:
+    """`clock_time` on `day`: of two (the clocks going back), the latest not in the future."""
+    instants = _instants(day, clock_time, zone)
+    past = [at for at in instants if at <= now]
+    return past[-1] if past else instants[0]
 
 
 def _instants(day: date, clock_time: time, zone: ZoneInfo) -> list[datetime]:

@@ -94,3 +94,37 @@ def test_hh_mm_in_the_hour_skipped_reads_as_a_clock_not_yet_put_forward() -> Non
     assert resolve_call_time("02:30", now=now, zone=PARIS) == datetime(
         2026, 3, 29, 1, 30, tzinfo=UTC
     )
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "expected_utc"),
+    [
+        # 25 October 2026: 02:00-03:00 Paris happens twice (UTC+2, then UTC+1).
+        ((1, 10), (1, 5)),  # at 02:10 of the second pass: 5 minutes ago, not 1h05
+        ((2, 30), (1, 5)),  # an hour later: the latest of the two
+        ((0, 10), (0, 5)),  # during the first pass: the first pass, the second is to come
+    ],
+)
+def test_iso_without_offset_in_the_hour_lived_twice_is_the_latest_past_one(
+    now_utc: tuple[int, int], expected_utc: tuple[int, int]
+) -> None:
+    """A date and time without offset, seen twice when the clocks go back, reads as `HH:MM`
+    does: the latest of the two that is not in the future."""
+    now = datetime(2026, 10, 25, *now_utc, tzinfo=UTC)
+    at = resolve_call_time("2026-10-25T02:05", now=now, zone=PARIS)
+    assert at == datetime(2026, 10, 25, *expected_utc, tzinfo=UTC)
+
+
+def test_iso_with_an_offset_in_the_hour_lived_twice_is_taken_as_written() -> None:
+    """An offset says which pass: the first one stays the first one."""
+    now = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    at = resolve_call_time("2026-10-25T02:05+02:00", now=now, zone=PARIS)
+    assert at == datetime(2026, 10, 25, 0, 5, tzinfo=UTC)
+
+
+def test_iso_without_offset_in_the_hour_lived_twice_both_to_come_is_refused() -> None:
+    """At 01:50 (before either pass), 02:05 is in the future whichever pass it names."""
+    now = datetime(2026, 10, 24, 23, 50, tzinfo=UTC)
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time("2026-10-25T02:05", now=now, zone=PARIS)
+    assert refused.value.key == "ticket.at_future"
