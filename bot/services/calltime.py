@@ -24,12 +24,24 @@ def resolve_call_time(text: str | None, *, now: datetime, zone: ZoneInfo) -> dat
     if text is None:
         return now
     at = _parse(text, now=now, zone=zone)
-    shown = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    shown = _shown(at, zone)
     if at > now:
         raise UserFacingError("ticket.at_future", at=shown)
     if now - at > MAX_BACKDATE:
         raise UserFacingError("ticket.at_too_old", at=shown)
     return at
+
+
+def _shown(at: datetime, zone: ZoneInfo) -> str:
+    """`at` as a refusal quotes it: local, to the minute, or to the second (and below) when it
+    has any: 16:00:30 refused at 16:00:00 is not "16:00 is in the future"."""
+    local = at.astimezone(zone)
+    shown = local.strftime("%Y-%m-%d %H:%M")
+    if local.second or local.microsecond:
+        shown += f":{local.second:02d}"
+    if local.microsecond:
+        shown += f".{local.microsecond:06d}".rstrip("0")
+    return shown
 
 
 def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:

@@ -128,3 +128,21 @@ def test_iso_without_offset_in_the_hour_lived_twice_both_to_come_is_refused() ->
     with pytest.raises(UserFacingError) as refused:
         resolve_call_time("2026-10-25T02:05", now=now, zone=PARIS)
     assert refused.value.key == "ticket.at_future"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("2026-11-27T16:00:30", "2026-11-27 16:00:30"),  # 30 s ahead: the seconds say why
+        ("2026-11-27T16:05", "2026-11-27 16:05"),  # whole minutes: no seconds
+        ("2026-11-27T16:00:00.250", "2026-11-27 16:00:00.25"),
+    ],
+)
+def test_a_call_time_in_the_future_is_shown_as_precisely_as_it_was_given(
+    text: str, shown: str
+) -> None:
+    """At 16:00:00, 16:00:30 is refused; "16:00 is in the future" would not say why."""
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
+    assert refused.value.key == "ticket.at_future"
+    assert refused.value.values == {"at": shown}
