@@ -715,6 +715,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Relances du ticket {ref} repoussées jusqu'à {until} par <@{user}>.",
         "en": "Update nudges of {ref} delayed until {until} by <@{user}>.",
     },
+    "ticket.snooze_no_effect": {
+        "fr": (
+            "Rien à repousser : la prochaine relance de {ref} est prévue à {next}, "
+            "déjà après {until}."
+        ),
+        "en": (
+            "Nothing to delay: the next update nudge of {ref} is due at {next}, "
+            "after {until} anyway."
+        ),
+    },
     "verdict.met": {"fr": "respectée", "en": "met"},
     "verdict.breached": {"fr": "*dépassée*", "en": "*breached*"},
     # Rendering ----------------------------------------------------------------------------------

@@ -15,14 +15,12 @@ what is sent more than one sweep period after it fell due is marked late.
 """
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.config import Catalog
@@ -40,15 +38,14 @@ from bot.slack import reminders_render as render
 from bot.storage.credits import mark_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
-    AuditEvent,
     Client,
     Clock,
     Credit,
     OutboxMessage,
     Ticket,
-    TicketSnooze,
     TicketStatus,
 )
+from bot.storage.nudges import list_snoozes, list_updates, snoozes_by_ticket, updates_by_ticket
 from bot.storage.open_tickets import TicketRecord, tickets_by_id
 from bot.storage.outbox import Outbound, add_message
 
@@ -489,19 +486,6 @@ def unanswered_nudges(session: Session, nudges: Sequence[Nudge], nudge: Nudge) -
 
 _CHUNK = 200  # candidates judged per read: a few thousand SLA keys in one IN list at most
 _KEYS_PER_LOOKUP = 500  # earlier nudges of one run looked up in the outbox per statement
-_UPDATES_OF_TICKETS = (
-    select(AuditEvent.ticket_id, AuditEvent.at)
-    .where(
-        AuditEvent.ticket_id.in_(bindparam("ids", expanding=True)),
-        AuditEvent.action == bindparam("action"),
-    )
-    .order_by(AuditEvent.at, AuditEvent.id)
-)
-_SNOOZES_OF_TICKETS = (
-    select(TicketSnooze.ticket_id, TicketSnooze.requested_at, TicketSnooze.until)
-    .where(TicketSnooze.ticket_id.in_(bindparam("ids", expanding=True)))
-    .order_by(TicketSnooze.requested_at, TicketSnooze.id)
-)
 
 
 def list_candidates(session: Session, *, since: datetime) -> list[int]:
@@ -528,38 +512,3 @@ def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:
     outbox_keys = {f"{key}/{suffix}" for key in candidates for suffix in (THREAD, DM)}
     found = session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(outbox_keys)))
     return {key.rsplit("/", 1)[0] for key in found}
-
-
-def list_updates(session: Session, ticket_id: int) -> list[datetime]:
-    """When client updates were recorded for a ticket (from the audit trail)."""
-    return updates_by_ticket(session, [ticket_id])[ticket_id]
-
-
-def updates_by_ticket(
-    session: Session, ticket_ids: Sequence[int]
-) -> defaultdict[int, list[datetime]]:
-    """When client updates were recorded for each of several tickets, in order."""
-    rows = session.execute(
-        _UPDATES_OF_TICKETS, {"ids": list(ticket_ids), "action": "ticket.updated"}
-    )
-    updates: defaultdict[int, list[datetime]] = defaultdict(list)
-    for ticket_id, at in rows:
-        updates[cast(int, ticket_id)].append(at)  # not NULL: the IN list matched it
-    return updates
-
-
-def snoozes_by_ticket(
-    session: Session, ticket_ids: Sequence[int]
-) -> defaultdict[int, list[Snooze]]:
-    """The `/intervention snooze` requests of each of several tickets, in order."""
-    snoozes: defaultdict[int, list[Snooze]] = defaultdict(list)
-    for ticket_id, requested_at, until in session.execute(
-        _SNOOZES_OF_TICKETS, {"ids": list(ticket_ids)}
-    ):
-        snoozes[ticket_id].append(Snooze(requested_at, until))
-    return snoozes
-
-
-def list_snoozes(session: Session, ticket_id: int) -> list[Snooze]:
-    """The ticket's `/intervention snooze` requests."""
-    return snoozes_by_ticket(session, [ticket_id])[ticket_id]

@@ -27,11 +27,14 @@ from bot.sla import (
     AllowanceUsage,
     ClockKind,
     ClockState,
+    Pause,
+    Snooze,
     TicketKind,
     clock_for,
     counts_towards_allowance,
     month_bounds,
     month_of,
+    plan_nudges,
 )
 from bot.slack import render
 from bot.storage.credits import mark_eligible
@@ -47,6 +50,7 @@ from bot.storage.models import (
     TicketSnooze,
     TicketStatus,
 )
+from bot.storage.nudges import list_snoozes, list_updates
 from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache, tickets_by_id
 from bot.storage.outbox import Outbound, add_message
 from bot.storage.probes import get_open_outage, open_outages_on, silences_in_force
@@ -884,6 +888,22 @@ class TicketService(Service):
             if ticket.claimed_at is None:
                 raise UserFacingError("ticket.not_claimed", ref=f"INT-{ticket.id}")
             until = now + duration
+            snoozes = list_snoozes(session, ticket.id)
+            updates = list_updates(session, ticket.id)
+            due_at = self._next_nudge_at(ticket, updates, snoozes, now)
+            if due_at is not None and due_at >= until:
+                # Due after `until` anyway: nothing would change, so nothing is recorded.
+                return Reply(
+                    self._messages.get(
+                        "ticket.snooze_no_effect",
+                        ref=f"INT-{ticket.id}",
+                        next=render.local_time(due_at, self._zone),
+                        until=render.local_time(until, self._zone),
+                    )
+                )
+            snoozed = [*snoozes, Snooze(now, until)]
+            # While waiting on the client no nudge is planned: none before `until`, at least.
+            due_at = self._next_nudge_at(ticket, updates, snoozed, now) or until
             session.add(
                 TicketSnooze(
                     ticket_id=ticket.id, requested_at=now, until=until, requested_by=actor.user_id
@@ -893,7 +913,7 @@ class TicketService(Service):
             said = self._messages.get(
                 "ticket.snoozed",
                 ref=f"INT-{ticket.id}",
-                until=render.local_time(until, self._zone),
+                until=render.local_time(due_at, self._zone),
                 user=actor.user_id,
             )
             self._record(
@@ -901,6 +921,22 @@ class TicketService(Service):
                 details={"until": until.isoformat(), "seconds": int(duration.total_seconds())},
             )  # fmt: skip
         return Reply(said)
+
+    def _next_nudge_at(
+        self, ticket: Ticket, updates: list[datetime], snoozes: list[Snooze], now: datetime
+    ) -> datetime | None:
+        """When the claimed ticket's next update nudge falls due after `now`, as the reminders
+        sweep plans it; None while it waits on the client."""
+        assert ticket.claimed_at is not None
+        return plan_nudges(
+            f"INT-{ticket.id}",
+            ticket.claimed_at,
+            self.catalog.policy.update_every,
+            now,
+            updates=updates,
+            waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
+            snoozes=snoozes,
+        ).next_at
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from sqlalchemy.orm import selectinload
 
 from bot.config import load_catalog
 from bot.sandbox import EmulatorThread
-from bot.services.reminders import list_updates
 from bot.services.views import sla_clock
 from bot.sla import ClockKind, Pause, plan_nudges, plan_warnings
 from bot.storage.database import make_engine, make_sessionmaker, normalize_url
 from bot.storage.models import OutboxMessage, OutboxStatus, Ticket
+from bot.storage.nudges import list_updates
 from tests.e2e.processes import ALERTS, ONCALL, TECH, BotProcess, fast_workspace
 
 SWEEP = 2.0

@@ -431,6 +431,47 @@ def test_snooze_delays_the_next_nudge_and_is_audited(world: World) -> None:
         assert until == datetime(2026, 11, 25, 10, 20, tzinfo=UTC)
 
 
+def test_a_snooze_ending_before_the_next_nudge_says_it_changes_nothing(world: World) -> None:
+    """Claimed at 10:00 (nudges every hour), snoozed 10 min at 10:05: the next nudge was due at
+    11:00 anyway. The reply says so, rather than "delayed until 10:15"; nothing is recorded, and
+    the nudge still comes at 11:00."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(minutes=5))
+    reply = world.tickets.snooze(
+        Actor(TECH, "/intervention snooze 1 10m"), ticket, timedelta(minutes=10)
+    )
+    assert reply.text == (
+        "Nothing to delay: the next update nudge of INT-1 is due at 2026-11-25 11:00, "
+        "after 2026-11-25 10:15 anyway."
+    )
+    assert "snoozed" not in " ".join(row.text for row in world.outbox("/event/"))
+    with world.sessions() as session:
+        actions = session.scalars(select(AuditEvent.action)).all()
+        assert "ticket.snoozed" not in actions
+    world.sweep_until(start + timedelta(hours=1, minutes=5))
+    assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T10:00:00Z/dm"]
+
+
+def test_a_snooze_says_when_the_next_nudge_comes_in_french(world: World) -> None:
+    """Claimed at 10:00, snoozed 1 h at 10:30: the 11:00 nudge moves to 11:30, as the reply
+    says; snoozed again 10 min at 10:40, nothing changes: the next one is still 11:30."""
+    start = world.clock.at
+    tickets = TicketService(world.sessions, world.catalog, Messages("fr"), clock=world.clock)
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at = start + timedelta(minutes=30)
+    reply = tickets.snooze(Actor(TECH), ticket, timedelta(hours=1))
+    assert reply.text == "Relances de INT-1 repoussées jusqu'à 2026-11-25 11:30 par <@U01AAA>."
+    world.clock.at = start + timedelta(minutes=40)
+    reply = tickets.snooze(Actor(TECH), ticket, timedelta(minutes=10))
+    assert reply.text == (
+        "Rien à repousser : la prochaine relance de INT-1 est prévue à 2026-11-25 11:30, "
+        "déjà après 2026-11-25 10:50."
+    )
+
+
 def test_nudges_stop_while_waiting_on_the_client_and_once_resolved(world: World) -> None:
     """Waiting from 10:30 to 12:00: no nudge; the period restarts at 12:00 (nudge at 13:00);
     resolved at 13:30: nothing more."""

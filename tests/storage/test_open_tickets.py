@@ -194,7 +194,7 @@ def test_every_change_a_view_shows_bumps_the_revision(h: History) -> None:
         (first, lambda: h.tickets.wait(TECH, first, "codes")),
         (first, lambda: h.tickets.resume(TECH, first)),
         (first, lambda: h.tickets.reassign(TECH, first, TECH2.user_id)),
-        (first, lambda: h.tickets.snooze(TECH2, first, timedelta(minutes=30))),
+        (first, lambda: h.tickets.snooze(TECH2, first, timedelta(hours=3))),
         (waiting, lambda: h.tickets.resume(TECH2, waiting)),
         (claimed, lambda: h.tickets.wait(TECH, claimed, "parts")),
         (usage, lambda: h.tickets.resolve(TECH2, usage, "answered")),
