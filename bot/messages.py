@@ -670,6 +670,26 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{ref} pris en charge par <@{user}>.",
         "en": "{ref} claimed by <@{user}>.",
     },
+    "ticket.claimed_paused": {
+        "fr": (
+            " Le délai est suspendu depuis {since} (attente client : {reason}) ; "
+            "`/intervention resume {id}` le relance."
+        ),
+        "en": (
+            " The clock is paused since {since} (waiting on the client: {reason}); "
+            "`/intervention resume {id}` restarts it."
+        ),
+    },
+    "ticket.claimed_waiting": {
+        "fr": (
+            " Toujours en attente client depuis {since} ({reason}) : aucune relance avant "
+            "`/intervention resume {id}`."
+        ),
+        "en": (
+            " Still waiting on the client since {since} ({reason}): no update nudge until "
+            "`/intervention resume {id}`."
+        ),
+    },
     "ticket.updated": {
         "fr": "Point client sur {ref} par <@{user}> : {text}",
         "en": "Client update on {ref} by <@{user}>: {text}",

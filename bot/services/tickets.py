@@ -428,7 +428,7 @@ class TicketService(Service):
             if ticket.status is TicketStatus.OPEN:
                 ticket.status = TicketStatus.CLAIMED
             gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
-            text = self._claim_text(ticket, actor.user_id, gti, now)
+            text = self._claim_text(ticket, actor.user_id, gti, now) + self._still_waiting(ticket)
             self._record(
                 session,
                 ticket,
@@ -791,6 +791,20 @@ class TicketService(Service):
             ),
             taken=render.taken(status.consumed, timedelta(seconds=gti.budget_seconds)),
             budget=render.duration(timedelta(seconds=gti.budget_seconds)),
+        )
+
+    def _still_waiting(self, ticket: Ticket) -> str:
+        """What a claim adds about a wait on the client it does not end: nothing resumes the
+        clock (or the nudges) but `/intervention resume`."""
+        pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+        if pause is None:
+            return ""
+        running = any(clock.stopped_at is None for clock in ticket.clocks)
+        return self._messages.get(
+            "ticket.claimed_paused" if running else "ticket.claimed_waiting",
+            since=render.local_time(pause.started_at, self._zone),
+            reason=render.escape(pause.reason),
+            id=ticket.id,
         )
 
     def _verdict_text(self, key: str, ticket: Ticket, row: Clock | None, now: datetime) -> str:
