@@ -627,11 +627,11 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "ticket.opened_out_of_scope": {
         "fr": (
-            "{ref} enregistré *hors forfait* : le forfait {client:de} est épuisé ce mois-ci "
+            "{ref} enregistré *hors forfait* : le forfait {client:de} est épuisé en {month} "
             "({used}/{allowed}). Aucun délai ne court. Enregistrez `quote {ref}` ou `refuse {ref}`."
         ),
         "en": (
-            "{ref} registered *out of scope*: {client}'s allowance is used up this month "
+            "{ref} registered *out of scope*: {client}'s allowance is used up in {month} "
             "({used}/{allowed}). No clock runs. Record `quote {ref}` or `refuse {ref}`."
         ),
     },
@@ -748,6 +748,19 @@ CATALOG: dict[str, dict[Language, str]] = {
     "verdict.met": {"fr": "respectée", "en": "met"},
     "verdict.breached": {"fr": "*dépassée*", "en": "*breached*"},
     # Rendering ----------------------------------------------------------------------------------
+    # A month as a reply names it, when "this month" may not be the one meant.
+    "month.1": {"fr": "janvier {year}", "en": "January {year}"},
+    "month.2": {"fr": "février {year}", "en": "February {year}"},
+    "month.3": {"fr": "mars {year}", "en": "March {year}"},
+    "month.4": {"fr": "avril {year}", "en": "April {year}"},
+    "month.5": {"fr": "mai {year}", "en": "May {year}"},
+    "month.6": {"fr": "juin {year}", "en": "June {year}"},
+    "month.7": {"fr": "juillet {year}", "en": "July {year}"},
+    "month.8": {"fr": "août {year}", "en": "August {year}"},
+    "month.9": {"fr": "septembre {year}", "en": "September {year}"},
+    "month.10": {"fr": "octobre {year}", "en": "October {year}"},
+    "month.11": {"fr": "novembre {year}", "en": "November {year}"},
+    "month.12": {"fr": "décembre {year}", "en": "December {year}"},
     "kind.secours": {"fr": "secours", "en": "incident"},
     "kind.maintenance": {"fr": "maintenance", "en": "maintenance"},
     "kind.utilisation": {"fr": "utilisation", "en": "usage"},

@@ -48,7 +48,7 @@ def test_french_elides_de_before_a_name_that_starts_with_a_vowel(
     client: str, expected: str
 ) -> None:
     """ "le forfait de ACME" is not French; English keeps the name as it is."""
-    values = {"ref": "INT-1", "client": client, "used": 4, "allowed": 4}
+    values = {"ref": "INT-1", "client": client, "used": 4, "allowed": 4, "month": "mai 2026"}
     assert expected in Messages("fr").get("ticket.opened_out_of_scope", **values)
     assert f"{client}'s allowance" in Messages("en").get("ticket.opened_out_of_scope", **values)
 

@@ -390,6 +390,8 @@ class TicketService(Service):
                 client=render.escape(view.client_name),
                 used=usage.used,
                 allowed=usage.allowance,
+                # A call backdated across midnight may count against last month's allowance.
+                month=self._messages.get(f"month.{usage.month}", year=usage.year),
             )
         else:
             text = self._messages.get(
