@@ -761,6 +761,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     "month.10": {"fr": "octobre {year}", "en": "October {year}"},
     "month.11": {"fr": "novembre {year}", "en": "November {year}"},
     "month.12": {"fr": "décembre {year}", "en": "December {year}"},
+    # The unit of days in a duration shown to people: "1j5h" in French ("1d" in the catalog).
+    "duration.day": {"fr": "j", "en": "d"},
     "kind.secours": {"fr": "secours", "en": "incident"},
     "kind.maintenance": {"fr": "maintenance", "en": "maintenance"},
     "kind.utilisation": {"fr": "utilisation", "en": "usage"},

@@ -37,8 +37,10 @@ def parse_duration(text: str) -> timedelta:
     return value
 
 
-def format_duration(value: timedelta) -> str:
-    """Compact rendering, the inverse of parse_duration: 5400 s -> "1h30m"."""
+def format_duration(value: timedelta, *, day: str = "d") -> str:
+    """Compact rendering, the inverse of parse_duration: 5400 s -> "1h30m". `day` is the unit
+    of days: "d" as the catalog and commands write it; a language may write it otherwise
+    (French "1j5h", bot.slack.render), which parse_duration does not read."""
     total = int(value.total_seconds())
     sign = "-" if total < 0 else ""
     total = abs(total)
@@ -46,7 +48,7 @@ def format_duration(value: timedelta) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     text = "".join(
-        f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n
+        f"{n}{unit}" for n, unit in ((days, day), (hours, "h"), (minutes, "m"), (seconds, "s")) if n
     )
     return sign + (text or "0m")
 

@@ -233,7 +233,7 @@ class AlertService(Service):
         self._tickets.stop_gtr_on_recovery(session, event.server_id, event.ended_at)
         now = self._clock()
         quiet = bool(self._silenced(session, {outage.server_id}, now))
-        lasted = duration(event.ended_at - outage.started_at)
+        lasted = duration(event.ended_at - outage.started_at, self._messages)
         text = self._messages.get(
             "alert.thread.recovered",
             server=outage.server_id,
@@ -286,7 +286,7 @@ class AlertService(Service):
                 text = self._messages.get(
                     "alert.thread.lasts",
                     server=outage.server_id,
-                    duration=duration(view.lasted()),
+                    duration=duration(view.lasted(), self._messages),
                     mentions=" " + render.mentions(view.oncall) if view.pages else "",
                 )
                 key = f"outage-{outage.id}/lasts/{label}"

@@ -158,11 +158,12 @@ class CreditService(Service):
             if status.state is ClockState.BREACHED:
                 return row.kind, status.deadline
         row, status = readings[0]
+        budget = timedelta(seconds=row.budget_seconds)
         values = {
             "ref": ticket.ref,
             "clock": row.kind.upper(),
-            "taken": render.taken(status.consumed, timedelta(seconds=row.budget_seconds)),
-            "budget": render.duration(timedelta(seconds=row.budget_seconds)),
+            "taken": render.taken(status.consumed, budget, self._messages),
+            "budget": render.duration(budget, self._messages),
         }
         key = "credit.met" if status.state is ClockState.MET else "credit.not_breached"
         raise UserFacingError(key, **values)

@@ -500,7 +500,7 @@ class TicketService(Service):
                 "ticket.resumed",
                 ref=f"INT-{ticket.id}",
                 user=actor.user_id,
-                paused=render.duration(paused),
+                paused=render.duration(paused, self._messages),
             )
             self._record(
                 session, ticket, actor, "ticket.resumed", said, now=now,
@@ -784,6 +784,7 @@ class TicketService(Service):
         if gti is None:
             return self._messages.get("ticket.claimed", ref=f"INT-{ticket.id}", user=user_id)
         status = sla_clock(gti, ticket.pauses, self.catalog).status(now)
+        budget = timedelta(seconds=gti.budget_seconds)
         return self._messages.get(
             "ticket.claimed_gti",
             ref=f"INT-{ticket.id}",
@@ -791,8 +792,8 @@ class TicketService(Service):
             verdict=self._messages.get(
                 "verdict.met" if status.state is ClockState.MET else "verdict.breached"
             ),
-            taken=render.taken(status.consumed, timedelta(seconds=gti.budget_seconds)),
-            budget=render.duration(timedelta(seconds=gti.budget_seconds)),
+            taken=render.taken(status.consumed, budget, self._messages),
+            budget=render.duration(budget, self._messages),
         )
 
     def _still_waiting(self, ticket: Ticket) -> str:
@@ -813,13 +814,14 @@ class TicketService(Service):
         if row is None:
             return ""
         status = sla_clock(row, ticket.pauses, self.catalog).status(now)
+        budget = timedelta(seconds=row.budget_seconds)
         return self._messages.get(
             key,
             verdict=self._messages.get(
                 "verdict.met" if status.state is ClockState.MET else "verdict.breached"
             ),
-            taken=render.taken(status.consumed, timedelta(seconds=row.budget_seconds)),
-            budget=render.duration(timedelta(seconds=row.budget_seconds)),
+            taken=render.taken(status.consumed, budget, self._messages),
+            budget=render.duration(budget, self._messages),
         )
 
     def _clock_details(self, ticket: Ticket, row: Clock | None, now: datetime) -> dict[str, Any]:

@@ -172,7 +172,7 @@ def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[s
             body += [messages.get("alert.root.probes"), probe_lines(view, messages)]
     else:
         assert view.ended_at is not None
-        lasted = duration(view.lasted())
+        lasted = duration(view.lasted(), messages)
         title = messages.get("alert.root.recovered", **_names(view), duration=lasted)
         body = [
             messages.get(
@@ -277,7 +277,7 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
         if member.ended_at is None:
             lines.append(messages.get("alert.storm.line_down", **names))
         else:
-            lasted = duration(member.ended_at - member.started_at)
+            lasted = duration(member.ended_at - member.started_at, messages)
             lines.append(messages.get("alert.storm.line_up", **names, duration=lasted))
     if count > STORM_LINES:
         lines.append(messages.get("alert.storm.more", count=count - STORM_LINES))

@@ -106,7 +106,7 @@ def warning_message(
         "reminder.warning",
         clock=clock.value.upper(),
         threshold=threshold,
-        remaining=duration(remaining),
+        remaining=duration(remaining, messages),
         deadline=local_time(deadline, zone),
         late=late_note(warning.due_at, late, messages, zone),
         **_common(subject, messages),
@@ -152,7 +152,7 @@ def nudge_message(
     saying how many nudges sent since the last client update went `unanswered` (this one
     excluded; not those that fell due while the bot was down, which were never sent)."""
     values: dict[str, object] = {
-        "silence": duration(silence),
+        "silence": duration(silence, messages),
         "late": late_note(nudge.due_at, late, messages, zone),
         **_common(subject, messages),
     }

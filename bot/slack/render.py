@@ -54,22 +54,33 @@ def local_time(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-@lru_cache(maxsize=1024)  # a list repeats budgets and round figures: one line reads three
-def duration(value: timedelta) -> str:
-    """To the nearest minute, compact: 1h30m (seconds are noise in a chat message); under half
-    a minute but not none, `<1m`: an outage of 20 s did not last "0m"."""
+def duration(value: timedelta, messages: Messages) -> str:
+    """To the nearest minute, compact: 1h30m (seconds are noise in a chat message), days as
+    the language writes them (1d5h, French 1j5h); under half a minute but not none, `<1m`: an
+    outage of 20 s did not last "0m"."""
+    return _duration(value, messages)
+
+
+# A list repeats budgets and round figures: one line reads three. Not on `duration` itself:
+# lru_cache's wrapper takes any arguments, and mypy would no longer check its callers.
+@lru_cache(maxsize=1024)
+def _duration(value: timedelta, messages: Messages) -> str:
     if timedelta(0) < value < timedelta(seconds=30):
         return "<1m"
-    return format_duration(timedelta(minutes=round(value.total_seconds() / 60)))
+    return _minutes(round(value.total_seconds() / 60), messages)
 
 
-def taken(consumed: timedelta, budget: timedelta) -> str:
+def taken(consumed: timedelta, budget: timedelta, messages: Messages) -> str:
     """Open time taken against `budget`, to the minute, never reading within the budget once
     over it: 6m07s of a 6m budget is 7m, not 6m."""
     minutes = round(consumed.total_seconds() / 60)
     if consumed > budget and timedelta(minutes=minutes) <= budget:
         minutes = math.ceil(consumed.total_seconds() / 60)
-    return format_duration(timedelta(minutes=minutes))
+    return _minutes(minutes, messages)
+
+
+def _minutes(minutes: int, messages: Messages) -> str:
+    return format_duration(timedelta(minutes=minutes), day=messages.get("duration.day"))
 
 
 def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> str:
@@ -79,10 +90,10 @@ def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> s
     status = clock.status
     values: dict[str, object] = {
         "clock": clock.kind.value.upper(),
-        "budget": duration(clock.budget),
-        "remaining": duration(status.remaining),
+        "budget": duration(clock.budget, messages),
+        "remaining": duration(status.remaining, messages),
         "deadline": local_time(status.deadline, zone),
-        "taken": taken(status.consumed, clock.budget),
+        "taken": taken(status.consumed, clock.budget, messages),
     }
     if clock.stopped_at is not None:
         met = status.state is ClockState.MET
@@ -304,7 +315,7 @@ def monitoring_lines(
                 "status.down",
                 server=outage.server_id,
                 since=local_time(outage.started_at, zone),
-                duration=duration(now - outage.started_at),
+                duration=duration(now - outage.started_at, messages),
                 acknowledged=acknowledged,
             )
         )

@@ -161,6 +161,22 @@ def test_a_server_is_measured_from_when_its_probes_began(history: History) -> No
     assert servers["acme-web-01"].availability is not None  # watched since January
 
 
+def test_text_writes_days_as_each_language_does_json_keeps_seconds(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Down 26 h: "1j2h" in French, "1d2h" in English; the JSON, read by programs, says
+    93600 seconds whatever the language (as the CSV writes its durations in seconds)."""
+    h = services(sessions)
+    with h.sessions.begin() as session:
+        add_outage(session, "acme-web-01", started_at=paris(11, 9, 8), confirmed_at=paris(11, 9, 8))
+        close_outage(session, "acme-web-01", ended_at=paris(11, 10, 10))
+    month = report(h, 2026, 11, client="acme")
+    assert "Pannes : 1, 1j2h d'indisponibilité" in "\n".join(to_text(month, Messages("fr")))
+    assert "Outages: 1, 1d2h of downtime" in "\n".join(to_text(month, Messages("en")))
+    (acme,) = to_json(month)["clients"]
+    assert acme["outages"]["downtime_seconds"] == 26 * 3600
+
+
 def test_a_server_nobody_watched_has_no_availability(history: History) -> None:
     """No probe in the catalog, or probes that reported nothing in the month: `-` in the text
     and null in the JSON, never 100 %; a probe's hourly rollup in the month is a figure."""

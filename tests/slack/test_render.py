@@ -8,6 +8,7 @@ from bot.messages import Messages
 from bot.slack.render import OpenTicket, already_open, clip, duration, escape, taken
 
 MINUTE = timedelta(minutes=1)
+EN = Messages("en")
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,7 @@ MINUTE = timedelta(minutes=1)
 def test_taken_never_reads_within_the_budget_once_over_it(
     consumed: timedelta, budget: timedelta, shown: str
 ) -> None:
-    assert taken(consumed, budget) == shown
+    assert taken(consumed, budget, EN) == shown
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,23 @@ def test_taken_never_reads_within_the_budget_once_over_it(
 )
 def test_a_duration_under_half_a_minute_is_not_none(value: timedelta, shown: str) -> None:
     """Time left, an outage of 20 s: "<1m", not "0m"."""
-    assert duration(value) == shown
+    assert duration(value, EN) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "french", "english"),
+    [
+        (timedelta(days=1, hours=5), "1j5h", "1d5h"),
+        (timedelta(days=2, minutes=1), "2j1m", "2d1m"),
+        (timedelta(hours=23, minutes=59), "23h59m", "23h59m"),
+    ],
+)
+def test_a_day_is_a_jour_in_french(value: timedelta, french: str, english: str) -> None:
+    """French writes days as "j" (jours): "1j5h", not the catalog's "1d5h"."""
+    assert duration(value, Messages("fr")) == french
+    assert duration(value, EN) == english
+    assert taken(value, timedelta(hours=4), Messages("fr")) == french
+    assert taken(value, timedelta(hours=4), EN) == english
 
 
 @pytest.mark.parametrize("extra", range(6))

@@ -280,12 +280,14 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
             hand=client.restorations["hand"],
         ),
         messages.get(
-            "report.pauses", count=client.pause_count, total=render.duration(client.paused)
+            "report.pauses",
+            count=client.pause_count,
+            total=render.duration(client.paused, messages),
         ),
         messages.get(
             "report.outages",
             count=len(client.outages),
-            downtime=render.duration(client.downtime),
+            downtime=render.duration(client.downtime, messages),
             servers=availability or "-",
         ),
         messages.get(
@@ -320,15 +322,17 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
             "report.clock",
             clock=clock.kind.value.upper(),
             verdict=messages.get(verdict),
-            taken=render.taken(clock.consumed, clock.budget),
-            budget=render.duration(clock.budget),
+            taken=render.taken(clock.consumed, clock.budget, messages),
+            budget=render.duration(clock.budget, messages),
         )
         if clock.restored_by is not None:
             clock_text += " " + messages.get(f"report.restored.{clock.restored_by}")
     extra = ""
     if ticket.pauses:
         extra += " · " + messages.get(
-            "report.ticket_paused", count=len(ticket.pauses), total=render.duration(ticket.paused)
+            "report.ticket_paused",
+            count=len(ticket.pauses),
+            total=render.duration(ticket.paused, messages),
         )
     for credit in ticket.credits:
         extra += " · " + messages.get(
