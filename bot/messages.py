@@ -737,7 +737,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "ticket.snooze_no_effect": {
         "fr": (
-            "Rien à repousser : la prochaine relance de {ref} est prévue à {next}, "
+            "Rien à repousser : la prochaine relance du ticket {ref} est prévue à {next}, "
             "déjà après {until}."
         ),
         "en": (

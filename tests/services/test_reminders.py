@@ -463,11 +463,13 @@ def test_a_snooze_says_when_the_next_nudge_comes_in_french(world: World) -> None
     world.tickets.claim(Actor(TECH), ticket)
     world.clock.at = start + timedelta(minutes=30)
     reply = tickets.snooze(Actor(TECH), ticket, timedelta(hours=1))
-    assert reply.text == "Relances de INT-1 repoussées jusqu'à 2026-11-25 11:30 par <@U01AAA>."
+    assert reply.text == (
+        "Relances du ticket INT-1 repoussées jusqu'à 2026-11-25 11:30 par <@U01AAA>."
+    )
     world.clock.at = start + timedelta(minutes=40)
     reply = tickets.snooze(Actor(TECH), ticket, timedelta(minutes=10))
     assert reply.text == (
-        "Rien à repousser : la prochaine relance de INT-1 est prévue à 2026-11-25 11:30, "
+        "Rien à repousser : la prochaine relance du ticket INT-1 est prévue à 2026-11-25 11:30, "
         "déjà après 2026-11-25 10:50."
     )
 
