@@ -177,6 +177,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Déjà prise en compte par <@{user}>.",
         "en": "Already acknowledged by <@{user}>.",
     },
+    "alert.already_recovered": {
+        "fr": "{server} déjà rétabli à {at} : rien à prendre en compte ni à couper.",
+        "en": "{server} already recovered at {at}: nothing to acknowledge or silence.",
+    },
     "alert.acknowledged": {
         "fr": "Alerte sur {server} prise en compte.",
         "en": "You acknowledged the alert on {server}.",

@@ -331,6 +331,7 @@ class AlertService(Service):
         with self._transaction() as session:
             now = self._clock()
             outage = self._get(session, outage_id, lock=True)
+            self._require_open(outage)
             won = session.execute(
                 update(Outage)
                 .where(Outage.id == outage_id, Outage.acknowledged_by.is_(None))
@@ -357,7 +358,10 @@ class AlertService(Service):
     def silence_outage(self, actor: Actor, outage_id: int) -> Reply:
         """The Silence 1h button: silence the outage's server for an hour."""
         with reading(self._sessions) as session:
-            server_id = self._get(session, outage_id).server_id
+            outage = self._get(session, outage_id)
+            # A stale button: silencing the server now would hide its next outage unasked.
+            self._require_open(outage)
+            server_id = outage.server_id
         reason = self._messages.get("alert.silence_reason_button")
         return self.silence(actor, server_id, SILENCE_BUTTON, reason)
 
@@ -519,6 +523,12 @@ class AlertService(Service):
         if outage is None:
             raise UserFacingError("alert.not_found")
         return outage
+
+    def _require_open(self, outage: Outage) -> None:
+        """Refuse a button of an outage that is over (the clicker's Slack still showed it)."""
+        if outage.ended_at is not None:
+            at = local_time(outage.ended_at, self._zone)
+            raise UserFacingError("alert.already_recovered", server=outage.server_id, at=at)
 
     # Writing -----------------------------------------------------------------------------------
 

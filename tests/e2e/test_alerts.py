@@ -16,7 +16,15 @@ from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, Message, OpenedView
 from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, OPEN_SERVER_BLOCK, Action
-from bot.storage.models import AuditEvent, Clock, Outage, ProbeState, ProbeStatus, Ticket
+from bot.storage.models import (
+    AuditEvent,
+    Clock,
+    Outage,
+    ProbeState,
+    ProbeStatus,
+    Silence,
+    Ticket,
+)
 from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot, start_bot, stop_bot
 
 T = TypeVar("T")
@@ -223,6 +231,43 @@ def test_a_stopped_http_target_alerts_once_with_details_and_recovery_updates_the
         assert outage.ended_at is not None
         assert outage.acknowledged_by == TECH
         assert outage.root_key == f"outage-{outage.id}/root"
+
+
+def test_buttons_clicked_on_a_recovered_outage_say_so_and_change_nothing(
+    alerting: RunningBot, target: Target
+) -> None:
+    """The server came back while the technician was clicking (their Slack still shows the
+    buttons): Acknowledge posts no "no more pings" under the recovery, and Silence 1h does not
+    hide the server's next outage; the clicker is told it recovered."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    target.start()
+    latest_root(bot, "recovered after")
+    replies(bot, root, "recovered after")
+    for action in (Action.ACKNOWLEDGE, Action.SILENCE_1H):
+        # The buttons of the root as first posted, clicked after the recovery.
+        reply = bot.slack.send_block_action(
+            action.value,
+            user_id=TECH,
+            channel_id=ALERTS,
+            value=root.blocks[-1]["elements"][0]["value"],
+        )
+        assert reply.status == 200
+    told = bot.slack.wait_until(lambda: (r := bot.slack.responses(TECH)) and len(r) == 2 and r)
+    assert all(r.text.startswith("web-01 already recovered") for r in told), told
+    time.sleep(1.0)  # a wrongly accepted click would be in the thread by now
+    texts = [m.text for m in bot.slack.thread(ALERTS, root.ts) if m.is_reply]
+    assert not any("acknowledged" in text or "silenced" in text for text in texts), texts
+    assert "Acknowledged" not in str(bot.slack.root(ALERTS, root.ts).blocks)
+    with bot.sessions() as session:
+        outage = session.scalars(select(Outage)).one()
+        assert outage.acknowledged_by is None
+        assert session.scalars(select(Silence)).all() == []
+        actions = session.scalars(select(AuditEvent.action)).all()
+        assert "outage.acknowledged" not in actions
+        assert "server.silenced" not in actions
 
 
 def test_a_single_failed_check_posts_nothing(alerting: RunningBot, target: Target) -> None:
