@@ -170,6 +170,9 @@ class ProbeEngine:
         self._started = False
         self._running = False
         self._closing = False
+        # Servers whose open outage has no DOWN probe in the catalog (the failing probe was
+        # removed or changed): their probes are confirmed again, and the outage ends on them.
+        self._unbacked: set[str] = set()
 
     @property
     def keys(self) -> list[str]:
@@ -511,6 +514,10 @@ class ProbeEngine:
         siblings = self._by_server[probe.server_id]
         statuses_after = [p.state.status for p in siblings]
         statuses_before = [before.status if p is probe else p.state.status for p in siblings]
+        if probe.server_id in self._unbacked:
+            statuses_before.append(ProbeStatus.DOWN)  # its open outage, whichever probe failed
+            if ProbeStatus.DOWN in statuses_after or ProbeStatus.UP in statuses_after:
+                self._unbacked.discard(probe.server_id)
         change = outage_change(probe.server_id, statuses_before, statuses_after, transition)
         return [transition] if change is None else [transition, change]
 
@@ -540,7 +547,15 @@ class ProbeEngine:
             if down and server_id not in open_outages:
                 log.warning("%s has a DOWN probe but no open outage", server_id)
             elif server_id in open_outages and not down:
-                log.warning("%s has an open outage but no DOWN probe", server_id)
+                log.warning(
+                    "%s has an open outage but no DOWN probe: confirming its probes again",
+                    server_id,
+                )
+                # Forget their status (not their streaks' history in the database): the next
+                # confirmed streak is a transition, which ends or continues the outage.
+                for probe in probes:
+                    probe.set_state(StreakState(probe.key))
+                self._unbacked.add(server_id)
 
     def _write(
         self,

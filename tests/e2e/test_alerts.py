@@ -552,6 +552,46 @@ def test_a_gtr_ticket_opened_from_the_alert_stops_its_clock_at_recovery(
     assert "INT-1" in str(latest_root(bot, "recovered after").blocks)
 
 
+def test_an_outage_whose_failing_probe_left_the_catalog_recovers_on_the_probes_left(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path, target: Target
+) -> None:
+    """web-01 is down on its `/old` health URL only; the technician removes that probe from the
+    catalog and restarts: the probe left (UP all along) is confirmed again, which ends the
+    outage (root recovered, no more milestones) and stops the GTR of the ticket on it."""
+    gone = Target()
+    gone.start()
+    gone.stop()  # the URL that failed
+    both = http_catalog(tmp_path, target.url)
+    both.write_text(
+        both.read_text(encoding="utf-8")
+        + f'[[servers.probes]]\ntype = "http"\nurl = "{gone.url}"\n{FAST}',
+        encoding="utf-8",
+    )
+    bot, loop = start_bot(slack, database_url, catalog=both, probes=True)
+    try:
+        root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+        assert bot.command("open web-01 materiel site down").startswith("INT-1")
+    finally:
+        stop_bot(bot, loop)
+    one = tmp_path / "one.toml"
+    one.write_text(http_catalog(tmp_path, target.url).read_text(encoding="utf-8"))
+    bot, loop = start_bot(slack, database_url, catalog=one, probes=True)
+    try:
+        recovered = latest_root(bot, "recovered after", timeout_s=ROOT_WITHIN_S)
+        assert recovered.ts == root.ts
+        bot.slack.wait_until(
+            lambda: any("GTR of INT-1 stopped" in m.text for m in bot.slack.messages(ALERTS))
+        )
+        with bot.sessions() as session:
+            outage = session.scalars(select(Outage)).one()
+            assert outage.ended_at is not None
+            clock = session.scalars(select(Clock)).one()
+            assert (clock.stopped_by, clock.stopped_at) == ("probe", outage.ended_at)
+        assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0
+    finally:
+        stop_bot(bot, loop)
+
+
 def closed_ports(count: int) -> list[int]:
     """Ports nothing listens on: bound, then released."""
     sockets = [socket.socket() for _ in range(count)]
