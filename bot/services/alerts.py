@@ -101,6 +101,9 @@ class AlertService(Service):
             for server in self.catalog.servers
             for spec in server.probes
         }
+        # A server gone from the catalog (or left without probes) is watched by nobody: its
+        # outage, still open, must not page the on-call at every milestone.
+        self._probed = {server_id for server_id, _ in self._probes.values()}
 
     # The probe engine's hooks ------------------------------------------------------------------
 
@@ -265,14 +268,15 @@ class AlertService(Service):
         """Say in each open outage's thread that it lasts 15 min, 1 h, 4 h; how many were queued.
 
         One transaction, idempotent by key: calling it again posts nothing new. Outages whose
-        silence ended while they were still open get their root now.
+        silence ended while they were still open get their root now. Servers the catalog no
+        longer probes get nothing: no probe can end their outage.
         """
         queued = 0
         with self._sessions.begin() as session:
             outages = list_open_outages(session)
             silenced = self._silenced(session, {o.server_id for o in outages}, now)
             for outage in outages:
-                if outage.server_id in silenced:
+                if outage.server_id in silenced or outage.server_id not in self._probed:
                     continue
                 if outage.root_key is None and outage.storm_id is None:
                     self._post_outage_root(session, outage, now)

@@ -592,6 +592,38 @@ def test_an_outage_whose_failing_probe_left_the_catalog_recovers_on_the_probes_l
         stop_bot(bot, loop)
 
 
+def test_a_server_removed_from_the_catalog_during_its_outage_pages_nobody_any_more(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path, target: Target
+) -> None:
+    """web-01 is decommissioned while down and the bot restarted without it: nothing probes
+    it any more, so no milestone says it "has been down for 1h" and pages the on-call (who
+    could not even silence it: `/sla silence` no longer knows the server)."""
+    bot, loop = start_bot(
+        slack, database_url, catalog=http_catalog(tmp_path, target.url), probes=True
+    )
+    try:
+        wait_up(bot)
+        target.stop()
+        root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    finally:
+        stop_bot(bot, loop)
+    without = tmp_path / "without.toml"
+    without.write_text(
+        HEAD + '[[servers]]\nid = "web-02"\nclient = "acme"\nhost = "127.0.0.1"\n',
+        encoding="utf-8",
+    )
+    bot, loop = start_bot(slack, database_url, catalog=without, probes=True)
+    try:
+        with bot.sessions.begin() as session:  # as if the outage had started 1 h earlier
+            outage = session.scalars(select(Outage)).one()
+            outage.started_at -= timedelta(hours=1)
+        assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0
+        time.sleep(1.0)
+        assert not any("has been down" in m.text for m in slack.thread(ALERTS, root.ts))
+    finally:
+        stop_bot(bot, loop)
+
+
 def closed_ports(count: int) -> list[int]:
     """Ports nothing listens on: bound, then released."""
     sockets = [socket.socket() for _ in range(count)]
