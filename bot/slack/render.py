@@ -27,7 +27,8 @@ from bot.messages import Messages
 from bot.services.views import ClockView, TicketView
 from bot.sla import ClockState
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
-from bot.storage.models import Outage, Scope, Silence
+from bot.storage.models import Scope
+from bot.storage.probes import DownServer, SilenceInForce
 
 SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
 
@@ -295,8 +296,8 @@ def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:
 
 
 def monitoring_lines(
-    outages: list[Outage],
-    silences: list[Silence],
+    outages: list[DownServer],
+    silences: list[SilenceInForce],
     messages: Messages,
     zone: ZoneInfo,
     now: datetime,

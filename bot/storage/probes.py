@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from bot.probes.rollup import Rollup
@@ -92,32 +92,61 @@ def list_open_outages(session: Session) -> list[Outage]:
     )
 
 
-def open_outages_on(session: Session, server_ids: Sequence[str]) -> list[Outage]:
-    """The outages of `server_ids` that have not ended, oldest first."""
-    if not server_ids:
-        return []
-    return list(
-        session.scalars(
-            select(Outage)
-            .where(Outage.server_id.in_(sorted(set(server_ids))), Outage.ended_at.is_(None))
-            .order_by(Outage.started_at, Outage.id)
-        )
+class DownServer(NamedTuple):
+    """A server's open outage, as `/sla status` names it."""
+
+    server_id: str
+    started_at: datetime
+    acknowledged_by: str | None
+
+
+class SilenceInForce(NamedTuple):
+    """A silence in force on a server: until when, and why."""
+
+    server_id: str
+    ends_at: datetime
+    reason: str
+
+
+# Built once, read as plain rows: `/sla status` runs them on the commands' hot path, where
+# building a statement costs about as much as running it (bench/bench_commands.py).
+_OPEN_OUTAGES_ON = (
+    select(Outage.server_id, Outage.started_at, Outage.acknowledged_by)
+    .where(
+        Outage.server_id.in_(bindparam("server_ids", expanding=True)),
+        Outage.ended_at.is_(None),
     )
+    .order_by(Outage.started_at, Outage.id)
+)
+_SILENCES_IN_FORCE = (
+    select(Silence.server_id, Silence.ends_at, Silence.reason)
+    .where(
+        Silence.server_id.in_(bindparam("server_ids", expanding=True)),
+        Silence.starts_at <= bindparam("now"),
+        Silence.ends_at > bindparam("now"),
+    )
+    .order_by(Silence.ends_at, Silence.id)
+)
+
+
+def open_outages_on(session: Session, server_ids: Iterable[str]) -> list[DownServer]:
+    """The open outages of the servers of `server_ids`, oldest first."""
+    wanted = sorted(set(server_ids))
+    if not wanted:
+        return []
+    rows = session.connection().execute(_OPEN_OUTAGES_ON, {"server_ids": wanted})
+    return [DownServer(*row) for row in rows]
 
 
 def silences_in_force(
     session: Session, server_ids: Iterable[str], now: datetime
-) -> dict[str, Silence]:
+) -> dict[str, SilenceInForce]:
     """Of the servers of `server_ids` silenced at `now`, each one's silence that ends last."""
     wanted = sorted(set(server_ids))
     if not wanted:
         return {}
-    silences = session.scalars(
-        select(Silence)
-        .where(Silence.server_id.in_(wanted), Silence.starts_at <= now, Silence.ends_at > now)
-        .order_by(Silence.ends_at, Silence.id)
-    )
-    return {silence.server_id: silence for silence in silences}  # the last one ending wins
+    rows = session.connection().execute(_SILENCES_IN_FORCE, {"server_ids": wanted, "now": now})
+    return {row.server_id: SilenceInForce(*row) for row in rows}  # the last one ending wins
 
 
 def add_outage(
