@@ -659,6 +659,10 @@ CATALOG: dict[str, dict[Language, str]] = {
             "Open another only for a different call."
         ),
     },
+    "ticket.opened.already_open.more": {
+        "fr": "et {more} autre{more:s}",
+        "en": "and {more} more",
+    },
     "ticket.opened.already_open.item": {
         "fr": "{ref} ({kind}, {assignee})",
         "en": "{ref} ({kind}, {assignee})",

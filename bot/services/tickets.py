@@ -191,7 +191,7 @@ class TicketService(Service):
     def _open_on(self, session: Session, server_id: str) -> list[render.OpenTicket]:
         return [
             render.OpenTicket(f"INT-{row.id}", row.kind, row.assignee_id)
-            for row in session.execute(_OPEN_ON_SERVER, {"server_id": server_id})
+            for row in session.connection().execute(_OPEN_ON_SERVER, {"server_id": server_id})
         ]
 
     def _client_name(self, session: Session, client_id: str) -> str:

@@ -207,9 +207,13 @@ def already_open(server_id: str, ref: str, others: list[OpenTicket], messages: M
     )
 
 
+NAMED_OPEN_TICKETS = 3  # a server's open tickets named in a warning; the rest are counted
+
+
 def ticket_items(others: list[OpenTicket], messages: Messages) -> str:
-    """Open tickets of a server, each one's ref, kind and assignee (or "unclaimed")."""
-    return ", ".join(
+    """Open tickets of a server, the first few by ref, kind and assignee (or "unclaimed"),
+    then how many more: a warning, not a list."""
+    items = [
         messages.get(
             "ticket.opened.already_open.item",
             ref=other.ref,
@@ -218,8 +222,11 @@ def ticket_items(others: list[OpenTicket], messages: Messages) -> str:
             if other.assignee_id
             else messages.get("status.open"),
         )
-        for other in others
-    )
+        for other in others[:NAMED_OPEN_TICKETS]
+    ]
+    if more := len(others) - len(items):
+        items.append(messages.get("ticket.opened.already_open.more", more=more))
+    return ", ".join(items)
 
 
 def blocks_text(blocks: list[dict[str, Any]]) -> str:

@@ -79,3 +79,15 @@ def test_the_open_tickets_of_a_server_are_named_with_their_assignee_in_french() 
         "a déjà 2 tickets ouverts : INT-1 (secours, <@U01BBB>), INT-2 (matériel, à prendre)."
         in (already_open("acme-web-01", "INT-3", two, Messages("fr")))
     )
+
+
+def test_a_server_with_many_open_tickets_gets_a_warning_not_a_list() -> None:
+    """Three are named, the others counted: 60 open tickets do not make a 60-item reply."""
+    many = [OpenTicket(f"INT-{n}", "reseau", None) for n in range(1, 61)]
+    warning = already_open("globex-db-01", "INT-61", many, Messages("en"))
+    assert warning == (
+        ":warning: globex-db-01 already has 60 open tickets: INT-1 (network, unclaimed), "
+        "INT-2 (network, unclaimed), INT-3 (network, unclaimed), and 57 more. "
+        "Check that INT-61 is not a duplicate."
+    )
+    assert "et 57 autres." in already_open("globex-db-01", "INT-61", many, Messages("fr"))
