@@ -22,7 +22,7 @@ from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
-from bot.services.views import Ranking, StoredTicket, TicketView, sla_clock, ticket_view
+from bot.services.views import Ranking, TicketView, sla_clock, ticket_view
 from bot.sla import (
     AllowanceUsage,
     ClockKind,
@@ -51,7 +51,7 @@ from bot.storage.models import (
     TicketStatus,
 )
 from bot.storage.nudges import list_snoozes, list_updates
-from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache, tickets_by_id
+from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache
 from bot.storage.outbox import Outbound, add_message
 from bot.storage.probes import get_open_outage, open_outages_on, silences_in_force
 
@@ -98,12 +98,12 @@ def root_edit(ticket_id: int, key: str, fallback: str) -> Outbound:
 
 # The statements of the commands' hot path, built once: building an ORM statement and its
 # cache key costs about as much as running it (bench/bench_commands.py).
-_LOCKED_TICKET = (
+_TICKET = (
     select(Ticket)
     .where(Ticket.id == bindparam("ticket_id"))
     .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
-    .with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
 )
+_LOCKED_TICKET = _TICKET.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
 _LOCKED_CLIENT = select(Client.id).where(Client.id == bindparam("client_id")).with_for_update()
 _CLAIM = (
     update(Ticket)
@@ -165,22 +165,16 @@ class TicketService(Service):
 
     # Transactions ------------------------------------------------------------------------------
 
-    def _load(self, session: Session, ticket_id: int) -> Ticket:
-        """The ticket with its clocks and pauses, locked for the transaction (reads: `_read`)."""
-        ticket = session.scalars(_LOCKED_TICKET, {"ticket_id": ticket_id}).unique().one_or_none()
+    def _load(self, session: Session, ticket_id: int, *, lock: bool = True) -> Ticket:
+        """The ticket with its clocks and pauses, locked for the transaction unless `lock` is
+        False (reads)."""
+        query = _LOCKED_TICKET if lock else _TICKET
+        ticket = session.scalars(query, {"ticket_id": ticket_id}).unique().one_or_none()
         if ticket is None:
             raise UserFacingError("ticket.not_found", id=ticket_id)
         return ticket
 
-    def _read(self, session: Session, ticket_id: int, now: datetime) -> TicketView:
-        """The ticket as read at `now`, for replies and roots: read as plain rows, not as ORM
-        objects (nothing read is written back)."""
-        found = tickets_by_id(session, [ticket_id])
-        if not found:
-            raise UserFacingError("ticket.not_found", id=ticket_id)
-        return self._view(session, found[0], now)
-
-    def _view(self, session: Session, ticket: StoredTicket, now: datetime) -> TicketView:
+    def _view(self, session: Session, ticket: Ticket, now: datetime) -> TicketView:
         return ticket_view(ticket, self._client_name(session, ticket.client_id), self.catalog, now)
 
     def open_on(self, server_id: str) -> list[render.OpenTicket]:
@@ -230,7 +224,8 @@ class TicketService(Service):
     def render_root(self, session: Session, ticket_id: str) -> tuple[str, list[dict[str, Any]]]:
         """The root message of ticket `ticket_id` as it is now: the outbox's renderer for
         roots, called with a read session when the message is sent."""
-        view = self._read(session, int(ticket_id), self._clock())
+        ticket = self._load(session, int(ticket_id), lock=False)
+        view = self._view(session, ticket, self._clock())
         return render.ticket_root(view, self._messages, self._zone)
 
     def _tell_thread(self, session: Session, ticket: Ticket, event_id: int, text: str) -> None:
@@ -598,7 +593,8 @@ class TicketService(Service):
     def show(self, ticket_id: int) -> Reply:
         with reading(self._sessions) as session:
             now = self._clock()
-            view = self._read(session, ticket_id, now)
+            ticket = self._load(session, ticket_id, lock=False)
+            view = self._view(session, ticket, now)
         text, blocks = render.ticket_details(view, self._messages, self._zone)
         return Reply(text, blocks)
 
