@@ -257,7 +257,10 @@ class BotServer:
             runtime.messages,
             clock=runtime.clock,
             config=sender_config
-            or SenderConfig(alerts_channel=runtime.catalog.team.alerts_channel),
+            or SenderConfig(
+                alerts_channel=runtime.catalog.team.alerts_channel,
+                alerts_channel_watchers=runtime.catalog.team.alerts_channel_watchers,
+            ),
             quiet=self.quiet,
         )
         # Leader duties (issue 7): the scheduler's jobs, the probe engine and the outbox sender

@@ -404,6 +404,19 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "`{command} {word}` n'est pas encore disponible dans cette version.",
         "en": "`{command} {word}` is not available in this version yet.",
     },
+    "outbox.alerts_channel_failed": {
+        "fr": (
+            ":rotating_light: supportbot ne peut plus écrire dans le canal d'alertes `{channel}` "
+            "(erreur Slack `{error}`) : les alertes n'y arrivent plus. Invitez le bot dans le "
+            "canal ou corrigez `team.alerts_channel` ; `supportbot outbox status` compte les "
+            "messages en échec."
+        ),
+        "en": (
+            ":rotating_light: supportbot can no longer post to the alert channel `{channel}` "
+            "(Slack error `{error}`): alerts do not reach it. Invite the bot to the channel or "
+            "fix `team.alerts_channel`; `supportbot outbox status` counts the failed messages."
+        ),
+    },
     "outbox.failed": {
         "fr": (
             ":warning: Un message du bot n'a pas pu être envoyé à `{channel}` "

@@ -74,7 +74,10 @@ async def _send(settings: Settings, catalog: Catalog) -> None:
         api,
         messages,
         clock=utc_now,
-        config=SenderConfig(alerts_channel=catalog.team.alerts_channel),
+        config=SenderConfig(
+            alerts_channel=catalog.team.alerts_channel,
+            alerts_channel_watchers=catalog.team.alerts_channel_watchers,
+        ),
     )
     tickets = TicketService(sessions, catalog, messages, clock=utc_now)
     sender.add_renderer(ROOT_RENDERER, tickets.render_root)  # ticket roots are written on send

@@ -280,6 +280,12 @@ class Team(_Strict):
             )
         return self
 
+    @property
+    def alerts_channel_watchers(self) -> tuple[str, ...]:
+        """Who is told directly when the alert channel refuses messages: the on-call, else
+        the technicians."""
+        return tuple(self.oncall or self.technicians)
+
 
 class ClientSpec(_Strict):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

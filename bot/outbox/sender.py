@@ -45,6 +45,18 @@ logger = logging.getLogger(__name__)
 
 FAILURE_KEY_PREFIX = "outbox-failed/"
 RATE_LIMITED = "ratelimited"  # last_error of a row answered 429: its channel is held
+# Slack's errors that refuse every message of a channel, not one message's content.
+CHANNEL_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,8 @@ class SenderConfig:
     max_give_way: float = 0.5  # longest a pass waits for in-flight requests to be answered
     min_pass_interval: float = 0.2  # between the starts of two passes, unless one has more to send
     alerts_channel: str | None = None  # where a message failed for good is reported
+    # Told by DM when the alert channel itself refuses messages (a report there would be lost).
+    alerts_channel_watchers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -515,20 +529,23 @@ class OutboxSender:
     def _fail(
         self, session: Session, row: OutboxMessage, error: str, *, report: bool = True
     ) -> None:
-        """Mark `row` failed for good and report it once in the alert channel."""
+        """Mark `row` failed for good and report it once in the alert channel; when the alert
+        channel itself refuses messages, tell its watchers by DM instead, once a day."""
         if not repo.mark_failed(session, row.id, error=error):
             return
         logger.error("outbox: %s failed for good: %s", row.key, error)
-        if (
-            not report
-            or self.config.alerts_channel is None
-            or row.key.startswith(FAILURE_KEY_PREFIX)
-        ):
+        if self.config.alerts_channel is None:
+            return
+        channel = _channel_of(session, row)
+        if channel == self.config.alerts_channel and error in CHANNEL_ERRORS:
+            self._report_alerts_channel_down(session, channel, error)
+            return
+        if not report or row.key.startswith(FAILURE_KEY_PREFIX):
             return
         preview = row.text[:200].replace("<", "&lt;").replace(">", "&gt;")
         text = self._messages.get(
             "outbox.failed",
-            channel=_channel_of(session, row) or "?",
+            channel=channel or "?",
             error=error,
             key=row.key,
             preview=preview,
@@ -537,6 +554,19 @@ class OutboxSender:
             key=failure_key(row.key), text=text, channel_id=self.config.alerts_channel
         )
         repo.add_message(session, report_message, now=self._clock())
+
+    def _report_alerts_channel_down(self, session: Session, channel: str, error: str) -> None:
+        """A DM to each watcher, once a day for each error: every alert goes to this channel,
+        so at 3 a.m. nobody would see anything, nor a report posted there."""
+        day = self._clock().date().isoformat()
+        text = self._messages.get("outbox.alerts_channel_failed", channel=channel, error=error)
+        for user_id in self.config.alerts_channel_watchers:
+            key = f"{FAILURE_KEY_PREFIX}channel/{channel}/{error}/{day}/{user_id}"
+            repo.add_message(
+                session,
+                repo.Outbound(key=key[: repo.MAX_KEY_LENGTH], text=text, channel_id=user_id),
+                now=self._clock(),
+            )
 
     async def _log_stats(self) -> None:
         try:

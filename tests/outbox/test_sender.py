@@ -37,6 +37,7 @@ def sender(
     max_backoff: float = 0.5,
     renderers: dict[str, Renderer] | None = None,
     poll_interval: float = 1.0,
+    watchers: tuple[str, ...] = (),
 ) -> SenderThread:
     """A sender for `slack` reporting to ALERTS, with a quick backoff unless told otherwise."""
     config = SenderConfig(
@@ -44,6 +45,7 @@ def sender(
         base_backoff=base_backoff,
         max_backoff=max_backoff,
         poll_interval=poll_interval,
+        alerts_channel_watchers=watchers,
     )
     thread = SenderThread(sessions, slack.api_url, slack.bot_token, config=config)
     for name, renderer in (renderers or {}).items():
@@ -179,6 +181,48 @@ def test_permanent_errors_fail_the_row_report_once_and_the_sender_moves_on(
         "`blocks`",
         "`outside`",
     }
+
+
+def test_an_alert_channel_the_bot_left_is_told_to_the_on_call_by_dm_once(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Every alert goes to the alert channel: when it refuses them all (the bot was removed
+    from it), a report posted there would be lost too. The watchers get one DM each for the
+    error, however many alerts fail; a message refused for its content is still reported in
+    the channel."""
+    slack.add_channel(ALERTS, is_member=False)
+    for user in ("U01AAA", "U01BBB"):
+        slack.add_user(user)
+    enqueue(
+        sessions,
+        [
+            Outbound(key="outage-1/root", text="web-01 DOWN", channel_id=ALERTS),
+            Outbound(key="outage-1/probe", text="probe down", thread_key="outage-1/root"),
+            Outbound(key="outage-2/root", text="db-01 DOWN", channel_id=ALERTS),
+        ],
+    )
+    with sender(slack, sessions, watchers=("U01AAA", "U01BBB")):
+        wait_drained(sessions, timeout_s=15)
+    assert {row.last_error for row in rows(sessions).values() if row.channel_id == ALERTS} == {
+        "not_in_channel"
+    }
+    for user in ("U01AAA", "U01BBB"):
+        (dm,) = slack.dms(user)
+        assert dm.text.startswith(
+            ":rotating_light: supportbot can no longer post to the alert channel "
+            f"`{ALERTS}` (Slack error `not_in_channel`)"
+        )
+    assert slack.messages(ALERTS) == []
+
+    slack.add_channel(ALERTS)  # invited back; then one message is refused for its content
+    too_many = [{"type": "divider"}] * 51
+    enqueue(sessions, [Outbound(key="big", text="big", channel_id=ALERTS, blocks=too_many)])
+    with sender(slack, sessions, watchers=("U01AAA",)):
+        wait_drained(sessions, timeout_s=15)
+    (report,) = slack.messages(ALERTS)
+    assert "could not be delivered" in report.text
+    assert "`big`" in report.text
+    assert len(slack.dms("U01AAA")) == 1
 
 
 def test_a_failed_edit_is_reported_with_the_channel_of_the_message_it_edits(
