@@ -29,10 +29,9 @@ from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
 from bot.services.reports import credit_line
 from bot.services.tickets import root_edit, root_title
-from bot.services.views import StoredClock, StoredTicket, sla_clock
+from bot.services.views import StoredClock, StoredTicket, sla_clock, ticket_nudges
 from bot.sla import Clock as SlaClock
-from bot.sla import ClockKind, Nudge, Pause, PlannedWarning, Snooze
-from bot.sla.nudges import plan_nudges
+from bot.sla import ClockKind, Nudge, PlannedWarning, Snooze
 from bot.sla.warnings import due_warning, plan_warnings
 from bot.slack import reminders_render as render
 from bot.storage.credits import mark_eligible
@@ -408,16 +407,8 @@ class ReminderService(Service):
         """Every nudge due so far for a claimed, open ticket (none otherwise)."""
         if ticket.status is not TicketStatus.CLAIMED or ticket.claimed_at is None:
             return ()  # unclaimed, waiting on the client, or resolved: no nudge
-        return plan_nudges(
-            ticket.ref,
-            ticket.claimed_at,
-            self.catalog.policy.update_every,
-            now,
-            updates=updates,
-            waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
-            snoozes=snoozes,
-            closed_at=ticket.resolved_at,
-        ).due
+        every = self.catalog.policy.update_every
+        return ticket_nudges(ticket, every, now, updates=updates, snoozes=snoozes).due
 
     def _nudge(
         self,

@@ -22,19 +22,17 @@ from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
-from bot.services.views import Ranking, TicketView, sla_clock, ticket_view
+from bot.services.views import Ranking, TicketView, sla_clock, ticket_nudges, ticket_view
 from bot.sla import (
     AllowanceUsage,
     ClockKind,
     ClockState,
-    Pause,
     Snooze,
     TicketKind,
     clock_for,
     counts_towards_allowance,
     month_bounds,
     month_of,
-    plan_nudges,
 )
 from bot.slack import render
 from bot.storage.credits import mark_eligible
@@ -941,16 +939,8 @@ class TicketService(Service):
     ) -> datetime | None:
         """When the claimed ticket's next update nudge falls due after `now`, as the reminders
         sweep plans it; None while it waits on the client."""
-        assert ticket.claimed_at is not None
-        return plan_nudges(
-            f"INT-{ticket.id}",
-            ticket.claimed_at,
-            self.catalog.policy.update_every,
-            now,
-            updates=updates,
-            waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
-            snoozes=snoozes,
-        ).next_at
+        every = self.catalog.policy.update_every
+        return ticket_nudges(ticket, every, now, updates=updates, snoozes=snoozes).next_at
 
 
 @dataclass(frozen=True)

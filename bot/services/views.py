@@ -7,7 +7,17 @@ from typing import Protocol, TypeVar
 
 from bot.config import Catalog
 from bot.sla import Clock as SlaClock
-from bot.sla import ClockKind, ClockState, ClockStatus, Pause, TicketKind, named_calendar
+from bot.sla import (
+    ClockKind,
+    ClockState,
+    ClockStatus,
+    NudgePlan,
+    Pause,
+    Snooze,
+    TicketKind,
+    named_calendar,
+    plan_nudges,
+)
 from bot.storage.models import Scope, TicketStatus
 
 
@@ -181,6 +191,29 @@ def clock_views(ticket: StoredTimeline, catalog: Catalog, now: datetime) -> tupl
             status=sla_clock(row, ticket.pauses, catalog).status(now),
         )
         for row in ticket.clocks
+    )
+
+
+def ticket_nudges(
+    ticket: StoredTicket,
+    update_every: timedelta,
+    now: datetime,
+    *,
+    updates: Sequence[datetime],
+    snoozes: Sequence[Snooze],
+) -> NudgePlan:
+    """The update nudges of a claimed ticket (its pauses loaded) as planned at `now`: what the
+    reminders sweep sends, and what a snooze's reply says of the next one."""
+    assert ticket.claimed_at is not None
+    return plan_nudges(
+        ticket.ref,
+        ticket.claimed_at,
+        update_every,
+        now,
+        updates=updates,
+        waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
+        snoozes=snoozes,
+        closed_at=ticket.resolved_at,
     )
 
 
