@@ -739,7 +739,11 @@ class TicketService(Service):
             raise UserFacingError("ticket.scope_pending", ref=f"INT-{ticket.id}")
 
     def _server_down(self, session: Session, server_id: str | None) -> bool:
-        if server_id is None:
+        """Whether probes see the server down now: an open outage of a server the catalog
+        still probes (one left open when the server or its probes left the catalog says
+        nothing of now)."""
+        spec = next((s for s in self.catalog.servers if s.id == server_id), None)
+        if spec is None or not spec.probes:
             return False
         open_outages = session.scalar(
             select(func.count())
