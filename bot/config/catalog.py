@@ -394,6 +394,11 @@ class Catalog(_Strict):
     def server(self, server_id: str) -> ServerSpec:
         return next(s for s in self.servers if s.id == server_id)
 
+    def probes_server(self, server_id: str | None) -> bool:
+        """Whether the catalog probes server `server_id`: one that left it, or has no probe,
+        is watched by nobody, so an outage of it left open says nothing of now."""
+        return any(s.id == server_id and s.probes for s in self.servers)
+
     def find_server(self, text: str) -> ServerSpec | None:
         """The server `text` names: its id, else its id in another case when only one server
         has it (a technician typing `ACME-WEB-01`); None when it names none."""

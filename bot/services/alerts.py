@@ -101,9 +101,6 @@ class AlertService(Service):
             for server in self.catalog.servers
             for spec in server.probes
         }
-        # A server gone from the catalog (or left without probes) is watched by nobody: its
-        # outage, still open, must not page the on-call at every milestone.
-        self._probed = {server_id for server_id, _ in self._probes.values()}
 
     # The probe engine's hooks ------------------------------------------------------------------
 
@@ -276,7 +273,7 @@ class AlertService(Service):
             outages = list_open_outages(session)
             silenced = self._silenced(session, {o.server_id for o in outages}, now)
             for outage in outages:
-                if outage.server_id in silenced or outage.server_id not in self._probed:
+                if outage.server_id in silenced or not self.catalog.probes_server(outage.server_id):
                     continue
                 if outage.root_key is None and outage.storm_id is None:
                     self._post_outage_root(session, outage, now)

@@ -667,7 +667,7 @@ class TicketService(Service):
         if more := urgent.count - len(urgent.views):  # one screen: the most urgent, and the rest
             footer = [self._messages.get(f"list.more.{_number(more)}", more=more), *footer]
         text, blocks = render.ticket_list(
-            header, urgent.views, self._messages, self._zone, footer, notes=list(notes)
+            header, urgent.views, self._messages, self._zone, footer, notes=notes
         )
         return Reply(text, blocks)
 
@@ -740,10 +740,8 @@ class TicketService(Service):
 
     def _server_down(self, session: Session, server_id: str | None) -> bool:
         """Whether probes see the server down now: an open outage of a server the catalog
-        still probes (one left open when the server or its probes left the catalog says
-        nothing of now)."""
-        spec = next((s for s in self.catalog.servers if s.id == server_id), None)
-        if spec is None or not spec.probes:
+        still probes."""
+        if not self.catalog.probes_server(server_id):
             return False
         open_outages = session.scalar(
             select(func.count())

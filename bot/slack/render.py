@@ -4,6 +4,7 @@ User text is escaped here, at the last moment, so `<!channel>` in a description 
 """
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -349,7 +350,7 @@ def ticket_list(
     zone: ZoneInfo,
     footer: list[str],
     *,
-    notes: list[str] | None = None,
+    notes: Sequence[str] = (),
 ) -> tuple[str, list[dict[str, Any]]]:
     """A list of tickets, most urgent first, one compact line each (callers pass at most 30),
     `notes` (the servers down, say) between the header and the tickets."""
@@ -367,7 +368,7 @@ def ticket_list(
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     if footer:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(footer)))]))
-    text = "\n".join([header, *(notes or []), *lines, *footer])
+    text = "\n".join([header, *notes, *lines, *footer])
     return text, [block.to_dict() for block in blocks]
 
 
