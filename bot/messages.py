@@ -137,6 +137,11 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": ":no_bell: <@{user}> a coupé les alertes {server:de} jusqu'à {until}.{reason}",
         "en": ":no_bell: <@{user}> silenced alerts for {server} until {until}.{reason}",
     },
+    "alert.thread.silence_over": {
+        "fr": ":bell: Fin du silence à {at} : {server} est toujours en panne, depuis {duration}."
+        "{mentions}",
+        "en": ":bell: Silence over at {at}: {server} is still down, for {duration} now.{mentions}",
+    },
     "alert.reason": {"fr": " Raison : {reason}", "en": " Reason: {reason}"},
     "alert.storm.title": {
         "fr": ":rotating_light: *Tempête d'alertes : {count} serveurs en panne* depuis {since}",

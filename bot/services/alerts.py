@@ -53,7 +53,13 @@ from bot.storage.models import (
     TicketStatus,
 )
 from bot.storage.outbox import MAX_KEY_LENGTH, Outbound, add_message
-from bot.storage.probes import get_open_outage, list_open_outages, silences_in_force
+from bot.storage.probes import (
+    SilenceEnded,
+    get_open_outage,
+    list_open_outages,
+    silences_ended,
+    silences_in_force,
+)
 
 log = logging.getLogger(__name__)
 
@@ -264,37 +270,81 @@ class AlertService(Service):
     def post_outage_milestones(self, now: datetime) -> int:
         """Say in each open outage's thread that it lasts 15 min, 1 h, 4 h; how many were queued.
 
-        One transaction, idempotent by key: calling it again posts nothing new. Outages whose
-        silence ended while they were still open get their root now. Servers the catalog no
-        longer probes get nothing: no probe can end their outage.
+        One transaction, idempotent by key: calling it again posts nothing new. When a silence
+        ends on a server still down, its thread says so (`_silence_over`). Servers the catalog
+        no longer probes get nothing: no probe can end their outage.
         """
         queued = 0
         with self._sessions.begin() as session:
-            outages = list_open_outages(session)
-            silenced = self._silenced(session, {o.server_id for o in outages}, now)
+            outages = [
+                outage
+                for outage in list_open_outages(session)
+                if self.catalog.probes_server(outage.server_id)
+            ]
+            servers = {outage.server_id for outage in outages}
+            silenced = self._silenced(session, servers, now)
+            first = min((outage.started_at for outage in outages), default=now)
+            ended = silences_ended(session, servers, after=first, now=now)
             for outage in outages:
-                if outage.server_id in silenced or not self.catalog.probes_server(outage.server_id):
+                if outage.server_id in silenced:
                     continue
-                if outage.root_key is None and outage.storm_id is None:
+                new_root = outage.root_key is None and outage.storm_id is None
+                if new_root:  # confirmed while silenced: alerted now
                     self._post_outage_root(session, outage, now)
                     queued += 1
                 if outage.root_key is None:
                     continue  # a storm member: the storm thread does not count per server
+                silence = ended.get(outage.server_id)
+                pinged = False
+                if silence is not None and silence.ends_at > outage.started_at:
+                    pinged = self._silence_over(session, outage, silence, now, new_root=new_root)
+                    queued += pinged
                 label = reached_milestone(now - outage.started_at)
                 if label is None:
                     continue
                 view = self._view(session, outage, now)
+                pages = view.pages and not pinged  # one mention a run is enough
                 text = self._messages.get(
                     "alert.thread.lasts",
                     server=outage.server_id,
                     duration=duration(view.lasted(), self._messages),
-                    mentions=" " + render.mentions(view.oncall) if view.pages else "",
+                    mentions=" " + render.mentions(view.oncall) if pages else "",
                 )
                 key = f"outage-{outage.id}/lasts/{label}"
                 queued += self._post(session, key, text, now, thread_key=outage.root_key)
         if queued:
             self._wake()
         return queued
+
+    def _silence_over(
+        self,
+        session: Session,
+        outage: Outage,
+        silence: SilenceEnded,
+        now: datetime,
+        *,
+        new_root: bool,
+    ) -> bool:
+        """The silence of a server still down is over: say so in the outage's thread, mentioning
+        the on-call unless someone handles the outage, and bring the root up to date (it said
+        "silenced until…" and offered no Silence button). Once per silence, by key; False when
+        already said."""
+        assert outage.root_key is not None
+        view = self._view(session, outage, now)
+        text = self._messages.get(
+            "alert.thread.silence_over",
+            server=outage.server_id,
+            at=local_time(silence.ends_at, self._zone),
+            duration=duration(view.lasted(), self._messages),
+            # A new root mentions the on-call itself.
+            mentions=" " + render.mentions(view.oncall) if view.pages and not new_root else "",
+        )
+        key = f"outage-{outage.id}/silence-over/{silence.id}"
+        if not self._post(session, key, text, now, thread_key=outage.root_key):
+            return False
+        if not new_root:  # a root posted in this run shows the outage as it is now
+            self._update_outage_root(session, outage, now)
+        return True
 
     # Buttons and commands ----------------------------------------------------------------------
 

@@ -108,6 +108,14 @@ class SilenceInForce(NamedTuple):
     reason: str
 
 
+class SilenceEnded(NamedTuple):
+    """A silence over by now: which one, and when it ended."""
+
+    id: int
+    server_id: str
+    ends_at: datetime
+
+
 # Built once, read as plain rows: `/sla status` runs them on the commands' hot path, where
 # building a statement costs about as much as running it (bench/bench_commands.py).
 _OPEN_OUTAGES_ON = (
@@ -124,6 +132,15 @@ _SILENCES_IN_FORCE = (
         Silence.server_id.in_(bindparam("server_ids", expanding=True)),
         Silence.starts_at <= bindparam("now"),
         Silence.ends_at > bindparam("now"),
+    )
+    .order_by(Silence.ends_at, Silence.id)
+)
+_SILENCES_ENDED = (
+    select(Silence.id, Silence.server_id, Silence.ends_at)
+    .where(
+        Silence.server_id.in_(bindparam("server_ids", expanding=True)),
+        Silence.ends_at > bindparam("after"),
+        Silence.ends_at <= bindparam("now"),
     )
     .order_by(Silence.ends_at, Silence.id)
 )
@@ -147,6 +164,19 @@ def silences_in_force(
         return {}
     rows = session.connection().execute(_SILENCES_IN_FORCE, {"server_ids": wanted, "now": now})
     return {row.server_id: SilenceInForce(*row) for row in rows}  # the last one ending wins
+
+
+def silences_ended(
+    session: Session, server_ids: Iterable[str], *, after: datetime, now: datetime
+) -> dict[str, SilenceEnded]:
+    """Of the servers of `server_ids`, each one's silence that ended last between `after`
+    (excluded) and `now`."""
+    wanted = sorted(set(server_ids))
+    if not wanted:
+        return {}
+    parameters = {"server_ids": wanted, "after": after, "now": now}
+    rows = session.connection().execute(_SILENCES_ENDED, parameters)
+    return {row.server_id: SilenceEnded(*row) for row in rows}  # the last one ending wins
 
 
 def add_outage(

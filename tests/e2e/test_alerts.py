@@ -302,9 +302,19 @@ def test_a_silenced_server_posts_nothing_but_its_outage_is_recorded(
     assert recorded.root_key is None
     time.sleep(1.0)
     assert bot.slack.messages(ALERTS) == []
-    with bot.sessions() as session:
+    with bot.sessions.begin() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "server.silenced"))
         assert [e.command for e in event] == ["/sla silence web-01 1h planned reboot"]
+        session.scalars(select(Silence)).one().ends_at = bot.clock()  # the hour is up
+
+    # Still down when the silence ends: alerted now, the root paging the on-call, and its
+    # thread saying why it comes late (without mentioning them a second time).
+    assert bot.server.services.alerts.post_outage_milestones(bot.clock()) >= 2
+    root = latest_root(bot, "web-01 DOWN")
+    assert "<@U01AAA>" in root.text
+    over = replies(bot, root, "Silence over at")[-1]
+    assert "web-01 is still down" in over
+    assert "<@" not in over
 
 
 def test_an_open_maintenance_ticket_marks_the_outage_and_pages_nobody(
@@ -447,6 +457,43 @@ def test_the_silence_button_stops_further_posts_for_an_hour(
     assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0
     time.sleep(1.0)
     assert not any("has been down for" in m.text for m in bot.slack.messages(ALERTS))
+
+
+def test_a_silence_over_on_a_server_still_down_pages_the_oncall_again(
+    alerting: RunningBot, target: Target
+) -> None:
+    """The hour of Silence 1h is up and the server is still down: the thread says so and
+    mentions the on-call (nobody acknowledged), once; the root no longer says "silenced" and
+    offers the Silence button again."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.SILENCE_1H.value, user_id=TECH)
+    quiet = latest_root(bot, "Alerts silenced until")
+    assert Action.SILENCE_1H.value not in quiet.action_ids()
+    assert "<@U01AAA>" not in quiet.text
+    with bot.sessions.begin() as session:  # as if the hour had passed
+        silence = session.scalars(select(Silence)).one()
+        silence.ends_at = bot.clock() - timedelta(seconds=1)
+    assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 1
+    assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0  # once
+    told = replies(bot, root, "Silence over at")
+    over = next(text for text in told if "Silence over at" in text)
+    assert "web-01 is still down" in over
+    assert over.endswith(" <@U01AAA>")
+
+    def paging() -> Message | None:
+        current = bot.slack.root(ALERTS, root.ts)
+        return current if "silenced" not in str(current.blocks) else None
+
+    again = bot.slack.wait_until(paging)
+    assert "<@U01AAA>" in again.text
+    assert again.action_ids() == [
+        Action.OPEN_INTERVENTION.value,
+        Action.ACKNOWLEDGE.value,
+        Action.SILENCE_1H.value,
+    ]
 
 
 def test_a_server_down_again_within_the_hour_gets_a_root_that_says_it_flaps(
