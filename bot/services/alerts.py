@@ -535,10 +535,13 @@ class AlertService(Service):
         return {server_id: silence.ends_at for server_id, silence in silences.items()}
 
     def _recently_alerted(self, session: Session, since: datetime, *, exclude: list[int]) -> int:
-        """Servers alerted down (alone or in a storm) since `since`, not counting `exclude`."""
+        """Servers alerted down (alone or in a storm) since `since` and still down, not
+        counting `exclude`: a storm is many servers down at once, and one server going down
+        after the others came back is an outage of its own."""
         count = session.scalar(
             select(func.count(func.distinct(Outage.server_id))).where(
                 Outage.confirmed_at >= since,
+                Outage.ended_at.is_(None),
                 Outage.id.not_in(exclude),
                 (Outage.root_key.is_not(None)) | (Outage.storm_id.is_not(None)),
             )

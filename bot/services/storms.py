@@ -42,7 +42,8 @@ def decide_storm(
 ) -> StormDecision:
     """Group `new` outages (confirmed together) into a storm, or alert them one by one.
 
-    `recent` is how many other servers were alerted down within `window` before `now`;
+    `recent` is how many other servers were alerted down within `window` before `now` and
+    are still down;
     `failing`, how many others have a failing streak that started within the window but is not
     confirmed yet. More than `threshold` of them all makes a storm: counting the servers about
     to be confirmed groups a wave from its first confirmations, even when they are written in
