@@ -133,6 +133,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "<@{user}> a pris l'alerte en compte : plus de relance.",
         "en": "<@{user}> acknowledged the alert: no more pings.",
     },
+    "alert.thread.storm_acknowledged": {
+        "fr": "<@{user}> a pris la tempête en compte : plus de relance.",
+        "en": "<@{user}> acknowledged the storm: no more pings.",
+    },
     "alert.thread.silenced": {
         "fr": ":no_bell: <@{user}> a coupé les alertes {server:de} jusqu'à {until}.{reason}",
         "en": ":no_bell: <@{user}> silenced alerts for {server} until {until}.{reason}",
@@ -154,7 +158,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "({since} – {until})",
     },
     "alert.storm.text": {
-        "fr": "Tempête d'alertes : {count} serveurs en panne ({recovered} rétablis)",
+        "fr": "Tempête d'alertes : {count} serveurs en panne ({recovered} rétabli{recovered:s})",
         "en": "Alert storm: {count} servers down ({recovered} recovered)",
     },
     "alert.storm.line_down": {
@@ -167,7 +171,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "alert.storm.more": {"fr": "… et {count} autres", "en": "… and {count} more"},
     "alert.storm.footer": {
-        "fr": "{recovered}/{count} rétablis. Le détail par serveur est dans le fil.",
+        "fr": "{recovered}/{count} rétabli{recovered:s}. Le détail par serveur est dans le fil.",
         "en": "{recovered}/{count} recovered. Per-server details are in the thread.",
     },
     "alert.storm.detail": {
@@ -185,6 +189,14 @@ CATALOG: dict[str, dict[Language, str]] = {
     "alert.already_recovered": {
         "fr": "{server} déjà rétabli à {at} : rien à prendre en compte ni à couper.",
         "en": "{server} already recovered at {at}: nothing to acknowledge or silence.",
+    },
+    "alert.storm_already_over": {
+        "fr": "Cette tempête est terminée depuis {at} : tous ses serveurs sont rétablis.",
+        "en": "This storm was over at {at}: all its servers recovered.",
+    },
+    "alert.storm_acknowledged": {
+        "fr": "Tempête prise en compte ({count} serveur{count:s} encore en panne).",
+        "en": "You acknowledged the storm ({count} server{count:s} still down).",
     },
     "alert.acknowledged": {
         "fr": "Alerte sur {server} prise en compte.",

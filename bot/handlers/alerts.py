@@ -1,4 +1,5 @@
-"""Buttons of alert messages: Open intervention (a pre-filled modal), Acknowledge, Silence 1h.
+"""Buttons of alert messages: Open intervention (a pre-filled modal), Acknowledge (an outage or
+a whole storm), Silence 1h.
 
 Clicks are acked at once; the outcome is told to the clicker through the outbox (ephemeral, on
 the interaction's response_url) and to everyone in the alert thread. Only technicians act.
@@ -37,6 +38,10 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     async def handle_acknowledge_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await act(context, body, "acknowledge", alerts.acknowledge, subject="outage {}")
+
+    async def handle_acknowledge_storm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await act(context, body, "acknowledge", alerts.acknowledge_storm, subject="storm {}")
 
     async def handle_silence_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -103,6 +108,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         await in_database_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
 
     app.action(Action.ACKNOWLEDGE.value)(handle_acknowledge_action)
+    app.action(Action.ACKNOWLEDGE_STORM.value)(handle_acknowledge_storm_action)
     app.action(Action.SILENCE_1H.value)(handle_silence_action)
     app.action(Action.OPEN_INTERVENTION.value)(handle_open_intervention_action)
     app.view(View.OPEN_INTERVENTION.value)(handle_open_intervention_view)

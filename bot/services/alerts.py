@@ -406,6 +406,46 @@ class AlertService(Service):
                 self._update_outage_root(session, outage, now)
         return Reply(self._messages.get("alert.acknowledged", server=outage.server_id))
 
+    def acknowledge_storm(self, actor: Actor, storm_id: int) -> Reply:
+        """Acknowledge a storm from its grouped root: its servers still down are acknowledged
+        with it (`/sla status` names who took them) and the root stops paging. Servers joining
+        it later are not: nobody has seen them yet."""
+        with self._transaction() as session:
+            now = self._clock()
+            storm = session.scalars(
+                select(AlertStorm).where(AlertStorm.id == storm_id).with_for_update()
+            ).one_or_none()
+            if storm is None:
+                raise UserFacingError("alert.not_found")
+            if storm.ended_at is not None:
+                at = local_time(storm.ended_at, self._zone)
+                raise UserFacingError("alert.storm_already_over", at=at)
+            if storm.acknowledged_by is not None:
+                raise UserFacingError("alert.already_acknowledged", user=storm.acknowledged_by)
+            storm.acknowledged_by, storm.acknowledged_at = actor.user_id, now
+            down = session.scalars(
+                select(Outage).where(
+                    Outage.storm_id == storm.id,
+                    Outage.ended_at.is_(None),
+                    Outage.acknowledged_by.is_(None),
+                )
+            ).all()
+            for outage in down:
+                outage.acknowledged_by, outage.acknowledged_at = actor.user_id, now
+            servers = sorted(outage.server_id for outage in down)
+            audit_id = add_audit(
+                session,
+                actor,
+                "storm.acknowledged",
+                at=now,
+                details={"storm_id": storm.id, "servers": servers},
+            )
+            text = self._messages.get("alert.thread.storm_acknowledged", user=actor.user_id)
+            key = f"storm-{storm.id}/event/{audit_id}"
+            self._post(session, key, text, now, thread_key=storm_root_key(storm.id))
+            self._update_storm_root(session, storm, now)
+        return Reply(self._messages.get("alert.storm_acknowledged", count=len(servers)))
+
     def silence_outage(self, actor: Actor, outage_id: int) -> Reply:
         """The Silence 1h button: silence the outage's server for an hour."""
         with reading(self._sessions) as session:
@@ -515,8 +555,15 @@ class AlertService(Service):
             .order_by(Outage.id)
         )
         members = tuple(render.StormMember(*row) for row in rows)
-        oncall = tuple(self.catalog.team.oncall)
-        return render.StormView(storm.id, storm.started_at, storm.ended_at, members, oncall)
+        return render.StormView(
+            storm.id,
+            storm.started_at,
+            storm.ended_at,
+            members,
+            tuple(self.catalog.team.oncall),
+            acknowledged_by=storm.acknowledged_by,
+            acknowledged_at=storm.acknowledged_at,
+        )
 
     def _failing(self, session: Session, server_id: str) -> list[render.ProbeLine]:
         """The server's DOWN probes that are still in the catalog, by key."""

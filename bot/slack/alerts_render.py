@@ -118,11 +118,14 @@ class StormView:
     ended_at: datetime | None
     members: tuple[StormMember, ...]
     oncall: tuple[str, ...]
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
 
     @property
     def pages(self) -> bool:
-        """Whether the root mentions the on-call: while the storm lasts, as an outage's does."""
-        return self.ended_at is None and bool(self.oncall)
+        """Whether the root mentions the on-call: while the storm lasts and nobody
+        acknowledged it, as an outage's does."""
+        return self.ended_at is None and self.acknowledged_by is None and bool(self.oncall)
 
 
 def probe_name(key: str, server_id: str) -> str:
@@ -292,10 +295,20 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     notes = [messages.get("alert.storm.footer", recovered=recovered, count=count)]
     text = messages.get("alert.storm.text", count=count, recovered=recovered)
+    if view.acknowledged_by is not None and view.acknowledged_at is not None:
+        at = local_time(view.acknowledged_at, zone)
+        notes.append(messages.get("alert.root.acknowledged", user=view.acknowledged_by, at=at))
     if view.pages:
         notes.append(messages.get("alert.root.oncall", mentions=mentions(view.oncall)))
         text += " " + mentions(view.oncall)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
+    if view.ended_at is None and view.acknowledged_by is None:
+        acknowledge = ButtonElement(
+            text=PlainTextObject(text=messages.get("button.acknowledge")),
+            action_id=Action.ACKNOWLEDGE_STORM.value,
+            value=str(view.id),
+        )
+        blocks.append(ActionsBlock(elements=[acknowledge]))
     return text, [block.to_dict() for block in blocks]
 
 

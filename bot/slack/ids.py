@@ -17,6 +17,7 @@ class Action(enum.StrEnum):
     RESOLVE_ANYWAY = "ticket_resolve_anyway"
     OPEN_INTERVENTION = "alert_open_intervention"
     ACKNOWLEDGE = "alert_acknowledge"
+    ACKNOWLEDGE_STORM = "alert_acknowledge_storm"
     SILENCE_1H = "alert_silence_1h"
 
 

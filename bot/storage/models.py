@@ -317,6 +317,8 @@ class AlertStorm(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     root_key: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None]
 
 
 class Silence(Base):

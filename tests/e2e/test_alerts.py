@@ -687,7 +687,8 @@ def test_fifty_servers_down_at_once_post_one_grouped_root_without_any_429(
     slack: EmulatorThread, database_url: URL, tmp_path: Path
 ) -> None:
     """50 closed ports at once: one storm root listing them that pages the on-call, details in
-    its thread, each with the button to open a ticket from it, paced."""
+    its thread, each with the button to open a ticket from it, paced; Acknowledge on the root
+    takes them all."""
     servers = "".join(
         f'[[servers]]\nid = "node-{n:02d}"\nclient = "acme"\nhost = "127.0.0.1"\n'
         f'[[servers.probes]]\ntype = "tcp"\nport = {port}\n{FAST}'
@@ -716,5 +717,11 @@ def test_fifty_servers_down_at_once_post_one_grouped_root_without_any_429(
         posts = slack.calls_to("chat.postMessage")
         assert posts
         assert all(call.status == 200 for call in posts)
+
+        # One click takes the whole storm: the root stops paging, says who took it.
+        bot.slack.click(ALERTS, root.ts, Action.ACKNOWLEDGE_STORM.value, user_id=TECH)
+        taken = latest_root(bot, "Acknowledged by <@U01AAA>")
+        assert "<@U01AAA>" not in taken.text
+        assert taken.action_ids() == []
     finally:
         stop_bot(bot, loop)

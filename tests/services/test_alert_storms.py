@@ -10,12 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_catalog
+from bot.errors import UserFacingError
 from bot.messages import Messages
 from bot.probes.state import OutageClosed, OutageOpened
 from bot.services.alerts import AlertService
+from bot.services.audit import Actor
 from bot.services.tickets import TicketService
+from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.models import OutboxMessage, OutboxOperation
+from bot.storage.models import AuditEvent, Outage, OutboxMessage, OutboxOperation
 from bot.storage.probes import add_outage, close_outage
 from tests.services.history import SetClock
 
@@ -146,3 +149,74 @@ def test_servers_that_came_back_no_longer_count_towards_a_storm(alerting: Alerti
     alerting.up("node-1", "node-2", after=timedelta(seconds=10))
     alerting.down("node-3", after=timedelta(seconds=15))
     assert [root.split("-")[0] for root in alerting.roots()] == ["outage"] * 3
+
+
+def latest_root(alerting: Alerting, key: str) -> OutboxMessage:
+    """The storm root as last queued: its post or its latest edit."""
+    with alerting.sessions() as session:
+        return session.scalars(
+            select(OutboxMessage)
+            .where((OutboxMessage.key == key) | (OutboxMessage.target_key == key))
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        ).one()
+
+
+def buttons(message: OutboxMessage) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.blocks or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_acknowledging_a_storm_acknowledges_its_servers_down_and_stops_the_paging(
+    alerting: Alerting,
+) -> None:
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.up("node-3", after=timedelta(seconds=10))
+    root = latest_root(alerting, "storm-1/root")
+    assert "<@U01AAA>" in root.text
+    assert buttons(root) == [Action.ACKNOWLEDGE_STORM.value]
+
+    alerting.clock.now = START + timedelta(seconds=20)
+    reply = alerting.alerts.acknowledge_storm(Actor("U01BBB", "[button] acknowledge"), 1)
+    assert reply.text == "You acknowledged the storm (2 servers still down)."
+    root = latest_root(alerting, "storm-1/root")
+    assert "<@U01AAA>" not in root.text
+    assert "Acknowledged by <@U01BBB> at 2026-11-27 04:00." in str(root.blocks)
+    assert buttons(root) == []
+    with pytest.raises(UserFacingError) as again:
+        alerting.alerts.acknowledge_storm(Actor("U01AAA"), 1)
+    assert again.value.key == "alert.already_acknowledged"
+
+    alerting.down("node-4", after=timedelta(seconds=30))  # joins the storm, seen by nobody
+    with alerting.sessions() as session:
+        acknowledged = session.execute(
+            select(Outage.server_id, Outage.acknowledged_by).order_by(Outage.server_id)
+        ).all()
+        assert acknowledged == [
+            ("node-1", "U01BBB"),
+            ("node-2", "U01BBB"),
+            ("node-3", None),  # recovered before
+            ("node-4", None),
+        ]
+        event = session.scalars(select(AuditEvent)).one()
+        assert (event.action, event.actor_id) == ("storm.acknowledged", "U01BBB")
+        assert event.details == {"storm_id": 1, "servers": ["node-1", "node-2"]}
+        told = session.scalars(
+            select(OutboxMessage.text).where(OutboxMessage.thread_key == "storm-1/root")
+        ).all()
+        assert "<@U01BBB> acknowledged the storm: no more pings." in told
+
+
+def test_a_storm_over_cannot_be_acknowledged(alerting: Alerting) -> None:
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.up("node-1", "node-2", "node-3", after=timedelta(minutes=5))
+    assert buttons(latest_root(alerting, "storm-1/root")) == []
+    with pytest.raises(UserFacingError) as over:
+        alerting.alerts.acknowledge_storm(Actor("U01AAA"), 1)
+    assert over.value.key == "alert.storm_already_over"
+    with alerting.sessions() as session:
+        assert session.scalars(select(AuditEvent)).all() == []
