@@ -77,6 +77,24 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": ":large_green_circle: *{server}* rétabli après {duration} · {client} ({level})",
         "en": ":large_green_circle: *{server}* recovered after {duration} · {client} ({level})",
     },
+    "alert.root.unprobed": {
+        "fr": ":white_circle: *{server}* n'est plus surveillé · {client} ({level})",
+        "en": ":white_circle: *{server}* is no longer monitored · {client} ({level})",
+    },
+    "alert.root.unprobed_why": {
+        "fr": "Le catalogue ne le sonde plus : cette panne n'aura pas de fin constatée.",
+        "en": "The catalog no longer probes it: no recovery of this outage will be seen.",
+    },
+    "alert.text.unprobed": {
+        "fr": "{server} n'est plus surveillé ({client}, {level}), en panne depuis {since}",
+        "en": "{server} no longer monitored ({client}, {level}), down since {since}",
+    },
+    "alert.thread.unprobed": {
+        "fr": ":white_circle: {server} n'est plus sondé (retiré du catalogue, ou ses sondes) : "
+        "plus de relance, et aucune fin de panne ne sera constatée.",
+        "en": ":white_circle: {server} is no longer probed (removed from the catalog, or its "
+        "probes): no more pings, and no recovery will be seen.",
+    },
     "alert.root.since": {
         "fr": "En panne depuis {since} (premier échec).",
         "en": "Down since {since} (first failure).",

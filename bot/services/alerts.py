@@ -272,15 +272,16 @@ class AlertService(Service):
 
         One transaction, idempotent by key: calling it again posts nothing new. When a silence
         ends on a server still down, its thread says so (`_silence_over`). Servers the catalog
-        no longer probes get nothing: no probe can end their outage.
+        no longer probes get no milestone: no probe can end their outage (`_unprobed`).
         """
         queued = 0
         with self._sessions.begin() as session:
-            outages = [
-                outage
-                for outage in list_open_outages(session)
-                if self.catalog.probes_server(outage.server_id)
-            ]
+            outages = []
+            for outage in list_open_outages(session):
+                if self.catalog.probes_server(outage.server_id):
+                    outages.append(outage)
+                elif outage.root_key is not None:
+                    queued += self._unprobed(session, outage, now)
             servers = {outage.server_id for outage in outages}
             silenced = self._silenced(session, servers, now)
             first = min((outage.started_at for outage in outages), default=now)
@@ -315,6 +316,18 @@ class AlertService(Service):
         if queued:
             self._wake()
         return queued
+
+    def _unprobed(self, session: Session, outage: Outage, now: datetime) -> bool:
+        """The catalog no longer probes the server of an open outage: say so in its thread and
+        turn its root from DOWN, paging, with buttons, into "no longer monitored". Once, by key;
+        False when already said."""
+        assert outage.root_key is not None
+        text = self._messages.get("alert.thread.unprobed", server=outage.server_id)
+        key = f"outage-{outage.id}/unprobed"
+        if not self._post(session, key, text, now, thread_key=outage.root_key):
+            return False
+        self._update_outage_root(session, outage, now)
+        return True
 
     def _silence_over(
         self,
@@ -544,6 +557,7 @@ class AlertService(Service):
             tickets=tuple(f"INT-{ticket_id}" for ticket_id in tickets),
             now=now,
             recent=max(int(recent or 0), 1),
+            probed=self.catalog.probes_server(outage.server_id),
         )
 
     def _storm_view(self, session: Session, storm: AlertStorm) -> render.StormView:

@@ -78,6 +78,8 @@ class OutageView:
     # Outages of the server that began within FLAP_WINDOW up to this one's start, this one
     # included: 2 or more, the server is flapping.
     recent: int = 1
+    # False once the catalog no longer probes the server: nothing will end the outage.
+    probed: bool = True
 
     @property
     def is_open(self) -> bool:
@@ -90,6 +92,7 @@ class OutageView:
         while nobody claims it."""
         return (
             self.is_open
+            and self.probed
             and self.maintenance_ref is None
             and self.acknowledged_by is None
             and self.silenced_until is None
@@ -164,7 +167,14 @@ def probe_lines(view: OutageView, messages: Messages) -> str:
 def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
     """The outage's root message: server, client, level, failing probes, since when, buttons."""
     since = local_time(view.started_at, zone)
-    if view.is_open:
+    if view.is_open and not view.probed:
+        title = messages.get("alert.root.unprobed", **_names(view))
+        body = [
+            messages.get("alert.root.since", since=since),
+            messages.get("alert.root.unprobed_why"),
+        ]
+        text = messages.get("alert.text.unprobed", **_names(view), since=since)
+    elif view.is_open:
         title = messages.get("alert.root.down", **_names(view))
         body = [messages.get("alert.root.since", since=since)]
         text = messages.get("alert.text.down", **_names(view), since=since)
@@ -195,7 +205,7 @@ def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[s
     ]
     if notes:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(notes)))]))
-    if view.is_open:
+    if view.is_open and view.probed:
         blocks.append(ActionsBlock(elements=_buttons(view, messages)))
     return text, [block.to_dict() for block in blocks]
 

@@ -644,7 +644,8 @@ def test_a_server_removed_from_the_catalog_during_its_outage_pages_nobody_any_mo
 ) -> None:
     """web-01 is decommissioned while down and the bot restarted without it: nothing probes
     it any more, so no milestone says it "has been down for 1h" and pages the on-call (who
-    could not even silence it: `/sla silence` no longer knows the server)."""
+    could not even silence it: `/sla silence` no longer knows the server); its thread says why
+    once, and its root no longer shows it DOWN with buttons."""
     bot, loop = start_bot(
         slack, database_url, catalog=http_catalog(tmp_path, target.url), probes=True
     )
@@ -664,8 +665,14 @@ def test_a_server_removed_from_the_catalog_during_its_outage_pages_nobody_any_mo
         with bot.sessions.begin() as session:  # as if the outage had started 1 h earlier
             outage = session.scalars(select(Outage)).one()
             outage.started_at -= timedelta(hours=1)
+        assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 1
         assert bot.server.services.alerts.post_outage_milestones(bot.clock()) == 0
-        time.sleep(1.0)
+        told = replies(bot, root, "web-01 is no longer probed")
+        assert not any("<@" in text for text in told if "no longer probed" in text)
+        unprobed = latest_root(bot, "web-01* is no longer monitored")
+        assert unprobed.ts == root.ts
+        assert unprobed.action_ids() == []  # Silence and Open would refuse an unknown server
+        assert "<@" not in unprobed.text + str(unprobed.blocks)
         assert not any("has been down" in m.text for m in slack.thread(ALERTS, root.ts))
     finally:
         stop_bot(bot, loop)
