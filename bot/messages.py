@@ -229,7 +229,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "alert.silence_reason_button": {"fr": "bouton Silence 1h", "en": "Silence 1h button"},
     "usage.silence": {
-        "fr": "Usage : `/sla silence <serveur> <durée> [raison…]` (de 1m à 7d, ex. `2h`)",
+        "fr": "Usage : `/sla silence <serveur> <durée> [raison…]` (de 1m à 7j, ex. `2h`)",
         "en": "Usage: `/sla silence <server> <duration> [reason…]` (1m to 7d, e.g. `2h`)",
     },
     "button.open_intervention": {"fr": "Ouvrir une intervention", "en": "Open intervention"},
@@ -514,7 +514,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Usage: `/intervention refuse <ticket> [reason…]`",
     },
     "usage.snooze": {
-        "fr": "Usage : `/intervention snooze <ticket> <durée>` (de 1m à 7d, ex. `30m`, `2h`)",
+        "fr": "Usage : `/intervention snooze <ticket> <durée>` (de 1m à 7j, ex. `30m`, `2h`)",
         "en": "Usage: `/intervention snooze <ticket> <duration>` (1m to 7d, e.g. `30m`, `2h`)",
     },
     "usage.list": {

@@ -1,4 +1,6 @@
-"""Durations as people write them in the catalog and in commands: "90m", "1h30m", "2d", "PT4H"."""
+"""Durations as people write them in the catalog and in commands: "90m", "1h30m", "2d", "PT4H".
+
+Days are "d" or, as French writes them and the bot shows them in French, "j" (jours): "2j"."""
 
 import re
 from datetime import timedelta
@@ -6,13 +8,14 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationError
 
-_COMPACT = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+_COMPACT = re.compile(r"(?:(?P<d>\d+)[dj])?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
 _ISO = TypeAdapter(timedelta)
 _MAX = timedelta(days=3650)
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse "90m", "4h", "1h30m", "2d", "45s" or ISO-8601 "PT4H"; raise ValueError otherwise."""
+    """Parse "90m", "4h", "1h30m", "2d" (or "2j"), "45s" or ISO-8601 "PT4H"; raise ValueError
+    otherwise."""
     cleaned = text.strip().lower().replace(" ", "")
     match = _COMPACT.fullmatch(cleaned)
     if cleaned and match is not None:
@@ -39,8 +42,8 @@ def parse_duration(text: str) -> timedelta:
 
 def format_duration(value: timedelta, *, day: str = "d") -> str:
     """Compact rendering, the inverse of parse_duration: 5400 s -> "1h30m". `day` is the unit
-    of days: "d" as the catalog and commands write it; a language may write it otherwise
-    (French "1j5h", bot.slack.render), which parse_duration does not read."""
+    of days: "d" as the catalog writes it; a language may write it otherwise (French "1j5h",
+    bot.slack.render), which parse_duration reads too."""
     total = int(value.total_seconds())
     sign = "-" if total < 0 else ""
     total = abs(total)

@@ -342,6 +342,8 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
         ("4h", timedelta(hours=4)),
         ("1h30m", timedelta(hours=1, minutes=30)),
         ("2d", timedelta(days=2)),
+        ("2j", timedelta(days=2)),
+        ("1j12h", timedelta(days=1, hours=12)),
         ("45s", timedelta(seconds=45)),
         ("PT4H", timedelta(hours=4)),
         ("P1DT2H", timedelta(days=1, hours=2)),

@@ -2,6 +2,7 @@
 ticket's story appears in its Slack thread, in its root message and in the audit trail."""
 
 import concurrent.futures
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +27,14 @@ from tests.plugins.bot import (
 
 PARIS = ZoneInfo("Europe/Paris")
 FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
+
+
+@pytest.fixture
+def french_bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
+    """The bot as the team runs it: in French."""
+    running, loop = start_bot(slack, database_url, language="fr")
+    yield running
+    stop_bot(running, loop)
 
 
 def thread_of(bot: RunningBot, count: int) -> tuple[Message, list[Message]]:
@@ -499,3 +508,14 @@ def test_a_late_claim_makes_the_gti_credit_eligible(bot: RunningBot) -> None:
             (1, "gti", CreditState.ELIGIBLE)
         ]
         assert credits[0].breached_at == datetime(2026, 11, 28, 10, 0, tzinfo=PARIS)
+
+
+def test_a_french_snooze_counts_days_in_j_as_the_bot_writes_them(french_bot: RunningBot) -> None:
+    """French shows days as "j" ("1j5h"): `snooze 1 2j` is two days, and the usage says 7j."""
+    french_bot.clock.set(FRIDAY_4PM)
+    french_bot.command("open acme-web-01 secours site en panne")
+    french_bot.command("claim 1")
+    assert french_bot.command("snooze 1 2j") == (
+        "Relances du ticket INT-1 repoussées jusqu'à 2026-11-29 16:00 par <@U01AAA>."
+    )
+    assert "(de 1m à 7j," in french_bot.command("snooze 1 8j")
