@@ -19,6 +19,8 @@ MAX_FREE_TEXT = 2000  # a description, update, reason or note
 _TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Phones and macOS turn a typed "--" into a dash: "—at" and "–at" are the `--at` flag.
+_DASHED_AT = re.compile(r"^[\u2013\u2014](?=at(?:=|$))")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -140,7 +142,8 @@ def parse_intervention(raw: str) -> InterventionCommand:
 def _parse_open(args: list[str]) -> Open:
     if len(args) < 2:
         raise UserFacingError("usage.open")
-    server_id, kind_word, rest = _server_id(args[0]), args[1], args[2:]
+    server_id, kind_word = _server_id(args[0]), args[1]
+    rest = [_DASHED_AT.sub("--", word, count=1) for word in args[2:]]
     try:
         kind = parse_kind(kind_word)
     except ValueError:

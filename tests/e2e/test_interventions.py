@@ -315,6 +315,22 @@ def test_at_after_the_description_is_refused_not_kept_as_text(bot: RunningBot) -
         assert session.scalar(select(Ticket)) is None
 
 
+def test_at_typed_with_a_phone_s_dash_is_still_the_call_time(french_bot: RunningBot) -> None:
+    """Phones and macOS turn a typed `--` into a dash: `—at 02:50` (or `–at=02:50`) is the
+    call time, not the first words of the description with the clock started now."""
+    french_bot.clock.set(datetime(2026, 11, 27, 3, 10, tzinfo=PARIS))
+    for n, flag in enumerate(("\u2014at 02:50", "\u2013at=02:50"), start=1):
+        reply = french_bot.command(f"open globex-db-01 reseau {flag} lien coupé")
+        assert reply.startswith(
+            f"INT-{n} enregistré : réseau sur globex-db-01 (Globex SAS), appel du 2026-11-27 02:50."
+        )
+    with french_bot.sessions() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        assert [(t.called_at, t.description) for t in tickets] == [
+            (datetime(2026, 11, 27, 2, 50, tzinfo=PARIS), "lien coupé")
+        ] * 2
+
+
 def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: RunningBot) -> None:
     """An outsider's `open` is refused and recorded; list, show and /sla status still answer."""
     refused = bot.command("open acme-web-01 secours please", user_id=OUTSIDER)
