@@ -750,13 +750,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Point client sur {ref} par <@{user}> : {text}",
         "en": "Client update on {ref} by <@{user}>: {text}",
     },
+    # The reason comes as a sentence, ended by its own punctuation (render.sentence).
     "ticket.waiting": {
-        "fr": "{ref} en attente client (<@{user}>) : {text}. Le délai est suspendu.",
-        "en": "{ref} is waiting on the client (<@{user}>): {text}. The clock is paused.",
+        "fr": "{ref} en attente client (<@{user}>) : {text} Le délai est suspendu.",
+        "en": "{ref} is waiting on the client (<@{user}>): {text} The clock is paused.",
     },
     "ticket.waiting_no_clock": {
-        "fr": "{ref} en attente client (<@{user}>) : {text}. Aucun délai ne court.",
-        "en": "{ref} is waiting on the client (<@{user}>): {text}. No clock is running.",
+        "fr": "{ref} en attente client (<@{user}>) : {text} Aucun délai ne court.",
+        "en": "{ref} is waiting on the client (<@{user}>): {text} No clock is running.",
     },
     "ticket.resumed": {
         "fr": "{ref} reprend (<@{user}>) après {paused} d'attente client.",

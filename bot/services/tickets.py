@@ -470,7 +470,7 @@ class TicketService(Service):
                 "ticket.waiting" if running else "ticket.waiting_no_clock",
                 ref=f"INT-{ticket.id}",
                 user=actor.user_id,
-                text=render.escape(reason),
+                text=render.sentence(render.escape(reason)),
             )
             self._record(
                 session, ticket, actor, "ticket.waiting", said, now=now, details={"reason": reason}

@@ -39,6 +39,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def sentence(text: str) -> str:
+    """`text` ended as a sentence: with a period, unless it already ends with . ! ? or …"""
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     """`text` within `limit` characters: cut, it ends with "…", and never inside one of
     `escape`'s entities (`&lt;` cut to `&l` would show as such)."""

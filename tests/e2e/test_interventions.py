@@ -117,6 +117,23 @@ def test_wait_pauses_the_running_clock_and_says_so(bot: RunningBot) -> None:
     )
 
 
+def test_a_reason_that_ends_its_sentence_is_not_given_a_second_period(
+    french_bot: RunningBot,
+) -> None:
+    """Technicians end their sentences: "…le mot de passe." is not told "passe.. Le délai"."""
+    french_bot.clock.set(FRIDAY_4PM)
+    french_bot.command("open acme-web-01 materiel disque en panne")
+    french_bot.command("claim 1")
+    assert french_bot.command("wait 1 le client doit envoyer le mot de passe.") == (
+        "INT-1 en attente client (<@U01AAA>) : le client doit envoyer le mot de passe. "
+        "Le délai est suspendu."
+    )
+    french_bot.command("resume 1")
+    assert french_bot.command("wait 1 le disque est-il arrivé ?") == (
+        "INT-1 en attente client (<@U01AAA>) : le disque est-il arrivé ? Le délai est suspendu."
+    )
+
+
 def test_show_tells_who_registered_the_ticket_in_its_blocks(bot: RunningBot) -> None:
     """Slack shows the blocks, not the text: who registered the ticket and when is in both."""
     bot.clock.set(FRIDAY_4PM)
