@@ -8,14 +8,17 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationError
 
-_COMPACT = re.compile(r"(?:(?P<d>\d+)[dj])?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
+# Minutes right after the hours, at the end, may go without their "m", as French writes "1h30".
+_COMPACT = re.compile(
+    r"(?:(?P<d>\d+)[dj])?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m|(?<=h)(?P<hm>[0-5]\d)$)?(?:(?P<s>\d+)s)?"
+)
 _ISO = TypeAdapter(timedelta)
 _MAX = timedelta(days=3650)
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse "90m", "4h", "1h30m", "2d" (or "2j"), "45s" or ISO-8601 "PT4H"; raise ValueError
-    otherwise."""
+    """Parse "90m", "4h", "1h30m" (or "1h30"), "2d" (or "2j"), "45s" or ISO-8601 "PT4H"; raise
+    ValueError otherwise."""
     cleaned = text.strip().lower().replace(" ", "")
     match = _COMPACT.fullmatch(cleaned)
     if cleaned and match is not None:
@@ -23,7 +26,7 @@ def parse_duration(text: str) -> timedelta:
         value = timedelta(
             days=parts.get("d", 0),
             hours=parts.get("h", 0),
-            minutes=parts.get("m", 0),
+            minutes=parts.get("m", parts.get("hm", 0)),
             seconds=parts.get("s", 0),
         )
     elif cleaned.startswith("p"):

@@ -341,6 +341,8 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
         ("90m", timedelta(minutes=90)),
         ("4h", timedelta(hours=4)),
         ("1h30m", timedelta(hours=1, minutes=30)),
+        ("1h30", timedelta(hours=1, minutes=30)),
+        ("2h05", timedelta(hours=2, minutes=5)),
         ("2d", timedelta(days=2)),
         ("2j", timedelta(days=2)),
         ("1j12h", timedelta(days=1, hours=12)),
@@ -355,7 +357,9 @@ def test_durations_parse_in_both_notations(text: str, expected: timedelta) -> No
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "4", "h", "4x", "-1h", "PT", "P-1D", "1h 2x"])
+@pytest.mark.parametrize(
+    "text", ["", "4", "h", "4x", "-1h", "PT", "P-1D", "1h 2x", "1h3", "1h75", "1h30s5", "30"]
+)
 def test_bad_durations_are_refused(text: str) -> None:
     """Anything else is a ValueError naming the input."""
     with pytest.raises(ValueError, match="duration"):

@@ -552,3 +552,13 @@ def test_a_french_snooze_counts_days_in_j_as_the_bot_writes_them(french_bot: Run
         "Relances du ticket INT-1 repoussées jusqu'à 2026-11-29 16:00 par <@U01AAA>."
     )
     assert "(de 1m à 7j," in french_bot.command("snooze 1 8j")
+
+
+def test_a_snooze_of_1h30_is_an_hour_and_a_half(french_bot: RunningBot) -> None:
+    """French writes an hour and a half "1h30": the snooze takes it as `1h30m`."""
+    french_bot.clock.set(FRIDAY_4PM)
+    french_bot.command("open acme-web-01 secours site en panne")
+    french_bot.command("claim 1")
+    assert french_bot.command("snooze 1 1h30") == (
+        "Relances du ticket INT-1 repoussées jusqu'à 2026-11-27 17:30 par <@U01AAA>."
+    )
