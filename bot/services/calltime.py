@@ -1,4 +1,4 @@
-"""The recorded call time of a ticket: `--at HH:MM` (local) or ISO-8601, within 24 h.
+"""The recorded call time of a ticket: `--at HH:MM` (local; `2h50` too) or ISO-8601, within 24 h.
 
 `HH:MM` is today's, or yesterday's when today's is still to come and yesterday's is at most
 `ROLLOVER` ago: at 01:20, `--at 23:30` is last night's call. A time further off than that is
@@ -16,7 +16,7 @@ from bot.errors import UserFacingError
 
 MAX_BACKDATE = timedelta(hours=24)
 ROLLOVER = timedelta(hours=12)
-_HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
+_HH_MM = re.compile(r"(\d{1,2})[:hH](\d{2})")  # 02:50, or 2h50 as French writes it
 
 
 def resolve_call_time(text: str | None, *, now: datetime, zone: ZoneInfo) -> datetime:

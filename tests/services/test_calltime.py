@@ -23,6 +23,8 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
         (local(27, 1, 19), "01:19", local(27, 1, 19)),  # now itself
         (local(27, 11), "23:00", local(26, 23)),  # 12 h ago: still yesterday's
         (local(27, 14), "02:00", local(27, 2)),  # today's, 12 h ago
+        (local(27, 3, 10), "2h50", local(27, 2, 50)),  # as French writes it
+        (local(27, 3, 10), "02H50", local(27, 2, 50)),
     ],
 )
 def test_hh_mm_is_the_latest_such_time(now: datetime, text: str, expected: datetime) -> None:
