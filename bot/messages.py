@@ -21,16 +21,16 @@ CATALOG: dict[str, dict[Language, str]] = {
     "help.intervention": {
         "fr": (
             "*Commandes `/intervention`*\n"
-            "• `open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`: enregistre un ticket "
+            "• `open <serveur> <type> [--at HH:MM|ISO-8601] <description…>` : enregistre un ticket "
             "(types : secours|incident, maintenance, utilisation|usage, materiel|hardware, "
             "reseau|network)\n"
-            "• `claim <ticket>`: prendre en charge (arrête la GTI)\n"
-            "• `update <ticket> <texte…>`: point d'avancement donné au client\n"
-            "• `wait <ticket> <raison…>` · `resume <ticket>`: attente client (pause) et reprise\n"
-            "• `resolve <ticket> [note…]`: clore le ticket\n"
+            "• `claim <ticket>` : prendre en charge (arrête la GTI)\n"
+            "• `update <ticket> <texte…>` : point d'avancement donné au client\n"
+            "• `wait <ticket> <raison…>` · `resume <ticket>` : attente client (pause) et reprise\n"
+            "• `resolve <ticket> [note…]` : clore le ticket\n"
             "• `reassign <ticket> <@utilisateur>` · `quote <ticket> [note…]` · "
             "`refuse <ticket> [raison…]`\n"
-            "• `snooze <ticket> <durée>`: repousser la prochaine relance\n"
+            "• `snooze <ticket> <durée>` : repousser la prochaine relance\n"
             "• `show <ticket>` · `list [mine|open|<client>]` · `help`\n"
             "`<ticket>` s'écrit `INT-42` ou `42`."
         ),
@@ -53,10 +53,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "help.sla": {
         "fr": (
             "*Commandes `/sla`*\n"
-            "• `status [<client>|<serveur>|<ticket>]`: tickets ouverts, le plus urgent d'abord\n"
-            "• `report [<client>] [AAAA-MM] [public]`: bilan mensuel\n"
-            "• `credit request|grant|decline <ticket> [note…]`: avoirs\n"
-            "• `silence <serveur> <durée> [raison…]`: couper les alertes d'un serveur\n"
+            "• `status [<client>|<serveur>|<ticket>]` : tickets ouverts, le plus urgent d'abord\n"
+            "• `report [<client>] [AAAA-MM] [public]` : bilan mensuel\n"
+            "• `credit request|grant|decline <ticket> [note…]` : avoirs\n"
+            "• `silence <serveur> <durée> [raison…]` : couper les alertes d'un serveur\n"
             "• `help`"
         ),
         "en": (

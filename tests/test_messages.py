@@ -128,3 +128,10 @@ def test_no_french_message_misses_an_elision_before_a_vowel(word: str) -> None:
         if (match := UNELIDED.search(french.get(key, **values)))
     }
     assert wrong == {}
+
+
+@pytest.mark.parametrize("key", ["help.intervention", "help.sla"])
+def test_french_help_puts_a_space_before_its_colons(key: str) -> None:
+    """French writes "`claim <ticket>` : prendre en charge", as every other French message."""
+    prose = re.sub(r"`[^`]*`", "`…`", Messages("fr").get(key))  # code keeps its own colons
+    assert re.search(r"\S:", prose) is None
