@@ -23,12 +23,15 @@ def parse_duration(text: str) -> timedelta:
     match = _COMPACT.fullmatch(cleaned)
     if cleaned and match is not None:
         parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
-        value = timedelta(
-            days=parts.get("d", 0),
-            hours=parts.get("h", 0),
-            minutes=parts.get("m", parts.get("hm", 0)),
-            seconds=parts.get("s", 0),
-        )
+        try:
+            value = timedelta(
+                days=parts.get("d", 0),
+                hours=parts.get("h", 0),
+                minutes=parts.get("m", parts.get("hm", 0)),
+                seconds=parts.get("s", 0),
+            )
+        except OverflowError:  # "99999999999d": past what a timedelta holds, so past _MAX too
+            raise ValueError(f"duration too long: {text!r} (at most 3650 days)") from None
     elif cleaned.startswith("p"):
         try:
             value = _ISO.validate_python(cleaned.upper())

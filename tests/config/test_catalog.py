@@ -381,3 +381,21 @@ def test_a_server_is_found_by_its_id_in_any_case_unless_that_is_ambiguous() -> N
     )
     assert twins.find_server("ACME-WEB-01") is twins.servers[-1]  # its exact id
     assert twins.find_server("Acme-Web-01") is None  # which of the two?
+
+
+@pytest.mark.parametrize("text", ["3651d", "P3651D", "99999999999d", "99999999999999h"])
+def test_too_long_durations_are_refused_however_large(text: str) -> None:
+    """A number of days past what a timedelta holds is refused like any duration over ten
+    years: it used to escape as an OverflowError, a traceback in check-config and an internal
+    error in reply to `/sla silence web 99999999999d`."""
+    with pytest.raises(ValueError, match="duration too long"):
+        parse_duration(text)
+
+
+def test_a_huge_duration_in_the_catalog_is_named_by_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = check(tmp_path, VALID.replace('gti = "4h"', 'gti = "99999999999d"'), capsys)
+    assert code == 2
+    assert "levels.essentiel.gti: duration too long" in output
+    assert "Traceback" not in output

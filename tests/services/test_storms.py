@@ -77,6 +77,13 @@ def test_silence_grammar_takes_a_server_a_bounded_duration_and_a_reason() -> Non
         "planned reboot",
     )
     assert parse_silence("web-01 7d").reason == ""
-    for bad in ("web-01", "web-01 8d", "web-01 30s", "web-01 soon", "<!channel> 1h"):
+    for bad in (
+        "web-01",
+        "web-01 8d",
+        "web-01 30s",
+        "web-01 soon",
+        "<!channel> 1h",
+        "web-01 99999999999d",
+    ):
         with pytest.raises(UserFacingError):
             parse_silence(bad)
