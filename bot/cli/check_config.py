@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.config import Catalog, CatalogError, Settings, format_duration, load_catalog
+from bot.cli.settings_errors import read_settings
+from bot.config import Catalog, CatalogError, format_duration, load_catalog
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -15,7 +16,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def run(args: argparse.Namespace) -> int:
-    path: Path = args.catalog or Settings().catalog_path(Path.cwd())
+    path: Path | None = args.catalog
+    if path is None:
+        settings = read_settings()
+        if settings is None:
+            return EXIT_USAGE
+        path = settings.catalog_path(Path.cwd())
     try:
         catalog = load_catalog(path)
     except CatalogError as error:

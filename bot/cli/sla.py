@@ -7,7 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.config import Catalog, CatalogError, Settings, format_duration, load_catalog
+from bot.cli.settings_errors import read_settings
+from bot.config import Catalog, CatalogError, format_duration, load_catalog
 from bot.sla import CalendarError, Clock, ClockError, Pause, budget_for, calendar_for
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -139,7 +140,12 @@ def run_calendar(args: argparse.Namespace) -> int:
 
 
 def _load(path: Path | None) -> Catalog | None:
-    source = path or Settings().catalog_path(Path.cwd())
+    source = path
+    if source is None:
+        settings = read_settings()
+        if settings is None:
+            return None
+        source = settings.catalog_path(Path.cwd())
     try:
         return load_catalog(source)
     except CatalogError as error:

@@ -79,3 +79,49 @@ def test_database_threads_default_by_backend(
     else:
         monkeypatch.setenv("SUPPORTBOT_DATABASE_THREADS", setting)
     assert Settings().threads_for_database == threads
+
+
+EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check-config"],
+        ["sla", "due", "--level", "essentiel", "--clock", "gti", "--start", "2026-11-27T18:00"],
+        [
+            "sla",
+            "calendar",
+            "--level",
+            "essentiel",
+            "--clock",
+            "gti",
+            "--from",
+            "2026-11-27",
+            "--days",
+            "1",
+        ],
+    ],
+    ids=["check-config", "sla due", "sla calendar"],
+)
+def test_commands_that_pick_the_catalog_report_bad_settings_like_the_others(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --catalog they read the settings to find it: a bad value used to escape as a
+    pydantic traceback that printed the value."""
+    monkeypatch.setenv("SUPPORTBOT_PORT", "not-a-port")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "SUPPORTBOT_PORT" in err
+    assert "not-a-port" not in err
+    assert "Traceback" not in err
+
+
+def test_check_config_of_a_named_file_needs_no_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--catalog names the file: the environment has nothing to say about it."""
+    monkeypatch.setenv("SUPPORTBOT_PORT", "not-a-port")
+    assert main(["check-config", "--catalog", str(EXAMPLE_CATALOG)]) == 0
+    assert "OK" in capsys.readouterr().out
