@@ -50,7 +50,14 @@ from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage import threads as database_threads
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.database import describe, make_engine, make_sessionmaker, migrate, ping, reading
+from bot.storage.database import (
+    describe,
+    make_sessionmaker,
+    migrate,
+    open_database,
+    ping,
+    reading,
+)
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger("supportbot")
@@ -85,9 +92,10 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
-    """Load the catalog, open and migrate the database, mirror the catalog into it."""
+    """Load the catalog, open and migrate the database, mirror the catalog into it; raise
+    CatalogError or DatabaseUnavailableError, which say what is wrong."""
     catalog = load_catalog(settings.catalog_path(Path.cwd()))
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = open_database(settings.database_url.get_secret_value())
     migrate(engine)
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:

@@ -9,14 +9,24 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.storage.database import READ_ONLY, alembic_config, make_engine, normalize_url
+from bot.storage.database import (
+    READ_ONLY,
+    DatabaseUnavailableError,
+    alembic_config,
+    database_url,
+    make_engine,
+)
 
 
 def open_migrated(settings: Settings) -> Engine | None:
     """An engine on the settings' database if it exists and has this version's schema; else
     None after saying on stderr what is wrong (password hidden). Creates and migrates nothing:
     a mistyped SQLite path must not come out as a new, empty, healthy-looking database."""
-    url = normalize_url(settings.database_url.get_secret_value())
+    try:
+        url = database_url(settings.database_url.get_secret_value())
+    except DatabaseUnavailableError as error:
+        print(error, file=sys.stderr)
+        return None
     shown = url.render_as_string(hide_password=True)
     path = url.database or ""
     if (

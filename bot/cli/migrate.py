@@ -1,10 +1,11 @@
 """`supportbot migrate`: bring the database schema up to date."""
 
 import argparse
+import sys
 
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
-from bot.storage.database import describe, make_engine, migrate
+from bot.storage.database import DatabaseUnavailableError, describe, migrate, open_database
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -17,7 +18,11 @@ def run(args: argparse.Namespace) -> int:
     settings = read_settings()
     if settings is None:
         return EXIT_USAGE
-    engine = make_engine(settings.database_url.get_secret_value())
+    try:
+        engine = open_database(settings.database_url.get_secret_value())
+    except DatabaseUnavailableError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     migrate(engine, args.revision)
     print(f"{describe(engine)}: at {args.revision}")
     engine.dispose()

@@ -21,7 +21,13 @@ from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.services.tickets import ROOT_RENDERER, TicketService
 from bot.slack.api import SlackApi
 from bot.storage import outbox
-from bot.storage.database import describe, make_engine, make_sessionmaker, migrate
+from bot.storage.database import (
+    DatabaseUnavailableError,
+    describe,
+    make_sessionmaker,
+    migrate,
+    open_database,
+)
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger("supportbot.outbox")
@@ -55,7 +61,11 @@ def run_send(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    asyncio.run(_send(settings, catalog))
+    try:
+        asyncio.run(_send(settings, catalog))
+    except DatabaseUnavailableError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -64,7 +74,7 @@ async def _send(settings: Settings, catalog: Catalog) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = await in_database_thread(open_database, settings.database_url.get_secret_value())
     await in_database_thread(migrate, engine)
     assert settings.slack_bot_token is not None  # checked by run_send
     api = SlackApi(settings.slack_api_url, settings.slack_bot_token.get_secret_value())

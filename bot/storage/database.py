@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, Executable, Table, create_engine, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +30,46 @@ def normalize_url(url: str) -> URL:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+class DatabaseUnavailableError(Exception):
+    """The configured database cannot be used: its URL does not parse, names a kind of database
+    no installed driver serves, or no connection opens. The message says which, password hidden."""
+
+
+def database_url(text: str) -> URL:
+    """`text` parsed as `normalize_url` does, its driver loaded; DatabaseUnavailableError when it is
+    no URL or no installed driver serves it (never showing the text, which may hold a password)."""
+    try:
+        url = normalize_url(text)
+    except ArgumentError:
+        raise DatabaseUnavailableError(
+            "SUPPORTBOT_DATABASE_URL is not a database URL"
+            " (write sqlite:///supportbot.db or postgresql://user@host/db)"
+        ) from None
+    try:
+        url.get_dialect()
+    except ArgumentError:  # NoSuchModuleError: "foo://", "postgres+nodriver://"
+        raise DatabaseUnavailableError(
+            f"SUPPORTBOT_DATABASE_URL names no database this bot knows: {url.drivername!r}"
+            " (use sqlite:///FILE or postgresql://user@host/db)"
+        ) from None
+    return url
+
+
+def open_database(text: str) -> Engine:
+    """An engine on the URL `text` once one connection opened (creating an SQLite file that does
+    not exist yet); DatabaseUnavailableError saying why, password hidden, otherwise."""
+    url = database_url(text)
+    engine = make_engine(url)
+    try:
+        ping(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        shown = url.render_as_string(hide_password=True)
+        raise DatabaseUnavailableError(f"cannot open the database {shown}: {reason}") from None
+    return engine
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

@@ -80,3 +80,71 @@ def test_an_unreachable_database_is_named_with_its_password_hidden(
     assert "supportbot_test_absent" in err
     assert "s3cret" not in err
     assert "Traceback" not in err
+
+
+WRITERS = [("migrate",), ("run",), ("outbox", "send")]
+
+
+@pytest.mark.parametrize("argv", READERS + WRITERS, ids=lambda argv: " ".join(argv))
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite//supportbot.db", "SUPPORTBOT_DATABASE_URL is not a database URL"),
+        ("mysql+nodriver://bot:s3cret@db/bot", "names no database this bot knows"),
+    ],
+    ids=["unparsable", "unknown kind"],
+)
+def test_a_url_that_names_no_usable_database_is_said_so(
+    argv: tuple[str, ...],
+    url: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each used to end in SQLAlchemy's ArgumentError or NoSuchModuleError traceback."""
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")  # outbox send needs one
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "test")  # and run, with it, HTTP mode
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "s3cret" not in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", WRITERS, ids=lambda argv: " ".join(argv))
+def test_the_commands_that_migrate_name_an_unreachable_database_with_its_password_hidden(
+    argv: tuple[str, ...],
+    postgres: PostgresDatabases,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`migrate`, `run` and `outbox send` used to crash with psycopg's OperationalError."""
+    url = postgres.admin_url.set(database="supportbot_test_absent", password="s3cret")
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url.render_as_string(hide_password=False))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "test")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the database" in err
+    assert "supportbot_test_absent" in err
+    assert "s3cret" not in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", WRITERS, ids=lambda argv: " ".join(argv))
+def test_an_sqlite_file_in_a_missing_folder_is_named(
+    argv: tuple[str, ...],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SQLite creates the file, not its folder: say so instead of a sqlite3 traceback."""
+    path = tmp_path / "missing" / "supportbot.db"
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "test")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"cannot open the database sqlite:///{path}: unable to open database file" in err
+    assert "Traceback" not in err
