@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, Settings, load_catalog
+from bot.errors import ListenError
 from bot.handlers import actions, commands, dedupe
 from bot.handlers import alerts as alert_handlers
 from bot.handlers.access import Authorizer
@@ -329,7 +330,10 @@ class BotServer:
         # /healthz ever answers before this instance knows whether it leads.
         await self.leadership.step()
         site = web.TCPSite(self._runner, self._host, self._port, reuse_port=self._reuse_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            raise ListenError.of(self._host, self._port, error) from error
         self._leadership_task = asyncio.create_task(
             self.leadership.run(self._stopping), name="leadership"
         )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from bot.config import Settings
+from bot.errors import ListenError
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,10 @@ def _reserved_port(host: str, port: int) -> Iterator[int]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        holder.bind((host, port))
+        try:
+            holder.bind((host, port))
+        except OSError as error:
+            raise ListenError.of(host, port, error) from error
         yield int(holder.getsockname()[1])
 
 

@@ -8,6 +8,7 @@ import sys
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError
+from bot.errors import ListenError
 from bot.storage.database import DatabaseUnavailableError
 
 logger = logging.getLogger("supportbot")
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except DatabaseUnavailableError as error:
+    except (DatabaseUnavailableError, ListenError) as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 
 from bot.app import BotServer, SlackCredentials, build_runtime
 from bot.config import Settings
+from bot.errors import ListenError
 from bot.sandbox import EmulatorThread, LoopThread
 from bot.services.leader import SCHEDULER_LEASE
 from bot.storage.database import reading
@@ -99,7 +100,7 @@ def test_a_port_already_taken_fails_the_start_and_leaves_the_lease_free(
         taken.listen()
         server = BotServer(runtime, credentials, port=taken.getsockname()[1], probes=False)
         try:
-            with pytest.raises(OSError, match="address already in use"):
+            with pytest.raises(ListenError, match="another program listens on that port"):
                 loop.run(server.start(), 10)
             assert server.leadership.is_leader  # it had won the lease
         finally:

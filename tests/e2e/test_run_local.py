@@ -129,3 +129,31 @@ def test_the_local_slack_outlives_a_restart(tmp_path: Path) -> None:
     with sqlite3.connect(database) as connection:
         statuses = connection.execute("SELECT DISTINCT status FROM outbox_messages").fetchall()
     assert statuses == [("sent",)]
+
+
+def test_a_port_taken_by_another_program_is_said_so(tmp_path: Path) -> None:
+    """`make run` while port 3000 is taken used to end in aiohttp's OSError traceback."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "SUPPORTBOT_"))
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        env |= {"SUPPORTBOT_PORT": str(port), "SUPPORTBOT_HOST": "127.0.0.1"}
+        result = subprocess.run(
+            [SUPPORTBOT, "run"],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert (
+        f"cannot listen on 127.0.0.1:{port}: another program listens on that port" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
