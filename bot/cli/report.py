@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import utc_now
@@ -21,7 +21,7 @@ from bot.errors import UserFacingError
 from bot.grammar import parse_month
 from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
-from bot.sla import month_of
+from bot.sla import month_bounds, month_of
 from bot.storage.database import make_sessionmaker
 
 
@@ -63,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         if as_of.tzinfo is None:  # local time, as `sla due --start` reads it
             as_of = as_of.replace(tzinfo=catalog.zone)
+        try:
+            as_of.astimezone(UTC)
+            month_bounds(year, month, catalog.zone)  # 9999-12 ends in year 10000
+        except (OverflowError, ValueError):
+            print("--as-of and --month must fall between years 1 and 9999", file=sys.stderr)
+            return EXIT_USAGE
         clock = lambda: as_of  # noqa: E731
     # A month to come is a slip; as of a past instant, it is "as it stood": nothing yet.
     if args.as_of is None and (year, month) > month_of(clock(), catalog.zone):

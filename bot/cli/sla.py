@@ -12,6 +12,7 @@ from bot.config import Catalog, CatalogError, format_duration, load_catalog
 from bot.sla import CalendarError, Clock, ClockError, Pause, budget_for, calendar_for
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_OUT_OF_RANGE = "dates out of range: the days computed must fall between years 1 and 9999"
 _MAX_DAYS = 3660
 
 _DUE_EPILOG = """\
@@ -103,6 +104,9 @@ def run_due(args: argparse.Namespace) -> int:
     except (_UsageError, ValueError, CalendarError) as error:
         print(f"sla due: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OverflowError:  # the calendar or the deadline passes year 1 or 9999
+        print(f"sla due: {_OUT_OF_RANGE}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -135,6 +139,9 @@ def run_calendar(args: argparse.Namespace) -> int:
             )
     except (_UsageError, ValueError) as error:
         print(f"sla calendar: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OverflowError:
+        print(f"sla calendar: {_OUT_OF_RANGE}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 

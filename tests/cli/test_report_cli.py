@@ -127,6 +127,9 @@ def test_as_of_reads_the_report_as_it_stood_at_that_instant(
         (("--month", "nov"), "not a month"),
         (("--month", "2026-11", "--client", "nobody"), "unknown client"),
         (("--month", "2026-11", "--as-of", "yesterday"), "not an instant"),
+        # These two ended in an OverflowError and a ValueError traceback.
+        (("--month", "2026-11", "--as-of", "0001-01-01T00:00"), "between years 1 and 9999"),
+        (("--month", "9999-12", "--as-of", "2026-11-30T12:00"), "between years 1 and 9999"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(

@@ -152,6 +152,23 @@ def test_calendar_of_a_24_7_clock_is_clipped_to_the_days_and_counts_dst(
             ),
             "--days must be between",
         ),
+        # These three ended in an OverflowError traceback.
+        (due("--start", "9999-12-31T23:00"), "dates out of range"),
+        (due("--start", "0001-01-01T00:00"), "dates out of range"),
+        (
+            sla(
+                "calendar",
+                "--level",
+                "essentiel",
+                "--clock",
+                "gti",
+                "--from",
+                "9999-12-30",
+                "--days",
+                "5",
+            ),
+            "dates out of range",
+        ),
     ],
     ids=[
         "unknown-level",
@@ -163,6 +180,9 @@ def test_calendar_of_a_24_7_clock_is_clipped_to_the_days_and_counts_dst(
         "stop-before-start",
         "malformed-date",
         "zero-days",
+        "deadline-past-9999",
+        "start-before-year-1-in-utc",
+        "calendar-past-9999",
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_no_traceback(
