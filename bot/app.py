@@ -40,7 +40,7 @@ from bot.outbox.doorbell import doorbell_for
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.probes.engine import ProbeEngine
 from bot.sandbox import SlackEmulator, local_state
-from bot.sandbox.console import run_console
+from bot.sandbox.console import as_shown, run_console
 from bot.services.alerts import AlertService
 from bot.services.credits import CreditService
 from bot.services.leader import Leadership
@@ -500,7 +500,7 @@ def _credentials(settings: Settings) -> SlackCredentials:
 
 def _print_message(channel: str, thread_ts: str | None, ts: str, text: str) -> None:
     where = f"{channel} (thread {thread_ts})" if thread_ts else channel
-    print(f"[slack] {where} {ts}: {text}", flush=True)
+    print(f"[slack] {where} {ts}: {as_shown(text)}", flush=True)
 
 
 def _print_local_banner(emulator: SlackEmulator, port: int) -> None:

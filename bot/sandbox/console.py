@@ -16,6 +16,12 @@ logger = logging.getLogger(__name__)
 _LINE = re.compile(r"(?:(?P<user>[UW][A-Z0-9]+)\s+)?(?P<command>/[a-z_-]+)(?:\s+(?P<text>.*))?")
 
 
+def as_shown(text: str) -> str:
+    """Message text as Slack shows it: the `&lt;`, `&gt;` and `&amp;` that Slack's text format
+    requires (so `<ticket>` is not read as a link) turned back into `<`, `>` and `&`."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 async def run_console(emulator: SlackEmulator, *, user_id: str, channel_id: str) -> None:
     """Read commands from stdin until EOF; each is sent as `user_id` from `channel_id`."""
     print(f"Type a command as {user_id} (or prefix another user id), e.g. /intervention help")
@@ -53,4 +59,5 @@ async def _serve(
         except Exception:
             logger.exception("the command could not be delivered to the bot")
             continue
-        print(f"[reply to {match['user'] or user_id}] {reply.text or reply.status}", flush=True)
+        shown = as_shown(reply.text) if reply.text else reply.status
+        print(f"[reply to {match['user'] or user_id}] {shown}", flush=True)
