@@ -40,7 +40,7 @@ from bot.outbox.doorbell import doorbell_for
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.probes.engine import ProbeEngine
 from bot.sandbox import SlackEmulator, local_state
-from bot.sandbox.console import as_shown, run_console
+from bot.sandbox.console import add_team, as_shown, run_console
 from bot.services.alerts import AlertService
 from bot.services.credits import CreditService
 from bot.services.leader import Leadership
@@ -431,9 +431,7 @@ async def serve(
         kept = local_state.state_file(runtime.engine)
         if kept is not None:
             local_state.restore(emulator, kept)
-        emulator.add_channel(runtime.catalog.team.alerts_channel, name="alerts")
-        for user_id in {*runtime.catalog.team.technicians, *runtime.catalog.team.oncall}:
-            emulator.add_user(user_id)
+        console_user = add_team(emulator, runtime.catalog.team)
         await emulator.start()
         emulator.on_message(_print_message)
         credentials = SlackCredentials(
@@ -460,7 +458,7 @@ async def serve(
                 console = asyncio.create_task(
                     run_console(
                         emulator,
-                        user_id=sorted(runtime.catalog.team.technicians or ["U01LOCAL"])[0],
+                        user_id=console_user,
                         channel_id=runtime.catalog.team.alerts_channel,
                     )
                 )

@@ -9,9 +9,27 @@ import logging
 import re
 import sys
 
+from bot.config import Team
 from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.workspace import Workspace
 
 logger = logging.getLogger(__name__)
+
+LOCAL_USER = "U01LOCAL"  # the console's user when the catalog names technicians by user group
+
+
+def add_team(workspace: Workspace, team: Team) -> str:
+    """Give the local Slack the catalog's alert channel and people; return the user the console
+    acts as: the first technician the catalog lists, else a local user, made the only member of
+    the team's user group so that the console can act on tickets."""
+    workspace.add_channel(team.alerts_channel, name="alerts")
+    for user_id in {*team.technicians, *team.oncall}:
+        workspace.add_user(user_id)
+    user_id = team.technicians[0] if team.technicians else LOCAL_USER
+    if team.usergroup is not None:
+        workspace.add_usergroup(team.usergroup, [user_id])
+    return user_id
+
 
 _LINE = re.compile(r"(?:(?P<user>[UW][A-Z0-9]+)\s+)?(?P<command>/[a-z_-]+)(?:\s+(?P<text>.*))?")
 

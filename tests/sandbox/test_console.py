@@ -2,7 +2,9 @@
 
 import pytest
 
-from bot.sandbox.console import as_shown
+from bot.config import Team
+from bot.sandbox import SlackEmulator
+from bot.sandbox.console import add_team, as_shown
 
 
 @pytest.mark.parametrize(
@@ -18,3 +20,23 @@ def test_slack_escapes_are_shown_as_the_characters_they_stand_for(sent: str, sho
     """The console printed `/intervention help` with `&lt;ticket&gt;` where Slack shows
     `<ticket>`."""
     assert as_shown(sent) == shown
+
+
+def team(**fields: object) -> Team:
+    return Team.model_validate({"alerts_channel": "C01ALERTS", **fields})
+
+
+def test_the_console_acts_as_the_first_technician_the_catalog_lists() -> None:
+    """The README says "the catalog's first technician": it was the one whose id sorts first."""
+    slack = SlackEmulator()
+    assert add_team(slack, team(technicians=["U02ZOE", "U01AAA"])) == "U02ZOE"
+
+
+def test_with_a_user_group_catalog_the_console_user_is_a_member() -> None:
+    """A catalog naming its technicians by user group left the console's user out of a group
+    the local Slack did not have: every command was refused as from a non-technician."""
+    slack = SlackEmulator()
+    user_id = add_team(slack, team(usergroup="S01TECHS"))
+    answer = slack.call("usergroups.users.list", {"usergroup": "S01TECHS"}, slack.bot_token)
+    assert answer.body["ok"], answer.body
+    assert answer.body["users"] == [user_id]
