@@ -3,6 +3,9 @@
 import argparse
 import sys
 
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
+
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
 from bot.storage.database import DatabaseUnavailableError, describe, migrate, open_database
@@ -23,7 +26,15 @@ def run(args: argparse.Namespace) -> int:
     except DatabaseUnavailableError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    migrate(engine, args.revision)
-    print(f"{describe(engine)}: at {args.revision}")
-    engine.dispose()
+    try:
+        migrate(engine, args.revision)
+        # Said as read back: an upgrade to an older revision than the database's does nothing.
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except CommandError as error:  # a revision that does not exist
+        print(f"migrate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    print(f"{describe(engine)}: at {current or 'no revision'}")
     return EXIT_OK

@@ -1,0 +1,53 @@
+"""`supportbot migrate`: says the revision the database is at, refuses one that does not exist."""
+
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+
+from bot.__main__ import main
+from bot.storage.database import alembic_config, make_engine
+
+
+def head() -> str:
+    engine = make_engine("sqlite://")
+    try:
+        revision = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    finally:
+        engine.dispose()
+    assert revision is not None
+    return revision
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "supportbot.db"
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{path}")
+    return path
+
+
+def test_migrate_says_the_revision_it_reached(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{database}: at {head()}\n"
+
+
+def test_an_older_revision_leaves_the_database_where_it_is_and_says_so(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An upgrade never goes back: `--revision 0001` on an up-to-date database used to print
+    "at 0001" while the database stayed at the head."""
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    assert main(["migrate", "--revision", "0001"]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{database}: at {head()}\n"
+
+
+def test_a_revision_that_does_not_exist_is_refused_without_traceback(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "--revision", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "Can't locate revision identified by 'bogus'" in err
+    assert "Traceback" not in err
