@@ -57,8 +57,13 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
 
 
 def local_time(at: datetime, zone: ZoneInfo) -> str:
-    """An instant as the team reads it: local date and time."""
-    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """An instant as the team reads it: local date and time, and the zone's abbreviation in the
+    hour that the autumn change repeats (02:10 CET comes after 02:40 CEST on 2026-10-25)."""
+    local = at.astimezone(zone)
+    shown = local.strftime("%Y-%m-%d %H:%M")
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        shown += f" {local.tzname()}"
+    return shown
 
 
 def duration(value: timedelta, messages: Messages) -> str:

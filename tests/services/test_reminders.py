@@ -607,3 +607,18 @@ def test_gtr_warnings_on_business_hours_wait_through_the_night_to_monday(world: 
     assert sent_at(world, f"INT-1/gtr/50/dm/{TECH}") == datetime(2026, 11, 30, 12, 0, tzinfo=PARIS)
     assert sent_at(world, f"INT-1/gtr/75/dm/{TECH}") == datetime(2026, 11, 30, 14, 0, tzinfo=PARIS)
     assert world.outbox(f"/dm/{ONCALL}") == []  # claimed: the assignee is warned, not on-call
+
+
+def test_a_deadline_in_the_hour_the_autumn_change_repeats_says_which_one_it_is(
+    world: World,
+) -> None:
+    """A 30 min GTI (24/7) called at 02:40 summer time on 2026-10-25 is due at 02:10 winter
+    time, half an hour later: the warning and the breach name each 02:xx's zone, or the
+    deadline reads as earlier than the call."""
+    world.clock.at = datetime(2026, 10, 25, 0, 40, tzinfo=UTC)  # 02:40 CEST
+    world.open("crit-db-01", TicketKind.SECOURS)
+    world.sweep_until(datetime(2026, 10, 25, 1, 15, tzinfo=UTC))
+    (warning,) = world.outbox("/gti/50/thread")
+    assert "due 2026-10-25 02:10 CET." in warning.text
+    (breach,) = world.outbox("/gti/breach/alert")
+    assert "the 2026-10-25 02:10 CET deadline passed" in breach.text

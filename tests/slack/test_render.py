@@ -1,11 +1,20 @@
 """Durations as a technician reads them: to the minute, never contradicting the verdict."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.messages import Messages
-from bot.slack.render import OpenTicket, already_open, clip, duration, escape, taken
+from bot.slack.render import (
+    OpenTicket,
+    already_open,
+    clip,
+    duration,
+    escape,
+    local_time,
+    taken,
+)
 
 MINUTE = timedelta(minutes=1)
 EN = Messages("en")
@@ -91,3 +100,26 @@ def test_a_server_with_many_open_tickets_gets_a_warning_not_a_list() -> None:
         "Check that INT-61 is not a duplicate."
     )
     assert "et 57 autres." in already_open("globex-db-01", "INT-61", many, Messages("fr"))
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("at", "shown"),
+    [
+        (datetime(2026, 10, 25, 0, 40, tzinfo=UTC), "2026-10-25 02:40 CEST"),
+        (datetime(2026, 10, 25, 1, 10, tzinfo=UTC), "2026-10-25 02:10 CET"),
+        (datetime(2026, 10, 25, 2, 10, tzinfo=UTC), "2026-10-25 03:10"),
+        (datetime(2026, 10, 24, 23, 59, tzinfo=UTC), "2026-10-25 01:59"),
+        (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), "2026-03-29 03:00"),
+        (datetime(2026, 11, 27, 17, 0, tzinfo=UTC), "2026-11-27 18:00"),
+    ],
+)
+def test_a_local_time_the_autumn_change_repeats_says_which_one_it_is(
+    at: datetime, shown: str
+) -> None:
+    """02:00-03:00 happens twice on 2026-10-25 in Paris: 02:10 after 02:40 is the second one
+    (CET), and says so, or a deadline reads as earlier than the call. Other times are as
+    before."""
+    assert local_time(at, PARIS) == shown
