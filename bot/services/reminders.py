@@ -112,7 +112,10 @@ class ReminderService(Service):
         late_after: timedelta = timedelta(seconds=15),
     ) -> None:
         super().__init__(sessions, catalog, messages, clock=clock, wake=wake)
-        self._late_after = late_after  # one sweep period: later than that, the bot was not up
+        # One sweep period, and half one more: a sweep finds what fell due since the one before,
+        # up to a period ago and a little more, as sweeps start a little behind schedule and
+        # judge each owing ticket after the pass's read. Later than that, the bot was not up.
+        self._late_after = late_after * 3 / 2
 
     # The pass ----------------------------------------------------------------------------------
 

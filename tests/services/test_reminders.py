@@ -622,3 +622,31 @@ def test_a_deadline_in_the_hour_the_autumn_change_repeats_says_which_one_it_is(
     assert "due 2026-10-25 02:10 CET." in warning.text
     (breach,) = world.outbox("/gti/breach/alert")
     assert "the 2026-10-25 02:10 CET deadline passed" in breach.text
+
+
+def test_a_reminder_found_by_a_sweep_a_little_behind_schedule_is_not_late(world: World) -> None:
+    """Sweeps every 15 s: the 50 % warning falls due at 11:00:00, a millisecond after a sweep;
+    the next sweep starts a few milliseconds after its 15 s (the scheduler, the pass before
+    this ticket). The bot was up throughout: the warning does not say it was down. Back after
+    a missed sweep, 40 s after it fell due, it does."""
+    reminders = ReminderService(
+        world.sessions,
+        world.catalog,
+        Messages("en"),
+        clock=world.clock,
+        late_after=timedelta(seconds=15),
+    )
+    start = world.clock.at
+    world.open("crit-db-01", TicketKind.MATERIEL)  # 2 h GTR, 24/7: 50 % at 11:00
+    world.open("crit-db-01", TicketKind.MATERIEL)
+    world.clock.at = start + timedelta(hours=1) - timedelta(milliseconds=1)
+    reminders.sweep()
+    world.clock.at = start + timedelta(hours=1, seconds=15, milliseconds=5)
+    assert reminders.sweep().late == 0
+    (on_time,) = world.outbox("INT-1/gtr/50/thread")
+    assert "Late" not in on_time.text
+    world.tickets.claim(Actor(TECH), 2)  # a later threshold of INT-2, after a missed sweep:
+    world.clock.at = start + timedelta(hours=1, minutes=30, seconds=40)  # 75 % at 11:30
+    assert reminders.sweep().late == 2
+    (late,) = world.outbox("INT-2/gtr/75/thread")
+    assert "Late: due at 2026-11-25 11:30" in late.text
