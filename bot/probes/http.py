@@ -56,7 +56,7 @@ class HttpProber:
             async with asyncio.timeout(timeout_s):
                 async with self._session.get(probe.url, allow_redirects=False) as response:
                     details["status"] = response.status
-                    body = await response.content.read(MAX_BODY) if probe.keyword else b""
+                    body = await read_head(response.content, MAX_BODY) if probe.keyword else b""
                     charset = response.charset or "utf-8"
                     url = response.url
         except TimeoutError:
@@ -106,6 +106,23 @@ class HttpProber:
         if expires_at is not None:
             self._certificates[(host, port)] = (loop.time() + CERT_TTL_S, expires_at)
         return expires_at
+
+
+async def read_head(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The first `limit` bytes of the body (all of it if shorter).
+
+    `StreamReader.read(n)` returns as soon as some bytes are buffered (one network read), so a
+    keyword past the first chunk of a longer or slower page would not be seen without a loop.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def cert_days_left(expires_at: datetime, at: datetime) -> int:

@@ -44,12 +44,26 @@ def test_tcp_probe_is_up_while_the_port_listens_then_refused() -> None:
     asyncio.run(scenario())
 
 
-async def _pages(request: web.Request) -> web.Response:
+async def _pages(request: web.Request) -> web.StreamResponse:
+    if request.path == "/long":
+        return await _long_page(request)
     if request.path == "/error":
         return web.Response(status=503, text="maintenance")
     if request.path == "/slow":
         await asyncio.sleep(3)
     return web.Response(text="hello from supportbot" if request.path == "/ok" else "nothing")
+
+
+async def _long_page(request: web.Request) -> web.StreamResponse:
+    """300 KB of filler, then the keyword: sent in two parts, as a page longer than one read."""
+    response = web.StreamResponse()
+    response.content_type = "text/html"
+    await response.prepare(request)
+    await response.write(b"<p>filler</p>" * 23_000)
+    await asyncio.sleep(0.05)  # the client reads the first part before the second arrives
+    await response.write(b"<p>hello from supportbot</p>")
+    await response.write_eof()
+    return response
 
 
 @asynccontextmanager
@@ -101,6 +115,22 @@ def test_http_probe_checks_status_keyword_and_latency() -> None:
         assert not slow.ok
         assert slow.error is not None
         assert slow.error.startswith("timeout")
+
+    asyncio.run(scenario())
+
+
+def test_http_keyword_is_found_past_the_first_chunk_of_a_long_page() -> None:
+    """The keyword is searched in the first MiB, not in whatever the first read returned."""
+
+    async def scenario() -> None:
+        async with web_server() as port:
+            prober = HttpProber()
+            try:
+                probe = http_probe(f"http://127.0.0.1:{port}/long", keyword="supportbot")
+                result = await prober.check("k", probe, at=T0)
+            finally:
+                await prober.close()
+        assert (result.ok, result.error) == (True, None)
 
     asyncio.run(scenario())
 
