@@ -73,7 +73,7 @@ class HttpProber:
         error = None
         if details["status"] != probe.expect_status:
             error = f"status {details['status']}, expected {probe.expect_status}"
-        elif probe.keyword and probe.keyword not in body.decode(charset, errors="replace"):
+        elif probe.keyword and probe.keyword not in _text(body, charset):
             error = f"keyword {probe.keyword!r} not found"
         return ProbeResult(key, error is None, at, latency, error, details)
 
@@ -128,6 +128,14 @@ async def read_head(stream: aiohttp.StreamReader, limit: int) -> bytes:
 def cert_days_left(expires_at: datetime, at: datetime) -> int:
     """Whole days from `at` until the certificate expires (negative once it has)."""
     return (expires_at - at) // timedelta(days=1)
+
+
+def _text(body: bytes, charset: str) -> str:
+    """The body as text; a charset Python does not know (`charset=utf8mb4`) is read as UTF-8."""
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
 
 
 def _context(verify: bool) -> ssl.SSLContext:

@@ -47,6 +47,10 @@ def test_tcp_probe_is_up_while_the_port_listens_then_refused() -> None:
 async def _pages(request: web.Request) -> web.StreamResponse:
     if request.path == "/long":
         return await _long_page(request)
+    if request.path == "/odd-charset":
+        return web.Response(
+            body=b"hello from supportbot", headers={"Content-Type": "text/html; charset=utf8mb4"}
+        )
     if request.path == "/error":
         return web.Response(status=503, text="maintenance")
     if request.path == "/slow":
@@ -127,6 +131,22 @@ def test_http_keyword_is_found_past_the_first_chunk_of_a_long_page() -> None:
             prober = HttpProber()
             try:
                 probe = http_probe(f"http://127.0.0.1:{port}/long", keyword="supportbot")
+                result = await prober.check("k", probe, at=T0)
+            finally:
+                await prober.close()
+        assert (result.ok, result.error) == (True, None)
+
+    asyncio.run(scenario())
+
+
+def test_http_keyword_is_found_in_a_page_whose_charset_python_does_not_know() -> None:
+    """`charset=utf8mb4` (unknown to Python) is read as UTF-8: UP, not a probe error."""
+
+    async def scenario() -> None:
+        async with web_server() as port:
+            prober = HttpProber()
+            try:
+                probe = http_probe(f"http://127.0.0.1:{port}/odd-charset", keyword="supportbot")
                 result = await prober.check("k", probe, at=T0)
             finally:
                 await prober.close()
