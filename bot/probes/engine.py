@@ -423,7 +423,16 @@ class ProbeEngine:
 
     async def _resolve_and_ping(self, probe: _Probe, at: datetime, done: ResultSink | None) -> None:
         try:
-            address = await self._resolve(probe.host)
+            # The resolver's own retries take 10 s and more when DNS does not answer: the
+            # probe's timeout bounds the check, as for TCP and HTTP.
+            async with asyncio.timeout(probe.timeout_s):
+                address = await self._resolve(probe.host)
+        except TimeoutError:  # an OSError too: first
+            error = f"cannot resolve {probe.host}: no answer in {probe.timeout_s:g} s"
+            self._complete(
+                probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
+            )
+            return
         except OSError as exc:
             error = f"cannot resolve {probe.host}: {exc.strerror or exc}"
             self._complete(

@@ -145,3 +145,22 @@ def test_without_any_icmp_socket_every_icmp_probe_fails_as_data(netns: str, tmp_
     assert sweep["icmp"] == "unavailable"
     assert not result["ok"]
     assert result["error"].startswith("icmp unavailable: ")
+
+
+def test_a_host_name_whose_dns_does_not_answer_fails_within_the_probe_timeout(
+    netns: str, tmp_path: Path
+) -> None:
+    """DNS dropped: the ICMP check fails on its own 1 s timeout, not the resolver's retries."""
+    etc = Path("/etc/netns") / netns  # `ip netns exec` mounts its resolv.conf over /etc's
+    etc.mkdir(parents=True)
+    try:
+        (etc / "resolv.conf").write_text("nameserver 127.0.0.53\n")
+        for protocol in ("udp", "tcp"):
+            drop = ("-A", "INPUT", "-p", protocol, "--dport", "53", "-j", "DROP")
+            in_netns(netns, "iptables", *drop)
+        (sweep,) = sweeps(netns, tmp_path / "probes.db", "hang.invalid", count=1)
+    finally:
+        shutil.rmtree(etc)
+    result = sweep["results"]["t-hang.invalid/icmp"]
+    assert not result["ok"]
+    assert result["error"] == "cannot resolve hang.invalid: no answer in 1 s"
