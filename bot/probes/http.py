@@ -11,6 +11,7 @@ import aiohttp
 
 from bot.config.catalog import HttpProbe
 from bot.probes.result import ProbeResult
+from bot.probes.tcp import describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,9 @@ def _context(verify: bool) -> ssl.SSLContext:
 
 
 def _describe(exc: BaseException) -> str:
+    if type(exc) is aiohttp.ClientConnectorError:  # not its DNS, TLS and certificate kinds
+        # aiohttp quotes asyncio's "Connect call failed ('10.0.0.1', 80)" for a refusal.
+        return f"cannot connect to {exc.host}:{exc.port}: {describe_os_error(exc.os_error)}"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

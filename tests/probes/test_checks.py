@@ -155,6 +155,25 @@ def test_http_keyword_is_found_in_a_page_whose_charset_python_does_not_know() ->
     asyncio.run(scenario())
 
 
+def test_http_probe_of_a_closed_port_says_the_connection_was_refused() -> None:
+    """The reason an on-call can act on, as the tcp probe gives it, not "Connect call failed"."""
+
+    async def scenario() -> None:
+        async with web_server() as port:
+            pass  # the port is closed again: nothing listens on it
+        prober = HttpProber()
+        try:
+            result = await prober.check("k", http_probe(f"http://127.0.0.1:{port}/ok"), at=T0)
+        finally:
+            await prober.close()
+        assert (result.ok, result.error) == (
+            False,
+            f"cannot connect to 127.0.0.1:{port}: Connection refused",
+        )
+
+    asyncio.run(scenario())
+
+
 def _self_signed(directory: Path, days: int) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
         unavailable("the openssl command is needed to generate a test certificate")
