@@ -165,6 +165,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": ":bell: Silence over at {at}: {server} is still down, for {duration} now.{mentions}",
     },
     "alert.reason": {"fr": " Raison : {reason}", "en": " Reason: {reason}"},
+    "alert.certificate.expiring": {
+        "fr": ":lock: Le certificat TLS {url:de} ({server}) expire dans {left}, le {at}. "
+        "À renouveler avant : expiré, la sonde échouera et {server} sera en panne.",
+        "en": ":lock: The TLS certificate of {url} ({server}) expires in {left}, on {at}. "
+        "Renew it before then: once expired, the probe fails and {server} goes DOWN.",
+    },
     "alert.storm.title": {
         "fr": ":rotating_light: *Tempête d'alertes : {count} serveurs en panne* depuis {since}",
         "en": ":rotating_light: *Alert storm: {count} servers down* since {since}",

@@ -26,12 +26,14 @@ from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, Outcome
 from bot.probes.result import NO_DETAILS, ProbeResult, ProbeSpec, probe_key
 from bot.probes.rollup import Bucket, HourlyRollups, Rollup
 from bot.probes.state import (
+    CertificateExpiring,
     OutageClosed,
     OutageOpened,
     ProbeEvent,
     StreakState,
     Transition,
     advance,
+    certificate_notice,
     lengthen,
     needs_write,
     next_check_at,
@@ -173,6 +175,9 @@ class ProbeEngine:
         # Servers whose open outage has no DOWN probe in the catalog (the failing probe was
         # removed or changed): their probes are confirmed again, and the outage ends on them.
         self._unbacked: set[str] = set()
+        # (probe key, certificate's notAfter, notice) already handed to the alerts; after a
+        # restart they are handed again, and the alerts' outbox keys post each one once.
+        self._certificate_notices: set[tuple[str, datetime, int]] = set()
 
     @property
     def keys(self) -> list[str]:
@@ -501,10 +506,27 @@ class ProbeEngine:
             probe.lengthened_at, probe.lengthened_error = result.at, result.error
         else:
             self._change(probe, result, now)
+        if result.details.get("cert_expires_soon"):
+            self._certificate_expiring(probe, result)
         if self._running:
             self._schedule(probe, next_check_at(probe.state, result, probe.spec))
         if done is not None:
             done(result)
+
+    def _certificate_expiring(self, probe: _Probe, result: ProbeResult) -> None:
+        """Hand the alerts each notice of an HTTPS certificate nearing its expiry, once."""
+        assert isinstance(probe.spec, HttpProbe)
+        expires_at = datetime.fromisoformat(result.details["cert_expires_at"])
+        days_left = int(result.details["cert_days_left"])
+        notice = certificate_notice(days_left, probe.spec.cert_expiry_warning)
+        if (probe.key, expires_at, notice) in self._certificate_notices:
+            return
+        self._certificate_notices.add((probe.key, expires_at, notice))
+        expiring = CertificateExpiring(
+            probe.key, probe.server_id, probe.spec.url, expires_at, notice
+        )
+        self._events.append(expiring)
+        self._writer_wake.set()
 
     def _change(self, probe: _Probe, result: ProbeResult, now: datetime) -> None:
         """Fold a result that changes the state: maybe a transition, a write, an outage."""

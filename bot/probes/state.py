@@ -6,9 +6,10 @@ streak disagrees with the status (or the status is UNKNOWN) the probe is unsettl
 again every `retry_interval` instead of every `interval`.
 """
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.probes.result import ProbeResult, ProbeSpec
 from bot.storage.models import ProbeStatus
@@ -68,7 +69,29 @@ class OutageClosed:
     outage_id: int | None = None  # set by the engine once the row is closed
 
 
-ProbeEvent = Transition | OutageOpened | OutageClosed
+@dataclass(frozen=True, slots=True)
+class CertificateExpiring:
+    """An HTTPS probe's certificate expires within its `cert_expiry_warning`; `notice` is the
+    step reached (`certificate_notice`), each said once per certificate."""
+
+    key: str
+    server_id: str
+    url: str
+    expires_at: datetime
+    notice: int  # days: the warning's own, then 7, 3, 1
+
+
+ProbeEvent = Transition | OutageOpened | OutageClosed | CertificateExpiring
+
+CERTIFICATE_NOTICES = (7, 3, 1)  # days left at which an expiring certificate is said again
+
+
+def certificate_notice(days_left: int, warning: timedelta) -> int:
+    """The notice a certificate with `days_left` whole days to live has reached: the warning's
+    days (rounded up) when it enters the warning, then 7, 3 and 1 days left."""
+    first = math.ceil(warning / timedelta(days=1))
+    reached = [days for days in CERTIFICATE_NOTICES if days_left <= days < first]
+    return min(reached, default=first)
 
 
 def advance(

@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.errors import UserFacingError
 from bot.messages import Messages
 from bot.probes.result import probe_key
-from bot.probes.state import OutageClosed, OutageOpened, ProbeEvent, Transition
+from bot.probes.state import (
+    CertificateExpiring,
+    OutageClosed,
+    OutageOpened,
+    ProbeEvent,
+    Transition,
+)
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.storms import OpenStorm, decide_storm, reached_milestone, suggest_kind
@@ -116,6 +122,8 @@ class AlertService(Service):
             self._defer_opened(session, event)
         elif isinstance(event, OutageClosed):
             self._closed(session, event)
+        elif isinstance(event, CertificateExpiring):
+            self._certificate_expiring(session, event)
         else:
             self._transition(session, event)
 
@@ -264,6 +272,27 @@ class AlertService(Service):
             if not still_down:
                 storm.ended_at = event.ended_at
             self._update_storm_root(session, storm, now)
+
+    # Certificates ------------------------------------------------------------------------------
+
+    def _certificate_expiring(self, session: Session, event: CertificateExpiring) -> None:
+        """A top-level post in the alert channel at each notice of an HTTPS certificate nearing
+        its expiry (its last day mentions the on-call): renewed in time, it never becomes an
+        outage. Once per certificate and notice, by key; nothing for a silenced server."""
+        now = self._clock()
+        if self._silenced(session, {event.server_id}, now):
+            return
+        text = render.certificate_expiring(
+            event.server_id,
+            event.url,
+            event.expires_at,
+            now,
+            self._messages,
+            self._zone,
+            oncall=tuple(self.catalog.team.oncall) if event.notice <= 1 else (),
+        )
+        day = event.expires_at.strftime("%Y%m%dT%H%M%S")
+        self._post(session, bounded_key(f"cert/{event.key}/{day}/{event.notice}d"), text, now)
 
     # Milestones --------------------------------------------------------------------------------
 

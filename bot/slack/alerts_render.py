@@ -274,6 +274,27 @@ def probe_down(
     )
 
 
+def certificate_expiring(
+    server_id: str,
+    url: str,
+    expires_at: datetime,
+    now: datetime,
+    messages: Messages,
+    zone: ZoneInfo,
+    *,
+    oncall: tuple[str, ...] = (),
+) -> str:
+    """An HTTPS certificate expires soon: which, on which server, when, and what follows."""
+    text = messages.get(
+        "alert.certificate.expiring",
+        url=escape(url),
+        server=server_id,
+        left=duration(max(expires_at - now, timedelta(0)), messages),
+        at=local_time(expires_at, zone),
+    )
+    return f"{text} {mentions(oncall)}" if oncall else text
+
+
 def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
     """The grouped root of a storm: how many servers, which, how many recovered."""
     count = len(view.members)

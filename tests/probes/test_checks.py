@@ -16,6 +16,7 @@ from bot.config.catalog import HttpProbe
 from bot.probes.engine import ProbeEngine
 from bot.probes.http import HttpProber, certificate_not_after
 from bot.probes.icmp import ping_once
+from bot.probes.state import CertificateExpiring, ProbeEvent
 from bot.probes.tcp import probe_tcp
 from bot.storage.database import transaction
 from bot.storage.models import ProbeStatus
@@ -225,6 +226,43 @@ def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) ->
     asyncio.run(scenario())
     der = ssl.PEM_cert_to_DER_cert(cert.read_text())
     assert certificate_not_after(der) == not_after
+
+
+def test_an_expiring_certificate_is_handed_to_the_alerts_once_a_notice(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A certificate 10 days from expiring (under the 14-day warning): one event at the first
+    check, none at the next, one more once 7 days or less are left; in the write transaction,
+    where the alerts post it."""
+    cert, key = _self_signed(tmp_path, days=10)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    seen: list[CertificateExpiring] = []
+
+    def hook(_session: Session, event: ProbeEvent) -> None:
+        if isinstance(event, CertificateExpiring):
+            seen.append(event)
+
+    async def scenario() -> None:
+        async with web_server(server_context) as port:
+            url = f"https://127.0.0.1:{port}/ok"
+            shop = server("shop", "127.0.0.1", {"type": "https", "url": url})
+            seed(sessions, [shop])
+            clock = Clock(datetime.now(UTC))
+            engine = ProbeEngine([shop], sessions, clock, http_ssl=trusted, in_transaction=hook)
+            async with engine:
+                for advance in (0, 60, 4 * 86400):  # the last: 6 days left
+                    clock.advance(advance)
+                    result = (await engine.sweep())[0]
+                    assert result.ok, result.error
+                    await engine.flush()
+
+    asyncio.run(scenario())
+    assert [event.notice for event in seen] == [14, 7]
+    assert {(event.key, event.server_id) for event in seen} == {(seen[0].key, "shop")}
+    assert seen[0].url.startswith("https://127.0.0.1:")
+    assert seen[0].expires_at == seen[1].expires_at
 
 
 def test_icmp_to_localhost_answers() -> None:

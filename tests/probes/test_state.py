@@ -10,6 +10,7 @@ from bot.probes.state import (
     StreakState,
     Transition,
     advance,
+    certificate_notice,
     lengthen,
     needs_write,
     next_check_at,
@@ -199,3 +200,21 @@ def test_probe_keys_are_stable_and_readable() -> None:
     ]
     assert len(keys[3]) == 200
     assert keys[3] == probe_key(server, server.probes[3])
+
+
+def test_an_expiring_certificate_is_noticed_at_its_warning_then_at_7_3_and_1_days_left() -> None:
+    fortnight = timedelta(days=14)
+    assert [certificate_notice(days, fortnight) for days in (13, 8, 7, 4, 3, 2, 1, 0)] == [
+        14,
+        14,
+        7,
+        7,
+        3,
+        3,
+        1,
+        1,
+    ]
+    # A warning shorter than the notices starts at its own length, rounded up to a day.
+    assert certificate_notice(2, timedelta(days=2)) == 2
+    assert certificate_notice(1, timedelta(days=2)) == 1
+    assert certificate_notice(0, timedelta(hours=36)) == 1

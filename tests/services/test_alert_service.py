@@ -1,5 +1,6 @@
-"""Storm grouping through the alert service, on a real database: outages opened and closed as
-the probe engine does (its transaction, then the service's hook), with an injected clock."""
+"""The alert service on a real database, fed as the probe engine feeds it (events in its
+transaction, through the service's hook), with an injected clock: storm grouping and storm
+acknowledgement, expiring certificates."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import load_catalog
 from bot.errors import UserFacingError
 from bot.messages import Messages
-from bot.probes.state import OutageClosed, OutageOpened
+from bot.probes.state import CertificateExpiring, OutageClosed, OutageOpened
 from bot.services.alerts import AlertService
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
@@ -50,6 +51,8 @@ level = "critique"
     for n in range(1, SERVERS + 1)
 )
 START = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+HTTPS = "https://shop.example/health"
+EXPIRES = START + timedelta(days=12, hours=12)
 
 
 @dataclass
@@ -80,6 +83,15 @@ class Alerting:
                 assert outage is not None
                 event = OutageClosed(server, self.clock.now, self.clock.now, outage.id)
                 self.alerts.in_transaction(session, event)
+
+    def certificate(self, notice: int, *, after: timedelta, server: str = "node-1") -> None:
+        """The engine saw `server`'s certificate (valid until EXPIRES) `after` START, at
+        notice `notice`."""
+        self.clock.now = START + after
+        with self.sessions.begin() as session:
+            key = f"{server}/http:{HTTPS}"
+            event = CertificateExpiring(key, server, HTTPS, EXPIRES, notice)
+            self.alerts.in_transaction(session, event)
 
     def roots(self) -> list[str]:
         """The keys of the root messages queued in the alert channel, in order."""
@@ -220,3 +232,30 @@ def test_a_storm_over_cannot_be_acknowledged(alerting: Alerting) -> None:
     assert over.value.key == "alert.storm_already_over"
     with alerting.sessions() as session:
         assert session.scalars(select(AuditEvent)).all() == []
+
+
+def test_an_expiring_certificate_is_posted_once_a_notice_and_pages_on_its_last_day(
+    alerting: Alerting,
+) -> None:
+    alerting.certificate(14, after=timedelta(0))
+    alerting.certificate(14, after=timedelta(hours=2))  # again after a restart: nothing new
+    alerting.certificate(7, after=timedelta(days=6))
+    alerting.certificate(1, after=timedelta(days=12))
+    with alerting.sessions() as session:
+        posted = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [message.thread_key for message in posted] == [None, None, None]
+    assert posted[0].text == (
+        f":lock: The TLS certificate of {HTTPS} (node-1) expires in 12d12h, on "
+        "2026-12-09 16:00. Renew it before then: once expired, the probe fails and node-1 goes "
+        "DOWN."
+    )
+    assert "expires in 6d12h" in posted[1].text
+    assert "<@" not in posted[0].text + posted[1].text
+    assert posted[2].text.endswith(" <@U01AAA>")  # the last day: the on-call is told
+
+
+def test_a_silenced_server_posts_no_certificate_notice(alerting: Alerting) -> None:
+    alerting.alerts.silence(Actor("U01AAA"), "node-2", timedelta(hours=1), "migration")
+    alerting.certificate(14, after=timedelta(0), server="node-2")
+    with alerting.sessions() as session:
+        assert session.scalars(select(OutboxMessage.key)).all() == []
