@@ -186,6 +186,10 @@ class TicketService(Service):
             for row in session.connection().execute(_OPEN_ON_SERVER, {"server_id": server_id})
         ]
 
+    def _client_words(self, session: Session, client_id: str) -> str:
+        """The client as a list's header names it: by its name, escaped."""
+        return render.escape(self._client_name(session, client_id))
+
     def _client_name(self, session: Session, client_id: str) -> str:
         """From the catalog; from the database for a client the catalog no longer has."""
         spec = next((c for c in self.catalog.clients if c.id == client_id), None)
@@ -609,7 +613,7 @@ class TicketService(Service):
             else:
                 client = self._find_client(scope, unknown="list.unknown_client")
                 urgent = self._most_urgent(session, now, client_id=client)
-                what = _What("list.what.client", client=client)
+                what = _What("list.what.client", client=self._client_words(session, client))
         return self._list_reply(urgent, what, footer=[])
 
     def status(self, target: str | None) -> Reply:
@@ -631,7 +635,7 @@ class TicketService(Service):
             else:
                 client = self._find_client(target)
                 urgent = self._most_urgent(session, now, client_id=client)
-                what = _What("list.what.client", client=client)
+                what = _What("list.what.client", client=self._client_words(session, client))
                 clients = [client]
                 servers = [s.id for s in self.catalog.servers if s.client == client]
             notes = render.monitoring_lines(

@@ -475,7 +475,7 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     assert "due 2026-11-27 17:00" in lines[1]
     assert "ACME SARL (essentiel): 0/2 interventions this month" in status
     assert "Globex SAS (premium): 1/6 interventions this month" in status
-    assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket open for acme"
+    assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket open for ACME SARL"
     assert bot.command("status globex-db-01", command="/sla").startswith("1 ticket open on")
     assert bot.command("status INT-2", command="/sla").startswith("*INT-2 · incident")
     # A word that starts like a ticket but is not one is looked up as a client or server.
@@ -487,7 +487,7 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
 def test_list_of_something_else_than_a_client_says_what_list_takes(bot: RunningBot) -> None:
     """`list` takes mine, open or a client; a server or a ticket is for /sla status."""
     bot.command("open globex-db-01 secours slow")
-    assert bot.command("list globex").startswith("1 ticket open for globex")
+    assert bot.command("list globex").startswith("1 ticket open for Globex SAS")
     for word in ("globex-db-01", "INT-1"):
         reply = bot.command(f"list {word}")
         assert reply.startswith(f"`{word.lower()}` is not a client. `list` takes `mine`, `open`")

@@ -76,7 +76,7 @@ def test_french_lists_agree_with_the_number_of_tickets(sessions: sessionmaker[Se
     open_ticket(h, paris(11, 2, 9), "globex-db-01", TicketKind.MATERIEL, "disk")
     assert tickets.status(None).text.startswith("1 ticket ouvert\n")
     open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
-    assert tickets.status("globex").text.startswith("2 tickets ouverts pour globex\n")
+    assert tickets.status("globex").text.startswith("2 tickets ouverts pour Globex SAS\n")
 
 
 def test_the_ranking_from_deadlines_agrees_with_the_tickets_read_in_full(
