@@ -13,6 +13,8 @@ _COMPACT = re.compile(
     r"(?:(?P<d>\d+)[dj])?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m|(?<=h)(?P<hm>[0-5]\d)$)?(?:(?P<s>\d+)s)?"
 )
 _ISO = TypeAdapter(timedelta)
+# Months and years (before the T: "P1M" is a month, "PT1M" a minute) have no fixed length.
+_ISO_CALENDAR = re.compile(r"[ym]")
 _MAX = timedelta(days=3650)
 
 
@@ -33,6 +35,11 @@ def parse_duration(text: str) -> timedelta:
         except OverflowError:  # "99999999999d": past what a timedelta holds, so past _MAX too
             raise ValueError(f"duration too long: {text!r} (at most 3650 days)") from None
     elif cleaned.startswith("p"):
+        if _ISO_CALENDAR.search(cleaned.partition("t")[0]):
+            raise ValueError(
+                f"not a duration: {text!r} (ISO-8601 months and years have no fixed length; "
+                "write days such as 30d, and a minute PT1M)"
+            )
         try:
             value = _ISO.validate_python(cleaned.upper())
         except ValidationError:

@@ -366,6 +366,15 @@ def test_bad_durations_are_refused(text: str) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize("text", ["P1M", "p1m", "P1Y", "P1Y2M", "P1MT1M"])
+def test_iso_months_and_years_are_refused_not_read_as_30_or_365_days(text: str) -> None:
+    """`update_every = "P1M"` is most likely a minute typed without its T: read as 30 days,
+    technicians would hear of a ticket once a month. A month or a year has no fixed length."""
+    with pytest.raises(ValueError, match=r"months and years have no fixed length.*PT1M"):
+        parse_duration(text)
+    assert parse_duration("PT1M") == timedelta(minutes=1)
+
+
 def test_a_server_is_found_by_its_id_in_any_case_unless_that_is_ambiguous() -> None:
     catalog = load_catalog(EXAMPLE)
     assert catalog.find_server("acme-web-01") is catalog.server("acme-web-01")

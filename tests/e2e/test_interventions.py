@@ -475,7 +475,9 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     assert "due 2026-11-27 17:00" in lines[1]
     assert "ACME SARL (essentiel): 0/2 interventions this month" in status
     assert "Globex SAS (premium): 1/6 interventions this month" in status
-    assert bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket open for ACME SARL"
+    assert (
+        bot.command("status acme", command="/sla").splitlines()[0] == "1 ticket open for ACME SARL"
+    )
     assert bot.command("status globex-db-01", command="/sla").startswith("1 ticket open on")
     assert bot.command("status INT-2", command="/sla").startswith("*INT-2 · incident")
     # A word that starts like a ticket but is not one is looked up as a client or server.
