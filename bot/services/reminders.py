@@ -410,8 +410,7 @@ class ReminderService(Service):
         """Every nudge due so far for a claimed, open ticket (none otherwise)."""
         if ticket.status is not TicketStatus.CLAIMED or ticket.claimed_at is None:
             return ()  # unclaimed, waiting on the client, or resolved: no nudge
-        every = self.catalog.policy.update_every
-        return ticket_nudges(ticket, every, now, updates=updates, snoozes=snoozes).due
+        return ticket_nudges(ticket, self.catalog, now, updates=updates, snoozes=snoozes).due
 
     def _nudge(
         self,

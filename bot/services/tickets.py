@@ -945,8 +945,8 @@ class TicketService(Service):
     ) -> datetime | None:
         """When the claimed ticket's next update nudge falls due after `now`, as the reminders
         sweep plans it; None while it waits on the client."""
-        every = self.catalog.policy.update_every
-        return ticket_nudges(ticket, every, now, updates=updates, snoozes=snoozes).next_at
+        plan = ticket_nudges(ticket, self.catalog, now, updates=updates, snoozes=snoozes)
+        return plan.next_at
 
 
 @dataclass(frozen=True)

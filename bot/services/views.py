@@ -15,6 +15,8 @@ from bot.sla import (
     Pause,
     Snooze,
     TicketKind,
+    calendar_for,
+    clock_for,
     named_calendar,
     plan_nudges,
 )
@@ -196,24 +198,31 @@ def clock_views(ticket: StoredTimeline, catalog: Catalog, now: datetime) -> tupl
 
 def ticket_nudges(
     ticket: StoredTicket,
-    update_every: timedelta,
+    catalog: Catalog,
     now: datetime,
     *,
     updates: Sequence[datetime],
     snoozes: Sequence[Snooze],
 ) -> NudgePlan:
     """The update nudges of a claimed ticket (its pauses loaded) as planned at `now`: what the
-    reminders sweep sends, and what a snooze's reply says of the next one."""
+    reminders sweep sends, and what a snooze's reply says of the next one. Periods count the
+    open time of the calendar of the ticket's clock (wall-clock time for a level the catalog
+    no longer has)."""
     assert ticket.claimed_at is not None
+    try:
+        calendar = calendar_for(catalog, ticket.level, clock_for(TicketKind(ticket.kind)))
+    except ValueError:
+        calendar = None
     return plan_nudges(
         ticket.ref,
         ticket.claimed_at,
-        update_every,
+        catalog.policy.update_every,
         now,
         updates=updates,
         waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
         snoozes=snoozes,
         closed_at=ticket.resolved_at,
+        calendar=calendar,
     )
 
 

@@ -1,7 +1,10 @@
-"""Client-update nudges for a claimed ticket, in wall-clock time (not calendar time).
+"""Client-update nudges for a claimed ticket, counted in the open time of its clock's calendar.
 
-The first nudge is due `update_every` after the claim; an update restarts the period; each
-nudge starts the next period. While the ticket waits on the client there is no nudge, and the
+The first nudge is due `update_every` of open time after the claim; an update restarts the
+period; each nudge starts the next period. On a business-hours calendar a ticket is not nudged
+at night, nor on weekends and holidays when the calendar is closed: the technician is not
+expected to work on it then, nor the client to be told (on a 24/7 calendar, open time is
+wall-clock time). While the ticket waits on the client there is no nudge, and the
 period restarts when the wait ends. A snooze requested at R until U moves a nudge that would
 fall strictly between R and U to U. Each nudge's key holds its due instant, so recomputing from
 the same facts gives the same keys, and a later snooze never rewrites nudges already due.
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from bot.sla.calendar import require_aware
+from bot.sla.calendar import Calendar, add_open_time, require_aware
 from bot.sla.clock import Pause
 
 
@@ -71,8 +74,10 @@ def plan_nudges(
     waits: Sequence[Pause] = (),
     snoozes: Sequence[Snooze] = (),
     closed_at: datetime | None = None,
+    calendar: Calendar | None = None,
 ) -> NudgePlan:
-    """Nudges of a ticket claimed at `claimed_at`, given its updates, waits and snoozes."""
+    """Nudges of a ticket claimed at `claimed_at`, given its updates, waits and snoozes;
+    periods in `calendar`'s open time (wall-clock time without one)."""
     if update_every <= timedelta(0):
         raise ValueError("update_every must be longer than zero")
     claimed_at = require_aware(claimed_at, "claimed_at")
@@ -89,7 +94,14 @@ def plan_nudges(
     due_at_list: list[datetime] = []
     next_at: datetime | None = None
     while True:
-        candidate = _snoozed(anchor + update_every, snooze_list)
+        period_end = (
+            anchor + update_every
+            if calendar is None
+            else add_open_time(anchor, update_every, calendar)
+        )
+        candidate = _snoozed(period_end, snooze_list)
+        if calendar is not None and candidate != period_end:  # snoozed into closed hours: at
+            candidate = next(calendar.open_windows(candidate))[0]  # the next opening
         update = next((u for u in update_times if u > anchor), None)
         wait = next(((s, e) for s, e in wait_periods if e is None or e > anchor), None)
         if update is not None and update <= candidate and (wait is None or update <= wait[0]):
@@ -132,6 +144,7 @@ def due_nudge(
     waits: Sequence[Pause] = (),
     snoozes: Sequence[Snooze] = (),
     closed_at: datetime | None = None,
+    calendar: Calendar | None = None,
 ) -> Nudge | None:
     """The nudge to send at `now`, if any: the most recent due one, unless already sent."""
     plan = plan_nudges(
@@ -143,6 +156,7 @@ def due_nudge(
         waits=waits,
         snoozes=snoozes,
         closed_at=closed_at,
+        calendar=calendar,
     )
     if not plan.due or plan.due[-1].key in sent:
         return None

@@ -351,6 +351,27 @@ def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(worl
     assert len(world.outbox("/nudge/")) == 4
 
 
+def test_nudges_of_a_business_hours_ticket_wait_for_the_calendar_to_open(world: World) -> None:
+    """An 8 h GTR on business hours (09:00-19:00), claimed Wednesday 17:30: nudged at 18:30,
+    then nobody is woken at night; the hour goes on at 09:00, so the next nudge is Thursday
+    09:30 (half an hour before the close, half an hour after the opening), then 10:30."""
+    world.clock.at = datetime(2026, 11, 25, 17, 30, tzinfo=PARIS)
+    ticket = world.open("acme-web-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(datetime(2026, 11, 26, 10, 45, tzinfo=PARIS), step=timedelta(minutes=5))
+    assert [row.key for row in world.outbox("/nudge/")] == [
+        "INT-1/nudge/2026-11-25T17:30:00Z/dm",
+        "INT-1/nudge/2026-11-26T08:30:00Z/dm",
+        "INT-1/nudge/2026-11-26T09:30:00Z/thread",
+    ]
+    # Snoozed at 10:45 for 12 h, into the night: the nudge comes at Friday's opening.
+    reply = world.tickets.snooze(Actor(TECH), ticket, timedelta(hours=12))
+    assert "2026-11-27 09:00" in reply.text
+    world.sweep_until(datetime(2026, 11, 27, 9, 5, tzinfo=PARIS), step=timedelta(minutes=5))
+    assert world.outbox("/nudge/")[-1].key == "INT-1/nudge/2026-11-27T08:00:00Z/thread"
+    assert len(world.outbox("/nudge/")) == 4
+
+
 def claimed_and_updated_at_10_05(world: World) -> None:
     """A ticket opened and claimed at 10:00, its client told at 10:05: nudges from 11:05."""
     ticket = world.open("crit-db-01", TicketKind.SECOURS)
