@@ -342,6 +342,9 @@ class HttpProbe(_ProbeCommon):
     expect_status: int = Field(200, ge=100, le=599)
     keyword: str | None = None
     cert_expiry_warning: Duration = timedelta(days=14)
+    # False for a server whose certificate no public authority signed (self-signed, an
+    # internal CA): the check neither verifies it nor fails on it; its expiry is still read.
+    verify_tls: bool = True
 
     @property
     def key_part(self) -> str:

@@ -55,7 +55,9 @@ class HttpProber:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_s):
-                async with self._session.get(probe.url, allow_redirects=False) as response:
+                # ssl=True keeps the pool's own setting (verified); False verifies nothing.
+                request = self._session.get(probe.url, allow_redirects=False, ssl=probe.verify_tls)
+                async with request as response:
                     details["status"] = response.status
                     body = await read_head(response.content, MAX_BODY) if probe.keyword else b""
                     charset = response.charset or "utf-8"
@@ -66,7 +68,9 @@ class HttpProber:
             return ProbeResult(key, False, at, error=_describe(exc), details=details)
         latency = timedelta(seconds=time.perf_counter() - started)
         if url.scheme == "https" and url.host is not None and url.port is not None:
-            expires_at = await self._certificate_expiry(url.host, url.port, timeout_s)
+            expires_at = await self._certificate_expiry(
+                url.host, url.port, timeout_s, verify=probe.verify_tls
+            )
             if expires_at is not None:
                 details["cert_expires_at"] = expires_at.isoformat()
                 details["cert_days_left"] = cert_days_left(expires_at, at)
@@ -78,7 +82,9 @@ class HttpProber:
             error = f"keyword {probe.keyword!r} not found"
         return ProbeResult(key, error is None, at, latency, error, details)
 
-    async def _certificate_expiry(self, host: str, port: int, timeout_s: float) -> datetime | None:
+    async def _certificate_expiry(
+        self, host: str, port: int, timeout_s: float, *, verify: bool = True
+    ) -> datetime | None:
         """notAfter of the server's certificate, read on a separate handshake, cached an hour.
 
         aiohttp releases the connection (and its TLS object) before the caller sees the
@@ -88,7 +94,12 @@ class HttpProber:
         cached = self._certificates.get((host, port))
         if cached is not None and cached[0] > loop.time():
             return cached[1]
-        context = self._ssl if isinstance(self._ssl, ssl.SSLContext) else _context(self._ssl)
+        if not verify:
+            context = _context(False)
+        elif isinstance(self._ssl, ssl.SSLContext):
+            context = self._ssl
+        else:
+            context = _context(self._ssl)
         try:
             async with asyncio.timeout(timeout_s):
                 _reader, writer = await asyncio.open_connection(host, port, ssl=context)

@@ -190,7 +190,8 @@ def _self_signed(directory: Path, days: int) -> tuple[Path, Path]:
 
 
 def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) -> None:
-    """The expiry of a certificate generated for the test is read and counted in whole days."""
+    """The expiry of a certificate generated for the test is read and counted in whole days;
+    a client that does not trust it fails, unless the probe says not to verify it."""
     cert, key = _self_signed(tmp_path, days=30)
     end = subprocess.run(
         ["openssl", "x509", "-enddate", "-noout", "-in", str(cert)],
@@ -212,6 +213,7 @@ def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) ->
             try:
                 result = await prober.check("k", http_probe(url, keyword="supportbot"), at=at)
                 refused = await untrusting.check("k", http_probe(url), at=at)
+                unverified = await untrusting.check("k", http_probe(url, verify_tls=False), at=at)
             finally:
                 await prober.close()
                 await untrusting.close()
@@ -222,6 +224,9 @@ def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) ->
         assert not refused.ok
         assert refused.error is not None
         assert "certificate" in refused.error.lower()
+        # `verify_tls = false` (a self-signed or internal certificate): up, expiry still read.
+        assert unverified.ok, unverified.error
+        assert unverified.details["cert_days_left"] == 12
 
     asyncio.run(scenario())
     der = ssl.PEM_cert_to_DER_cert(cert.read_text())
