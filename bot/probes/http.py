@@ -28,9 +28,11 @@ class HttpProber:
     ) -> None:
         # Without reuse every check opens a fresh connection, so it tests the handshake (and sees
         # the certificate) the way a new visitor would; a pooled connection could hide an outage.
+        # No cap per host: a probe has one check in flight at most, so the catalog bounds what
+        # one host gets, and a check queued behind others would time out waiting, not failing.
         connector = aiohttp.TCPConnector(
             limit=limit,
-            limit_per_host=min(limit, 10),
+            limit_per_host=0,
             force_close=not reuse,
             ttl_dns_cache=300,
             ssl=ssl_context

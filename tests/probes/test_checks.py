@@ -56,6 +56,8 @@ async def _pages(request: web.Request) -> web.StreamResponse:
         return web.Response(status=503, text="maintenance")
     if request.path == "/slow":
         await asyncio.sleep(3)
+    if request.path.startswith("/busy"):
+        await asyncio.sleep(0.5)
     return web.Response(text="hello from supportbot" if request.path == "/ok" else "nothing")
 
 
@@ -171,6 +173,33 @@ def test_http_probe_of_a_closed_port_says_the_connection_was_refused() -> None:
             False,
             f"cannot connect to 127.0.0.1:{port}: Connection refused",
         )
+
+    asyncio.run(scenario())
+
+
+def test_many_probes_of_one_host_at_once_are_not_queued_into_timeouts() -> None:
+    """Fifty sites behind one address and port (a shared front end), each answering in half a
+    second, checked at the same instant with a 2 s timeout: every one answers in time. A cap
+    of connections per host queued them, and the last ones failed "timeout" waiting their
+    turn, with nothing wrong on the server."""
+
+    async def scenario() -> None:
+        async with web_server() as port:
+            prober = HttpProber()
+            try:
+                results = await asyncio.gather(
+                    *(
+                        prober.check(
+                            f"k{n}",
+                            http_probe(f"http://127.0.0.1:{port}/busy/{n}", timeout="2s"),
+                            at=T0,
+                        )
+                        for n in range(50)
+                    )
+                )
+            finally:
+                await prober.close()
+        assert [result.error for result in results if not result.ok] == []
 
     asyncio.run(scenario())
 
