@@ -728,6 +728,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         ),
         "en": "{ref} claimed by <@{user}>. GTI {verdict}: {taken} of open time, budget {budget}.",
     },
+    "ticket.claimed_gti_after_close": {
+        "fr": (
+            "{ref} pris en charge par <@{user}>. GTI {verdict} : échéance {deadline}, "
+            "prise en charge après la fermeture ({taken} de délai sur {budget})."
+        ),
+        "en": (
+            "{ref} claimed by <@{user}>. GTI {verdict}: due {deadline}, claimed after closing "
+            "time ({taken} of open time, budget {budget})."
+        ),
+    },
     "ticket.claimed": {
         "fr": "{ref} pris en charge par <@{user}>.",
         "en": "{ref} claimed by <@{user}>.",
@@ -780,6 +790,18 @@ CATALOG: dict[str, dict[Language, str]] = {
     "ticket.gtr_stopped": {
         "fr": " GTR {verdict} : {taken} de délai consommé sur {budget}.",
         "en": " GTR {verdict}: {taken} of open time, budget {budget}.",
+    },
+    "ticket.gti_stopped_after_close": {
+        "fr": " GTI {verdict} : échéance {deadline}, arrêtée après la fermeture ({taken} de "
+        "délai sur {budget}).",
+        "en": " GTI {verdict}: due {deadline}, stopped after closing time ({taken} of open time, "
+        "budget {budget}).",
+    },
+    "ticket.gtr_stopped_after_close": {
+        "fr": " GTR {verdict} : échéance {deadline}, arrêtée après la fermeture ({taken} de "
+        "délai sur {budget}).",
+        "en": " GTR {verdict}: due {deadline}, stopped after closing time ({taken} of open time, "
+        "budget {budget}).",
     },
     "ticket.note": {"fr": " Note : {text}", "en": " Note: {text}"},
     "ticket.reassigned": {

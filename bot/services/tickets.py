@@ -27,6 +27,7 @@ from bot.sla import (
     AllowanceUsage,
     ClockKind,
     ClockState,
+    ClockStatus,
     Snooze,
     TicketKind,
     clock_for,
@@ -786,7 +787,7 @@ class TicketService(Service):
         status = sla_clock(gti, ticket.pauses, self.catalog).status(now)
         budget = timedelta(seconds=gti.budget_seconds)
         return self._messages.get(
-            "ticket.claimed_gti",
+            _after_close("ticket.claimed_gti", status, budget),
             ref=f"INT-{ticket.id}",
             user=user_id,
             verdict=self._messages.get(
@@ -794,6 +795,7 @@ class TicketService(Service):
             ),
             taken=render.taken(status.consumed, budget, self._messages),
             budget=render.duration(budget, self._messages),
+            deadline=render.local_time(status.deadline, self._zone),
         )
 
     def _still_waiting(self, ticket: Ticket) -> str:
@@ -816,12 +818,13 @@ class TicketService(Service):
         status = sla_clock(row, ticket.pauses, self.catalog).status(now)
         budget = timedelta(seconds=row.budget_seconds)
         return self._messages.get(
-            key,
+            _after_close(key, status, budget),
             verdict=self._messages.get(
                 "verdict.met" if status.state is ClockState.MET else "verdict.breached"
             ),
             taken=render.taken(status.consumed, budget, self._messages),
             budget=render.duration(budget, self._messages),
+            deadline=render.local_time(status.deadline, self._zone),
         )
 
     def _clock_details(self, ticket: Ticket, row: Clock | None, now: datetime) -> dict[str, Any]:
@@ -968,6 +971,15 @@ class _What:
 
     def words(self, messages: Messages, count: int) -> str:
         return messages.get(f"{self.key}.{_number(count)}", **self.values)
+
+
+def _after_close(key: str, status: ClockStatus, budget: timedelta) -> str:
+    """The message of a clock's verdict: `key`, or its `_after_close` variant for a clock
+    stopped past its deadline while its calendar was closed. Breached, it has still used no
+    more open time than its budget ("4h of 4h"): the variant says the deadline it missed."""
+    if status.state is ClockState.BREACHED and status.consumed <= budget:
+        return f"{key}_after_close"
+    return key
 
 
 def _number(count: int) -> str:

@@ -72,3 +72,26 @@ def test_claiming_a_ticket_not_waiting_says_nothing_of_a_wait(
     h.clock.now = paris(11, 27, 10, 20)
     h.tickets.resume(TECH, 1)
     assert h.tickets.claim(TECH, 1).text == "INT-1 claimed by <@U01AAA>."
+
+
+def test_a_claim_after_closing_time_past_the_deadline_says_which_deadline_it_missed(
+    sessions: sessionmaker[Session],
+) -> None:
+    """4 h GTI on business hours (Friday 09:00-19:00), called Friday 15:00: due 19:00. Claimed
+    at 19:30 it is breached, though the calendar, closed since 19:00, counts only 4h of 4h:
+    the reply says the deadline, not a contradiction ("breached: 4h of 4h")."""
+    h = services(sessions)
+    h.clock.now = paris(11, 27, 15, 0)
+    h.tickets.open(TECH, Open(WEB, TicketKind.SECOURS, None, "site slow"))
+    h.tickets.open(TECH, Open(WEB, TicketKind.SECOURS, None, "mail down"))
+    h.clock.now = paris(11, 27, 19, 30)
+    assert h.tickets.claim(TECH, 1).text == (
+        "INT-1 claimed by <@U01AAA>. GTI *breached*: due 2026-11-27 19:00, claimed after closing "
+        "time (4h of open time, budget 4h)."
+    )
+    tickets = TicketService(sessions, h.catalog, Messages("fr"), clock=h.clock)
+    h.clock.now = paris(11, 27, 19, 40)
+    assert tickets.claim(TECH, 2).text == (
+        "INT-2 pris en charge par <@U01AAA>. GTI *dépassée* : échéance 2026-11-27 19:00, prise en "
+        "charge après la fermeture (4h de délai sur 4h)."
+    )
