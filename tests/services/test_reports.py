@@ -263,6 +263,14 @@ def test_availability_uses_the_local_month_length_across_dst(history: History) -
     assert month.ends_at - month.starts_at == timedelta(hours=743)
 
 
+def test_the_text_rounds_availability_once(history: History) -> None:
+    """Down 2 h of October's 745 h: 99.73154 %, written 99.732 % (not 99.731 %, the 99.7315
+    of the JSON rounded again)."""
+    october = report(history, 2026, 10, client="globex")
+    assert "globex-db-01 99.732 %" in "\n".join(to_text(october, Messages("en")))
+    assert "globex-db-01 99,732 %" in "\n".join(to_text(october, Messages("fr")))
+
+
 def test_one_client_report_and_readable_text(history: History) -> None:
     """`client` limits the report; the text names the figures a technician looks for."""
     month = report(history, 2026, 11, client="acme")

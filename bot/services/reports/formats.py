@@ -244,9 +244,11 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
     states = client.clock_states
     scope = client.out_of_scope
     totals = client.credit_totals
+    # From the ratio, not from `percent` (already rounded to 4 places: rounding twice can
+    # lose the last digit, 99.73154 -> 99.7315 -> 99.731).
     availability = ", ".join(
-        f"{s.server_id} {messages.decimal(s.percent, 3)} %"
-        if s.percent is not None
+        f"{s.server_id} {messages.decimal(s.availability * 100, 3)} %"
+        if s.availability is not None
         else f"{s.server_id} -"
         for s in client.servers
     )
