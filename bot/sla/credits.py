@@ -51,6 +51,18 @@ def to_cents(value: Decimal | float | int) -> Decimal:
     return decimal.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _chronological(breach: Breach) -> tuple[datetime, int, str, str]:
+    """Deadline first; at the same deadline, by ticket number (INT-9 before INT-10, which the
+    refs compared as text would put first)."""
+    number = breach.ticket_ref.rpartition("-")[2]
+    return (
+        breach.breached_at,
+        int(number) if number.isdigit() else 0,
+        breach.ticket_ref,
+        breach.clock_kind.value,
+    )
+
+
 def credits_for(
     breaches: Iterable[Breach], monthly_fee: Decimal | float, policy: Policy
 ) -> list[Credit]:
@@ -59,7 +71,7 @@ def credits_for(
     full_amount = to_cents(fee * Decimal(str(policy.credit_rate)))
     left = to_cents(fee * Decimal(str(policy.credit_cap)))
     credits: list[Credit] = []
-    for breach in sorted(breaches):
+    for breach in sorted(breaches, key=_chronological):
         amount = min(full_amount, left)
         left -= amount
         credits.append(Credit(breach, amount, full_amount))

@@ -32,6 +32,23 @@ def test_the_breach_crossing_the_cap_gets_the_remainder_and_later_ones_nothing()
     assert total(credits) == Decimal("99.00")
 
 
+def test_breaches_at_the_same_deadline_are_capped_in_ticket_order() -> None:
+    """Tickets called on Saturday night share the deadline of the morning: INT-9 comes before
+    INT-10 (by number, not as text)."""
+    at = paris(2026, 11, 7, 13)
+    breaches = [
+        Breach(at, "INT-10", ClockKind.GTR),
+        Breach(at, "INT-9", ClockKind.GTR),
+        Breach(at, "INT-8", ClockKind.GTR),
+    ]
+    credits = credits_for(breaches, 120, Policy())
+    assert [(c.breach.ticket_ref, c.amount) for c in credits] == [
+        ("INT-8", Decimal("60.00")),
+        ("INT-9", Decimal("60.00")),
+        ("INT-10", Decimal("0.00")),
+    ]
+
+
 def test_a_partial_remainder_goes_to_the_crossing_breach() -> None:
     """Rate 40 %, cap 100 % of 100: 40 + 40 + 20 (reduced) + 0."""
     policy = Policy(credit_rate=0.4, credit_cap=1.0)
