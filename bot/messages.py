@@ -388,6 +388,17 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "avoir {amount} {state} ({month})",
         "en": "credit {amount} {state} ({month})",
     },
+    "report.cut": {
+        "fr": (
+            "_Bilan trop long pour un message Slack : la suite manque ici. Le bilan complet : "
+            "`/sla report <client> {month}` par client, ou `supportbot report --month {month}`._"
+        ),
+        "en": (
+            "_Report too long for one Slack message: the rest is not shown here. The whole "
+            "report: `/sla report <client> {month}` per client, or "
+            "`supportbot report --month {month}`._"
+        ),
+    },
     "report.future_month": {
         "fr": "{month} n'a pas commencé : pas de bilan à faire.",
         "en": "{month} has not begun: there is nothing to report yet.",

@@ -1,6 +1,7 @@
 """The monthly report: a month of history built through the services, figures checked against
 values worked out by hand (tests/services/history.py), on SQLite and PostgreSQL."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from bot.services.reports import (
     build_month_report,
     first_business_day,
     to_json,
+    to_slack,
     to_text,
 )
 from bot.sla import ClockState, TicketKind
@@ -283,6 +285,31 @@ def test_one_client_report_and_readable_text(history: History) -> None:
     assert "granted 60.00 €" in text
     assert "cap 120.00 €" in text
     assert "INT-4 maintenance · acme-web-01 · called 2026-11-03 10:00 · GTI *breached*" in text
+
+
+def test_the_slack_post_shows_every_client_of_a_long_report(history: History) -> None:
+    """Slack shows at most 50 blocks: 80 clients are packed several to a section, each under
+    Slack's text limit, and none is left out of what the channel sees."""
+    month = report(history, 2026, 11)
+    globex = client_of(month, "globex")  # a short paragraph: two tickets
+    clients = tuple(replace(globex, client_id=f"client{n:02d}") for n in range(80))
+    _, blocks = to_slack(replace(month, clients=clients), Messages("fr"))
+    shown = "\n".join(block["text"]["text"] for block in blocks)
+    assert len(blocks) <= 50
+    assert all(len(block["text"]["text"]) <= 3000 for block in blocks)
+    assert all(f"(`client{n:02d}`)" in shown for n in range(80))
+
+
+def test_a_report_too_long_for_one_slack_message_says_where_the_rest_is(
+    history: History,
+) -> None:
+    """400 clients do not fit in 50 blocks: the last one says the post is cut, not silence."""
+    month = report(history, 2026, 11)
+    globex = client_of(month, "globex")
+    clients = tuple(replace(globex, client_id=f"client{n:03d}") for n in range(400))
+    _, blocks = to_slack(replace(month, clients=clients), Messages("en"))
+    assert len(blocks) == 50
+    assert "supportbot report --month 2026-11" in blocks[-1]["text"]["text"]
 
 
 def test_a_report_as_of_an_earlier_instant_leaves_out_what_came_later(history: History) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.messages import Messages
 from bot.services.reports.values import (
@@ -354,14 +354,24 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
     )
 
 
+MAX_BLOCKS = 50  # Slack refuses a message of more blocks
+
+
 def to_slack(report: MonthReport, messages: Messages) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and blocks: one section per client, each under Slack's text limit."""
+    """Fallback text and blocks: clients packed several to a section, each under Slack's text
+    limit; a report longer than a message's blocks ends saying where the whole report is."""
     parts = to_text(report, messages)
-    blocks: list[Block] = []
-    for part in parts[:50]:
+    sections: list[str] = []
+    for part in parts:
         for chunk in _chunks(part, render.SECTION_LIMIT):
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
-    return "\n\n".join(parts), [block.to_dict() for block in blocks[:50]]
+            if sections and len(sections[-1]) + 2 + len(chunk) <= render.SECTION_LIMIT:
+                sections[-1] += "\n\n" + chunk
+            else:
+                sections.append(chunk)
+    if len(sections) > MAX_BLOCKS:  # cut, but not silently: the channel is told
+        sections[MAX_BLOCKS - 1 :] = [messages.get("report.cut", month=report.label)]
+    blocks = [SectionBlock(text=MarkdownTextObject(text=section)) for section in sections]
+    return "\n\n".join(parts), [block.to_dict() for block in blocks]
 
 
 def _chunks(text: str, limit: int) -> Iterator[str]:
