@@ -1,13 +1,13 @@
 """Mirror the catalog's clients and servers into the database, keeping removed ones."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Catalog
-from bot.storage.models import Client, Server
+from bot.storage.models import Client, Server, ServerMove
 
 
 @dataclass(frozen=True)
@@ -15,11 +15,15 @@ class SyncReport:
     added: list[str]
     removed: list[str]
     restored: list[str]
+    moved: list[str] = field(default_factory=list)
 
 
 def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncReport:
-    """Upsert clients and servers; rows gone from the catalog get `removed_at`, never deleted."""
+    """Upsert clients and servers; rows gone from the catalog get `removed_at`, never deleted;
+    a server given to another client is recorded as moved (its reports before stay its first
+    client's)."""
     added: list[str] = []
+    moved: list[str] = []
     removed: list[str] = []
     restored: list[str] = []
     clients = {c.id: c for c in session.scalars(select(Client))}
@@ -45,6 +49,16 @@ def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncRe
         elif server.removed_at is not None:
             server.removed_at = None
             restored.append(f"server {server_spec.id}")
+        if server.client_id is not None and server.client_id != server_spec.client:
+            session.add(
+                ServerMove(
+                    server_id=server.id,
+                    from_client_id=server.client_id,
+                    to_client_id=server_spec.client,
+                    at=now,
+                )
+            )
+            moved.append(f"server {server.id}: {server.client_id} -> {server_spec.client}")
         server.client_id, server.host = server_spec.client, server_spec.host
     wanted_servers = {s.id for s in catalog.servers}
     for server in servers.values():
@@ -57,4 +71,4 @@ def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncRe
             client.removed_at = now
             removed.append(f"client {client.id}")
     session.flush()
-    return SyncReport(added, removed, restored)
+    return SyncReport(added, removed, restored, moved)

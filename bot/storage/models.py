@@ -103,6 +103,19 @@ class Server(Base):
     removed_at: Mapped[datetime | None]
 
 
+class ServerMove(Base):
+    """A server passed from one client to another (the catalog changed its `client`): the
+    months before belong to the first client's reports, those after to the second's."""
+
+    __tablename__ = "server_moves"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    server_id: Mapped[str] = mapped_column(ForeignKey("servers.id"), index=True)
+    from_client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    to_client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    at: Mapped[datetime]
+
+
 class Ticket(Base):
     """An intervention, `INT-<id>`. Contract terms are copied at registration."""
 

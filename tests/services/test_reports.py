@@ -428,3 +428,34 @@ def test_monthly_report_can_be_turned_off(sessions: sessionmaker[Session]) -> No
     )
     service = ReportService(sessions, catalog, Messages("en"), clock=h.clock)
     assert not service.post_monthly_report_if_due(datetime(2026, 12, 1, 10, tzinfo=PARIS))
+
+
+def test_a_server_moved_to_another_client_stays_in_its_first_clients_past_months(
+    history: History,
+) -> None:
+    """acme-web-01 handed over to Globex on Dec 5: ACME's November report is unchanged, and
+    Globex's November shows none of ACME's outages; in December each client has the server
+    for its own days."""
+    before = client_of(report(history, 2026, 11), "acme")
+    servers = [
+        spec.model_copy(update={"client": "globex"}) if spec.id == "acme-web-01" else spec
+        for spec in history.catalog.servers
+    ]
+    moved = history.catalog.model_copy(update={"servers": servers})
+    with history.sessions.begin() as session:
+        sync = sync_catalog(session, moved, now=paris(12, 5, 0))
+    assert sync.moved == ["server acme-web-01: acme -> globex"]
+    history = replace(history, catalog=moved)
+
+    november = report(history, 2026, 11)
+    assert client_of(november, "acme").outages == before.outages
+    assert client_of(november, "acme").servers == before.servers
+    globex = client_of(november, "globex")
+    assert "acme-web-01" not in {s.server_id for s in globex.servers}
+    assert "acme-web-01" not in {o.server_id for o in globex.outages}
+
+    december = report(history, 2026, 12, at=paris(12, 9, 0))
+    acme_days = {s.server_id for s in client_of(december, "acme").servers}
+    globex_days = {s.server_id for s in client_of(december, "globex").servers}
+    assert "acme-web-01" in acme_days  # Dec 1-5
+    assert "acme-web-01" in globex_days  # from Dec 5

@@ -47,6 +47,7 @@ from bot.storage.models import (
     ProbeState,
     Scope,
     Server,
+    ServerMove,
     Ticket,
     TicketStatus,
 )
@@ -492,22 +493,11 @@ def _availability(
 ) -> tuple[tuple[OutageLine, ...], tuple[ServerAvailability, ...]]:
     """Outages clipped to the measured part of the month, and each server's availability."""
     until = min(end, max(now, start))
-    # A server is measured while the catalog had it (its probes began when it came in and
-    # stopped when it left), not before nor after.
-    watched = {
-        server_id: (max(start, added_at), min(until, removed_at or until))
-        for server_id, added_at, removed_at in session.execute(
-            select(Server.id, Server.added_at, Server.removed_at).where(
-                Server.client_id == client_id,
-                or_(Server.removed_at.is_(None), Server.removed_at > start),
-            )
-        )
-    }
+    watched = _watched(session, client_id, start, until)
     rows = session.scalars(
         select(Outage)
-        .join(Server, Server.id == Outage.server_id)
         .where(
-            Server.client_id == client_id,
+            Outage.server_id.in_(sorted(watched)),
             Outage.started_at < until,
             or_(Outage.ended_at.is_(None), Outage.ended_at > start),
         )
@@ -515,26 +505,72 @@ def _availability(
     )
     outages: list[OutageLine] = []
     for row in rows:
-        window = watched.get(row.server_id)
-        if window is None:
-            continue  # its server left the catalog before the month, the outage left open
-        since, to = window
-        if row.started_at >= to or (row.ended_at is not None and row.ended_at <= since):
-            continue  # outside the time its server was watched
+        overlaps = [
+            (since, to)
+            for since, to in watched[row.server_id]
+            if row.started_at < to and (row.ended_at is None or row.ended_at > since)
+        ]
+        if not overlaps:
+            continue  # outside the time its server was watched for this client
         ended_at = row.ended_at if _by(row.ended_at, now) else None
-        downtime = min(ended_at or to, to) - max(row.started_at, since)
+        downtime = sum(
+            (min(ended_at or to, to) - max(row.started_at, since) for since, to in overlaps),
+            timedelta(0),
+        )
         outages.append(OutageLine(row.id, row.server_id, row.started_at, ended_at, downtime))
     availability: list[ServerAvailability] = []
-    for server_id, (since, to) in sorted(watched.items()):
+    for server_id, windows in sorted(watched.items()):
         down = sum((o.downtime for o in outages if o.server_id == server_id), timedelta(0))
-        measured = to - since
+        measured = sum((to - since for since, to in windows), timedelta(0))
         seen = any(o.server_id == server_id for o in outages)
-        if measured <= timedelta(0) or not (seen or _probed(session, server_id, since, to)):
+        probed = any(_probed(session, server_id, since, to) for since, to in windows)
+        if measured <= timedelta(0) or not (seen or probed):
             ratio = None  # nobody watched it: no probe, or none reported (docs/reports.md)
         else:
             ratio = max(1 - down / measured, 0.0)
         availability.append(ServerAvailability(server_id, down, ratio))
     return tuple(outages), tuple(availability)
+
+
+def _watched(
+    session: Session, client_id: str, start: datetime, until: datetime
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The client's servers in [start, until), each with the windows it was measured for the
+    client: while the catalog had it (its probes began when it came in and stopped when it
+    left) and gave it to this client (a server moved to another client counts for each client
+    while it was theirs)."""
+    moved = select(ServerMove.server_id).where(
+        or_(ServerMove.from_client_id == client_id, ServerMove.to_client_id == client_id)
+    )
+    history: dict[str, list[ServerMove]] = {}
+    for move in session.scalars(
+        select(ServerMove).where(ServerMove.server_id.in_(moved)).order_by(ServerMove.at)
+    ):
+        history.setdefault(move.server_id, []).append(move)
+    servers = session.execute(
+        select(Server.id, Server.added_at, Server.removed_at).where(
+            or_(Server.client_id == client_id, Server.id.in_(moved)),
+            or_(Server.removed_at.is_(None), Server.removed_at > start),
+        )
+    )
+    watched: dict[str, list[tuple[datetime, datetime]]] = {}
+    for server_id, added_at, removed_at in servers:
+        moves = history.get(server_id, [])
+        if not moves:
+            watched[server_id] = [(max(start, added_at), min(until, removed_at or until))]
+            continue
+        # Who had it when: the first move says who had it from its start, each move who had
+        # it from then on (the last one: the server row's own client).
+        owners = [(added_at, moves[0].from_client_id), *((m.at, m.to_client_id) for m in moves)]
+        ends = [at for at, _ in owners[1:]] + [removed_at or until]
+        windows = [
+            (max(start, since), min(until, to))
+            for (since, who), to in zip(owners, ends, strict=True)
+            if who == client_id and max(start, since) < min(until, to)
+        ]
+        if windows:
+            watched[server_id] = windows
+    return watched
 
 
 def _probed(session: Session, server_id: str, since: datetime, until: datetime) -> bool:
