@@ -194,6 +194,11 @@ class OutboxSender:
         self._paused_until = 0.0
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Calls awaiting Slack's answer, by row id, and their channels: a pass goes on without
+        # waiting for them (Slack hanging on one channel must not hold up the others), and
+        # never starts a second call for a row or a channel that has one in flight.
+        self._in_flight: dict[int, asyncio.Task[bool]] = {}
+        self._calling: set[str] = set()
 
     def add_renderer(self, name: str, renderer: Renderer) -> None:
         """Let rows whose `render` is "name:…" be written by `renderer` when they are sent."""
@@ -205,9 +210,17 @@ class OutboxSender:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set."""
+        """Deliver until `stop` is set; the calls in flight are answered and settled first."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        try:
+            await self._run(stop)
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _run(self, stop: asyncio.Event) -> None:
+        assert self._wake is not None
         next_stats = self._monotonic()
         while not stop.is_set():
             await self._give_way()
@@ -249,7 +262,12 @@ class OutboxSender:
         mono = self._monotonic()
         if mono < self._paused_until:
             return min(self._paused_until - mono, self.config.poll_interval)
+        # Rows in flight before the read may have been settled since: their row as read is
+        # stale (a retry's new `next_attempt_at` unseen), so they wait for the next pass too.
+        flying, calling = set(self._in_flight), set(self._calling)
         plan = await in_database_thread(self._plan)
+        flying |= self._in_flight.keys()
+        calling |= self._calling
         mono, now = self._monotonic(), self._clock()
         for channel, until in plan.holds.items():
             if not self._pacer.knows(channel):  # a 429 answered before a restart
@@ -260,10 +278,12 @@ class OutboxSender:
         if plan.next_due is not None:
             wait = min(wait, (plan.next_due - now).total_seconds())
         for send in plan.sends:
+            if send.id in flying:
+                continue  # its answer is awaited; the answer wakes the next pass
             if send.channel is None:
                 chosen.append(send)
                 continue
-            if send.channel in busy:
+            if send.channel in busy or send.channel in calling:
                 continue  # one call per channel in flight: bounds duplicates after a kill
             ready = self._pacer.ready_at(send.channel, mono)
             if ready > mono:
@@ -281,18 +301,27 @@ class OutboxSender:
                 logger.exception("outbox: could not prepare the sends; they stay pending")
                 return self.config.poll_interval
             # Others were delivered, failed or attempted meanwhile (another instance).
-            chosen = [send for send in chosen if send.id in started]
-            settled = await asyncio.gather(*(self._deliver(send) for send in chosen))
-            if any(settled):
-                # Lanes moved on; their next heads are in the same channels (a reply's root is
-                # in its channel), so the next pass is due when one of those channels is.
-                if any(send.channel is None for send in chosen):
-                    return 0.0
-                mono = self._monotonic()
-                channels = {send.channel for send in plan.sends if send.channel is not None}
-                for channel in channels:
-                    wait = min(wait, self._pacer.ready_at(channel, mono) - mono)
+            for send in chosen:
+                if send.id in started:
+                    self._launch(send)
         return max(0.0, wait)
+
+    def _launch(self, send: Send) -> None:
+        """Start the call for `send` without waiting for its answer; once it is settled, its
+        lane (and its channel) may move on, so the answer wakes the next pass."""
+        task = asyncio.create_task(self._deliver(send), name=f"outbox-send-{send.id}")
+        self._in_flight[send.id] = task
+        if send.channel is not None:
+            self._calling.add(send.channel)
+
+        def landed(_: "asyncio.Task[bool]") -> None:
+            self._in_flight.pop(send.id, None)
+            if send.channel is not None:
+                self._calling.discard(send.channel)
+            if self._wake is not None:
+                self._wake.set()
+
+        task.add_done_callback(landed)
 
     def _plan(self) -> Plan:
         """Read pending rows, coalesce superseded updates, fail orphans; return the lane heads

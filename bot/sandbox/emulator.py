@@ -6,6 +6,7 @@ and HTTP-mode bots at nothing: the emulator signs and sends requests to `bot_url
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
@@ -77,7 +78,8 @@ class SlackEmulator(Workspace):
         self._session = aiohttp.ClientSession()
 
     async def stop(self) -> None:
-        """Close Socket Mode connections and the server."""
+        """Close Socket Mode connections and the server (answering the stalled calls)."""
+        self.release()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -100,8 +102,26 @@ class SlackEmulator(Workspace):
         authorization = request.headers.get("Authorization", "")
         token = authorization.removeprefix("Bearer ").strip() if authorization else None
         token = token or (str(params["token"]) if params.get("token") else None)
+        await self._stalled(str(params.get("channel") or "") or None)
         result = self.call(request.match_info["method"], params, token)
         return web.json_response(result.body, status=result.status, headers=result.headers)
+
+    async def _stalled(self, channel: str | None) -> None:
+        """Wait while calls about `channel` are stalled (`Workspace.stall`)."""
+        with self._s.lock:
+            gate = self._s.faults.stall_for(channel)
+            if gate is None:
+                return
+            self._s.faults.stalled_calls += 1
+            self._s.changed.notify_all()
+        try:
+            # A thread waits (bounded, so that it never outlives the loop for long).
+            while not await asyncio.to_thread(gate.wait, 0.5):
+                pass
+        finally:
+            with self._s.lock:
+                self._s.faults.stalled_calls -= 1
+                self._s.changed.notify_all()
 
     async def _handle_response(self, request: web.Request) -> web.Response:
         try:

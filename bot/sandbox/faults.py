@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -91,6 +92,24 @@ class Faults:
         self._errors: list[_InjectedError] = []
         self._statuses: list[_InjectedStatus] = []
         self._ratelimit: _Injected429 | None = None
+        # Channels whose calls are answered only once released (a Slack that hangs).
+        self._stalled: dict[str, threading.Event] = {}
+        self.stalled_calls = 0  # calls waiting for their answer right now
+
+    def stall(self, channel: str) -> None:
+        """Hold the answer to every call about `channel` until `release(channel)`."""
+        self._stalled.setdefault(channel, threading.Event())
+
+    def release(self, channel: str | None = None) -> None:
+        """Answer the calls held for `channel` (None: every channel), and stop holding them."""
+        for name in [channel] if channel is not None else list(self._stalled):
+            gate = self._stalled.pop(name, None)
+            if gate is not None:
+                gate.set()
+
+    def stall_for(self, channel: str | None) -> threading.Event | None:
+        """What a call about `channel` must wait for before it is answered, if anything."""
+        return None if channel is None else self._stalled.get(channel)
 
     def inject_error(self, method: str | Iterable[str], error: str, *, times: int | None) -> None:
         """Answer the next `times` calls to `method` with ok:false `error` (None: until cleared)."""
@@ -123,6 +142,7 @@ class Faults:
         self._errors.clear()
         self._statuses.clear()
         self._ratelimit = None
+        self.release()
 
     def status_for(self, method: str) -> int | None:
         """The injected HTTP status for this call, if any."""

@@ -385,6 +385,22 @@ class Workspace:
         with self._s.lock:
             self._s.faults.inject_http_status(status, times=times, methods=methods)
 
+    def stall(self, channel: str) -> None:
+        """Hold every Web API answer about `channel` (a hung Slack) until `release()`; the other
+        channels are answered as usual. `stalled_calls` counts the calls being held."""
+        with self._s.lock:
+            self._s.faults.stall(channel)
+
+    def release(self, channel: str | None = None) -> None:
+        """Answer the calls held by `stall(channel)` (None: every channel)."""
+        with self._s.lock:
+            self._s.faults.release(channel)
+
+    @property
+    def stalled_calls(self) -> int:
+        """How many calls are being held by `stall()` right now."""
+        return self._s.faults.stalled_calls
+
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         with self._s.lock:

@@ -90,9 +90,10 @@ class SenderThread:
         token: str,
         *,
         config: SenderConfig | None = None,
+        api_timeout_s: float = 5.0,
     ) -> None:
         self.sessions = sessions
-        self.api = SlackApi(api_url, token, timeout_s=5.0)
+        self.api = SlackApi(api_url, token, timeout_s=api_timeout_s)
         self.sender = OutboxSender(
             sessions,
             self.api,

@@ -312,6 +312,49 @@ def test_a_refused_connection_is_retried_until_slack_is_back(
             assert [m.text for m in slack.messages("C1")] == ["once Slack is back"]
 
 
+def test_a_call_slack_leaves_unanswered_holds_up_only_its_own_channel(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Slack hangs on one channel's call: the other channels' messages, and a reply to an
+    interaction, go out while it waits; its channel's next message waits behind it, and it is
+    delivered once when Slack answers."""
+    slack.add_channel("CSLOW")
+    slack.add_channel("CFAST")
+    url = slack.issue_response_url("slash_command", user_id="U01AAA", channel="CFAST")
+    slack.stall("CSLOW")
+    enqueue(
+        sessions,
+        [
+            Outbound(key="slow/1", text="slow 1", channel_id="CSLOW"),
+            Outbound(key="slow/2", text="slow 2", channel_id="CSLOW"),
+            *(Outbound(key=f"fast/{n}", text=f"fast {n}", channel_id="CFAST") for n in range(5)),
+            Outbound(
+                key="reply",
+                text="ephemeral reply",
+                operation=OutboxOperation.RESPONSE,
+                response_url=url,
+            ),
+        ],
+    )
+    config = SenderConfig(alerts_channel=ALERTS)
+    with SenderThread(
+        sessions, slack.api_url, slack.bot_token, config=config, api_timeout_s=60.0
+    ) as thread:
+        try:
+            slack.wait_until(lambda: slack.stalled_calls == 1, timeout_s=10)
+            slack.wait_until(lambda: len(slack.messages("CFAST")) == 5, timeout_s=20)
+            slack.wait_until(lambda: len(slack.responses()) == 1, timeout_s=10)
+            assert slack.stalled_calls == 1  # still unanswered: the others did not wait for it
+            assert statuses(sessions)["slow/2"] is OutboxStatus.PENDING
+            assert slack.calls_to("chat.postMessage")[-1].channel == "CFAST"
+        finally:
+            slack.release()
+        thread.wake()
+        wait_drained(sessions, timeout_s=20)
+    assert [m.text for m in slack.messages("CSLOW")] == ["slow 1", "slow 2"]
+    assert [m.text for m in slack.messages("CFAST")] == [f"fast {n}" for n in range(5)]
+
+
 def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
