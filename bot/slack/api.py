@@ -12,9 +12,19 @@ from typing import Any
 
 import aiohttp
 
-# Slack errors worth retrying; every other error code is permanent for that message.
+# Slack errors worth retrying; every other error code is permanent for that message. The last
+# two: the workspace is migrating to an Enterprise organization, "intermittently unavailable
+# until the transition is complete".
 TRANSIENT_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+    {
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "ratelimited",
+        "team_added_to_org",
+        "org_login_required",
+    }
 )
 # Errors of the token, not of the message: the whole sender pauses instead of failing messages.
 AUTH_ERRORS = frozenset(

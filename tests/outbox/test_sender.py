@@ -287,6 +287,25 @@ def test_server_errors_are_retried_with_growing_backoff_then_delivered(
     assert rows(sessions)["m"].attempts == 4
 
 
+@pytest.mark.parametrize("error", ["team_added_to_org", "org_login_required"])
+def test_a_workspace_migrating_to_an_enterprise_org_is_waited_for_not_a_failure(
+    slack: EmulatorThread, sessions: sessionmaker[Session], error: str
+) -> None:
+    """Slack answers these while the workspace migrates to an Enterprise organization ("Web
+    API operations will be intermittently unavailable until the transition is complete"): the
+    message is retried and goes out once it is over, nothing fails or is reported."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.inject_error("chat.postMessage", error, times=2)
+    enqueue(sessions, [Outbound(key="m", text="after the migration", channel_id="C1")])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=15)
+    assert [c.error for c in slack.calls_to("chat.postMessage")] == [error, error, None]
+    assert rows(sessions)["m"].status is OutboxStatus.SENT
+    assert [m.text for m in slack.messages("C1")] == ["after the migration"]
+    assert slack.messages(ALERTS) == []
+
+
 def test_a_refused_connection_is_retried_until_slack_is_back(
     sessions: sessionmaker[Session],
 ) -> None:
