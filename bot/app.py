@@ -107,6 +107,8 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
         logger.warning("catalog: %s removed (kept as history)", change)
     for change in report.moved:
         logger.warning("catalog: %s (reports before now keep it under the first)", change)
+    for change in report.changed:
+        logger.warning("catalog: %s (from now on; months before keep their terms)", change)
     instance = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
     return Runtime(
         settings, catalog, engine, sessions, Messages(settings.language), clock, instance

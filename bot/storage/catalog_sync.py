@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Catalog
-from bot.storage.models import Client, Server, ServerMove
+from bot.storage.models import Client, ClientTerms, Server, ServerMove
 
 
 @dataclass(frozen=True)
@@ -16,19 +16,24 @@ class SyncReport:
     removed: list[str]
     restored: list[str]
     moved: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # clients with new terms (level, fee)
 
 
 def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncReport:
     """Upsert clients and servers; rows gone from the catalog get `removed_at`, never deleted;
     a server given to another client is recorded as moved (its reports before stay its first
-    client's)."""
+    client's), and a client's new level or fee as terms in force from `now` (the months before
+    keep theirs)."""
     added: list[str] = []
     moved: list[str] = []
+    changed: list[str] = []
+    terms: list[ClientTerms] = []
     removed: list[str] = []
     restored: list[str] = []
     clients = {c.id: c for c in session.scalars(select(Client))}
     for spec in catalog.clients:
         row = clients.get(spec.id)
+        fee = catalog.monthly_fee(spec.id)
         if row is None:
             row = Client(id=spec.id, added_at=now)
             session.add(row)
@@ -36,9 +41,17 @@ def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncRe
         elif row.removed_at is not None:
             row.removed_at = None
             restored.append(f"client {spec.id}")
-        row.name, row.level = spec.name, spec.level
-        row.monthly_fee = catalog.monthly_fee(spec.id)
+        if row.level != spec.level or row.monthly_fee != fee:  # new terms from now on
+            if row.level is not None:
+                changed.append(
+                    f"client {spec.id}: {row.level} {row.monthly_fee:g} -> {spec.level} {fee:g}"
+                )
+            terms.append(
+                ClientTerms(client_id=spec.id, level=spec.level, monthly_fee=fee, since=now)
+            )
+        row.name, row.level, row.monthly_fee = spec.name, spec.level, fee
     session.flush()
+    session.add_all(terms)
     servers = {s.id: s for s in session.scalars(select(Server))}
     for server_spec in catalog.servers:
         server = servers.get(server_spec.id)
@@ -71,4 +84,4 @@ def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncRe
             client.removed_at = now
             removed.append(f"client {client.id}")
     session.flush()
-    return SyncReport(added, removed, restored, moved)
+    return SyncReport(added, removed, restored, moved, changed)

@@ -91,6 +91,20 @@ class Client(Base):
     removed_at: Mapped[datetime | None]
 
 
+class ClientTerms(Base):
+    """A client's level and monthly fee from `since` on, written when the catalog first has
+    the client and at each change: a month's report prices it with the terms in force then."""
+
+    __tablename__ = "client_terms"
+    __table_args__ = (Index("ix_client_terms_client_since", "client_id", "since"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    level: Mapped[str] = mapped_column(String(64))
+    monthly_fee: Mapped[float]
+    since: Mapped[datetime]
+
+
 class Server(Base):
     """A client's machine; kept after removal from the catalog (`removed_at`)."""
 

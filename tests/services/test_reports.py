@@ -459,3 +459,33 @@ def test_a_server_moved_to_another_client_stays_in_its_first_clients_past_months
     globex_days = {s.server_id for s in client_of(december, "globex").servers}
     assert "acme-web-01" in acme_days  # Dec 1-5
     assert "acme-web-01" in globex_days  # from Dec 5
+
+
+def test_a_new_contract_does_not_reprice_the_months_before_it(history: History) -> None:
+    """ACME moves from essentiel (fee 120 €) to premium (299 €) on Dec 5: November is still
+    reported and priced on the old terms (allowance 2, cap 120 €, credits of 60 €);
+    December on the new ones."""
+    before = client_of(report(history, 2026, 11), "acme")
+    clients = [
+        spec.model_copy(update={"level": "premium", "monthly_fee": None})
+        if spec.id == "acme"
+        else spec
+        for spec in history.catalog.clients
+    ]
+    upgraded = history.catalog.model_copy(update={"clients": clients})
+    with history.sessions.begin() as session:
+        sync = sync_catalog(session, upgraded, now=paris(12, 5, 0))
+    assert sync.changed == ["client acme: essentiel 120 -> premium 299"]
+    history = replace(history, catalog=upgraded)
+
+    november = client_of(report(history, 2026, 11), "acme")
+    assert (november.level, november.monthly_fee, november.credit_cap) == (
+        before.level,
+        before.monthly_fee,
+        before.credit_cap,
+    )
+    assert november.allowance == before.allowance
+    assert november.credits == before.credits
+    december = client_of(report(history, 2026, 12, at=paris(12, 9, 0)), "acme")
+    assert (december.level, december.monthly_fee) == ("premium", Decimal("299.00"))
+    assert december.allowance.allowance == 6

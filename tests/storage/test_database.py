@@ -25,6 +25,7 @@ from bot.storage.models import (
     AuditEvent,
     Base,
     Client,
+    ClientTerms,
     OutboxMessage,
     OutboxOperation,
     OutboxStatus,
@@ -60,6 +61,26 @@ def test_migrations_downgrade_to_base_and_back(empty_database_url: URL) -> None:
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate(engine)
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_upgrading_keeps_each_clients_terms_as_in_force_since_it_was_added(
+    empty_database_url: URL,
+) -> None:
+    """Migration 0009 writes the terms of the clients already there: the months before any
+    later change of contract are priced as they were."""
+    engine = make_engine(empty_database_url)
+    migrate(engine, "0008")
+    added = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    with make_sessionmaker(engine).begin() as session:  # the clients table as 0008 has it
+        session.add(
+            Client(id="acme", name="ACME", level="essentiel", monthly_fee=120.0, added_at=added)
+        )
+    migrate(engine)
+    with make_sessionmaker(engine)() as session:
+        terms = session.scalars(select(ClientTerms)).one()
+        assert (terms.client_id, terms.level, terms.monthly_fee) == ("acme", "essentiel", 120.0)
+        assert terms.since == added
     engine.dispose()
 
 

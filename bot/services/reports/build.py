@@ -41,6 +41,7 @@ from bot.sla import (
 from bot.storage.models import (
     AuditEvent,
     Client,
+    ClientTerms,
     CreditState,
     Outage,
     ProbeRollup,
@@ -213,8 +214,8 @@ class _CreditBook:
         for key, stored_row in ledger.items():
             breaches[key] = stored_row.breached_at  # the recorded deadline is the evidence
         in_month = {k: at for k, at in breaches.items() if start <= at < end}
-        client = session.get(Client, client_id)
-        fee = Decimal(str(client.monthly_fee)) if client is not None else Decimal(0)
+        terms = _terms(session, client_id, end, now)
+        fee = Decimal(str(terms.monthly_fee)) if terms is not None else Decimal(0)
         priced = month_credits(
             [Breach(at, f"INT-{tid}", ClockKind(kind)) for (tid, kind), at in in_month.items()],
             year,
@@ -417,7 +418,8 @@ def _client_report(
         _ticket_line(ticket, catalog, now, start, end, book)
         for ticket in _load_tickets(session, ids, now)
     )
-    level = catalog.levels.get(client.level)
+    terms = _terms(session, client.id, end, now) or _Terms(client.level, client.monthly_fee)
+    level = catalog.levels.get(terms.level)
     allowed = level.monthly_interventions if level is not None else 0
     usage = allowance_usage(
         [Intervention(t.kind, t.called_at) for t in tickets if t.in_month and t.scope is Scope.IN],
@@ -426,12 +428,12 @@ def _client_report(
         zone,
         allowed,
     )
-    fee = Decimal(str(client.monthly_fee))
+    fee = Decimal(str(terms.monthly_fee))
     outages, servers = _availability(session, client.id, start, end, now)
     return ClientReport(
         client_id=client.id,
         name=client.name,
-        level=client.level,
+        level=terms.level,
         monthly_fee=to_cents(fee),
         allowance=usage,
         tickets=tickets,
@@ -486,6 +488,33 @@ def _ticket_line(
         pauses=pauses,
         credits=tuple(book.of_ticket(ticket)),
     )
+
+
+@dataclass(frozen=True)
+class _Terms:
+    level: str
+    monthly_fee: float
+
+
+def _terms(session: Session, client_id: str, end: datetime, now: datetime) -> _Terms | None:
+    """The client's level and fee in force at the end of a month ending at `end` (or at `now`
+    when that comes first): a contract changed afterwards does not reprice the month, and one
+    changed within it applies to all of it. Falls back on the client's row (None without it)
+    for a database that has no terms for it."""
+    row = session.execute(
+        select(ClientTerms.level, ClientTerms.monthly_fee)
+        .where(
+            ClientTerms.client_id == client_id,
+            ClientTerms.since < end,
+            ClientTerms.since <= now,
+        )
+        .order_by(ClientTerms.since.desc(), ClientTerms.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return _Terms(row.level, row.monthly_fee)
+    client = session.get(Client, client_id)
+    return None if client is None else _Terms(client.level, client.monthly_fee)
 
 
 def _availability(
