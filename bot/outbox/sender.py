@@ -265,7 +265,7 @@ class OutboxSender:
         # Rows in flight before the read may have been settled since: their row as read is
         # stale (a retry's new `next_attempt_at` unseen), so they wait for the next pass too.
         flying, calling = set(self._in_flight), set(self._calling)
-        plan = await in_database_thread(self._plan)
+        plan = await in_database_thread(self._plan, frozenset(flying))
         flying |= self._in_flight.keys()
         calling |= self._calling
         mono, now = self._monotonic(), self._clock()
@@ -323,9 +323,11 @@ class OutboxSender:
 
         task.add_done_callback(landed)
 
-    def _plan(self) -> Plan:
+    def _plan(self, flying: frozenset[int] = frozenset()) -> Plan:
         """Read pending rows, coalesce superseded updates, fail orphans; return the lane heads
         that may go (those written at send time are written once chosen: `_render_chosen`).
+        Rows of `flying` have a call awaiting Slack's answer: never coalesced, since the answer
+        settles them (a row no longer pending would lose it, a failure unreported).
 
         The rows are read without taking SQLite's write lock, which commands wait for; the
         lock is taken only when something is to be marked (the marks re-check the status).
@@ -345,7 +347,7 @@ class OutboxSender:
             for lane, members in lanes.items():
                 head = members[0]
                 if lane[0] == "target" and len(members) > 1:
-                    superseded += [m.id for m in members[:-1]]
+                    superseded += [m.id for m in members[:-1] if m.id not in flying]
                     head = members[-1]
                 for row in members:
                     if row.last_error == RATE_LIMITED and row.next_attempt_at > now:

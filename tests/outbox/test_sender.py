@@ -399,6 +399,37 @@ def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
     ]
 
 
+def test_an_update_slack_is_answering_is_not_coalesced_by_a_newer_one(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """An edit is in flight (Slack slow to answer) when a newer edit of the same message is
+    queued: the first is settled by its answer (sent), not marked coalesced, which would drop
+    that answer; the newer one follows it."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="root", text="GTR 0 %", channel_id="C1")])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    slack.stall("C1")
+    enqueue(sessions, [edit("root/v1", "GTR 25 %", of="root")])
+    config = SenderConfig(alerts_channel=ALERTS)
+    with SenderThread(
+        sessions, slack.api_url, slack.bot_token, config=config, api_timeout_s=60.0
+    ) as thread:
+        try:
+            slack.wait_until(lambda: slack.stalled_calls == 1, timeout_s=10)
+            enqueue(sessions, [edit("root/v2", "GTR 50 %", of="root")])
+            thread.wake()
+            time.sleep(1.0)  # passes run meanwhile, v1 still awaiting its answer
+            assert statuses(sessions)["root/v1"] is OutboxStatus.PENDING
+        finally:
+            slack.release()
+        thread.wake()
+        wait_drained(sessions, timeout_s=20)
+    found = statuses(sessions)
+    assert (found["root/v1"], found["root/v2"]) == (OutboxStatus.SENT, OutboxStatus.SENT)
+    assert [c.params["text"] for c in slack.calls_to("chat.update")] == ["GTR 25 %", "GTR 50 %"]
+
+
 def test_an_edit_of_a_root_goes_before_the_replies_queued_ahead_of_it(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
