@@ -197,6 +197,10 @@ class AlertService(Service):
             storm.root_key = storm_root_key(storm.id)
         else:
             storm = self._lock_storm(session, storm_id)
+        # Servers joining an acknowledged storm were seen by nobody: their details mention the
+        # on-call, and the root asks again for someone to take the storm.
+        page = tuple(self.catalog.team.oncall) if storm.acknowledged_by is not None else ()
+        storm.acknowledged_by = storm.acknowledged_at = None
         for outage in outages:
             outage.storm_id = storm.id
         session.flush()
@@ -209,7 +213,7 @@ class AlertService(Service):
             self._update_storm_root(session, storm, now)
         for outage in outages:
             text, blocks = render.storm_detail(
-                self._view(session, outage, now), self._messages, self._zone
+                self._view(session, outage, now), self._messages, self._zone, page=page
             )
             self._post(
                 session,

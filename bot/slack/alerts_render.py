@@ -343,9 +343,12 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
     return text, [block.to_dict() for block in blocks]
 
 
-def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
+def storm_detail(
+    view: OutageView, messages: Messages, zone: ZoneInfo, *, page: tuple[str, ...] = ()
+) -> tuple[str, list[Any]]:
     """A storm thread reply: one member server, its failing probes, and the button to open a
-    ticket from it (one click when the client calls, as from an outage's own root)."""
+    ticket from it (one click when the client calls, as from an outage's own root); `page`
+    mentioned (a server joining a storm someone had acknowledged)."""
     text = clip(
         messages.get(
             "alert.storm.detail",
@@ -354,6 +357,8 @@ def storm_detail(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[
             probes=probe_lines(view, messages),
         )
     )
+    if page:
+        text = clip(f"{text}\n{mentions(page)}")
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
         ActionsBlock(elements=_buttons(view, messages)[:1]),  # Open intervention

@@ -204,6 +204,14 @@ def test_acknowledging_a_storm_acknowledges_its_servers_down_and_stops_the_pagin
     assert again.value.key == "alert.already_acknowledged"
 
     alerting.down("node-4", after=timedelta(seconds=30))  # joins the storm, seen by nobody
+    root = latest_root(alerting, "storm-1/root")
+    assert buttons(root) == [Action.ACKNOWLEDGE_STORM.value]  # someone must take it again
+    assert "<@U01AAA>" in root.text
+    with alerting.sessions() as session:
+        detail = session.scalars(
+            select(OutboxMessage.text).where(OutboxMessage.key == "outage-4/detail")
+        ).one()
+        assert detail.endswith("\n<@U01AAA>")
     with alerting.sessions() as session:
         acknowledged = session.execute(
             select(Outage.server_id, Outage.acknowledged_by).order_by(Outage.server_id)
