@@ -309,15 +309,16 @@ class AlertService(Service):
         """
         queued = 0
         with self._sessions.begin() as session:
+            open_outages = list_open_outages(session)
+            silenced = self._silenced(session, {o.server_id for o in open_outages}, now)
             outages = []
-            for outage in list_open_outages(session):
+            for outage in open_outages:
                 if self.catalog.probes_server(outage.server_id):
                     outages.append(outage)
-                elif outage.root_key is not None:
+                elif outage.root_key is not None and outage.server_id not in silenced:
                     queued += self._unprobed(session, outage, now)
             servers = {outage.server_id for outage in outages}
-            silenced = self._silenced(session, servers, now)
-            first = min((outage.started_at for outage in outages), default=now)
+            first = min((outage.confirmed_at for outage in outages), default=now)
             ended = silences_ended(session, servers, after=first, now=now)
             for outage in outages:
                 if outage.server_id in silenced:
@@ -330,7 +331,7 @@ class AlertService(Service):
                     continue  # a storm member: the storm thread does not count per server
                 silence = ended.get(outage.server_id)
                 pinged = False
-                if silence is not None and silence.ends_at > outage.started_at:
+                if silence is not None and silence.ends_at > outage.confirmed_at:
                     pinged = self._silence_over(session, outage, silence, now, new_root=new_root)
                     queued += pinged
                 label = reached_milestone(now - outage.started_at)

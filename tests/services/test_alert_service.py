@@ -267,3 +267,37 @@ def test_a_silenced_server_posts_no_certificate_notice(alerting: Alerting) -> No
     alerting.certificate(14, after=timedelta(0), server="node-2")
     with alerting.sessions() as session:
         assert session.scalars(select(OutboxMessage.key)).all() == []
+
+
+def test_a_silence_over_before_the_outage_was_confirmed_says_nothing_more(
+    alerting: Alerting,
+) -> None:
+    """Silenced until 03:01; node-1 first fails at 03:00:58 and is confirmed at 03:01:01, after
+    the silence: its root pages the on-call as any other, and no "silence over" follows (the
+    silence held nothing back)."""
+    alerting.alerts.silence(Actor("U01AAA"), "node-1", timedelta(minutes=1), "reboot")
+    alerting.down("node-1", after=timedelta(seconds=61))
+    assert alerting.alerts.post_outage_milestones(START + timedelta(seconds=90)) == 0
+    with alerting.sessions() as session:
+        keys = session.scalars(select(OutboxMessage.key)).all()
+    assert [key for key in keys if "silence-over" in key] == []
+    assert "outage-1/root" in keys
+
+
+def test_a_server_no_longer_probed_is_said_so_once_its_silence_is_over(
+    alerting: Alerting,
+) -> None:
+    alerting.down("node-1", after=timedelta(0))
+    alerting.alerts.silence(Actor("U01AAA"), "node-1", timedelta(hours=1), "decommissioning")
+    catalog = alerting.alerts.catalog
+    without = catalog.model_copy(
+        update={"servers": [s for s in catalog.servers if s.id != "node-1"]}
+    )
+    messages = Messages("en")
+    tickets = TicketService(alerting.sessions, without, messages, clock=alerting.clock)
+    restarted = AlertService(tickets, alerting.sessions, messages, clock=alerting.clock)
+    assert restarted.post_outage_milestones(START + timedelta(minutes=30)) == 0
+    assert restarted.post_outage_milestones(START + timedelta(minutes=61)) == 1
+    with alerting.sessions() as session:
+        keys = session.scalars(select(OutboxMessage.key)).all()
+    assert "outage-1/unprobed" in keys
