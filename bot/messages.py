@@ -171,6 +171,18 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": ":lock: The TLS certificate of {url} ({server}) expires in {left}, on {at}. "
         "Renew it before then: once expired, the probe fails and {server} goes DOWN.",
     },
+    "alert.certificate.expiring_unverified": {
+        "fr": ":lock: Le certificat TLS {url:de} ({server}) expire dans {left}, le {at}. "
+        "À renouveler avant.",
+        "en": ":lock: The TLS certificate of {url} ({server}) expires in {left}, on {at}. "
+        "Renew it before then.",
+    },
+    "alert.certificate.expired": {
+        "fr": ":lock: Le certificat TLS {url:de} ({server}) a expiré le {at} : la sonde ne le "
+        "vérifie pas, mais les navigateurs le refusent.",
+        "en": ":lock: The TLS certificate of {url} ({server}) expired on {at}: the probe does "
+        "not verify it, but browsers refuse it.",
+    },
     "alert.storm.title": {
         "fr": ":rotating_light: *Tempête d'alertes : {count} serveurs en panne* depuis {since}",
         "en": ":rotating_light: *Alert storm: {count} servers down* since {since}",

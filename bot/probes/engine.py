@@ -64,6 +64,7 @@ MAX_SLEEP = timedelta(seconds=1)  # the loop also rolls hours and flushes counte
 WRITE_BATCH_WINDOW_S = 0.05  # results arriving together are written in one transaction
 RESOLVE_TTL_S = 300.0
 HOUR = timedelta(hours=1)
+CERTIFICATE_RETELL = timedelta(hours=1)  # an expiring certificate handed to the alerts again
 
 
 @dataclass(slots=True, eq=False)
@@ -175,9 +176,10 @@ class ProbeEngine:
         # Servers whose open outage has no DOWN probe in the catalog (the failing probe was
         # removed or changed): their probes are confirmed again, and the outage ends on them.
         self._unbacked: set[str] = set()
-        # (probe key, certificate's notAfter, notice) already handed to the alerts; after a
-        # restart they are handed again, and the alerts' outbox keys post each one once.
-        self._certificate_notices: set[tuple[str, datetime, int]] = set()
+        # (probe key, certificate's notAfter, notice) -> when last handed to the alerts: again
+        # an hour later (a silenced server gets it when its silence is over) and after a
+        # restart; the alerts' outbox keys post each one once.
+        self._certificate_notices: dict[tuple[str, datetime, int], datetime] = {}
 
     @property
     def keys(self) -> list[str]:
@@ -515,15 +517,16 @@ class ProbeEngine:
 
     def _certificate_expiring(self, probe: _Probe, result: ProbeResult) -> None:
         """Hand the alerts each notice of an HTTPS certificate nearing its expiry, once."""
-        assert isinstance(probe.spec, HttpProbe)
+        spec = probe.spec
+        assert isinstance(spec, HttpProbe)
         expires_at = datetime.fromisoformat(result.details["cert_expires_at"])
-        days_left = int(result.details["cert_days_left"])
-        notice = certificate_notice(days_left, probe.spec.cert_expiry_warning)
-        if (probe.key, expires_at, notice) in self._certificate_notices:
+        notice = certificate_notice(expires_at - result.at, spec.cert_expiry_warning)
+        handed = self._certificate_notices.get((probe.key, expires_at, notice))
+        if handed is not None and result.at - handed < CERTIFICATE_RETELL:
             return
-        self._certificate_notices.add((probe.key, expires_at, notice))
+        self._certificate_notices[(probe.key, expires_at, notice)] = result.at
         expiring = CertificateExpiring(
-            probe.key, probe.server_id, probe.spec.url, expires_at, notice
+            probe.key, probe.server_id, spec.url, expires_at, notice, spec.verify_tls
         )
         self._events.append(expiring)
         self._writer_wake.set()

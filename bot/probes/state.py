@@ -78,7 +78,8 @@ class CertificateExpiring:
     server_id: str
     url: str
     expires_at: datetime
-    notice: int  # days: the warning's own, then 7, 3, 1
+    notice: int  # days: the warning's own, then 7, 3, 1; 0 once expired
+    verified: bool = True  # False: a probe with `verify_tls = false`, which does not fail on it
 
 
 ProbeEvent = Transition | OutageOpened | OutageClosed | CertificateExpiring
@@ -86,11 +87,13 @@ ProbeEvent = Transition | OutageOpened | OutageClosed | CertificateExpiring
 CERTIFICATE_NOTICES = (7, 3, 1)  # days left at which an expiring certificate is said again
 
 
-def certificate_notice(days_left: int, warning: timedelta) -> int:
-    """The notice a certificate with `days_left` whole days to live has reached: the warning's
-    days (rounded up) when it enters the warning, then 7, 3 and 1 days left."""
+def certificate_notice(left: timedelta, warning: timedelta) -> int:
+    """The notice a certificate with `left` to live has reached: the warning's days (rounded
+    up) when it enters the warning, then 7, 3 and 1 days left, and 0 once it has expired."""
+    if left <= timedelta(0):
+        return 0
     first = math.ceil(warning / timedelta(days=1))
-    reached = [days for days in CERTIFICATE_NOTICES if days_left <= days < first]
+    reached = [days for days in CERTIFICATE_NOTICES if left <= timedelta(days=days) < warning]
     return min(reached, default=first)
 
 

@@ -282,7 +282,8 @@ class AlertService(Service):
     def _certificate_expiring(self, session: Session, event: CertificateExpiring) -> None:
         """A top-level post in the alert channel at each notice of an HTTPS certificate nearing
         its expiry (its last day mentions the on-call): renewed in time, it never becomes an
-        outage. Once per certificate and notice, by key; nothing for a silenced server."""
+        outage. Once per probe, certificate and notice, by key; nothing while the server is
+        silenced (the engine hands it again within the hour)."""
         now = self._clock()
         if self._silenced(session, {event.server_id}, now):
             return
@@ -293,6 +294,7 @@ class AlertService(Service):
             now,
             self._messages,
             self._zone,
+            verified=event.verified,
             oncall=tuple(self.catalog.team.oncall) if event.notice <= 1 else (),
         )
         day = event.expires_at.strftime("%Y%m%dT%H%M%S")

@@ -282,11 +282,17 @@ def certificate_expiring(
     messages: Messages,
     zone: ZoneInfo,
     *,
+    verified: bool = True,
     oncall: tuple[str, ...] = (),
 ) -> str:
-    """An HTTPS certificate expires soon: which, on which server, when, and what follows."""
+    """An HTTPS certificate expires soon (or has, for a probe that does not verify it):
+    which, on which server, when, and what follows."""
+    if expires_at <= now:
+        key = "alert.certificate.expired"
+    else:
+        key = "alert.certificate.expiring" if verified else "alert.certificate.expiring_unverified"
     text = messages.get(
-        "alert.certificate.expiring",
+        key,
         url=escape(url),
         server=server_id,
         left=duration(max(expires_at - now, timedelta(0)), messages),

@@ -203,18 +203,13 @@ def test_probe_keys_are_stable_and_readable() -> None:
 
 
 def test_an_expiring_certificate_is_noticed_at_its_warning_then_at_7_3_and_1_days_left() -> None:
-    fortnight = timedelta(days=14)
-    assert [certificate_notice(days, fortnight) for days in (13, 8, 7, 4, 3, 2, 1, 0)] == [
-        14,
-        14,
-        7,
-        7,
-        3,
-        3,
-        1,
-        1,
-    ]
+    fortnight, day = timedelta(days=14), timedelta(days=1)
+    lefts = [13 * day, 8 * day, 7 * day, 4 * day, 3 * day, 2 * day, day, timedelta(hours=3)]
+    assert [certificate_notice(left, fortnight) for left in lefts] == [14, 14, 7, 7, 3, 3, 1, 1]
+    # The day before the last: 1 day and 1 minute left is not yet the last day.
+    assert certificate_notice(day + timedelta(minutes=1), fortnight) == 3
+    assert certificate_notice(timedelta(0), fortnight) == 0  # expired
     # A warning shorter than the notices starts at its own length, rounded up to a day.
-    assert certificate_notice(2, timedelta(days=2)) == 2
-    assert certificate_notice(1, timedelta(days=2)) == 1
-    assert certificate_notice(0, timedelta(hours=36)) == 1
+    assert certificate_notice(2 * day, 2 * day) == 2
+    assert certificate_notice(day, 2 * day) == 1
+    assert certificate_notice(30 * timedelta(hours=1), timedelta(hours=36)) == 2

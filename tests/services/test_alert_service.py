@@ -301,3 +301,28 @@ def test_a_server_no_longer_probed_is_said_so_once_its_silence_is_over(
     with alerting.sessions() as session:
         keys = session.scalars(select(OutboxMessage.key)).all()
     assert "outage-1/unprobed" in keys
+
+
+def test_a_certificate_a_probe_does_not_verify_is_said_expired_not_a_coming_outage(
+    alerting: Alerting,
+) -> None:
+    """`verify_tls = false`: expiring, the post does not announce an outage (the probe will
+    not fail on it); expired, it says so and mentions the on-call."""
+    with alerting.sessions.begin() as session:
+        key = f"node-1/http:{HTTPS}"
+        alerting.alerts.in_transaction(
+            session, CertificateExpiring(key, "node-1", HTTPS, EXPIRES, 14, verified=False)
+        )
+        alerting.clock.now = EXPIRES + timedelta(hours=1)
+        alerting.alerts.in_transaction(
+            session, CertificateExpiring(key, "node-1", HTTPS, EXPIRES, 0, verified=False)
+        )
+    with alerting.sessions() as session:
+        expiring, expired = session.scalars(
+            select(OutboxMessage.text).order_by(OutboxMessage.id)
+        ).all()
+    assert expiring.endswith("on 2026-12-09 16:00. Renew it before then.")
+    assert expired == (
+        f":lock: The TLS certificate of {HTTPS} (node-1) expired on 2026-12-09 16:00: the probe "
+        "does not verify it, but browsers refuse it. <@U01AAA>"
+    )
