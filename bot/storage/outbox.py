@@ -4,7 +4,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.database import insert_new
@@ -97,9 +97,36 @@ _CONTENTS = select(
 ).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
 
 
+# The oldest pending message of each lane that is not an edit (a thread's replies, a channel's
+# top-level posts, a response_url's posts): what may go next in each of them.
+_RESPONSE = OutboxMessage.operation == OutboxOperation.RESPONSE
+_LANE_HEADS = (
+    select(func.min(OutboxMessage.id))
+    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.target_key.is_(None))
+    .group_by(
+        OutboxMessage.thread_key,
+        case((_RESPONSE, func.coalesce(OutboxMessage.response_url, OutboxMessage.key))),
+        case((_RESPONSE, None), else_=OutboxMessage.channel_id),
+    )
+)
+_BY_IDS = _ROUTING.where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+
+
 def list_pending(session: Session, *, limit: int = 500) -> list[Routing]:
-    """Pending messages in the order they were written."""
-    return [Routing(*row) for row in session.execute(_PENDING, {"limit": limit})]
+    """Pending messages in the order they were written: the oldest `limit`, and when there
+    are more, also the next message of every other lane but edits (which wait their turn:
+    only all of an edit lane's messages can be coalesced into its latest). A backlog in one
+    channel or thread (1 message a second after a Slack outage) must not hold up the others,
+    an on-call's DM above all."""
+    rows = [Routing(*row) for row in session.execute(_PENDING, {"limit": limit})]
+    if len(rows) < limit:
+        return rows
+    read = {row.id for row in rows}
+    heads = [head for head in session.scalars(_LANE_HEADS) if head not in read]
+    if not heads:
+        return rows
+    more = [Routing(*row) for row in session.execute(_BY_IDS, {"ids": heads})]
+    return sorted([*rows, *more], key=lambda row: row.id)
 
 
 @dataclass(frozen=True)

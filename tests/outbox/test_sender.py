@@ -399,6 +399,39 @@ def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
     ]
 
 
+def test_a_backlog_past_the_batch_holds_up_no_other_channel(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """More messages pending than a pass reads (after a Slack outage), all of them in a thread
+    whose root Slack is slow to answer: a message to another channel written after them goes
+    out all the same, not once the backlog has drained."""
+    slack.add_channel("CA")
+    slack.add_channel("CB")
+    slack.stall("CA")
+    enqueue(
+        sessions,
+        [
+            Outbound(key="root", text="root", channel_id="CA"),
+            *(Outbound(key=f"root/{n}", text=f"reply {n}", thread_key="root") for n in range(10)),
+            Outbound(key="other", text="web-02 DOWN", channel_id="CB"),
+        ],
+    )
+    config = SenderConfig(alerts_channel=ALERTS, batch=5)
+    with SenderThread(
+        sessions, slack.api_url, slack.bot_token, config=config, api_timeout_s=60.0
+    ) as thread:
+        try:
+            slack.wait_until(lambda: slack.stalled_calls == 1, timeout_s=10)
+            slack.wait_until(lambda: len(slack.messages("CB")) == 1, timeout_s=10)
+            assert statuses(sessions)["root/0"] is OutboxStatus.PENDING
+        finally:
+            slack.release()
+        thread.wake()
+        wait_drained(sessions, timeout_s=30)
+    (root,) = slack.roots("CA")
+    assert [r.text for r in slack.thread("CA", root.ts)[1:]] == [f"reply {n}" for n in range(10)]
+
+
 def test_an_update_slack_is_answering_is_not_coalesced_by_a_newer_one(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
