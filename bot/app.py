@@ -398,7 +398,7 @@ class BotServer:
         """Wake the sender at the followers' rings while leading; a doorbell that fails costs
         speed (the sender's poll delivers), never the leadership or a clean stop."""
         try:
-            await self.doorbell.answer(self.sender.wake, self._duties_stopping)
+            await self.doorbell.answer(self.sender.rung, self._duties_stopping)
         except Exception:
             logger.exception("outbox doorbell: no longer answering; the sender's poll delivers")
 

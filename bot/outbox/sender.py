@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import math
 import random
 import re
 import time
@@ -71,6 +72,8 @@ class SenderConfig:
     stats_interval: float = 60.0  # how often pending/failed counts are logged
     batch: int = 500
     max_give_way: float = 0.5  # longest a pass waits for in-flight requests to be answered
+    # After another instance's ring: how long without one before its burst counts as answered.
+    ring_settle: float = 0.05
     min_pass_interval: float = 0.2  # between the starts of two passes, unless one has more to send
     alerts_channel: str | None = None  # where a message failed for good is reported
     # Told by DM when the alert channel itself refuses messages (a report there would be lost).
@@ -192,6 +195,7 @@ class OutboxSender:
             interval=self.config.channel_interval, burst=self.config.channel_burst
         )
         self._paused_until = 0.0
+        self._rung_at = -math.inf  # (monotonic) another instance's last commit
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Calls awaiting Slack's answer, by row id, and their channels: a pass goes on without
@@ -208,6 +212,12 @@ class OutboxSender:
         """Ask for a pass now (callable from any thread, e.g. after a service commits)."""
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def rung(self) -> None:
+        """Another instance committed a command (its doorbell rang): ask for a pass, which gives
+        way to that instance's burst as to this one's requests (callable from any thread)."""
+        self._rung_at = self._monotonic()
+        self.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the calls in flight are answered and settled first."""
@@ -250,12 +260,20 @@ class OutboxSender:
                     await asyncio.wait_for(stop.wait(), rest)
 
     async def _give_way(self) -> None:
-        """Let requests in flight finish first (up to `max_give_way`): Slack needs their ack
-        within 3 s, while a message may wait a moment; both share one Python process."""
-        if self._quiet is None or self._quiet.is_set():
-            return
-        with contextlib.suppress(TimeoutError):  # waited long enough: deliver anyway
-            await asyncio.wait_for(self._quiet.wait(), self.config.max_give_way)
+        """Let commands being answered finish first, here and on the other instances (up to
+        `max_give_way`): Slack needs their ack within 3 s, while a message may wait a moment,
+        and a pass's CPU is taken from them on a host they share. Here, the requests in
+        flight tell; elsewhere, the doorbell: one answering a burst rings at each commit."""
+        deadline = self._monotonic() + self.config.max_give_way
+        while (now := self._monotonic()) < deadline:
+            if self._quiet is not None and not self._quiet.is_set():
+                with contextlib.suppress(TimeoutError):  # waited long enough: deliver anyway
+                    await asyncio.wait_for(self._quiet.wait(), deadline - now)
+                continue
+            settling = self._rung_at + self.config.ring_settle - now
+            if settling <= 0:
+                return
+            await asyncio.sleep(min(settling, deadline - now))
 
     async def deliver_due(self) -> float:
         """One pass: send what may be sent now; return how long to wait before the next pass."""

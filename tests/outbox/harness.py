@@ -91,6 +91,8 @@ class SenderThread:
         *,
         config: SenderConfig | None = None,
         api_timeout_s: float = 5.0,
+        quiet: asyncio.Event | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sessions = sessions
         self.api = SlackApi(api_url, token, timeout_s=api_timeout_s)
@@ -99,7 +101,9 @@ class SenderThread:
             self.api,
             Messages("en"),
             clock=utc_now,
+            monotonic=monotonic,
             config=config or SenderConfig(alerts_channel=ALERTS),
+            quiet=quiet,
         )
         self._loop = LoopThread("outbox-sender")
         self._stop: asyncio.Event | None = None
@@ -125,6 +129,10 @@ class SenderThread:
     def wake(self) -> None:
         """Ask the sender for a pass now."""
         self.sender.wake()
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run `callback` on the sender's loop (to set an asyncio.Event it waits on)."""
+        self._loop.loop.call_soon_threadsafe(callback)
 
 
 async def _new_event() -> asyncio.Event:
