@@ -267,7 +267,9 @@ class TicketService(Service):
         for row in ticket.clocks:
             clock = sla_clock(row, ticket.pauses, self.catalog)
             running = row.stopped_at is None and not clock.is_paused
-            row.deadline_at = clock.deadline(now) if running else None
+            deadline = clock.deadline(now) if running else None
+            if deadline != row.deadline_at:  # an unchanged clock stays out of the flush
+                row.deadline_at = deadline
 
     # Use cases ---------------------------------------------------------------------------------
 
