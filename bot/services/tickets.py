@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
@@ -413,17 +413,14 @@ class TicketService(Service):
             now = self._clock()
             ticket = self._load(session, ticket_id)
             self._require_workable(ticket)
+            if ticket.claimed_at is not None:  # read under the lock: no UPDATE to try
+                self._refuse_claimed(ticket, actor)
             won = session.execute(
                 _CLAIM, {"ticket_id": ticket_id, "assignee_id": actor.user_id, "claimed_at": now}
             )
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 session.refresh(ticket)
-                mine = ticket.assignee_id == actor.user_id
-                raise UserFacingError(
-                    "ticket.already_yours" if mine else "ticket.already_claimed",
-                    ref=f"INT-{ticket_id}",
-                    user=ticket.assignee_id,
-                )
+                self._refuse_claimed(ticket, actor)
             # What the UPDATE stored, without reading it back.
             set_committed_value(ticket, "assignee_id", actor.user_id)
             set_committed_value(ticket, "claimed_at", now)
@@ -441,6 +438,15 @@ class TicketService(Service):
                 details=self._clock_details(ticket, gti, now),
             )
         return Reply(text)
+
+    @staticmethod
+    def _refuse_claimed(ticket: Ticket, actor: Actor) -> NoReturn:
+        mine = ticket.assignee_id == actor.user_id
+        raise UserFacingError(
+            "ticket.already_yours" if mine else "ticket.already_claimed",
+            ref=f"INT-{ticket.id}",
+            user=ticket.assignee_id,
+        )
 
     def update(self, actor: Actor, ticket_id: int, text: str) -> Reply:
         """Record a client update (it restarts the nudge period)."""
