@@ -201,6 +201,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "• :red_circle: `{server}` ({client})",
         "en": "• :red_circle: `{server}` ({client})",
     },
+    "alert.storm.line_unprobed": {
+        "fr": "• :white_circle: `{server}` ({client}), plus sondé",
+        "en": "• :white_circle: `{server}` ({client}), no longer probed",
+    },
     "alert.storm.line_up": {
         "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",
         "en": "• :large_green_circle: ~`{server}`~ ({client}), recovered after {duration}",

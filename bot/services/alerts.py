@@ -268,12 +268,7 @@ class AlertService(Service):
             if not quiet:
                 key = f"outage-{outage.id}/recovered"
                 self._post(session, key, text, now, thread_key=storm_root_key(storm.id))
-            still_down = session.scalar(
-                select(func.count())
-                .select_from(Outage)
-                .where(Outage.storm_id == storm.id, Outage.ended_at.is_(None))
-            )
-            if not still_down:
+            if not self._probed_still_down(session, storm.id):
                 storm.ended_at = event.ended_at
             self._update_storm_root(session, storm, now)
 
@@ -315,10 +310,13 @@ class AlertService(Service):
             silenced = self._silenced(session, {o.server_id for o in open_outages}, now)
             outages = []
             for outage in open_outages:
+                quiet = outage.server_id in silenced
                 if self.catalog.probes_server(outage.server_id):
                     outages.append(outage)
-                elif outage.root_key is not None and outage.server_id not in silenced:
+                elif outage.root_key is not None and not quiet:
                     queued += self._unprobed(session, outage, now)
+                elif outage.storm_id is not None:
+                    queued += self._unprobed_member(session, outage, now, quiet=quiet)
             servers = {outage.server_id for outage in outages}
             first = min((outage.confirmed_at for outage in outages), default=now)
             ended = silences_ended(session, servers, after=first, now=now)
@@ -364,6 +362,38 @@ class AlertService(Service):
             return False
         self._update_outage_root(session, outage, now)
         return True
+
+    def _unprobed_member(
+        self, session: Session, outage: Outage, now: datetime, *, quiet: bool
+    ) -> bool:
+        """The catalog no longer probes the server of a storm member still down: say so in
+        the storm's thread (once, by key; nothing while it is silenced), and end the storm if no
+        server it probes is still down, when the last of them came back. False when nothing
+        was queued."""
+        assert outage.storm_id is not None
+        storm = self._lock_storm(session, outage.storm_id)
+        said = False
+        if not quiet:
+            text = self._messages.get("alert.thread.unprobed", server=outage.server_id)
+            key = f"outage-{outage.id}/unprobed"
+            said = self._post(session, key, text, now, thread_key=storm_root_key(storm.id))
+        ends = storm.ended_at is None and not self._probed_still_down(session, storm.id)
+        if ends:
+            last_back = session.scalar(
+                select(func.max(Outage.ended_at)).where(Outage.storm_id == storm.id)
+            )
+            storm.ended_at = last_back or now
+        if said or ends:
+            self._update_storm_root(session, storm, now)
+        return said or ends
+
+    def _probed_still_down(self, session: Session, storm_id: int) -> bool:
+        """Whether a member of the storm is still down on a server the catalog probes: one it
+        no longer probes will never be seen back, so it must not keep the storm open."""
+        servers = session.scalars(
+            select(Outage.server_id).where(Outage.storm_id == storm_id, Outage.ended_at.is_(None))
+        )
+        return any(self.catalog.probes_server(server) for server in servers)
 
     def _silence_over(
         self,
@@ -604,7 +634,10 @@ class AlertService(Service):
             .where(Outage.storm_id == storm.id)
             .order_by(Outage.id)
         )
-        members = tuple(render.StormMember(*row) for row in rows)
+        members = tuple(
+            render.StormMember(*row, monitored=self.catalog.probes_server(row.server_id))
+            for row in rows
+        )
         return render.StormView(
             storm.id,
             storm.started_at,

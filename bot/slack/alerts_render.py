@@ -110,6 +110,7 @@ class StormMember:
     client_name: str
     started_at: datetime
     ended_at: datetime | None
+    monitored: bool = True  # False: the catalog no longer probes it, no recovery will be seen
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,8 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
     for member in view.members[:STORM_LINES]:
         names = {"server": member.server_id, "client": escape(member.client_name)}
         if member.ended_at is None:
-            lines.append(messages.get("alert.storm.line_down", **names))
+            down = "alert.storm.line_down" if member.monitored else "alert.storm.line_unprobed"
+            lines.append(messages.get(down, **names))
         else:
             lasted = duration(member.ended_at - member.started_at, messages)
             lines.append(messages.get("alert.storm.line_up", **names, duration=lasted))

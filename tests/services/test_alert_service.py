@@ -19,7 +19,7 @@ from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.models import AuditEvent, Outage, OutboxMessage, OutboxOperation
+from bot.storage.models import AlertStorm, AuditEvent, Outage, OutboxMessage, OutboxOperation
 from bot.storage.probes import add_outage, close_outage
 from tests.services.history import SetClock
 
@@ -240,6 +240,77 @@ def test_a_storm_over_cannot_be_acknowledged(alerting: Alerting) -> None:
     assert over.value.key == "alert.storm_already_over"
     with alerting.sessions() as session:
         assert session.scalars(select(AuditEvent)).all() == []
+
+
+def without(alerting: Alerting, server_id: str) -> Alerting:
+    """The same database and clock, served by a bot restarted on a catalog without
+    `server_id` (no longer probed)."""
+    catalog = alerting.alerts.catalog
+    kept = [server for server in catalog.servers if server.id != server_id]
+    catalog = catalog.model_copy(update={"servers": kept})
+    messages = Messages("en")
+    tickets = TicketService(alerting.sessions, catalog, messages, clock=alerting.clock)
+    alerts = AlertService(tickets, alerting.sessions, messages, clock=alerting.clock)
+    return Alerting(alerts, alerting.clock, alerting.sessions)
+
+
+def storm_ended_at(alerting: Alerting) -> datetime | None:
+    with alerting.sessions() as session:
+        return session.scalars(select(AlertStorm.ended_at)).one()
+
+
+def test_a_storm_whose_only_servers_down_are_no_longer_probed_is_over(
+    alerting: Alerting,
+) -> None:
+    """node-3 was removed from the catalog while down: when the servers still probed are
+    back, the storm is over; its root says node-3 is no longer probed, and pages nobody."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    restarted = without(alerting, "node-3")
+    restarted.up("node-1", after=timedelta(minutes=5))
+    assert storm_ended_at(alerting) is None
+    restarted.up("node-2", after=timedelta(minutes=7))
+    assert storm_ended_at(alerting) == START + timedelta(minutes=7)
+    root = latest_root(alerting, "storm-1/root")
+    assert "• :white_circle: `node-3` (ACME SARL), no longer probed" in str(root.blocks)
+    assert "<@U01AAA>" not in root.text
+    assert buttons(root) == []
+
+
+def test_a_storm_kept_open_by_a_server_removed_later_ends_at_the_next_run(
+    alerting: Alerting,
+) -> None:
+    """node-3, still down, was removed from the catalog after the others came back: the next
+    run of the milestones says so in the storm's thread, once, and ends the storm when the
+    last server still probed came back."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.up("node-1", "node-2", after=timedelta(minutes=7))
+    assert storm_ended_at(alerting) is None
+    restarted = without(alerting, "node-3")
+    assert restarted.alerts.post_outage_milestones(START + timedelta(minutes=20)) == 1
+    assert storm_ended_at(alerting) == START + timedelta(minutes=7)
+    root = latest_root(alerting, "storm-1/root")
+    assert "no longer probed" in str(root.blocks)
+    assert buttons(root) == []
+    with alerting.sessions() as session:
+        told = session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.thread_key == "storm-1/root")
+        ).all()
+    assert "outage-3/unprobed" in told
+    assert restarted.alerts.post_outage_milestones(START + timedelta(minutes=21)) == 0
+
+
+def test_a_silenced_server_removed_from_a_storm_still_lets_it_end_quietly(
+    alerting: Alerting,
+) -> None:
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.alerts.silence(Actor("U01AAA"), "node-3", timedelta(hours=1), "decommissioning")
+    alerting.up("node-1", "node-2", after=timedelta(minutes=7))
+    restarted = without(alerting, "node-3")
+    assert restarted.alerts.post_outage_milestones(START + timedelta(minutes=20)) == 1
+    assert storm_ended_at(alerting) == START + timedelta(minutes=7)
+    with alerting.sessions() as session:
+        keys = session.scalars(select(OutboxMessage.key)).all()
+    assert "outage-3/unprobed" not in keys
 
 
 def test_an_expiring_certificate_is_posted_once_a_notice_and_pages_on_its_last_day(
