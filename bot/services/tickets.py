@@ -51,7 +51,7 @@ from bot.storage.models import (
 )
 from bot.storage.nudges import list_snoozes, list_updates
 from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache
-from bot.storage.outbox import Outbound, add_message
+from bot.storage.outbox import Outbound, add_message, add_messages
 from bot.storage.probes import get_open_outage, open_outages_on, silences_in_force
 
 logger = logging.getLogger(__name__)
@@ -214,12 +214,10 @@ class TicketService(Service):
         )
         add_message(session, message, now=now)
 
-    def _update_root(self, session: Session, ticket: Ticket, *, now: datetime) -> None:
-        """Queue the root's edit, keyed by the ticket's revision (bumped by _record)."""
+    def _root_edit(self, session: Session, ticket: Ticket) -> Outbound:
+        """The root's edit, keyed by the ticket's revision (bumped by _record)."""
         key = f"{root_key(ticket.id)}/r{ticket.revision}"
-        add_message(
-            session, root_edit(ticket.id, key, self._root_fallback(session, ticket)), now=now
-        )
+        return root_edit(ticket.id, key, self._root_fallback(session, ticket))
 
     def _root_fallback(self, session: Session, ticket: Ticket) -> str:
         return root_title(ticket, self._client_name(session, ticket.client_id), self._messages)
@@ -231,14 +229,14 @@ class TicketService(Service):
         view = self._view(session, ticket, self._clock())
         return render.ticket_root(view, self._messages, self._zone)
 
-    def _tell_thread(self, session: Session, ticket: Ticket, event_id: int, text: str) -> None:
-        message = Outbound(
+    def _thread_post(self, ticket: Ticket, event_id: int, text: str) -> Outbound:
+        """`text` told in the ticket's thread, keyed by the audit event that records it."""
+        return Outbound(
             key=f"INT-{ticket.id}/event/{event_id}",
             text=text,
             channel_id=self.catalog.team.alerts_channel,
             thread_key=ticket.thread_key,
         )
-        add_message(session, message, now=self._clock())
 
     def _record(
         self,
@@ -260,8 +258,8 @@ class TicketService(Service):
         event_id = add_audit(
             session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
         )
-        self._tell_thread(session, ticket, event_id, text)
-        self._update_root(session, ticket, now=now)
+        told = self._thread_post(ticket, event_id, text)
+        add_messages(session, [told, self._root_edit(session, ticket)], now=now)
 
     def _refresh_deadlines(self, ticket: Ticket, now: datetime) -> None:
         for row in ticket.clocks:

@@ -247,10 +247,11 @@ def _dialect_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Inse
 
 
 def insert_new(
-    session: Session, model: type[Any], *, unique: tuple[str, ...], returning: str
+    session: Session, model: type[Any], *, unique: tuple[str, ...], returning: str | None
 ) -> Executable:
     """`INSERT … ON CONFLICT (unique) DO NOTHING RETURNING returning` into `model`'s table, to
     execute with the row's values as parameters: it returns a row only when the insert happened.
+    Without `returning`, it may be executed with several rows' values at once.
 
     Built once per dialect and table: commands insert on their hot path, and building and
     coercing a statement per row costs more than running it.
@@ -260,9 +261,11 @@ def insert_new(
 
 
 @cache
-def _insert_new(dialect: str, table: Table, unique: tuple[str, ...], returning: str) -> Executable:
+def _insert_new(
+    dialect: str, table: Table, unique: tuple[str, ...], returning: str | None
+) -> Executable:
     statement = _dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=unique)
-    return statement.returning(table.c[returning])
+    return statement if returning is None else statement.returning(table.c[returning])
 
 
 def insert_returning(model: type[Any], returning: str) -> Executable:

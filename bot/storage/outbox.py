@@ -33,9 +33,22 @@ class Outbound:
 
 def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
     """Queue `message` in the caller's transaction; False if its key was already queued."""
+    statement = insert_new(session, OutboxMessage, unique=("key",), returning="id")
+    # RETURNING, not rowcount: psycopg reports no rowcount for INSERT … ON CONFLICT DO NOTHING.
+    return session.execute(statement, _row(message, now)).scalar_one_or_none() is not None
+
+
+def add_messages(session: Session, messages: list[Outbound], *, now: datetime) -> None:
+    """Queue `messages` in the caller's transaction, in one statement; a key already queued
+    is skipped, as `add_message` does (without saying which)."""
+    statement = insert_new(session, OutboxMessage, unique=("key",), returning=None)
+    session.connection().execute(statement, [_row(message, now) for message in messages])
+
+
+def _row(message: Outbound, now: datetime) -> dict[str, Any]:
     if not message.key or len(message.key) > MAX_KEY_LENGTH:
         raise ValueError(f"an outbox key is 1 to {MAX_KEY_LENGTH} characters: {message.key!r}")
-    values = {
+    return {
         "key": message.key,
         "operation": message.operation,
         "channel_id": message.channel_id,
@@ -51,9 +64,6 @@ def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
         "created_at": now,
         "next_attempt_at": now,
     }
-    statement = insert_new(session, OutboxMessage, unique=("key",), returning="id")
-    # RETURNING, not rowcount: psycopg reports no rowcount for INSERT … ON CONFLICT DO NOTHING.
-    return session.execute(statement, values).scalar_one_or_none() is not None
 
 
 @dataclass(frozen=True)

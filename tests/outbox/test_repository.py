@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.models import OutboxMessage
-from bot.storage.outbox import Outbound, add_message, get_stats, mark_failed
+from bot.storage.outbox import Outbound, add_message, add_messages, get_stats, mark_failed
 from tests.outbox.harness import utc_now
 
 
@@ -23,6 +23,44 @@ def test_writing_the_same_key_twice_keeps_one_row(sessions: sessionmaker[Session
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
         assert session.scalars(select(OutboxMessage.text)).one() == "GTR 75 %"
+
+
+def test_several_messages_are_queued_in_one_statement_skipping_keys_already_queued(
+    sessions: sessionmaker[Session],
+) -> None:
+    """What a command queues (its thread post and its root's edit) goes in one INSERT; a key
+    already queued keeps its row, as with add_message."""
+    with sessions.begin() as session:
+        add_message(
+            session, Outbound(key="INT-1/event/1", text="first", channel_id="C1"), now=utc_now()
+        )
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    with sessions.begin() as session:
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            add_messages(
+                session,
+                [
+                    Outbound(key="INT-1/event/1", text="again", channel_id="C1"),
+                    Outbound(key="INT-1/event/2", text="second", channel_id="C1"),
+                    Outbound(key="INT-1/root/r2", text="edit", channel_id="C1"),
+                ],
+                now=utc_now(),
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert [s.split()[0] for s in statements if not s.startswith("BEGIN")] == ["INSERT"]
+    with sessions() as session:
+        rows = session.execute(select(OutboxMessage.key, OutboxMessage.text)).all()
+    texts = {key: text for key, text in rows}
+    assert texts == {"INT-1/event/1": "first", "INT-1/event/2": "second", "INT-1/root/r2": "edit"}
+    with pytest.raises(ValueError, match="outbox key"), sessions.begin() as session:
+        add_messages(session, [Outbound(key="", text="x", channel_id="C1")], now=utc_now())
 
 
 def test_a_message_rolled_back_with_its_state_change_is_not_queued(
