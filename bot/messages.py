@@ -249,6 +249,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         ),
         "en": "Alerts for `{server}` silenced until {until}. Outages are still recorded.",
     },
+    "alert.already_silenced": {
+        "fr": "Alertes du serveur `{server}` déjà coupées jusqu'à {until}.",
+        "en": "Alerts for `{server}` are already silenced until {until}.",
+    },
     "alert.silence_reason_button": {"fr": "bouton Silence 1h", "en": "Silence 1h button"},
     "usage.silence": {
         "fr": "Usage : `/sla silence <serveur> <durée> [raison…]` (de 1m à 7j, ex. `2h`)",

@@ -526,14 +526,22 @@ class AlertService(Service):
         return Reply(self._messages.get("alert.storm_acknowledged", count=len(servers)))
 
     def silence_outage(self, actor: Actor, outage_id: int) -> Reply:
-        """The Silence 1h button: silence the outage's server for an hour."""
-        with reading(self._sessions) as session:
-            outage = self._get(session, outage_id)
+        """The Silence 1h button: silence the outage's server for an hour, unless a silence is
+        in force already (a double click, or a colleague's click the root did not show yet)."""
+        with self._transaction() as session:
+            now = self._clock()
+            outage = self._get(session, outage_id, lock=True)  # concurrent clicks queue here
             # A stale button: silencing the server now would hide its next outage unasked.
             self._require_open(outage)
-            server_id = outage.server_id
-        reason = self._messages.get("alert.silence_reason_button")
-        return self.silence(actor, server_id, SILENCE_BUTTON, reason)
+            silenced = self._silenced(session, {outage.server_id}, now).get(outage.server_id)
+            if silenced is not None:
+                shown = local_time(silenced, self._zone)
+                raise UserFacingError(
+                    "alert.already_silenced", server=outage.server_id, until=shown
+                )
+            reason = self._messages.get("alert.silence_reason_button")
+            until = self._add_silence(session, actor, outage.server_id, SILENCE_BUTTON, reason, now)
+        return self._silenced_reply(outage.server_id, until)
 
     def silence(self, actor: Actor, server_id: str, length: timedelta, reason: str) -> Reply:
         """No alert posts for `server_id` during `length` (outages are still recorded)."""
@@ -541,40 +549,55 @@ class AlertService(Service):
         if server is None:
             known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
             raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
-        server_id = server.id
         with self._transaction() as session:
-            now = self._clock()
-            until = now + length
-            session.add(
-                Silence(
-                    server_id=server_id,
-                    starts_at=now,
-                    ends_at=until,
-                    reason=reason,
-                    created_by=actor.user_id,
-                )
-            )
-            audit_id = add_audit(
-                session,
-                actor,
-                "server.silenced",
-                at=now,
+            until = self._add_silence(session, actor, server.id, length, reason, self._clock())
+        return self._silenced_reply(server.id, until)
+
+    def _add_silence(
+        self,
+        session: Session,
+        actor: Actor,
+        server_id: str,
+        length: timedelta,
+        reason: str,
+        now: datetime,
+    ) -> datetime:
+        """Silence `server_id` from `now` for `length`: audited, told in its outage's thread;
+        the end of the silence."""
+        until = now + length
+        session.add(
+            Silence(
                 server_id=server_id,
-                details={"until": until.isoformat(), "reason": reason},
+                starts_at=now,
+                ends_at=until,
+                reason=reason,
+                created_by=actor.user_id,
             )
-            outage = get_open_outage(session, server_id)
-            if outage is not None and outage.root_key is not None:
-                self._lock_outage(session, outage.id)
-                text = self._messages.get(
-                    "alert.thread.silenced",
-                    user=actor.user_id,
-                    server=server_id,
-                    until=local_time(until, self._zone),
-                    reason=self._reason(reason),
-                )
-                key = f"outage-{outage.id}/event/{audit_id}"
-                self._post(session, key, text, now, thread_key=outage.root_key)
-                self._update_outage_root(session, outage, now)
+        )
+        audit_id = add_audit(
+            session,
+            actor,
+            "server.silenced",
+            at=now,
+            server_id=server_id,
+            details={"until": until.isoformat(), "reason": reason},
+        )
+        outage = get_open_outage(session, server_id)
+        if outage is not None and outage.root_key is not None:
+            self._lock_outage(session, outage.id)
+            text = self._messages.get(
+                "alert.thread.silenced",
+                user=actor.user_id,
+                server=server_id,
+                until=local_time(until, self._zone),
+                reason=self._reason(reason),
+            )
+            key = f"outage-{outage.id}/event/{audit_id}"
+            self._post(session, key, text, now, thread_key=outage.root_key)
+            self._update_outage_root(session, outage, now)
+        return until
+
+    def _silenced_reply(self, server_id: str, until: datetime) -> Reply:
         return Reply(
             self._messages.get(
                 "alert.silenced", server=server_id, until=local_time(until, self._zone)

@@ -19,7 +19,14 @@ from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.models import AlertStorm, AuditEvent, Outage, OutboxMessage, OutboxOperation
+from bot.storage.models import (
+    AlertStorm,
+    AuditEvent,
+    Outage,
+    OutboxMessage,
+    OutboxOperation,
+    Silence,
+)
 from bot.storage.probes import add_outage, close_outage
 from tests.services.history import SetClock
 
@@ -397,3 +404,26 @@ def test_a_certificate_a_probe_does_not_verify_is_said_expired_not_a_coming_outa
         f":lock: The TLS certificate of {HTTPS} (node-1) expired on 2026-12-09 16:00: the probe "
         "does not verify it, but browsers refuse it. <@U01AAA>"
     )
+
+
+def test_a_second_silence_1h_click_is_refused_while_the_first_silence_lasts(
+    alerting: Alerting,
+) -> None:
+    """A double click, or two technicians clicking before the root drops the button: one
+    silence, one thread note, one audit event; the second clicker is told until when."""
+    alerting.down("node-1", after=timedelta(0))
+    outage_id = int(alerting.roots()[0].removeprefix("outage-").removesuffix("/root"))
+    reply = alerting.alerts.silence_outage(Actor("U01AAA", "[button] silence"), outage_id)
+    assert reply.text.startswith("Alerts for `node-1` silenced until 2026-11-27 05:00.")
+    alerting.clock.now += timedelta(seconds=1)
+    with pytest.raises(UserFacingError) as again:
+        alerting.alerts.silence_outage(Actor("U01BBB", "[button] silence"), outage_id)
+    assert again.value.key == "alert.already_silenced"
+    assert again.value.values == {"server": "node-1", "until": "2026-11-27 05:00"}
+    with alerting.sessions() as session:
+        assert len(session.scalars(select(Silence)).all()) == 1
+        assert session.scalars(select(AuditEvent.action)).all() == ["server.silenced"]
+        told = session.scalars(
+            select(OutboxMessage.text).where(OutboxMessage.thread_key == f"outage-{outage_id}/root")
+        ).all()
+        assert sum("silenced alerts" in text for text in told) == 1
