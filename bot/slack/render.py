@@ -174,11 +174,14 @@ def ticket_root(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[s
         ),
     ]
     if view.is_open:
+        # Out of scope until quoted or refused: claiming or resolving it is refused.
+        workable = view.scope in (Scope.IN, Scope.QUOTED)
         buttons = []
-        if view.claimed_at is None and view.scope in (Scope.IN, Scope.QUOTED):
+        if view.claimed_at is None and workable:
             buttons.append(_button("button.claim", Action.CLAIM, view, messages, "primary"))
         buttons.append(_button("button.update", Action.POST_UPDATE, view, messages))
-        buttons.append(_button("button.resolve", Action.RESOLVE, view, messages))
+        if workable:
+            buttons.append(_button("button.resolve", Action.RESOLVE, view, messages))
         blocks.append(ActionsBlock(elements=buttons))
     text = f"{title(view, messages)} — {status_label(view, messages)}"
     return text, [block.to_dict() for block in blocks]

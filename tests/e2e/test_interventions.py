@@ -451,6 +451,20 @@ def test_buttons_claim_post_update_and_resolve(bot: RunningBot) -> None:
     ]
 
 
+def test_an_out_of_scope_root_offers_no_resolve_until_quoted(bot: RunningBot) -> None:
+    """Past the allowance, resolving is refused until a quote or a refusal is recorded: the
+    root does not offer Resolve (nor Claim) until then, and offers both once quoted."""
+    bot.clock.set(FRIDAY_4PM)
+    for n in range(3):
+        bot.command(f"open acme-web-01 secours request {n}")
+    pending = current_root(bot, "INT-3")
+    assert "out of scope" in pending.text
+    assert pending.action_ids() == [Action.POST_UPDATE]
+    bot.command("quote 3 client accepted 150 €")
+    quoted = current_root(bot, "INT-3 · incident · acme-web-01 · ACME SARL (essentiel) — unclaimed")
+    assert quoted.action_ids() == [Action.CLAIM, Action.POST_UPDATE, Action.RESOLVE]
+
+
 def test_user_text_is_escaped_so_mentions_ping_nobody(bot: RunningBot) -> None:
     """`<!channel>` in a description or an update is shown, not broadcast."""
     bot.command("open acme-web-01 secours <!channel> & <@U01BBB> look")
