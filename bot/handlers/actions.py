@@ -56,7 +56,16 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        ticket_id = int(body["actions"][0]["value"])
+        actor = Actor(body["user"]["id"], "[button] update")
+        try:  # refused now, not once the technician has typed the update
+            ticket_id = int(body["actions"][0]["value"])
+            actor = Actor(actor.user_id, f"[button] update INT-{ticket_id}")
+            await require_technician(context, actor, "update", ticket_id=ticket_id)
+            await in_database_thread(context.tickets.require_open, ticket_id)
+        except Exception as error:  # told to the clicker; render_error logs bugs
+            reply = Reply(render_error(error, context.messages))
+            await in_database_thread(respond, context, body, reply)
+            return
         await client.views_open(
             trigger_id=body["trigger_id"], view=render.update_modal(ticket_id, context.messages)
         )

@@ -187,6 +187,12 @@ class TicketService(Service):
             for row in session.connection().execute(_OPEN_ON_SERVER, {"server_id": server_id})
         ]
 
+    def require_open(self, ticket_id: int) -> None:
+        """UserFacingError unless ticket `ticket_id` exists and is open: checked before a modal
+        asks for text that would then be refused."""
+        with reading(self._sessions) as session:
+            self._require_open(self._load(session, ticket_id, lock=False))
+
     def _client_words(self, session: Session, client_id: str) -> str:
         """The client as a list's header names it: by its name, escaped."""
         return render.escape(self._client_name(session, client_id))

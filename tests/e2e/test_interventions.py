@@ -451,6 +451,26 @@ def test_buttons_claim_post_update_and_resolve(bot: RunningBot) -> None:
     ]
 
 
+def test_post_update_is_refused_at_the_click_not_after_the_update_is_typed(
+    bot: RunningBot,
+) -> None:
+    """An outsider's click, or a click on a ticket resolved meanwhile (the clicker's Slack
+    still shows the button), opens no modal: the clicker is told at once, and the outsider's
+    attempt is audited on the ticket."""
+    bot.command("open acme-web-01 secours down")
+    root = current_root(bot, "INT-1")
+    bot.slack.click(ALERTS, root.ts, Action.POST_UPDATE, user_id=OUTSIDER)
+    refused = bot.slack.wait_until(lambda: next(iter(bot.slack.responses(OUTSIDER)), None))
+    assert refused.text == "Only technicians may do that; the attempt is recorded."
+    bot.command("resolve 1 done")
+    bot.slack.click(ALERTS, root.ts, Action.POST_UPDATE, user_id=TECH2)  # the root as posted
+    closed = bot.slack.wait_until(lambda: next(iter(bot.slack.responses(TECH2)), None))
+    assert closed.text == "INT-1 is already resolved."
+    assert bot.slack.views(OUTSIDER) == []
+    assert bot.slack.views(TECH2) == []
+    assert audit_actions(bot, 1)[1] == ("refused", OUTSIDER, "[button] update INT-1")
+
+
 def test_an_out_of_scope_root_offers_no_resolve_until_quoted(bot: RunningBot) -> None:
     """Past the allowance, resolving is refused until a quote or a refusal is recorded: the
     root does not offer Resolve (nor Claim) until then, and offers both once quoted."""
