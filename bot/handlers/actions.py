@@ -1,7 +1,8 @@
 """Buttons and modals of ticket messages: Claim, Post update (modal), Resolve.
 
 A click is acked at once (empty); the outcome is told to the clicker through the outbox, as an
-ephemeral post to the interaction's response_url, and to everyone through the ticket thread.
+ephemeral post to the interaction's response_url, and to everyone through the ticket thread. The
+update modal is acked once the update is recorded: a refusal shows in it, above the text typed.
 """
 
 from collections.abc import Callable
@@ -78,15 +79,16 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             message = context.messages.get(key, limit=MAX_FREE_TEXT)
             await ack(response_action="errors", errors={UPDATE_BLOCK: message})
             return
-        await ack()
         ticket_id = int(view["private_metadata"])
         actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
-        try:
+        try:  # recorded before the ack, as a command is: a refusal keeps the text typed
             await require_technician(context, actor, "update", ticket_id=ticket_id)
             await in_database_thread(context.tickets.update, actor, ticket_id, text)
-        except Exception as error:
-            reply = Reply(render_error(error, context.messages))
-            await in_database_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
+        except Exception as error:  # shown in the modal; render_error logs bugs
+            message = render_error(error, context.messages)
+            await ack(response_action="errors", errors={UPDATE_BLOCK: message})
+            return
+        await ack()
 
     app.action(Action.CLAIM.value)(handle_claim_action)
     app.action(Action.RESOLVE.value)(handle_resolve_action)

@@ -471,6 +471,25 @@ def test_post_update_is_refused_at_the_click_not_after_the_update_is_typed(
     assert audit_actions(bot, 1)[1] == ("refused", OUTSIDER, "[button] update INT-1")
 
 
+def test_an_update_refused_on_submit_is_shown_in_the_modal_with_the_text_kept(
+    bot: RunningBot,
+) -> None:
+    """A colleague resolved the ticket while the update was being typed: the modal stays open
+    and says so, rather than closing on the text and refusing it in a DM."""
+    bot.command("open acme-web-01 secours down")
+    root = current_root(bot, "INT-1")
+    bot.slack.click(ALERTS, root.ts, Action.POST_UPDATE, user_id=TECH2)
+    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH2)), None))
+    bot.command("resolve 1 nginx restarted")
+    typed = {"type": "plain_text_input", "value": "told the client: restarting nginx"}
+    answer = bot.slack.submit_view(view, {"update_text": {"text": typed}}, user_id=TECH2).json()
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"update_text": "INT-1 is already resolved."},
+    }
+    assert [a for a, _, _ in audit_actions(bot, 1)] == ["ticket.opened", "ticket.resolved"]
+
+
 def test_an_out_of_scope_root_offers_no_resolve_until_quoted(bot: RunningBot) -> None:
     """Past the allowance, resolving is refused until a quote or a refusal is recorded: the
     root does not offer Resolve (nor Claim) until then, and offers both once quoted."""
