@@ -270,8 +270,11 @@ class TicketService(Service):
     def _refresh_deadlines(self, ticket: Ticket, now: datetime) -> None:
         for row in ticket.clocks:
             clock = sla_clock(row, ticket.pauses, self.catalog)
-            running = row.stopped_at is None and not clock.is_paused
-            deadline = clock.deadline(now) if running else None
+            deadline = clock.deadline(now) if row.stopped_at is None else None
+            # A paused clock's deadline moves with `now`, unless it passed before the pause
+            # began: that breach stays due, and the reminders sweep must still find it.
+            if deadline is not None and clock.is_paused and deadline > now:
+                deadline = None
             if deadline != row.deadline_at:  # an unchanged clock stays out of the flush
                 row.deadline_at = deadline
 

@@ -311,6 +311,30 @@ def test_a_clock_stopped_after_its_deadline_still_gets_its_breach_announced(worl
     assert world.keys("/gti/") == ["INT-1/gti/breach"]
 
 
+def test_a_clock_paused_after_its_deadline_still_gets_its_breach_announced(world: World) -> None:
+    """2 h GTR on 24/7, breached at 12:00; the technician waits on the client at 12:00:05,
+    before the next sweep: the wait does not save the clock, and the breach is announced (with
+    its credit and audit event) while the ticket waits, not only once the wait ends."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(
+        start + timedelta(hours=1, minutes=59, seconds=50), step=timedelta(seconds=15)
+    )
+    world.clock.at = start + timedelta(hours=2, seconds=5)
+    world.tickets.wait(Actor(TECH), ticket, "root password")
+    world.sweep_until(start + timedelta(hours=3))
+    assert world.keys("/gtr/")[-2:] == ["INT-1/gtr/90", "INT-1/gtr/breach"]
+    with world.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+        assert credit.breached_at == start + timedelta(hours=2)
+        (breach,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "clock.breached"))
+    assert breach.details["late"] is False
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=3, minutes=5))
+    assert world.keys("/gtr/breach") == ["INT-1/gtr/breach"]  # once
+
+
 def test_a_breach_past_the_monthly_cap_does_not_promise_a_credit(world: World) -> None:
     """Credits are half the 900 € fee, capped at the fee: the month's third breach owes 0 €,
     and its announcement says so instead of telling the team the client may request one."""
