@@ -36,7 +36,7 @@ from bot.sla import (
     month_of,
 )
 from bot.slack import render
-from bot.storage.credits import mark_eligible
+from bot.storage.credits import mark_eligible, withdraw_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
     Client,
@@ -907,8 +907,15 @@ class TicketService(Service):
             gtr=self._verdict_text("ticket.gtr_stopped", ticket, gtr, restored_at),
             mention=f"<@{ticket.assignee_id or ticket.opened_by}>",
         )
-        details = {"restored_at": restored_at.isoformat()}
+        details: dict[str, Any] = {"restored_at": restored_at.isoformat()}
         details |= self._clock_details(ticket, gtr, restored_at)
+        # The first success of the streak may precede the deadline while the streak confirmed
+        # the server UP after it: a sweep meanwhile announced a breach and made its credit
+        # eligible. The clock met: the client is owed nothing, and the month's cap is not used.
+        if details.get("state") == ClockState.MET.value and withdraw_eligible(
+            session, ticket_id=ticket.id, clock=ClockKind.GTR.value
+        ):
+            details["credit_withdrawn"] = True
         self._record(
             session, ticket, Actor("probe"), "clock.restored", said, now=now, details=details
         )

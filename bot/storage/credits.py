@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.storage.database import insert_new
@@ -30,3 +31,16 @@ def mark_eligible(
         "updated_by": by,
     }
     return session.execute(statement, values).scalar_one_or_none() is not None
+
+
+def withdraw_eligible(session: Session, *, ticket_id: int, clock: str) -> bool:
+    """Delete a clock's credit that nobody has requested yet, recorded for a breach that turned
+    out not to be one; True if there was one."""
+    result = session.execute(
+        delete(Credit).where(
+            Credit.ticket_id == ticket_id,
+            Credit.clock == clock,
+            Credit.state == CreditState.ELIGIBLE,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -17,8 +17,9 @@ from bot.messages import Messages
 from bot.services import reminders
 from bot.services.audit import Actor
 from bot.services.reminders import ReminderService, SweepReport
+from bot.services.reports import build_month_report
 from bot.services.tickets import TicketService
-from bot.sla import TicketKind
+from bot.sla import ClockState, TicketKind
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import READ_ONLY
@@ -333,6 +334,39 @@ def test_a_clock_paused_after_its_deadline_still_gets_its_breach_announced(world
     world.tickets.resume(Actor(TECH), ticket)
     world.sweep_until(start + timedelta(hours=3, minutes=5))
     assert world.keys("/gtr/breach") == ["INT-1/gtr/breach"]  # once
+
+
+def test_a_restoration_confirmed_after_the_deadline_it_beat_withdraws_the_breach_credit(
+    world: World,
+) -> None:
+    """2 h GTR on 24/7 due at 12:00; the server answers again at 11:59:50, but its streak
+    confirms it UP only at 12:00:50, after a sweep announced the breach. The GTR met: the
+    eligible credit goes (the report owes the client nothing), and the audit says why."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    deadline = start + timedelta(hours=2)
+    world.sweep_until(deadline + timedelta(seconds=15), step=timedelta(seconds=15))
+    assert world.keys("/gtr/breach") == ["INT-1/gtr/breach"]
+    world.clock.at = deadline + timedelta(seconds=50)
+    with world.sessions.begin() as session:
+        stopped = world.tickets.stop_gtr_on_recovery(
+            session, "crit-db-01", deadline - timedelta(seconds=10)
+        )
+    assert stopped == [ticket]
+    world.sweep_until(deadline + timedelta(minutes=5))
+    with world.sessions() as session:
+        assert session.scalars(select(Credit)).all() == []
+        month = build_month_report(session, world.catalog, 2026, 11, now=world.clock.at)
+        (restored,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "clock.restored")
+        )
+    crit = next(c for c in month.clients if c.client_id == "crit")
+    assert crit.credits == ()
+    assert [clock.state for clock in crit.tickets[0].clocks] == [ClockState.MET]
+    assert restored.details["state"] == "met"
+    assert restored.details["credit_withdrawn"] is True
+    assert world.keys("/gtr/breach") == ["INT-1/gtr/breach"]  # not announced again
 
 
 def test_a_breach_past_the_monthly_cap_does_not_promise_a_credit(world: World) -> None:
