@@ -233,7 +233,7 @@ def open_from_fields(server_id: str, kind_word: str, at: str | None, description
         raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
     text = _free_text(clean(description).split())
     if not text:
-        raise UserFacingError("usage.open")
+        raise UserFacingError("modal.open.no_description")
     at_text = clean(at) if at is not None else ""
     return Open(server_id, kind, at_text or None, text)
 

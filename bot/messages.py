@@ -249,6 +249,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         ),
         "en": "Alerts for `{server}` silenced until {until}. Outages are still recorded.",
     },
+    "error.modal_refused": {
+        "fr": (
+            "Slack n'a pas ouvert le formulaire (le clic a peut-être expiré) : cliquez à nouveau."
+        ),
+        "en": "Slack did not open the form (the click may have expired): click again.",
+    },
     "alert.already_silenced": {
         "fr": "Alertes du serveur `{server}` déjà coupées jusqu'à {until}.",
         "en": "Alerts for `{server}` are already silenced until {until}.",
@@ -270,6 +276,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Call time (HH:MM or ISO-8601)",
     },
     "modal.open.description": {"fr": "Description", "en": "Description"},
+    "modal.open.no_description": {
+        "fr": "Décrivez l'intervention.",
+        "en": "Describe the intervention.",
+    },
     "modal.open.default_description": {
         "fr": "Alerte : {server} en panne depuis {since}",
         "en": "Alert: {server} down since {since}",
@@ -634,11 +644,11 @@ CATALOG: dict[str, dict[Language, str]] = {
     "ticket.at_future": {
         "fr": (
             "L'heure d'appel {at} est dans le futur (pour un autre jour, donnez la date : "
-            "`--at AAAA-MM-JJTHH:MM`)."
+            "`AAAA-MM-JJTHH:MM`)."
         ),
         "en": (
             "The call time {at} is in the future (for another day, give the date: "
-            "`--at YYYY-MM-DDTHH:MM`)."
+            "`YYYY-MM-DDTHH:MM`)."
         ),
     },
     "ticket.at_too_old": {

@@ -5,10 +5,12 @@ ephemeral post to the interaction's response_url, and to everyone through the ti
 update modal is acked once the update is recorded: a refusal shows in it, above the text typed.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import MAX_FREE_TEXT, clean
@@ -22,6 +24,8 @@ from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
 from bot.storage.models import OutboxOperation
 from bot.storage.outbox import Outbound, add_message
 from bot.storage.threads import in_database_thread
+
+logger = logging.getLogger(__name__)
 
 ACTIONS = tuple(action.value for action in Action)
 VIEWS = tuple(view.value for view in View)
@@ -67,9 +71,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             reply = Reply(render_error(error, context.messages))
             await in_database_thread(respond, context, body, reply)
             return
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=render.update_modal(ticket_id, context.messages)
-        )
+        await open_modal(context, body, client, render.update_modal(ticket_id, context.messages))
 
     async def handle_update_view(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         value = view["state"]["values"][UPDATE_BLOCK][UPDATE_INPUT].get("value") or ""
@@ -117,6 +119,19 @@ async def act(
     except Exception as error:  # every failure is told to the clicker; render_error logs bugs
         reply = Reply(render_error(error, context.messages))
     await in_database_thread(respond, context, body, reply)
+
+
+async def open_modal(
+    context: HandlerContext, body: dict[str, Any], client: AsyncWebClient, view: dict[str, Any]
+) -> None:
+    """Open `view` for the clicker; if Slack refuses (the click's trigger expired while the
+    bot was slow, say), tell the clicker to click again rather than show nothing."""
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as error:
+        logger.warning("views.open refused: %s", error.response.get("error"))
+        reply = Reply(context.messages.get("error.modal_refused"))
+        await in_database_thread(respond, context, body, reply)
 
 
 def respond(context: HandlerContext, body: dict[str, Any], reply: Reply) -> None:

@@ -2,16 +2,19 @@
 a whole storm), Silence 1h.
 
 Clicks are acked at once; the outcome is told to the clicker through the outbox (ephemeral, on
-the interaction's response_url) and to everyone in the alert thread. Only technicians act.
+the interaction's response_url) and to everyone in the alert thread. Only technicians act. The
+Open intervention modal is acked once the ticket is registered: a refusal shows in it, what was
+typed kept.
 """
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import open_from_fields
-from bot.handlers.actions import act, dm, respond
+from bot.handlers.actions import act, dm, open_modal, respond
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import render_error
@@ -29,6 +32,8 @@ from bot.slack.ids import (
     View,
 )
 from bot.storage.threads import in_database_thread
+
+logger = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, context: HandlerContext) -> None:
@@ -54,6 +59,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         actor = Actor(body["user"]["id"], "[button] open intervention")
         try:
             outage_id = int(body["actions"][0]["value"])
+            actor = Actor(actor.user_id, f"[button] open intervention from outage {outage_id}")
             await require_technician(context, actor, "open")
             server_id, kind, description = await in_database_thread(
                 alerts.intervention_defaults, outage_id
@@ -73,7 +79,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             context.messages,
             open_on_server=others,
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+        await open_modal(context, body, client, modal)
 
     async def handle_open_intervention_view(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
@@ -96,15 +102,22 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
                 response_action="errors", errors={block: render_error(error, context.messages)}
             )
             return
-        await ack()
-        try:
+        try:  # registered before the ack, as a command is: a refusal keeps what was typed
             await require_technician(context, actor, "open")
             reply = await in_database_thread(
                 context.tickets.open, actor, command, outage_id=outage_id
             )
+        except Exception as error:  # shown in the modal; render_error logs bugs
+            block = _block_of(getattr(error, "key", ""))
+            await ack(
+                response_action="errors", errors={block: render_error(error, context.messages)}
+            )
+            return
+        await ack()
+        try:  # the ticket is registered: its DM goes even if the outage's root stays as it was
             await in_database_thread(alerts.refresh, outage_id)
-        except Exception as error:
-            reply = Reply(render_error(error, context.messages))
+        except Exception:
+            logger.exception("after opening a ticket from outage %s", outage_id)
         await in_database_thread(dm, context, actor.user_id, body.get("trigger_id", ""), reply)
 
     app.action(Action.ACKNOWLEDGE.value)(handle_acknowledge_action)

@@ -15,7 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, Message, OpenedView
-from bot.slack.ids import OPEN_INPUT, OPEN_KIND_BLOCK, OPEN_SERVER_BLOCK, Action
+from bot.slack.ids import (
+    OPEN_DESCRIPTION_BLOCK,
+    OPEN_INPUT,
+    OPEN_KIND_BLOCK,
+    OPEN_SERVER_BLOCK,
+    Action,
+)
 from bot.storage.models import (
     AuditEvent,
     Clock,
@@ -25,7 +31,7 @@ from bot.storage.models import (
     Silence,
     Ticket,
 )
-from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot, start_bot, stop_bot
+from tests.plugins.bot import ALERTS, OUTSIDER, TECH, TECH2, RunningBot, start_bot, stop_bot
 
 T = TypeVar("T")
 
@@ -159,6 +165,14 @@ def latest_root(bot: RunningBot, contains: str, timeout_s: float = 15) -> Messag
         return None
 
     return bot.slack.wait_until(found, timeout_s=timeout_s)
+
+
+def open_modal_of_outage(bot: RunningBot, target: Target) -> OpenedView:
+    """Take web-01 down, and click Open intervention on its root: the modal, as TECH sees it."""
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
+    return bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
 
 
 def modal_values(view: OpenedView, kind: str) -> dict[str, dict[str, dict[str, Any]]]:
@@ -393,10 +407,7 @@ def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
     """The error shows on the server field, so the description typed is not lost."""
     bot = alerting
     wait_up(bot)
-    target.stop()
-    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
-    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
-    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+    view = open_modal_of_outage(bot, target)
     values = modal_values(view, "secours")
     values[OPEN_SERVER_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "web-99"}}
     answer = bot.slack.submit_view(view, values).json()
@@ -404,6 +415,58 @@ def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
     assert "Unknown server" in answer["errors"][OPEN_SERVER_BLOCK]
     with bot.sessions() as session:
         assert session.scalars(select(Ticket)).all() == []
+
+
+def test_an_open_modal_refused_on_submit_shows_why_in_the_modal(
+    alerting: RunningBot, target: Target
+) -> None:
+    """A description of blanks is asked for again; a submitter who is not a technician is
+    refused there too (and audited), the fields kept; neither registers a ticket."""
+    bot = alerting
+    wait_up(bot)
+    view = open_modal_of_outage(bot, target)
+    blank = modal_values(view, "secours")
+    blank[OPEN_DESCRIPTION_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "   "}}
+    answer = bot.slack.submit_view(view, blank).json()
+    assert answer == {
+        "response_action": "errors",
+        "errors": {OPEN_DESCRIPTION_BLOCK: "Describe the intervention."},
+    }
+    answer = bot.slack.submit_view(view, modal_values(view, "secours"), user_id=OUTSIDER).json()
+    assert answer["response_action"] == "errors"
+    assert "technicians" in answer["errors"][OPEN_DESCRIPTION_BLOCK]
+    with bot.sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+        refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "refused")).one()
+        assert refused.actor_id == OUTSIDER
+        assert refused.command.startswith("[modal] open intervention from outage ")
+
+
+def test_a_click_slack_cannot_open_a_modal_for_is_told_to_click_again(
+    alerting: RunningBot, target: Target
+) -> None:
+    """The click's trigger expired (the bot was slow): the clicker is told, not left waiting;
+    and a click refused to an outsider names the outage in the audit."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.inject_error("views.open", "expired_trigger_id", times=1)
+    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
+    told = bot.slack.wait_until(
+        lambda: next((r for r in bot.slack.responses() if "click again" in r.text), None)
+    )
+    assert told.text == "Slack did not open the form (the click may have expired): click again."
+    assert list(bot.slack.views(TECH)) == []
+    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=OUTSIDER)
+    with bot.sessions() as session:
+        refused = poll(
+            lambda: session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "refused")
+            ).first()
+        )
+        outage_id = session.scalars(select(Outage.id)).one()
+    assert refused.command == f"[button] open intervention from outage {outage_id}"
 
 
 def test_a_ticket_opened_from_the_alert_names_the_one_already_open_on_its_server(
@@ -416,10 +479,7 @@ def test_a_ticket_opened_from_the_alert_names_the_one_already_open_on_its_server
     wait_up(bot)
     bot.command("open web-01 secours the client calls: site down", user_id=TECH2)
     bot.command("claim 1", user_id=TECH2)
-    target.stop()
-    root = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
-    bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=TECH)
-    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH)), None))
+    view = open_modal_of_outage(bot, target)
     note = view.view["blocks"][0]
     assert note["type"] == "context"
     assert note["elements"][0]["text"] == (
