@@ -66,7 +66,11 @@ class Settings(BaseSettings):
     @property
     def local_mode(self) -> bool:
         """No Slack credentials at all: run against the local Slack emulator."""
-        return self.slack_bot_token is None and self.slack_app_token is None
+        return (
+            self.slack_bot_token is None
+            and self.slack_app_token is None
+            and self.slack_signing_secret is None
+        )
 
     @property
     def socket_mode(self) -> bool:

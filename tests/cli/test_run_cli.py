@@ -1,0 +1,46 @@
+"""`supportbot run` refuses Slack credentials that are incomplete, before anything starts."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import Settings
+
+EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
+
+
+@pytest.mark.parametrize(
+    ("credentials", "expected"),
+    [
+        ({"SLACK_SIGNING_SECRET": "s3cret"}, "SLACK_BOT_TOKEN is required"),
+        ({"SLACK_APP_TOKEN": "xapp-s3cret"}, "SLACK_BOT_TOKEN is required"),
+        ({"SLACK_BOT_TOKEN": "xoxb-s3cret"}, "SLACK_SIGNING_SECRET is required"),
+    ],
+    ids=["signing secret alone", "app token alone", "bot token alone"],
+)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_incomplete_slack_credentials_exit_2_naming_the_missing_one(
+    credentials: dict[str, str],
+    expected: str,
+    workers: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A lone signing secret used to start the local emulator under a banner saying no
+    credentials were set; the other two exited 1 from one process, and with several workers
+    restarted them forever."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in credentials.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SUPPORTBOT_WORKERS", workers)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert not Settings().local_mode  # some credential is set: this is no local run
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "s3cret" not in err
+    assert not (tmp_path / "bot.db").exists()  # refused before anything started
