@@ -40,8 +40,20 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     send.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     send.set_defaults(handler=run_send)
     status = commands.add_parser("status", help="pending, failed, oldest pending age")
-    status.add_argument("--limit", type=int, default=20, help="failed rows to list (default 20)")
+    status.add_argument("--limit", type=_count, default=20, help="failed rows to list (default 20)")
     status.set_defaults(handler=run_status)
+
+
+def _count(text: str) -> int:
+    """A number of rows, 0 or more: a negative LIMIT lists every row on SQLite and is an
+    error on PostgreSQL."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def run_send(args: argparse.Namespace) -> int:

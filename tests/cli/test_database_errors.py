@@ -149,3 +149,21 @@ def test_an_sqlite_file_in_a_missing_folder_is_named(
     path = tmp_path / "missing" / "supportbot.db"
     err = refusal(argv, f"sqlite:///{path}", monkeypatch, capsys)
     assert f"cannot open the database sqlite:///{path}: unable to open database file" in err
+
+
+@pytest.mark.parametrize("limit", ["-1", "ten"])
+def test_outbox_status_refuses_a_limit_that_is_not_a_count(
+    limit: str,
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--limit -1` listed every failed message on SQLite and ended in psycopg's
+    `LIMIT must not be negative` traceback on PostgreSQL."""
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", database_url.render_as_string(False))
+    with pytest.raises(SystemExit) as exited:
+        main(["outbox", "status", "--limit", limit])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--limit" in err
+    assert "Traceback" not in err
