@@ -76,7 +76,9 @@ class CatalogError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML writes inf and nan: no fee, share or cap of the catalog means either (an infinite
+    # cap or fee cannot be priced in cents, and fails every report).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True, order=True)

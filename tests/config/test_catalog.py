@@ -236,6 +236,23 @@ BAD_CASES = [
         VALID.replace('holidays = "FR"', 'holidays = "XX"'),
         "unknown country code 'XX'",
     ),
+    # TOML writes inf and nan: an infinite cap or fee passed, then failed every report
+    # (decimal.InvalidOperation when priced in cents).
+    (
+        "infinite-credit-cap",
+        VALID.replace("[team]", "[policy]\ncredit_cap = inf\n[team]"),
+        "policy.credit_cap: Input should be a finite number",
+    ),
+    (
+        "infinite-level-fee",
+        VALID.replace("monthly_fee = 99.0", "monthly_fee = inf"),
+        "levels.essentiel.monthly_fee: Input should be a finite number",
+    ),
+    (
+        "infinite-client-fee",
+        VALID.replace('level = "essentiel"', 'level = "essentiel"\nmonthly_fee = inf'),
+        "clients[0].monthly_fee: Input should be a finite number",
+    ),
 ]
 
 
