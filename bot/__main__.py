@@ -1,10 +1,11 @@
 """Composition root and CLI entry point: `supportbot <command>`."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import audit, check_config, migrate, outbox, report, run, sla
+from bot.cli import EXIT_OUTPUT_CLOSED, audit, check_config, migrate, outbox, report, run, sla
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped reading (`supportbot audit INT-42 | head`): no traceback for that.
+        # Python flushes stdout again at exit, so point it somewhere that accepts the rest.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
     return code
 
 

@@ -3,6 +3,7 @@
 essentiel has a 4 h GTI on business hours; premium a 4 h GTR on the 24/7 calendar.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -242,3 +243,29 @@ def test_the_installed_console_script_exits_2_on_bad_input_without_traceback() -
     assert result.returncode == 2
     assert "--start: not an ISO-8601 instant" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_reader_that_stops_reading_gets_no_traceback(
+    buffered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`supportbot sla calendar … | head` used to end in a BrokenPipeError traceback."""
+    if buffered:
+        monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    else:
+        monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    argv = sla("calendar", "--level", "premium", "--clock", "gti", "--from", "2026-01-01")
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the first line: every write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [SUPPORTBOT, *argv, "--days", "400"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert result.stderr == ""
+    assert result.returncode == 1
