@@ -12,9 +12,11 @@ import sys
 from bot.config import Team
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.workspace import Workspace
+from bot.slack.ids import Command
 
 logger = logging.getLogger(__name__)
 
+COMMANDS = tuple(Command)  # the slash commands of the app (manifest.yml)
 LOCAL_USER = "U01LOCAL"  # the console's user when the catalog names technicians by user group
 
 
@@ -66,6 +68,11 @@ async def _serve(
         match = _LINE.fullmatch(line)
         if match is None:
             print("write: [USER_ID] /command text…   e.g. /intervention help")
+            continue
+        if match["command"] not in COMMANDS:
+            # Slack would not send it (the app declares only these): the bot's framework would
+            # answer with a developer's hint and `{"error": "unhandled request"}`.
+            print(f"unknown command {match['command']}: the bot answers {' and '.join(COMMANDS)}")
             continue
         try:
             reply = await emulator.send_slash_command(

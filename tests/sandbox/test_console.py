@@ -1,10 +1,12 @@
 """The local mode's console shows the bot's text as Slack would show it."""
 
+import asyncio
+
 import pytest
 
 from bot.config import Team
 from bot.sandbox import SlackEmulator
-from bot.sandbox.console import add_team, as_shown
+from bot.sandbox.console import _serve, add_team, as_shown
 
 
 @pytest.mark.parametrize(
@@ -40,3 +42,19 @@ def test_with_a_user_group_catalog_the_console_user_is_a_member() -> None:
     answer = slack.call("usergroups.users.list", {"usergroup": "S01TECHS"}, slack.bot_token)
     assert answer.body["ok"], answer.body
     assert answer.body["users"] == [user_id]
+
+
+def test_an_unknown_command_is_named_not_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo such as `/interventon` reached Bolt, whose answer was a developer's hint (how to
+    write a listener) and `{"error": "unhandled request"}`; Slack itself would not send it."""
+
+    async def scenario() -> None:
+        lines: asyncio.Queue[str] = asyncio.Queue()
+        for line in ("/interventon help\n", ""):  # "" is the end of the input
+            lines.put_nowait(line)
+        # Never started: anything sent to it would fail and be logged instead of answered.
+        await _serve(SlackEmulator(), lines, user_id="U01AAA", channel_id="C01ALERTS")
+
+    asyncio.run(scenario())
+    out = capsys.readouterr().out
+    assert "unknown command /interventon: the bot answers /intervention and /sla" in out
