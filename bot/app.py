@@ -480,10 +480,12 @@ async def serve(
 
 
 def _credentials(settings: Settings) -> SlackCredentials:
-    if settings.slack_bot_token is None:
-        raise SystemExit("SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN is set")
-    if settings.slack_app_token is None and settings.slack_signing_secret is None:
-        raise SystemExit("SLACK_SIGNING_SECRET is required in HTTP mode (no SLACK_APP_TOKEN)")
+    """The Slack credentials the settings hold; `supportbot run` checked they are complete
+    (`Settings.missing_credential`) before anything started."""
+    missing = settings.missing_credential
+    if missing is not None:
+        raise SystemExit(missing)
+    assert settings.slack_bot_token is not None  # not local mode, nothing missing
     return SlackCredentials(
         bot_token=settings.slack_bot_token.get_secret_value(),
         signing_secret=(

@@ -7,7 +7,7 @@ import sys
 
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
-from bot.config import CatalogError, Settings
+from bot.config import CatalogError
 from bot.errors import ListenError
 from bot.storage.database import DatabaseUnavailableError
 
@@ -30,26 +30,12 @@ def configure_logging(level: str, *, prefix: str = "") -> None:
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
-def missing_credential(settings: Settings) -> str | None:
-    """What Slack credential the settings lack for the mode they ask for, if any."""
-    if settings.local_mode:
-        return None
-    if settings.slack_bot_token is None:
-        return (
-            "SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set"
-            " (set none of them to run locally, against the Slack emulator)"
-        )
-    if settings.slack_app_token is None and settings.slack_signing_secret is None:
-        return "SLACK_SIGNING_SECRET is required in HTTP mode (no SLACK_APP_TOKEN)"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     settings = read_settings()
     if settings is None:
         return EXIT_USAGE
-    missing = missing_credential(settings)
+    missing = settings.missing_credential
     if missing is not None:
         # Said here, before anything starts: raised from a worker, it restarted it forever.
         print(missing, file=sys.stderr)

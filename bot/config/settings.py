@@ -73,6 +73,20 @@ class Settings(BaseSettings):
         )
 
     @property
+    def missing_credential(self) -> str | None:
+        """What Slack credential these settings lack for the mode they ask for, if any."""
+        if self.local_mode:
+            return None
+        if self.slack_bot_token is None:
+            return (
+                "SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set"
+                " (set none of them to run locally, against the Slack emulator)"
+            )
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            return "SLACK_SIGNING_SECRET is required in HTTP mode (no SLACK_APP_TOKEN)"
+        return None
+
+    @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
