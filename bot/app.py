@@ -4,6 +4,7 @@ The only module (with `__main__`) that reads the real clock and the environment.
 """
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -11,6 +12,7 @@ import secrets
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +64,9 @@ from bot.storage.database import (
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger("supportbot")
+
+PROBES_RETRY = 1.0  # seconds before restarting a probe engine that failed; doubled, up to:
+MAX_PROBES_RETRY = 30.0
 
 Clock = Callable[[], datetime]
 
@@ -372,7 +377,7 @@ class BotServer:
         run_soon(self.scheduler, SWEEP_JOB, now=utc_now())
         if self.probes is not None:
             self._probes_task = asyncio.create_task(
-                self.probes.run(self._duties_stopping), name="probe-engine"
+                self._run_probes(self.probes, self._duties_stopping), name="probe-engine"
             )
         self._sender_task = asyncio.create_task(
             self.sender.run(self._duties_stopping), name="outbox-sender"
@@ -393,6 +398,23 @@ class BotServer:
         if self._doorbell_task is not None:
             await self._doorbell_task
             self._doorbell_task = None
+
+    async def _run_probes(self, probes: ProbeEngine, stop: asyncio.Event) -> None:
+        """Run the probe engine while leading. One that fails (the database away while it loads
+        the probes' states) is started again, 1 s doubling up to 30 s later: the instance goes
+        on leading, and its probes must not stop for good, nor fail the step down (_follow)."""
+        delay = PROBES_RETRY
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await probes.run(stop)
+            except Exception:
+                if time.monotonic() - started >= MAX_PROBES_RETRY:
+                    delay = PROBES_RETRY  # it had run well: a new failure, not the same one
+                logger.exception("probe engine failed; starting it again in %.0f s", delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, MAX_PROBES_RETRY)
 
     async def _answer_doorbell(self) -> None:
         """Wake the sender at the followers' rings while leading; a doorbell that fails costs
