@@ -197,6 +197,7 @@ class OutboxSender:
         self._paused_until = 0.0
         self._rung_at = -math.inf  # (monotonic) another instance's last commit
         self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None  # run()'s: a settle retried gives up on it
         self._loop: asyncio.AbstractEventLoop | None = None
         # Calls awaiting Slack's answer, by row id, and their channels: a pass goes on without
         # waiting for them (Slack hanging on one channel must not hold up the others), and
@@ -223,6 +224,7 @@ class OutboxSender:
         """Deliver until `stop` is set; the calls in flight are answered and settled first."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._stop = stop
         try:
             await self._run(stop)
         finally:
@@ -506,11 +508,34 @@ class OutboxSender:
                 if result.outcome is Outcome.RATE_LIMITED:
                     until = answered + self._retry_after(result)
                     self._pacer.hold(send.channel, until, answered)
-            await in_database_thread(self._settle, send, result)
+            await self._settle_when_possible(send, result)
         except Exception:
             logger.exception("outbox: delivering %s failed; it stays pending", send.key)
             return False
         return True
+
+    async def _settle_when_possible(self, send: Send, result: ApiResult) -> None:
+        """Settle the answer; while the database is away for a moment (`is_transient`), try
+        again, 1 s doubling up to `max_backoff`, until the sender stops. Given up, the row
+        stays pending and Slack is sent the message again: for a post, a second copy. So the
+        answer is kept, and the row stays in flight (its lane and channel wait) meanwhile."""
+        delay = self.config.base_backoff
+        while True:
+            try:
+                await in_database_thread(self._settle, send, result)
+                return
+            except Exception as error:
+                if not is_transient(error) or self._stop is None or self._stop.is_set():
+                    raise
+                logger.warning(
+                    "outbox: cannot record Slack's answer to %s now (%s); again in %.0f s",
+                    send.key,
+                    type(error).__name__,
+                    delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, self.config.max_backoff)
 
     def _start_attempts(self, sends: list[Send]) -> set[int]:
         """Commit the attempts before any call: the crash-safety half of the protocol. A
