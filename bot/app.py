@@ -25,6 +25,8 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,6 +69,7 @@ logger = logging.getLogger("supportbot")
 
 PROBES_RETRY = 1.0  # seconds before restarting a probe engine that failed; doubled, up to:
 MAX_PROBES_RETRY = 30.0
+SOCKET_MODE_DRAIN = 10.0  # seconds a stop waits for the Socket Mode envelopes being answered
 
 Clock = Callable[[], datetime]
 
@@ -245,6 +248,28 @@ def build_web_app(
     return web_app
 
 
+class _SocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, knowing whether it is answering envelopes: their acks go
+    over the connection, so a stop closes it only once they are answered (stop())."""
+
+    def __init__(self, app: AsyncApp, app_token: str) -> None:
+        super().__init__(app, app_token)
+        self._answering = 0
+        self.answered = asyncio.Event()  # set while no envelope is being answered
+        self.answered.set()
+
+    # Typed as Bolt's own override is (its base class names the client's base class).
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        self._answering += 1
+        self.answered.clear()
+        try:
+            await super().handle(client, req)
+        finally:
+            self._answering -= 1
+            if self._answering == 0:
+                self.answered.set()
+
+
 class BotServer:
     """The running bot: Bolt over HTTP (and Socket Mode when configured), /healthz, the outbox
     sender and the scheduler. `start()` binds the port; `stop()` undoes everything."""
@@ -290,7 +315,7 @@ class BotServer:
         self.sender.add_renderer(ROOT_RENDERER, self.services.tickets.render_root)
         self.bolt = build_bolt_app(runtime, credentials, self.services, wake=self._wake)
         self._runner: web.AppRunner | None = None
-        self._socket_mode: AsyncSocketModeHandler | None = None
+        self._socket_mode: _SocketModeHandler | None = None
         self._stopping = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
         self._doorbell_task: asyncio.Task[None] | None = None
@@ -347,7 +372,7 @@ class BotServer:
             self.leadership.run(self._stopping), name="leadership"
         )
         if self.credentials.app_token is not None:
-            self._socket_mode = AsyncSocketModeHandler(self.bolt, self.credentials.app_token)
+            self._socket_mode = _SocketModeHandler(self.bolt, self.credentials.app_token)
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]  # no hints
             logger.info("connected to Slack over Socket Mode")
         logger.info("listening on http://%s:%d (/slack/events, /healthz)", self._host, self.port)
@@ -361,6 +386,10 @@ class BotServer:
             await self.leadership.step_down()
         await self.api.close()
         if self._socket_mode is not None:
+            # A command being answered may have committed already: its ack must reach Slack,
+            # or the technician is told it failed and types it again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._socket_mode.answered.wait(), SOCKET_MODE_DRAIN)
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

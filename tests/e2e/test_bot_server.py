@@ -2,9 +2,12 @@
 
 import json
 import socket
+import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from bot.app import BotServer, SlackCredentials, build_runtime
@@ -12,9 +15,10 @@ from bot.config import Settings
 from bot.errors import ListenError
 from bot.sandbox import EmulatorThread, LoopThread
 from bot.services.leader import SCHEDULER_LEASE
-from bot.storage.database import reading
+from bot.storage.database import make_engine, reading
 from bot.storage.leases import get_lease
 from tests.plugins.bot import ALERTS, EXAMPLE_CATALOG, TECH, RunningBot, start_bot, stop_bot
+from tests.plugins.db import PostgresDatabases
 
 
 def test_a_signed_slash_command_gets_the_help_over_http(bot: RunningBot) -> None:
@@ -63,6 +67,47 @@ def test_a_slash_command_reaches_the_bot_over_socket_mode(
         assert "claim &lt;ticket&gt;" in reply.text
     finally:
         stop_bot(running, loop)
+
+
+@pytest.mark.postgres
+def test_a_stop_lets_a_command_in_flight_over_socket_mode_be_acked(
+    slack: EmulatorThread, postgres: PostgresDatabases, postgres_template: str
+) -> None:
+    """SIGTERM while a command is being carried out over Socket Mode: the connection stays
+    open until its ack is sent, so the technician is not told it failed while it was done."""
+    url = postgres.create(template=postgres_template)
+    engine = make_engine(url)
+    running, loop = start_bot(slack, url, socket_mode=True)
+    slack.wait_for_socket()
+    pool = ThreadPoolExecutor(2)
+    try:
+        with engine.connect() as holder, postgres.admin.connect() as admin:
+            holder.execute(text("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"))
+            reply = pool.submit(
+                slack.send_slash_command,
+                "/intervention",
+                "open acme-web-01 secours down",
+                user_id=TECH,
+                channel_id=ALERTS,
+                via="socket",
+            )
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
+            waiting += " AND wait_event_type = 'Lock'"
+            deadline = time.monotonic() + 10
+            while not admin.execute(text(waiting), {"db": url.database}).scalar_one():
+                assert time.monotonic() < deadline, "the command never reached the database"
+                time.sleep(0.02)
+            stopping = pool.submit(stop_bot, running, loop)
+            deadline = time.monotonic() + 2  # the stop goes as far as it may meanwhile
+            while slack.socket_connections and time.monotonic() < deadline:
+                time.sleep(0.02)
+            holder.rollback()  # the command goes on, and commits
+        assert "INT-1 registered" in reply.result(20).text
+        stopping.result(20)
+    finally:
+        pool.shutdown()
+        engine.dispose()
+        postgres.drop(url)
 
 
 @pytest.mark.parametrize("via", ["http", "socket"])
