@@ -987,6 +987,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Enregistré par <@{opener}> le {registered}.",
         "en": "Registered by <@{opener}> on {registered}.",
     },
+    "error.database_unavailable": {
+        "fr": "La base de données ne répond pas pour le moment : rien n'a été fait. "
+        "Réessayez dans un instant.",
+        "en": "The database is not answering right now, so nothing was done. "
+        "Try again in a moment.",
+    },
     "error.internal": {
         "fr": "Erreur interne : rien n'a été perdu, l'équipe est prévenue dans les journaux.",
         "en": "Internal error: nothing was lost, the details are in the bot's logs.",

@@ -10,6 +10,7 @@ from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.messages import Messages
 from bot.services.tickets import Reply
 from bot.slack.render import escape
+from bot.storage.database import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +21,9 @@ def render_error(error: Exception, messages: Messages) -> str:
         # Values often echo user input: escaped here, once, for every error.
         values = {k: escape(v) if isinstance(v, str) else v for k, v in error.values.items()}
         return messages.get(error.key, **values)
+    if is_transient(error):  # not a bug: the user is to try again, not to call for help
+        logger.warning("command failed: database unavailable: %s", error)
+        return messages.get("error.database_unavailable")
     logger.error("command failed", exc_info=error)
     return messages.get("error.internal")
 
