@@ -13,8 +13,17 @@ from bot.storage.database import DatabaseUnavailableError, describe, migrate, op
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser("migrate", help="apply database migrations")
-    parser.add_argument("--revision", default="head", help="target revision (default: head)")
+    parser.add_argument(
+        "--revision", type=_revision, default="head", help="target revision (default: head)"
+    )
     parser.set_defaults(handler=run)
+
+
+def _revision(text: str) -> str:
+    """A revision to upgrade to: not blank (alembic fails on an empty one with a traceback)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a revision is needed (head, or one like 0009)")
+    return text.strip()
 
 
 def run(args: argparse.Namespace) -> int:

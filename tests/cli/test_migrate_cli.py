@@ -51,3 +51,14 @@ def test_a_revision_that_does_not_exist_is_refused_without_traceback(
     err = capsys.readouterr().err
     assert "Can't locate revision identified by 'bogus'" in err
     assert "Traceback" not in err
+
+
+def test_a_blank_revision_is_refused_as_usage(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate", "--revision", " "])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "a revision is needed" in err
+    assert "Traceback" not in err
