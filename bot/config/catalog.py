@@ -358,6 +358,10 @@ class HttpProbe(_ProbeCommon):
         return f"http:{self.url}"
 
 
+# Files of the system's zone database that ZoneInfo opens but that name no place: the host's
+# own setting (the contract's clocks would move with the machine) and placeholders.
+_NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
 ProbeSpec = Annotated[IcmpProbe | TcpProbe | HttpProbe, Field(discriminator="type")]
 _PROBE: TypeAdapter[IcmpProbe | TcpProbe | HttpProbe] = TypeAdapter(ProbeSpec)
 
@@ -365,7 +369,7 @@ _PROBE: TypeAdapter[IcmpProbe | TcpProbe | HttpProbe] = TypeAdapter(ProbeSpec)
 class ServerSpec(_Strict):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     client: str
-    host: str = Field(min_length=1)
+    host: str = Field(min_length=1, pattern=r"^\S+$")  # a name or an address: no blanks
     probes: list[ProbeSpec] = []
 
 
@@ -383,6 +387,8 @@ class Catalog(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
+        if value in _NOT_PLACES:
+            raise ValueError(f"{value!r} is not the zone of a place: name one, like Europe/Paris")
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

@@ -139,6 +139,16 @@ BAD_CASES = [
         "timezone: unknown time zone 'Europe/Atlantis'",
     ),
     (
+        "host-time-zone",
+        VALID.replace("Europe/Paris", "localtime"),
+        "timezone: 'localtime' is not the zone of a place: name one, like Europe/Paris",
+    ),
+    (
+        "blank-host",
+        VALID.replace('host = "127.0.0.1"', 'host = " "', 1),
+        "servers[0].host: String should match pattern",
+    ),
+    (
         "unknown-probe-type",
         VALID.replace('type = "tcp"', 'type = "udp"'),
         "servers[0].probes[0]: unknown probe type 'udp'",
