@@ -59,6 +59,7 @@ class Settings(BaseSettings):
         15.0,
         gt=0,
         le=300,
+        allow_inf_nan=False,
         validation_alias=AliasChoices("SUPPORTBOT_SWEEP_SECONDS", "sweep_seconds"),
         description="Period of the warnings and nudges sweep; a warning is at most this late.",
     )

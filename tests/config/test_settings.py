@@ -61,6 +61,17 @@ def test_bad_settings_exit_2_without_echoing_values(
     assert SECRET not in err
 
 
+def test_a_sweep_period_that_is_not_a_number_is_said_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`nan` was refused as "less than or equal to 300", which it is not either."""
+    monkeypatch.setenv("SUPPORTBOT_SWEEP_SECONDS", "nan")
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "SUPPORTBOT_SWEEP_SECONDS" in err
+    assert "finite number" in err
+
+
 @pytest.mark.parametrize(
     ("url", "setting", "threads"),
     [
