@@ -198,7 +198,11 @@ def build_bolt_app(
 
 
 def health_report(
-    runtime: Runtime, scheduler: AsyncIOScheduler, leadership: Leadership | None = None
+    runtime: Runtime,
+    scheduler: AsyncIOScheduler,
+    leadership: Leadership | None = None,
+    *,
+    probes_error: str | None = None,
 ) -> HealthReport:
     # Paused is how a follower's scheduler waits: running means running jobs, i.e. leading.
     running = scheduler.state == STATE_RUNNING
@@ -210,7 +214,14 @@ def health_report(
         holder = leadership.current_leader() if leadership is not None else runtime.instance
     except Exception as error:  # reported, not raised: this is what /healthz is for
         logger.warning("health check: database unavailable: %s", type(error).__name__)
-        return HealthReport(False, running, runtime.instance, type(error).__name__, leader=leader)
+        return HealthReport(
+            False,
+            running,
+            runtime.instance,
+            type(error).__name__,
+            leader=leader,
+            probes_error=probes_error,
+        )
     return HealthReport(
         True,
         running,
@@ -218,6 +229,7 @@ def health_report(
         details={"outbox": stats.to_json()},
         leader=leader,
         leader_instance=holder,
+        probes_error=probes_error,
     )
 
 
@@ -241,7 +253,13 @@ def build_web_app(
     web_app.middlewares.append(count_in_flight)
 
     async def healthz(_request: web.Request) -> web.Response:
-        report = await in_database_thread(health_report, runtime, scheduler, server.leadership)
+        report = await in_database_thread(
+            health_report,
+            runtime,
+            scheduler,
+            server.leadership,
+            probes_error=server.probes_failure(),
+        )
         return web.json_response(report.to_json(), status=report.http_status)
 
     web_app.router.add_get("/healthz", healthz)
@@ -332,6 +350,7 @@ class BotServer:
             else None
         )
         self._probes_task: asyncio.Task[None] | None = None
+        self._probes_error: str | None = None  # the probe engine's last failure, for /healthz
         schedule_jobs(
             self.scheduler,
             reminders=self.services.reminders,
@@ -428,6 +447,12 @@ class BotServer:
             await self._doorbell_task
             self._doorbell_task = None
 
+    def probes_failure(self) -> str | None:
+        """Why the probe engine is not running while this instance leads, if it failed."""
+        if self._probes_error is None or self.probes is None or self.probes.running:
+            return None
+        return self._probes_error if self.leadership.is_leader else None
+
     async def _run_probes(self, probes: ProbeEngine, stop: asyncio.Event) -> None:
         """Run the probe engine while leading. One that fails (the database away while it loads
         the probes' states) is started again, 1 s doubling up to 30 s later: the instance goes
@@ -437,7 +462,8 @@ class BotServer:
             started = time.monotonic()
             try:
                 await probes.run(stop)
-            except Exception:
+            except Exception as error:
+                self._probes_error = type(error).__name__  # as /healthz names errors: no text
                 if time.monotonic() - started >= MAX_PROBES_RETRY:
                     delay = PROBES_RETRY  # it had run well: a new failure, not the same one
                 logger.exception("probe engine failed; starting it again in %.0f s", delay)

@@ -1,5 +1,5 @@
-"""What `GET /healthz` reports: the database answers, the scheduler runs on the leader, and
-which instance leads (a follower is healthy with its scheduler stopped)."""
+"""What `GET /healthz` reports: the database answers, the scheduler and the probe engine run on
+the leader, and which instance leads (a follower is healthy with its scheduler stopped)."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,10 +14,12 @@ class HealthReport:
     details: dict[str, Any] = field(default_factory=dict)
     leader: bool = True  # whether this instance holds the scheduler lease
     leader_instance: str | None = None  # the instance that does (None: nobody, or unknown)
+    probes_error: str | None = None  # the leader's probe engine failed and is not running
 
     @property
     def ok(self) -> bool:
-        return self.database_ok and (self.scheduler_running or not self.leader)
+        leading_well = self.scheduler_running and self.probes_error is None
+        return self.database_ok and (leading_well or not self.leader)
 
     @property
     def http_status(self) -> int:
@@ -29,6 +31,7 @@ class HealthReport:
             "instance": self.instance,
             "database": {"ok": self.database_ok, "error": self.database_error},
             "scheduler": {"running": self.scheduler_running},
+            "probes": {"ok": self.probes_error is None, "error": self.probes_error},
             "leader": self.leader,
             "leader_instance": self.leader_instance,
             **self.details,

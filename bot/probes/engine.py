@@ -197,6 +197,11 @@ class ProbeEngine:
         """The in-memory state of one probe."""
         return self._probes[key].current()
 
+    @property
+    def running(self) -> bool:
+        """Whether `run()` is checking probes (its start done, its stop not begun)."""
+        return self._running
+
     async def __aenter__(self) -> "ProbeEngine":
         await self.start()
         return self

@@ -1,8 +1,13 @@
 """The leader's duties outlive a database blip: a probe engine whose connection is cut while it
-starts is started again, and the instance goes on campaigning for the lease."""
+starts is started again (/healthz says so meanwhile), and the instance goes on campaigning for
+the lease."""
 
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Connection, text
@@ -20,6 +25,15 @@ def wait_for(condition: Callable[[], object], what: str, timeout_s: float = 20) 
             return
         time.sleep(0.05)
     raise AssertionError(f"never: {what}")
+
+
+def health(port: int) -> dict[str, Any]:
+    """GET /healthz, whatever its status."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return cast(dict[str, Any], json.load(response))
+    except urllib.error.HTTPError as error:  # 503: unhealthy, the report in the body
+        return cast(dict[str, Any], json.load(error))
 
 
 def waiting_on_a_lock(admin: Connection, database: str) -> list[int]:
@@ -46,8 +60,13 @@ def test_probes_cut_off_while_starting_start_again_and_the_leader_still_campaign
             try:
                 assert server.leadership.is_leader
                 wait_for(lambda: waiting_on_a_lock(admin, database), "the probes wait on the lock")
+                assert server.probes_failure() is None  # starting, not failed
                 for pid in waiting_on_a_lock(admin, database):
                     admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                # What /healthz reports; asked directly: while the table is locked, what reads it
+                # (the milestones job) may hold every database thread, /healthz's too.
+                wait_for(lambda: server.probes_failure(), "the probes are said down")
+                assert server.probes_failure() == "OperationalError"
                 holder.rollback()  # the database answers again
 
                 def probe_states() -> int:
@@ -56,6 +75,8 @@ def test_probes_cut_off_while_starting_start_again_and_the_leader_still_campaign
                     return int(count)
 
                 wait_for(lambda: probe_states() > 0, "the probes run and store their states")
+                assert server.probes_failure() is None
+                assert health(server.port)["probes"] == {"ok": True, "error": None}
 
                 holder.execute(
                     text("UPDATE leases SET holder = 'other', expires_at = now() + interval '1 h'")
