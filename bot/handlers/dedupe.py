@@ -101,7 +101,12 @@ def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[],
             _delivery.set(_Delivery(key))  # recorded by the command's own transaction
             await next()
             return resp
-        if await in_database_thread(first_time, key):
+        try:
+            first = await in_database_thread(first_time, key)
+        except Exception:
+            recent.pop(key, None)  # not recorded: Slack's retry of it must be carried out
+            raise
+        if first:
             await next()  # Bolt runs the listeners once every global middleware has said next
             return resp
         logger.info("ignoring a repeated delivery: %s", key)

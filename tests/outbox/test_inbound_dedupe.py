@@ -4,7 +4,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, driver
@@ -58,6 +58,28 @@ def test_an_event_retried_over_http_runs_its_listener_once(bot: RunningBot) -> N
     settle(seen, 1)
     assert seen == ["<@U0SUPPORTBOT> first"]
     assert inbound_keys(bot) == ["event:Ev0RETRIED"]
+
+
+def test_an_event_that_could_not_be_recorded_is_run_when_slack_retries_it(
+    bot: RunningBot,
+) -> None:
+    """The database refused to record the delivery: Slack is answered with an error, and its
+    retry of the same event is carried out, not taken for a repeat of the failed one."""
+    seen = count_mentions(bot)
+    event = mention("while the database was away")
+    with bot.runtime.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE inbound_events RENAME TO inbound_events_away"))
+    try:
+        failed = bot.slack.send_event(event, event_id="Ev0AWAY")
+    finally:
+        with bot.runtime.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE inbound_events_away RENAME TO inbound_events"))
+    assert failed.status != 200
+    retried = bot.slack.send_event(event, event_id="Ev0AWAY", retry_num=1)
+    assert retried.status == 200
+    settle(seen, 1)
+    assert seen == ["<@U0SUPPORTBOT> while the database was away"]
+    assert inbound_keys(bot) == ["event:Ev0AWAY"]
 
 
 def test_other_events_are_not_mistaken_for_retries(bot: RunningBot) -> None:
