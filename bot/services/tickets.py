@@ -596,6 +596,9 @@ class TicketService(Service):
                 ticket.scope = Scope.REFUSED
                 ticket.status = TicketStatus.RESOLVED
                 ticket.resolved_at, ticket.resolved_by = now, actor.user_id
+                for pause in ticket.pauses:  # closed, the ticket waits on nobody any more
+                    if pause.ended_at is None:
+                        pause.ended_at, pause.ended_by = now, actor.user_id
             key = "ticket.quoted" if quote else "ticket.refused"
             said = self._messages.get(
                 key, ref=f"INT-{ticket.id}", user=actor.user_id, note=self._note(note)
