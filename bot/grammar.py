@@ -19,8 +19,9 @@ MAX_FREE_TEXT = 2000  # a description, update, reason or note
 _TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-# Phones and macOS turn a typed "--" into a dash: "—at" and "–at" are the `--at` flag.
-_DASHED_AT = re.compile(r"^[\u2013\u2014](?=at(?:=|$))")
+# The `--at` flag in any case ("--AT", caps lock on), and as phones and macOS turn a typed "--"
+# into a dash ("—at", "–at"); "--attention" is a word of the description.
+_AT_FLAG = re.compile(r"^(?:--|[\u2013\u2014])at(?==|$)", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -143,13 +144,13 @@ def _parse_open(args: list[str]) -> Open:
     if len(args) < 2:
         raise UserFacingError("usage.open")
     server_id, kind_word = _server_id(args[0]), args[1]
-    rest = [_DASHED_AT.sub("--", word, count=1) for word in args[2:]]
+    rest = [_AT_FLAG.sub("--at", word, count=1) for word in args[2:]]
     try:
         kind = parse_kind(kind_word)
     except ValueError:
         raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
     at: str | None = None
-    if rest and rest[0].startswith("--at"):
+    if rest and (rest[0] == "--at" or rest[0].startswith("--at=")):
         if rest[0].startswith("--at="):
             at, rest = rest[0].removeprefix("--at="), rest[1:]
         elif rest[0] == "--at" and len(rest) >= 2:

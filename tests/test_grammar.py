@@ -1,0 +1,27 @@
+"""The grammar of `/intervention` and `/sla`, parsed without a database."""
+
+import pytest
+
+from bot.errors import UserFacingError
+from bot.grammar import Open, parse_intervention
+from bot.sla import TicketKind
+
+
+@pytest.mark.parametrize("flag", ["--AT 09:30", "--At=09:30", "\u2014AT 09:30"])
+def test_the_at_flag_is_read_in_any_case(flag: str) -> None:
+    """Verbs and kinds are read in any case: `--AT` (caps lock on) is the call time too, not
+    the first words of the description with the clock started now."""
+    parsed = parse_intervention(f"open acme-web-01 secours {flag} site down")
+    assert parsed == Open("acme-web-01", TicketKind.SECOURS, "09:30", "site down")
+
+
+def test_a_description_may_start_with_a_word_that_starts_like_the_at_flag() -> None:
+    """Only `--at` is the flag: `--attention` is the description's, not a usage error."""
+    parsed = parse_intervention("open acme-web-01 secours --attention: site down")
+    assert parsed == Open("acme-web-01", TicketKind.SECOURS, None, "--attention: site down")
+
+
+def test_the_at_flag_after_the_description_is_refused_in_any_case() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention("open acme-web-01 secours site down --AT 09:30")
+    assert refused.value.key == "usage.at_first"
