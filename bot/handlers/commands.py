@@ -108,7 +108,9 @@ def ticket_act(context: HandlerContext, actor: Actor, act: TicketAct) -> Reply:
 async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
     """The reply to one `/sla` command."""
     text = clean(str(command.get("text", "")))
-    word, _, rest = text.partition(" ")
+    # Any whitespace separates the words, as in `/intervention`: a tab, or the no-break space
+    # that macOS types with Option held.
+    word, rest = (*text.split(maxsplit=1), "", "")[:2]
     word = word.lower() or "help"
     if word == "help":
         return Reply(context.messages.get("help.sla"))

@@ -539,6 +539,17 @@ def test_status_lists_open_tickets_most_urgent_first_with_allowance(bot: Running
     )
 
 
+def test_sla_reads_its_words_apart_whatever_the_space_between_them(bot: RunningBot) -> None:
+    """A tab, or the no-break space macOS types with Option held, separates `/sla`'s words as
+    it does `/intervention`'s: not "Unknown subcommand `status acme`"."""
+    bot.command("open acme-web-01 materiel disk")
+    for space in ("\t", "\u00a0", "\u202f"):
+        assert bot.command(f"status{space}acme", command="/sla").startswith(
+            "1 ticket open for ACME SARL"
+        )
+        assert bot.command(f"show{space}1").startswith("*INT-1 · hardware")
+
+
 def test_list_of_something_else_than_a_client_says_what_list_takes(bot: RunningBot) -> None:
     """`list` takes mine, open or a client; a server or a ticket is for /sla status."""
     bot.command("open globex-db-01 secours slow")
