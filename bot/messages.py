@@ -209,7 +209,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",
         "en": "• :large_green_circle: ~`{server}`~ ({client}), recovered after {duration}",
     },
-    "alert.storm.more": {"fr": "… et {count} autres", "en": "… and {count} more"},
+    "alert.storm.more": {"fr": "… et {count} autre{count:s}", "en": "… and {count} more"},
     "alert.storm.footer": {
         "fr": "{recovered}/{count} rétabli{recovered:s}. Le détail par serveur est dans le fil.",
         "en": "{recovered}/{count} recovered. Per-server details are in the thread.",

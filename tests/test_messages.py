@@ -135,3 +135,12 @@ def test_french_help_puts_a_space_before_its_colons(key: str) -> None:
     """French writes "`claim <ticket>` : prendre en charge", as every other French message."""
     prose = re.sub(r"`[^`]*`", "`…`", Messages("fr").get(key))  # code keeps its own colons
     assert re.search(r"\S:", prose) is None
+
+
+@pytest.mark.parametrize(("count", "french"), [(1, "… et 1 autre"), (2, "… et 2 autres")])
+def test_the_servers_a_storm_root_does_not_name_are_counted_in_agreement(
+    count: int, french: str
+) -> None:
+    """A storm of 61 servers names 60 and counts the last: "et 1 autre", not "1 autres"."""
+    assert Messages("fr").get("alert.storm.more", count=count) == french
+    assert Messages("en").get("alert.storm.more", count=count) == f"… and {count} more"
