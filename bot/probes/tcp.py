@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+import socket
 import time
 from datetime import datetime, timedelta
 
@@ -21,6 +22,9 @@ async def probe_tcp(
             _reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError:
         return ProbeResult(key, ok=False, at=at, error=f"timeout: no connection in {timeout_s:g} s")
+    except socket.gaierror as exc:  # its errno is the resolver's (-2), which strerror() lacks
+        error = f"cannot resolve {host}: {exc.strerror or exc}"
+        return ProbeResult(key, ok=False, at=at, error=error)
     except OSError as exc:
         return ProbeResult(key, ok=False, at=at, error=describe_os_error(exc))
     latency = timedelta(seconds=time.perf_counter() - started)

@@ -2,12 +2,14 @@
 
 import asyncio
 import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +45,24 @@ def test_tcp_probe_is_up_while_the_port_listens_then_refused() -> None:
         assert down.at == T0
 
     asyncio.run(scenario())
+
+
+class _NoSuchNameLoop(asyncio.SelectorEventLoop):
+    """An event loop whose resolver knows no name: nothing is asked of the machine's DNS."""
+
+    async def getaddrinfo(self, host: object, *_args: object, **_kwargs: object) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def test_tcp_probe_of_a_name_that_does_not_resolve_says_so() -> None:
+    """A host name the resolver does not know: the error names it, not `Unknown error -2`."""
+    loop = _NoSuchNameLoop()
+    try:
+        down = loop.run_until_complete(probe_tcp("k", "db.invalid", 22, timeout_s=2, at=T0))
+    finally:
+        loop.close()
+    assert not down.ok
+    assert down.error == "cannot resolve db.invalid: Name or service not known"
 
 
 async def _pages(request: web.Request) -> web.StreamResponse:
