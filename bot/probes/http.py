@@ -164,6 +164,11 @@ def _describe(exc: BaseException) -> str:
     if type(exc) is aiohttp.ClientConnectorError:  # not its DNS, TLS and certificate kinds
         # aiohttp quotes asyncio's "Connect call failed ('10.0.0.1', 80)" for a refusal.
         return f"cannot connect to {exc.host}:{exc.port}: {describe_os_error(exc.os_error)}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # No status is checked and no redirect followed: this is aiohttp's parser refusing the
+        # answer (a port that does not speak HTTP). Its "400" is its own, not the server's.
+        lines = (line.strip() for line in exc.message.splitlines())
+        return "invalid HTTP answer: " + " ".join(line for line in lines if line not in ("", "^"))
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -178,6 +178,36 @@ def test_http_keyword_is_found_in_a_page_whose_charset_python_does_not_know() ->
     asyncio.run(scenario())
 
 
+def test_http_probe_of_a_port_that_does_not_speak_http_says_so_without_a_status() -> None:
+    """An SSH banner where HTTP was expected: the error reads as such, on one line, and does
+    not claim the server answered 400 (aiohttp's code for an answer it cannot parse)."""
+
+    async def banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        listener = await asyncio.start_server(banner, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        prober = HttpProber()
+        try:
+            result = await prober.check("k", http_probe(f"http://127.0.0.1:{port}/"), at=T0)
+        finally:
+            await prober.close()
+            listener.close()
+            await listener.wait_closed()
+        assert not result.ok
+        assert result.error is not None
+        assert result.error.startswith("invalid HTTP answer: Bad status line")
+        assert "SSH-2.0-OpenSSH_9.6" in result.error
+        assert "400" not in result.error
+        assert "\n" not in result.error
+
+    asyncio.run(scenario())
+
+
 def test_http_probe_of_a_closed_port_says_the_connection_was_refused() -> None:
     """The reason an on-call can act on, as the tcp probe gives it, not "Connect call failed"."""
 
