@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.config.catalog import HttpProbe
 from bot.probes.result import ProbeResult
@@ -167,10 +168,19 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientResponseError):
         # No status is checked and no redirect followed: this is aiohttp's parser refusing the
         # answer (a port that does not speak HTTP). Its "400" is its own, not the server's.
-        lines = (line.strip() for line in exc.message.splitlines())
-        return "invalid HTTP answer: " + " ".join(line for line in lines if line not in ("", "^"))
+        return f"invalid HTTP answer: {_parser_message(exc.message)}"
+    if isinstance(exc, aiohttp.ClientPayloadError) and isinstance(
+        exc.__cause__, HttpProcessingError
+    ):  # a body cut short or undecodable; its text quotes the parser's "400" too
+        return f"invalid HTTP body: {_parser_message(exc.__cause__.message)}"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _parser_message(message: str) -> str:
+    """aiohttp's parser message on one line, without the caret under the offending byte."""
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line not in ("", "^"))
 
 
 def _tlv(data: bytes, offset: int) -> tuple[int, int, int]:

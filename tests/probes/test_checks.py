@@ -208,6 +208,37 @@ def test_http_probe_of_a_port_that_does_not_speak_http_says_so_without_a_status(
     asyncio.run(scenario())
 
 
+def test_http_page_cut_short_says_so_without_a_status() -> None:
+    """The server dies after 3 bytes of a 100-byte page: the keyword probe fails saying the
+    body was cut short, not `ContentLengthError: 400` (the server answered 200)."""
+
+    async def cut_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        listener = await asyncio.start_server(cut_short, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        prober = HttpProber()
+        try:
+            probe = http_probe(f"http://127.0.0.1:{port}/", keyword="supportbot")
+            result = await prober.check("k", probe, at=T0)
+        finally:
+            await prober.close()
+            listener.close()
+            await listener.wait_closed()
+        assert not result.ok
+        assert result.details["status"] == 200
+        assert result.error == (
+            "invalid HTTP body: Not enough data to satisfy content length header"
+            " (received 3 of 100 bytes)."
+        )
+
+    asyncio.run(scenario())
+
+
 def test_http_probe_of_a_closed_port_says_the_connection_was_refused() -> None:
     """The reason an on-call can act on, as the tcp probe gives it, not "Connect call failed"."""
 
