@@ -14,6 +14,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -167,6 +168,13 @@ class ProbeEngine:
         self._sleep_until = float("inf")
         self._tasks: set[asyncio.Task[None]] = set()
         self._resolved: dict[str, tuple[str, float]] = {}
+        # ICMP host names are looked up on threads of their own, one lookup per name at a time:
+        # a lookup the DNS never answers holds its thread for the resolver's whole timeout
+        # (10 s and more), and on the loop's default executor (a few threads) such lookups
+        # would queue every other name behind them, so healthy servers would fail too.
+        self._names = {p.host for p in self._probes.values() if p.icmp and p.address is None}
+        self._resolver: ThreadPoolExecutor | None = None
+        self._resolving: dict[str, asyncio.Future[str]] = {}
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._writer_wake = asyncio.Event()
@@ -230,6 +238,8 @@ class ProbeEngine:
             else:
                 if not self._pinger.privileged:
                     log.warning("no raw ICMP socket (not root?): using the unprivileged one")
+        if self._names:
+            self._resolver = ThreadPoolExecutor(len(self._names), thread_name_prefix="probe-dns")
         if any(isinstance(spec, HttpProbe) for spec in specs):
             self._http = HttpProber(
                 limit=self._concurrency, ssl_context=self._http_ssl, reuse=self._http_reuse
@@ -254,6 +264,10 @@ class ProbeEngine:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._resolver is not None:
+            self._resolver.shutdown(wait=False, cancel_futures=True)
+            self._resolver = None
+        self._resolving.clear()
         self._started = False
 
     async def check_once(self, key: str) -> ProbeResult:
@@ -474,10 +488,27 @@ class ProbeEngine:
         cached = self._resolved.get(host)
         if cached is not None and cached[1] > loop.time():
             return cached[0]
-        infos = await loop.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_RAW)
+        lookup = self._resolving.get(host)
+        if lookup is None:  # else the checks of this name share the lookup in flight
+            lookup = asyncio.ensure_future(self._look_up(host))
+            self._resolving[host] = lookup
+            lookup.add_done_callback(lambda done: self._looked_up(host, done))
+        return await asyncio.shield(lookup)  # a check timing out leaves the lookup running
+
+    async def _look_up(self, host: str) -> str:
+        loop = asyncio.get_running_loop()
+        infos = await loop.run_in_executor(
+            self._resolver, socket.getaddrinfo, host, None, socket.AF_INET, socket.SOCK_RAW
+        )
         address = str(infos[0][4][0])
         self._resolved[host] = (address, loop.time() + RESOLVE_TTL_S)
         return address
+
+    def _looked_up(self, host: str, lookup: "asyncio.Future[str]") -> None:
+        if self._resolving.get(host) is lookup:
+            del self._resolving[host]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: every check that waited for it has given up
 
     async def _check(self, probe: _Probe, done: ResultSink | None) -> None:
         async with self._slots:

@@ -164,3 +164,27 @@ def test_a_host_name_whose_dns_does_not_answer_fails_within_the_probe_timeout(
     result = sweep["results"]["t-hang.invalid/icmp"]
     assert not result["ok"]
     assert result["error"] == "cannot resolve hang.invalid: no answer in 1 s"
+
+
+def test_names_whose_dns_does_not_answer_do_not_fail_a_name_that_resolves(
+    netns: str, tmp_path: Path
+) -> None:
+    """34 names the DNS never answers (more than the loop's default executor has threads)
+    and one in /etc/hosts: only the 34 fail; the healthy server is not queued behind them."""
+    etc = Path("/etc/netns") / netns  # `ip netns exec` mounts these over /etc's
+    etc.mkdir(parents=True)
+    hung = [f"hang-{n}.invalid" for n in range(34)]
+    try:
+        (etc / "resolv.conf").write_text("nameserver 127.0.0.53\noptions timeout:3 attempts:1\n")
+        (etc / "hosts").write_text("127.0.0.1 localhost\n127.0.0.1 good.test\n")
+        for protocol in ("udp", "tcp"):
+            drop = ("-A", "INPUT", "-p", protocol, "--dport", "53", "-j", "DROP")
+            in_netns(netns, "iptables", *drop)
+        (sweep,) = sweeps(netns, tmp_path / "probes.db", *hung, "good.test", count=1)
+    finally:
+        shutil.rmtree(etc)
+    results = sweep["results"]
+    assert results["t-good.test/icmp"] == {"ok": True, "error": None, "at": T0.isoformat()}
+    assert {results[f"t-{name}/icmp"]["error"] for name in hung} == {
+        f"cannot resolve {name}: no answer in 1 s" for name in hung
+    }
