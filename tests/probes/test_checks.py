@@ -18,6 +18,7 @@ from bot.config.catalog import HttpProbe
 from bot.probes.engine import ProbeEngine
 from bot.probes.http import HttpProber, certificate_not_after
 from bot.probes.icmp import ping_once
+from bot.probes.result import ProbeResult
 from bot.probes.state import CertificateExpiring, ProbeEvent
 from bot.probes.tcp import probe_tcp
 from bot.storage.database import transaction
@@ -178,65 +179,51 @@ def test_http_keyword_is_found_in_a_page_whose_charset_python_does_not_know() ->
     asyncio.run(scenario())
 
 
-def test_http_probe_of_a_port_that_does_not_speak_http_says_so_without_a_status() -> None:
-    """An SSH banner where HTTP was expected: the error reads as such, on one line, and does
-    not claim the server answered 400 (aiohttp's code for an answer it cannot parse)."""
+def check_raw(answer: bytes, **probe: Any) -> ProbeResult:
+    """An HTTP probe of a local server that reads the request, writes `answer` and closes."""
 
-    async def banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(100)
-        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        writer.write(answer)
         await writer.drain()
         writer.close()
 
-    async def scenario() -> None:
-        listener = await asyncio.start_server(banner, "127.0.0.1", 0)
+    async def scenario() -> ProbeResult:
+        listener = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
         prober = HttpProber()
         try:
-            result = await prober.check("k", http_probe(f"http://127.0.0.1:{port}/"), at=T0)
+            return await prober.check("k", http_probe(f"http://127.0.0.1:{port}/", **probe), at=T0)
         finally:
             await prober.close()
             listener.close()
             await listener.wait_closed()
-        assert not result.ok
-        assert result.error is not None
-        assert result.error.startswith("invalid HTTP answer: Bad status line")
-        assert "SSH-2.0-OpenSSH_9.6" in result.error
-        assert "400" not in result.error
-        assert "\n" not in result.error
 
-    asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_http_probe_of_a_port_that_does_not_speak_http_says_so_without_a_status() -> None:
+    """An SSH banner where HTTP was expected: the error reads as such, on one line, and does
+    not claim the server answered 400 (aiohttp's code for an answer it cannot parse)."""
+    result = check_raw(b"SSH-2.0-OpenSSH_9.6\r\n")
+    assert not result.ok
+    assert result.error is not None
+    assert result.error.startswith("invalid HTTP answer: Bad status line")
+    assert "SSH-2.0-OpenSSH_9.6" in result.error
+    assert "400" not in result.error
+    assert "\n" not in result.error
 
 
 def test_http_page_cut_short_says_so_without_a_status() -> None:
     """The server dies after 3 bytes of a 100-byte page: the keyword probe fails saying the
     body was cut short, not `ContentLengthError: 400` (the server answered 200)."""
-
-    async def cut_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(100)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
-        await writer.drain()
-        writer.close()
-
-    async def scenario() -> None:
-        listener = await asyncio.start_server(cut_short, "127.0.0.1", 0)
-        port = listener.sockets[0].getsockname()[1]
-        prober = HttpProber()
-        try:
-            probe = http_probe(f"http://127.0.0.1:{port}/", keyword="supportbot")
-            result = await prober.check("k", probe, at=T0)
-        finally:
-            await prober.close()
-            listener.close()
-            await listener.wait_closed()
-        assert not result.ok
-        assert result.details["status"] == 200
-        assert result.error == (
-            "invalid HTTP body: Not enough data to satisfy content length header"
-            " (received 3 of 100 bytes)."
-        )
-
-    asyncio.run(scenario())
+    result = check_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", keyword="supportbot")
+    assert not result.ok
+    assert result.details["status"] == 200
+    assert result.error == (
+        "invalid HTTP body: Not enough data to satisfy content length header"
+        " (received 3 of 100 bytes)."
+    )
 
 
 def test_http_probe_of_a_closed_port_says_the_connection_was_refused() -> None:
