@@ -983,6 +983,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{client} ({level}) : {used}/{allowed} interventions ce mois-ci",
         "en": "{client} ({level}): {used}/{allowed} interventions this month",
     },
+    "show.waiting": {
+        "fr": "En attente du client depuis le {since} (<@{user}>) : {reason}",
+        "en": "Waiting on the client since {since} (<@{user}>): {reason}",
+    },
     "show.registered": {
         "fr": "Enregistré par <@{opener}> le {registered}.",
         "en": "Registered by <@{opener}> on {registered}.",

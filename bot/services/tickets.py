@@ -616,7 +616,13 @@ class TicketService(Service):
             now = self._clock()
             ticket = self._load(session, ticket_id, lock=False)
             view = self._view(session, ticket, now)
-        text, blocks = render.ticket_details(view, self._messages, self._zone)
+        pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+        waiting = (
+            None
+            if pause is None
+            else render.Waiting(pause.started_at, pause.reason, pause.started_by)
+        )
+        text, blocks = render.ticket_details(view, self._messages, self._zone, waiting=waiting)
         return Reply(text, blocks)
 
     def list_tickets(self, scope: str, *, user_id: str) -> Reply:

@@ -187,16 +187,38 @@ def ticket_root(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[s
     return text, [block.to_dict() for block in blocks]
 
 
-def ticket_details(view: TicketView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
-    """`show`: the root, with who registered the ticket and when; the text says all the blocks
-    say (for notifications, screen readers and the local mode's terminal)."""
+class Waiting(NamedTuple):
+    """The wait on the client a ticket is in: since when, why, who put it on hold."""
+
+    since: datetime
+    reason: str
+    by: str
+
+
+def ticket_details(
+    view: TicketView, messages: Messages, zone: ZoneInfo, *, waiting: Waiting | None = None
+) -> tuple[str, list[Any]]:
+    """`show`: the root, with who registered the ticket and when, and why and since when it
+    waits on the client; the text says all the blocks say (for notifications, screen readers
+    and the local mode's terminal)."""
     _, blocks = ticket_root(view, messages, zone)
-    registered = messages.get(
-        "show.registered",
-        opener=view.opened_by,
-        registered=local_time(view.registered_at, zone),
-    )
-    context = ContextBlock(elements=[MarkdownTextObject(text=registered)]).to_dict()
+    notes = [
+        messages.get(
+            "show.registered",
+            opener=view.opened_by,
+            registered=local_time(view.registered_at, zone),
+        )
+    ]
+    if waiting is not None:
+        notes.append(
+            messages.get(
+                "show.waiting",
+                since=local_time(waiting.since, zone),
+                user=waiting.by,
+                reason=sentence(escape(waiting.reason)),
+            )
+        )
+    context = ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]).to_dict()
     blocks.insert(len(blocks) - 1 if view.is_open else len(blocks), context)  # above buttons
     return blocks_text(blocks), blocks
 

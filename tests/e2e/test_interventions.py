@@ -150,6 +150,25 @@ def test_show_tells_who_registered_the_ticket_in_its_blocks(bot: RunningBot) -> 
     assert reply["blocks"][-1]["type"] == "actions"  # the buttons stay last
 
 
+def test_show_says_why_and_since_when_a_ticket_waits_on_the_client(bot: RunningBot) -> None:
+    """The on-call taking over at night reads what the ticket waits for, and from whom."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours Site down")
+    bot.command("wait 1 root password <b>&</b> VPN codes", user_id=TECH2)
+    reply = bot.slack.send_slash_command("/intervention", "show 1", user_id=TECH, channel_id=ALERTS)
+    waiting = (
+        "Waiting on the client since 2026-11-27 16:00 (<@U01BBB>): "
+        "root password &lt;b&gt;&amp;&lt;/b&gt; VPN codes."
+    )
+    assert waiting in reply.json()["text"]
+    shown = [
+        e["text"] for b in reply.json()["blocks"] if b["type"] == "context" for e in b["elements"]
+    ]
+    assert any(waiting in text for text in shown)
+    bot.command("resume 1", user_id=TECH2)
+    assert "Waiting on the client" not in bot.command("show 1")
+
+
 def test_claiming_your_own_ticket_or_reassigning_to_its_assignee_changes_nothing(
     bot: RunningBot,
 ) -> None:
