@@ -22,7 +22,14 @@ from bot.messages import Messages
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
-from bot.services.views import Ranking, TicketView, sla_clock, ticket_nudges, ticket_view
+from bot.services.views import (
+    Ranking,
+    TicketView,
+    open_pause,
+    sla_clock,
+    ticket_nudges,
+    ticket_view,
+)
 from bot.sla import (
     AllowanceUsage,
     ClockKind,
@@ -447,6 +454,15 @@ class TicketService(Service):
         return Reply(text)
 
     @staticmethod
+    def _close(ticket: Ticket, now: datetime, actor: Actor) -> None:
+        """Resolved (or refused) by `actor` at `now`: closed, it waits on the client no more."""
+        ticket.status = TicketStatus.RESOLVED
+        ticket.resolved_at, ticket.resolved_by = now, actor.user_id
+        for pause in ticket.pauses:
+            if pause.ended_at is None:
+                pause.ended_at, pause.ended_by = now, actor.user_id
+
+    @staticmethod
     def _refuse_claimed(ticket: Ticket, actor: Actor) -> NoReturn:
         mine = ticket.assignee_id == actor.user_id
         raise UserFacingError(
@@ -503,7 +519,7 @@ class TicketService(Service):
             now = self._clock()
             ticket = self._load(session, ticket_id)
             self._require_open(ticket)
-            pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+            pause = open_pause(ticket.pauses)
             if ticket.status is not TicketStatus.WAITING or pause is None:
                 raise UserFacingError("ticket.not_waiting", ref=f"INT-{ticket.id}")
             pause.ended_at, pause.ended_by = now, actor.user_id
@@ -541,11 +557,7 @@ class TicketService(Service):
                 ticket.assignee_id, ticket.claimed_at = actor.user_id, now
                 gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
             gtr = self._stop_clock(ticket, ClockKind.GTR, now, actor.user_id)
-            for pause in ticket.pauses:
-                if pause.ended_at is None:
-                    pause.ended_at, pause.ended_by = now, actor.user_id
-            ticket.status = TicketStatus.RESOLVED
-            ticket.resolved_at, ticket.resolved_by = now, actor.user_id
+            self._close(ticket, now, actor)
             said = self._messages.get(
                 "ticket.resolved_by",
                 ref=f"INT-{ticket.id}",
@@ -594,11 +606,7 @@ class TicketService(Service):
                 ticket.scope = Scope.QUOTED
             else:
                 ticket.scope = Scope.REFUSED
-                ticket.status = TicketStatus.RESOLVED
-                ticket.resolved_at, ticket.resolved_by = now, actor.user_id
-                for pause in ticket.pauses:  # closed, the ticket waits on nobody any more
-                    if pause.ended_at is None:
-                        pause.ended_at, pause.ended_by = now, actor.user_id
+                self._close(ticket, now, actor)
             key = "ticket.quoted" if quote else "ticket.refused"
             said = self._messages.get(
                 key, ref=f"INT-{ticket.id}", user=actor.user_id, note=self._note(note)
@@ -616,7 +624,7 @@ class TicketService(Service):
             now = self._clock()
             ticket = self._load(session, ticket_id, lock=False)
             view = self._view(session, ticket, now)
-        pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+        pause = open_pause(ticket.pauses)
         waiting = (
             None
             if pause is None
@@ -825,7 +833,7 @@ class TicketService(Service):
     def _still_waiting(self, ticket: Ticket) -> str:
         """What a claim adds about a wait on the client it does not end: nothing resumes the
         clock (or the nudges) but `/intervention resume`."""
-        pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+        pause = open_pause(ticket.pauses)
         if pause is None:
             return ""
         running = any(clock.stopped_at is None for clock in ticket.clocks)

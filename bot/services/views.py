@@ -226,12 +226,20 @@ def ticket_nudges(
     )
 
 
+_Pause = TypeVar("_Pause", bound=StoredPause)
+
+
+def open_pause(pauses: Sequence[_Pause]) -> _Pause | None:
+    """The wait on the client not ended yet, if any: a ticket waits on one at a time."""
+    return next((pause for pause in pauses if pause.ended_at is None), None)
+
+
 def ticket_view(
     ticket: StoredTicket, client_name: str, catalog: Catalog, now: datetime
 ) -> TicketView:
     """Snapshot of `ticket` (its clocks and pauses loaded) at `now`."""
     clocks = clock_views(ticket, catalog, now)
-    open_pause = next((p for p in ticket.pauses if p.ended_at is None), None)
+    waiting = open_pause(ticket.pauses)
     return TicketView(
         id=ticket.id,
         kind=TicketKind(ticket.kind),
@@ -249,7 +257,7 @@ def ticket_view(
         claimed_at=ticket.claimed_at,
         resolved_at=ticket.resolved_at,
         last_update_at=ticket.last_update_at,
-        waiting_since=open_pause.started_at if open_pause else None,
+        waiting_since=waiting.started_at if waiting else None,
         clocks=clocks,
         now=now,
     )
