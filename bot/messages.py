@@ -997,6 +997,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "The database is not answering right now, so nothing was done. "
         "Try again in a moment.",
     },
+    "error.too_slow": {
+        "fr": "Le bot n'a pas pu l'enregistrer dans les 3 secondes que Slack accorde (base de "
+        "données ou Slack lents) : rien n'a été fait. Réessayez dans un instant.",
+        "en": "The bot could not record this within the 3 seconds Slack allows (the database "
+        "or Slack is slow), so nothing was done. Try again in a moment.",
+    },
     "error.internal": {
         "fr": "Erreur interne : rien n'a été perdu, l'équipe est prévenue dans les journaux.",
         "en": "Internal error: nothing was lost, the details are in the bot's logs.",

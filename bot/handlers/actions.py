@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import MAX_FREE_TEXT, clean
+from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import render_error
@@ -83,9 +84,13 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             return
         ticket_id = int(view["private_metadata"])
         actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
-        try:  # recorded before the ack, as a command is: a refusal keeps the text typed
+
+        async def record() -> None:
             await require_technician(context, actor, "update", ticket_id=ticket_id)
             await in_database_thread(context.tickets.update, actor, ticket_id, text)
+
+        try:  # recorded before the ack, as a command is: a refusal keeps the text typed
+            await answer_within(record)
         except Exception as error:  # shown in the modal; render_error logs bugs
             message = render_error(error, context.messages)
             await ack(response_action="errors", errors={UPDATE_BLOCK: message})

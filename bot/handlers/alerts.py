@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import open_from_fields
 from bot.handlers.actions import act, dm, open_modal, respond
+from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import render_error
@@ -102,11 +103,15 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
                 response_action="errors", errors={block: render_error(error, context.messages)}
             )
             return
-        try:  # registered before the ack, as a command is: a refusal keeps what was typed
+
+        async def register() -> Reply:
             await require_technician(context, actor, "open")
-            reply = await in_database_thread(
+            return await in_database_thread(
                 context.tickets.open, actor, command, outage_id=outage_id
             )
+
+        try:  # registered before the ack, as a command is: a refusal keeps what was typed
+            reply = await answer_within(register)
         except Exception as error:  # shown in the modal; render_error logs bugs
             block = _block_of(getattr(error, "key", ""))
             await ack(

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncAck
 
 from bot.errors import UserFacingError
+from bot.handlers.budget import answer_within
 from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.messages import Messages
 from bot.services.tickets import Reply
@@ -31,12 +32,13 @@ def render_error(error: Exception, messages: Messages) -> str:
 async def ack_with_reply(
     ack: AsyncAck, compute: Callable[[], Awaitable[Reply]], messages: Messages
 ) -> None:
-    """Ack with the computed reply, or with the rendered error if computing it raises.
+    """Ack with the computed reply, or with the rendered error if computing it raises or is not
+    done in time (then nothing it did is committed).
 
     Slack needs an ack within 3 s whatever happens, so nothing escapes this function.
     """
     try:
-        reply = await compute()
+        reply = await answer_within(compute)
     except RepeatedDeliveryError as repeat:
         logger.info("ignoring a repeated delivery: %s", repeat)
         await ack()

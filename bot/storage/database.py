@@ -17,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlche
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.commit_gate import before_commit, before_work
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 # Execution option of a session that only reads (see `reading`): on SQLite it begins without
@@ -85,12 +87,15 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
             _SqliteWriterQueue(Path(f"{database}-writers.lock")).install(engine)
         else:
             event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    # LIFO: the connection returned last is taken first, so the few busy ones are the ones
-    # whose statements psycopg has prepared (at their fifth run on a connection, by default).
-    return create_engine(
-        parsed, pool_pre_ping=True, pool_use_lifo=True, pool_size=10, max_overflow=20, **kwargs
-    )
+    else:
+        # LIFO: the connection returned last is taken first, so the few busy ones are the ones
+        # whose statements psycopg has prepared (at their fifth run on a connection, by default).
+        engine = create_engine(
+            parsed, pool_pre_ping=True, pool_use_lifo=True, pool_size=10, max_overflow=20, **kwargs
+        )
+    # Work given up at its deadline (a command's answer was due) must not commit afterwards.
+    event.listen(engine, "commit", before_commit)
+    return engine
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -147,6 +152,7 @@ class _SqliteWriterQueue:
         if not connection.get_execution_options().get(READ_ONLY):
             fcntl.flock(info["writers_lock"], fcntl.LOCK_EX)  # waits with the GIL released
             info["writers_locked"] = True
+            before_work()  # given up while it waited: let the next writer have the lock
         _sqlite_begin(connection)
 
     def _release(self, _dbapi_connection: Any, record: Any) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from bot.storage.commit_gate import before_work
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -31,9 +33,19 @@ def configure(threads: int) -> None:
 
 
 async def in_database_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """`asyncio.to_thread` on the database threads, context variables included."""
+    """`asyncio.to_thread` on the database threads, context variables included.
+
+    Work whose answer was given up while it queued for a thread (`commit_gate`) does not run.
+    """
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(UNCONFIGURED_THREADS, thread_name_prefix="database")
-    call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+    call = functools.partial(
+        contextvars.copy_context().run, _unless_abandoned, func, *args, **kwargs
+    )
     return await asyncio.get_running_loop().run_in_executor(_pool, call)
+
+
+def _unless_abandoned(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    before_work()
+    return func(*args, **kwargs)

@@ -1,0 +1,65 @@
+"""Slack's 3 s: an answer that is not ready in time says that nothing was done, and is right.
+
+Slack drops an ack that comes after 3 s and tells the user the command failed. A command stuck
+behind a lock would still commit when the lock frees, and the technician who tried again would
+have done it twice. `answer_within` raises `WorkAbandonedError` when the time is spent and
+forbids the work's commits from then on (`bot.storage.commit_gate`); a commit already begun is
+waited for instead. `/healthz` uses it too, to answer rather than hang when the database
+threads are all stuck.
+"""
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.storage.commit_gate import CommitGate, WorkAbandonedError, current_gate
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Slack waits 3 s for the ack, from its own sending; what is left after this goes to Bolt, the
+# network and the ack itself.
+ACK_BUDGET_SECONDS = 2.5
+
+
+async def answer_within(
+    compute: Callable[[], Awaitable[T]], *, seconds: float = ACK_BUDGET_SECONDS
+) -> T:
+    """`compute()`'s result, or `WorkAbandonedError` if it has not begun to commit within
+    `seconds`: it then commits nothing, ever."""
+    gate = CommitGate()
+    context = contextvars.copy_context()
+    context.run(current_gate.set, gate)
+    started = time.monotonic()
+    work = asyncio.create_task(_call(compute), context=context)
+    try:
+        done, _ = await asyncio.wait({work}, timeout=seconds)
+    except asyncio.CancelledError:
+        gate.abandon()
+        work.cancel()
+        raise
+    if not done and gate.abandon():
+        logger.warning("gave up after %.1f s: nothing will be committed", seconds)
+        work.add_done_callback(lambda finished: _log_late(finished, started))
+        raise WorkAbandonedError
+    return await work
+
+
+async def _call(compute: Callable[[], Awaitable[T]]) -> T:
+    return await compute()
+
+
+def _log_late(work: "asyncio.Task[object]", started: float) -> None:
+    """Say how work given up ended, once it has (it raises nothing anyone awaits)."""
+    elapsed = time.monotonic() - started
+    if work.cancelled():
+        return
+    error = work.exception()
+    if error is None or isinstance(error, WorkAbandonedError):
+        logger.warning("work given up ended after %.1f s without committing", elapsed)
+    else:
+        logger.warning("work given up failed after %.1f s", elapsed, exc_info=error)
