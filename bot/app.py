@@ -36,6 +36,7 @@ from bot.errors import ListenError
 from bot.handlers import actions, commands, dedupe
 from bot.handlers import alerts as alert_handlers
 from bot.handlers.access import Authorizer
+from bot.handlers.budget import answer_within
 from bot.handlers.context import HandlerContext
 from bot.health import HealthReport
 from bot.jobs import SWEEP_JOB, run_soon, schedule_jobs
@@ -55,6 +56,7 @@ from bot.slack.api import SlackApi
 from bot.storage import outbox
 from bot.storage import threads as database_threads
 from bot.storage.catalog_sync import sync_catalog
+from bot.storage.commit_gate import WorkAbandonedError
 from bot.storage.database import (
     describe,
     make_sessionmaker,
@@ -213,15 +215,8 @@ def health_report(
             stats = outbox.get_stats(session, now=runtime.clock())
         holder = leadership.current_leader() if leadership is not None else runtime.instance
     except Exception as error:  # reported, not raised: this is what /healthz is for
-        logger.warning("health check: database unavailable: %s", type(error).__name__)
-        return HealthReport(
-            False,
-            running,
-            runtime.instance,
-            type(error).__name__,
-            leader=leader,
-            probes_error=probes_error,
-        )
+        name = type(error).__name__
+        return unhealthy_database(runtime, scheduler, leadership, name, probes_error=probes_error)
     return HealthReport(
         True,
         running,
@@ -229,6 +224,26 @@ def health_report(
         details={"outbox": stats.to_json()},
         leader=leader,
         leader_instance=holder,
+        probes_error=probes_error,
+    )
+
+
+def unhealthy_database(
+    runtime: Runtime,
+    scheduler: AsyncIOScheduler,
+    leadership: Leadership | None,
+    error_name: str,
+    *,
+    probes_error: str | None,
+) -> HealthReport:
+    """The report when the database did not answer (`error_name`: why, with no text)."""
+    logger.warning("health check: database unavailable: %s", error_name)
+    return HealthReport(
+        False,
+        scheduler.state == STATE_RUNNING,
+        runtime.instance,
+        error_name,
+        leader=leadership is None or leadership.is_leader,
         probes_error=probes_error,
     )
 
@@ -253,13 +268,19 @@ def build_web_app(
     web_app.middlewares.append(count_in_flight)
 
     async def healthz(_request: web.Request) -> web.Response:
-        report = await in_database_thread(
-            health_report,
-            runtime,
-            scheduler,
-            server.leadership,
-            probes_error=server.probes_failure(),
-        )
+        probes_error = server.probes_failure()
+
+        async def check() -> HealthReport:
+            return await in_database_thread(
+                health_report, runtime, scheduler, server.leadership, probes_error=probes_error
+            )
+
+        try:  # on the database threads: stuck behind a lock, they are what is unhealthy
+            report = await answer_within(check)
+        except WorkAbandonedError:
+            report = unhealthy_database(
+                runtime, scheduler, server.leadership, "Timeout", probes_error=probes_error
+            )
         return web.json_response(report.to_json(), status=report.http_status)
 
     web_app.router.add_get("/healthz", healthz)

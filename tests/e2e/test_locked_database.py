@@ -1,9 +1,16 @@
-"""A command that cannot be recorded within Slack's 3 s is answered "nothing was done" in time,
-and nothing is done when the lock it waited for frees: trying again does not do it twice."""
+"""A lock held for long: a command that cannot be recorded within Slack's 3 s is answered
+"nothing was done" in time, and nothing is done when the lock frees (trying again does not do it
+twice); /healthz says the database threads are stuck instead of hanging with them."""
 
+import json
 import logging
 import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -11,12 +18,27 @@ from sqlalchemy.engine import URL
 
 from bot.storage.database import make_engine
 from bot.storage.models import AuditEvent, Ticket
+from bot.storage.threads import UNCONFIGURED_THREADS
 from tests.plugins.bot import RunningBot
 
 TOO_SLOW = (
     "The bot could not record this within the 3 seconds Slack allows (the database or Slack is"
     " slow), so nothing was done. Try again in a moment."
 )
+
+
+@contextmanager
+def ticket_locked(url: URL, ticket_id: int) -> Iterator[None]:
+    """The ticket's row locked (and, on SQLite, the writers' lock held) inside the block."""
+    held, release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        holder = pool.submit(hold_ticket, url, ticket_id, held, release)
+        assert held.wait(10)
+        try:
+            yield
+        finally:
+            release.set()
+        holder.result()
 
 
 def hold_ticket(url: URL, ticket_id: int, held: threading.Event, release: threading.Event) -> None:
@@ -37,18 +59,9 @@ def test_a_claim_stuck_behind_a_lock_is_answered_in_time_and_never_recorded(
     bot: RunningBot, database_url: URL, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
-    held, release = threading.Event(), threading.Event()
-    with (
-        caplog.at_level(logging.WARNING, logger="bot.handlers.budget"),
-        ThreadPoolExecutor(1) as pool,
-    ):
-        holder = pool.submit(hold_ticket, database_url, 1, held, release)
-        assert held.wait(10)
-        try:
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.budget"):
+        with ticket_locked(database_url, 1):
             reply = bot.command("claim INT-1")  # answered while the lock is still held
-        finally:
-            release.set()
-        holder.result()
         assert reply == TOO_SLOW
         bot.slack.wait_until(lambda: "without committing" in caplog.text, timeout_s=10)
     with bot.sessions() as session:
@@ -56,3 +69,31 @@ def test_a_claim_stuck_behind_a_lock_is_answered_in_time_and_never_recorded(
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1))
         assert "claim" not in list(actions)
     assert bot.command("claim INT-1").startswith("INT-1 claimed")
+
+
+def healthz(bot: RunningBot) -> tuple[int, dict[str, Any]]:
+    """GET /healthz: its status and body."""
+    url = f"http://127.0.0.1:{bot.server.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def unhealthy(bot: RunningBot) -> dict[str, Any] | None:
+    status, body = healthz(bot)
+    return body if status == 503 else None
+
+
+def test_healthz_says_the_database_threads_are_stuck_rather_than_hang(
+    bot: RunningBot, database_url: URL
+) -> None:
+    assert bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+    claims = UNCONFIGURED_THREADS + 2  # every database thread waits on the lock, and more
+    with ticket_locked(database_url, 1), ThreadPoolExecutor(claims) as senders:
+        replies = [senders.submit(bot.command, "claim INT-1") for _ in range(claims)]
+        body = bot.slack.wait_until(lambda: unhealthy(bot), timeout_s=20)  # lock still held
+        assert body["database"] == {"ok": False, "error": "Timeout"}
+        assert {reply.result() for reply in replies} == {TOO_SLOW}
+    assert bot.slack.wait_until(lambda: healthz(bot)[0] == 200 or None, timeout_s=20)
