@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 import ssl
 import time
 from datetime import UTC, datetime, timedelta
@@ -165,6 +166,18 @@ def _describe(exc: BaseException) -> str:
     if type(exc) is aiohttp.ClientConnectorError:  # not its DNS, TLS and certificate kinds
         # aiohttp quotes asyncio's "Connect call failed ('10.0.0.1', 80)" for a refusal.
         return f"cannot connect to {exc.host}:{exc.port}: {describe_os_error(exc.os_error)}"
+    # aiohttp's own texts of these quote its connection key and the error's tuple of args.
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):  # as the tcp probe says it
+        return f"cannot resolve {exc.host}: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        error = exc.certificate_error
+        reason = getattr(error, "verify_message", None) or getattr(error, "reason", None)
+        return f"TLS certificate of {exc.host}:{exc.port} refused: {reason or error}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):  # e.g. a port that does not speak TLS
+        # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)": the words only.
+        text = exc.os_error.strerror or str(exc.os_error)
+        reason = re.sub(r"^\[[^]]*\] | \(_ssl\.c:\d+\)$", "", text)
+        return f"TLS handshake with {exc.host}:{exc.port} failed: {reason}"
     if isinstance(exc, aiohttp.ClientResponseError):
         # No status is checked and no redirect followed: this is aiohttp's parser refusing the
         # answer (a port that does not speak HTTP). Its "400" is its own, not the server's.

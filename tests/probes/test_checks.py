@@ -330,6 +330,54 @@ def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) ->
     assert certificate_not_after(der) == not_after
 
 
+def test_tls_and_name_failures_of_an_http_probe_read_as_what_went_wrong(tmp_path: Path) -> None:
+    """The reason an on-call can act on, on one line, not aiohttp's repr of its connection key
+    and of the error's arguments (`Cannot connect to host … ssl:True [SSLCertVerificationError:
+    (1, '[SSL: CERTIFICATE_VERIFY_FAILED] …')]`)."""
+    cert, key = _self_signed(tmp_path, days=30)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    trusted = ssl.create_default_context(cafile=str(cert))  # for 127.0.0.1, not for localhost
+
+    async def scenario() -> tuple[int, list[str | None]]:
+        async with web_server(server_context) as tls, web_server() as plain:
+            untrusting, prober = HttpProber(), HttpProber(ssl_context=trusted)
+            urls = [
+                (untrusting, f"https://127.0.0.1:{tls}/ok"),
+                (prober, f"https://localhost:{tls}/ok"),
+                (untrusting, f"https://127.0.0.1:{plain}/ok"),
+            ]
+            try:
+                return tls, [(await p.check("k", http_probe(url), at=T0)).error for p, url in urls]
+            finally:
+                await untrusting.close()
+                await prober.close()
+
+    tls_port, errors = asyncio.run(scenario())
+    assert errors[0] == f"TLS certificate of 127.0.0.1:{tls_port} refused: self-signed certificate"
+    assert errors[1] == (
+        f"TLS certificate of localhost:{tls_port} refused: Hostname mismatch, certificate is"
+        " not valid for 'localhost'."
+    )
+    assert errors[2] is not None
+    assert errors[2].startswith("TLS handshake with 127.0.0.1:")
+    assert errors[2].endswith(" failed: wrong version number")
+
+    async def unknown_name() -> ProbeResult:
+        prober = HttpProber()
+        try:
+            return await prober.check("k", http_probe("http://web.invalid/health"), at=T0)
+        finally:
+            await prober.close()
+
+    no_such_name = _NoSuchNameLoop()
+    try:
+        down = no_such_name.run_until_complete(unknown_name())
+    finally:
+        no_such_name.close()
+    assert (down.ok, down.error) == (False, "cannot resolve web.invalid: Name or service not known")
+
+
 def test_an_expiring_certificate_is_handed_to_the_alerts_once_a_notice(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
