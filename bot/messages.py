@@ -156,8 +156,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "<@{user}> acknowledged the storm: no more pings.",
     },
     "alert.thread.silenced": {
-        "fr": ":no_bell: <@{user}> a coupé les alertes {server:de} jusqu'à {until}.{reason}",
-        "en": ":no_bell: <@{user}> silenced alerts for {server} until {until}.{reason}",
+        "fr": ":no_bell: <@{user}> a coupé les alertes {server:de} jusqu'à {until}{holds}.{reason}",
+        "en": ":no_bell: <@{user}> silenced alerts for {server} until {until}{holds}.{reason}",
     },
     "alert.thread.silence_over": {
         "fr": ":bell: Fin du silence à {at} : {server} est toujours en panne, depuis {duration}."
@@ -244,10 +244,14 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "alert.silenced": {
         "fr": (
-            "Alertes du serveur `{server}` coupées jusqu'à {until}. "
+            "Alertes du serveur `{server}` coupées jusqu'à {until}{holds}. "
             "Les pannes restent enregistrées."
         ),
-        "en": "Alerts for `{server}` silenced until {until}. Outages are still recorded.",
+        "en": "Alerts for `{server}` silenced until {until}{holds}. Outages are still recorded.",
+    },
+    "alert.silence_holds": {  # a silence that ends later wins: a shorter one changes nothing
+        "fr": " : un silence en cours jusqu'à {until} reste en vigueur",
+        "en": ": a silence in force until {until} still holds",
     },
     "error.modal_refused": {
         "fr": (

@@ -541,7 +541,7 @@ class AlertService(Service):
                 )
             reason = self._messages.get("alert.silence_reason_button")
             until = self._add_silence(session, actor, outage.server_id, SILENCE_BUTTON, reason, now)
-        return self._silenced_reply(outage.server_id, until)
+        return self._silenced_reply(outage.server_id, until, "")
 
     def silence(self, actor: Actor, server_id: str, length: timedelta, reason: str) -> Reply:
         """No alert posts for `server_id` during `length` (outages are still recorded)."""
@@ -550,8 +550,10 @@ class AlertService(Service):
             known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
             raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
         with self._transaction() as session:
-            until = self._add_silence(session, actor, server.id, length, reason, self._clock())
-        return self._silenced_reply(server.id, until)
+            now = self._clock()
+            holds = self._silence_holds(session, server.id, now + length, now)
+            until = self._add_silence(session, actor, server.id, length, reason, now, holds)
+        return self._silenced_reply(server.id, until, holds)
 
     def _add_silence(
         self,
@@ -561,9 +563,10 @@ class AlertService(Service):
         length: timedelta,
         reason: str,
         now: datetime,
+        holds: str = "",
     ) -> datetime:
-        """Silence `server_id` from `now` for `length`: audited, told in its outage's thread;
-        the end of the silence."""
+        """Silence `server_id` from `now` for `length`: audited, told in its outage's thread
+        (with `holds`, see `_silence_holds`); the end of the silence."""
         until = now + length
         session.add(
             Silence(
@@ -590,6 +593,7 @@ class AlertService(Service):
                 user=actor.user_id,
                 server=server_id,
                 until=local_time(until, self._zone),
+                holds=holds,
                 reason=self._reason(reason),
             )
             key = f"outage-{outage.id}/event/{audit_id}"
@@ -597,10 +601,23 @@ class AlertService(Service):
             self._update_outage_root(session, outage, now)
         return until
 
-    def _silenced_reply(self, server_id: str, until: datetime) -> Reply:
+    def _silence_holds(
+        self, session: Session, server_id: str, until: datetime, now: datetime
+    ) -> str:
+        """What to add to "silenced until `until`" when a silence in force ends later: the one
+        that ends last wins, so alerts stay silenced until then."""
+        longer = self._silenced(session, {server_id}, now).get(server_id)
+        if longer is None or longer <= until:
+            return ""
+        return self._messages.get("alert.silence_holds", until=local_time(longer, self._zone))
+
+    def _silenced_reply(self, server_id: str, until: datetime, holds: str) -> Reply:
         return Reply(
             self._messages.get(
-                "alert.silenced", server=server_id, until=local_time(until, self._zone)
+                "alert.silenced",
+                server=server_id,
+                until=local_time(until, self._zone),
+                holds=holds,
             )
         )
 

@@ -427,3 +427,30 @@ def test_a_second_silence_1h_click_is_refused_while_the_first_silence_lasts(
             select(OutboxMessage.text).where(OutboxMessage.thread_key == f"outage-{outage_id}/root")
         ).all()
         assert sum("silenced alerts" in text for text in told) == 1
+
+
+def test_a_shorter_silence_over_a_longer_one_says_the_longer_one_still_holds(
+    alerting: Alerting,
+) -> None:
+    """`/sla silence node-1 10m` while a 4h silence lasts: alerts stay silenced for the 4 hours
+    (the silence that ends last wins), so the reply and the thread note say so, not "until
+    03:10" (local 04:10), which would have the on-call expect a page that never comes."""
+    alerting.down("node-1", after=timedelta(0))
+    actor = Actor("U01AAA", "/sla silence")
+    alerting.alerts.silence(actor, "node-1", timedelta(hours=4), "migration")
+    alerting.clock.now += timedelta(minutes=1)
+    reply = alerting.alerts.silence(actor, "node-1", timedelta(minutes=10), "")
+    assert reply.text.startswith(
+        "Alerts for `node-1` silenced until 2026-11-27 04:11: a silence in force until"
+        " 2026-11-27 08:00 still holds."
+    )
+    with alerting.sessions() as session:
+        told = session.scalars(
+            select(OutboxMessage.text)
+            .where(OutboxMessage.thread_key == "outage-1/root")
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert told[-1] == (
+        ":no_bell: <@U01AAA> silenced alerts for node-1 until 2026-11-27 04:11: a silence in"
+        " force until 2026-11-27 08:00 still holds."
+    )
