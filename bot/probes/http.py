@@ -63,6 +63,7 @@ class HttpProber:
                 request = self._session.get(probe.url, allow_redirects=False, ssl=probe.verify_tls)
                 async with request as response:
                     details["status"] = response.status
+                    location = response.headers.get("Location")
                     body = await read_head(response.content, MAX_BODY) if probe.keyword else b""
                     charset = response.charset or "utf-8"
                     url = response.url
@@ -82,6 +83,8 @@ class HttpProber:
         error = None
         if details["status"] != probe.expect_status:
             error = f"status {details['status']}, expected {probe.expect_status}"
+            if location and 300 <= details["status"] < 400:  # not followed: say where to
+                error += f", redirects to {location}"
         elif probe.keyword and probe.keyword not in _text(body, charset):
             error = f"keyword {probe.keyword!r} not found"
         return ProbeResult(key, error is None, at, latency, error, details)

@@ -75,6 +75,8 @@ async def _pages(request: web.Request) -> web.StreamResponse:
         )
     if request.path == "/error":
         return web.Response(status=503, text="maintenance")
+    if request.path == "/moved":
+        raise web.HTTPMovedPermanently("https://shop.example/ok")
     if request.path == "/slow":
         await asyncio.sleep(3)
     if request.path.startswith("/busy"):
@@ -145,6 +147,25 @@ def test_http_probe_checks_status_keyword_and_latency() -> None:
         assert slow.error.startswith("timeout")
 
     asyncio.run(scenario())
+
+
+def test_http_probe_of_a_redirect_says_where_it_leads() -> None:
+    """Redirects are not followed: the failure names where the URL leads (typically http to
+    https), so the on-call can fix the probe's URL or the server without fetching it."""
+
+    async def scenario() -> ProbeResult:
+        async with web_server() as port:
+            prober = HttpProber()
+            try:
+                return await prober.check("k", http_probe(f"http://127.0.0.1:{port}/moved"), at=T0)
+            finally:
+                await prober.close()
+
+    result = asyncio.run(scenario())
+    assert (result.ok, result.error) == (
+        False,
+        "status 301, expected 200, redirects to https://shop.example/ok",
+    )
 
 
 def test_http_keyword_is_found_past_the_first_chunk_of_a_long_page() -> None:
