@@ -14,9 +14,9 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config.catalog import HttpProbe, IcmpProbe, ServerSpec, TcpProbe
 from bot.probes.http import HttpProber
 from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, Outcome
+from bot.probes.lookup import HostLookup, is_address
 from bot.probes.result import NO_DETAILS, ProbeResult, ProbeSpec, probe_key
 from bot.probes.rollup import Bucket, HourlyRollups, Rollup
 from bot.probes.state import (
@@ -167,14 +168,11 @@ class ProbeEngine:
         self._pushed = 0
         self._sleep_until = float("inf")
         self._tasks: set[asyncio.Task[None]] = set()
-        self._resolved: dict[str, tuple[str, float]] = {}
-        # ICMP host names are looked up on threads of their own, one lookup per name at a time:
-        # a lookup the DNS never answers holds its thread for the resolver's whole timeout
-        # (10 s and more), and on the loop's default executor (a few threads) such lookups
-        # would queue every other name behind them, so healthy servers would fail too.
-        self._names = {p.host for p in self._probes.values() if p.icmp and p.address is None}
-        self._resolver: ThreadPoolExecutor | None = None
-        self._resolving: dict[str, asyncio.Future[str]] = {}
+        self._resolved: dict[str, tuple[str, float]] = {}  # ICMP: host -> (address, expiry)
+        # Host names are looked up on threads of the probes' own, enough for every probe that
+        # names its host: a name whose DNS does not answer queues no other (`lookup.py`).
+        self._lookups = sum(_looks_up(probe) for probe in self._probes.values())
+        self._lookup: HostLookup | None = None
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._writer_wake = asyncio.Event()
@@ -238,11 +236,13 @@ class ProbeEngine:
             else:
                 if not self._pinger.privileged:
                     log.warning("no raw ICMP socket (not root?): using the unprivileged one")
-        if self._names:
-            self._resolver = ThreadPoolExecutor(len(self._names), thread_name_prefix="probe-dns")
+        self._lookup = HostLookup(self._lookups)
         if any(isinstance(spec, HttpProbe) for spec in specs):
             self._http = HttpProber(
-                limit=self._concurrency, ssl_context=self._http_ssl, reuse=self._http_reuse
+                limit=self._concurrency,
+                ssl_context=self._http_ssl,
+                reuse=self._http_reuse,
+                lookup=self._lookup,
             )
         self._closing = False
         self._started = True
@@ -264,10 +264,9 @@ class ProbeEngine:
         if self._http is not None:
             await self._http.close()
             self._http = None
-        if self._resolver is not None:
-            self._resolver.shutdown(wait=False, cancel_futures=True)
-            self._resolver = None
-        self._resolving.clear()
+        if self._lookup is not None:
+            self._lookup.close()
+            self._lookup = None
         self._started = False
 
     async def check_once(self, key: str) -> ProbeResult:
@@ -488,27 +487,12 @@ class ProbeEngine:
         cached = self._resolved.get(host)
         if cached is not None and cached[1] > loop.time():
             return cached[0]
-        lookup = self._resolving.get(host)
-        if lookup is None:  # else the checks of this name share the lookup in flight
-            lookup = asyncio.ensure_future(self._look_up(host))
-            self._resolving[host] = lookup
-            lookup.add_done_callback(lambda done: self._looked_up(host, done))
-        return await asyncio.shield(lookup)  # a check timing out leaves the lookup running
-
-    async def _look_up(self, host: str) -> str:
-        loop = asyncio.get_running_loop()
-        infos = await loop.run_in_executor(
-            self._resolver, socket.getaddrinfo, host, None, socket.AF_INET, socket.SOCK_RAW
-        )
+        assert self._lookup is not None  # started
+        family, kind = socket.AF_INET, socket.SOCK_RAW
+        infos = await self._lookup.getaddrinfo(host, None, family=family, type=kind)
         address = str(infos[0][4][0])
         self._resolved[host] = (address, loop.time() + RESOLVE_TTL_S)
         return address
-
-    def _looked_up(self, host: str, lookup: "asyncio.Future[str]") -> None:
-        if self._resolving.get(host) is lookup:
-            del self._resolving[host]
-        if not lookup.cancelled():
-            lookup.exception()  # retrieved: every check that waited for it has given up
 
     async def _check(self, probe: _Probe, done: ResultSink | None) -> None:
         async with self._slots:
@@ -518,7 +502,12 @@ class ProbeEngine:
                 if isinstance(spec, TcpProbe):
                     timeout_s = spec.timeout.total_seconds()
                     result = await probe_tcp(
-                        probe.key, probe.host, spec.port, timeout_s=timeout_s, at=at
+                        probe.key,
+                        probe.host,
+                        spec.port,
+                        timeout_s=timeout_s,
+                        at=at,
+                        lookup=self._lookup,
                     )
                 else:
                     assert isinstance(spec, HttpProbe)
@@ -682,6 +671,13 @@ class ProbeEngine:
 async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
     await stop.wait()
     wake.set()
+
+
+def _looks_up(probe: _Probe) -> bool:
+    """Whether checking `probe` looks a host name up (not for an address literal)."""
+    if isinstance(probe.spec, HttpProbe):
+        return not is_address(urlsplit(probe.spec.url).hostname or "")
+    return not is_address(probe.host)
 
 
 def _ipv4(host: str) -> str | None:

@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.config.catalog import HttpProbe
+from bot.probes.lookup import HostLookup
 from bot.probes.result import ProbeResult
 from bot.probes.tcp import describe_os_error
 
@@ -26,7 +27,12 @@ class HttpProber:
     """One aiohttp session (one connection pool) for every HTTP probe of the engine."""
 
     def __init__(
-        self, *, limit: int = 100, ssl_context: ssl.SSLContext | bool = True, reuse: bool = False
+        self,
+        *,
+        limit: int = 100,
+        ssl_context: ssl.SSLContext | bool = True,
+        reuse: bool = False,
+        lookup: HostLookup | None = None,
     ) -> None:
         # Without reuse every check opens a fresh connection, so it tests the handshake (and sees
         # the certificate) the way a new visitor would; a pooled connection could hide an outage.
@@ -37,6 +43,7 @@ class HttpProber:
             limit_per_host=0,
             force_close=not reuse,
             ttl_dns_cache=300,
+            resolver=lookup.resolver() if lookup is not None else None,  # else the loop's threads
             ssl=ssl_context
             if isinstance(ssl_context, ssl.SSLContext)
             else ssl_context is not False,

@@ -7,21 +7,39 @@ import socket
 import time
 from datetime import datetime, timedelta
 
+from bot.probes.lookup import AddressInfo, HostLookup, is_address
 from bot.probes.result import ProbeResult
 
 log = logging.getLogger(__name__)
 
 
 async def probe_tcp(
-    key: str, host: str, port: int, *, timeout_s: float, at: datetime
+    key: str,
+    host: str,
+    port: int,
+    *,
+    timeout_s: float,
+    at: datetime,
+    lookup: HostLookup | None = None,
 ) -> ProbeResult:
-    """Open and close one connection; a refusal or a timeout is a failed result."""
+    """Open and close one connection; a refusal or a timeout is a failed result. A host name is
+    looked up by `lookup` (the engine's), else on the loop's default executor."""
     started = time.perf_counter()
+    resolving = lookup is not None and not is_address(host)
     try:
         async with asyncio.timeout(timeout_s):
-            _reader, writer = await asyncio.open_connection(host, port)
+            if lookup is not None and resolving:
+                infos = await lookup.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                resolving = False
+                writer = await _connect(infos, host, port)
+            else:
+                _reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError:
-        return ProbeResult(key, ok=False, at=at, error=f"timeout: no connection in {timeout_s:g} s")
+        if resolving:  # as the ICMP probe says it: the DNS, not the server, did not answer
+            error = f"cannot resolve {host}: no answer in {timeout_s:g} s"
+        else:
+            error = f"timeout: no connection in {timeout_s:g} s"
+        return ProbeResult(key, ok=False, at=at, error=error)
     except socket.gaierror as exc:  # its errno is the resolver's (-2), which strerror() lacks
         error = f"cannot resolve {host}: {exc.strerror or exc}"
         return ProbeResult(key, ok=False, at=at, error=error)
@@ -34,6 +52,20 @@ async def probe_tcp(
     except OSError as exc:  # the peer reset the connection we were closing: it did accept it
         log.debug("%s: closing the probe connection: %s", key, exc)
     return ProbeResult(key, ok=True, at=at, latency=latency)
+
+
+async def _connect(infos: AddressInfo, host: str, port: int) -> asyncio.StreamWriter:
+    """A connection to the first of `host`'s addresses (`infos`) that accepts one, in the
+    resolver's order (as `asyncio.open_connection` tries them); the last refusal if none does."""
+    error: OSError = OSError(f"no address for {host}")
+    for family, _type, _proto, _name, address in infos:
+        try:
+            _reader, writer = await asyncio.open_connection(address[0], port, family=family)
+        except OSError as exc:
+            error = exc
+        else:
+            return writer
+    raise error
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -66,9 +66,16 @@ def drop_icmp(name: str, *rule: str) -> None:
 
 
 def sweeps(
-    name: str, db: Path, *targets: str, count: int, start: float = 0, prefix: tuple[str, ...] = ()
+    name: str,
+    db: Path,
+    *targets: str,
+    count: int,
+    start: float = 0,
+    prefix: tuple[str, ...] = (),
+    kind: str = "icmp",
 ) -> list[dict[str, Any]]:
-    """Sweeps of the real engine in the namespace, 5 s apart on the injected clock."""
+    """Sweeps of the real engine in the namespace, 5 s apart on the injected clock; ICMP
+    probes, or TCP or HTTP ones to a server the sweeping process runs (`kind`)."""
     at = (T0 + timedelta(seconds=start)).isoformat()
     out = in_netns(
         name,
@@ -81,6 +88,8 @@ def sweeps(
         at,
         "--sweeps",
         str(count),
+        "--kind",
+        kind,
         *targets,
         prefix=prefix,
     )
@@ -166,8 +175,9 @@ def test_a_host_name_whose_dns_does_not_answer_fails_within_the_probe_timeout(
     assert result["error"] == "cannot resolve hang.invalid: no answer in 1 s"
 
 
+@pytest.mark.parametrize("kind", ["icmp", "tcp", "http"])
 def test_names_whose_dns_does_not_answer_do_not_fail_a_name_that_resolves(
-    netns: str, tmp_path: Path
+    netns: str, tmp_path: Path, kind: str
 ) -> None:
     """34 names the DNS never answers (more than the loop's default executor has threads)
     and one in /etc/hosts: only the 34 fail; the healthy server is not queued behind them."""
@@ -180,11 +190,13 @@ def test_names_whose_dns_does_not_answer_do_not_fail_a_name_that_resolves(
         for protocol in ("udp", "tcp"):
             drop = ("-A", "INPUT", "-p", protocol, "--dport", "53", "-j", "DROP")
             in_netns(netns, "iptables", *drop)
-        (sweep,) = sweeps(netns, tmp_path / "probes.db", *hung, "good.test", count=1)
+        (sweep,) = sweeps(netns, tmp_path / "probes.db", *hung, "good.test", count=1, kind=kind)
     finally:
         shutil.rmtree(etc)
-    results = sweep["results"]
-    assert results["t-good.test/icmp"] == {"ok": True, "error": None, "at": T0.isoformat()}
-    assert {results[f"t-{name}/icmp"]["error"] for name in hung} == {
-        f"cannot resolve {name}: no answer in 1 s" for name in hung
-    }
+    by_server = {key.split("/")[0]: result for key, result in sweep["results"].items()}
+    assert by_server["t-good.test"] == {"ok": True, "error": None, "at": T0.isoformat()}
+    errors = {by_server[f"t-{name}"]["error"] for name in hung}
+    if kind == "http":  # aiohttp's own timeout covers its lookup
+        assert errors == {"timeout: no answer in 1 s"}
+    else:
+        assert errors == {f"cannot resolve {name}: no answer in 1 s" for name in hung}

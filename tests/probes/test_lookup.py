@@ -1,0 +1,84 @@
+"""The probes' own lookups: one run at a time per name, and what a failed one says."""
+
+import asyncio
+import socket
+import threading
+from typing import Any
+
+import pytest
+
+from bot.probes.lookup import HostLookup
+from bot.probes.tcp import probe_tcp
+from tests.probes.support import T0
+
+
+def test_checks_of_a_name_share_its_lookup_in_flight() -> None:
+    """A name whose DNS hangs takes one thread however many checks wait for it; when it
+    answers, they all get the answer."""
+    asked: list[str] = []
+    answer = threading.Event()
+
+    def getaddrinfo(host: str, *_args: Any) -> list[tuple[Any, ...]]:
+        asked.append(host)
+        assert answer.wait(10)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 22))]
+
+    async def scenario() -> list[list[tuple[Any, ...]]]:
+        lookup = HostLookup(1, getaddrinfo=getaddrinfo)
+        try:
+            first = asyncio.ensure_future(lookup.getaddrinfo("slow.test", 22))
+            with pytest.raises(TimeoutError):  # gives up; the lookup goes on for the others
+                await asyncio.wait_for(lookup.getaddrinfo("slow.test", 22), 0.05)
+            later = asyncio.ensure_future(lookup.getaddrinfo("slow.test", 22))
+            await asyncio.sleep(0.05)
+            answer.set()
+            return [await first, await later]
+        finally:
+            lookup.close()
+
+    first, later = asyncio.run(scenario())
+    assert asked == ["slow.test"]
+    assert first == later == [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 22))]
+
+
+def test_a_tcp_probe_of_an_unknown_name_says_so_through_the_lookup() -> None:
+    def getaddrinfo(*_args: Any) -> list[tuple[Any, ...]]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def scenario() -> str | None:
+        lookup = HostLookup(1, getaddrinfo=getaddrinfo)
+        try:
+            result = await probe_tcp("k", "db.invalid", 22, timeout_s=2, at=T0, lookup=lookup)
+        finally:
+            lookup.close()
+        return result.error
+
+    assert asyncio.run(scenario()) == "cannot resolve db.invalid: Name or service not known"
+
+
+def test_a_tcp_probe_tries_the_next_address_when_the_first_refuses() -> None:
+    """As `asyncio.open_connection` does with a name: the addresses in the resolver's order."""
+
+    async def scenario() -> tuple[bool, str | None]:
+        server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        closed = socket.socket()  # bound, never listening: connecting to it is refused
+        closed.bind(("127.0.0.2", port))
+
+        def getaddrinfo(*_args: Any) -> list[tuple[Any, ...]]:
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+
+        lookup = HostLookup(1, getaddrinfo=getaddrinfo)
+        try:
+            result = await probe_tcp("k", "two.test", port, timeout_s=2, at=T0, lookup=lookup)
+        finally:
+            lookup.close()
+            closed.close()
+            server.close()
+            await server.wait_closed()
+        return result.ok, result.error
+
+    assert asyncio.run(scenario()) == (True, None)
