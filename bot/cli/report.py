@@ -22,6 +22,7 @@ from bot.grammar import parse_month
 from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
 from bot.sla import month_bounds, month_of
+from bot.storage.catalog_sync import missing_calendars
 from bot.storage.database import make_sessionmaker
 
 
@@ -47,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     except UserFacingError:
         print(f"not a month: {args.month!r} (write YYYY-MM, e.g. 2026-11)", file=sys.stderr)
         return EXIT_USAGE
+    source = settings.catalog_path(Path.cwd())
     try:
-        catalog = load_catalog(settings.catalog_path(Path.cwd()))
+        catalog = load_catalog(source)
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
@@ -79,7 +81,13 @@ def run(args: argparse.Namespace) -> int:
     if engine is None:
         return EXIT_USAGE
     try:
-        service = ReportService(make_sessionmaker(engine), catalog, messages, clock=clock)
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:
+            missing = missing_calendars(session, catalog)
+        if missing:  # the tickets' clocks cannot be read without them
+            print(CatalogError(str(source), missing), file=sys.stderr)
+            return EXIT_USAGE
+        service = ReportService(sessions, catalog, messages, clock=clock)
         try:
             report = service.build(year, month, client=args.client)
         except UserFacingError as error:

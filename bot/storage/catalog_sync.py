@@ -3,11 +3,12 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.config import Catalog
+from bot.config import Catalog, CatalogError, Problem
 from bot.storage.models import Client, ClientTerms, Server, ServerMove
+from bot.storage.models import Clock as ClockRow
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,33 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)  # clients with new terms (level, fee)
 
 
+def missing_calendars(session: Session, catalog: Catalog) -> list[Problem]:
+    """The calendars stored clocks run on that the catalog no longer has: every deadline,
+    report and audit of their tickets is read on them, by name."""
+    rows = session.execute(
+        select(ClockRow.calendar, func.count(ClockRow.ticket_id.distinct()))
+        .where(ClockRow.calendar.not_in(sorted(catalog.calendars)))
+        .group_by(ClockRow.calendar)
+        .order_by(ClockRow.calendar)
+    )
+    return [
+        Problem(
+            f"calendars.{name}",
+            f"missing, but the clocks of {count} ticket(s) run on it: keep it under this name "
+            "(their deadlines and reports are computed on it)",
+        )
+        for name, count in rows
+    ]
+
+
 def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncReport:
     """Upsert clients and servers; rows gone from the catalog get `removed_at`, never deleted;
     a server given to another client is recorded as moved (its reports before stay its first
     client's), and a client's new level or fee as terms in force from `now` (the months before
-    keep theirs)."""
+    keep theirs). CatalogError if the catalog lost a calendar that stored clocks run on."""
+    problems = missing_calendars(session, catalog)
+    if problems:
+        raise CatalogError("catalog", problems)
     added: list[str] = []
     moved: list[str] = []
     changed: list[str] = []

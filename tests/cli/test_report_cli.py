@@ -222,3 +222,24 @@ def test_report_of_a_month_not_yet_begun_is_refused(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "2999-01 has not begun" in captured.err
+
+
+def test_a_catalog_without_the_calendar_of_the_clocks_exits_2_naming_it(
+    cli_env: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`business` renamed `ouvrables` in the catalog: the month's clocks still run on
+    `business`; the report says so instead of a ValueError traceback."""
+    renamed = tmp_path / "catalog.toml"
+    renamed.write_text(
+        EXAMPLE_CATALOG.read_text()
+        .replace("[calendars.business]", "[calendars.ouvrables]")
+        .replace('calendar = "business"', 'calendar = "ouvrables"')
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(renamed))
+    assert supportbot("report", "--month", "2026-11", "--as-of", AS_OF) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "calendars.business: missing, but the clocks of" in captured.err

@@ -18,7 +18,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import load_catalog
+from bot.config import CatalogError, load_catalog
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import is_transient, make_engine, make_sessionmaker, migrate, reading
 from bot.storage.models import (
@@ -26,11 +26,14 @@ from bot.storage.models import (
     Base,
     Client,
     ClientTerms,
+    Clock,
     OutboxMessage,
     OutboxOperation,
     OutboxStatus,
+    Scope,
     Server,
     Ticket,
+    TicketStatus,
 )
 from tests.plugins.db import PostgresDatabases
 
@@ -226,3 +229,46 @@ def test_reads_keep_the_statements_postgresql_prepared(
     finally:
         engine.dispose()
         postgres.drop(url)
+
+
+def test_a_catalog_that_lost_a_calendar_the_clocks_run_on_is_refused(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A calendar renamed or removed while stored clocks run on it would fail every deadline,
+    report and audit of their tickets: the bot refuses to start on that catalog, naming it."""
+    catalog = load_catalog(CATALOG)
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=NOW)
+        ticket = Ticket(
+            client_id="acme",
+            server_id="acme-web-01",
+            kind="secours",
+            level="essentiel",
+            description="site down",
+            status=TicketStatus.OPEN,
+            scope=Scope.IN,
+            called_at=NOW,
+            registered_at=NOW,
+            opened_by="U01AAA",
+            channel_id="C01ALERTS",
+            revision=0,
+        )
+        ticket.clocks.append(
+            Clock(kind="gti", budget_seconds=4 * 3600, calendar="business", started_at=NOW)
+        )
+        session.add(ticket)
+    calendars = {"ouvrables": catalog.calendars["business"], "always": catalog.calendars["always"]}
+    levels = {
+        name: level.model_copy(update={"calendar": "ouvrables"})
+        if level.calendar == "business"
+        else level
+        for name, level in catalog.levels.items()
+    }
+    renamed = catalog.model_copy(update={"calendars": calendars, "levels": levels})
+    with pytest.raises(CatalogError) as caught, sessions.begin() as session:
+        sync_catalog(session, renamed, now=NOW)
+    (problem,) = caught.value.problems
+    assert problem.path == "calendars.business"
+    assert "the clocks of 1 ticket(s) run on it" in problem.message
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=NOW)  # the calendar back: accepted
