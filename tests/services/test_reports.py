@@ -17,6 +17,7 @@ from bot.services.reports import (
     ClientReport,
     MonthReport,
     ReportService,
+    ServerAvailability,
     build_month_report,
     first_business_day,
     to_json,
@@ -489,3 +490,30 @@ def test_a_new_contract_does_not_reprice_the_months_before_it(history: History) 
     december = client_of(report(history, 2026, 12, at=paris(12, 9, 0)), "acme")
     assert (december.level, december.monthly_fee) == ("premium", Decimal("299.00"))
     assert december.allowance.allowance == 6
+
+
+def test_a_server_that_was_down_never_reads_100_percent_available(history: History) -> None:
+    """Down 10 s in November (two failures to confirm, one retry 5 s later): 99.99961 %, which
+    rounds to 100.000 %; the text says 99.999 %, not "1 outage, <1m of downtime, availability
+    100.000 %" (the JSON's 4 places read 99.9996)."""
+    with history.sessions.begin() as session:
+        started = paris(11, 20, 10)
+        add_outage(session, "globex-db-01", started_at=started, confirmed_at=started)
+        close_outage(session, "globex-db-01", ended_at=started + timedelta(seconds=10))
+    month = report(history, 2026, 11, client="globex")
+    (db,) = client_of(month, "globex").servers
+    assert db.availability == pytest.approx(1 - 10 / (30 * 24 * 3600))
+    text = "\n".join(to_text(month, Messages("fr")))
+    assert "globex-db-01 99,999 %" in text
+    (server,) = to_json(month)["clients"][0]["servers"]
+    assert server["availability_percent"] == 99.9996
+    one_second = ServerAvailability("db", timedelta(seconds=1), 1 - 1 / (30 * 24 * 3600))
+    assert one_second.percent == 99.9999  # 99.99996, which the JSON's 4 places round to 100
+
+    with history.sessions.begin() as session:  # a whole month up: 100 % is the truth
+        save_probe_state(session, "acme-web-01", StreakState("acme-web-01/icmp"))
+        save_rollups(
+            session, [Rollup("acme-web-01/icmp", paris(2, 2, 10).astimezone(UTC), 120, 0, 1, 2)]
+        )
+    february = report(history, 2026, 2, client="acme")
+    assert "acme-web-01 100,000 %" in "\n".join(to_text(february, Messages("fr")))

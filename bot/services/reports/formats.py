@@ -244,13 +244,12 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
     states = client.clock_states
     scope = client.out_of_scope
     totals = client.credit_totals
-    # From the ratio, not from `percent` (already rounded to 4 places: rounding twice can
-    # lose the last digit, 99.73154 -> 99.7315 -> 99.731).
+    # Rounded once to 3 places, not from `percent` (already rounded to 4 places: rounding
+    # twice can lose the last digit, 99.73154 -> 99.7315 -> 99.731).
+    shown = {s.server_id: s.rounded_percent(3) for s in client.servers}
     availability = ", ".join(
-        f"{s.server_id} {messages.decimal(s.availability * 100, 3)} %"
-        if s.availability is not None
-        else f"{s.server_id} -"
-        for s in client.servers
+        f"{server_id} {messages.decimal(percent, 3)} %" if percent is not None else f"{server_id} -"
+        for server_id, percent in shown.items()
     )
     lines = [
         messages.get(

@@ -135,7 +135,17 @@ class ServerAvailability:
 
     @property
     def percent(self) -> float | None:
-        return None if self.availability is None else round(self.availability * 100, 4)
+        return self.rounded_percent(4)
+
+    def rounded_percent(self, places: int) -> float | None:
+        """The availability in percent to `places` decimals; below 100 for a server that was
+        down, however briefly (10 s of a month is 99.99961 %, not "100.000 %")."""
+        if self.availability is None:
+            return None
+        percent = round(self.availability * 100, places)
+        if self.downtime and percent >= 100:
+            percent = round(100 - 10**-places, places)
+        return percent
 
 
 @dataclass(frozen=True)
