@@ -22,7 +22,7 @@ from bot.grammar import parse_month
 from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
 from bot.sla import month_bounds, month_of
-from bot.storage.catalog_sync import missing_calendars
+from bot.storage.catalog_sync import missing_references
 from bot.storage.database import make_sessionmaker
 
 
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         sessions = make_sessionmaker(engine)
         with sessions() as session:
-            missing = missing_calendars(session, catalog)
-        if missing:  # the tickets' clocks cannot be read without them
+            missing = missing_references(session, catalog)
+        if missing:  # the clocks and allowances cannot be read without them
             print(CatalogError(str(source), missing), file=sys.stderr)
             return EXIT_USAGE
         service = ReportService(sessions, catalog, messages, clock=clock)

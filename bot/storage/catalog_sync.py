@@ -20,22 +20,39 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)  # clients with new terms (level, fee)
 
 
-def missing_calendars(session: Session, catalog: Catalog) -> list[Problem]:
-    """The calendars stored clocks run on that the catalog no longer has: every deadline,
-    report and audit of their tickets is read on them, by name."""
-    rows = session.execute(
+def missing_references(session: Session, catalog: Catalog) -> list[Problem]:
+    """The calendars stored clocks run on, and the levels of clients' terms, that the catalog
+    no longer has: their tickets' deadlines are computed on those calendars, and the reports
+    of the months those terms were in force read the level's allowance, by name."""
+    calendars = session.execute(
         select(ClockRow.calendar, func.count(ClockRow.ticket_id.distinct()))
         .where(ClockRow.calendar.not_in(sorted(catalog.calendars)))
         .group_by(ClockRow.calendar)
         .order_by(ClockRow.calendar)
     )
+    levels = session.execute(
+        select(ClientTerms.level, func.count(ClientTerms.client_id.distinct()))
+        .where(ClientTerms.level.not_in(sorted(catalog.levels)))
+        .group_by(ClientTerms.level)
+        .order_by(ClientTerms.level)
+    )
     return [
-        Problem(
-            f"calendars.{name}",
-            f"missing, but the clocks of {count} ticket(s) run on it: keep it under this name "
-            "(their deadlines and reports are computed on it)",
-        )
-        for name, count in rows
+        *(
+            Problem(
+                f"calendars.{name}",
+                f"missing, but the clocks of {count} ticket(s) run on it: keep it under this "
+                "name (their deadlines and reports are computed on it)",
+            )
+            for name, count in calendars
+        ),
+        *(
+            Problem(
+                f"levels.{name}",
+                f"missing, but {count} client(s) had it: keep it under this name (the reports "
+                "of those months read its allowance)",
+            )
+            for name, count in levels
+        ),
     ]
 
 
@@ -43,8 +60,9 @@ def sync_catalog(session: Session, catalog: Catalog, *, now: datetime) -> SyncRe
     """Upsert clients and servers; rows gone from the catalog get `removed_at`, never deleted;
     a server given to another client is recorded as moved (its reports before stay its first
     client's), and a client's new level or fee as terms in force from `now` (the months before
-    keep theirs). CatalogError if the catalog lost a calendar that stored clocks run on."""
-    problems = missing_calendars(session, catalog)
+    keep theirs). CatalogError if the catalog lost a calendar that stored clocks run on, or a
+    level of clients' terms."""
+    problems = missing_references(session, catalog)
     if problems:
         raise CatalogError("catalog", problems)
     added: list[str] = []

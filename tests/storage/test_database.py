@@ -272,3 +272,37 @@ def test_a_catalog_that_lost_a_calendar_the_clocks_run_on_is_refused(
     assert "the clocks of 1 ticket(s) run on it" in problem.message
     with sessions.begin() as session:
         sync_catalog(session, catalog, now=NOW)  # the calendar back: accepted
+
+
+def test_a_catalog_that_lost_a_level_of_the_clients_terms_is_refused(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`essentiel` renamed `essential`: the reports of the months ACME was on `essentiel` read
+    its allowance from the catalog, and would say "allowance 1/0". The sync refuses the
+    catalog, naming the level; with the old level kept, the client moves to the new one."""
+    catalog = load_catalog(CATALOG)
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=NOW)
+    essential = catalog.levels["essentiel"]
+    clients = [
+        client.model_copy(update={"level": "essential"}) if client.level == "essentiel" else client
+        for client in catalog.clients
+    ]
+    renamed = catalog.model_copy(
+        update={
+            "levels": {
+                **{name: level for name, level in catalog.levels.items() if name != "essentiel"},
+                "essential": essential,
+            },
+            "clients": clients,
+        }
+    )
+    with pytest.raises(CatalogError) as caught, sessions.begin() as session:
+        sync_catalog(session, renamed, now=NOW + timedelta(days=1))
+    (problem,) = caught.value.problems
+    assert problem.path == "levels.essentiel"
+    assert "1 client(s) had it" in problem.message
+    both = renamed.model_copy(update={"levels": {**renamed.levels, "essentiel": essential}})
+    with sessions.begin() as session:
+        report = sync_catalog(session, both, now=NOW + timedelta(days=1))
+    assert report.changed == ["client acme: essentiel 120 -> essential 120"]
