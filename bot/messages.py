@@ -28,8 +28,9 @@ CATALOG: dict[str, dict[Language, str]] = {
             "• `update <ticket> <texte…>` : point d'avancement donné au client\n"
             "• `wait <ticket> <raison…>` · `resume <ticket>` : attente client (pause) et reprise\n"
             "• `resolve <ticket> [note…]` : clore le ticket\n"
-            "• `reassign <ticket> <@utilisateur>` · `quote <ticket> [note…]` · "
-            "`refuse <ticket> [raison…]`\n"
+            "• `reassign <ticket> <@utilisateur>`\n"
+            "• `quote <ticket> [note…]` · `refuse <ticket> [raison…]` : devis accepté ou refus "
+            "d'une demande hors forfait (la sort du forfait si elle y était)\n"
             "• `snooze <ticket> <durée>` : repousser la prochaine relance\n"
             "• `show <ticket>` · `list [mine|open|<client>]` · `help`\n"
             "`<ticket>` s'écrit `INT-42` ou `42`."
@@ -43,8 +44,9 @@ CATALOG: dict[str, dict[Language, str]] = {
             "• `update <ticket> <text…>`: record a progress update given to the client\n"
             "• `wait <ticket> <reason…>` · `resume <ticket>`: wait on the client (pause), resume\n"
             "• `resolve <ticket> [note…]`: close the ticket\n"
-            "• `reassign <ticket> <@user>` · `quote <ticket> [note…]` · "
-            "`refuse <ticket> [reason…]`\n"
+            "• `reassign <ticket> <@user>`\n"
+            "• `quote <ticket> [note…]` · `refuse <ticket> [reason…]`: quote accepted or refusal "
+            "of a request outside the forfait (takes it out of the forfait if it was in)\n"
             "• `snooze <ticket> <duration>`: delay the next update nudge\n"
             "• `show <ticket>` · `list [mine|open|<client>]` · `help`\n"
             "`<ticket>` is `INT-42` or `42`."
@@ -854,12 +856,40 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} reassigned to <@{user}> by <@{by}>.",
     },
     "ticket.quoted": {
-        "fr": "Devis enregistré pour {ref} par <@{user}> : hors forfait, sans délai garanti.{note}",
-        "en": "Quote recorded for {ref} by <@{user}>: out of scope, no guaranteed delay.{note}",
+        "fr": "Devis enregistré pour {ref} par <@{user}> : hors forfait, sans délai "
+        "garanti.{left}{note}",
+        "en": "Quote recorded for {ref} by <@{user}>: out of scope, no guaranteed "
+        "delay.{left}{note}",
+    },
+    "ticket.always_in_scope": {
+        "fr": "{ref} est un ticket {kind} : le contrat le couvre toujours, il ne peut pas sortir "
+        "du forfait.",
+        "en": "{ref} is a {kind} ticket: the contract always covers it, it cannot leave the "
+        "forfait.",
+    },
+    "ticket.left_forfait": {
+        "fr": " La demande sort du forfait : ses délais garantis sont retirés{credits}, et elle "
+        "ne compte plus dans le forfait du mois.",
+        "en": " The request is outside the forfait: its clocks are withdrawn{credits}, and it no "
+        "longer counts towards the month's allowance.",
+    },
+    "ticket.credits_withdrawn": {
+        "fr": ", avec l'avoir que leur dépassement ouvrait",
+        "en": ", with the credit their breach made eligible",
+    },
+    "ticket.credit_requested": {
+        "fr": "{ref} a un avoir {clock} demandé : refusez-le d'abord (`/sla credit decline {ref}`) "
+        "si la demande sort du forfait.",
+        "en": "{ref} has a {clock} credit requested: decline it first "
+        "(`/sla credit decline {ref}`) if the request is outside the forfait.",
+    },
+    "ticket.credit_granted": {
+        "fr": "{ref} a un avoir {clock} accordé au client : il reste dans le forfait.",
+        "en": "{ref} has a {clock} credit granted to the client: it stays within the forfait.",
     },
     "ticket.refused": {
-        "fr": "{ref} refusé (hors forfait) par <@{user}> ; ticket clos.{note}",
-        "en": "{ref} refused (out of scope) by <@{user}>; ticket closed.{note}",
+        "fr": "{ref} refusé (hors forfait) par <@{user}> ; ticket clos.{left}{note}",
+        "en": "{ref} refused (out of scope) by <@{user}>; ticket closed.{left}{note}",
     },
     "ticket.snoozed": {
         "fr": "Relances du ticket {ref} repoussées jusqu'à {until} par <@{user}>.",

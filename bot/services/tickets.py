@@ -48,6 +48,8 @@ from bot.storage.database import reading
 from bot.storage.models import (
     Client,
     Clock,
+    Credit,
+    CreditState,
     Outage,
     OutboxOperation,
     Scope,
@@ -596,11 +598,34 @@ class TicketService(Service):
         return Reply(said)
 
     def settle_scope(self, actor: Actor, ticket_id: int, *, quote: bool, note: str) -> Reply:
-        """Record the quote or the refusal of an out-of-scope ticket."""
+        """Record the quote or the refusal of an out-of-scope ticket.
+
+        On an open ticket within the contract, it also records that the request is outside the
+        forfait (installing new software, say: DOMAIN.md), which gets no guaranteed delay: its
+        clocks are withdrawn, with the credits their breach made eligible, and it no longer
+        counts towards the month's allowance.
+        """
+        details: dict[str, Any] = {"note": note}
+        left = ""
         with self._transaction() as session:
             now = self._clock()
             ticket = self._load(session, ticket_id)
-            if ticket.scope is not Scope.PENDING:
+            kind = TicketKind(ticket.kind)
+            if ticket.scope is Scope.IN and not counts_towards_allowance(kind):
+                # Hardware and network: within the contract whatever the request is.
+                raise UserFacingError(
+                    "ticket.always_in_scope",
+                    ref=f"INT-{ticket.id}",
+                    kind=self._messages.get(f"kind.{kind.value}"),
+                )
+            if ticket.scope is Scope.IN and ticket.status is not TicketStatus.RESOLVED:
+                details["left_forfait"] = self._leave_forfait(session, ticket, now)
+                withdrawn = details["left_forfait"]["credits_withdrawn"]
+                left = self._messages.get(
+                    "ticket.left_forfait",
+                    credits=self._messages.get("ticket.credits_withdrawn") if withdrawn else "",
+                )
+            elif ticket.scope is not Scope.PENDING:
                 raise UserFacingError("ticket.not_out_of_scope", ref=f"INT-{ticket.id}")
             if quote:
                 ticket.scope = Scope.QUOTED
@@ -609,13 +634,35 @@ class TicketService(Service):
                 self._close(ticket, now, actor)
             key = "ticket.quoted" if quote else "ticket.refused"
             said = self._messages.get(
-                key, ref=f"INT-{ticket.id}", user=actor.user_id, note=self._note(note)
+                key, ref=f"INT-{ticket.id}", user=actor.user_id, left=left, note=self._note(note)
             )
             action = "ticket.quoted" if quote else "ticket.refused"
-            self._record(session, ticket, actor, action, said, now=now, details={"note": note})
+            self._record(session, ticket, actor, action, said, now=now, details=details)
         if not quote:
             self._maintenance_changed(ticket.kind, ticket.server_id)
         return Reply(said)
+
+    def _leave_forfait(self, session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
+        """Withdraw the clocks of `ticket` and their eligible credits; what they were, for the
+        audit. Refused while a credit is requested or granted: the client was told of it."""
+        credits = session.scalars(select(Credit).where(Credit.ticket_id == ticket.id)).all()
+        for credit in credits:
+            if credit.state in (CreditState.REQUESTED, CreditState.GRANTED):
+                raise UserFacingError(
+                    f"ticket.credit_{credit.state.value}",
+                    ref=f"INT-{ticket.id}",
+                    clock=credit.clock.upper(),
+                )
+        clocks = [self._clock_details(ticket, clock, now) for clock in ticket.clocks]
+        withdrawn = [
+            credit.clock
+            for credit in credits
+            if withdraw_eligible(session, ticket_id=ticket.id, clock=credit.clock)
+        ]
+        for clock in list(ticket.clocks):
+            ticket.clocks.remove(clock)
+            session.delete(clock)
+        return {"clocks": clocks, "credits_withdrawn": withdrawn}
 
     # Reading -----------------------------------------------------------------------------------
 

@@ -296,6 +296,67 @@ def test_refuse_closes_an_out_of_scope_ticket(bot: RunningBot) -> None:
         )
 
 
+def test_quote_on_a_ticket_within_the_forfait_takes_it_out_with_its_clock(
+    bot: RunningBot,
+) -> None:
+    """A request outside the forfait (new software) gets no guaranteed delay: quoting it
+    withdraws its clock and frees its slot in the month's allowance."""
+    bot.clock.set(FRIDAY_4PM)
+    assert "GTI" in bot.command("open acme-web-01 maintenance install a Magento module")
+    reply = bot.command("quote INT-1 quote of 300 € accepted")
+    assert reply == (
+        "Quote recorded for INT-1 by <@U01AAA>: out of scope, no guaranteed delay. The request"
+        " is outside the forfait: its clocks are withdrawn, and it no longer counts towards the"
+        " month's allowance. Note: quote of 300 € accepted"
+    )
+    assert "out of scope, quoted" in bot.command("show 1")
+    # ACME's level allows 2 a month: INT-1 no longer takes one of them.
+    assert "out of scope" not in bot.command("open acme-web-01 secours one")
+    assert "out of scope" not in bot.command("open acme-web-01 secours two")
+    assert "*out of scope*" in bot.command("open acme-web-01 secours three")
+    with bot.sessions() as session:
+        assert session.get_one(Ticket, 1).scope is Scope.QUOTED
+        assert session.scalar(select(Clock).where(Clock.ticket_id == 1)) is None
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "ticket.quoted")
+        ).one()
+        (clock,) = event.details["left_forfait"]["clocks"]
+        assert (clock["clock"], clock["state"]) == ("gti", "running")
+        assert event.details["left_forfait"]["credits_withdrawn"] == []
+    assert bot.command("quote 1") == "INT-1 is not waiting for a quote or a refusal."
+    bot.command("open acme-web-01 materiel disk failure")  # INT-5: hardware, always covered
+    assert bot.command("refuse INT-5") == (
+        "INT-5 is a hardware ticket: the contract always covers it, it cannot leave the forfait."
+    )
+    with bot.sessions() as session:
+        assert session.get_one(Ticket, 5).scope is Scope.IN
+
+
+def test_leaving_the_forfait_withdraws_an_eligible_credit_not_a_requested_one(
+    bot: RunningBot,
+) -> None:
+    from bot.storage.models import Credit, CreditState
+
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours one")
+    bot.command("open acme-web-01 secours two")
+    bot.clock.set(datetime(2026, 11, 30, 15, 0, tzinfo=PARIS))  # both GTIs breached
+    bot.command("claim 1")
+    bot.command("claim 2")
+    assert "requested" in bot.command("credit request INT-2", command="/sla")
+    assert bot.command("refuse INT-2 new software") == (
+        "INT-2 has a GTI credit requested: decline it first (`/sla credit decline INT-2`)"
+        " if the request is outside the forfait."
+    )
+    assert "with the credit their breach made eligible" in bot.command("refuse INT-1")
+    with bot.sessions() as session:
+        credits = session.scalars(select(Credit)).all()
+        assert [(c.ticket_id, c.state) for c in credits] == [(2, CreditState.REQUESTED)]
+        scopes = [(t.id, t.scope) for t in session.scalars(select(Ticket).order_by(Ticket.id))]
+        assert scopes == [(1, Scope.REFUSED), (2, Scope.IN)]
+        assert [c.ticket_id for c in session.scalars(select(Clock))] == [2]
+
+
 def test_at_backdates_the_call_and_the_clock_starts_then(bot: RunningBot) -> None:
     """`--at HH:MM` is local time (today's here); the GTI deadline counts from the call."""
     bot.clock.set(FRIDAY_4PM)
