@@ -1009,8 +1009,11 @@ class TicketService(Service):
                     )
                 )
             snoozed = [*snoozes, Snooze(now, until)]
-            # While waiting on the client no nudge is planned: none before `until`, at least.
-            due_at = self._next_nudge_at(ticket, updates, snoozed, now) or until
+            # While waiting on the client no nudge is planned: none before the end of the
+            # longest snooze, at least (an earlier one may hold them past `until`).
+            due_at = self._next_nudge_at(ticket, updates, snoozed, now) or max(
+                snooze.until for snooze in snoozed
+            )
             session.add(
                 TicketSnooze(
                     ticket_id=ticket.id, requested_at=now, until=until, requested_by=actor.user_id

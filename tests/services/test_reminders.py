@@ -553,6 +553,25 @@ def test_a_snooze_says_when_the_next_nudge_comes_in_french(world: World) -> None
     )
 
 
+def test_a_snooze_while_waiting_names_the_end_of_an_earlier_longer_snooze(world: World) -> None:
+    """Claimed at 10:00, snoozed 2 h at 10:00 (nothing before 12:00), waiting on the client
+    from 10:10. Snoozed 30 min at 10:20: the reply says 12:00, not 10:50, since the first
+    snooze still holds; the wait ends at 10:30, and the nudge indeed comes at 12:00."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.tickets.snooze(Actor(TECH), ticket, timedelta(hours=2))
+    world.clock.at = start + timedelta(minutes=10)
+    world.tickets.wait(Actor(TECH), ticket, "access codes")
+    world.clock.at = start + timedelta(minutes=20)
+    reply = world.tickets.snooze(Actor(TECH), ticket, timedelta(minutes=30))
+    assert reply.text == "Update nudges of INT-1 delayed until 2026-11-25 12:00 by <@U01AAA>."
+    world.clock.at = start + timedelta(minutes=30)
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=2, minutes=5))
+    assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T11:00:00Z/dm"]
+
+
 def test_nudges_stop_while_waiting_on_the_client_and_once_resolved(world: World) -> None:
     """Waiting from 10:30 to 12:00: no nudge; the period restarts at 12:00 (nudge at 13:00);
     resolved at 13:30: nothing more."""
