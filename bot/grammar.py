@@ -20,8 +20,9 @@ _TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # The `--at` flag in any case ("--AT", caps lock on), and as phones and macOS turn a typed "--"
-# into a dash ("—at", "–at"); "--attention" is a word of the description.
-_AT_FLAG = re.compile(r"^(?:--|[\u2013\u2014])at(?==|$)", re.IGNORECASE)
+# into a dash ("—at", "–at"); with its time glued to it ("--at09:30", a space forgotten), it is
+# "--at=09:30". "--attention" is a word of the description.
+_AT_FLAG = re.compile(r"^(?:--|[\u2013\u2014])at(?=(=|$|\d))", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -144,7 +145,7 @@ def _parse_open(args: list[str]) -> Open:
     if len(args) < 2:
         raise UserFacingError("usage.open")
     server_id, kind_word = _server_id(args[0]), args[1]
-    rest = [_AT_FLAG.sub("--at", word, count=1) for word in args[2:]]
+    rest = [_AT_FLAG.sub(_at_flag, word, count=1) for word in args[2:]]
     try:
         kind = parse_kind(kind_word)
     except ValueError:
@@ -165,6 +166,11 @@ def _parse_open(args: list[str]) -> Open:
     if not description:
         raise UserFacingError("usage.open")
     return Open(server_id, kind, at, description)
+
+
+def _at_flag(match: re.Match[str]) -> str:
+    """`--at` as the grammar reads it; `--at=` when the time follows without a space."""
+    return "--at=" if match.group(1).isdigit() else "--at"
 
 
 def _server_id(word: str) -> str:

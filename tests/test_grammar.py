@@ -25,3 +25,17 @@ def test_the_at_flag_after_the_description_is_refused_in_any_case() -> None:
     with pytest.raises(UserFacingError) as refused:
         parse_intervention("open acme-web-01 secours site down --AT 09:30")
     assert refused.value.key == "usage.at_first"
+
+
+@pytest.mark.parametrize("flag", ["--at09:30", "--AT09:30", "\u2014at09:30"])
+def test_the_at_flag_glued_to_its_time_is_the_call_time(flag: str) -> None:
+    """A space forgotten after `--at` is the call time too, not the first word of the
+    description with the clock started now: the call at 09:30 would be silently lost."""
+    parsed = parse_intervention(f"open acme-web-01 secours {flag} site down")
+    assert parsed == Open("acme-web-01", TicketKind.SECOURS, "09:30", "site down")
+
+
+def test_the_at_flag_glued_to_its_time_after_the_description_is_refused() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention("open acme-web-01 secours site down --at09:30")
+    assert refused.value.key == "usage.at_first"
