@@ -270,7 +270,8 @@ class ReminderService(Service):
             warning = due_warning(ticket.ref, kind, clock, self.catalog.policy, now, sent)
             if warning is not None:
                 warnings.append((row, clock, warning))
-        return _Due(tuple(warnings), _due_nudge(plan.nudges, plan.updates, sent))
+        waits = [pause.started_at for pause in ticket.pauses if pause.started_at <= now]
+        return _Due(tuple(warnings), _due_nudge(plan.nudges, plan.updates, waits, sent))
 
     # Warnings ----------------------------------------------------------------------------------
 
@@ -450,14 +451,20 @@ class ReminderService(Service):
 
 
 def _due_nudge(
-    nudges: Sequence[Nudge], updates: Sequence[datetime], sent: set[str]
+    nudges: Sequence[Nudge],
+    updates: Sequence[datetime],
+    waits: Sequence[datetime],
+    sent: set[str],
 ) -> Nudge | None:
-    """The latest due nudge, unless sent or already answered by a later client update."""
+    """The latest due nudge, unless sent, already answered by a later client update, or
+    superseded by a wait on the client begun since (`waits`: when each began)."""
     if not nudges or nudges[-1].key in sent:
         return None
     latest = nudges[-1]
     if any(update > latest.due_at for update in updates):
         return None  # stale: the update it asks for was given meanwhile
+    if any(began > latest.due_at for began in waits):
+        return None  # stale: put on hold before a sweep sent it; the period restarted at the end
     return latest
 
 

@@ -588,6 +588,25 @@ def test_nudges_stop_while_waiting_on_the_client_and_once_resolved(world: World)
     assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T12:00:00Z/dm"]
 
 
+def test_a_nudge_due_just_before_a_wait_is_not_sent_when_the_wait_ends(world: World) -> None:
+    """Claimed at 10:00, swept every 15 s: the 11:00 nudge falls due, and the ticket goes on
+    hold at 11:00:05, before the next sweep. Resumed at 13:00, the period restarts: the next
+    nudge is at 14:00, not the 11:00 one at once, marked late as if the bot had been down."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    sweeps = timedelta(seconds=15)
+    world.sweep_until(start + timedelta(minutes=59, seconds=50), step=sweeps)
+    world.clock.at = start + timedelta(hours=1, seconds=5)
+    world.tickets.wait(Actor(TECH), ticket, "access codes")
+    world.sweep_until(start + timedelta(hours=3), step=sweeps)
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=4, minutes=1), step=sweeps)
+    (nudge,) = world.outbox("/nudge/")
+    assert nudge.key == "INT-1/nudge/2026-11-25T13:00:00Z/dm"
+    assert "Late" not in nudge.text
+
+
 def test_a_repeated_sweep_queues_nothing_twice(world: World) -> None:
     """The outbox keys make every reminder idempotent: sweeping again at the same instant (as a
     second instance would) adds nothing."""
