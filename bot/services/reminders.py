@@ -219,7 +219,9 @@ class ReminderService(Service):
         )
         for row, clock, warning in due.warnings:
             kind = ClockKind(row.kind)
-            late = self._late(ticket, warning.due_at, now)
+            # No sweep warns of a paused clock (a breach, it announces): held time is not late.
+            held = timedelta(0) if warning.is_breach else _held(clock, warning.due_at, now)
+            late = self._late(ticket, warning.due_at, now - held)
             if warning.is_breach:
                 self._announce_breach(session, ticket, subject, row, kind, warning, now, late)
             else:
@@ -448,6 +450,15 @@ class ReminderService(Service):
                 f"{nudge.key}/{DM}", text, channel_id=ticket.assignee_id, blocks=blocks
             )
             add_message(session, message, now=now)
+
+
+def _held(clock: SlaClock, start: datetime, end: datetime) -> timedelta:
+    """How long `clock` was paused (waiting on the client) between `start` and `end`."""
+    held = timedelta(0)
+    for pause in clock.pauses:
+        began, ended = max(pause.started_at, start), min(pause.ended_at or end, end)
+        held += max(ended - began, timedelta(0))
+    return held
 
 
 def _due_nudge(

@@ -607,6 +607,28 @@ def test_a_nudge_due_just_before_a_wait_is_not_sent_when_the_wait_ends(world: Wo
     assert "Late" not in nudge.text
 
 
+def test_a_warning_due_just_before_a_wait_is_not_called_late_when_the_wait_ends(
+    world: World,
+) -> None:
+    """A 2 h GTR claimed at 10:00, swept every 15 s: its 50 % warning falls due at 11:00 and
+    the ticket goes on hold at 11:00:05, before the next sweep. Resumed at 13:00, the warning
+    goes then (the clock is at 50 %), without "Late: … (the bot was down)": it was up, and no
+    sweep warns of a paused clock."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    sweeps = timedelta(seconds=15)
+    world.sweep_until(start + timedelta(minutes=59, seconds=50), step=sweeps)
+    world.clock.at = start + timedelta(hours=1, seconds=5)
+    world.tickets.wait(Actor(TECH), ticket, "access codes")
+    world.sweep_until(start + timedelta(hours=3), step=sweeps)
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=3, minutes=1), step=sweeps)
+    (warning,) = world.outbox(f"/gtr/50/dm/{TECH}")
+    assert warning.created_at == start + timedelta(hours=3)
+    assert "Late" not in warning.text
+
+
 def test_a_repeated_sweep_queues_nothing_twice(world: World) -> None:
     """The outbox keys make every reminder idempotent: sweeping again at the same instant (as a
     second instance would) adds nothing."""
