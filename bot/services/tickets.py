@@ -27,6 +27,7 @@ from bot.services.views import (
     TicketView,
     open_pause,
     sla_clock,
+    snoozed_until,
     ticket_nudges,
     ticket_view,
 )
@@ -1011,8 +1012,8 @@ class TicketService(Service):
             snoozed = [*snoozes, Snooze(now, until)]
             # While waiting on the client no nudge is planned: none before the end of the
             # longest snooze, at least (an earlier one may hold them past `until`).
-            due_at = self._next_nudge_at(ticket, updates, snoozed, now) or max(
-                snooze.until for snooze in snoozed
+            due_at = self._next_nudge_at(ticket, updates, snoozed, now) or snoozed_until(
+                ticket, self.catalog, snoozed
             )
             session.add(
                 TicketSnooze(

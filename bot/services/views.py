@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from bot.config import Catalog
-from bot.sla import Clock as SlaClock
 from bot.sla import (
+    Calendar,
     ClockKind,
     ClockState,
     ClockStatus,
@@ -20,6 +20,7 @@ from bot.sla import (
     named_calendar,
     plan_nudges,
 )
+from bot.sla import Clock as SlaClock
 from bot.storage.models import Scope, TicketStatus
 
 
@@ -209,10 +210,6 @@ def ticket_nudges(
     open time of the calendar of the ticket's clock (wall-clock time for a level the catalog
     no longer has)."""
     assert ticket.claimed_at is not None
-    try:
-        calendar = calendar_for(catalog, ticket.level, clock_for(TicketKind(ticket.kind)))
-    except ValueError:
-        calendar = None
     return plan_nudges(
         ticket.ref,
         ticket.claimed_at,
@@ -222,8 +219,26 @@ def ticket_nudges(
         waits=[Pause(p.started_at, p.ended_at) for p in ticket.pauses],
         snoozes=snoozes,
         closed_at=ticket.resolved_at,
-        calendar=calendar,
+        calendar=_nudge_calendar(ticket, catalog),
     )
+
+
+def snoozed_until(ticket: StoredTicket, catalog: Catalog, snoozes: Sequence[Snooze]) -> datetime:
+    """The earliest a nudge may come by `snoozes` (at least one) alone, as for a ticket waiting
+    on the client, whose nudges are not planned: the end of the longest, or the next opening
+    of the calendar when that is closed."""
+    until = max(snooze.until for snooze in snoozes)
+    calendar = _nudge_calendar(ticket, catalog)
+    return until if calendar is None else next(calendar.open_windows(until))[0]
+
+
+def _nudge_calendar(ticket: StoredTicket, catalog: Catalog) -> Calendar | None:
+    """The calendar of the ticket's clock, whose open time its nudge periods count; None
+    (wall-clock time) for a level the catalog no longer has."""
+    try:
+        return calendar_for(catalog, ticket.level, clock_for(TicketKind(ticket.kind)))
+    except ValueError:
+        return None
 
 
 _Pause = TypeVar("_Pause", bound=StoredPause)

@@ -572,6 +572,20 @@ def test_a_snooze_while_waiting_names_the_end_of_an_earlier_longer_snooze(world:
     assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T11:00:00Z/dm"]
 
 
+def test_a_snooze_while_waiting_into_the_night_names_the_next_opening(world: World) -> None:
+    """A business-hours ticket (09:00-19:00) waiting on the client, snoozed 12 h on Wednesday
+    at 14:20: no nudge comes before Thursday's opening, as a snooze into closed hours says
+    when the ticket is not waiting; the reply does not name 02:20, in the night."""
+    world.clock.at = datetime(2026, 11, 25, 14, 0, tzinfo=PARIS)
+    ticket = world.open("acme-web-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at = datetime(2026, 11, 25, 14, 10, tzinfo=PARIS)
+    world.tickets.wait(Actor(TECH), ticket, "access codes")
+    world.clock.at = datetime(2026, 11, 25, 14, 20, tzinfo=PARIS)
+    reply = world.tickets.snooze(Actor(TECH), ticket, timedelta(hours=12))
+    assert reply.text == "Update nudges of INT-1 delayed until 2026-11-26 09:00 by <@U01AAA>."
+
+
 def test_nudges_stop_while_waiting_on_the_client_and_once_resolved(world: World) -> None:
     """Waiting from 10:30 to 12:00: no nudge; the period restarts at 12:00 (nudge at 13:00);
     resolved at 13:30: nothing more."""
