@@ -107,11 +107,13 @@ def ticket_act(context: HandlerContext, actor: Actor, act: TicketAct) -> Reply:
 
 async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
     """The reply to one `/sla` command."""
-    text = clean(str(command.get("text", "")))
+    raw = str(command.get("text", ""))
+    text = clean(raw)
     # Any whitespace separates the words, as in `/intervention`: a tab, or the no-break space
-    # that macOS types with Option held.
-    word, rest = (*text.split(maxsplit=1), "", "")[:2]
-    word = word.lower() or "help"
+    # that macOS types with Option held. The rest goes to its parser as Slack sent it: each
+    # decodes Slack's entities once (decoded twice, a typed "&lt;" would become "<").
+    word, rest = (*raw.split(maxsplit=1), "", "")[:2]
+    word = clean(word).lower() or "help"
     if word == "help":
         return Reply(context.messages.get("help.sla"))
     if word == "status":

@@ -630,6 +630,17 @@ def test_sla_reads_its_words_apart_whatever_the_space_between_them(bot: RunningB
         assert bot.command(f"show{space}1").startswith("*INT-1 · hardware")
 
 
+def test_sla_text_is_decoded_once_as_intervention_text_is(bot: RunningBot) -> None:
+    """Typed `&lt;b&gt;` reaches the bot as `&amp;lt;b&amp;gt;`: a silence's reason keeps what
+    was typed, as an update's text does, not `<b>`."""
+    from bot.storage.models import Silence
+
+    reply = bot.command("silence acme-web-01 1h write &amp;lt;b&amp;gt;", command="/sla")
+    assert reply.startswith("Alerts for `acme-web-01` silenced until")
+    with bot.sessions() as session:
+        assert session.scalars(select(Silence.reason)).one() == "write &lt;b&gt;"
+
+
 def test_list_of_something_else_than_a_client_says_what_list_takes(bot: RunningBot) -> None:
     """`list` takes mine, open or a client; a server or a ticket is for /sla status."""
     bot.command("open globex-db-01 secours slow")
