@@ -44,7 +44,13 @@ from bot.storage.models import (
     Ticket,
     TicketStatus,
 )
-from bot.storage.nudges import list_snoozes, list_updates, snoozes_by_ticket, updates_by_ticket
+from bot.storage.nudges import (
+    last_reassigned_at,
+    list_snoozes,
+    list_updates,
+    snoozes_by_ticket,
+    updates_by_ticket,
+)
 from bot.storage.open_tickets import TicketRecord, tickets_by_id
 from bot.storage.outbox import Outbound, add_message
 
@@ -236,7 +242,8 @@ class ReminderService(Service):
         if due.nudge is not None:
             late = self._late(ticket, due.nudge.due_at, now)
             silence = now - max([*plan.updates, ticket.claimed_at or now])
-            unanswered = unanswered_nudges(session, plan.nudges, due.nudge)
+            since = last_reassigned_at(session, ticket.id)  # its assignee got none before
+            unanswered = unanswered_nudges(session, plan.nudges, due.nudge, since=since)
             self._nudge(session, ticket, subject, due.nudge, unanswered, silence, now, late)
             counts.nudges += 1
             counts.late += late
@@ -479,16 +486,19 @@ def _due_nudge(
     return latest
 
 
-def unanswered_nudges(session: Session, nudges: Sequence[Nudge], nudge: Nudge) -> int:
+def unanswered_nudges(
+    session: Session, nudges: Sequence[Nudge], nudge: Nudge, *, since: datetime | None = None
+) -> int:
     """How many nudges were queued (DM or thread post) between the last client update and
-    `nudge`, one of `nudges` (in order). Not `nudge.missed - 1`: that counts every nudge that
-    fell due since the update, and those due while the bot was down were superseded, not sent.
-    Looked up only for a nudge about to be queued, in chunks: a claimed ticket left without an
-    update for days has a long run of nudges."""
+    `nudge`, one of `nudges` (in order), and after `since` (the ticket's last reassignment: its
+    assignee cannot have ignored the nudges sent to the one before). Not `nudge.missed - 1`:
+    that counts every nudge that fell due since the update, and those due while the bot was
+    down were superseded, not sent. Looked up only for a nudge about to be queued, in chunks:
+    a claimed ticket left without an update for days has a long run of nudges."""
     end = nudges.index(nudge)
     earlier = [n.key for n in nudges[end - nudge.missed + 1 : end]]
     return sum(
-        len(sent_keys(session, set(earlier[start : start + _KEYS_PER_LOOKUP])))
+        len(sent_keys(session, set(earlier[start : start + _KEYS_PER_LOOKUP]), since=since))
         for start in range(0, len(earlier), _KEYS_PER_LOOKUP)
     )
 
@@ -516,10 +526,15 @@ def list_candidates(session: Session, *, since: datetime) -> list[int]:
     return sorted(ids)
 
 
-def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:
-    """The SLA keys among `candidates` whose messages are already in the outbox (any status)."""
+def sent_keys(
+    session: Session, candidates: AbstractSet[str], *, since: datetime | None = None
+) -> set[str]:
+    """The SLA keys among `candidates` whose messages are already in the outbox (any status),
+    queued at or after `since` if given."""
     if not candidates:
         return set()
     outbox_keys = {f"{key}/{suffix}" for key in candidates for suffix in (THREAD, DM)}
-    found = session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(outbox_keys)))
-    return {key.rsplit("/", 1)[0] for key in found}
+    statement = select(OutboxMessage.key).where(OutboxMessage.key.in_(outbox_keys))
+    if since is not None:
+        statement = statement.where(OutboxMessage.created_at >= since)
+    return {key.rsplit("/", 1)[0] for key in session.scalars(statement)}

@@ -1,12 +1,13 @@
 """What a ticket's update nudges are planned from, besides the ticket: its client updates (from
-the audit trail) and its `/intervention snooze` requests."""
+the audit trail) and its `/intervention snooze` requests; and when it was last reassigned,
+since which its nudges count towards escalation."""
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.sla import Snooze
@@ -25,6 +26,16 @@ _SNOOZES_OF_TICKETS = (
     .where(TicketSnooze.ticket_id.in_(bindparam("ids", expanding=True)))
     .order_by(TicketSnooze.requested_at, TicketSnooze.id)
 )
+
+
+_LAST_REASSIGNED = select(func.max(AuditEvent.at)).where(
+    AuditEvent.ticket_id == bindparam("ticket_id"), AuditEvent.action == "ticket.reassigned"
+)
+
+
+def last_reassigned_at(session: Session, ticket_id: int) -> datetime | None:
+    """When the ticket was last given to another technician (None: never)."""
+    return session.scalar(_LAST_REASSIGNED, {"ticket_id": ticket_id})
 
 
 def list_updates(session: Session, ticket_id: int) -> list[datetime]:

@@ -409,6 +409,51 @@ def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(worl
     assert len(world.outbox("/nudge/")) == 4
 
 
+def test_a_reassigned_ticket_s_nudges_escalate_after_two_sent_to_its_new_assignee(
+    world: World,
+) -> None:
+    """Claimed at 10:00, a DM at 11:00 to the first assignee, reassigned at 11:40: the new one
+    cannot have ignored that DM. 12:00 and 13:00 are DMs to them; 14:00 goes to the thread."""
+    start = world.clock.at
+    other = "U01BBB"
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=1, minutes=40))
+    world.tickets.reassign(Actor(TECH), ticket, other)
+    world.sweep_until(start + timedelta(hours=4, minutes=10))
+    rows = world.outbox("/nudge/")
+    assert [(row.key, row.channel_id) for row in rows] == [
+        ("INT-1/nudge/2026-11-25T10:00:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T11:00:00Z/dm", other),
+        ("INT-1/nudge/2026-11-25T12:00:00Z/dm", other),
+        ("INT-1/nudge/2026-11-25T13:00:00Z/thread", ALERTS),
+    ]
+    assert f"<@{other}> <@{ONCALL}>" in rows[3].text
+    assert "2 nudges unanswered" in rows[3].text
+
+
+def test_a_nudge_due_before_a_reassignment_but_sent_after_it_counts_for_the_new_assignee(
+    world: World,
+) -> None:
+    """Swept every 15 s; the 11:00 nudge falls due and the ticket is reassigned at 11:00:05,
+    before the sweep: that nudge goes to the new assignee, and counts. 12:00 is their second
+    DM, 13:00 the thread post, not a third DM."""
+    start = world.clock.at
+    other = "U01BBB"
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    sweeps = timedelta(seconds=15)
+    world.sweep_until(start + timedelta(minutes=59, seconds=50), step=sweeps)
+    world.clock.at = start + timedelta(hours=1, seconds=5)
+    world.tickets.reassign(Actor(TECH), ticket, other)
+    world.sweep_until(start + timedelta(hours=3, seconds=10), step=sweeps)
+    assert [(row.key, row.channel_id) for row in world.outbox("/nudge/")] == [
+        ("INT-1/nudge/2026-11-25T10:00:00Z/dm", other),
+        ("INT-1/nudge/2026-11-25T11:00:00Z/dm", other),
+        ("INT-1/nudge/2026-11-25T12:00:00Z/thread", ALERTS),
+    ]
+
+
 def test_nudges_of_a_business_hours_ticket_wait_for_the_calendar_to_open(world: World) -> None:
     """An 8 h GTR on business hours (09:00-19:00), claimed Wednesday 17:30: nudged at 18:30,
     then nobody is woken at night; the hour goes on at 09:00, so the next nudge is Thursday
