@@ -23,7 +23,9 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # into a dash ("—at", "–at"); with its time glued to it ("--at09:30", a space forgotten), it is
 # "--at=09:30". "--attention" is a word of the description.
 _AT_FLAG = re.compile(r"^(?:--|[\u2013\u2014])at(?=(=|$|\d))", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters, zero-width space and direction marks and overrides; not the zero-width
+# (non-)joiners, which compose emoji (👩‍💻) and some scripts' letters in the text typed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.errors import UserFacingError
-from bot.grammar import Open, parse_intervention
+from bot.grammar import Open, TicketAct, parse_intervention
 from bot.sla import TicketKind
 
 
@@ -39,3 +39,10 @@ def test_the_at_flag_glued_to_its_time_after_the_description_is_refused() -> Non
     with pytest.raises(UserFacingError) as refused:
         parse_intervention("open acme-web-01 secours site down --at09:30")
     assert refused.value.key == "usage.at_first"
+
+
+def test_joined_emoji_keep_their_joiner_and_overrides_are_dropped() -> None:
+    """👩‍💻 is 👩, a zero-width joiner and 💻: without the joiner it shows as two emoji. A
+    direction override and a zero-width space are still dropped."""
+    parsed = parse_intervention("update 4\u200b2 \U0001f469\u200d\U0001f4bb on it\u202e")
+    assert parsed == TicketAct("update", 42, "\U0001f469\u200d\U0001f4bb on it")
