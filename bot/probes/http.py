@@ -5,8 +5,12 @@ import logging
 import re
 import ssl
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
@@ -49,9 +53,13 @@ class HttpProber:
             else ssl_context is not False,
         )
         self._session = aiohttp.ClientSession(
-            connector=connector, headers={"User-Agent": USER_AGENT}, auto_decompress=True
+            connector=connector,
+            headers={"User-Agent": USER_AGENT},
+            auto_decompress=True,
+            trace_configs=[_progress_tracing()],
         )
         self._ssl: ssl.SSLContext | bool = ssl_context
+        self._lookup = lookup
         # (host, port) -> (loop time the entry expires, notAfter of the certificate)
         self._certificates: dict[tuple[str, int], tuple[float, datetime]] = {}
 
@@ -64,10 +72,16 @@ class HttpProber:
         details: dict[str, Any] = {}
         timeout_s = probe.timeout.total_seconds()
         started = time.perf_counter()
+        progress = _Progress()
         try:
             async with asyncio.timeout(timeout_s):
                 # ssl=True keeps the pool's own setting (verified); False verifies nothing.
-                request = self._session.get(probe.url, allow_redirects=False, ssl=probe.verify_tls)
+                request = self._session.get(
+                    probe.url,
+                    allow_redirects=False,
+                    ssl=probe.verify_tls,
+                    trace_request_ctx=progress,
+                )
                 async with request as response:
                     details["status"] = response.status
                     location = response.headers.get("Location")
@@ -75,7 +89,12 @@ class HttpProber:
                     charset = response.charset or "utf-8"
                     url = response.url
         except TimeoutError:
-            return ProbeResult(key, False, at, error=f"timeout: no answer in {timeout_s:g} s")
+            host = urlsplit(probe.url).hostname or ""
+            # aiohttp shares a lookup in flight: a check that joined one is not traced as
+            # resolving, but it waited on that lookup all the same.
+            if self._lookup is not None and self._lookup.resolving(host):
+                progress.resolving = True
+            return ProbeResult(key, False, at, error=progress.timeout(host, timeout_s))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return ProbeResult(key, False, at, error=_describe(exc), details=details)
         latency = timedelta(seconds=time.perf_counter() - started)
@@ -170,6 +189,41 @@ def _context(verify: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+@dataclass
+class _Progress:
+    """How far one check got, from aiohttp's tracing: what its timeout is to blame on."""
+
+    resolving: bool = False  # a lookup of the host name began and has not ended
+    connected: bool = False  # a connection (TLS included) was opened or taken from the pool
+
+    def timeout(self, host: str, timeout_s: float) -> str:
+        if self.resolving and not self.connected:  # as the TCP and ICMP probes say it
+            return f"cannot resolve {host}: no answer in {timeout_s:g} s"
+        if not self.connected:
+            return f"timeout: no connection in {timeout_s:g} s"
+        return f"timeout: no answer in {timeout_s:g} s"
+
+
+def _progress_tracing() -> aiohttp.TraceConfig:
+    """Tracing that keeps each check's `_Progress` (its `trace_request_ctx`) up to date."""
+    tracing = aiohttp.TraceConfig()
+
+    def mark(**changes: bool) -> Callable[..., Awaitable[None]]:
+        async def on_signal(_session: object, context: SimpleNamespace, _params: object) -> None:
+            progress = context.trace_request_ctx
+            if isinstance(progress, _Progress):
+                for name, value in changes.items():
+                    setattr(progress, name, value)
+
+        return on_signal
+
+    tracing.on_dns_resolvehost_start.append(mark(resolving=True))
+    tracing.on_dns_resolvehost_end.append(mark(resolving=False))
+    tracing.on_connection_create_end.append(mark(connected=True))
+    tracing.on_connection_reuseconn.append(mark(connected=True))
+    return tracing
 
 
 def _describe(exc: BaseException) -> str:

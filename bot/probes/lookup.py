@@ -57,6 +57,10 @@ class HostLookup:
             lookup.add_done_callback(functools.partial(self._looked_up, key))
         return await asyncio.shield(lookup)  # a check timing out leaves the lookup running
 
+    def resolving(self, host: str) -> bool:
+        """Whether a lookup of `host` is in flight (a check timing out may have waited on it)."""
+        return any(key[0] == host for key in self._in_flight)
+
     async def getnameinfo(self, sockaddr: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
         """As `loop.getnameinfo` (aiohttp asks it of link-local IPv6 addresses)."""
         call = functools.partial(socket.getnameinfo, sockaddr, flags)

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from bot.probes.http import HttpProber
 from bot.probes.lookup import HostLookup
 from bot.probes.tcp import probe_tcp
 from tests.probes.support import T0
+from tests.probes.test_checks import http_probe
 
 
 def test_checks_of_a_name_share_its_lookup_in_flight() -> None:
@@ -82,3 +84,33 @@ def test_a_tcp_probe_tries_the_next_address_when_the_first_refuses() -> None:
         return result.ok, result.error
 
     assert asyncio.run(scenario()) == (True, None)
+
+
+def test_http_checks_sharing_a_hung_lookup_all_say_it_is_the_name() -> None:
+    """Two HTTP probes of one host, then the next check of the first, while its DNS hangs:
+    aiohttp shares the lookup in flight, and every one of them waited on it, not on a
+    connection."""
+    release = threading.Event()
+
+    def getaddrinfo(*_args: Any) -> list[tuple[Any, ...]]:
+        release.wait(10)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    async def scenario() -> list[str | None]:
+        lookup = HostLookup(4, getaddrinfo=getaddrinfo)
+        prober = HttpProber(lookup=lookup)
+        first, second = (http_probe(f"http://slow.test/{n}", timeout="1s") for n in "ab")
+        try:
+            results = [
+                *await asyncio.gather(
+                    prober.check("a", first, at=T0), prober.check("b", second, at=T0)
+                ),
+                await prober.check("a", first, at=T0),  # the next sweep: it still hangs
+            ]
+        finally:
+            release.set()
+            await prober.close()
+            lookup.close()
+        return [result.error for result in results]
+
+    assert asyncio.run(scenario()) == ["cannot resolve slow.test: no answer in 1 s"] * 3
