@@ -22,6 +22,7 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2_000
 MAX_ACTIONS_ELEMENTS = 25
 MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 3_000
 
 KNOWN_BLOCK_TYPES = frozenset(
     {
@@ -137,4 +138,10 @@ def _block_problems(block: Any, pointer: str) -> list[str]:
         elif kind == "actions":
             for index, element in enumerate(elements):
                 problems += _element_problems(element, f"{pointer}/elements/{index}")
+        else:  # a context's text objects: 3,000 characters, as any
+            for index, element in enumerate(elements):
+                if isinstance(element, dict) and element.get("type") in ("plain_text", "mrkdwn"):
+                    problems += _text_object(
+                        element, MAX_CONTEXT_TEXT, f"{pointer}/elements/{index}"
+                    )
     return problems

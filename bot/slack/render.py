@@ -218,7 +218,7 @@ def ticket_details(
                 reason=sentence(escape(waiting.reason)),
             )
         )
-    context = ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]).to_dict()
+    context = ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(notes)))]).to_dict()
     blocks.insert(len(blocks) - 1 if view.is_open else len(blocks), context)  # above buttons
     return blocks_text(blocks), blocks
 

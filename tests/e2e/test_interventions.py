@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
-from bot.sandbox import EmulatorThread, Message
+from bot.sandbox import EmulatorThread, Message, parse_blocks
 from bot.slack.ids import Action
 from bot.storage.models import AuditEvent, Clock, Scope, Ticket, TicketStatus
 from tests.plugins.bot import (
@@ -719,3 +719,14 @@ def test_a_snooze_of_1h30_is_an_hour_and_a_half(french_bot: RunningBot) -> None:
     assert french_bot.command("snooze 1 1h30") == (
         "Relances du ticket INT-1 repoussées jusqu'à 2026-11-27 17:30 par <@U01AAA>."
     )
+
+
+def test_show_of_a_ticket_waiting_for_a_long_reason_fits_slack_limits(bot: RunningBot) -> None:
+    """A reason at the grammar's maximum, all `<` (escaped to `&lt;`), still shows."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours Site down")
+    bot.command("wait 1 " + "<" * 2000)
+    reply = bot.slack.send_slash_command("/intervention", "show 1", user_id=TECH, channel_id=ALERTS)
+    blocks = parse_blocks(reply.json()["blocks"])  # raises if Slack would refuse them
+    shown = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert any("Waiting on the client since 2026-11-27 16:00" in text for text in shown)
