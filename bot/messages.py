@@ -613,6 +613,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Seuls les techniciens peuvent faire cela ; la tentative est enregistrée.",
         "en": "Only technicians may do that; the attempt is recorded.",
     },
+    "auth.unavailable": {
+        "fr": "Slack n'a pas dit qui sont les techniciens (groupe {usergroup}) : rien n'a été "
+        "fait. Réessayez dans un instant.",
+        "en": "Slack did not say who the technicians are (user group {usergroup}), so nothing "
+        "was done. Try again in a moment.",
+    },
     "ticket.not_found": {
         "fr": "Le ticket INT-{id} n'existe pas.",
         "en": "Ticket INT-{id} does not exist.",

@@ -4,16 +4,19 @@ import logging
 import time
 from collections.abc import Callable
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Team
+from bot.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 
 
 class Authorizer:
-    """Answers `is_technician`; user group members are cached for `ttl_s` seconds."""
+    """Answers `is_technician`; user group members are cached for `ttl_s` seconds. If Slack
+    cannot list them, the last members read stand; before any, UserFacingError (try again)."""
 
     def __init__(
         self,
@@ -43,9 +46,11 @@ class Authorizer:
             return self._members
         try:
             response = await self._client.usergroups_users_list(usergroup=usergroup)
-        except SlackApiError as error:
-            # Keep the last known members rather than locking every technician out.
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             logger.warning("could not read user group %s: %s", usergroup, error)
+            if self._fetched_at is None:  # never read: a member is not to be told they are none
+                raise UserFacingError("auth.unavailable", usergroup=usergroup) from error
+            # Keep the last known members rather than locking every technician out.
             return self._members
         self._members = frozenset(response.get("users") or [])
         self._fetched_at = now

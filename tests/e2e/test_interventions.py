@@ -451,6 +451,39 @@ def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: Runn
         assert session.get_one(Ticket, 1).assignee_id is None
 
 
+def test_a_technician_of_the_user_group_is_not_refused_when_slack_cannot_list_it(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path
+) -> None:
+    """Slack fails to list the technicians' group before the bot ever read it: a member is
+    told to try again, not that only technicians may act, and no refusal is recorded."""
+    member = "U05GROUP"
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        EXAMPLE_CATALOG.read_text(encoding="utf-8").replace(
+            "[team]\n", '[team]\nusergroup = "S01TECHS"\n'
+        ),
+        encoding="utf-8",
+    )
+    bot, loop = start_bot(slack, database_url, catalog=catalog)
+    try:
+        slack.add_user(member)
+        slack.add_usergroup("S01TECHS", [member])
+        slack.inject_error("usergroups.users.list", "internal_error", times=1)
+        assert bot.command("open acme-web-01 secours Site down", user_id=member) == (
+            "Slack did not say who the technicians are (user group S01TECHS), so nothing was "
+            "done. Try again in a moment."
+        )
+        assert bot.command("open acme-web-01 secours Site down", user_id=member).startswith(
+            "INT-1 registered"
+        )
+        with bot.sessions() as session:
+            assert [(e.action, e.actor_id) for e in session.scalars(select(AuditEvent))] == [
+                ("ticket.opened", member)
+            ]
+    finally:
+        stop_bot(bot, loop)
+
+
 def test_ten_concurrent_claims_have_exactly_one_winner(
     slack: EmulatorThread, database_url: URL, tmp_path: Path
 ) -> None:
