@@ -13,6 +13,7 @@ from bot.config import ServerSpec, load_catalog
 from bot.messages import Messages
 from bot.probes.rollup import Rollup
 from bot.probes.state import StreakState
+from bot.sandbox.limits import text_too_long
 from bot.services.reports import (
     ClientReport,
     MonthReport,
@@ -311,6 +312,19 @@ def test_a_report_too_long_for_one_slack_message_says_where_the_rest_is(
     _, blocks = to_slack(replace(month, clients=clients), Messages("en"))
     assert len(blocks) == 50
     assert "supportbot report --month 2026-11" in blocks[-1]["text"]["text"]
+
+
+def test_the_text_of_a_long_report_fits_in_a_slack_message(history: History) -> None:
+    """80 clients fit in the blocks, and their text (notifications) in Slack's 40,000
+    characters: over them, chat.postMessage refuses the whole post (msg_too_long), and the
+    monthly report would never reach the channel. Cut, the text says where the rest is."""
+    month = report(history, 2026, 11)
+    globex = client_of(month, "globex")
+    clients = tuple(replace(globex, client_id=f"client{n:02d}") for n in range(80))
+    text, _ = to_slack(replace(month, clients=clients), Messages("en"))
+    assert not text_too_long(text)
+    assert text.startswith("*SLA report 2026-11*")
+    assert text.endswith("or `supportbot report --month 2026-11`._")
 
 
 def test_a_report_as_of_an_earlier_instant_leaves_out_what_came_later(history: History) -> None:

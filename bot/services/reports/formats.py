@@ -354,6 +354,7 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
 
 
 MAX_BLOCKS = 50  # Slack refuses a message of more blocks
+MAX_TEXT = 40_000  # nor a message's text longer than this (msg_too_long)
 
 
 def to_slack(report: MonthReport, messages: Messages) -> tuple[str, list[dict[str, Any]]]:
@@ -367,10 +368,14 @@ def to_slack(report: MonthReport, messages: Messages) -> tuple[str, list[dict[st
                 sections[-1] += "\n\n" + chunk
             else:
                 sections.append(chunk)
+    cut = messages.get("report.cut", month=report.label)
     if len(sections) > MAX_BLOCKS:  # cut, but not silently: the channel is told
-        sections[MAX_BLOCKS - 1 :] = [messages.get("report.cut", month=report.label)]
+        sections[MAX_BLOCKS - 1 :] = [cut]
     blocks = [SectionBlock(text=MarkdownTextObject(text=section)) for section in sections]
-    return "\n\n".join(parts), [block.to_dict() for block in blocks]
+    text = "\n\n".join(parts)
+    if len(text) > MAX_TEXT:  # the fallback text too
+        text = render.clip(text, MAX_TEXT - len(cut) - 2) + "\n\n" + cut
+    return text, [block.to_dict() for block in blocks]
 
 
 def _chunks(text: str, limit: int) -> Iterator[str]:
