@@ -102,12 +102,12 @@ class SlackEmulator(Workspace):
         authorization = request.headers.get("Authorization", "")
         token = authorization.removeprefix("Bearer ").strip() if authorization else None
         token = token or (str(params["token"]) if params.get("token") else None)
-        await self._stalled(str(params.get("channel") or "") or None)
+        await self._stalled(str(params.get("channel") or params.get("usergroup") or "") or None)
         result = self.call(request.match_info["method"], params, token)
         return web.json_response(result.body, status=result.status, headers=result.headers)
 
     async def _stalled(self, channel: str | None) -> None:
-        """Wait while calls about `channel` are stalled (`Workspace.stall`)."""
+        """Wait while calls about `channel` (or user group) are stalled (`Workspace.stall`)."""
         with self._s.lock:
             gate = self._s.faults.stall_for(channel)
             if gate is None:

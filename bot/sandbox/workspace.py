@@ -387,7 +387,8 @@ class Workspace:
 
     def stall(self, channel: str) -> None:
         """Hold every Web API answer about `channel` (a hung Slack) until `release()`; the other
-        channels are answered as usual. `stalled_calls` counts the calls being held."""
+        channels are answered as usual. A user group's id holds `usergroups.users.list` of it.
+        `stalled_calls` counts the calls being held."""
         with self._s.lock:
             self._s.faults.stall(channel)
 

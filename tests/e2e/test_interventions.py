@@ -484,6 +484,36 @@ def test_a_technician_of_the_user_group_is_not_refused_when_slack_cannot_list_it
         stop_bot(bot, loop)
 
 
+def test_a_slack_slow_to_list_the_technicians_does_not_cost_their_command(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path
+) -> None:
+    """Slack hangs on the technicians' user group: the member is told at once that Slack did
+    not say (not that the database is slow), and the read, once answered, serves the next."""
+    member = "U05GROUP"
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        EXAMPLE_CATALOG.read_text(encoding="utf-8").replace(
+            "[team]\n", '[team]\nusergroup = "S01TECHS"\n'
+        ),
+        encoding="utf-8",
+    )
+    bot, loop = start_bot(slack, database_url, catalog=catalog)
+    try:
+        slack.add_user(member)
+        slack.add_usergroup("S01TECHS", [member])
+        slack.stall("S01TECHS")
+        assert bot.command("open acme-web-01 secours Site down", user_id=member).startswith(
+            "Slack did not say who the technicians are (user group S01TECHS)"
+        )
+        slack.release()
+        slack.wait_until(lambda: slack.stalled_calls == 0 or None)
+        assert bot.command("open acme-web-01 secours Site down", user_id=member).startswith(
+            "INT-1 registered"
+        )
+    finally:
+        stop_bot(bot, loop)
+
+
 def test_ten_concurrent_claims_have_exactly_one_winner(
     slack: EmulatorThread, database_url: URL, tmp_path: Path
 ) -> None:
