@@ -378,6 +378,9 @@ def monitoring_lines(
     return lines
 
 
+NOTES_SECTIONS = 40  # of a list's 50 blocks: the header, the tickets' 3 and the footer are apart
+
+
 def ticket_list(
     header: str,
     views: list[TicketView],
@@ -391,20 +394,34 @@ def ticket_list(
     `notes` (the servers down, say) between the header and the tickets."""
     lines = [ticket_line(view, messages, zone) for view in views]
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{header}*"))]
-    if notes:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(notes)))))
-    chunk: list[str] = []
-    for line in lines:  # several lines a section, each section under Slack's text limit
-        if chunk and (len("\n".join([*chunk, line])) > SECTION_LIMIT or len(chunk) == 10):
-            blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
-            chunk = []
-        chunk.append(clip(line))
-    if chunk:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    # A storm's servers, each named: as many sections as they take, within the message's 50
+    # blocks (the tickets, 3 sections at most, and the footer come after).
+    noted = _sections(notes, most=len(notes))
+    if len(noted) > NOTES_SECTIONS:
+        noted[NOTES_SECTIONS - 1 :] = [clip("\n".join(noted[NOTES_SECTIONS - 1 :]))]
+    blocks += [SectionBlock(text=MarkdownTextObject(text=text)) for text in noted]
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=text)) for text in _sections(lines, most=10)
+    ]
     if footer:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(footer)))]))
     text = "\n".join([header, *notes, *lines, *footer])
     return text, [block.to_dict() for block in blocks]
+
+
+def _sections(lines: Sequence[str], *, most: int) -> list[str]:
+    """`lines` packed into section texts: at most `most` lines each, each under Slack's text
+    limit (a longer line clipped)."""
+    sections: list[str] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and (len("\n".join([*chunk, line])) > SECTION_LIMIT or len(chunk) == most):
+            sections.append("\n".join(chunk))
+            chunk = []
+        chunk.append(clip(line))
+    if chunk:
+        sections.append("\n".join(chunk))
+    return sections
 
 
 def update_modal(ticket_id: int, messages: Messages) -> dict[str, Any]:

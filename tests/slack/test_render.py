@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.messages import Messages
+from bot.sandbox import parse_blocks
 from bot.slack.render import (
     OpenTicket,
     already_open,
@@ -14,6 +15,7 @@ from bot.slack.render import (
     escape,
     local_time,
     taken,
+    ticket_list,
 )
 
 MINUTE = timedelta(minutes=1)
@@ -123,3 +125,23 @@ def test_a_local_time_the_autumn_change_repeats_says_which_one_it_is(
     (CET), and says so, or a deadline reads as earlier than the call. Other times are as
     before."""
     assert local_time(at, PARIS) == shown
+
+
+def test_sla_status_names_every_server_of_a_storm_in_its_blocks() -> None:
+    """60 servers down while tickets are open: Slack shows the blocks, and each server is in
+    them, not the first 40-odd and an ellipsis."""
+    acknowledged = EN.get("status.acknowledged", user="U01AAA")
+    notes = [
+        EN.get(
+            "status.down",
+            server=f"customer-{n:02d}-web.example",
+            since="2026-11-27 16:00",
+            duration="1h",
+            acknowledged=acknowledged,
+        )
+        for n in range(60)
+    ]
+    _, blocks = ticket_list("3 open tickets", [], EN, ZoneInfo("Europe/Paris"), [], notes=notes)
+    parse_blocks(blocks)  # within Slack's limits
+    shown = "\n".join(block["text"]["text"] for block in blocks)
+    assert all(f"`customer-{n:02d}-web.example`" in shown for n in range(60))
