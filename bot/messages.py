@@ -1037,6 +1037,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "The database is not answering right now, so nothing was done. "
         "Try again in a moment.",
     },
+    "error.bad_payload": {
+        "fr": "Ce bouton ou ce formulaire ne désigne aucun ticket que le bot sache lire : "
+        "passez par la commande `/intervention`.",
+        "en": "This button or form names nothing the bot can read: use the `/intervention` "
+        "command instead.",
+    },
     "error.too_slow": {
         "fr": "Le bot n'a pas pu l'enregistrer dans les 3 secondes que Slack accorde (base de "
         "données ou Slack lents) : rien n'a été fait. Réessayez dans un instant.",

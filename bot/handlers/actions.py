@@ -6,6 +6,7 @@ update modal is acked once the update is recorded: a refusal shows in it, above 
 """
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import UserFacingError
 from bot.grammar import MAX_FREE_TEXT, clean
 from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
@@ -64,7 +66,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         await ack()
         actor = Actor(body["user"]["id"], "[button] update")
         try:  # refused now, not once the technician has typed the update
-            ticket_id = int(body["actions"][0]["value"])
+            ticket_id = payload_id(body["actions"][0]["value"])
             actor = Actor(actor.user_id, f"[button] update INT-{ticket_id}")
             await require_technician(context, actor, "update", ticket_id=ticket_id)
             await in_database_thread(context.tickets.require_open, ticket_id)
@@ -82,7 +84,12 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             message = context.messages.get(key, limit=MAX_FREE_TEXT)
             await ack(response_action="errors", errors={UPDATE_BLOCK: message})
             return
-        ticket_id = int(view["private_metadata"])
+        try:
+            ticket_id = payload_id(view["private_metadata"])
+        except UserFacingError as error:
+            message = render_error(error, context.messages)
+            await ack(response_action="errors", errors={UPDATE_BLOCK: message})
+            return
         actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
 
         async def record() -> None:
@@ -116,7 +123,7 @@ async def act(
     audit); tell the clicker the outcome through the outbox."""
     actor = Actor(body["user"]["id"], f"[button] {verb}")
     try:
-        target_id = int(body["actions"][0]["value"].partition(" ")[0])
+        target_id = payload_id(body["actions"][0]["value"])
         actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
         ticket_id = target_id if subject == "INT-{}" else None
         await require_technician(context, actor, verb, ticket_id=ticket_id)
@@ -124,6 +131,18 @@ async def act(
     except Exception as error:  # every failure is told to the clicker; render_error logs bugs
         reply = Reply(render_error(error, context.messages))
     await in_database_thread(respond, context, body, reply)
+
+
+_PAYLOAD_ID = re.compile(r"[0-9]{1,18}")
+
+
+def payload_id(value: object) -> int:
+    """The id a button's value or a modal's metadata starts with (what the bot wrote there);
+    UserFacingError for anything else, which Slack would not send back."""
+    word = str(value).partition(" ")[0]
+    if _PAYLOAD_ID.fullmatch(word) is None:
+        raise UserFacingError("error.bad_payload")
+    return int(word)
 
 
 async def open_modal(

@@ -13,8 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import UserFacingError
 from bot.grammar import open_from_fields
-from bot.handlers.actions import act, dm, open_modal, respond
+from bot.handlers.actions import act, dm, open_modal, payload_id, respond
 from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
@@ -59,7 +60,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         await ack()
         actor = Actor(body["user"]["id"], "[button] open intervention")
         try:
-            outage_id = int(body["actions"][0]["value"])
+            outage_id = payload_id(body["actions"][0]["value"])
             actor = Actor(actor.user_id, f"[button] open intervention from outage {outage_id}")
             await require_technician(context, actor, "open")
             server_id, kind, description = await in_database_thread(
@@ -86,7 +87,12 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         values = view["state"]["values"]
-        outage_id = int(view["private_metadata"])
+        try:
+            outage_id = payload_id(view["private_metadata"])
+        except UserFacingError as error:  # shown in the modal, above its description
+            message = render_error(error, context.messages)
+            await ack(response_action="errors", errors={OPEN_DESCRIPTION_BLOCK: message})
+            return
         actor = Actor(body["user"]["id"], f"[modal] open intervention from outage {outage_id}")
         try:
             command = open_from_fields(

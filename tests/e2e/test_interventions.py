@@ -633,6 +633,32 @@ def test_an_update_refused_on_submit_is_shown_in_the_modal_with_the_text_kept(
     assert [a for a, _, _ in audit_actions(bot, 1)] == ["ticket.opened", "ticket.resolved"]
 
 
+@pytest.mark.parametrize("value", ["abc", "", "-1", "\uff11", "1e5"])
+def test_a_button_or_modal_naming_no_ticket_is_answered_not_crashed(
+    bot: RunningBot, value: str
+) -> None:
+    """Slack sends back what the bot wrote; anything else (a forged or garbled payload) gets a
+    plain answer, not "Internal error" nor an HTTP 500 that Slack shows as a connection error."""
+    from bot.slack.ids import View
+
+    bad = "This button or form names nothing the bot can read: use the `/intervention` command"
+    bad += " instead."
+    click = bot.slack.send_block_action(Action.CLAIM, user_id=TECH, channel_id=ALERTS, value=value)
+    assert click.status == 200
+    assert bot.slack.wait_until(lambda: [r.text for r in bot.slack.responses(TECH)] or None) == [
+        bad
+    ]
+    typed = {"update_text": {"text": {"type": "plain_text_input", "value": "told the client"}}}
+    submitted = bot.slack.send_view_submission(
+        View.UPDATE, typed, user_id=TECH, private_metadata=value
+    )
+    assert submitted.json() == {"response_action": "errors", "errors": {"update_text": bad}}
+    opened = bot.slack.send_view_submission(
+        View.OPEN_INTERVENTION, {}, user_id=TECH, private_metadata=value
+    )
+    assert opened.json()["errors"] == {"open_description": bad}
+
+
 def test_an_out_of_scope_root_offers_no_resolve_until_quoted(bot: RunningBot) -> None:
     """Past the allowance, resolving is refused until a quote or a refusal is recorded: the
     root does not offer Resolve (nor Claim) until then, and offers both once quoted."""
