@@ -451,67 +451,61 @@ def test_non_technicians_may_read_but_not_act_and_refusals_are_audited(bot: Runn
         assert session.get_one(Ticket, 1).assignee_id is None
 
 
+GROUP_MEMBER = "U05GROUP"  # a technician through the Slack user group S01TECHS only
+
+
+@pytest.fixture
+def group_bot(slack: EmulatorThread, database_url: URL, tmp_path: Path) -> Iterator[RunningBot]:
+    """The bot with a catalog whose technicians include the user group S01TECHS, whose only
+    member is GROUP_MEMBER."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        EXAMPLE_CATALOG.read_text(encoding="utf-8").replace(
+            "[team]\n", '[team]\nusergroup = "S01TECHS"\n'
+        ),
+        encoding="utf-8",
+    )
+    running, loop = start_bot(slack, database_url, catalog=catalog)
+    slack.add_user(GROUP_MEMBER)
+    slack.add_usergroup("S01TECHS", [GROUP_MEMBER])
+    yield running
+    stop_bot(running, loop)
+
+
 def test_a_technician_of_the_user_group_is_not_refused_when_slack_cannot_list_it(
-    slack: EmulatorThread, database_url: URL, tmp_path: Path
+    group_bot: RunningBot,
 ) -> None:
     """Slack fails to list the technicians' group before the bot ever read it: a member is
     told to try again, not that only technicians may act, and no refusal is recorded."""
-    member = "U05GROUP"
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text(
-        EXAMPLE_CATALOG.read_text(encoding="utf-8").replace(
-            "[team]\n", '[team]\nusergroup = "S01TECHS"\n'
-        ),
-        encoding="utf-8",
+    group_bot.slack.inject_error("usergroups.users.list", "internal_error", times=1)
+    assert group_bot.command("open acme-web-01 secours Site down", user_id=GROUP_MEMBER) == (
+        "Slack did not say who the technicians are (user group S01TECHS), so nothing was "
+        "done. Try again in a moment."
     )
-    bot, loop = start_bot(slack, database_url, catalog=catalog)
-    try:
-        slack.add_user(member)
-        slack.add_usergroup("S01TECHS", [member])
-        slack.inject_error("usergroups.users.list", "internal_error", times=1)
-        assert bot.command("open acme-web-01 secours Site down", user_id=member) == (
-            "Slack did not say who the technicians are (user group S01TECHS), so nothing was "
-            "done. Try again in a moment."
-        )
-        assert bot.command("open acme-web-01 secours Site down", user_id=member).startswith(
-            "INT-1 registered"
-        )
-        with bot.sessions() as session:
-            assert [(e.action, e.actor_id) for e in session.scalars(select(AuditEvent))] == [
-                ("ticket.opened", member)
-            ]
-    finally:
-        stop_bot(bot, loop)
+    assert group_bot.command("open acme-web-01 secours Site down", user_id=GROUP_MEMBER).startswith(
+        "INT-1 registered"
+    )
+    with group_bot.sessions() as session:
+        assert [(e.action, e.actor_id) for e in session.scalars(select(AuditEvent))] == [
+            ("ticket.opened", GROUP_MEMBER)
+        ]
 
 
 def test_a_slack_slow_to_list_the_technicians_does_not_cost_their_command(
-    slack: EmulatorThread, database_url: URL, tmp_path: Path
+    group_bot: RunningBot,
 ) -> None:
     """Slack hangs on the technicians' user group: the member is told at once that Slack did
     not say (not that the database is slow), and the read, once answered, serves the next."""
-    member = "U05GROUP"
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text(
-        EXAMPLE_CATALOG.read_text(encoding="utf-8").replace(
-            "[team]\n", '[team]\nusergroup = "S01TECHS"\n'
-        ),
-        encoding="utf-8",
+    slack = group_bot.slack
+    slack.stall("S01TECHS")
+    assert group_bot.command("open acme-web-01 secours Site down", user_id=GROUP_MEMBER).startswith(
+        "Slack did not say who the technicians are (user group S01TECHS)"
     )
-    bot, loop = start_bot(slack, database_url, catalog=catalog)
-    try:
-        slack.add_user(member)
-        slack.add_usergroup("S01TECHS", [member])
-        slack.stall("S01TECHS")
-        assert bot.command("open acme-web-01 secours Site down", user_id=member).startswith(
-            "Slack did not say who the technicians are (user group S01TECHS)"
-        )
-        slack.release()
-        slack.wait_until(lambda: slack.stalled_calls == 0 or None)
-        assert bot.command("open acme-web-01 secours Site down", user_id=member).startswith(
-            "INT-1 registered"
-        )
-    finally:
-        stop_bot(bot, loop)
+    slack.release()
+    slack.wait_until(lambda: slack.stalled_calls == 0 or None)
+    assert group_bot.command("open acme-web-01 secours Site down", user_id=GROUP_MEMBER).startswith(
+        "INT-1 registered"
+    )
 
 
 def test_ten_concurrent_claims_have_exactly_one_winner(

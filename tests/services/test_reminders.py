@@ -647,12 +647,12 @@ def test_nudges_stop_while_waiting_on_the_client_and_once_resolved(world: World)
     assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T12:00:00Z/dm"]
 
 
-def test_a_nudge_due_just_before_a_wait_is_not_sent_when_the_wait_ends(world: World) -> None:
-    """Claimed at 10:00, swept every 15 s: the 11:00 nudge falls due, and the ticket goes on
-    hold at 11:00:05, before the next sweep. Resumed at 13:00, the period restarts: the next
-    nudge is at 14:00, not the 11:00 one at once, marked late as if the bot had been down."""
+def on_hold_just_after_eleven_until_one(world: World, kind: TicketKind) -> datetime:
+    """A ticket of `kind` claimed at 10:00 (the start, returned), swept every 15 s until
+    10:59:50, put on hold at 11:00:05 (before the sweep after 11:00), swept on, resumed at
+    13:00."""
     start = world.clock.at
-    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    ticket = world.open("crit-db-01", kind)
     world.tickets.claim(Actor(TECH), ticket)
     sweeps = timedelta(seconds=15)
     world.sweep_until(start + timedelta(minutes=59, seconds=50), step=sweeps)
@@ -660,7 +660,15 @@ def test_a_nudge_due_just_before_a_wait_is_not_sent_when_the_wait_ends(world: Wo
     world.tickets.wait(Actor(TECH), ticket, "access codes")
     world.sweep_until(start + timedelta(hours=3), step=sweeps)
     world.tickets.resume(Actor(TECH), ticket)
-    world.sweep_until(start + timedelta(hours=4, minutes=1), step=sweeps)
+    return start
+
+
+def test_a_nudge_due_just_before_a_wait_is_not_sent_when_the_wait_ends(world: World) -> None:
+    """Claimed at 10:00, swept every 15 s: the 11:00 nudge falls due, and the ticket goes on
+    hold at 11:00:05, before the next sweep. Resumed at 13:00, the period restarts: the next
+    nudge is at 14:00, not the 11:00 one at once, marked late as if the bot had been down."""
+    start = on_hold_just_after_eleven_until_one(world, TicketKind.SECOURS)
+    world.sweep_until(start + timedelta(hours=4, minutes=1), step=timedelta(seconds=15))
     (nudge,) = world.outbox("/nudge/")
     assert nudge.key == "INT-1/nudge/2026-11-25T13:00:00Z/dm"
     assert "Late" not in nudge.text
@@ -673,16 +681,8 @@ def test_a_warning_due_just_before_a_wait_is_not_called_late_when_the_wait_ends(
     the ticket goes on hold at 11:00:05, before the next sweep. Resumed at 13:00, the warning
     goes then (the clock is at 50 %), without "Late: … (the bot was down)": it was up, and no
     sweep warns of a paused clock."""
-    start = world.clock.at
-    ticket = world.open("crit-db-01", TicketKind.MATERIEL)
-    world.tickets.claim(Actor(TECH), ticket)
-    sweeps = timedelta(seconds=15)
-    world.sweep_until(start + timedelta(minutes=59, seconds=50), step=sweeps)
-    world.clock.at = start + timedelta(hours=1, seconds=5)
-    world.tickets.wait(Actor(TECH), ticket, "access codes")
-    world.sweep_until(start + timedelta(hours=3), step=sweeps)
-    world.tickets.resume(Actor(TECH), ticket)
-    world.sweep_until(start + timedelta(hours=3, minutes=1), step=sweeps)
+    start = on_hold_just_after_eleven_until_one(world, TicketKind.MATERIEL)
+    world.sweep_until(start + timedelta(hours=3, minutes=1), step=timedelta(seconds=15))
     (warning,) = world.outbox(f"/gtr/50/dm/{TECH}")
     assert warning.created_at == start + timedelta(hours=3)
     assert "Late" not in warning.text
