@@ -13,7 +13,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import UserFacingError
 from bot.grammar import open_from_fields
 from bot.handlers.actions import act, dm, open_modal, payload_id, respond
 from bot.handlers.budget import answer_within
@@ -21,7 +20,6 @@ from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import render_error
 from bot.services.audit import Actor
-from bot.services.calltime import resolve_call_time
 from bot.services.tickets import Reply
 from bot.slack.alerts_render import open_intervention_modal
 from bot.slack.ids import (
@@ -86,39 +84,15 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     async def handle_open_intervention_view(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
-        values = view["state"]["values"]
-        try:
-            outage_id = payload_id(view["private_metadata"])
-        except UserFacingError as error:  # shown in the modal, above its description
-            message = render_error(error, context.messages)
-            await ack(response_action="errors", errors={OPEN_DESCRIPTION_BLOCK: message})
-            return
-        actor = Actor(body["user"]["id"], f"[modal] open intervention from outage {outage_id}")
-        try:
-            command = open_from_fields(
-                _value(values, OPEN_SERVER_BLOCK),
-                _value(values, OPEN_KIND_BLOCK),
-                _value(values, OPEN_AT_BLOCK) or None,
-                _value(values, OPEN_DESCRIPTION_BLOCK),
-            )
-            context.tickets.server(command.server_id)
-            resolve_call_time(command.at, now=context.clock(), zone=alerts.catalog.zone)
-        except Exception as error:  # a field the technician must fix: shown in the modal
-            block = _block_of(getattr(error, "key", ""))
-            await ack(
-                response_action="errors", errors={block: render_error(error, context.messages)}
-            )
-            return
-
-        async def register() -> Reply:
-            await require_technician(context, actor, "open")
-            return await in_database_thread(
-                context.tickets.open, actor, command, outage_id=outage_id
-            )
-
+        actor = Actor(body["user"]["id"], "[modal] open intervention")
         try:  # registered before the ack, as a command is: a refusal keeps what was typed
-            reply = await answer_within(register)
-        except Exception as error:  # shown in the modal; render_error logs bugs
+            outage_id = payload_id(view["private_metadata"])
+            actor = Actor(actor.user_id, f"[modal] open intervention from outage {outage_id}")
+            values = view["state"]["values"]
+            reply = await answer_within(
+                lambda: register_from_modal(context, actor, values, outage_id)
+            )
+        except Exception as error:  # shown in the modal by the field at fault (bugs logged)
             block = _block_of(getattr(error, "key", ""))
             await ack(
                 response_action="errors", errors={block: render_error(error, context.messages)}
@@ -136,6 +110,21 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     app.action(Action.SILENCE_1H.value)(handle_silence_action)
     app.action(Action.OPEN_INTERVENTION.value)(handle_open_intervention_action)
     app.view(View.OPEN_INTERVENTION.value)(handle_open_intervention_view)
+
+
+async def register_from_modal(
+    context: HandlerContext, actor: Actor, values: dict[str, Any], outage_id: int
+) -> Reply:
+    """Register the ticket of an Open intervention modal: an outsider is refused (and audited)
+    whatever the fields say; a technician's fields are read as `/intervention open` reads them."""
+    await require_technician(context, actor, "open")
+    command = open_from_fields(
+        _value(values, OPEN_SERVER_BLOCK),
+        _value(values, OPEN_KIND_BLOCK),
+        _value(values, OPEN_AT_BLOCK) or None,
+        _value(values, OPEN_DESCRIPTION_BLOCK),
+    )
+    return await in_database_thread(context.tickets.open, actor, command, outage_id=outage_id)
 
 
 def _value(values: dict[str, Any], block_id: str) -> str:
