@@ -5,6 +5,7 @@ import sys
 
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
@@ -42,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
             current = MigrationContext.configure(connection).get_current_revision()
     except CommandError as error:  # a revision that does not exist
         print(f"migrate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except SQLAlchemyError as error:  # a role without rights, a table of another application
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(f"migrate: the database {describe(engine)} refused it: {reason}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         engine.dispose()

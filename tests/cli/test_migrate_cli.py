@@ -1,5 +1,6 @@
 """`supportbot migrate`: says the revision the database is at, refuses one that does not exist."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,18 @@ def test_a_blank_revision_is_refused_as_usage(
     err = capsys.readouterr().err
     assert "a revision is needed" in err
     assert "Traceback" not in err
+
+
+def test_a_database_that_refuses_the_migration_is_named_without_traceback(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A URL pointing at another application's database (or a role without rights on the
+    tables) made `migrate` end in SQLAlchemy's traceback."""
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE clients (id INTEGER)")
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"migrate: the database sqlite:///{database} refused it: table clients already exists\n"
+    )
