@@ -3,7 +3,8 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -63,6 +64,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SUPPORTBOT_SWEEP_SECONDS", "sweep_seconds"),
         description="Period of the warnings and nudges sweep; a warning is at most this late.",
     )
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # Without a scheme, every message failed in the outbox's retries while the bot looked up.
+        if not value.startswith(("http://", "https://")) or len(value.split()) != 1:
+            raise PydanticCustomError(
+                "http_url", "must be an http:// or https:// URL, such as https://slack.com/api/"
+            )
+        return value
 
     @property
     def local_mode(self) -> bool:

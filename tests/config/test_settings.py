@@ -136,3 +136,14 @@ def test_check_config_of_a_named_file_needs_no_settings(
     monkeypatch.setenv("SUPPORTBOT_PORT", "not-a-port")
     assert main(["check-config", "--catalog", str(EXAMPLE_CATALOG)]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["slack.com/api/", "notaurl", "https://slack.com/ api/"])
+def test_a_slack_api_url_without_http_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Such a URL used to be taken: the bot answered commands and never posted a message, its
+    outbox retrying `notaurl/chat.postMessage` forever."""
+    monkeypatch.setenv("SUPPORTBOT_SLACK_API_URL", value)
+    assert main(["migrate"]) == 2
+    assert "SUPPORTBOT_SLACK_API_URL: must be an http:// or https:// URL" in capsys.readouterr().err
