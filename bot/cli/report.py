@@ -72,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
             print("--as-of and --month must fall between years 1 and 9999", file=sys.stderr)
             return EXIT_USAGE
         clock = lambda: as_of  # noqa: E731
+        if as_of > utc_now():
+            # Nothing after now is known: the figures would pass for what happened by then.
+            print(
+                f"note: --as-of {args.as_of} is in the future: running clocks and open outages"
+                " are counted as if nothing changed until then",
+                file=sys.stderr,
+            )
     # A month to come is a slip; as of a past instant, it is "as it stood": nothing yet.
     if args.as_of is None and (year, month) > month_of(clock(), catalog.zone):
         print(f"{year:04d}-{month:02d} has not begun: there is nothing to report", file=sys.stderr)

@@ -243,3 +243,15 @@ def test_a_catalog_without_the_calendar_of_the_clocks_exits_2_naming_it(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "calendars.business: missing, but the clocks of" in captured.err
+
+
+def test_a_report_as_of_the_future_says_its_figures_are_not_facts(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read as of an instant to come, a clock still running shows breached and an open outage
+    goes on: the report printed them as it prints what happened, without a word."""
+    argv = ("report", "--month", "2026-11", "--client", "globex")
+    assert supportbot(*argv, "--as-of", "2999-01-01T00:00") == 0
+    assert "--as-of 2999-01-01T00:00 is in the future" in capsys.readouterr().err
+    assert supportbot(*argv, "--as-of", "2026-11-26T00:00") == 0
+    assert capsys.readouterr().err == ""
