@@ -65,6 +65,16 @@ class Settings(BaseSettings):
         description="Period of the warnings and nudges sweep; a warning is at most this late.",
     )
 
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _named_file(cls, value: object) -> object:
+        # An empty value was read as the folder `.`: "cannot read the file: Is a directory".
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError(
+                "empty_path", "is empty: name the catalog file, or unset it to use the default"
+            )
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

@@ -147,3 +147,13 @@ def test_a_slack_api_url_without_http_is_refused_by_name(
     monkeypatch.setenv("SUPPORTBOT_SLACK_API_URL", value)
     assert main(["migrate"]) == 2
     assert "SUPPORTBOT_SLACK_API_URL: must be an http:// or https:// URL" in capsys.readouterr().err
+
+
+def test_an_empty_catalog_setting_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`SUPPORTBOT_CATALOG=` (a `.env` line left blank) was read as the folder `.`, and the bot
+    said `.: cannot read the file: Is a directory` without naming the setting."""
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", "")
+    assert main(["check-config"]) == 2
+    assert "SUPPORTBOT_CATALOG: is empty: name the catalog file" in capsys.readouterr().err
