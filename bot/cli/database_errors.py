@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,7 +47,12 @@ def open_migrated(settings: Settings) -> Engine | None:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         print(f"cannot read the database {shown}: {reason}", file=sys.stderr)
         return None
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    head = script.get_current_head()
+    if current is not None and not known_revision(script, current):
+        engine.dispose()
+        print(newer_schema(shown, current, head), file=sys.stderr)
+        return None
     if current != head:
         engine.dispose()
         print(
@@ -56,3 +62,25 @@ def open_migrated(settings: Settings) -> Engine | None:
         )
         return None
     return engine
+
+
+# What the commands that migrate add to alembic's "Can't locate revision identified by '0010'".
+NEWER_HINT = "did a newer supportbot migrate it? `supportbot migrate` says"
+
+
+def known_revision(script: ScriptDirectory, revision: str) -> bool:
+    """Whether this version's migrations include `revision`."""
+    try:
+        script.get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
+def newer_schema(shown: str, current: str, head: str | None) -> str:
+    """What to say of a database that a newer supportbot migrated: `supportbot migrate` cannot
+    help (it fails on a revision it does not know), the version that migrated it can."""
+    return (
+        f"the database {shown} is at schema revision {current}, which this supportbot does not"
+        f" know (its latest is {head}): a newer version migrated it; run that version"
+    )

@@ -4,12 +4,21 @@ import argparse
 import sys
 
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.database_errors import known_revision, newer_schema
 from bot.cli.settings_errors import read_settings
-from bot.storage.database import DatabaseUnavailableError, describe, migrate, open_database
+from bot.storage.database import (
+    DatabaseUnavailableError,
+    alembic_config,
+    describe,
+    migrate,
+    open_database,
+)
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -37,10 +46,15 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return EXIT_USAGE
     try:
+        current = _current_revision(engine)
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        if current is not None and not known_revision(script, current):
+            shown = describe(engine)
+            print(newer_schema(shown, current, script.get_current_head()), file=sys.stderr)
+            return EXIT_USAGE
         migrate(engine, args.revision)
         # Said as read back: an upgrade to an older revision than the database's does nothing.
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+        current = _current_revision(engine)
     except CommandError as error:  # a revision that does not exist
         print(f"migrate: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -52,3 +66,8 @@ def run(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"{describe(engine)}: at {current or 'no revision'}")
     return EXIT_OK
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -11,9 +11,11 @@ import signal
 import sys
 from pathlib import Path
 
+from alembic.util import CommandError
+
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.cli.database_errors import open_migrated
+from bot.cli.database_errors import NEWER_HINT, open_migrated
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, Settings, load_catalog
 from bot.messages import Messages
@@ -77,6 +79,9 @@ def run_send(args: argparse.Namespace) -> int:
         asyncio.run(_send(settings, catalog))
     except DatabaseUnavailableError as error:
         print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except CommandError as error:  # the migrations at start, on a schema they do not know
+        print(f"cannot migrate the database: {error} ({NEWER_HINT})", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 

@@ -5,7 +5,10 @@ import asyncio
 import logging
 import sys
 
+from alembic.util import CommandError
+
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.database_errors import NEWER_HINT
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError
 from bot.errors import ListenError
@@ -61,5 +64,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except (DatabaseUnavailableError, ListenError) as error:
         print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except CommandError as error:  # the migrations at start, on a schema they do not know
+        print(f"cannot migrate the database: {error} ({NEWER_HINT})", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK

@@ -5,7 +5,7 @@ database made where none was."""
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
 
 from bot.__main__ import main
@@ -167,3 +167,32 @@ def test_outbox_status_refuses_a_limit_that_is_not_a_count(
     err = capsys.readouterr().err
     assert "--limit" in err
     assert "Traceback" not in err
+
+
+NEWER = [(argv, "which this supportbot does not know") for argv in [*READERS, ("migrate",)]]
+NEWER += [(("run",), "did a newer supportbot migrate it?")]
+NEWER += [(("outbox", "send"), "did a newer supportbot migrate it?")]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), [pytest.param(*case, id=" ".join(case[0])) for case in NEWER]
+)
+def test_a_database_a_newer_version_migrated_is_named_with_its_revision(
+    argv: tuple[str, ...],
+    expected: str,
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After rolling the bot back: `run`, `migrate` and `outbox send` ended in alembic's
+    traceback, and the readers said to run `supportbot migrate`, which cannot help."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    finally:
+        engine.dispose()
+    err = refusal(argv, database_url.render_as_string(hide_password=False), monkeypatch, capsys)
+    assert "0999" in err
+    assert expected in err
+    assert "run `supportbot migrate`" not in err
