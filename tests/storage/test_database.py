@@ -1,6 +1,9 @@
 """Migrations, the UTC datetime type, append-only audit and catalog sync, on both backends."""
 
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,6 +53,27 @@ def test_migrations_create_every_table_on_an_empty_database(empty_database_url: 
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
     engine.dispose()
+
+
+def test_instances_that_start_together_migrate_an_empty_database_in_turn(
+    empty_database_url: URL,
+) -> None:
+    """Two instances started at once on a new (or upgraded) PostgreSQL database both created
+    the tables: one failed on a duplicate key of `pg_type` and its `supportbot run` stopped."""
+    env = {
+        **os.environ,
+        "SUPPORTBOT_DATABASE_URL": empty_database_url.render_as_string(hide_password=False),
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+    }
+    command = [sys.executable, "-m", "bot", "migrate"]
+    runs = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for _ in "ab"
+    ]
+    errors = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
 
 
 def test_migrations_downgrade_to_base_and_back(empty_database_url: URL) -> None:
