@@ -44,7 +44,10 @@ def summary(catalog: Catalog) -> str:
             f"{level.monthly_interventions} interventions/month, {level.monthly_fee:.2f} €/month"
         )
     lines.append(f"clients ({len(catalog.clients)}):")
-    lines += [f"  {c.id}: {c.name} [{c.level}]" for c in catalog.clients]
+    for client in catalog.clients:
+        # A fee of its own is what its credits are computed on: the level's would mislead.
+        fee = "" if client.monthly_fee is None else f", {client.monthly_fee:.2f} €/month"
+        lines.append(f"  {client.id}: {client.name} [{client.level}{fee}]")
     probes = sum(len(s.probes) for s in catalog.servers)
     lines.append(f"servers ({len(catalog.servers)}, {probes} probes):")
     for server in catalog.servers:

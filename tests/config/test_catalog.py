@@ -61,7 +61,9 @@ def test_the_shipped_example_is_valid(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["check-config", "--catalog", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "essentiel: GTI 4h (business), GTR 8h (business)" in out
-    assert "acme: ACME SARL [essentiel]" in out
+    # ACME pays 120 € a month, not essentiel's 99 €: its own fee is shown, the level's is not.
+    assert "acme: ACME SARL [essentiel, 120.00 €/month]" in out
+    assert "globex: Globex SAS [premium]" in out
     assert "acme-web-01 (acme) 127.0.0.1: icmp, tcp:22" in out
 
 
