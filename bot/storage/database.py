@@ -50,11 +50,18 @@ def database_url(text: str) -> URL:
             " (write sqlite:///supportbot.db or postgresql://user@host/db)"
         ) from None
     try:
-        url.get_dialect()
+        dialect = url.get_dialect()
     except ArgumentError:  # NoSuchModuleError: "foo://", "postgres+nodriver://"
         raise DatabaseUnavailableError(
             f"SUPPORTBOT_DATABASE_URL names no database this bot knows: {url.drivername!r}"
             " (use sqlite:///FILE or postgresql://user@host/db)"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:  # "mysql://" (MySQLdb), "postgresql+psycopg2://"
+        raise DatabaseUnavailableError(
+            f"SUPPORTBOT_DATABASE_URL needs the driver {url.drivername!r}, which is not"
+            f" installed ({error.name or error}): use sqlite:///FILE or postgresql://user@host/db"
         ) from None
     return url
 

@@ -107,8 +107,9 @@ def refusal(
     [
         ("sqlite//supportbot.db", "SUPPORTBOT_DATABASE_URL is not a database URL"),
         ("mysql+nodriver://bot:s3cret@db/bot", "names no database this bot knows"),
+        ("postgresql+psycopg2://bot:s3cret@db/bot", "needs the driver 'postgresql+psycopg2'"),
     ],
-    ids=["unparsable", "unknown kind"],
+    ids=["unparsable", "unknown kind", "driver not installed"],
 )
 def test_a_url_that_names_no_usable_database_is_said_so(
     argv: tuple[str, ...],
@@ -117,7 +118,8 @@ def test_a_url_that_names_no_usable_database_is_said_so(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Each used to end in SQLAlchemy's ArgumentError or NoSuchModuleError traceback."""
+    """Each used to end in SQLAlchemy's ArgumentError, NoSuchModuleError or the driver's
+    ModuleNotFoundError traceback."""
     err = refusal(argv, url, monkeypatch, capsys)
     assert expected in err
     assert "s3cret" not in err
