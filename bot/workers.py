@@ -10,6 +10,10 @@ others answer requests; what they queue, the leader's sender finds within its po
 Worker `k`'s instance id is the supervisor's (`SUPPORTBOT_INSTANCE_ID`, else host:pid) plus
 `/w<k>`. A worker that dies is restarted under the same id, so when it was the leader it takes
 its own lease back at once. SIGTERM or SIGINT stops every worker, each finishing its requests.
+A supervisor killed alone (SIGKILL to its pid only) takes its workers with it: each watches a
+pipe only the supervisor writes to, and stops as on SIGTERM when it reads the end of it. Left
+running, an orphan leader and the restarted supervisor's worker of the same id would both hold
+the lease, and both lead.
 """
 
 import asyncio
@@ -60,6 +64,8 @@ def supervise(settings: Settings, *, log_level: str) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     context = multiprocessing.get_context("spawn")  # no fork of a process holding connections
+    # Never written to: the workers read its end once the supervisor is gone, however it died.
+    lifeline, held = context.Pipe(duplex=False)
     slots = [_Slot(index) for index in range(1, settings.workers + 1)]
     try:
         with _reserved_port(settings.host, settings.port) as port:
@@ -71,7 +77,7 @@ def supervise(settings: Settings, *, log_level: str) -> None:
                 )
                 slot.process = context.Process(
                     target=_worker,
-                    args=(worker_settings, slot.index, log_level),
+                    args=(worker_settings, slot.index, log_level, lifeline),
                     name=f"supportbot-w{slot.index}",
                 )
                 slot.process.start()
@@ -106,6 +112,8 @@ def supervise(settings: Settings, *, log_level: str) -> None:
             logger.info("stopping %d workers", settings.workers)
             _stop_all([s.process for s in slots if s.process is not None])
     finally:
+        held.close()
+        lifeline.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -137,12 +145,35 @@ def _reserved_port(host: str, port: int) -> Iterator[int]:
         yield int(holder.getsockname()[1])
 
 
-def _worker(settings: Settings, index: int, log_level: str) -> None:
+def _worker(
+    settings: Settings, index: int, log_level: str, lifeline: multiprocessing.connection.Connection
+) -> None:
     """One worker process: a whole bot instance sharing the port."""
-    from bot.app import serve
     from bot.cli.run import configure_logging
 
     configure_logging(log_level, prefix=f"w{index} ")
     # Ctrl-C reaches the whole process group: the worker stops on it like on SIGTERM (serve).
     logger.debug("worker %d started (pid %d)", index, os.getpid())
-    asyncio.run(serve(settings, reuse_port=True))
+    asyncio.run(_serve_while_supervised(settings, index, lifeline))
+
+
+async def _serve_while_supervised(
+    settings: Settings, index: int, lifeline: multiprocessing.connection.Connection
+) -> None:
+    """`serve`, stopped like on SIGTERM once the supervisor is gone (`lifeline` reads its end)."""
+    from bot.app import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def orphaned() -> None:
+        loop.remove_reader(lifeline.fileno())
+        logger.error("worker %d: the supervisor is gone; stopping", index)
+        stop.set()
+
+    loop.add_reader(lifeline.fileno(), orphaned)  # readable: at its end (nothing is written)
+    try:
+        await serve(settings, stop, reuse_port=True)
+    finally:
+        loop.remove_reader(lifeline.fileno())
+        lifeline.close()

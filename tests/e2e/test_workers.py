@@ -12,6 +12,9 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread
+from bot.services.leader import SCHEDULER_LEASE
+from bot.storage.database import make_engine, make_sessionmaker, reading
+from bot.storage.leases import get_lease
 from tests.e2e.processes import ALERTS, TECH, BotProcess, fast_workspace
 
 WORKERS = ("bot-w/w1", "bot-w/w2")
@@ -107,3 +110,49 @@ def test_two_workers_share_the_port_and_survive_a_killed_worker(
         assert workers_of(bot.process.pid) == set()
     finally:
         bot.terminate()
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not reaped by its new parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_workers_stop_when_their_supervisor_is_killed_alone(
+    slack: EmulatorThread, tmp_path: Path, database_url: URL
+) -> None:
+    """SIGKILL to the supervisor only (a process manager killing the main pid): its workers
+    stop by themselves, giving the lease up, instead of serving on as orphans beside the
+    workers of the restarted supervisor, which reuse their instance ids: an orphan leader and
+    the new worker of its id would both hold the one lease and both lead."""
+    catalog = fast_workspace(slack, tmp_path)
+    bot = BotProcess(slack, database_url, catalog, tmp_path / "bot.log", "bot-w", workers=2)
+    orphans: set[int] = set()
+    try:
+        bot.start()
+        assert bot.process is not None
+        wait_for(lambda: settled_leadership(health_of_each_worker(bot)), bot)
+        orphans = workers_of(bot.process.pid)
+        assert len(orphans) == 2
+        bot.kill()  # the supervisor alone
+        wait_for(lambda: not any(alive(pid) for pid in orphans), bot, timeout_s=20)
+        engine = make_engine(database_url)
+        try:  # stopped cleanly: the lease is given up
+            with reading(make_sessionmaker(engine)) as session:
+                assert get_lease(session, SCHEDULER_LEASE) is None
+        finally:
+            engine.dispose()
+        bot.start()
+        assert bot.process is not None
+        wait_for(lambda: settled_leadership(health_of_each_worker(bot)), bot)
+        assert not workers_of(bot.process.pid) & orphans
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(60) == 0
+    finally:
+        bot.terminate()
+        for pid in orphans:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
