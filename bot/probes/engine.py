@@ -220,6 +220,20 @@ class ProbeEngine:
         if self._started:
             return
         states, open_outages = await in_database_thread(self._load)
+        if self._events or self._dirty:
+            # Left by a run that stopped with the database away (a leader stepping down): the
+            # states just read replace those, so their transitions and outages are void. Kept,
+            # they would open an outage for a server found up since, and it would stay open.
+            log.warning(
+                "dropping %d probe events and %d states the last run could not write; "
+                "the probes confirm their servers' status again",
+                len(self._events),
+                len(self._dirty),
+            )
+            for key in self._dirty.keys() - states.keys():  # never written: from the start
+                self._probes[key].set_state(StreakState(key))
+            self._events.clear()
+            self._dirty.clear()
         for key, state in states.items():
             probe = self._probes[key]
             probe.set_state(state)

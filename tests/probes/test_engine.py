@@ -3,6 +3,8 @@
 import asyncio
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.probes.engine import ProbeEngine
@@ -76,3 +78,84 @@ def test_run_opens_and_closes_an_outage_as_a_port_stops_and_comes_back(
     assert sum(row.count for row in rollups) >= 4
     assert sum(row.failures for row in rollups) >= 2
     assert all(row.p50_ms is not None for row in rollups)
+
+
+def test_a_new_term_does_not_replay_an_outage_the_database_never_recorded(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A leader confirms a server down while the database is away: the outage cannot be
+    written, and the leader steps down (the engine closes) with it unwritten. When it leads
+    again, the engine reloads the probes' states from the database; the server answers again
+    by then. The old, unwritten outage is not opened now: it would be announced while the
+    server is up, and stay open, since no probe of it would ever go DOWN then UP again."""
+
+    def away(*_args: object) -> list[ProbeEvent]:
+        raise OperationalError("INSERT", {}, ConnectionError("the database is restarting"))
+
+    async def scenario() -> list[ProbeEvent]:
+        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        spec = {"type": "tcp", "port": port, "interval": "1s", "retry_interval": "1s"}
+        web = server("acme-web-01", "127.0.0.1", {**spec, "failures": 1, "successes": 1})
+        seed(sessions, [web])
+        events: list[ProbeEvent] = []
+
+        async def record(event: ProbeEvent) -> None:
+            events.append(event)
+
+        engine = ProbeEngine([web], sessions, wall_clock, on_event=record)
+        await engine.sweep()  # UP, written
+        listener.close()
+        await listener.wait_closed()
+        engine._write = away  # type: ignore[method-assign]
+        await engine.sweep()  # DOWN: an outage, not written
+        await engine.close()  # stepping down: still not written
+        del engine._write  # the database is back
+        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", port)
+        await engine.sweep()  # leading again: the server answers
+        await engine.close()
+        listener.close()
+        await listener.wait_closed()
+        return events
+
+    events = asyncio.run(scenario())
+    assert not [event for event in events if isinstance(event, OutageOpened)]
+    with transaction(sessions) as session:
+        assert session.scalars(select(Outage)).all() == []
+
+
+def test_an_outage_the_database_never_recorded_is_confirmed_again_by_the_next_term(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A server found down by its very first check, the database away: when its leader leads
+    again and the server is still down, the outage is confirmed and opened then."""
+
+    def away(*_args: object) -> list[ProbeEvent]:
+        raise OperationalError("INSERT", {}, ConnectionError("the database is restarting"))
+
+    async def scenario() -> list[ProbeEvent]:
+        listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        listener.close()
+        await listener.wait_closed()
+        spec = {"type": "tcp", "port": port, "interval": "1s", "retry_interval": "1s"}
+        web = server("acme-web-01", "127.0.0.1", {**spec, "failures": 1, "successes": 1})
+        seed(sessions, [web])
+        events: list[ProbeEvent] = []
+
+        async def record(event: ProbeEvent) -> None:
+            events.append(event)
+
+        engine = ProbeEngine([web], sessions, wall_clock, on_event=record)
+        engine._write = away  # type: ignore[method-assign]
+        await engine.sweep()  # DOWN: an outage, not written
+        await engine.close()
+        del engine._write
+        await engine.sweep()  # leading again: still down
+        await engine.close()
+        return events
+
+    events = asyncio.run(scenario())
+    assert [type(event) for event in events] == [Transition, OutageOpened]
+    with transaction(sessions) as session:
+        assert [outage.ended_at for outage in session.scalars(select(Outage))] == [None]
