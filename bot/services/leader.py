@@ -9,11 +9,18 @@ make even an overlap harmless (a message is queued once).
 
 The lease is judged with `clock`, the real wall clock shared by the processes (clocks of hosts
 must agree within a few seconds), never the domain clock tests move.
+
+The lease's holder is the instance id and a token of the process (`bot-a#1f2e3d4c`): a process
+restarted under its instance id takes the lease of its earlier self back at once, at its first
+campaign, but two live processes of one id are still told apart. The earlier one, alive after
+all (an orphan worker, a copy started by mistake), fails its next renewal and steps down; it
+never takes the lease back, nor releases its successor's.
 """
 
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +64,8 @@ class Leadership:
         self._lead, self._follow = lead, follow
         self.name, self.ttl, self.renew_every = name, ttl, renew_every
         self._monotonic = monotonic
+        self._holder = f"{instance}#{secrets.token_hex(4)}"  # this process's, in the lease
+        self._succeeding = True  # until a campaign answers: may take the lease of our id
         self.is_leader = False
         self._held_until = 0.0  # monotonic instant our lease surely still lasts
         # Its own thread: a renewal never queues behind the commands on the database threads,
@@ -67,13 +76,18 @@ class Leadership:
         """Take or renew the lease (blocking I/O); True if this instance holds it now."""
         with self._sessions.begin() as session:
             return mark_lease_held(
-                session, self.name, holder=self.instance, now=self._clock(), ttl=self.ttl
+                session,
+                self.name,
+                holder=self._holder,
+                now=self._clock(),
+                ttl=self.ttl,
+                succeeds=self.instance if self._succeeding else None,
             )
 
     def resign(self) -> None:
         """Give the lease up (blocking I/O), so another instance takes over without waiting."""
         with self._sessions.begin() as session:
-            mark_lease_released(session, self.name, holder=self.instance)
+            mark_lease_released(session, self.name, holder=self._holder)
 
     def current_leader(self) -> str | None:
         """The instance holding an unexpired lease, if any (blocking I/O)."""
@@ -81,7 +95,7 @@ class Leadership:
             lease = get_lease(session, self.name)
             if lease is None or lease.expires_at < self._clock():
                 return None
-            return lease.holder
+            return lease.holder.rsplit("#", 1)[0]  # the instance, without its process token
 
     async def step(self) -> bool:
         """One campaign round; start or stop the leader's duties when the outcome changed."""
@@ -91,6 +105,7 @@ class Leadership:
                 asyncio.get_running_loop().run_in_executor(self._thread, self.campaign),
                 timeout=self.renew_every.total_seconds(),
             )
+            self._succeeding = False  # answered: from now on, only our own lease is ours
         except Exception as error:  # any failure to renew means stepping down at once
             if self.is_leader:
                 logger.error("leadership: could not renew the lease (%r); stepping down", error)

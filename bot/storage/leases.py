@@ -16,13 +16,27 @@ from bot.storage.models import Lease
 
 
 def mark_lease_held(
-    session: Session, name: str, *, holder: str, now: datetime, ttl: timedelta
+    session: Session,
+    name: str,
+    *,
+    holder: str,
+    now: datetime,
+    ttl: timedelta,
+    succeeds: str | None = None,
 ) -> bool:
-    """Take or renew lease `name` for `holder` until `now + ttl`; False if another holds it."""
+    """Take or renew lease `name` for `holder` until `now + ttl`; False if another holds it.
+    `succeeds`, a holder's name or its prefix before `#`: its lease is taken even unexpired
+    (the holder was an earlier process of this one's instance, which restarted)."""
     expires_at = now + ttl
+    takes = [Lease.holder == holder, Lease.expires_at < now]
+    if succeeds is not None:
+        takes += [
+            Lease.holder == succeeds,
+            Lease.holder.startswith(f"{succeeds}#", autoescape=True),
+        ]
     renewed = session.execute(
         update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+        .where(Lease.name == name, or_(*takes))
         .values(
             holder=holder,
             # A renewal keeps its start; a takeover starts a new term.

@@ -65,3 +65,37 @@ def test_stepping_down_releases_a_lease_taken_by_a_campaign_that_timed_out(
     asyncio.run(scenario())
     with reading(sessions) as session:
         assert get_lease(session, "scheduler") is None
+
+
+def test_two_live_processes_of_one_instance_id_do_not_both_lead(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A process restarted under its instance id takes its lease back at once, even while its
+    earlier self still runs (an orphan worker, a copy started by mistake): that one steps down
+    at its next renewal, never takes the lease back, and its stop leaves the lease alone."""
+
+    async def scenario() -> None:
+        def process() -> Leadership:
+            return Leadership(
+                sessions, "bot-a", clock=lambda: datetime.now(UTC), lead=nothing, follow=nothing
+            )
+
+        earlier, later = process(), process()
+        try:
+            assert await earlier.step()
+            assert await later.step()  # at once: no waiting for the lease to expire
+            assert not await earlier.step()
+            assert not earlier.is_leader
+            assert await later.step()
+            assert not await earlier.step()
+            await earlier.step_down()
+            assert await later.step()
+            assert later.current_leader() == "bot-a"
+            await later.step_down()
+        finally:
+            earlier.close()
+            later.close()
+
+    asyncio.run(scenario())
+    with reading(sessions) as session:
+        assert get_lease(session, "scheduler") is None
