@@ -102,13 +102,19 @@ class Runtime:
     instance: str
 
 
-def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
+def build_runtime(
+    settings: Settings, *, clock: Clock = utc_now, mirrored: Catalog | None = None
+) -> Runtime:
     """Load the catalog, open and migrate the database, mirror the catalog into it; raise
-    CatalogError or DatabaseUnavailableError, which say what is wrong."""
-    catalog = load_catalog(settings.catalog_path(Path.cwd()))
+    CatalogError or DatabaseUnavailableError, which say what is wrong. A worker gets the
+    catalog its supervisor loaded and mirrored (`mirrored`), and only opens the database: the
+    catalog file may have been edited since, for the next restart of the whole bot."""
     engine = open_database(settings.database_url.get_secret_value())
-    migrate(engine)
     sessions = make_sessionmaker(engine)
+    if mirrored is not None:
+        return _runtime(settings, mirrored, engine, sessions, clock)
+    catalog = load_catalog(settings.catalog_path(Path.cwd()))
+    migrate(engine)
     with sessions.begin() as session:
         report = sync_catalog(session, catalog, now=clock())
     for change in (*report.added, *report.restored):
@@ -119,6 +125,16 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
         logger.warning("catalog: %s (reports before now keep it under the first)", change)
     for change in report.changed:
         logger.warning("catalog: %s (from now on; months before keep their terms)", change)
+    return _runtime(settings, catalog, engine, sessions, clock)
+
+
+def _runtime(
+    settings: Settings,
+    catalog: Catalog,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+) -> Runtime:
     instance = settings.instance_id or f"{socket.gethostname()}:{os.getpid()}"
     return Runtime(
         settings, catalog, engine, sessions, Messages(settings.language), clock, instance
@@ -509,16 +525,20 @@ class BotServer:
 
 
 async def serve(
-    settings: Settings, stop: asyncio.Event | None = None, *, reuse_port: bool = False
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    reuse_port: bool = False,
+    mirrored: Catalog | None = None,
 ) -> None:
-    """Run the bot until `stop` is set (or SIGINT/SIGTERM); `reuse_port` when it is one of
-    several workers sharing the port (bot/workers.py)."""
+    """Run the bot until `stop` is set (or SIGINT/SIGTERM); `reuse_port` and the catalog its
+    supervisor mirrored when it is one of several workers sharing the port (bot/workers.py)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     database_threads.configure(settings.threads_for_database)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runtime = await in_database_thread(build_runtime, settings)
+    runtime = await in_database_thread(build_runtime, settings, mirrored=mirrored)
     logger.info("database: %s", describe(runtime.engine))
 
     emulator: SlackEmulator | None = None

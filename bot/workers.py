@@ -9,11 +9,13 @@ others answer requests; what they queue, the leader's sender finds within its po
 
 Worker `k`'s instance id is the supervisor's (`SUPPORTBOT_INSTANCE_ID`, else host:pid) plus
 `/w<k>`. A worker that dies is restarted under the same id, so when it was the leader it takes
-its own lease back at once. SIGTERM or SIGINT stops every worker, each finishing its requests.
-A supervisor killed alone (SIGKILL to its pid only) takes its workers with it: each watches a
-pipe only the supervisor writes to, and stops as on SIGTERM when it reads the end of it. Left
-running, an orphan leader and the restarted supervisor's worker of the same id would both hold
-the lease, and both lead.
+its own lease back at once. Every worker runs the catalog the supervisor loaded: a restarted
+one does not read the file again, which may have been edited for the next restart of the bot.
+SIGTERM or SIGINT stops every worker, each finishing its requests. A supervisor killed alone
+(SIGKILL to its pid only) takes its workers with it: each watches a pipe only the supervisor
+holds open, and stops as on SIGTERM when it reads the end of it. Left running, an orphan
+leader and the restarted supervisor's worker of the same id would both hold the lease, and
+both lead.
 """
 
 import asyncio
@@ -29,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
-from bot.config import Settings
+from bot.config import Catalog, Settings
 from bot.errors import ListenError
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ def supervise(settings: Settings, *, log_level: str) -> None:
                 )
                 slot.process = context.Process(
                     target=_worker,
-                    args=(worker_settings, slot.index, log_level, lifeline),
+                    args=(worker_settings, runtime.catalog, slot.index, log_level, lifeline),
                     name=f"supportbot-w{slot.index}",
                 )
                 slot.process.start()
@@ -146,7 +148,11 @@ def _reserved_port(host: str, port: int) -> Iterator[int]:
 
 
 def _worker(
-    settings: Settings, index: int, log_level: str, lifeline: multiprocessing.connection.Connection
+    settings: Settings,
+    catalog: Catalog,
+    index: int,
+    log_level: str,
+    lifeline: multiprocessing.connection.Connection,
 ) -> None:
     """One worker process: a whole bot instance sharing the port."""
     from bot.cli.run import configure_logging
@@ -154,11 +160,14 @@ def _worker(
     configure_logging(log_level, prefix=f"w{index} ")
     # Ctrl-C reaches the whole process group: the worker stops on it like on SIGTERM (serve).
     logger.debug("worker %d started (pid %d)", index, os.getpid())
-    asyncio.run(_serve_while_supervised(settings, index, lifeline))
+    asyncio.run(_serve_while_supervised(settings, catalog, index, lifeline))
 
 
 async def _serve_while_supervised(
-    settings: Settings, index: int, lifeline: multiprocessing.connection.Connection
+    settings: Settings,
+    catalog: Catalog,
+    index: int,
+    lifeline: multiprocessing.connection.Connection,
 ) -> None:
     """`serve`, stopped like on SIGTERM once the supervisor is gone (`lifeline` reads its end)."""
     from bot.app import serve
@@ -173,7 +182,7 @@ async def _serve_while_supervised(
 
     loop.add_reader(lifeline.fileno(), orphaned)  # readable: at its end (nothing is written)
     try:
-        await serve(settings, stop, reuse_port=True)
+        await serve(settings, stop, reuse_port=True, mirrored=catalog)
     finally:
         loop.remove_reader(lifeline.fileno())
         lifeline.close()

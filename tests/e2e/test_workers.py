@@ -8,13 +8,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.engine import URL
 
-from bot.sandbox import EmulatorThread
+from bot.sandbox import EmulatorThread, driver
 from bot.services.leader import SCHEDULER_LEASE
 from bot.storage.database import make_engine, make_sessionmaker, reading
 from bot.storage.leases import get_lease
+from bot.storage.models import Server
 from tests.e2e.processes import ALERTS, TECH, BotProcess, fast_workspace
 
 WORKERS = ("bot-w/w1", "bot-w/w2")
@@ -156,3 +158,48 @@ def test_workers_stop_when_their_supervisor_is_killed_alone(
         for pid in orphans:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_restarted_worker_runs_the_catalog_its_supervisor_loaded(
+    slack: EmulatorThread, tmp_path: Path, database_url: URL
+) -> None:
+    """The catalog file edited while the bot runs, to be applied at its next restart; then a
+    worker dies and is restarted. It runs the catalog the other workers run, the one the
+    supervisor loaded: it neither mirrors the edit into the database nor answers with it, so
+    the same command does not succeed or fail depending on which worker the kernel picks."""
+    catalog = fast_workspace(slack, tmp_path)
+    bot = BotProcess(slack, database_url, catalog, tmp_path / "bot.log", "bot-w", workers=2)
+
+    def open_on_a_new_connection(server: str) -> str:
+        text = f"open {server} secours down"
+        form = driver.slash_command(
+            slack.emulator, "/intervention", text, user_id=TECH, channel_id=ALERTS
+        )
+        reply = slack.send_http(urlencode(form), headers={"Connection": "close"})
+        assert reply.status == 200, reply.body
+        return reply.body
+
+    try:
+        bot.start()
+        assert bot.process is not None
+        wait_for(lambda: settled_leadership(health_of_each_worker(bot)), bot)
+        slack.bot_url = bot.url
+        server = '[[servers]]\nid = "new-01"\nclient = "fastco"\nhost = "127.0.0.1"\n'
+        catalog.write_text(f"{catalog.read_text()}\n{server}")
+        victim = max(workers_of(bot.process.pid))
+        os.kill(victim, signal.SIGKILL)
+        wait_for(
+            lambda: len(after := workers_of(bot.process.pid)) == 2 and victim not in after, bot
+        )
+        health_of_each_worker(bot)
+        answers = {open_on_a_new_connection("new-01") for _ in range(12)}  # both workers, surely
+        assert all("Unknown server `new-01`" in answer for answer in answers), answers
+        assert all("registered" in open_on_a_new_connection("fast-01") for _ in range(4))
+        engine = make_engine(database_url)
+        try:
+            with reading(make_sessionmaker(engine)) as session:
+                assert session.get(Server, "new-01") is None
+        finally:
+            engine.dispose()
+    finally:
+        bot.terminate()
