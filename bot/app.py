@@ -58,9 +58,10 @@ from bot.storage import threads as database_threads
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.commit_gate import WorkAbandonedError
 from bot.storage.database import (
+    DatabaseUnavailableError,
     describe,
     make_sessionmaker,
-    migrate,
+    migrate_at_start,
     open_database,
     ping,
     reading,
@@ -114,7 +115,11 @@ def build_runtime(
     if mirrored is not None:
         return _runtime(settings, mirrored, engine, sessions, clock)
     catalog = load_catalog(settings.catalog_path(Path.cwd()))
-    migrate(engine)
+    try:
+        migrate_at_start(engine)
+    except DatabaseUnavailableError:
+        engine.dispose()
+        raise
     with sessions.begin() as session:
         report = sync_catalog(session, catalog, now=clock())
     for change in (*report.added, *report.restored):

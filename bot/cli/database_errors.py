@@ -16,6 +16,7 @@ from bot.storage.database import (
     alembic_config,
     database_url,
     make_engine,
+    reason,
 )
 
 
@@ -44,8 +45,7 @@ def open_migrated(settings: Settings) -> Engine | None:
             current = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as error:
         engine.dispose()
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        print(f"cannot read the database {shown}: {reason}", file=sys.stderr)
+        print(f"cannot read the database {shown}: {reason(error)}", file=sys.stderr)
         return None
     script = ScriptDirectory.from_config(alembic_config(engine))
     head = script.get_current_head()

@@ -18,6 +18,7 @@ from bot.storage.database import (
     describe,
     migrate,
     open_database,
+    reason,
 )
 
 
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"migrate: {error}", file=sys.stderr)
         return EXIT_USAGE
     except SQLAlchemyError as error:  # a role without rights, a table of another application
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        print(f"migrate: the database {describe(engine)} refused it: {reason}", file=sys.stderr)
+        shown = describe(engine)
+        print(f"migrate: the database {shown} refused it: {reason(error)}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         engine.dispose()

@@ -75,10 +75,26 @@ def open_database(text: str) -> Engine:
         ping(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         shown = url.render_as_string(hide_password=True)
-        raise DatabaseUnavailableError(f"cannot open the database {shown}: {reason}") from None
+        message = f"cannot open the database {shown}: {reason(error)}"
+        raise DatabaseUnavailableError(message) from None
     return engine
+
+
+def reason(error: SQLAlchemyError) -> str:
+    """The database's (or driver's) own words for `error`, on one line: no SQL, no traceback."""
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
+def migrate_at_start(engine: Engine) -> None:
+    """`migrate`, a refusal (a role without rights, another application's tables) raised as
+    DatabaseUnavailableError saying so, password hidden."""
+    try:
+        migrate(engine)
+    except SQLAlchemyError as error:
+        raise DatabaseUnavailableError(
+            f"the database {describe(engine)} refused the migration: {reason(error)}"
+        ) from None
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

@@ -1,5 +1,6 @@
 """`supportbot run` refuses Slack credentials that are incomplete, before anything starts."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,22 @@ def test_incomplete_slack_credentials_exit_2_naming_the_missing_one(
     assert expected in err
     assert "s3cret" not in err
     assert not (tmp_path / "bot.db").exists()  # refused before anything started
+
+
+def test_a_database_that_refuses_the_migration_at_start_is_named_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another application's database (or a role without rights on the tables): `run`
+    migrates at start, and ended in SQLAlchemy's traceback."""
+    database = tmp_path / "bot.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE clients (id INTEGER)")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setenv("SUPPORTBOT_PORT", "0")
+    assert main(["run"]) == 2
+    assert capsys.readouterr().err == (
+        f"the database sqlite:///{database} refused the migration: table clients already exists\n"
+    )
