@@ -581,7 +581,9 @@ async def serve(
         if emulator is not None:
             emulator.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
             _print_local_banner(emulator, server.port)
-            if sys.stdin.isatty():
+            if not sys.stdin.isatty():  # a file or a pipe: what it holds is not typed commands
+                print("No console: standard input is not a terminal.", flush=True)
+            else:
                 console = asyncio.create_task(
                     run_console(
                         emulator,

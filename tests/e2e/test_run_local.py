@@ -36,7 +36,8 @@ def wait_for_health(port: int, process: subprocess.Popen[str], timeout_s: float 
 
 
 def test_run_without_credentials_starts_the_emulator_and_stops_on_sigterm(tmp_path: Path) -> None:
-    """It migrates a new SQLite file, serves /healthz, says where the emulator is, exits 0."""
+    """It migrates a new SQLite file, serves /healthz, says where the emulator is (and that
+    there is no console without a terminal), exits 0."""
     port = free_port()
     env = {
         key: value
@@ -64,6 +65,7 @@ def test_run_without_credentials_starts_the_emulator_and_stops_on_sigterm(tmp_pa
     assert process.returncode == 0, output
     assert "local mode" in output
     assert "local Slack emulator at http://127.0.0.1:" in output
+    assert "No console: standard input is not a terminal." in output  # /dev/null: not typed
     assert (tmp_path / "supportbot.db").exists()
     assert "Traceback" not in output
 
