@@ -128,15 +128,30 @@ def run_calendar(args: argparse.Namespace) -> int:
             raise _UsageError(f"--days must be between 1 and {_MAX_DAYS}, got {args.days}")
         start = datetime.combine(first, datetime.min.time(), zone)
         end = datetime.combine(first + timedelta(days=args.days), datetime.min.time(), zone)
+        lines: list[tuple[date, str]] = []
+        open_days: set[date] = set()
         for opens, closes in calendar.open_windows(start, until=end):
             closes = min(closes, end)
             # Lengths come from UTC instants: subtracting local times would ignore DST.
             length = format_duration(closes.astimezone(UTC) - opens.astimezone(UTC))
-            local_open = opens.astimezone(zone)
-            print(
-                f"{local_open.isoformat()}/{closes.astimezone(zone).isoformat()} "
-                f"({_WEEKDAYS[local_open.weekday()]}, {length})"
+            local_open, local_close = opens.astimezone(zone), closes.astimezone(zone)
+            lines.append(
+                (
+                    local_open.date(),
+                    f"{local_open.isoformat()}/{local_close.isoformat()} "
+                    f"({_WEEKDAYS[local_open.weekday()]}, {length})",
+                )
             )
+            last = (local_close - timedelta(microseconds=1)).date()
+            open_days.update(
+                local_open.date() + timedelta(days=n)
+                for n in range((last - local_open.date()).days + 1)
+            )
+        for day in (first + timedelta(days=n) for n in range(args.days)):
+            if day not in open_days:  # said, not left out: a blank day reads as a bug
+                lines.append((day, f"{day.isoformat()} ({_WEEKDAYS[day.weekday()]}, closed)"))
+        for _, line in sorted(lines, key=lambda entry: entry[0]):
+            print(line)
     except (_UsageError, ValueError) as error:
         print(f"sla calendar: {error}", file=sys.stderr)
         return EXIT_USAGE

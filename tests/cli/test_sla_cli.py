@@ -72,13 +72,15 @@ def test_pauses_move_the_deadline_and_a_late_stop_is_breached(
 
 
 def test_calendar_prints_local_windows(capsys: pytest.CaptureFixture[str]) -> None:
-    """Christmas week: 24 and 25 December closed, weekend 09:00-18:00."""
+    """Christmas week: 24 and 25 December closed (and said so), weekend 09:00-18:00."""
     argv = sla(
         "calendar", "--level", "essentiel", "--clock", "gti", "--from", "2026-12-23", "--days", "4"
     )
     assert main(argv) == 0
     assert capsys.readouterr().out.splitlines() == [
         "2026-12-23T09:00:00+01:00/2026-12-23T19:00:00+01:00 (Wed, 10h)",
+        "2026-12-24 (Thu, closed)",
+        "2026-12-25 (Fri, closed)",
         "2026-12-26T09:00:00+01:00/2026-12-26T18:00:00+01:00 (Sat, 9h)",
     ]
 
