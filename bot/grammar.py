@@ -271,11 +271,16 @@ class CreditAct:
     note: str = ""
 
 
+FIRST_YEAR = 2000  # no report of a month before: no contract of this bot's ran then
+
+
 def parse_month(word: str) -> tuple[int, int]:
     """`2026-11` -> (2026, 11); UserFacingError for anything else."""
     match = _MONTH.fullmatch(word.strip())
-    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+    if match is None or not 1 <= int(match.group(2)) <= 12:
         raise UserFacingError("usage.bad_month", value=word[:40])
+    if int(match.group(1)) < FIRST_YEAR:
+        raise UserFacingError("usage.month_too_early", value=word[:40], first=FIRST_YEAR)
     return int(match.group(1)), int(match.group(2))
 
 

@@ -350,6 +350,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "`{value}` n'est pas un mois : écrivez AAAA-MM, par exemple 2026-11.",
         "en": "`{value}` is not a month: write YYYY-MM, for example 2026-11.",
     },
+    "usage.month_too_early": {
+        "fr": "`{value}` est trop ancien : les rapports commencent en {first}-01.",
+        "en": "`{value}` is too early: reports start at {first}-01.",
+    },
     "report.unknown_client": {
         "fr": "Client inconnu `{value}`. Clients : {known}.",
         "en": "Unknown client `{value}`. Clients: {known}.",

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.errors import UserFacingError
-from bot.grammar import Open, TicketAct, parse_intervention
+from bot.grammar import Open, TicketAct, parse_intervention, parse_month
 from bot.sla import TicketKind
 
 
@@ -46,3 +46,13 @@ def test_joined_emoji_keep_their_joiner_and_overrides_are_dropped() -> None:
     direction override and a zero-width space are still dropped."""
     parsed = parse_intervention("update 4\u200b2 \U0001f469\u200d\U0001f4bb on it\u202e")
     assert parsed == TicketAct("update", 42, "\U0001f469\u200d\U0001f4bb on it")
+
+
+def test_a_month_before_the_first_year_is_said_too_early_not_unreadable() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_month("1999-01")
+    assert (refused.value.key, refused.value.values) == (
+        "usage.month_too_early",
+        {"value": "1999-01", "first": 2000},
+    )
+    assert parse_month("2000-01") == (2000, 1)

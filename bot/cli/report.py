@@ -18,7 +18,7 @@ from bot.cli.database_errors import open_migrated
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
-from bot.grammar import parse_month
+from bot.grammar import FIRST_YEAR, parse_month
 from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
 from bot.sla import month_bounds, month_of
@@ -45,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         year, month = parse_month(args.month)
-    except UserFacingError:
-        print(f"not a month: {args.month!r} (write YYYY-MM, e.g. 2026-11)", file=sys.stderr)
+    except UserFacingError as error:
+        if error.key == "usage.month_too_early":
+            print(f"{args.month}: reports start at {FIRST_YEAR}-01", file=sys.stderr)
+        else:
+            print(f"not a month: {args.month!r} (write YYYY-MM, e.g. 2026-11)", file=sys.stderr)
         return EXIT_USAGE
     source = settings.catalog_path(Path.cwd())
     try:

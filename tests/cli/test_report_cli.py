@@ -125,6 +125,7 @@ def test_as_of_reads_the_report_as_it_stood_at_that_instant(
     [
         (("--month", "2026-13"), "not a month"),
         (("--month", "nov"), "not a month"),
+        (("--month", "1999-12"), "1999-12: reports start at 2000-01"),  # was "not a month"
         (("--month", "2026-11", "--client", "nobody"), "unknown client"),
         (("--month", "2026-11", "--as-of", "yesterday"), "not an instant"),
         # These two ended in an OverflowError and a ValueError traceback.
