@@ -314,7 +314,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "reminder.breach_capped": {
         "fr": ":rotating_light: *{ref}* · {clock} *dépassée* : l'échéance du {deadline} est "
-        "passée ; les avoirs du mois atteignent déjà le plafond, celui-ci est à 0.\n"
+        "passée ; les avoirs du mois atteignent déjà le plafond, donc l'avoir de ce "
+        "dépassement est nul.\n"
         "{server} · {client} · {assignee}{late}",
         "en": ":rotating_light: *{ref}* · {clock} *breached*: the {deadline} deadline passed; "
         "the month's credits already reach the cap, so this one is 0.\n"

@@ -1,0 +1,25 @@
+"""Warnings, breaches and nudges as the team reads them, in French first."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.messages import Messages
+from bot.sla import ClockKind
+from bot.slack.reminders_render import Subject, breach_message
+
+PARIS = ZoneInfo("Europe/Paris")
+FR = Messages("fr")
+DEADLINE = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
+SUBJECT = Subject(
+    ticket_id=8, ref="INT-8", server_id="web-01", client_name="Globex", assignee_id=None
+)
+
+
+def test_a_breach_past_the_cap_says_in_french_that_its_credit_is_nil_not_the_cap() -> None:
+    """ "les avoirs … atteignent déjà le plafond, celui-ci est à 0" reads as "the cap is 0": the
+    English says this breach's credit is 0."""
+    text, _ = breach_message(
+        SUBJECT, ClockKind.GTR, deadline=DEADLINE, credit=False, late=False, messages=FR, zone=PARIS
+    )
+    assert "celui-ci" not in text
+    assert "le plafond, donc l'avoir de ce dépassement est nul" in text
