@@ -1116,6 +1116,11 @@ class Messages:
         text = f"{value:.{places}f}"
         return text.replace(".", ",") if self.language == "fr" else text
 
+    def number(self, value: float) -> str:
+        """A number in its shortest form, as the language writes it: 33.3 (en), 33,3 (fr)."""
+        text = f"{value:g}"
+        return text.replace(".", ",") if self.language == "fr" else text
+
     def money(self, amount: Decimal | float) -> str:
         """An amount in euros: 50.00 € (en), 50,00 € (fr)."""
         return f"{self.decimal(amount, 2)} €"

@@ -100,7 +100,9 @@ def warning_message(
     threshold = (
         messages.get("reminder.threshold.before")
         if warning.threshold == "before"
-        else messages.get("reminder.threshold.fraction", percent=warning.threshold)
+        else messages.get(
+            "reminder.threshold.fraction", percent=messages.number(float(warning.threshold))
+        )
     )
     text = messages.get(
         "reminder.warning",

@@ -1,14 +1,16 @@
 """Warnings, breaches and nudges as the team reads them, in French first."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.messages import Messages
 from bot.sla import ClockKind
-from bot.slack.reminders_render import Subject, breach_message
+from bot.sla.warnings import PlannedWarning, threshold_label
+from bot.slack.reminders_render import Subject, breach_message, warning_message
 
 PARIS = ZoneInfo("Europe/Paris")
 FR = Messages("fr")
+EN = Messages("en")
 DEADLINE = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
 SUBJECT = Subject(
     ticket_id=8, ref="INT-8", server_id="web-01", client_name="Globex", assignee_id=None
@@ -23,3 +25,20 @@ def test_a_breach_past_the_cap_says_in_french_that_its_credit_is_nil_not_the_cap
     )
     assert "celui-ci" not in text
     assert "le plafond, donc l'avoir de ce dépassement est nul" in text
+
+
+def test_a_warning_at_a_fraction_of_a_percent_writes_its_decimal_comma_in_french() -> None:
+    """`warn_at = [0.333]` warns "à 33,3 %" in French, as every other French number."""
+    warning = PlannedWarning(
+        due_at=DEADLINE, fraction=0.333, key="INT-8/gtr/33.3", threshold=threshold_label(0.333)
+    )
+    values = {
+        "remaining": timedelta(hours=2),
+        "deadline": DEADLINE,
+        "late": False,
+        "zone": PARIS,
+    }
+    french, _ = warning_message(SUBJECT, ClockKind.GTR, warning, messages=FR, **values)
+    english, _ = warning_message(SUBJECT, ClockKind.GTR, warning, messages=EN, **values)
+    assert "GTR à 33,3 % :" in french
+    assert "GTR at 33.3%:" in english
