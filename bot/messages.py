@@ -1055,7 +1055,7 @@ CATALOG: dict[str, dict[Language, str]] = {
         "or Slack is slow), so nothing was done. Try again in a moment.",
     },
     "error.internal": {
-        "fr": "Erreur interne : rien n'a été perdu, l'équipe est prévenue dans les journaux.",
+        "fr": "Erreur interne : rien n'a été perdu, le détail est dans les journaux du bot.",
         "en": "Internal error: nothing was lost, the details are in the bot's logs.",
     },
 }

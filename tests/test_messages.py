@@ -144,3 +144,10 @@ def test_the_servers_a_storm_root_does_not_name_are_counted_in_agreement(
     """A storm of 61 servers names 60 and counts the last: "et 1 autre", not "1 autres"."""
     assert Messages("fr").get("alert.storm.more", count=count) == french
     assert Messages("en").get("alert.storm.more", count=count) == f"… and {count} more"
+
+
+def test_the_french_internal_error_promises_no_more_than_the_english() -> None:
+    """The details are in the bot's logs; nobody is told, so French says no "équipe prévenue"."""
+    assert Messages("fr").get("error.internal") == (
+        "Erreur interne : rien n'a été perdu, le détail est dans les journaux du bot."
+    )
