@@ -92,8 +92,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{server} no longer monitored ({client}, {level}), down since {since}",
     },
     "alert.thread.unprobed": {
-        "fr": ":white_circle: {server} n'est plus sondé (retiré du catalogue, ou ses sondes) : "
-        "plus de relance, et aucune fin de panne ne sera constatée.",
+        "fr": ":white_circle: {server} n'est plus sondé (lui ou ses sondes ont été retirés du "
+        "catalogue) : plus de relance, et aucune fin de panne ne sera constatée.",
         "en": ":white_circle: {server} is no longer probed (removed from the catalog, or its "
         "probes): no more pings, and no recovery will be seen.",
     },

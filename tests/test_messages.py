@@ -151,3 +151,12 @@ def test_the_french_internal_error_promises_no_more_than_the_english() -> None:
     assert Messages("fr").get("error.internal") == (
         "Erreur interne : rien n'a été perdu, le détail est dans les journaux du bot."
     )
+
+
+def test_the_french_of_a_server_no_longer_probed_says_what_left_the_catalog() -> None:
+    """ "retiré du catalogue, ou ses sondes" leaves its verb to guess: the server or its probes
+    were removed."""
+    assert Messages("fr").get("alert.thread.unprobed", server="web-01") == (
+        ":white_circle: web-01 n'est plus sondé (lui ou ses sondes ont été retirés du "
+        "catalogue) : plus de relance, et aucune fin de panne ne sera constatée."
+    )
