@@ -117,7 +117,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     "alert.root.probe": {"fr": "• `{probe}` : {error}", "en": "• `{probe}`: {error}"},
     "alert.root.oncall": {"fr": "Astreinte : {mentions}", "en": "On call: {mentions}"},
     "alert.root.acknowledged": {
-        "fr": "Pris en compte par <@{user}> à {at}.",
+        "fr": "Prise en compte par <@{user}> à {at}.",
         "en": "Acknowledged by <@{user}> at {at}.",
     },
     "alert.root.maintenance": {

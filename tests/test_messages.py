@@ -160,3 +160,13 @@ def test_the_french_of_a_server_no_longer_probed_says_what_left_the_catalog() ->
         ":white_circle: web-01 n'est plus sondé (lui ou ses sondes ont été retirés du "
         "catalogue) : plus de relance, et aucune fin de panne ne sera constatée."
     )
+
+
+def test_an_acknowledged_alert_agrees_in_french_wherever_it_is_said() -> None:
+    """The alert (l'alerte) is taken: its root reads "Prise en compte", as the reply to a
+    second click reads "Déjà prise en compte", not "Pris en compte"."""
+    french = Messages("fr")
+    assert french.get("alert.root.acknowledged", user="U1", at="09:12").startswith(
+        "Prise en compte par <@U1>"
+    )
+    assert french.get("alert.already_acknowledged", user="U1").startswith("Déjà prise en compte")
