@@ -292,7 +292,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "ticket.gtr_restored": {
         "fr": ":white_check_mark: {server} répond de nouveau depuis {at} (sondes) : "
-        "GTR du ticket {ref} arrêtée.{gtr} {mention} merci de confirmer puis "
+        "GTR du ticket {ref} arrêtée.{gtr} {mention}, merci de confirmer, puis "
         "`/intervention resolve {ref}`.",
         "en": ":white_check_mark: {server} is back up since {at} (probes): GTR of {ref} "
         "stopped.{gtr} {mention} please confirm, then `/intervention resolve {ref}`.",

@@ -170,3 +170,11 @@ def test_an_acknowledged_alert_agrees_in_french_wherever_it_is_said() -> None:
         "Prise en compte par <@U1>"
     )
     assert french.get("alert.already_acknowledged", user="U1").startswith("Déjà prise en compte")
+
+
+def test_the_french_gtr_restored_addresses_its_technician_with_a_comma() -> None:
+    """French sets off whom it addresses: "<@U1>, merci de confirmer", not "<@U1> merci"."""
+    text = Messages("fr").get(
+        "ticket.gtr_restored", server="web-01", at="09:12", ref="INT-8", gtr="", mention="<@U1>"
+    )
+    assert text.endswith("<@U1>, merci de confirmer, puis `/intervention resolve INT-8`.")
