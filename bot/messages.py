@@ -21,8 +21,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     "help.intervention": {
         "fr": (
             "*Commandes `/intervention`*\n"
-            "• `open <serveur> <type> [--at HH:MM|ISO-8601] <description…>` : enregistre un ticket "
-            "(types : secours|incident, maintenance, utilisation|usage, materiel|hardware, "
+            "• `open <serveur> <type> [--at HH:MM|ISO-8601] <description…>` : enregistrer un "
+            "ticket (types : secours|incident, maintenance, utilisation|usage, materiel|hardware, "
             "reseau|network)\n"
             "• `claim <ticket>` : prendre en charge (arrête la GTI)\n"
             "• `update <ticket> <texte…>` : point d'avancement donné au client\n"

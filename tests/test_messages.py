@@ -178,3 +178,8 @@ def test_the_french_gtr_restored_addresses_its_technician_with_a_comma() -> None
         "ticket.gtr_restored", server="web-01", at="09:12", ref="INT-8", gtr="", mention="<@U1>"
     )
     assert text.endswith("<@U1>, merci de confirmer, puis `/intervention resolve INT-8`.")
+
+
+def test_the_french_help_says_what_each_command_does_in_the_infinitive() -> None:
+    """ "prendre en charge", "clore le ticket", "repousser…": `open` too, "enregistrer"."""
+    assert "` : enregistrer un ticket (types" in Messages("fr").get("help.intervention")
