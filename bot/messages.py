@@ -803,7 +803,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     "ticket.claimed_paused": {
         "fr": (
             " Le délai est suspendu depuis {since} (attente client : {reason}) ; "
-            "`/intervention resume {id}` le relance."
+            "`/intervention resume {id}` le fait repartir."
         ),
         "en": (
             " The clock is paused since {since} (waiting on the client: {reason}); "

@@ -183,3 +183,10 @@ def test_the_french_gtr_restored_addresses_its_technician_with_a_comma() -> None
 def test_the_french_help_says_what_each_command_does_in_the_infinitive() -> None:
     """ "prendre en charge", "clore le ticket", "repousser…": `open` too, "enregistrer"."""
     assert "` : enregistrer un ticket (types" in Messages("fr").get("help.intervention")
+
+
+def test_the_french_says_relance_only_of_a_nudge() -> None:
+    """A relance is a nudge to update the client: the paused clock that `resume` restarts
+    "repart", it is not "relancé"."""
+    text = Messages("fr").get("ticket.claimed_paused", since="09:10", reason="disque", id=8)
+    assert text.endswith("`/intervention resume 8` le fait repartir.")
