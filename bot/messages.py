@@ -934,6 +934,7 @@ CATALOG: dict[str, dict[Language, str]] = {
     "month.12": {"fr": "décembre {year}", "en": "December {year}"},
     # The unit of days in a duration shown to people: "1j5h" in French ("1d" in the catalog).
     "duration.day": {"fr": "j", "en": "d"},
+    "duration.under_a_minute": {"fr": "<1m", "en": "<1m"},
     "kind.secours": {"fr": "secours", "en": "incident"},
     "kind.maintenance": {"fr": "maintenance", "en": "maintenance"},
     "kind.utilisation": {"fr": "utilisation", "en": "usage"},

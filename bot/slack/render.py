@@ -78,7 +78,7 @@ def duration(value: timedelta, messages: Messages) -> str:
 @lru_cache(maxsize=1024)
 def _duration(value: timedelta, messages: Messages) -> str:
     if timedelta(0) < value < timedelta(seconds=30):
-        return "<1m"
+        return messages.get("duration.under_a_minute")  # "&lt;1m": a raw "<" starts a link
     return _minutes(round(value.total_seconds() / 60), messages)
 
 

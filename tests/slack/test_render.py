@@ -14,9 +14,11 @@ from bot.slack.render import (
     duration,
     escape,
     local_time,
+    monitoring_lines,
     taken,
     ticket_list,
 )
+from bot.storage.probes import DownServer
 
 MINUTE = timedelta(minutes=1)
 EN = Messages("en")
@@ -41,14 +43,14 @@ def test_taken_never_reads_within_the_budget_once_over_it(
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        (timedelta(seconds=20), "<1m"),
+        (timedelta(seconds=20), "&lt;1m"),
         (timedelta(0), "0m"),
         (timedelta(seconds=40), "1m"),
         (timedelta(hours=1, minutes=30), "1h30m"),
     ],
 )
 def test_a_duration_under_half_a_minute_is_not_none(value: timedelta, shown: str) -> None:
-    """Time left, an outage of 20 s: "<1m", not "0m"."""
+    """Time left, an outage of 20 s: "<1m" (escaped for Slack's text format), not "0m"."""
     assert duration(value, EN) == shown
 
 
@@ -145,3 +147,15 @@ def test_sla_status_names_every_server_of_a_storm_in_its_blocks() -> None:
     parse_blocks(blocks)  # within Slack's limits
     shown = "\n".join(block["text"]["text"] for block in blocks)
     assert all(f"`customer-{n:02d}-web.example`" in shown for n in range(60))
+
+
+def test_a_server_down_under_a_minute_and_acknowledged_keeps_its_mention() -> None:
+    """ "(<1m) · pris en compte par <@U01AAA>": Slack reads a raw "<" up to the next ">" as a
+    link, and the mention with it. The "<" of "<1m" is escaped; the mention stays one."""
+    now = datetime(2026, 11, 27, 15, 0, 20, tzinfo=UTC)
+    down = DownServer("web-01", now - timedelta(seconds=20), acknowledged_by="U01AAA")
+    (line,) = monitoring_lines([down], [], Messages("fr"), PARIS, now)
+    assert line == (
+        ":red_circle: `web-01` en panne depuis 2026-11-27 16:00 (&lt;1m) · "
+        "pris en compte par <@U01AAA>"
+    )
