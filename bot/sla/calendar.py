@@ -44,6 +44,26 @@ def require_aware(at: datetime, what: str = "instant") -> datetime:
     return at.astimezone(UTC)
 
 
+def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of local `day` `at`. A time the clocks skip (02:30 on a spring-forward
+    day) is the instant they skip at: a 02:30-06:00 range opens at 03:00 then, where Python's
+    reading of such a time (with the offset before the change: 03:30) loses 30 min of it."""
+    local = datetime.combine(day, at, zone)
+    after = local.astimezone(UTC)  # the old offset: past the jump
+    if after.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return after  # a time that exists (the first of the two on a fall-back day)
+    before = local.replace(fold=1).astimezone(UTC)  # the new offset: before the jump
+    offset = after.astimezone(zone).utcoffset()
+    low, high = int(before.timestamp()), int(after.timestamp())
+    while high - low > 1:  # the jump: the first second with the new offset
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == offset:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
 @lru_cache(maxsize=512)
 def _holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
@@ -103,11 +123,11 @@ class Calendar:
         windows: list[Window] = []
         if not self.is_closed_date(day):
             for open_range in self.week[day.weekday()]:
-                opens = datetime.combine(day, open_range.start, self.zone).astimezone(UTC)
+                opens = _instant(day, open_range.start, self.zone)
                 closes = (
                     ends_at
                     if open_range.ends_at_midnight
-                    else datetime.combine(day, open_range.end, self.zone).astimezone(UTC)
+                    else _instant(day, open_range.end, self.zone)
                 )
                 if closes <= opens:  # a range swallowed by a DST gap
                     continue

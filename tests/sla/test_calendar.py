@@ -47,6 +47,24 @@ def test_an_all_day_range_follows_the_length_of_the_local_day(day: date, hours: 
     )
 
 
+@pytest.mark.parametrize(
+    ("ranges", "window"),
+    [
+        (["02:30-06:00"], ((3, 0), (6, 0))),  # opens when the clocks jump past 02:30
+        (["00:00-02:30"], ((0, 0), (3, 0))),  # closes then: 2 h, all of the night that exists
+        (["01:00-02:00", "02:30-04:00"], ((1, 0), (4, 0))),  # the jump joins them
+    ],
+)
+def test_a_range_bound_the_clocks_skip_is_the_instant_they_skip_at(
+    ranges: list[str], window: tuple[tuple[int, int], tuple[int, int]]
+) -> None:
+    """On 29 March 2026 Paris goes from 02:00 to 03:00: 02:30 does not exist. Read with the
+    offset before the change, it was 03:30, and a 02:30-06:00 range lost half an hour."""
+    nights = calendar("nights", sunday=ranges)
+    opens, closes = next(nights.open_windows(paris(2026, 3, 29)))
+    assert (opens, closes) == (paris(2026, 3, 29, *window[0]), paris(2026, 3, 29, *window[1]))
+
+
 @pytest.mark.parametrize("start", [paris(2026, 3, 29, 0, 30), paris(2026, 10, 25, 0, 30)])
 def test_a_four_hour_budget_on_24_7_is_exactly_14400_seconds(start: datetime) -> None:
     """On an always-open calendar a budget is elapsed time, DST or not."""
