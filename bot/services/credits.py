@@ -61,20 +61,27 @@ class CreditService(Service):
         with self._transaction() as session:
             now = self._clock()
             ticket = self._load(session, ticket_id)
-            clock_kind, deadline = self._breach(ticket, now)
-            # A clock still running past its deadline has no ledger row yet: it is eligible now.
-            mark_eligible(
-                session,
-                ticket_id=ticket.id,
-                clock=clock_kind,
-                client_id=ticket.client_id,
-                breached_at=deadline,
-                now=now,
-                by="system",
-            )
+            # The ledger's row is the breach announced to the client, even for a GTR the probes
+            # found met afterwards (its requested credit stays, to be granted or declined).
             credit = session.scalars(
-                select(Credit).where(Credit.ticket_id == ticket.id, Credit.clock == clock_kind)
-            ).one()
+                select(Credit).where(Credit.ticket_id == ticket.id).order_by(Credit.id)
+            ).first()
+            if credit is None:
+                clock_kind, deadline = self._breach(ticket, now)
+                # A clock still running past its deadline has no ledger row yet: eligible now.
+                mark_eligible(
+                    session,
+                    ticket_id=ticket.id,
+                    clock=clock_kind,
+                    client_id=ticket.client_id,
+                    breached_at=deadline,
+                    now=now,
+                    by="system",
+                )
+                credit = session.scalars(
+                    select(Credit).where(Credit.ticket_id == ticket.id, Credit.clock == clock_kind)
+                ).one()
+            clock_kind = credit.clock
             moved = session.execute(
                 update(Credit)
                 .where(Credit.id == credit.id, Credit.state == step.source)

@@ -133,3 +133,24 @@ def test_the_amount_follows_the_monthly_cap(h: History) -> None:
     assert Decimal("120.00") == sum(Decimal(a.split()[0]) for a in amounts)
     assert "Monthly cap" not in replies[0]
     assert "Monthly cap: cut from 60.00 €" in replies[2]  # why 0.00 €
+
+
+def test_a_requested_credit_of_a_gtr_the_probes_found_met_can_still_be_settled(
+    h: History,
+) -> None:
+    """GTR due 17:00, requested at 17:01; the probes then confirm the server back since 16:59.
+    The clock met, but the client asked: the credit stays requested, and is declined (or
+    granted) rather than refused as "met" forever while the report lists it as requested."""
+    ticket = open_ticket(h, paris(11, 2, 9), WEB, TicketKind.MATERIEL, "disk")
+    h.clock.now = paris(11, 2, 17, 1)
+    h.credits.request(TECH, ticket)
+    h.clock.now = paris(11, 2, 17, 2)
+    with h.sessions.begin() as session:
+        assert h.tickets.stop_gtr_on_recovery(session, WEB, paris(11, 2, 16, 59)) == [ticket]
+    reply = h.credits.decline(TECH, ticket, "restored in time")
+    assert reply.text == (
+        "INT-1 GTR credit (60.00 €, month 2026-11) declined by <@U01AAA>. Note: restored in time"
+    )
+    with h.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+        assert credit.state is CreditState.DECLINED
