@@ -291,6 +291,8 @@ def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
         for key, value in sorted(entry.details.items()):
             if key == "text":
                 value = str(value).replace("\n", " ")[:120]
+            elif key in _INSTANTS or key.endswith("_at"):
+                value = _local(value, zone)
             lines.append(f"{'':27}{key}: {value}")
     for credit in evidence.credits:
         price = _price(evidence.prices.get(credit.clock))
@@ -301,6 +303,18 @@ def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
         f"status {ticket.status.value}, scope {ticket.scope.value}; local times in {zone.key}"
     )
     return "\n".join(lines)
+
+
+_INSTANTS = ("deadline", "until")  # the details that are instants, with those named `*_at`
+
+
+def _local(value: Any, zone: ZoneInfo) -> Any:
+    """An instant of the details (stored ISO-8601, UTC or not) in local time, as the lines are."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return value
+    return value if at.tzinfo is None else at.astimezone(zone).isoformat(timespec="seconds")
 
 
 def _price(line: CreditLine | None) -> dict[str, Any]:

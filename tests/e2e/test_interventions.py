@@ -813,3 +813,36 @@ def test_show_of_a_ticket_waiting_for_a_long_reason_fits_slack_limits(bot: Runni
     blocks = parse_blocks(reply.json()["blocks"])  # raises if Slack would refuse them
     shown = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     assert any("Waiting on the client since 2026-11-27 16:00" in text for text in shown)
+
+
+def test_audit_cli_gives_the_instants_of_its_details_in_local_time(
+    bot: RunningBot,
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The text timeline says its times are local: a deadline, a call time recorded late or a
+    breach under a line are too, not UTC a line below a local one."""
+    from bot.__main__ import main
+
+    bot.clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # 16:00 in Paris
+    bot.command("open acme-web-01 secours --at 15:50 down")
+    bot.clock.set(datetime(2026, 11, 28, 10, 0, tzinfo=UTC))
+    bot.command("claim 1")
+    monkeypatch.setenv(
+        "SUPPORTBOT_DATABASE_URL", database_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setattr("bot.cli.audit.utc_now", bot.clock)
+    assert main(["audit", "INT-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    details = {
+        line.split(": ", 1)[0].strip(): line.split(": ", 1)[1]
+        for line in lines[1:]
+        if line.startswith(" ")
+    }
+    assert details["called_at"] == "2026-11-27T15:50:00+01:00"
+    assert details["recorded_at"] == "2026-11-27T16:00:00+01:00"
+    assert details["deadline"] == "2026-11-28T09:50:00+01:00"
+    assert details["breached_at"] == "2026-11-28T09:50:00+01:00"
+    assert lines[-1].endswith("local times in Europe/Paris")
