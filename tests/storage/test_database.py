@@ -155,6 +155,26 @@ def test_audit_events_cannot_be_edited_or_deleted(engine: Engine) -> None:
         assert session.scalars(select(AuditEvent.actor_id)).all() == ["U1"]
 
 
+def test_an_audit_event_cannot_be_replaced_by_inserting_over_it(engine: Engine) -> None:
+    """SQLite's `INSERT OR REPLACE` deletes the row it collides with without firing the DELETE
+    trigger: an insert over an existing event is refused too, on both backends."""
+    sessions = sessionmaker(engine)
+    with sessions.begin() as session:
+        session.add(AuditEvent(at=NOW, actor_id="U1", action="credit.granted", details={}))
+    replace = (
+        "INSERT OR REPLACE INTO audit_events (id, at, actor_id, action, details) "
+        "SELECT id, at, 'U2', 'credit.declined', details FROM audit_events"
+        if engine.dialect.name == "sqlite"
+        else "INSERT INTO audit_events (id, at, actor_id, action, details) "
+        "SELECT id, at, 'U2', 'credit.declined', details FROM audit_events "
+        "ON CONFLICT (id) DO UPDATE SET actor_id = 'U2'"
+    )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(replace))
+    with sessions() as session:
+        assert session.scalars(select(AuditEvent.action)).all() == ["credit.granted"]
+
+
 def test_outbox_keys_are_unique(sessions: sessionmaker[Session]) -> None:
     """The idempotency key is enforced by the database."""
 
