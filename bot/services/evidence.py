@@ -289,11 +289,7 @@ def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
         command = f"  «{entry.command}»" if entry.command else ""
         lines.append(f"{local}  {entry.actor or '-':<12} {entry.action}{command}")
         for key, value in sorted(entry.details.items()):
-            if key == "text":
-                value = str(value).replace("\n", " ")[:120]
-            elif key in _INSTANTS or key.endswith("_at"):
-                value = _local(value, zone)
-            lines.append(f"{'':27}{key}: {value}")
+            lines.append(f"{'':27}{key}: {_detail(key, value, zone)}")
     for credit in evidence.credits:
         price = _price(evidence.prices.get(credit.clock))
         amount = f", {price['amount']} € for {price['month']}" if price else ""
@@ -306,6 +302,21 @@ def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
 
 
 _INSTANTS = ("deadline", "until")  # the details that are instants, with those named `*_at`
+
+
+def _detail(key: str, value: Any, zone: ZoneInfo) -> str:
+    """A detail as the text timeline shows it: instants in local time, nested ones too (the
+    clocks a ticket taken out of the forfait had), a text on one line."""
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}: {_detail(k, v, zone)}" for k, v in sorted(value.items()))
+        return f"{{{inner}}}"
+    if isinstance(value, list):
+        return f"[{', '.join(_detail(key, item, zone) for item in value)}]"
+    if key == "text":
+        return str(value).replace("\n", " ")[:120]
+    if key in _INSTANTS or key.endswith("_at"):
+        return str(_local(value, zone))
+    return str(value)
 
 
 def _local(value: Any, zone: ZoneInfo) -> Any:

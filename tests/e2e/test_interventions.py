@@ -846,3 +846,11 @@ def test_audit_cli_gives_the_instants_of_its_details_in_local_time(
     assert details["deadline"] == "2026-11-28T09:50:00+01:00"
     assert details["breached_at"] == "2026-11-28T09:50:00+01:00"
     assert lines[-1].endswith("local times in Europe/Paris")
+    bot.command("open acme-web-01 secours install a CMS")  # INT-2, out of the forfait:
+    bot.command("quote 2")  # its clock, in the audit, is in local time too
+    assert main(["audit", "INT-2"]) == 0
+    (left,) = [line for line in capsys.readouterr().out.splitlines() if "left_forfait" in line]
+    assert left.split(": ", 1)[1] == (
+        "{clocks: [{budget_seconds: 14400, clock: gti, consumed_seconds: 0,"
+        " deadline: 2026-11-28T15:00:00+01:00, state: running}], credits_withdrawn: []}"
+    )
