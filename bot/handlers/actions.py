@@ -19,6 +19,7 @@ from bot.grammar import MAX_FREE_TEXT, clean
 from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
+from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
@@ -98,6 +99,9 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 
         try:  # recorded before the ack, as a command is: a refusal keeps the text typed
             await answer_within(record)
+        except RepeatedDeliveryError:  # submitted before and recorded: nothing to do again
+            await ack()
+            return
         except Exception as error:  # shown in the modal; render_error logs bugs
             message = render_error(error, context.messages)
             await ack(response_action="errors", errors={UPDATE_BLOCK: message})

@@ -18,6 +18,7 @@ from bot.handlers.actions import act, dm, open_modal, payload_id, respond
 from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
+from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
@@ -92,6 +93,9 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             reply = await answer_within(
                 lambda: register_from_modal(context, actor, values, outage_id)
             )
+        except RepeatedDeliveryError:  # submitted before and recorded: nothing to do again
+            await ack()
+            return
         except Exception as error:  # shown in the modal by the field at fault (bugs logged)
             block = _block_of(getattr(error, "key", ""))
             await ack(

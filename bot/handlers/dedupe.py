@@ -4,13 +4,14 @@ Slack retries Events API deliveries (`X-Slack-Retry-Num`) and Socket Mode may re
 envelope; the identity of a delivery is its `event_id`, or the `trigger_id` Slack mints for each
 slash command, click and submission.
 
-Events, clicks and submissions are recorded in their own transaction before their listener
-runs. A slash command is recorded by the first transaction it commits, inside it (a session
-event, `before_commit`): its key commits with its effect or not at all, and the command's one
-write transaction is the only one it pays. A repeat of a command that changed something is
-refused there (`RepeatedDeliveryError`), on any worker, even after a restart. A command that only
-read (`show`, `list`, `/sla status`, `help`) leaves no key: a repeat reaching the same process
-is recognised in memory, one reaching another worker is answered again, which changes nothing.
+Events and clicks are recorded in their own transaction before their listener runs. A slash
+command or a modal's submission is recorded by the first transaction it commits, inside it (a
+session event, `before_commit`): its key commits with its effect or not at all, under the time
+limit of its answer (`bot.handlers.budget`), and its one write transaction is the only one it
+pays. A repeat of one that changed something is refused there (`RepeatedDeliveryError`), on any
+worker, even after a restart. One that only read (`show`, `list`, `/sla status`, `help`, a
+submission refused for a field) leaves no key: a repeat reaching the same process is recognised
+in memory, one reaching another worker is answered again, which changes nothing.
 """
 
 import logging
@@ -97,8 +98,10 @@ def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[],
         recent[key] = None
         if len(recent) > RECENT_KEYS:
             recent.popitem(last=False)
-        if req.body.get("command"):
-            _delivery.set(_Delivery(key))  # recorded by the command's own transaction
+        if req.body.get("command") or req.body.get("type") == "view_submission":
+            # Recorded by its own transaction: a separate one before it would wait, on SQLite,
+            # for the writers' lock outside the answer's time limit, and commit after it.
+            _delivery.set(_Delivery(key))
             await next()
             return resp
         try:

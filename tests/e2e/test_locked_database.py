@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 
+from bot.slack.ids import View
 from bot.storage.database import make_engine
 from bot.storage.models import AuditEvent, Ticket
 from bot.storage.threads import UNCONFIGURED_THREADS
-from tests.plugins.bot import RunningBot
+from tests.plugins.bot import TECH, RunningBot
 
 TOO_SLOW = (
     "The bot could not record this within the 3 seconds Slack allows (the database or Slack is"
@@ -69,6 +70,25 @@ def test_a_claim_stuck_behind_a_lock_is_answered_in_time_and_never_recorded(
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1))
         assert "claim" not in list(actions)
     assert bot.command("claim INT-1").startswith("INT-1 claimed")
+
+
+def test_an_update_modal_stuck_behind_a_lock_is_answered_in_time_and_never_recorded(
+    bot: RunningBot, database_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a command: the submission's delivery key is recorded in its own transaction, under
+    the time limit, not in one before it that waited for the lock outside of it (SQLite)."""
+    assert bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+    typed = {"update_text": {"text": {"type": "plain_text_input", "value": "told the client"}}}
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.budget"):
+        with ticket_locked(database_url, 1):
+            answer = bot.slack.send_view_submission(
+                View.UPDATE, typed, user_id=TECH, private_metadata="1"
+            )
+        assert answer.json() == {"response_action": "errors", "errors": {"update_text": TOO_SLOW}}
+        bot.slack.wait_until(lambda: "without committing" in caplog.text, timeout_s=10)
+    with bot.sessions() as session:
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1))
+        assert "ticket.updated" not in list(actions)
 
 
 def healthz(bot: RunningBot) -> tuple[int, dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Inbound de-duplication end to end: Slack's HTTP retries and Socket Mode redeliveries."""
 
+import json
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -8,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, driver
-from bot.storage.models import InboundEvent, Ticket
+from bot.storage.models import AuditEvent, InboundEvent, Ticket
 from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
 
 
@@ -147,3 +148,21 @@ def test_a_command_that_changed_something_is_not_run_again_by_another_instance(
     finally:
         stop_bot(second_bot, second_loop)
         stop_bot(first_bot, first_loop)
+
+
+def test_a_modal_submission_delivered_again_is_recorded_once(bot: RunningBot) -> None:
+    """The same signed submission (same trigger_id) posted again, as Socket Mode may redeliver
+    it: the update is recorded once, the repeat acked empty."""
+    from bot.slack.ids import View
+
+    bot.command("open acme-web-01 secours down")
+    typed = {"update_text": {"text": {"type": "plain_text_input", "value": "told the client"}}}
+    payload = driver.view_submission(
+        bot.slack, View.UPDATE, typed, user_id=TECH, private_metadata="1"
+    )
+    body = urlencode({"payload": json.dumps(payload)})
+    first, again = (bot.slack.send_http(body) for _ in range(2))
+    assert (first.status, first.text, again.status, again.text) == (200, "", 200, "")
+    with bot.sessions() as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1)))
+    assert actions == ["ticket.opened", "ticket.updated"]
