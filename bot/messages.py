@@ -207,6 +207,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "• :white_circle: `{server}` ({client}), plus sondé",
         "en": "• :white_circle: `{server}` ({client}), no longer probed",
     },
+    "alert.storm.line_maintenance": {
+        "fr": "• :wrench: `{server}` ({client}), maintenance en cours ({ref})",
+        "en": "• :wrench: `{server}` ({client}), maintenance in progress ({ref})",
+    },
     "alert.storm.line_up": {
         "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",
         "en": "• :large_green_circle: ~`{server}`~ ({client}), recovered after {duration}",

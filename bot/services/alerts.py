@@ -198,9 +198,13 @@ class AlertService(Service):
         else:
             storm = self._lock_storm(session, storm_id)
         # Servers joining an acknowledged storm were seen by nobody: their details mention the
-        # on-call, and the root asks again for someone to take the storm.
+        # on-call, and the root asks again for someone to take the storm. Not for servers
+        # under maintenance: their downtime is planned, as on a root of their own.
+        views = {outage.id: self._view(session, outage, now) for outage in outages}
+        unplanned = any(view.maintenance_ref is None for view in views.values())
         page = tuple(self.catalog.team.oncall) if storm.acknowledged_by is not None else ()
-        storm.acknowledged_by = storm.acknowledged_at = None
+        if unplanned:
+            storm.acknowledged_by = storm.acknowledged_at = None
         for outage in outages:
             outage.storm_id = storm.id
         session.flush()
@@ -212,8 +216,9 @@ class AlertService(Service):
         else:
             self._update_storm_root(session, storm, now)
         for outage in outages:
+            view = views[outage.id]
             text, blocks = render.storm_detail(
-                self._view(session, outage, now), self._messages, self._zone, page=page
+                view, self._messages, self._zone, page=() if view.maintenance_ref else page
             )
             self._post(
                 session,
@@ -442,12 +447,15 @@ class AlertService(Service):
             return outage.server_id, suggest_kind(failing), description
 
     def refresh_server(self, server_id: str) -> None:
-        """Update the root of the server's open outage, if it has one: whether it pages the
-        on-call depends on an open maintenance ticket on the server."""
+        """Update the root of the server's open outage, or of its storm, if it has one: whether
+        it pages the on-call depends on an open maintenance ticket on the server."""
         with self._transaction() as session:
             outage = get_open_outage(session, server_id)
             if outage is not None and outage.root_key is not None:
                 self._update_outage_root(session, outage, self._clock())
+            elif outage is not None and outage.storm_id is not None:
+                storm = self._lock_storm(session, outage.storm_id)
+                self._update_storm_root(session, storm, self._clock())
 
     def refresh(self, outage_id: int) -> None:
         """Update an outage's root (after a ticket was opened from it)."""
@@ -627,16 +635,7 @@ class AlertService(Service):
         server = session.get(Server, outage.server_id)
         client = session.get(Client, server.client_id) if server is not None else None
         silenced = self._silenced(session, {outage.server_id}, now)
-        maintenance = session.scalar(
-            select(Ticket.id)
-            .where(
-                Ticket.server_id == outage.server_id,
-                Ticket.kind == TicketKind.MAINTENANCE.value,
-                Ticket.status != TicketStatus.RESOLVED,
-            )
-            .order_by(Ticket.id)
-            .limit(1)
-        )
+        maintenance = self._maintenance(session, {outage.server_id})
         tickets = session.scalars(
             select(Ticket.id).where(Ticket.outage_id == outage.id).order_by(Ticket.id)
         )
@@ -657,7 +656,7 @@ class AlertService(Service):
             failing=tuple(self._failing(session, outage.server_id)) if not outage.ended_at else (),
             acknowledged_by=outage.acknowledged_by,
             acknowledged_at=outage.acknowledged_at,
-            maintenance_ref=None if maintenance is None else f"INT-{maintenance}",
+            maintenance_ref=maintenance.get(outage.server_id),
             silenced_until=silenced.get(outage.server_id),
             oncall=tuple(self.catalog.team.oncall),
             tickets=tuple(f"INT-{ticket_id}" for ticket_id in tickets),
@@ -673,9 +672,14 @@ class AlertService(Service):
             .join(Client, Client.id == Server.client_id)
             .where(Outage.storm_id == storm.id)
             .order_by(Outage.id)
-        )
+        ).all()
+        maintenance = self._maintenance(session, {row.server_id for row in rows})
         members = tuple(
-            render.StormMember(*row, monitored=self.catalog.probes_server(row.server_id))
+            render.StormMember(
+                *row,
+                monitored=self.catalog.probes_server(row.server_id),
+                maintenance_ref=maintenance.get(row.server_id),
+            )
             for row in rows
         )
         return render.StormView(
@@ -687,6 +691,19 @@ class AlertService(Service):
             acknowledged_by=storm.acknowledged_by,
             acknowledged_at=storm.acknowledged_at,
         )
+
+    def _maintenance(self, session: Session, server_ids: set[str]) -> dict[str, str]:
+        """Of `server_ids`, those with an open `maintenance` ticket: the ref of the first one."""
+        rows = session.execute(
+            select(Ticket.server_id, func.min(Ticket.id))
+            .where(
+                Ticket.server_id.in_(sorted(server_ids)),
+                Ticket.kind == TicketKind.MAINTENANCE.value,
+                Ticket.status != TicketStatus.RESOLVED,
+            )
+            .group_by(Ticket.server_id)
+        )
+        return {server: f"INT-{ticket}" for server, ticket in rows if server is not None}
 
     def _failing(self, session: Session, server_id: str) -> list[render.ProbeLine]:
         """The server's DOWN probes that are still in the catalog, by key."""

@@ -111,6 +111,7 @@ class StormMember:
     started_at: datetime
     ended_at: datetime | None
     monitored: bool = True  # False: the catalog no longer probes it, no recovery will be seen
+    maintenance_ref: str | None = None  # an open maintenance ticket on it: planned downtime
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,17 @@ class StormView:
     @property
     def pages(self) -> bool:
         """Whether the root mentions the on-call: while the storm lasts and nobody
-        acknowledged it, as an outage's does."""
-        return self.ended_at is None and self.acknowledged_by is None and bool(self.oncall)
+        acknowledged it, as an outage's does, unless every server it still has down and probed
+        is under maintenance (planned)."""
+        return (
+            self.ended_at is None
+            and self.acknowledged_by is None
+            and any(
+                m.ended_at is None and m.monitored and m.maintenance_ref is None
+                for m in self.members
+            )
+            and bool(self.oncall)
+        )
 
 
 def probe_name(key: str, server_id: str) -> str:
@@ -315,9 +325,13 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
     lines = []
     for member in view.members[:STORM_LINES]:
         names = {"server": member.server_id, "client": escape(member.client_name)}
-        if member.ended_at is None:
-            down = "alert.storm.line_down" if member.monitored else "alert.storm.line_unprobed"
-            lines.append(messages.get(down, **names))
+        if member.ended_at is None and not member.monitored:
+            lines.append(messages.get("alert.storm.line_unprobed", **names))
+        elif member.ended_at is None and member.maintenance_ref is not None:
+            ref = member.maintenance_ref
+            lines.append(messages.get("alert.storm.line_maintenance", **names, ref=ref))
+        elif member.ended_at is None:
+            lines.append(messages.get("alert.storm.line_down", **names))
         else:
             lasted = duration(member.ended_at - member.started_at, messages)
             lines.append(messages.get("alert.storm.line_up", **names, duration=lasted))
@@ -365,6 +379,9 @@ def storm_detail(
             probes=probe_lines(view, messages),
         )
     )
+    if view.maintenance_ref is not None:
+        note = messages.get("alert.root.maintenance", ref=view.maintenance_ref)
+        text = clip(f"{text}\n{note}")
     if page:
         text = clip(f"{text}\n{mentions(page)}")
     blocks: list[Block] = [

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import load_catalog
 from bot.errors import UserFacingError
+from bot.grammar import Open
 from bot.messages import Messages
 from bot.probes.state import CertificateExpiring, OutageClosed, OutageOpened
 from bot.services.alerts import AlertService
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
+from bot.sla import TicketKind
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.models import (
@@ -454,3 +456,47 @@ def test_a_shorter_silence_over_a_longer_one_says_the_longer_one_still_holds(
         ":no_bell: <@U01AAA> silenced alerts for node-1 until 2026-11-27 04:11: a silence in"
         " force until 2026-11-27 08:00 still holds."
     )
+
+
+def maintenance(alerting: Alerting, *servers: str) -> None:
+    """Open a `maintenance` ticket on each of `servers` (planned work: they may go down)."""
+    tickets = TicketService(
+        alerting.sessions, alerting.alerts.catalog, Messages("en"), clock=alerting.clock
+    )
+    tickets.watch_maintenance(alerting.alerts.refresh_server)
+    for server in servers:
+        tickets.open(Actor("U01AAA"), Open(server, TicketKind.MAINTENANCE, None, "kernel update"))
+
+
+def test_a_storm_of_servers_under_maintenance_pages_nobody(alerting: Alerting) -> None:
+    """A planned reboot of servers under maintenance tickets, more than the threshold at once:
+    their storm root says so and mentions nobody, as each root would have alone. A server
+    down without one joining it pages the on-call, and only its detail mentions them."""
+    maintenance(alerting, "node-1", "node-2", "node-3", "node-5")
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    with alerting.sessions() as session:
+        posted = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    root = next(message for message in posted if message.key == "storm-1/root")
+    assert "<@U01AAA>" not in root.text
+    assert "• :wrench: `node-1` (ACME SARL), maintenance in progress (INT-1)" in str(root.blocks)
+    details = [message.text for message in posted if message.key.endswith("/detail")]
+    assert len(details) == 3
+    assert all("<@" not in text for text in details)
+    assert "Maintenance in progress (INT-2): nobody is paged." in details[1]
+
+    alerting.alerts.acknowledge_storm(Actor("U01BBB"), 1)
+    alerting.down("node-5", after=timedelta(seconds=10))  # planned too: still acknowledged
+    root = latest_root(alerting, "storm-1/root")
+    assert "Acknowledged by <@U01BBB>" in str(root.blocks)
+    alerting.down("node-4", after=timedelta(seconds=20))  # nobody planned this one
+    root = latest_root(alerting, "storm-1/root")
+    assert "<@U01AAA>" in root.text
+    assert "• :red_circle: `node-4` (ACME SARL)" in str(root.blocks)
+    with alerting.sessions() as session:
+        details = session.scalars(
+            select(OutboxMessage.text)
+            .where(OutboxMessage.key.in_(["outage-4/detail", "outage-5/detail"]))
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert "<@" not in details[0]  # node-5, under maintenance
+    assert details[1].endswith("\n<@U01AAA>")  # node-4
