@@ -166,6 +166,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "{mentions}",
         "en": ":bell: Silence over at {at}: {server} is still down, for {duration} now.{mentions}",
     },
+    "alert.thread.maintenance_over": {
+        "fr": ":bell: Maintenance terminée ({ref}) : {server} est toujours en panne, depuis "
+        "{duration}.{mentions}",
+        "en": ":bell: Maintenance over ({ref}): {server} is still down, for {duration} now."
+        "{mentions}",
+    },
     "alert.reason": {"fr": " Raison : {reason}", "en": " Reason: {reason}"},
     "alert.certificate.expiring": {
         "fr": ":lock: Le certificat TLS {url:de} ({server}) expire dans {left}, le {at}. "

@@ -448,14 +448,45 @@ class AlertService(Service):
 
     def refresh_server(self, server_id: str) -> None:
         """Update the root of the server's open outage, or of its storm, if it has one: whether
-        it pages the on-call depends on an open maintenance ticket on the server."""
+        it pages the on-call depends on an open maintenance ticket on the server. The last one
+        closed on a server still down, its thread says so (`_maintenance_over`)."""
         with self._transaction() as session:
             outage = get_open_outage(session, server_id)
             if outage is not None and outage.root_key is not None:
+                self._maintenance_over(session, outage, self._clock())
                 self._update_outage_root(session, outage, self._clock())
             elif outage is not None and outage.storm_id is not None:
                 storm = self._lock_storm(session, outage.storm_id)
                 self._update_storm_root(session, storm, self._clock())
+
+    def _maintenance_over(self, session: Session, outage: Outage, now: datetime) -> None:
+        """No maintenance ticket is open any more on the server of `outage`, still down: say so
+        in its thread, mentioning the on-call unless someone handles the outage (the edit of
+        the root notifies nobody, and the next milestone may be hours away, or past). Once
+        per ticket, by key; nothing while a maintenance ticket is still open or the server is
+        silenced."""
+        assert outage.root_key is not None
+        view = self._view(session, outage, now)
+        if view.maintenance_ref is not None or view.silenced_until is not None:
+            return
+        closed = session.scalar(
+            select(func.max(Ticket.id)).where(
+                Ticket.server_id == outage.server_id,
+                Ticket.kind == TicketKind.MAINTENANCE.value,
+                Ticket.resolved_at > outage.started_at,
+            )
+        )
+        if closed is None:
+            return
+        text = self._messages.get(
+            "alert.thread.maintenance_over",
+            ref=f"INT-{closed}",
+            server=outage.server_id,
+            duration=duration(view.lasted(), self._messages),
+            mentions=" " + render.mentions(view.oncall) if view.pages else "",
+        )
+        key = f"outage-{outage.id}/maintenance-over/{closed}"
+        self._post(session, key, text, now, thread_key=outage.root_key)
 
     def refresh(self, outage_id: int) -> None:
         """Update an outage's root (after a ticket was opened from it)."""

@@ -349,7 +349,8 @@ def test_a_maintenance_ticket_opened_or_closed_during_an_outage_updates_its_root
     alerting: RunningBot, target: Target
 ) -> None:
     """The root stops paging the on-call once a maintenance ticket is opened on the server by
-    command (not only from the alert), and says who is paged again once it is resolved."""
+    command (not only from the alert), and says who is paged again once it is resolved, when
+    the thread tells them the server is still down."""
     bot = alerting
     wait_up(bot)
     target.stop()
@@ -369,6 +370,10 @@ def test_a_maintenance_ticket_opened_or_closed_during_an_outage_updates_its_root
     assert "INT-1 resolved" in bot.command("resolve INT-1 restored")
     paging = root_now(lambda m: "<@U01AAA>" in m.text)
     assert "INT-1" not in paging.text
+    # The edit notifies nobody: the thread tells the on-call the server is still down.
+    over = replies(bot, root, "Maintenance over (INT-1)")[-1]
+    assert over.startswith(":bell: Maintenance over (INT-1): web-01 is still down, for ")
+    assert over.endswith(" now. <@U01AAA>")
 
 
 def test_resolve_anyway_keeps_the_note_typed_with_the_command(

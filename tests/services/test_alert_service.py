@@ -458,14 +458,16 @@ def test_a_shorter_silence_over_a_longer_one_says_the_longer_one_still_holds(
     )
 
 
-def maintenance(alerting: Alerting, *servers: str) -> None:
-    """Open a `maintenance` ticket on each of `servers` (planned work: they may go down)."""
+def maintenance(alerting: Alerting, *servers: str) -> TicketService:
+    """Open a `maintenance` ticket on each of `servers` (planned work: they may go down); the
+    ticket service, watched by the alerts as the bot wires it."""
     tickets = TicketService(
         alerting.sessions, alerting.alerts.catalog, Messages("en"), clock=alerting.clock
     )
     tickets.watch_maintenance(alerting.alerts.refresh_server)
     for server in servers:
         tickets.open(Actor("U01AAA"), Open(server, TicketKind.MAINTENANCE, None, "kernel update"))
+    return tickets
 
 
 def test_a_storm_of_servers_under_maintenance_pages_nobody(alerting: Alerting) -> None:
@@ -500,3 +502,26 @@ def test_a_storm_of_servers_under_maintenance_pages_nobody(alerting: Alerting) -
         ).all()
     assert "<@" not in details[0]  # node-5, under maintenance
     assert details[1].endswith("\n<@U01AAA>")  # node-4
+
+
+def test_a_maintenance_over_on_a_server_still_down_pages_the_oncall(alerting: Alerting) -> None:
+    """node-1 went down for its maintenance at 04:00 (local) and its milestones paged nobody,
+    the last one at 4 hours. The maintenance ticket is resolved at 08:30 with node-1 still
+    down: no milestone is left to say so, so the thread says it at once, mentioning the on-call."""
+    tickets = maintenance(alerting, "node-1")
+    alerting.down("node-1", after=timedelta(0))
+    assert alerting.alerts.post_outage_milestones(START + timedelta(hours=4, minutes=1)) == 1
+    alerting.clock.now = START + timedelta(hours=4, minutes=30)
+    tickets.resolve(Actor("U01AAA"), 1, "kernel updated")
+    with alerting.sessions() as session:
+        told = session.scalars(
+            select(OutboxMessage.text)
+            .where(OutboxMessage.thread_key == "outage-1/root")
+            .order_by(OutboxMessage.id)
+        ).all()
+    lasts, over = told
+    assert "<@U01AAA>" not in lasts  # the 4h milestone, under maintenance
+    assert over == (
+        ":bell: Maintenance over (INT-1): node-1 is still down, for 4h30m now. <@U01AAA>"
+    )
+    assert alerting.alerts.post_outage_milestones(START + timedelta(hours=4, minutes=31)) == 0
