@@ -332,13 +332,13 @@ class AlertService(Service):
                 if new_root:  # confirmed while silenced: alerted now
                     self._post_outage_root(session, outage, now)
                     queued += 1
-                if outage.root_key is None:
-                    continue  # a storm member: the storm thread does not count per server
                 silence = ended.get(outage.server_id)
                 pinged = False
                 if silence is not None and silence.ends_at > outage.confirmed_at:
                     pinged = self._silence_over(session, outage, silence, now, new_root=new_root)
                     queued += pinged
+                if outage.root_key is None:
+                    continue  # a storm member: the storm thread does not count per server
                 label = reached_milestone(now - outage.started_at)
                 if label is None:
                     continue
@@ -409,11 +409,15 @@ class AlertService(Service):
         *,
         new_root: bool,
     ) -> bool:
-        """The silence of a server still down is over: say so in the outage's thread, mentioning
-        the on-call unless someone handles the outage, and bring the root up to date (it said
-        "silenced until…" and offered no Silence button). Once per silence, by key; False when
-        already said."""
-        assert outage.root_key is not None
+        """The silence of a server still down is over: say so in the outage's thread (its
+        storm's, for a storm member), mentioning the on-call unless someone handles the outage,
+        and bring the root up to date (it said "silenced until…" and offered no Silence
+        button). Once per silence, by key; False when already said."""
+        if outage.root_key is not None:
+            thread = outage.root_key
+        else:
+            assert outage.storm_id is not None
+            thread = storm_root_key(outage.storm_id)
         view = self._view(session, outage, now)
         text = self._messages.get(
             "alert.thread.silence_over",
@@ -424,9 +428,9 @@ class AlertService(Service):
             mentions=" " + render.mentions(view.oncall) if view.pages and not new_root else "",
         )
         key = f"outage-{outage.id}/silence-over/{silence.id}"
-        if not self._post(session, key, text, now, thread_key=outage.root_key):
+        if not self._post(session, key, text, now, thread_key=thread):
             return False
-        if not new_root:  # a root posted in this run shows the outage as it is now
+        if not new_root and outage.root_key is not None:  # a new root shows the outage as now
             self._update_outage_root(session, outage, now)
         return True
 

@@ -525,3 +525,23 @@ def test_a_maintenance_over_on_a_server_still_down_pages_the_oncall(alerting: Al
         ":bell: Maintenance over (INT-1): node-1 is still down, for 4h30m now. <@U01AAA>"
     )
     assert alerting.alerts.post_outage_milestones(START + timedelta(hours=4, minutes=31)) == 0
+
+
+def test_a_silence_over_on_a_storm_server_still_down_pages_the_oncall(alerting: Alerting) -> None:
+    """node-3 of a storm was silenced for 30 minutes; when the silence is over, it is still
+    down: the storm's thread says so, once, mentioning the on-call, as an outage's would."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.alerts.silence(Actor("U01AAA"), "node-3", timedelta(minutes=30), "disk swap")
+    alerting.up("node-1", "node-2", after=timedelta(minutes=5))
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=20)) == 0
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=31)) == 1
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=32)) == 0
+    with alerting.sessions() as session:
+        told = session.scalars(
+            select(OutboxMessage.text)
+            .where(OutboxMessage.thread_key == "storm-1/root")
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert told[-1] == (
+        ":bell: Silence over at 2026-11-27 04:30: node-3 is still down, for 31m now. <@U01AAA>"
+    )
