@@ -205,6 +205,11 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Tempête d'alertes : {count} serveurs en panne ({recovered} rétabli{recovered:s})",
         "en": "Alert storm: {count} servers down ({recovered} recovered)",
     },
+    "alert.storm.text_over": {
+        "fr": "Tempête terminée : {count} serveurs étaient en panne "
+        "({recovered} rétabli{recovered:s})",
+        "en": "Alert storm over: {count} servers were down ({recovered} recovered)",
+    },
     "alert.storm.line_down": {
         "fr": "• :red_circle: `{server}` ({client})",
         "en": "• :red_circle: `{server}` ({client})",

@@ -347,7 +347,10 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
     if chunk:
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     notes = [messages.get("alert.storm.footer", recovered=recovered, count=count)]
-    text = messages.get("alert.storm.text", count=count, recovered=recovered)
+    over = view.ended_at is not None
+    text = messages.get(
+        "alert.storm.text_over" if over else "alert.storm.text", count=count, recovered=recovered
+    )
     if view.acknowledged_by is not None and view.acknowledged_at is not None:
         at = local_time(view.acknowledged_at, zone)
         notes.append(messages.get("alert.root.acknowledged", user=view.acknowledged_by, at=at))

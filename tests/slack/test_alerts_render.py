@@ -99,3 +99,15 @@ def test_a_storm_root_lists_its_servers_within_slack_limits() -> None:
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
     assert "… and 240 more" in str(blocks)
+
+
+def test_a_storm_over_says_so_in_its_text_too() -> None:
+    """The text is what notifications, search and the channel list show: once every server is
+    back, it no longer says the servers are down."""
+    members = tuple(
+        StormMember(f"node-{n}", "ACME", STARTED, STARTED + timedelta(minutes=3)) for n in range(3)
+    )
+    over = STARTED + timedelta(minutes=3)
+    text, blocks = storm_root(StormView(1, STARTED, over, members, ("U01AAA",)), EN, PARIS)
+    assert text == "Alert storm over: 3 servers were down (3 recovered)"
+    assert "Alert storm over" in str(blocks)
