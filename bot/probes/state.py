@@ -3,7 +3,9 @@
 A probe goes DOWN after `failures` consecutive failures and UP after `successes` consecutive
 successes; from UNKNOWN the first streak that reaches its threshold decides. While the current
 streak disagrees with the status (or the status is UNKNOWN) the probe is unsettled and is checked
-again every `retry_interval` instead of every `interval`.
+again every `retry_interval` instead of every `interval`. Results further apart than a probe's
+`interval` and `timeout` plus `STREAK_GAP` are not consecutive: nobody watched in between (the
+bot was down, or no instance led), so the later one starts a streak of its own.
 """
 
 import math
@@ -13,6 +15,10 @@ from datetime import datetime, timedelta
 
 from bot.probes.result import ProbeResult, ProbeSpec
 from bot.storage.models import ProbeStatus
+
+# Beyond its probe's pace, how long results may be apart and still count as one streak: enough
+# for a restart or a new leader taking over (lease: 20 s at most), not for a bot that was down.
+STREAK_GAP = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +107,21 @@ def advance(
     state: StreakState, result: ProbeResult, probe: ProbeSpec, *, now: datetime
 ) -> tuple[StreakState, Transition | None]:
     """Fold one result into the state; `now` is when the result was known."""
+    # Results a gap apart are not consecutive: what was seen before it counts for nothing.
+    watched = state.last_checked_at is None or (
+        result.at - state.last_checked_at <= probe.interval + probe.timeout + STREAK_GAP
+    )
+    streak_successes = state.successes if watched else 0
+    streak_failures = state.failures if watched else 0
     if result.ok:
-        continuing = state.successes > 0
-        successes, failures = state.successes + 1, 0
+        continuing = streak_successes > 0
+        successes, failures = streak_successes + 1, 0
         reached = successes >= probe.successes and state.status is not ProbeStatus.UP
         new_status = ProbeStatus.UP if reached else state.status
         last_error = state.last_error
     else:
-        continuing = state.failures > 0
-        successes, failures = 0, state.failures + 1
+        continuing = streak_failures > 0
+        successes, failures = 0, streak_failures + 1
         reached = failures >= probe.failures and state.status is not ProbeStatus.DOWN
         new_status = ProbeStatus.DOWN if reached else state.status
         last_error = result.error

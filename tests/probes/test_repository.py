@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import ServerSpec
 from bot.probes.engine import ProbeEngine
 from bot.probes.rollup import Rollup
-from bot.probes.state import OutageOpened, ProbeEvent, StreakState, Transition
+from bot.probes.state import (
+    OutageClosed,
+    OutageOpened,
+    ProbeEvent,
+    StreakState,
+    Transition,
+)
 from bot.storage.database import transaction
 from bot.storage.models import ProbeStatus
 from bot.storage.probes import (
@@ -137,6 +143,61 @@ def test_a_restart_continues_the_failure_streak(sessions: sessionmaker[Session])
             outage = get_open_outage(session, "acme-web-01")
             assert outage is not None
             assert (outage.id, outage.started_at) == (opened.outage_id, first_failure)
+
+    asyncio.run(scenario())
+
+
+def test_a_streak_does_not_continue_across_a_week_the_bot_was_down(
+    sessions: sessionmaker[Session],
+) -> None:
+    """UP, two failures, a week down, one failure: not DOWN dated a week back. Then DOWN, one
+    success, a week down, one success: not UP, nor the outage ended a week back (GTR's instant);
+    nobody watched the server in between, so the streaks start again."""
+    clock = Clock()
+    events: list[ProbeEvent] = []
+
+    async def record(event: ProbeEvent) -> None:
+        events.append(event)
+
+    async def scenario() -> None:
+        listener, web, key = await tcp_server_probed(sessions)
+        port = listener.sockets[0].getsockname()[1]
+        async with ProbeEngine([web], sessions, clock) as engine:
+            for _ in range(2):
+                assert (await engine.check_once(key)).ok
+                clock.advance(5)
+            listener.close()
+            await listener.wait_closed()
+            for _ in range(2):
+                assert not (await engine.check_once(key)).ok
+                clock.advance(5)
+        clock.advance(7 * 24 * 3600)
+        async with ProbeEngine([web], sessions, clock, on_event=record) as engine:
+            assert not (await engine.check_once(key)).ok
+            assert engine.state(key).status is ProbeStatus.UP
+            assert (engine.state(key).failures, engine.state(key).streak_started_at) == (
+                1,
+                clock(),
+            )
+            clock.advance(5)
+            for _ in range(2):
+                await engine.check_once(key)
+                clock.advance(5)
+            assert engine.state(key).status is ProbeStatus.DOWN
+            listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", port)
+            assert (await engine.check_once(key)).ok
+        clock.advance(7 * 24 * 3600)
+        async with ProbeEngine([web], sessions, clock, on_event=record) as engine:
+            back = clock()
+            assert (await engine.check_once(key)).ok
+            assert engine.state(key).status is ProbeStatus.DOWN
+            clock.advance(5)
+            assert (await engine.check_once(key)).ok
+            assert engine.state(key).status is ProbeStatus.UP
+        listener.close()
+        await listener.wait_closed()
+        closed = [event for event in events if isinstance(event, OutageClosed)]
+        assert [event.ended_at for event in closed] == [back]
 
     asyncio.run(scenario())
 

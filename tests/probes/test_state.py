@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from bot.config.catalog import IcmpProbe, ServerSpec, TcpProbe
 from bot.probes.result import ProbeResult, probe_key
 from bot.probes.state import (
+    STREAK_GAP,
     OutageClosed,
     OutageOpened,
     StreakState,
@@ -70,6 +71,21 @@ def test_two_successes_come_back_up_from_the_first_success() -> None:
     state, transitions = feed(down, [(70, True), (75, True)])
     assert state.status is UP
     assert transitions == [Transition(KEY, UP, s(70), s(75), "timeout")]
+
+
+def test_results_further_apart_than_the_probe_s_pace_and_streak_gap_start_a_new_streak() -> None:
+    """A restart within the gap continues the streak; the bot away longer restarts it, so a
+    DOWN probe's old success does not date its recovery, nor old failures its outage."""
+    gap = (PROBE.interval + PROBE.timeout + STREAK_GAP).total_seconds()
+    down, _ = feed(up_state(), [(30, False), (35, False), (40, False)])
+    state, transitions = feed(down, [(70, True), (70 + gap, True)])
+    assert transitions == [Transition(KEY, UP, s(70), s(70 + gap), "timeout")]
+    state, transitions = feed(down, [(70, True), (70 + gap + 1, True)])
+    assert (state.status, state.successes, state.streak_started_at) == (DOWN, 1, s(71 + gap))
+    assert transitions == []
+    state, transitions = feed(up_state(), [(30, False), (35, False), (36 + gap, False)])
+    assert (state.status, state.failures, state.streak_started_at) == (UP, 1, s(36 + gap))
+    assert transitions == []
 
 
 def test_the_first_settled_streak_decides_from_unknown() -> None:
