@@ -21,12 +21,11 @@ from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
+from bot.handlers.replies import respond
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack import render
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
-from bot.storage.models import OutboxOperation
-from bot.storage.outbox import Outbound, add_message
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger(__name__)
@@ -160,28 +159,3 @@ async def open_modal(
         logger.warning("views.open refused: %s", error.response.get("error"))
         reply = Reply(context.messages.get("error.modal_refused"))
         await in_database_thread(respond, context, body, reply)
-
-
-def respond(context: HandlerContext, body: dict[str, Any], reply: Reply) -> None:
-    """Queue an ephemeral reply to an interaction's response_url."""
-    url = body.get("response_url")
-    if not url:
-        return
-    message = Outbound(
-        key=f"response/{body.get('trigger_id') or body['actions'][0].get('action_ts')}",
-        operation=OutboxOperation.RESPONSE,
-        response_url=url,
-        text=reply.text,
-        blocks=reply.blocks,
-    )
-    with context.sessions.begin() as session:
-        add_message(session, message, now=context.clock())
-    context.wake()
-
-
-def dm(context: HandlerContext, user_id: str, trigger_id: str, reply: Reply) -> None:
-    """Queue a direct message (a modal has no response_url to answer on)."""
-    message = Outbound(key=f"dm/{trigger_id}", channel_id=user_id, text=reply.text)
-    with context.sessions.begin() as session:
-        add_message(session, message, now=context.clock())
-    context.wake()

@@ -14,12 +14,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.grammar import open_from_fields
-from bot.handlers.actions import act, dm, open_modal, payload_id, respond
+from bot.handlers.actions import act, open_modal, payload_id
 from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
+from bot.handlers.replies import dm, respond
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack.alerts_render import open_intervention_modal
