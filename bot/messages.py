@@ -459,6 +459,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{month} n'a pas commencé : pas de bilan à faire.",
         "en": "{month} has not begun: there is nothing to report yet.",
     },
+    "report.follows": {
+        "fr": "Le bilan prend un peu de temps à établir : il suivra ici dans un instant.",
+        "en": "The report takes a while to build: it will follow here in a moment.",
+    },
     "report.posted": {
         "fr": "Bilan {month} publié dans le canal.",
         "en": "Report {month} posted in the channel.",

@@ -13,7 +13,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.storage.commit_gate import CommitGate, WorkAbandonedError, current_gate
 
@@ -47,6 +47,38 @@ async def answer_within(
         work.add_done_callback(lambda finished: _log_late(finished, started))
         raise WorkAbandonedError
     return await work
+
+
+# Work answered later than its ack: referenced until it is delivered (the loop keeps weak ones).
+_FOLLOWING: set["asyncio.Task[Any]"] = set()
+
+
+async def answer_or_follow_up(
+    compute: Callable[[], Awaitable[T]],
+    follow_up: Callable[[T | Exception], Awaitable[None]],
+    *,
+    seconds: float,
+) -> T | None:
+    """`compute()`'s result (or its error) if it comes within `seconds`; else None at once, and
+    `follow_up` gets the result or the error once it comes. For slow work that is worth its
+    wait (a report), where giving up would only make every try fail: it runs outside the
+    answer's commit gate, and its result is delivered after the ack."""
+    work = asyncio.create_task(_call(compute), context=contextvars.Context())
+    done, _ = await asyncio.wait({work}, timeout=seconds)
+    if done:
+        return work.result()
+
+    async def deliver() -> None:
+        try:
+            outcome: T | Exception = await work
+        except Exception as error:  # delivered as a reply: render_error logs bugs
+            outcome = error
+        await follow_up(outcome)
+
+    delivery = asyncio.create_task(deliver(), context=contextvars.Context())
+    _FOLLOWING.add(delivery)
+    delivery.add_done_callback(_FOLLOWING.discard)
+    return None
 
 
 async def _call(compute: Callable[[], Awaitable[T]]) -> T:

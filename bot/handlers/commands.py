@@ -23,8 +23,10 @@ from bot.grammar import (
     parse_silence,
     parse_status,
 )
+from bot.handlers.budget import answer_or_follow_up
 from bot.handlers.context import HandlerContext
-from bot.handlers.errors import ack_with_reply
+from bot.handlers.errors import ack_with_reply, render_error
+from bot.handlers.replies import respond
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack.ids import Command
@@ -32,6 +34,8 @@ from bot.storage.threads import in_database_thread
 
 COMMANDS = tuple(command.value for command in Command)
 SLA_WORDS = ("status", "report", "credit", "silence", "help")
+# How long `/sla report` may take before its ack says the report follows (Slack allows 3 s).
+REPORT_INLINE_SECONDS = 1.5
 
 
 def register(app: AsyncApp, context: HandlerContext) -> None:
@@ -124,9 +128,24 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
         if request.public:  # anyone may read a report; posting one in the channel is an act
             await require_technician(context, actor, "report public")
-        return await in_database_thread(
-            context.reports.answer, actor, request, channel_id=command.get("channel_id")
-        )
+
+        async def answer() -> Reply:
+            channel_id = command.get("channel_id")
+            return await in_database_thread(
+                context.reports.answer, actor, request, channel_id=channel_id
+            )
+
+        async def follow_up(outcome: Reply | Exception) -> None:
+            reply = (
+                outcome
+                if isinstance(outcome, Reply)
+                else Reply(render_error(outcome, context.messages))
+            )
+            await in_database_thread(respond, context, command, reply)
+
+        # A month of many clients takes seconds to build: it follows the ack rather than fail.
+        reply = await answer_or_follow_up(answer, follow_up, seconds=REPORT_INLINE_SECONDS)
+        return reply or Reply(context.messages.get("report.follows"))
     if word == "credit":
         act = parse_credit(rest)
         actor = Actor(str(command["user_id"]), f"/sla {text}"[:3000])
