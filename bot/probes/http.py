@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import re
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.config.catalog import HttpProbe
-from bot.probes.lookup import HostLookup
+from bot.probes.lookup import HostLookup, connect, is_address
 from bot.probes.result import ProbeResult
 from bot.probes.tcp import describe_os_error
 
@@ -135,7 +136,11 @@ class HttpProber:
             context = _context(self._ssl)
         try:
             async with asyncio.timeout(timeout_s):
-                _reader, writer = await asyncio.open_connection(host, port, ssl=context)
+                if self._lookup is None or is_address(host):
+                    _reader, writer = await asyncio.open_connection(host, port, ssl=context)
+                else:  # looked up on the probes' threads, as the check's own connection was
+                    infos = await self._lookup.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                    _reader, writer = await connect(infos, host, ssl=context)
         except (TimeoutError, OSError) as exc:
             log.warning("%s:%s: cannot read the certificate: %s", host, port, _describe(exc))
             return None

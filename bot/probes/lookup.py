@@ -83,6 +83,33 @@ class HostLookup:
             lookup.exception()  # retrieved: every check that waited for it may have given up
 
 
+async def connect(
+    infos: AddressInfo, host: str, **options: Any
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the first of `host`'s addresses (`infos`) that accepts one, in the
+    resolver's order, as `asyncio.open_connection` tries a name's; each socket address whole (a
+    link-local IPv6 keeps its scope). `options` as for `asyncio.open_connection` (`ssl`: the
+    certificate is checked against `host`). The last refusal if no address accepts."""
+    loop = asyncio.get_running_loop()
+    if options.get("ssl"):
+        options.setdefault("server_hostname", host)
+    error: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _name, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        except BaseException:  # cancelled: the check's time is up
+            sock.close()
+            raise
+        return await asyncio.open_connection(sock=sock, **options)
+    raise error
+
+
 def is_address(host: str) -> bool:
     """Whether `host` is an IP address literal, which needs no lookup."""
     try:

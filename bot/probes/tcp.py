@@ -7,7 +7,7 @@ import socket
 import time
 from datetime import datetime, timedelta
 
-from bot.probes.lookup import AddressInfo, HostLookup, is_address
+from bot.probes.lookup import HostLookup, connect, is_address
 from bot.probes.result import ProbeResult
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ async def probe_tcp(
             if lookup is not None and resolving:
                 infos = await lookup.getaddrinfo(host, port, type=socket.SOCK_STREAM)
                 resolving = False
-                writer = await _connect(infos, host, port)
+                _reader, writer = await connect(infos, host)
             else:
                 _reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError:
@@ -52,20 +52,6 @@ async def probe_tcp(
     except OSError as exc:  # the peer reset the connection we were closing: it did accept it
         log.debug("%s: closing the probe connection: %s", key, exc)
     return ProbeResult(key, ok=True, at=at, latency=latency)
-
-
-async def _connect(infos: AddressInfo, host: str, port: int) -> asyncio.StreamWriter:
-    """A connection to the first of `host`'s addresses (`infos`) that accepts one, in the
-    resolver's order (as `asyncio.open_connection` tries them); the last refusal if none does."""
-    error: OSError = OSError(f"no address for {host}")
-    for family, _type, _proto, _name, address in infos:
-        try:
-            _reader, writer = await asyncio.open_connection(address[0], port, family=family)
-        except OSError as exc:
-            error = exc
-        else:
-            return writer
-    raise error
 
 
 def describe_os_error(exc: OSError) -> str:

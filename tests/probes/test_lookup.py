@@ -2,7 +2,9 @@
 
 import asyncio
 import socket
+import ssl
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from bot.probes.http import HttpProber
 from bot.probes.lookup import HostLookup
 from bot.probes.tcp import probe_tcp
 from tests.probes.support import T0
-from tests.probes.test_checks import http_probe
+from tests.probes.test_checks import _self_signed, http_probe, web_server
 
 
 def test_checks_of_a_name_share_its_lookup_in_flight() -> None:
@@ -114,3 +116,35 @@ def test_http_checks_sharing_a_hung_lookup_all_say_it_is_the_name() -> None:
         return [result.error for result in results]
 
     assert asyncio.run(scenario()) == ["cannot resolve slow.test: no answer in 1 s"] * 3
+
+
+def test_an_https_probe_of_a_name_reads_its_certificate_through_the_lookup(
+    tmp_path: Path,
+) -> None:
+    """The certificate's own connection looks its host up on the probes' threads too: a name
+    only they know (the machine's DNS does not) still has its expiry read."""
+    cert, key = _self_signed(tmp_path, days=30)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, port: int, *_args: Any) -> list[tuple[Any, ...]]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    async def scenario() -> dict[str, Any]:
+        async with web_server(server_context) as port:
+            lookup = HostLookup(2, getaddrinfo=getaddrinfo)
+            prober = HttpProber(lookup=lookup)
+            try:
+                url = f"https://tls.test:{port}/ok"
+                result = await prober.check("k", http_probe(url, verify_tls=False), at=T0)
+            finally:
+                await prober.close()
+                lookup.close()
+        assert result.ok, result.error
+        return result.details
+
+    details = asyncio.run(scenario())
+    assert "cert_days_left" in details
+    assert asked == ["tls.test", "tls.test"]  # the check's connection, then the certificate's
