@@ -78,22 +78,16 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 
     async def handle_update_view(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         value = view["state"]["values"][UPDATE_BLOCK][UPDATE_INPUT].get("value") or ""
-        text = clean(value)
-        if not text or len(text) > MAX_FREE_TEXT:
-            key = "modal.update.empty" if not text else "usage.text_too_long"
-            message = context.messages.get(key, limit=MAX_FREE_TEXT)
-            await ack(response_action="errors", errors={UPDATE_BLOCK: message})
-            return
-        try:
-            ticket_id = payload_id(view["private_metadata"])
-        except UserFacingError as error:
-            message = render_error(error, context.messages)
-            await ack(response_action="errors", errors={UPDATE_BLOCK: message})
-            return
-        actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
 
         async def record() -> None:
+            ticket_id = payload_id(view["private_metadata"])
+            actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
+            # An outsider is refused (and audited) whatever was typed; then the text is read.
             await require_technician(context, actor, "update", ticket_id=ticket_id)
+            text = clean(value)
+            if not text or len(text) > MAX_FREE_TEXT:
+                key = "modal.update.empty" if not text else "usage.text_too_long"
+                raise UserFacingError(key, limit=MAX_FREE_TEXT)
             await in_database_thread(context.tickets.update, actor, ticket_id, text)
 
         try:  # recorded before the ack, as a command is: a refusal keeps the text typed

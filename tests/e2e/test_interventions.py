@@ -653,6 +653,27 @@ def test_a_button_or_modal_naming_no_ticket_is_answered_not_crashed(
     assert opened.json()["errors"] == {"open_description": bad}
 
 
+def test_an_outsider_s_update_modal_is_refused_whatever_its_text(bot: RunningBot) -> None:
+    """A blank update from an outsider used to be asked for text, and no refusal recorded; a
+    technician's blank one is still asked for text."""
+    from bot.slack.ids import View
+
+    bot.command("open acme-web-01 secours down")
+    blank = {"update_text": {"text": {"type": "plain_text_input", "value": "  "}}}
+    for user, expected in (
+        (OUTSIDER, "Only technicians may do that; the attempt is recorded."),
+        (TECH, "Write what the client was told."),
+    ):
+        answer = bot.slack.send_view_submission(
+            View.UPDATE, blank, user_id=user, private_metadata="1"
+        )
+        assert answer.json() == {"response_action": "errors", "errors": {"update_text": expected}}
+    assert [(a, who) for a, who, _ in audit_actions(bot, 1)] == [
+        ("ticket.opened", TECH),
+        ("refused", OUTSIDER),
+    ]
+
+
 def test_an_out_of_scope_root_offers_no_resolve_until_quoted(bot: RunningBot) -> None:
     """Past the allowance, resolving is refused until a quote or a refusal is recorded: the
     root does not offer Resolve (nor Claim) until then, and offers both once quoted."""
