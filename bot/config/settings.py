@@ -8,6 +8,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
+MAX_INSTANCE_ID = 160
 SHIPPED_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
 
 
@@ -82,6 +83,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")) or len(value.split()) != 1:
             raise PydanticCustomError(
                 "http_url", "must be an http:// or https:// URL, such as https://slack.com/api/"
+            )
+        return value
+
+    @field_validator("instance_id")
+    @classmethod
+    def _instance_name(cls, value: str | None) -> str | None:
+        # The leader lease stores `<instance>/w<k>#<process token>` in 200 characters, and
+        # tells an instance's processes apart by what follows its `#`.
+        if value is not None and (not 0 < len(value) <= MAX_INSTANCE_ID or "#" in value):
+            raise PydanticCustomError(
+                "instance_id",
+                f"must be 1 to {MAX_INSTANCE_ID} characters, without '#' (e.g. the host name)",
             )
         return value
 

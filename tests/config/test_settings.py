@@ -157,3 +157,16 @@ def test_an_empty_catalog_setting_is_refused_by_name(
     monkeypatch.setenv("SUPPORTBOT_CATALOG", "")
     assert main(["check-config"]) == 2
     assert "SUPPORTBOT_CATALOG: is empty: name the catalog file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["bot#1", "x" * 161, ""])
+def test_an_instance_id_the_lease_cannot_hold_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """The lease tells an instance's processes apart by what follows a `#`: an instance `bot`
+    could take over the live lease of `bot#1`; and its holder column has 200 characters."""
+    monkeypatch.setenv("SUPPORTBOT_INSTANCE_ID", value)
+    assert main(["migrate"]) == 2
+    assert "SUPPORTBOT_INSTANCE_ID: must be 1 to 160 characters, without '#'" in (
+        capsys.readouterr().err
+    )
