@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -32,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, Settings, load_catalog
-from bot.errors import ListenError
+from bot.errors import ListenError, SlackRefusedError
 from bot.handlers import actions, commands, dedupe
 from bot.handlers import alerts as alert_handlers
 from bot.handlers.access import Authorizer
@@ -73,6 +75,12 @@ logger = logging.getLogger("supportbot")
 PROBES_RETRY = 1.0  # seconds before restarting a probe engine that failed; doubled, up to:
 MAX_PROBES_RETRY = 30.0
 SOCKET_MODE_DRAIN = 10.0  # seconds a stop waits for the Socket Mode envelopes being answered
+SOCKET_MODE_RETRY = 1.0  # seconds before asking apps.connections.open again; doubled, up to:
+MAX_SOCKET_MODE_RETRY = 60.0
+# apps.connections.open's answers that a later call may not repeat; any other refuses the token.
+SOCKET_MODE_TRANSIENT = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 
 Clock = Callable[[], datetime]
 
@@ -415,7 +423,9 @@ class BotServer:
             raise RuntimeError("the bot is not started")
         return int(self._runner.addresses[0][1])
 
-    async def start(self) -> None:
+    async def start(self, stop: asyncio.Event | None = None) -> None:
+        """Listen, campaign, and connect over Socket Mode when configured: `stop` set meanwhile
+        (SIGTERM) gives up waiting for Slack; a token Slack refuses raises SlackRefusedError."""
         self._runner = web.AppRunner(
             build_web_app(self.runtime, self.bolt, self.scheduler, self), access_log=None
         )
@@ -433,10 +443,44 @@ class BotServer:
             self.leadership.run(self._stopping), name="leadership"
         )
         if self.credentials.app_token is not None:
-            self._socket_mode = _SocketModeHandler(self.bolt, self.credentials.app_token)
-            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]  # no hints
-            logger.info("connected to Slack over Socket Mode")
+            handler = _SocketModeHandler(self.bolt, self.credentials.app_token)
+            self._socket_mode = handler  # closed by stop(), whatever happens next
+            url = await self._socket_mode_url(handler.client, stop or asyncio.Event())
+            if url is not None:
+                handler.client.wss_uri = url
+                await handler.connect_async()  # type: ignore[no-untyped-call]  # no hints
+                logger.info("connected to Slack over Socket Mode")
         logger.info("listening on http://%s:%d (/slack/events, /healthz)", self._host, self.port)
+
+    async def _socket_mode_url(self, client: SocketModeClient, stop: asyncio.Event) -> str | None:
+        """The first Socket Mode URL (apps.connections.open), None if `stop` is set first. A
+        refused token raises SlackRefusedError at once: the SDK retried it every 10 s forever,
+        and the start, never over, ignored SIGTERM. Slack unreachable, busy or rate limiting
+        is asked again 1 s doubling up to 60 s later (at least its Retry-After)."""
+        delay = SOCKET_MODE_RETRY
+        while not stop.is_set():
+            wait = delay
+            try:
+                opened = await client.web_client.apps_connections_open(app_token=client.app_token)
+                return str(opened["url"])
+            except SlackApiError as error:
+                code = str(error.response.get("error") or f"HTTP {error.response.status_code}")
+                if code not in SOCKET_MODE_TRANSIENT and error.response.status_code < 500:
+                    raise SlackRefusedError.app_token(code) from error
+                retry_after = error.response.headers.get("Retry-After", "")
+                wait = max(delay, float(retry_after)) if retry_after.isdigit() else delay
+                reason = code
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                reason = str(error) or type(error).__name__
+            logger.warning(
+                "Socket Mode: apps.connections.open failed (%s); asking again in %.0f s",
+                reason,
+                wait,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            delay = min(delay * 2, MAX_SOCKET_MODE_RETRY)
+        return None
 
     async def stop(self) -> None:
         logger.info("stopping")
@@ -574,7 +618,7 @@ async def serve(
     try:
         if emulator is not None and kept is not None:
             saving = asyncio.create_task(local_state.keep_saved(emulator, kept, saved))
-        await server.start()
+        await server.start(stop)
         # Everything built so far lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (on a 2-vCPU VM, ~150 ms stalls of the loop).
         gc.freeze()

@@ -31,3 +31,15 @@ class ListenError(Exception):
         return cls(
             f"cannot listen on {host}:{port}: {reason} (set SUPPORTBOT_PORT or SUPPORTBOT_HOST)"
         )
+
+
+class SlackRefusedError(Exception):
+    """Slack refused a credential the bot starts with: a mistyped or revoked token, say."""
+
+    @classmethod
+    def app_token(cls, error: str) -> "SlackRefusedError":
+        """apps.connections.open answered `error`, which no retry changes."""
+        return cls(
+            f"Slack refused SLACK_APP_TOKEN ({error}): Socket Mode needs the app-level token "
+            "(xapp-…) with the connections:write scope, from the app's Basic Information page"
+        )

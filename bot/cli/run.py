@@ -11,7 +11,7 @@ from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.database_errors import NEWER_HINT
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError
-from bot.errors import ListenError
+from bot.errors import ListenError, SlackRefusedError
 from bot.storage.database import DatabaseUnavailableError
 
 logger = logging.getLogger("supportbot")
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except (DatabaseUnavailableError, ListenError) as error:
+    except (DatabaseUnavailableError, ListenError, SlackRefusedError) as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
     except CommandError as error:  # the migrations at start, on a schema they do not know

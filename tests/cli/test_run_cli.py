@@ -7,6 +7,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import Settings
+from bot.sandbox import EmulatorThread
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
 
@@ -64,3 +65,29 @@ def test_a_database_that_refuses_the_migration_at_start_is_named_without_traceba
     assert capsys.readouterr().err == (
         f"the database sqlite:///{database} refused the migration: table clients already exists\n"
     )
+
+
+def test_an_app_token_slack_refuses_exits_2_saying_so(
+    slack: EmulatorThread,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A mistyped SLACK_APP_TOKEN: `run` never finished starting, logged a traceback every
+    10 s, and ignored SIGTERM; it says what Slack answered and exits."""
+    for name in ("SLACK_SIGNING_SECRET", "SUPPORTBOT_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A0SUPPORTBOT-s3cret")
+    monkeypatch.setenv("SUPPORTBOT_SLACK_API_URL", slack.api_url)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setenv("SUPPORTBOT_HOST", "127.0.0.1")
+    monkeypatch.setenv("SUPPORTBOT_PORT", "0")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "Slack refused SLACK_APP_TOKEN (invalid_auth): Socket Mode needs the app-level token "
+        "(xapp-…) with the connections:write scope, from the app's Basic Information page\n"
+    )
+    assert "s3cret" not in err

@@ -1,5 +1,6 @@
 """The bot as Slack sees it: signed requests over HTTP and Socket Mode, /healthz."""
 
+import asyncio
 import json
 import socket
 import time
@@ -12,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from bot.app import BotServer, SlackCredentials, build_runtime
 from bot.config import Settings
-from bot.errors import ListenError
+from bot.errors import ListenError, SlackRefusedError
 from bot.sandbox import EmulatorThread, LoopThread
 from bot.services.leader import SCHEDULER_LEASE
 from bot.storage.database import make_engine, reading
@@ -157,3 +158,92 @@ def test_a_port_already_taken_fails_the_start_and_leaves_the_lease_free(
             assert get_lease(session, SCHEDULER_LEASE) is None
     finally:
         runtime.engine.dispose()
+
+
+def _socket_mode_server(
+    slack: EmulatorThread, database_url: URL, app_token: str
+) -> tuple[BotServer, LoopThread]:
+    settings = Settings(
+        database_url=database_url.render_as_string(hide_password=False), catalog=EXAMPLE_CATALOG
+    )
+    runtime = build_runtime(settings)
+    credentials = SlackCredentials(slack.bot_token, slack.signing_secret, app_token, slack.api_url)
+    loop = LoopThread("bot")
+    loop.start()
+    return BotServer(runtime, credentials, probes=False), loop
+
+
+def _stop_server(server: BotServer, loop: LoopThread) -> None:
+    try:
+        loop.run(server.stop(), 10)
+    finally:
+        loop.stop()
+        server.runtime.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("which", "error"), [("mistyped", "invalid_auth"), ("bot token", "not_allowed_token_type")]
+)
+def test_an_app_token_slack_refuses_fails_the_start_saying_so(
+    slack: EmulatorThread, database_url: URL, which: str, error: str
+) -> None:
+    """A mistyped SLACK_APP_TOKEN (or the bot's token in its place): the start never ended,
+    retrying every 10 s with a traceback, and ignored SIGTERM, while the leader's probes and
+    outbox ran and no command was ever received."""
+    token = "xapp-1-A0SUPPORTBOT-mistyped" if which == "mistyped" else slack.bot_token
+    server, loop = _socket_mode_server(slack, database_url, token)
+    try:
+        started = time.monotonic()
+        with pytest.raises(SlackRefusedError, match=f"SLACK_APP_TOKEN \\({error}\\)"):
+            loop.run(server.start(), 10)
+        assert time.monotonic() - started < 5
+        assert len(slack.calls_to("apps.connections.open")) == 1
+    finally:
+        _stop_server(server, loop)
+
+
+def test_socket_mode_asks_again_when_slack_is_busy_at_start(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """A 503, then rate limited: apps.connections.open is asked again after a wait, and the bot
+    connects and answers."""
+    slack.inject_error("apps.connections.open", "ratelimited")
+    slack.inject_http_status(503, methods="apps.connections.open")
+    server, loop = _socket_mode_server(slack, database_url, slack.app_token)
+    try:
+        loop.run(server.start(), 15)
+        assert [c.error for c in slack.calls_to("apps.connections.open")] == [
+            "internal_error",
+            "ratelimited",
+            None,
+        ]
+        slack.wait_for_socket()
+        slack.add_channel(ALERTS, name="alerts")
+        slack.add_user(TECH)
+        reply = slack.send_slash_command(
+            "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
+        )
+        assert "claim &lt;ticket&gt;" in reply.text
+    finally:
+        _stop_server(server, loop)
+
+
+def test_a_stop_while_slack_refuses_socket_mode_connections_is_not_ignored(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """Slack answering internal_error at every apps.connections.open: SIGTERM (the stop event)
+    still ends the start, instead of a process that only SIGKILL ends."""
+    slack.inject_error("apps.connections.open", "internal_error", times=None)
+    server, loop = _socket_mode_server(slack, database_url, slack.app_token)
+    stop = asyncio.Event()
+    try:
+        starting = asyncio.run_coroutine_threadsafe(server.start(stop), loop.loop)
+        deadline = time.monotonic() + 10
+        while not slack.calls_to("apps.connections.open"):
+            assert time.monotonic() < deadline, "the bot never asked for a Socket Mode URL"
+            time.sleep(0.02)
+        loop.loop.call_soon_threadsafe(stop.set)
+        starting.result(5)
+        assert slack.socket_connections == 0
+    finally:
+        _stop_server(server, loop)
