@@ -26,6 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -74,6 +75,7 @@ logger = logging.getLogger("supportbot")
 
 PROBES_RETRY = 1.0  # seconds before restarting a probe engine that failed; doubled, up to:
 MAX_PROBES_RETRY = 30.0
+SLACK_PATH = "/slack/events"  # where Slack POSTs in HTTP mode
 SOCKET_MODE_DRAIN = 10.0  # seconds a stop waits for the Socket Mode envelopes being answered
 SOCKET_MODE_RETRY = 1.0  # seconds before asking apps.connections.open again; doubled, up to:
 MAX_SOCKET_MODE_RETRY = 60.0
@@ -281,7 +283,7 @@ def build_web_app(
     runtime: Runtime, bolt: AsyncApp, scheduler: AsyncIOScheduler, server: "BotServer"
 ) -> web.Application:
     """aiohttp app: Bolt at /slack/events (HTTP mode) and GET /healthz."""
-    web_app = bolt.web_app(path="/slack/events")
+    web_app = bolt.web_app(path=SLACK_PATH)
 
     @web.middleware
     async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -295,6 +297,7 @@ def build_web_app(
                 server.quiet.set()
 
     web_app.middlewares.append(count_in_flight)
+    web_app.middlewares.append(refuse_unreadable_bodies)
 
     async def healthz(_request: web.Request) -> web.Response:
         probes_error = server.probes_failure()
@@ -314,6 +317,25 @@ def build_web_app(
 
     web_app.router.add_get("/healthz", healthz)
     return web_app
+
+
+@web.middleware
+async def refuse_unreadable_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A POST to /slack/events whose body Bolt cannot read (not UTF-8, JSON that is not an
+    object, a `payload` that is not JSON) is answered 400. Bolt failed on it with a 500 and an
+    ERROR traceback, before checking the signature: anyone could fill the logs with them."""
+    if request.method == "POST" and request.path == SLACK_PATH:
+        content_type = request.headers.get("Content-Type", "").split(";")[0] or None
+        try:  # read as Bolt reads it (aiohttp's text(), Bolt's parse_body)
+            body = parse_body(await request.text(), content_type)
+        except (UnicodeDecodeError, LookupError, ValueError) as error:
+            body, reason = None, type(error).__name__
+        else:
+            reason = f"a JSON {type(body).__name__}"
+        if not isinstance(body, dict):
+            logger.info("refused a request to %s: unreadable body (%s)", SLACK_PATH, reason)
+            return web.json_response({"error": "invalid request body"}, status=400)
+    return await handler(request)
 
 
 class _SocketModeHandler(AsyncSocketModeHandler):

@@ -2,8 +2,10 @@
 
 import asyncio
 import json
+import logging
 import socket
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -247,3 +249,42 @@ def test_a_stop_while_slack_refuses_socket_mode_connections_is_not_ignored(
         assert slack.socket_connections == 0
     finally:
         _stop_server(server, loop)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b"not json"),
+        ("application/json", b"[1, 2]"),
+        ("application/x-www-form-urlencoded", b"text=caf\xe9"),
+        ("application/x-www-form-urlencoded", b"payload=not+json"),
+        ("application/x-www-form-urlencoded; charset=klingon", b"text=help"),
+    ],
+    ids=["bad json", "json list", "latin-1", "payload not json", "unknown charset"],
+)
+def test_a_body_bolt_cannot_read_is_refused_with_400_and_no_traceback(
+    bot: RunningBot, content_type: str, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack never sends these, but anyone reaching /slack/events may: each was a 500 and an
+    ERROR traceback in the logs, before the signature was even checked."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{bot.server.port}/slack/events",
+        data=body,
+        headers={"Content-Type": content_type},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310  # http:// above
+    assert refused.value.code == 400
+    assert json.load(refused.value) == {"error": "invalid request body"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_slack_checks_get_what_slack_expects(bot: RunningBot) -> None:
+    """The url_verification challenge is echoed, ssl_check answered 200, a GET refused."""
+    challenge = json.dumps({"type": "url_verification", "challenge": "c4ll3ng3", "token": "x"})
+    reply = bot.slack.send_http(challenge, "application/json")
+    assert (reply.status, json.loads(reply.text)) == (200, {"challenge": "c4ll3ng3"})
+    assert bot.slack.send_http("ssl_check=1&token=x").status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/slack/events", timeout=10)
+    assert refused.value.code == 405
