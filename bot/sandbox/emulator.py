@@ -147,9 +147,20 @@ class SlackEmulator(Workspace):
         """Wait until the bot has a Socket Mode connection open."""
         await self._hub.wait_connected(self.timeout_s if timeout_s is None else timeout_s)
 
-    async def disconnect_sockets(self, reason: str = "refresh_requested") -> None:
-        """Send Slack's `disconnect` message to every Socket Mode connection."""
-        await self._hub.disconnect_all(reason)
+    async def disconnect_sockets(
+        self, reason: str = "refresh_requested", *, close_after_s: float | None = None
+    ) -> None:
+        """Send Slack's `disconnect` message to every Socket Mode connection; with
+        `close_after_s`, close them that long afterwards, as Slack does."""
+        await self._hub.disconnect_all(reason, close_after_s=close_after_s)
+
+    async def close_sockets(self, code: int = 1000) -> None:
+        """Close every Socket Mode connection with a close frame."""
+        await self._hub.close_all(code)
+
+    async def drop_sockets(self) -> None:
+        """Cut every Socket Mode connection without a close frame (a network failure)."""
+        self._hub.drop_all()
 
     async def send_http(
         self,
@@ -200,6 +211,10 @@ class SlackEmulator(Workspace):
         acked = ack.get("payload")
         body = "" if acked is None else json.dumps(acked)
         return BotReply(200, body, "socket", envelope_id=eid, content_type="application/json")
+
+    def sent_envelope(self, envelope_id: str) -> JsonDict:
+        """The envelope last sent under `envelope_id` (its retry_attempt, say)."""
+        return self._hub.sent(envelope_id)
 
     async def redeliver(self, envelope_id: str, *, retry_reason: str = "timeout") -> BotReply:
         """Send an envelope again with the same envelope_id and the next retry_attempt."""

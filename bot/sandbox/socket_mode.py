@@ -4,6 +4,12 @@ The handshake is Slack's: the bot calls apps.connections.open with its xapp- tok
 returned ws:// URL (one-use ticket), receives {"type": "hello", ...}, then gets envelopes
 {envelope_id, type, payload, accepts_response_payload[, retry_attempt, retry_reason]} and answers
 each with {"envelope_id": ..., "payload"?: ...}. aiohttp answers the client's pings by itself.
+
+What Slack does to connections is here too: it asks a client to reconnect (`disconnect`, with
+`refresh_requested`, `warning` or `link_disabled`) and closes the old connection a few seconds
+later; a connection may also drop without a close frame (a network cut). An Events API envelope
+whose connection went away before its ack is delivered again over the next one, with the next
+`retry_attempt`; the ack of any envelope is taken from whichever connection sends it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ class SocketModeHub:
         self._app_id = app_id
         self._redeem_ticket = redeem_ticket
         self._sockets: list[web.WebSocketResponse] = []
+        self._requests: dict[web.WebSocketResponse, web.Request] = {}
+        self._gone: dict[web.WebSocketResponse, asyncio.Event] = {}  # set once it closed
+        self._closing: set[asyncio.Task[None]] = set()
         self._pending: dict[str, asyncio.Future[JsonDict]] = {}
         self._sent: dict[str, JsonDict] = {}
         self._connected = asyncio.Condition()
@@ -59,6 +68,8 @@ class SocketModeHub:
         )
         async with self._connected:
             self._sockets.append(ws)
+            self._requests[ws] = request
+            self._gone[ws] = asyncio.Event()
             self._connected.notify_all()
         try:
             async for message in ws:
@@ -69,6 +80,8 @@ class SocketModeHub:
         finally:
             async with self._connected:
                 self._sockets.remove(ws)
+                del self._requests[ws]
+                self._gone.pop(ws).set()
         return ws
 
     def _receive(self, data: str) -> None:
@@ -97,7 +110,9 @@ class SocketModeHub:
         retry_attempt: int = 0,
         retry_reason: str = "",
     ) -> tuple[str, JsonDict]:
-        """Send one envelope and wait for its ack: (envelope_id, ack message)."""
+        """Send one envelope and wait for its ack: (envelope_id, ack message). An Events API
+        envelope whose connection goes away unacked is sent again over the next connection,
+        with the next retry_attempt (`retry_reason` "timeout")."""
         envelope: JsonDict = {
             "envelope_id": envelope_id or secrets.token_hex(18),
             "type": kind,
@@ -112,9 +127,25 @@ class SocketModeHub:
         self._pending[eid] = future
         try:
             async with asyncio.timeout(timeout_s):
-                ws = await self.wait_connected(timeout_s)
-                await ws.send_str(json.dumps(envelope))
-                return eid, await future
+                while True:
+                    ws = await self.wait_connected(timeout_s)
+                    gone = self._gone[ws]
+                    await ws.send_str(json.dumps(envelope))
+                    if kind != "events_api":
+                        return eid, await future
+                    closed = asyncio.ensure_future(gone.wait())
+                    try:
+                        await asyncio.wait((future, closed), return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        closed.cancel()
+                    if future.done():
+                        return eid, future.result()
+                    envelope = {
+                        **envelope,
+                        "retry_attempt": int(envelope["retry_attempt"]) + 1,
+                        "retry_reason": "timeout",
+                    }
+                    self._sent[eid] = envelope
         except TimeoutError as exc:
             raise TimeoutError(
                 f"the bot did not ack envelope {eid} ({kind}) in {timeout_s}s"
@@ -126,16 +157,43 @@ class SocketModeHub:
         """An envelope delivered earlier (for redelivery)."""
         return self._sent[envelope_id]
 
-    async def disconnect_all(self, reason: str = "refresh_requested") -> None:
-        """Ask every connected client to reconnect, as Slack does before recycling a host."""
+    async def disconnect_all(
+        self, reason: str = "refresh_requested", *, close_after_s: float | None = None
+    ) -> None:
+        """Ask every connected client to reconnect, as Slack does before recycling a host; with
+        `close_after_s`, close those connections that long afterwards, as Slack then does."""
+        asked = [ws for ws in self._sockets if not ws.closed]
+        for ws in asked:
+            await ws.send_json(
+                {"type": "disconnect", "reason": reason, "debug_info": {"host": "slack-emulator"}}
+            )
+        if close_after_s is not None:
+            task = asyncio.create_task(self._close_later(asked, close_after_s))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _close_later(self, sockets: list[web.WebSocketResponse], delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        for ws in sockets:
+            await ws.close(code=1000, message=b"disconnected")
+
+    async def close_all(self, code: int = 1000, message: bytes = b"") -> None:
+        """Close every connection with a close frame (Slack ending them)."""
         for ws in list(self._sockets):
-            if not ws.closed:
-                await ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {}})
+            await ws.close(code=code, message=message)
+
+    def drop_all(self) -> None:
+        """Cut every connection without a close frame, as a network failure does."""
+        for ws in list(self._sockets):
+            transport = self._requests[ws].transport
+            if transport is not None:
+                transport.abort()
 
     async def close(self) -> None:
         """Close every connection (server shutdown)."""
-        for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"server shutdown")
+        for task in list(self._closing):
+            task.cancel()
+        await self.close_all(1001, b"server shutdown")
 
 
 def ack_payload(ack: JsonDict) -> Any:

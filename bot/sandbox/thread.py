@@ -74,9 +74,20 @@ class EmulatorThread(Workspace):
         """Wait until the bot has a Socket Mode connection open."""
         self._wait(self.emulator.wait_for_socket(timeout_s))
 
-    def disconnect_sockets(self, reason: str = "refresh_requested") -> None:
-        """Send Slack's `disconnect` message to every Socket Mode connection."""
-        self._wait(self.emulator.disconnect_sockets(reason))
+    def disconnect_sockets(
+        self, reason: str = "refresh_requested", *, close_after_s: float | None = None
+    ) -> None:
+        """Send Slack's `disconnect` message to every Socket Mode connection; with
+        `close_after_s`, close them that long afterwards, as Slack does."""
+        self._wait(self.emulator.disconnect_sockets(reason, close_after_s=close_after_s))
+
+    def close_sockets(self, code: int = 1000) -> None:
+        """Close every Socket Mode connection with a close frame."""
+        self._wait(self.emulator.close_sockets(code))
+
+    def drop_sockets(self) -> None:
+        """Cut every Socket Mode connection without a close frame (a network failure)."""
+        self._wait(self.emulator.drop_sockets())
 
     def send_http(
         self,
@@ -119,6 +130,10 @@ class EmulatorThread(Workspace):
             )
         )
         return reply
+
+    def sent_envelope(self, envelope_id: str) -> JsonDict:
+        """The envelope last sent under `envelope_id` (its retry_attempt, say)."""
+        return self.emulator.sent_envelope(envelope_id)
 
     def redeliver(self, envelope_id: str, *, retry_reason: str = "timeout") -> BotReply:
         """Send an envelope again with the same envelope_id and the next retry_attempt."""

@@ -7,19 +7,22 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from bot.app import BotServer, SlackCredentials, build_runtime
 from bot.config import Settings
 from bot.errors import ListenError, SlackRefusedError
-from bot.sandbox import EmulatorThread, LoopThread
+from bot.sandbox import BotReply, EmulatorThread, LoopThread
 from bot.services.leader import SCHEDULER_LEASE
 from bot.storage.database import make_engine, reading
 from bot.storage.leases import get_lease
+from bot.storage.models import Ticket
 from tests.plugins.bot import ALERTS, EXAMPLE_CATALOG, TECH, RunningBot, start_bot, stop_bot
 from tests.plugins.db import PostgresDatabases
 
@@ -288,3 +291,64 @@ def test_slack_checks_get_what_slack_expects(bot: RunningBot) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/slack/events", timeout=10)
     assert refused.value.code == 405
+
+
+@contextmanager
+def _command_in_flight(
+    slack: EmulatorThread, postgres: PostgresDatabases, url: URL
+) -> Iterator[Future[BotReply]]:
+    """`/intervention open` sent over Socket Mode, held by a lock on the tickets inside the
+    block (the command is being carried out), which then commits it."""
+    engine = make_engine(url)
+    pool = ThreadPoolExecutor(1)
+    try:
+        with engine.connect() as holder, postgres.admin.connect() as admin:
+            holder.execute(text("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"))
+            reply = pool.submit(
+                slack.send_slash_command,
+                "/intervention",
+                "open acme-web-01 secours down",
+                user_id=TECH,
+                channel_id=ALERTS,
+                via="socket",
+            )
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
+            waiting += " AND wait_event_type = 'Lock'"
+            deadline = time.monotonic() + 10
+            while not admin.execute(text(waiting), {"db": url.database}).scalar_one():
+                assert time.monotonic() < deadline, "the command never reached the database"
+                time.sleep(0.02)
+            yield reply
+            holder.rollback()  # the command goes on, and commits
+    finally:
+        pool.shutdown()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_command_in_flight_when_slack_refreshes_the_connection_is_acked_once(
+    slack: EmulatorThread, postgres: PostgresDatabases, postgres_template: str
+) -> None:
+    """Slack's `disconnect` (refresh_requested), the old connection closed half a second later,
+    while a command is being carried out: the bot reconnects, the command is done once and its
+    ack reaches Slack; the next command is answered over the new connection."""
+    url = postgres.create(template=postgres_template)
+    running, loop = start_bot(slack, url, socket_mode=True)
+    try:
+        slack.wait_for_socket()
+        with _command_in_flight(slack, postgres, url) as reply:
+            slack.disconnect_sockets("refresh_requested", close_after_s=0.5)
+            slack.wait_until(lambda: len(slack.calls_to("apps.connections.open")) == 2 or None)
+        assert "INT-1 registered" in reply.result(10).text
+        assert len(slack.socket_acks) == 1
+        with running.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        time.sleep(0.6)  # the old connection is closed by now
+        slack.wait_for_socket()
+        again = slack.send_slash_command(
+            "/intervention", "show 1", user_id=TECH, channel_id=ALERTS, via="socket"
+        )
+        assert "INT-1" in again.text
+    finally:
+        stop_bot(running, loop)
+        postgres.drop(url)
