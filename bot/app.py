@@ -6,6 +6,7 @@ The only module (with `__main__`) that reads the real clock and the environment.
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import secrets
@@ -13,7 +14,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +25,14 @@ from aiohttp.typedefs import Handler
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import (
+    run_async_bolt_app,
+    send_async_response,
+)
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.internals import parse_body
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -69,6 +75,8 @@ from bot.storage.database import (
     ping,
     reading,
 )
+from bot.storage.models import OutboxOperation
+from bot.storage.outbox import Outbound
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger("supportbot")
@@ -338,12 +346,18 @@ async def refuse_unreadable_bodies(request: web.Request, handler: Handler) -> we
     return await handler(request)
 
 
+LostAck = Callable[[SocketModeRequest, BoltResponse], Awaitable[None]]
+
+
 class _SocketModeHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, knowing whether it is answering envelopes: their acks go
-    over the connection, so a stop closes it only once they are answered (stop())."""
+    over the connection, so a stop closes it only once they are answered (stop()). An ack the
+    connection took away with it (dropped while the envelope was being answered, and not back
+    yet) is handed to `lost`."""
 
-    def __init__(self, app: AsyncApp, app_token: str) -> None:
+    def __init__(self, app: AsyncApp, app_token: str, *, lost: LostAck) -> None:
         super().__init__(app, app_token)
+        self._lost = lost
         self._answering = 0
         self.answered = asyncio.Event()  # set while no envelope is being answered
         self.answered.set()
@@ -353,7 +367,13 @@ class _SocketModeHandler(AsyncSocketModeHandler):
         self._answering += 1
         self.answered.clear()
         try:
-            await super().handle(client, req)
+            started = time.time()
+            response = await run_async_bolt_app(self.app, req)
+            try:
+                await send_async_response(client, req, response, started)
+            except ConnectionError as error:
+                logger.warning("Socket Mode: the ack of %s was lost: %s", req.type, error)
+                await self._lost(req, response)
         finally:
             self._answering -= 1
             if self._answering == 0:
@@ -465,7 +485,9 @@ class BotServer:
             self.leadership.run(self._stopping), name="leadership"
         )
         if self.credentials.app_token is not None:
-            handler = _SocketModeHandler(self.bolt, self.credentials.app_token)
+            handler = _SocketModeHandler(
+                self.bolt, self.credentials.app_token, lost=self._answer_lost_ack
+            )
             self._socket_mode = handler  # closed by stop(), whatever happens next
             url = await self._socket_mode_url(handler.client, stop or asyncio.Event())
             if url is not None:
@@ -586,6 +608,29 @@ class BotServer:
             await self.doorbell.answer(self.sender.rung, self._duties_stopping)
         except Exception:
             logger.exception("outbox doorbell: no longer answering; the sender's poll delivers")
+
+    async def _answer_lost_ack(self, req: SocketModeRequest, response: BoltResponse) -> None:
+        """A command's ack was lost with its connection: Slack tells the technician the command
+        failed, while it was carried out. Its reply goes to the command's response_url instead,
+        or they would type it again (a second ticket for one incident)."""
+        url = req.payload.get("response_url")
+        if req.type != "slash_commands" or not url or response.status != 200 or not response.body:
+            return
+        reply = json.loads(response.body) if response.body.startswith("{") else {}
+        message = Outbound(
+            key=f"response/{req.payload.get('trigger_id') or req.envelope_id}",
+            operation=OutboxOperation.RESPONSE,
+            response_url=str(url),
+            text=str(reply.get("text") or response.body),
+            blocks=reply.get("blocks"),
+        )
+
+        def queue() -> None:
+            with self.runtime.sessions.begin() as session:
+                outbox.add_message(session, message, now=self.runtime.clock())
+
+        await in_database_thread(queue)
+        self._wake()
 
     def _wake(self) -> None:
         """After a commit that may have queued messages: wake the sender, here or the leader's."""

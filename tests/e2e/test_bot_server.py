@@ -352,3 +352,30 @@ def test_a_command_in_flight_when_slack_refreshes_the_connection_is_acked_once(
     finally:
         stop_bot(running, loop)
         postgres.drop(url)
+
+
+@pytest.mark.postgres
+def test_a_command_whose_ack_was_lost_with_its_connection_is_answered_on_its_response_url(
+    slack: EmulatorThread, postgres: PostgresDatabases, postgres_template: str
+) -> None:
+    """The connection cut (no close frame) while a command is carried out: its ack cannot be
+    sent, so Slack tells the technician the command failed while INT-1 was registered; they
+    typed it again, and got a second ticket. The reply now reaches them on the response_url."""
+    url = postgres.create(template=postgres_template)
+    running, loop = start_bot(slack, url, socket_mode=True)
+    slack.emulator.timeout_s = 3.0  # Slack's wait for an ack
+    try:
+        slack.wait_for_socket()
+        with _command_in_flight(slack, postgres, url) as reply:
+            slack.drop_sockets()
+        with pytest.raises(TimeoutError, match="did not ack"):
+            reply.result(10)
+        (response,) = slack.wait_until(lambda: slack.responses() or None, timeout_s=10)
+        assert response.text.startswith("INT-1 registered")
+        assert response.origin == "slash_command"
+        assert not slack.socket_acks
+        with running.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    finally:
+        stop_bot(running, loop)
+        postgres.drop(url)
