@@ -290,8 +290,13 @@ def unhealthy_database(
 def build_web_app(
     runtime: Runtime, bolt: AsyncApp, scheduler: AsyncIOScheduler, server: "BotServer"
 ) -> web.Application:
-    """aiohttp app: Bolt at /slack/events (HTTP mode) and GET /healthz."""
-    web_app = bolt.web_app(path=SLACK_PATH)
+    """aiohttp app: Bolt at /slack/events (HTTP mode) and GET /healthz. In Socket Mode
+    without a signing secret, Slack sends nothing over HTTP and Bolt could verify nothing: it
+    failed every POST there with a 500 and an ERROR traceback; the path is not served then."""
+    if server.credentials.signing_secret:
+        web_app = bolt.web_app(path=SLACK_PATH)
+    else:
+        web_app = web.Application()
 
     @web.middleware
     async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -494,7 +499,8 @@ class BotServer:
                 handler.client.wss_uri = url
                 await handler.connect_async()  # type: ignore[no-untyped-call]  # no hints
                 logger.info("connected to Slack over Socket Mode")
-        logger.info("listening on http://%s:%d (/slack/events, /healthz)", self._host, self.port)
+        paths = "/slack/events, /healthz" if self.credentials.signing_secret else "/healthz"
+        logger.info("listening on http://%s:%d (%s)", self._host, self.port, paths)
 
     async def _socket_mode_url(self, client: SocketModeClient, stop: asyncio.Event) -> str | None:
         """The first Socket Mode URL (apps.connections.open), None if `stop` is set first. A

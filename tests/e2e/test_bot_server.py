@@ -166,13 +166,14 @@ def test_a_port_already_taken_fails_the_start_and_leaves_the_lease_free(
 
 
 def _socket_mode_server(
-    slack: EmulatorThread, database_url: URL, app_token: str
+    slack: EmulatorThread, database_url: URL, app_token: str, *, signing_secret: str | None = None
 ) -> tuple[BotServer, LoopThread]:
     settings = Settings(
         database_url=database_url.render_as_string(hide_password=False), catalog=EXAMPLE_CATALOG
     )
     runtime = build_runtime(settings)
-    credentials = SlackCredentials(slack.bot_token, slack.signing_secret, app_token, slack.api_url)
+    secret = slack.signing_secret if signing_secret is None else signing_secret
+    credentials = SlackCredentials(slack.bot_token, secret, app_token, slack.api_url)
     loop = LoopThread("bot")
     loop.start()
     return BotServer(runtime, credentials, probes=False), loop
@@ -379,3 +380,34 @@ def test_a_command_whose_ack_was_lost_with_its_connection_is_answered_on_its_res
     finally:
         stop_bot(running, loop)
         postgres.drop(url)
+
+
+def test_socket_mode_without_a_signing_secret_serves_no_slack_requests_over_http(
+    slack: EmulatorThread, database_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SLACK_SIGNING_SECRET is for HTTP mode only; without it, any POST to /slack/events (a
+    scanner's) was a 500 and an ERROR traceback: Bolt cannot verify with an empty secret. The
+    path is not served then (404); /healthz still is."""
+    server, loop = _socket_mode_server(slack, database_url, slack.app_token, signing_secret="")
+    try:
+        loop.run(server.start(), 10)
+        slack.wait_for_socket()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/slack/events",
+            data=b"command=%2Fsla&text=help",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310  # http:// above
+        assert refused.value.code == 404
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz") as response:
+            assert response.status == 200
+        slack.add_channel(ALERTS, name="alerts")
+        slack.add_user(TECH)
+        reply = slack.send_slash_command(
+            "/sla", "help", user_id=TECH, channel_id=ALERTS, via="socket"
+        )
+        assert "`/sla`" in reply.text  # its help, in the default language
+    finally:
+        _stop_server(server, loop)
