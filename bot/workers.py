@@ -25,6 +25,7 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from bot.config import Catalog, Settings
-from bot.errors import ListenError
+from bot.errors import ListenError, SlackRefusedError
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ RESTART_DELAY = 1.0  # seconds before restarting a worker that died; doubled whi
 MAX_RESTART_DELAY = 30.0
 STABLE_AFTER = 10.0  # a worker that lived this long is healthy again: back to RESTART_DELAY
 STOP_TIMEOUT = 30.0  # after SIGTERM, a worker gets this long to finish before SIGKILL
+REFUSED = 2  # a worker's exit code when Slack refused its credentials: a restart changes nothing
 
 
 @dataclass
@@ -69,6 +71,7 @@ def supervise(settings: Settings, *, log_level: str) -> None:
     # Never written to: the workers read its end once the supervisor is gone, however it died.
     lifeline, held = context.Pipe(duplex=False)
     slots = [_Slot(index) for index in range(1, settings.workers + 1)]
+    refused: int | None = None  # the worker Slack refused the credentials of
     try:
         with _reserved_port(settings.host, settings.port) as port:
             logger.info("starting %d workers on port %d", settings.workers, port)
@@ -101,6 +104,9 @@ def supervise(settings: Settings, *, log_level: str) -> None:
                     assert slot.process is not None
                     if slot.process.is_alive():
                         continue
+                    if slot.process.exitcode == REFUSED:
+                        refused, stopping = slot.index, True
+                        break
                     if now - slot.started >= STABLE_AFTER:
                         slot.delay = RESTART_DELAY
                     logger.error(
@@ -118,6 +124,8 @@ def supervise(settings: Settings, *, log_level: str) -> None:
         lifeline.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if refused is not None:
+        raise SlackRefusedError(f"worker {refused}: Slack refused its credentials (logged above)")
 
 
 def _stop_all(processes: list[multiprocessing.process.BaseProcess]) -> None:
@@ -160,7 +168,11 @@ def _worker(
     configure_logging(log_level, prefix=f"w{index} ")
     # Ctrl-C reaches the whole process group: the worker stops on it like on SIGTERM (serve).
     logger.debug("worker %d started (pid %d)", index, os.getpid())
-    asyncio.run(_serve_while_supervised(settings, catalog, index, lifeline))
+    try:
+        asyncio.run(_serve_while_supervised(settings, catalog, index, lifeline))
+    except SlackRefusedError as error:  # said once, not restarted forever (supervise)
+        logger.error("worker %d: %s", index, error)
+        sys.exit(REFUSED)
 
 
 async def _serve_while_supervised(

@@ -4,6 +4,7 @@ killed with SIGKILL is restarted under its id; SIGTERM stops everything cleanly.
 import os
 import re
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.services.leader import SCHEDULER_LEASE
 from bot.storage.database import make_engine, make_sessionmaker, reading
 from bot.storage.leases import get_lease
 from bot.storage.models import Server
-from tests.e2e.processes import ALERTS, TECH, BotProcess, fast_workspace
+from tests.e2e.processes import ALERTS, REPO, SUPPORTBOT, TECH, BotProcess, fast_workspace
 
 WORKERS = ("bot-w/w1", "bot-w/w2")
 
@@ -203,3 +204,29 @@ def test_a_restarted_worker_runs_the_catalog_its_supervisor_loaded(
             engine.dispose()
     finally:
         bot.terminate()
+
+
+def test_workers_slack_refuses_the_app_token_of_stop_saying_so(
+    slack: EmulatorThread, database_url: URL, tmp_path: Path
+) -> None:
+    """A mistyped SLACK_APP_TOKEN with two workers: each worker was restarted forever (and,
+    before, never finished starting); the supervisor now stops them all and exits 2."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SUPPORTBOT_"))}
+    env |= {
+        "PYTHONPATH": str(REPO),
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": "xapp-1-A0SUPPORTBOT-mistyped",
+        "SUPPORTBOT_SLACK_API_URL": slack.api_url,
+        "SUPPORTBOT_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "SUPPORTBOT_CATALOG": str(REPO / "examples" / "catalog.toml"),
+        "SUPPORTBOT_HOST": "127.0.0.1",
+        "SUPPORTBOT_PORT": "0",
+        "SUPPORTBOT_WORKERS": "2",
+    }
+    done = subprocess.run(
+        [SUPPORTBOT, "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in done.stderr
+    assert done.stderr.endswith("Slack refused its credentials (logged above)\n")
+    assert "restarting it" not in done.stderr
