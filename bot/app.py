@@ -87,6 +87,7 @@ SLACK_PATH = "/slack/events"  # where Slack POSTs in HTTP mode
 SOCKET_MODE_DRAIN = 10.0  # seconds a stop waits for the Socket Mode envelopes being answered
 SOCKET_MODE_RETRY = 1.0  # seconds before asking apps.connections.open again; doubled, up to:
 MAX_SOCKET_MODE_RETRY = 60.0
+SOCKET_MODE_CONNECT_TIMEOUT = 15.0  # seconds the first WebSocket has to open, the SDK retrying
 # apps.connections.open's answers that a later call may not repeat; any other refuses the token.
 SOCKET_MODE_TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -494,13 +495,40 @@ class BotServer:
                 self.bolt, self.credentials.app_token, lost=self._answer_lost_ack
             )
             self._socket_mode = handler  # closed by stop(), whatever happens next
-            url = await self._socket_mode_url(handler.client, stop or asyncio.Event())
-            if url is not None:
-                handler.client.wss_uri = url
-                await handler.connect_async()  # type: ignore[no-untyped-call]  # no hints
-                logger.info("connected to Slack over Socket Mode")
+            await self._connect_socket_mode(handler, stop or asyncio.Event())
         paths = "/slack/events, /healthz" if self.credentials.signing_secret else "/healthz"
         logger.info("listening on http://%s:%d (%s)", self._host, self.port, paths)
+
+    async def _connect_socket_mode(self, handler: _SocketModeHandler, stop: asyncio.Event) -> None:
+        """Open the first Socket Mode connection, unless `stop` is set first. The SDK retries a
+        WebSocket that does not open (a proxy refusing the upgrade, Slack's host unreachable)
+        every 10 s forever, with the same one-use URL: after SOCKET_MODE_CONNECT_TIMEOUT, a new
+        URL is asked for instead, and a stop meanwhile is not ignored."""
+        while not stop.is_set():
+            url = await self._socket_mode_url(handler.client, stop)
+            if url is None:
+                return
+            handler.client.wss_uri = url
+            connecting = asyncio.ensure_future(handler.connect_async())  # type: ignore[no-untyped-call]
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait(
+                (connecting, stopping),
+                timeout=SOCKET_MODE_CONNECT_TIMEOUT,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            stopping.cancel()
+            if connecting.done():
+                connecting.result()
+                logger.info("connected to Slack over Socket Mode")
+                return
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            if not stop.is_set():
+                logger.warning(
+                    "Socket Mode: the WebSocket did not open within %.0f s; asking for a new URL",
+                    SOCKET_MODE_CONNECT_TIMEOUT,
+                )
 
     async def _socket_mode_url(self, client: SocketModeClient, stop: asyncio.Event) -> str | None:
         """The first Socket Mode URL (apps.connections.open), None if `stop` is set first. A

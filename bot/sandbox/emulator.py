@@ -158,6 +158,10 @@ class SlackEmulator(Workspace):
         """Close every Socket Mode connection with a close frame."""
         await self._hub.close_all(code)
 
+    def refuse_sockets(self, times: int | None = 1) -> None:
+        """Refuse the next `times` WebSocket handshakes with a 503 (None: until set again)."""
+        self._hub.refusing = times
+
     async def drop_sockets(self) -> None:
         """Cut every Socket Mode connection without a close frame (a network failure)."""
         self._hub.drop_all()

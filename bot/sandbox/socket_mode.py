@@ -38,6 +38,7 @@ class SocketModeHub:
         self._requests: dict[web.WebSocketResponse, web.Request] = {}
         self._gone: dict[web.WebSocketResponse, asyncio.Event] = {}  # set once it closed
         self._closing: set[asyncio.Task[None]] = set()
+        self.refusing: int | None = 0  # handshakes still to refuse (None: every one)
         self._pending: dict[str, asyncio.Future[JsonDict]] = {}
         self._sent: dict[str, JsonDict] = {}
         self._connected = asyncio.Condition()
@@ -50,6 +51,9 @@ class SocketModeHub:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp handler of the ws:// URL apps.connections.open handed out."""
+        if self.refusing is None or self.refusing > 0:  # a proxy refusing the upgrade, say
+            self.refusing = None if self.refusing is None else self.refusing - 1
+            raise web.HTTPServiceUnavailable(text="websocket_refused")
         if not self._redeem_ticket(request.query.get("ticket", "")):
             raise web.HTTPUnauthorized(text="invalid_ticket")
         ws = web.WebSocketResponse(autoping=True)

@@ -85,6 +85,10 @@ class EmulatorThread(Workspace):
         """Close every Socket Mode connection with a close frame."""
         self._wait(self.emulator.close_sockets(code))
 
+    def refuse_sockets(self, times: int | None = 1) -> None:
+        """Refuse the next `times` WebSocket handshakes with a 503 (None: until set again)."""
+        self.emulator.refuse_sockets(times)
+
     def drop_sockets(self) -> None:
         """Cut every Socket Mode connection without a close frame (a network failure)."""
         self._wait(self.emulator.drop_sockets())

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
+from bot import app
 from bot.app import BotServer, SlackCredentials, build_runtime
 from bot.config import Settings
 from bot.errors import ListenError, SlackRefusedError
@@ -292,6 +293,40 @@ def test_slack_checks_get_what_slack_expects(bot: RunningBot) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/slack/events", timeout=10)
     assert refused.value.code == 405
+
+
+def test_a_websocket_that_does_not_open_at_start_is_tried_again_with_a_new_url(
+    slack: EmulatorThread, database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WebSocket refused (a proxy refusing the upgrade): the SDK tried the same one-use URL
+    every 10 s forever. After a while the bot asks for a new URL, and connects."""
+    monkeypatch.setattr(app, "SOCKET_MODE_CONNECT_TIMEOUT", 1.0)
+    slack.refuse_sockets(1)
+    server, loop = _socket_mode_server(slack, database_url, slack.app_token)
+    try:
+        loop.run(server.start(), 10)
+        slack.wait_for_socket()
+        assert len(slack.calls_to("apps.connections.open")) == 2
+    finally:
+        _stop_server(server, loop)
+
+
+def test_a_stop_while_the_websocket_does_not_open_at_start_is_not_ignored(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """Every WebSocket handshake refused: SIGTERM (the stop event) ends the start."""
+    slack.refuse_sockets(None)
+    server, loop = _socket_mode_server(slack, database_url, slack.app_token)
+    stop = asyncio.Event()
+    try:
+        starting = asyncio.run_coroutine_threadsafe(server.start(stop), loop.loop)
+        slack.wait_until(lambda: slack.calls_to("apps.connections.open") or None)
+        time.sleep(0.5)  # the handshake refused, the SDK waiting to try it again
+        loop.loop.call_soon_threadsafe(stop.set)
+        starting.result(5)
+        assert slack.socket_connections == 0
+    finally:
+        _stop_server(server, loop)
 
 
 @contextmanager
