@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
@@ -188,11 +189,18 @@ class SlackEmulator(Workspace):
             **(headers or {}),
         }
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        started = time.monotonic()
         async with self._session.post(
             self.bot_url, data=body.encode(), headers=sent, timeout=timeout
         ) as response:
             text = await response.text()
-            return BotReply(response.status, text, "http", content_type=response.content_type)
+            return BotReply(
+                response.status,
+                text,
+                "http",
+                content_type=response.content_type,
+                seconds=time.monotonic() - started,
+            )
 
     async def send_envelope(
         self,
@@ -204,6 +212,7 @@ class SlackEmulator(Workspace):
         retry_reason: str = "",
     ) -> BotReply:
         """Deliver a Socket Mode envelope and return the bot's ack (status 200, body = payload)."""
+        started = time.monotonic()
         eid, ack = await self._hub.deliver(
             kind,
             payload,
@@ -214,7 +223,14 @@ class SlackEmulator(Workspace):
         )
         acked = ack.get("payload")
         body = "" if acked is None else json.dumps(acked)
-        return BotReply(200, body, "socket", envelope_id=eid, content_type="application/json")
+        return BotReply(
+            200,
+            body,
+            "socket",
+            envelope_id=eid,
+            content_type="application/json",
+            seconds=time.monotonic() - started,
+        )
 
     def sent_envelope(self, envelope_id: str) -> JsonDict:
         """The envelope last sent under `envelope_id` (its retry_attempt, say)."""

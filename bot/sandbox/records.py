@@ -130,15 +130,26 @@ class ApiCall:
     retry_after: int | None = None
 
 
+ACK_DEADLINE_S = 3.0  # Slack's wait for an HTTP answer or a Socket Mode ack
+
+
 @dataclass(frozen=True)
 class BotReply:
-    """What the bot answered to a request the emulator sent: HTTP response or Socket Mode ack."""
+    """What the bot answered to a request the emulator sent: HTTP response or Socket Mode ack.
+    `seconds`: how long it took; Slack waits ACK_DEADLINE_S for it (`late` otherwise), then
+    tells the user the app did not answer and throws the answer away."""
 
     status: int
     body: str
     via: Via
     envelope_id: str | None = None
     content_type: str = ""
+    seconds: float = 0.0
+
+    @property
+    def late(self) -> bool:
+        """Whether Slack would have given up on this answer (ACK_DEADLINE_S)."""
+        return self.seconds > ACK_DEADLINE_S
 
     def json(self) -> Any:
         """The body parsed as JSON (an empty body is None)."""

@@ -385,6 +385,7 @@ def test_a_command_in_flight_when_slack_refreshes_the_connection_is_acked_once(
             "/intervention", "show 1", user_id=TECH, channel_id=ALERTS, via="socket"
         )
         assert "INT-1" in again.text
+        assert not again.late
     finally:
         stop_bot(running, loop)
         postgres.drop(url)

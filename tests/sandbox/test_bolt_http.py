@@ -23,6 +23,8 @@ def test_signed_slash_command_gets_the_ack_text_back(
 ) -> None:
     reply = slack.send_slash_command("/intervention", "show 42", user_id=TECH, channel_id=ALERTS)
     assert (reply.status, reply.text) == (200, "got show 42")
+    assert reply.seconds > 0
+    assert not reply.late  # within Slack's 3 s
     (command,) = http_bot.commands
     assert command["user_id"] == TECH
     assert command["channel_name"] == "alerts"

@@ -13,7 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import EmulatorThread, LoopThread
+from bot.sandbox import BotReply, EmulatorThread, LoopThread
 from tests.sandbox.conftest import TinyBot
 
 ALERTS = "C01ALERTS"
@@ -41,6 +41,8 @@ def test_slash_command_over_socket_returns_the_ack_payload(
         "/intervention", "show 42", user_id=TECH, channel_id=ALERTS, via="socket"
     )
     assert (reply.via, reply.text) == ("socket", "got show 42")
+    assert reply.seconds > 0
+    assert not reply.late  # within Slack's 3 s
     assert reply.envelope_id is not None
     assert socket_bot.commands[0]["text"] == "show 42"
 
@@ -135,3 +137,9 @@ def test_an_event_whose_connection_dropped_unacked_is_delivered_again(
     finally:
         loop.run(handler.close_async(), 5)  # type: ignore[no-untyped-call]
         loop.stop()
+
+
+def test_an_answer_after_three_seconds_is_late() -> None:
+    """Slack waits 3 s for an answer; a later one is thrown away."""
+    assert not BotReply(200, "", "socket", seconds=2.9).late
+    assert BotReply(200, "", "http", seconds=3.1).late
