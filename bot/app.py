@@ -45,7 +45,7 @@ from bot.errors import ListenError, SlackRefusedError
 from bot.handlers import actions, commands, dedupe
 from bot.handlers import alerts as alert_handlers
 from bot.handlers.access import Authorizer
-from bot.handlers.budget import answer_within
+from bot.handlers.budget import answer_within, background_done
 from bot.handlers.context import HandlerContext
 from bot.health import HealthReport
 from bot.jobs import SWEEP_JOB, run_soon, schedule_jobs
@@ -85,6 +85,7 @@ PROBES_RETRY = 1.0  # seconds before restarting a probe engine that failed; doub
 MAX_PROBES_RETRY = 30.0
 SLACK_PATH = "/slack/events"  # where Slack POSTs in HTTP mode
 SOCKET_MODE_DRAIN = 10.0  # seconds a stop waits for the Socket Mode envelopes being answered
+BACKGROUND_DRAIN = 10.0  # seconds a stop waits for clicks acked and still being carried out
 SOCKET_MODE_RETRY = 1.0  # seconds before asking apps.connections.open again; doubled, up to:
 MAX_SOCKET_MODE_RETRY = 60.0
 SOCKET_MODE_CONNECT_TIMEOUT = 15.0  # seconds the first WebSocket has to open, the SDK retrying
@@ -578,6 +579,7 @@ class BotServer:
             self.scheduler.shutdown(wait=False)
         if self._runner is not None:
             await self._runner.cleanup()
+        await background_done(BACKGROUND_DRAIN)  # clicks acked, their outcome still to tell
         self.leadership.close()
         self.doorbell.close()
 

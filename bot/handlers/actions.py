@@ -1,6 +1,7 @@
 """Buttons and modals of ticket messages: Claim, Post update (modal), Resolve.
 
-A click is acked at once (empty); the outcome is told to the clicker through the outbox, as an
+A click is acked at once (empty: its work runs after the ack, `act`); the outcome is told to the
+clicker through the outbox, as an
 ephemeral post to the interaction's response_url, and to everyone through the ticket thread. The
 update modal is acked once the update is recorded: a refusal shows in it, above the text typed.
 """
@@ -16,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserFacingError
 from bot.grammar import MAX_FREE_TEXT, clean
-from bot.handlers.budget import answer_within
+from bot.handlers.budget import answer_within, in_background
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.dedupe import RepeatedDeliveryError
@@ -39,13 +40,13 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 
     async def handle_claim_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(
+        act(
             context, body, "claim", lambda actor, ticket_id: context.tickets.claim(actor, ticket_id)
         )
 
     async def handle_resolve_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(
+        act(
             context, body, "resolve",
             lambda actor, ticket_id: context.tickets.resolve(actor, ticket_id, ""),
         )  # fmt: skip
@@ -53,7 +54,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     async def handle_resolve_anyway_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         note = render.resolution_note(body["actions"][0]["value"])  # the command's, if any
-        await act(
+        act(
             context, body, "resolve",
             lambda actor, ticket_id: context.tickets.resolve(
                 actor, ticket_id, note, confirmed=True
@@ -108,7 +109,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     app.view(View.UPDATE.value)(handle_update_view)
 
 
-async def act(
+def act(
     context: HandlerContext,
     body: dict[str, Any],
     verb: str,
@@ -117,17 +118,27 @@ async def act(
     subject: str = "INT-{}",
 ) -> None:
     """Run a button's service call on the id its value starts with (`subject` names it in the
-    audit); tell the clicker the outcome through the outbox."""
-    actor = Actor(body["user"]["id"], f"[button] {verb}")
-    try:
-        target_id = payload_id(body["actions"][0]["value"])
-        actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
-        ticket_id = target_id if subject == "INT-{}" else None
-        await require_technician(context, actor, verb, ticket_id=ticket_id)
-        reply = await in_database_thread(call, actor, target_id)
-    except Exception as error:  # every failure is told to the clicker; render_error logs bugs
-        reply = Reply(render_error(error, context.messages))
-    await in_database_thread(respond, context, body, reply)
+    audit), after the ack (the listener returns at once: Bolt acks then); tell the clicker the
+    outcome through the outbox."""
+
+    async def work() -> None:
+        actor = Actor(body["user"]["id"], f"[button] {verb}")
+        try:
+            target_id = payload_id(body["actions"][0]["value"])
+            actor = Actor(actor.user_id, f"[button] {verb} {subject.format(target_id)}")
+            ticket_id = target_id if subject == "INT-{}" else None
+            await require_technician(context, actor, verb, ticket_id=ticket_id)
+            reply = await in_database_thread(call, actor, target_id)
+        except RepeatedDeliveryError:  # delivered before and carried out: nothing to tell
+            return
+        except Exception as error:  # told to the clicker; render_error logs bugs
+            reply = Reply(render_error(error, context.messages))
+        try:
+            await in_database_thread(respond, context, body, reply)
+        except RepeatedDeliveryError:
+            return
+
+    in_background(work)
 
 
 _PAYLOAD_ID = re.compile(r"[0-9]{1,18}")

@@ -44,15 +44,15 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
 
     async def handle_acknowledge_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(context, body, "acknowledge", alerts.acknowledge, subject="outage {}")
+        act(context, body, "acknowledge", alerts.acknowledge, subject="outage {}")
 
     async def handle_acknowledge_storm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(context, body, "acknowledge", alerts.acknowledge_storm, subject="storm {}")
+        act(context, body, "acknowledge", alerts.acknowledge_storm, subject="storm {}")
 
     async def handle_silence_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await act(context, body, "silence", alerts.silence_outage, subject="outage {}")
+        act(context, body, "silence", alerts.silence_outage, subject="outage {}")
 
     async def handle_open_intervention_action(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient

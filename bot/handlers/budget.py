@@ -49,8 +49,32 @@ async def answer_within(
     return await work
 
 
-# Work answered later than its ack: referenced until it is delivered (the loop keeps weak ones).
+# Work answered later than its ack: referenced until it is delivered (the loop keeps weak ones)
+# and waited for when the bot stops (`background_done`).
 _FOLLOWING: set["asyncio.Task[Any]"] = set()
+
+
+def in_background(work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` after the ack: a click is acked at once, and its outcome is told through the
+    outbox. It keeps the context (the delivery its first commit records) but not the answer's
+    commit gate: it is not given up."""
+    context = contextvars.copy_context()
+    context.run(current_gate.set, None)
+    task = asyncio.create_task(_call(work), context=context)
+    _FOLLOWING.add(task)
+    task.add_done_callback(_finished)
+
+
+async def background_done(seconds: float) -> None:
+    """Wait (up to `seconds`) for the work begun after its ack: the bot is stopping."""
+    if _FOLLOWING:
+        await asyncio.wait(set(_FOLLOWING), timeout=seconds)
+
+
+def _finished(task: "asyncio.Task[Any]") -> None:
+    _FOLLOWING.discard(task)
+    if not task.cancelled() and task.exception() is not None:  # a bug: never silently lost
+        logger.error("work after an ack failed", exc_info=task.exception())
 
 
 async def answer_or_follow_up(
@@ -77,7 +101,7 @@ async def answer_or_follow_up(
 
     delivery = asyncio.create_task(deliver(), context=contextvars.Context())
     _FOLLOWING.add(delivery)
-    delivery.add_done_callback(_FOLLOWING.discard)
+    delivery.add_done_callback(_finished)
     return None
 
 

@@ -4,8 +4,8 @@ Slack retries Events API deliveries (`X-Slack-Retry-Num`) and Socket Mode may re
 envelope; the identity of a delivery is its `event_id`, or the `trigger_id` Slack mints for each
 slash command, click and submission.
 
-Events and clicks are recorded in their own transaction before their listener runs. A slash
-command or a modal's submission is recorded by the first transaction it commits, inside it (a
+Events are recorded in their own transaction before their listener runs. A slash command, a
+click or a modal's submission is recorded by the first transaction it commits, inside it (a
 session event, `before_commit`): its key commits with its effect or not at all, under the time
 limit of its answer (`bot.handlers.budget`), and its one write transaction is the only one it
 pays. A repeat of one that changed something is refused there (`RepeatedDeliveryError`), on any
@@ -98,7 +98,7 @@ def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[],
         recent[key] = None
         if len(recent) > RECENT_KEYS:
             recent.popitem(last=False)
-        if req.body.get("command") or req.body.get("type") == "view_submission":
+        if req.body.get("command") or req.body.get("type") in ("view_submission", "block_actions"):
             # Recorded by its own transaction: a separate one before it would wait, on SQLite,
             # for the writers' lock outside the answer's time limit, and commit after it.
             _delivery.set(_Delivery(key))

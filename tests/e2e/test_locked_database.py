@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 
-from bot.slack.ids import View
+from bot.slack.ids import Action, View
 from bot.storage.database import make_engine
 from bot.storage.models import AuditEvent, Ticket
 from bot.storage.threads import UNCONFIGURED_THREADS
-from tests.plugins.bot import TECH, RunningBot
+from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot
 
 TOO_SLOW = (
     "The bot could not record this within the 3 seconds Slack allows (the database or Slack is"
@@ -89,6 +89,21 @@ def test_an_update_modal_stuck_behind_a_lock_is_answered_in_time_and_never_recor
     with bot.sessions() as session:
         actions = session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1))
         assert "ticket.updated" not in list(actions)
+
+
+def test_a_click_stuck_behind_a_lock_is_acked_at_once_and_carried_out_after(
+    bot: RunningBot, database_url: URL
+) -> None:
+    """A click is acked before its work: held by the lock, the claim is told to the clicker
+    once done, where the ack used to wait for it (and come after Slack's 3 s)."""
+    assert bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+    root = bot.slack.wait_until(lambda: next(iter(bot.slack.roots(ALERTS)), None), timeout_s=15)
+    with ticket_locked(database_url, 1):
+        click = bot.slack.click(ALERTS, root.ts, Action.CLAIM, user_id=TECH2)
+        assert click.status == 200  # answered while the lock is still held
+        assert bot.slack.responses(TECH2) == []  # the claim itself waits for the lock
+    told = bot.slack.wait_until(lambda: [r.text for r in bot.slack.responses(TECH2)] or None)
+    assert told[0].startswith("INT-1 claimed by <@U01BBB>.")
 
 
 def healthz(bot: RunningBot) -> tuple[int, dict[str, Any]]:
