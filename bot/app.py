@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -328,6 +328,7 @@ def build_web_app(
             report = unhealthy_database(
                 runtime, scheduler, server.leadership, "Timeout", probes_error=probes_error
             )
+        report = replace(report, socket_mode_connected=await server.socket_mode_connected())
         return web.json_response(report.to_json(), status=report.http_status)
 
     web_app.router.add_get("/healthz", healthz)
@@ -612,6 +613,13 @@ class BotServer:
         if self._doorbell_task is not None:
             await self._doorbell_task
             self._doorbell_task = None
+
+    async def socket_mode_connected(self) -> bool | None:
+        """Whether the Socket Mode connection is up (None over HTTP): while it is down, no
+        command reaches this instance."""
+        if self._socket_mode is None:
+            return None
+        return bool(await self._socket_mode.client.is_connected())
 
     def probes_failure(self) -> str | None:
         """Why the probe engine is not running while this instance leads, if it failed."""

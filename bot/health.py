@@ -1,5 +1,6 @@
 """What `GET /healthz` reports: the database answers, the scheduler and the probe engine run on
-the leader, and which instance leads (a follower is healthy with its scheduler stopped)."""
+the leader, Slack reaches the bot (over Socket Mode, its connection is up), and which instance
+leads (a follower is healthy with its scheduler stopped)."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,13 @@ class HealthReport:
     leader: bool = True  # whether this instance holds the scheduler lease
     leader_instance: str | None = None  # the instance that does (None: nobody, or unknown)
     probes_error: str | None = None  # the leader's probe engine failed and is not running
+    socket_mode_connected: bool | None = None  # None over HTTP: Slack connects to the bot
 
     @property
     def ok(self) -> bool:
         leading_well = self.scheduler_running and self.probes_error is None
-        return self.database_ok and (leading_well or not self.leader)
+        reachable = self.socket_mode_connected is not False  # else no command can come in
+        return self.database_ok and reachable and (leading_well or not self.leader)
 
     @property
     def http_status(self) -> int:
@@ -32,6 +35,11 @@ class HealthReport:
             "database": {"ok": self.database_ok, "error": self.database_error},
             "scheduler": {"running": self.scheduler_running},
             "probes": {"ok": self.probes_error is None, "error": self.probes_error},
+            "socket_mode": (
+                None
+                if self.socket_mode_connected is None
+                else {"connected": self.socket_mode_connected}
+            ),
             "leader": self.leader,
             "leader_instance": self.leader_instance,
             **self.details,
