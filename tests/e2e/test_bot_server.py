@@ -118,37 +118,19 @@ def test_a_stop_lets_a_command_in_flight_over_socket_mode_be_acked(
     """SIGTERM while a command is being carried out over Socket Mode: the connection stays
     open until its ack is sent, so the technician is not told it failed while it was done."""
     url = postgres.create(template=postgres_template)
-    engine = make_engine(url)
     running, loop = start_bot(slack, url, socket_mode=True)
     slack.wait_for_socket()
-    pool = ThreadPoolExecutor(2)
+    pool = ThreadPoolExecutor(1)
     try:
-        with engine.connect() as holder, postgres.admin.connect() as admin:
-            holder.execute(text("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"))
-            reply = pool.submit(
-                slack.send_slash_command,
-                "/intervention",
-                "open acme-web-01 secours down",
-                user_id=TECH,
-                channel_id=ALERTS,
-                via="socket",
-            )
-            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
-            waiting += " AND wait_event_type = 'Lock'"
-            deadline = time.monotonic() + 10
-            while not admin.execute(text(waiting), {"db": url.database}).scalar_one():
-                assert time.monotonic() < deadline, "the command never reached the database"
-                time.sleep(0.02)
+        with _command_in_flight(slack, postgres, url) as reply:
             stopping = pool.submit(stop_bot, running, loop)
             deadline = time.monotonic() + 2  # the stop goes as far as it may meanwhile
             while slack.socket_connections and time.monotonic() < deadline:
                 time.sleep(0.02)
-            holder.rollback()  # the command goes on, and commits
         assert "INT-1 registered" in reply.result(20).text
         stopping.result(20)
     finally:
         pool.shutdown()
-        engine.dispose()
         postgres.drop(url)
 
 

@@ -80,6 +80,25 @@ def test_run_opens_and_closes_an_outage_as_a_port_stops_and_comes_back(
     assert all(row.p50_ms is not None for row in rollups)
 
 
+def _database_away(*_args: object) -> list[ProbeEvent]:
+    raise OperationalError("INSERT", {}, ConnectionError("the database is restarting"))
+
+
+def _recording_engine(
+    sessions: sessionmaker[Session], port: int
+) -> tuple[ProbeEngine, list[ProbeEvent]]:
+    """An engine probing one TCP port of acme-web-01 (one result decides), and its events."""
+    spec = {"type": "tcp", "port": port, "interval": "1s", "retry_interval": "1s"}
+    web = server("acme-web-01", "127.0.0.1", {**spec, "failures": 1, "successes": 1})
+    seed(sessions, [web])
+    events: list[ProbeEvent] = []
+
+    async def record(event: ProbeEvent) -> None:
+        events.append(event)
+
+    return ProbeEngine([web], sessions, wall_clock, on_event=record), events
+
+
 def test_a_new_term_does_not_replay_an_outage_the_database_never_recorded(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -89,25 +108,14 @@ def test_a_new_term_does_not_replay_an_outage_the_database_never_recorded(
     by then. The old, unwritten outage is not opened now: it would be announced while the
     server is up, and stay open, since no probe of it would ever go DOWN then UP again."""
 
-    def away(*_args: object) -> list[ProbeEvent]:
-        raise OperationalError("INSERT", {}, ConnectionError("the database is restarting"))
-
     async def scenario() -> list[ProbeEvent]:
         listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
-        spec = {"type": "tcp", "port": port, "interval": "1s", "retry_interval": "1s"}
-        web = server("acme-web-01", "127.0.0.1", {**spec, "failures": 1, "successes": 1})
-        seed(sessions, [web])
-        events: list[ProbeEvent] = []
-
-        async def record(event: ProbeEvent) -> None:
-            events.append(event)
-
-        engine = ProbeEngine([web], sessions, wall_clock, on_event=record)
+        engine, events = _recording_engine(sessions, port)
         await engine.sweep()  # UP, written
         listener.close()
         await listener.wait_closed()
-        engine._write = away  # type: ignore[method-assign]
+        engine._write = _database_away  # type: ignore[method-assign]
         await engine.sweep()  # DOWN: an outage, not written
         await engine.close()  # stepping down: still not written
         del engine._write  # the database is back
@@ -130,24 +138,13 @@ def test_an_outage_the_database_never_recorded_is_confirmed_again_by_the_next_te
     """A server found down by its very first check, the database away: when its leader leads
     again and the server is still down, the outage is confirmed and opened then."""
 
-    def away(*_args: object) -> list[ProbeEvent]:
-        raise OperationalError("INSERT", {}, ConnectionError("the database is restarting"))
-
     async def scenario() -> list[ProbeEvent]:
         listener = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
         listener.close()
         await listener.wait_closed()
-        spec = {"type": "tcp", "port": port, "interval": "1s", "retry_interval": "1s"}
-        web = server("acme-web-01", "127.0.0.1", {**spec, "failures": 1, "successes": 1})
-        seed(sessions, [web])
-        events: list[ProbeEvent] = []
-
-        async def record(event: ProbeEvent) -> None:
-            events.append(event)
-
-        engine = ProbeEngine([web], sessions, wall_clock, on_event=record)
-        engine._write = away  # type: ignore[method-assign]
+        engine, events = _recording_engine(sessions, port)
+        engine._write = _database_away  # type: ignore[method-assign]
         await engine.sweep()  # DOWN: an outage, not written
         await engine.close()
         del engine._write

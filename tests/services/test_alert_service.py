@@ -183,6 +183,18 @@ def latest_root(alerting: Alerting, key: str) -> OutboxMessage:
         ).one()
 
 
+def thread_texts(alerting: Alerting, root: str) -> list[str]:
+    """The texts posted (or queued) in the thread of `root`, in order."""
+    with alerting.sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboxMessage.text)
+                .where(OutboxMessage.thread_key == root)
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
 def buttons(message: OutboxMessage) -> list[str]:
     return [
         element["action_id"]
@@ -446,12 +458,7 @@ def test_a_shorter_silence_over_a_longer_one_says_the_longer_one_still_holds(
         "Alerts for `node-1` silenced until 2026-11-27 04:11: a silence in force until"
         " 2026-11-27 08:00 still holds."
     )
-    with alerting.sessions() as session:
-        told = session.scalars(
-            select(OutboxMessage.text)
-            .where(OutboxMessage.thread_key == "outage-1/root")
-            .order_by(OutboxMessage.id)
-        ).all()
+    told = thread_texts(alerting, "outage-1/root")
     assert told[-1] == (
         ":no_bell: <@U01AAA> silenced alerts for node-1 until 2026-11-27 04:11: a silence in"
         " force until 2026-11-27 08:00 still holds."
@@ -513,12 +520,7 @@ def test_a_maintenance_over_on_a_server_still_down_pages_the_oncall(alerting: Al
     assert alerting.alerts.post_outage_milestones(START + timedelta(hours=4, minutes=1)) == 1
     alerting.clock.now = START + timedelta(hours=4, minutes=30)
     tickets.resolve(Actor("U01AAA"), 1, "kernel updated")
-    with alerting.sessions() as session:
-        told = session.scalars(
-            select(OutboxMessage.text)
-            .where(OutboxMessage.thread_key == "outage-1/root")
-            .order_by(OutboxMessage.id)
-        ).all()
+    told = thread_texts(alerting, "outage-1/root")
     lasts, over = told
     assert "<@U01AAA>" not in lasts  # the 4h milestone, under maintenance
     assert over == (
@@ -536,12 +538,7 @@ def test_a_silence_over_on_a_storm_server_still_down_pages_the_oncall(alerting: 
     assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=20)) == 0
     assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=31)) == 1
     assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=32)) == 0
-    with alerting.sessions() as session:
-        told = session.scalars(
-            select(OutboxMessage.text)
-            .where(OutboxMessage.thread_key == "storm-1/root")
-            .order_by(OutboxMessage.id)
-        ).all()
+    told = thread_texts(alerting, "storm-1/root")
     assert told[-1] == (
         ":bell: Silence over at 2026-11-27 04:30: node-3 is still down, for 31m now. <@U01AAA>"
     )
