@@ -459,6 +459,7 @@ class BotServer:
             sweep_every=sweep_every,
             reports=self.services.reports,
             alerts=self.services.alerts,
+            probe_history=runtime.settings.probe_history,
         )
         # Leases are judged on the wall clock shared by the processes, not the domain clock.
         self.leadership = Leadership(

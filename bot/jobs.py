@@ -22,6 +22,7 @@ from bot.services.alerts import AlertService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.storage.inbound import prune_received
+from bot.storage.probes import delete_rollups_before
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ MILESTONES_JOB = "alerts.milestones"
 MILESTONES_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=1)
 INBOUND_KEEP = timedelta(days=1)  # Slack retries an event for minutes; a day is plenty
+PRUNE_ROLLUPS_JOB = "probes.prune_history"
+ROLLUPS_PER_TRANSACTION = 5_000  # a short write each: commands wait on no long delete
 
 JOB_POLICY: dict[str, Any] = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
 
@@ -47,8 +50,10 @@ def schedule_jobs(
     sweep_every: timedelta,
     reports: ReportService,
     alerts: AlertService,
+    probe_history: timedelta | None = None,
 ) -> None:
-    """Add every periodic job to `scheduler` (started or not)."""
+    """Add every periodic job to `scheduler` (started or not); the pruning of probe rollups
+    older than `probe_history` only when it is set."""
     scheduler.add_job(
         _in_thread(reminders.sweep),
         "interval",
@@ -85,6 +90,16 @@ def schedule_jobs(
         replace_existing=True,
         **JOB_POLICY,
     )
+    if probe_history is not None:
+        scheduler.add_job(
+            _in_thread(lambda: prune_rollups(sessions, clock, keep=probe_history)),
+            "interval",
+            seconds=PRUNE_EVERY.total_seconds(),
+            id=PRUNE_ROLLUPS_JOB,
+            name="probe history pruning",
+            replace_existing=True,
+            **JOB_POLICY,
+        )
 
 
 def run_soon(scheduler: AsyncIOScheduler, job_id: str, *, now: datetime) -> None:
@@ -101,6 +116,24 @@ def prune_inbound(sessions: sessionmaker[Session], clock: Callable[[], datetime]
         removed = prune_received(session, before=clock() - INBOUND_KEEP)
     if removed:
         logger.info("inbound: pruned %d old event key(s)", removed)
+    return removed
+
+
+def prune_rollups(
+    sessions: sessionmaker[Session], clock: Callable[[], datetime], *, keep: timedelta
+) -> int:
+    """Delete the probe rollups of hours older than `keep`, oldest first, a few thousand a
+    transaction (the first run after the setting is turned on may have years to delete);
+    how many were deleted."""
+    before, removed = clock() - keep, 0
+    while True:
+        with sessions.begin() as session:
+            batch = delete_rollups_before(session, before, limit=ROLLUPS_PER_TRANSACTION)
+        removed += batch
+        if batch < ROLLUPS_PER_TRANSACTION:
+            break
+    if removed:
+        logger.info("probes: deleted %d hourly rollup(s) older than %s", removed, before)
     return removed
 
 

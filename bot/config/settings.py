@@ -1,5 +1,6 @@
 """Process settings: environment variables and `.env`, read once by the composition root."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -56,6 +57,14 @@ class Settings(BaseSettings):
         le=64,
         validation_alias=AliasChoices("SUPPORTBOT_DATABASE_THREADS", "database_threads"),
         description="Threads running database work in each process; default by backend.",
+    )
+    probe_history_days: int | None = Field(
+        None,
+        ge=62,
+        le=36600,
+        validation_alias=AliasChoices("SUPPORTBOT_PROBE_HISTORY_DAYS", "probe_history_days"),
+        description="Days of hourly probe rollups kept (unset: all); 62 at least, so the last"
+        " month's report keeps its evidence that each server was watched.",
     )
     sweep_seconds: float = Field(
         15.0,
@@ -124,6 +133,11 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def probe_history(self) -> timedelta | None:
+        """How long hourly probe rollups are kept (None: all)."""
+        return None if self.probe_history_days is None else timedelta(days=self.probe_history_days)
 
     @property
     def threads_for_database(self) -> int:

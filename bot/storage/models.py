@@ -328,7 +328,9 @@ class ProbeRollup(Base):
     __tablename__ = "probe_rollups"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. "acme-web-01/icmp"
-    hour_start: Mapped[datetime] = mapped_column(primary_key=True, comment="UTC, on the hour")
+    hour_start: Mapped[datetime] = mapped_column(
+        primary_key=True, index=True, comment="UTC, on the hour"
+    )
     count: Mapped[int]
     failures: Mapped[int]
     p50_ms: Mapped[float | None] = mapped_column(comment="median latency, ms")

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy import bindparam, case, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.probes.rollup import Rollup
@@ -257,7 +257,17 @@ def list_rollups(
     return list(session.scalars(query))
 
 
-def delete_rollups_before(session: Session, before: datetime) -> int:
-    """Delete rollups of hours starting before `before` (retention); return how many."""
-    result = session.execute(delete(ProbeRollup).where(ProbeRollup.hour_start < before))
+def delete_rollups_before(session: Session, before: datetime, *, limit: int | None = None) -> int:
+    """Delete rollups of hours starting before `before` (retention), the `limit` oldest of them
+    if given; return how many."""
+    doomed = ProbeRollup.hour_start < before
+    if limit is not None:
+        oldest = (
+            select(ProbeRollup.key, ProbeRollup.hour_start)
+            .where(doomed)
+            .order_by(ProbeRollup.hour_start)
+            .limit(limit)
+        )
+        doomed = tuple_(ProbeRollup.key, ProbeRollup.hour_start).in_(oldest)
+    result = session.execute(delete(ProbeRollup).where(doomed))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -1,5 +1,6 @@
 """Settings come from the environment and `.env`; secrets never show in output."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,15 @@ def test_an_instance_id_the_lease_cannot_hold_is_refused_by_name(
     assert "SUPPORTBOT_INSTANCE_ID: must be 1 to 160 characters, without '#'" in (
         capsys.readouterr().err
     )
+
+
+def test_probe_history_is_kept_whole_unless_set_and_never_under_62_days(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under 62 days, last month's report would lose the evidence that a server was watched."""
+    assert Settings().probe_history is None
+    monkeypatch.setenv("SUPPORTBOT_PROBE_HISTORY_DAYS", "400")
+    assert Settings().probe_history == timedelta(days=400)
+    monkeypatch.setenv("SUPPORTBOT_PROBE_HISTORY_DAYS", "30")
+    assert main(["migrate"]) == 2
+    assert "SUPPORTBOT_PROBE_HISTORY_DAYS" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from bot import app
 from bot.app import BotServer, SlackCredentials, build_runtime
 from bot.config import Settings
 from bot.errors import ListenError, SlackRefusedError
+from bot.jobs import PRUNE_ROLLUPS_JOB
 from bot.sandbox import BotReply, EmulatorThread, LoopThread
 from bot.services.leader import SCHEDULER_LEASE
 from bot.storage.database import make_engine, reading
@@ -464,3 +465,22 @@ def test_socket_mode_without_a_signing_secret_serves_no_slack_requests_over_http
         assert "`/sla`" in reply.text  # its help, in the default language
     finally:
         _stop_server(server, loop)
+
+
+def test_the_probe_history_is_pruned_only_when_its_retention_is_set(
+    slack: EmulatorThread, database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unset, every hourly rollup is kept (the reports' evidence); set, a job prunes them."""
+    running, loop = start_bot(slack, database_url)
+    try:
+        assert running.server.scheduler.get_job(PRUNE_ROLLUPS_JOB) is None
+    finally:
+        stop_bot(running, loop)
+    monkeypatch.setenv("SUPPORTBOT_PROBE_HISTORY_DAYS", "400")
+    running, loop = start_bot(slack, database_url)
+    try:
+        job = running.server.scheduler.get_job(PRUNE_ROLLUPS_JOB)
+        assert job is not None
+        assert job.name == "probe history pruning"
+    finally:
+        stop_bot(running, loop)

@@ -3,8 +3,10 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import jobs
 from bot.config import ServerSpec
 from bot.probes.engine import ProbeEngine
 from bot.probes.rollup import Rollup
@@ -91,6 +93,24 @@ def test_rollups_of_the_same_hour_are_merged(sessions: sessionmaker[Session]) ->
     with transaction(sessions) as session:
         assert delete_rollups_before(session, T0 + timedelta(hours=1)) == 2
         assert list_rollups(session) == []
+
+
+def test_the_probe_history_job_deletes_the_hours_older_than_kept_a_batch_at_a_time(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`SUPPORTBOT_PROBE_HISTORY_DAYS`: the first run after it is set may have years to delete;
+    it goes oldest first, a few rows a transaction (3 here), until none is older than kept."""
+    monkeypatch.setattr(jobs, "ROLLUPS_PER_TRANSACTION", 3)
+    hours = [T0 - timedelta(days=100, hours=n) for n in range(7)] + [T0 - timedelta(days=10)]
+    with transaction(sessions) as session:
+        save_rollups(session, [Rollup(KEY, hour, 1, 0, 1.0, 1.0) for hour in hours])
+        assert delete_rollups_before(session, T0, limit=2) == 2  # the two oldest
+        assert min(row.hour_start for row in list_rollups(session)) == hours[4]
+    kept = timedelta(days=62)
+    assert jobs.prune_rollups(sessions, lambda: T0, keep=kept) == 5
+    with transaction(sessions) as session:
+        assert [row.hour_start for row in list_rollups(session)] == [hours[-1]]
+    assert jobs.prune_rollups(sessions, lambda: T0, keep=kept) == 0
 
 
 async def tcp_server_probed(
