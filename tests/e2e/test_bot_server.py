@@ -10,7 +10,6 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -78,21 +77,6 @@ def test_a_slash_command_reaches_the_bot_over_socket_mode(
         stop_bot(running, loop)
 
 
-def healthz(running: RunningBot) -> tuple[int, dict[str, Any]]:
-    """GET /healthz: its status and body, 503 included."""
-    url = f"http://127.0.0.1:{running.server.port}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
-def unhealthy(running: RunningBot) -> dict[str, Any] | None:
-    status, body = healthz(running)
-    return body if status == 503 else None
-
-
 def test_healthz_is_503_while_the_socket_mode_connection_is_down(
     slack: EmulatorThread, database_url: URL
 ) -> None:
@@ -101,11 +85,11 @@ def test_healthz_is_503_while_the_socket_mode_connection_is_down(
     running, loop = start_bot(slack, database_url, socket_mode=True)
     try:
         slack.wait_for_socket()
-        status, body = healthz(running)
+        status, body = running.healthz()
         assert (status, body["socket_mode"]) == (200, {"connected": True})
         slack.inject_error("apps.connections.open", "invalid_auth", times=None)
         slack.disconnect_sockets("link_disabled", close_after_s=0.2)
-        body = slack.wait_until(lambda: unhealthy(running), timeout_s=15)
+        body = slack.wait_until(running.unhealthy, timeout_s=15)
         assert (body["status"], body["socket_mode"]) == ("unhealthy", {"connected": False})
     finally:
         slack.clear_faults()

@@ -2,15 +2,11 @@
 "nothing was done" in time, and nothing is done when the lock frees (trying again does not do it
 twice); /healthz says the database threads are stuck instead of hanging with them."""
 
-import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -106,21 +102,6 @@ def test_a_click_stuck_behind_a_lock_is_acked_at_once_and_carried_out_after(
     assert told[0].startswith("INT-1 claimed by <@U01BBB>.")
 
 
-def healthz(bot: RunningBot) -> tuple[int, dict[str, Any]]:
-    """GET /healthz: its status and body."""
-    url = f"http://127.0.0.1:{bot.server.port}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
-def unhealthy(bot: RunningBot) -> dict[str, Any] | None:
-    status, body = healthz(bot)
-    return body if status == 503 else None
-
-
 def test_healthz_says_the_database_threads_are_stuck_rather_than_hang(
     bot: RunningBot, database_url: URL
 ) -> None:
@@ -128,7 +109,7 @@ def test_healthz_says_the_database_threads_are_stuck_rather_than_hang(
     claims = UNCONFIGURED_THREADS + 2  # every database thread waits on the lock, and more
     with ticket_locked(database_url, 1), ThreadPoolExecutor(claims) as senders:
         replies = [senders.submit(bot.command, "claim INT-1") for _ in range(claims)]
-        body = bot.slack.wait_until(lambda: unhealthy(bot), timeout_s=20)  # lock still held
+        body = bot.slack.wait_until(bot.unhealthy, timeout_s=20)  # lock still held
         assert body["database"] == {"ok": False, "error": "Timeout"}
         assert {reply.result() for reply in replies} == {TOO_SLOW}
-    assert bot.slack.wait_until(lambda: healthz(bot)[0] == 200 or None, timeout_s=20)
+    assert bot.slack.wait_until(lambda: bot.healthz()[0] == 200 or None, timeout_s=20)

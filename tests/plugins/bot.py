@@ -4,10 +4,14 @@
 with the example catalog and a clock the test can set: `bot.clock.set(...)`/`advance(...)`.
 """
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
@@ -57,6 +61,20 @@ class RunningBot:
         reply = self.slack.send_slash_command(command, text, user_id=user_id, channel_id=ALERTS)
         assert reply.status == 200, reply.body
         return reply.text
+
+    def healthz(self) -> tuple[int, dict[str, Any]]:
+        """GET /healthz: its status and body, 503 included."""
+        url = f"http://127.0.0.1:{self.server.port}/healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    def unhealthy(self) -> dict[str, Any] | None:
+        """The body of /healthz if it answers 503, else None (for `wait_until`)."""
+        status, body = self.healthz()
+        return body if status == 503 else None
 
 
 def start_bot(
