@@ -144,6 +144,13 @@ def poll(predicate: Callable[[], T | None], timeout_s: float = 10) -> T:
     return result
 
 
+def first_audit(bot: RunningBot, action: str) -> AuditEvent | None:
+    """The first audit event of `action`, read in a session of its own: one session held
+    across a poll holds SQLite's writers' lock, and the work polled for waits on it."""
+    with bot.sessions() as session:
+        return session.scalars(select(AuditEvent).where(AuditEvent.action == action)).first()
+
+
 def probe_state(bot: RunningBot) -> ProbeState | None:
     with bot.sessions() as session:
         return session.scalars(select(ProbeState)).first()
@@ -396,14 +403,9 @@ def test_resolve_anyway_keeps_the_note_typed_with_the_command(
         button["action_id"], user_id=TECH, channel_id=ALERTS, value=button["value"]
     )
     assert reply.status == 200
-    with bot.sessions() as session:
-        resolved = poll(
-            lambda: session.scalars(
-                select(AuditEvent).where(AuditEvent.action == "ticket.resolved")
-            ).first()
-        )
-        assert resolved.details["note"] == "swapped the disk"
-        assert resolved.details["confirmed_while_down"] is True
+    resolved = poll(lambda: first_audit(bot, "ticket.resolved"))  # the click's work follows
+    assert resolved.details["note"] == "swapped the disk"
+    assert resolved.details["confirmed_while_down"] is True
 
 
 def test_an_unknown_server_typed_in_the_open_modal_is_refused_in_the_modal(
@@ -466,12 +468,8 @@ def test_a_click_slack_cannot_open_a_modal_for_is_told_to_click_again(
     assert told.text == "Slack did not open the form (the click may have expired): click again."
     assert list(bot.slack.views(TECH)) == []
     bot.slack.click(ALERTS, root.ts, Action.OPEN_INTERVENTION.value, user_id=OUTSIDER)
+    refused = poll(lambda: first_audit(bot, "refused"))
     with bot.sessions() as session:
-        refused = poll(
-            lambda: session.scalars(
-                select(AuditEvent).where(AuditEvent.action == "refused")
-            ).first()
-        )
         outage_id = session.scalars(select(Outage.id)).one()
     assert refused.command == f"[button] open intervention from outage {outage_id}"
 
