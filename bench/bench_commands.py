@@ -6,10 +6,12 @@ command runs once uncounted (statements compiled, caches filled), then `--runs` 
 median of its process CPU time is printed, in ms. What this leaves out (HTTP, Bolt, the hop to
 the database thread, the outbox) is what bench_ack.py adds.
 
-    .venv/bin/python bench/bench_commands.py [--runs 12] [--database URL] [--instructions]
-        [command ...]
+    .venv/bin/python bench/bench_commands.py [--runs 12] [--instructions] [command ...]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test (a database is made there)]
 
-On a PostgreSQL running on this machine, it also prints the server's CPU a run of each command.
+With `--postgres`, the bench runs in a database it creates on that server and drops at the end
+(never in the one the URL names). On a PostgreSQL running on this machine, it also prints the
+server's CPU a run of each command.
 With `--instructions` it counts, under valgrind's callgrind, the instructions each command
 executes (bench/callgrind.py): the same figure at every run, where CPU time on a shared VM
 drifts by ±30 %, so two versions of the code can be compared one after the other.
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import callgrind
-from bench.bench_ack import CATALOG, fill
+from bench.bench_ack import CATALOG, fill, scratch_database
 from bot.config import Catalog, load_catalog
 from bot.grammar import Open
 from bot.messages import Messages
@@ -95,7 +98,7 @@ def run_all(command: Callable[[int], object], runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=12)
-    parser.add_argument("--database", help="a database URL (default: a new SQLite file)")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (default: a SQLite file)")
     parser.add_argument(
         "--instructions",
         action="store_true",
@@ -108,8 +111,12 @@ def main() -> None:
         parser.error("--runs is 1 to 28: each run of wait, resume… takes another open ticket")
     if args.instructions and not callgrind.under_callgrind():
         callgrind.rerun_under_callgrind(__file__, sys.argv[1:])
-    with tempfile.TemporaryDirectory() as folder:
-        service = prepare(args.database or f"sqlite:///{folder}/bench.db")
+    with ExitStack() as stack:
+        if args.postgres:
+            url = stack.enter_context(scratch_database(args.postgres))
+        else:
+            url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/bench.db"
+        service = prepare(url)
         table = commands(service)
         unknown = set(args.command) - set(table)
         if unknown:

@@ -4,6 +4,7 @@ Rate limiting is on (Slack's 1 message/s/channel, bursts of 3), so the ceiling i
 sustained. Prints the delivery rate against that ceiling and the sender process's CPU per
 message (utime + stime from /proc, startup excluded). The emulator runs in this process.
 Run: .venv/bin/python bench/bench_outbox.py [--n 300] [--channels 10] [--ratio-429 0]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test (a database is made there)]
 """
 
 import argparse
@@ -14,9 +15,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_ack import scratch_database
 from bot.sandbox import EmulatorThread, SlackEmulator
 from bot.storage.database import make_engine, make_sessionmaker, migrate
 from bot.storage.outbox import Outbound, add_message
@@ -52,57 +57,61 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="messages")
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--ratio-429", type=float, default=0.0, help="extra injected 429s")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (default: a SQLite file)")
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="bench-outbox-")
-    url = args.database_url or f"sqlite:///{workdir}/outbox.db"
-    engine = make_engine(url)
-    migrate(engine)
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        for message in plan(args.n, args.channels):
-            add_message(session, message, now=datetime.now(UTC))
+    with ExitStack() as stack:
+        if args.postgres:
+            url = stack.enter_context(scratch_database(args.postgres))
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-outbox-"))
+            url = f"sqlite:///{folder}/outbox.db"
+        engine = make_engine(url)
+        migrate(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions.begin() as session:
+            for message in plan(args.n, args.channels):
+                add_message(session, message, now=datetime.now(UTC))
 
-    with EmulatorThread(SlackEmulator()) as slack:
-        for channel in range(args.channels):
-            slack.add_channel(f"C{channel:03d}")
-        slack.add_channel("C01ALERTS")
-        if args.ratio_429:
-            slack.inject_429(args.ratio_429, retry_after=(1, 5), seed=1)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(REPO),
-            "SUPPORTBOT_DATABASE_URL": url,
-            "SUPPORTBOT_SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SUPPORTBOT_CATALOG": str(REPO / "examples" / "catalog.toml"),
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "outbox", "send", "--log-level", "WARNING"],
-            cwd=REPO,
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        # Startup (imports, migrations) is excluded: wait for the first post, then measure.
-        slack.wait_until(lambda: slack.calls, timeout_s=30)
-        cpu_start, began = cpu_seconds(process.pid), time.monotonic()
-        first_at = slack.calls[0].at
+        with EmulatorThread(SlackEmulator()) as slack:
+            for channel in range(args.channels):
+                slack.add_channel(f"C{channel:03d}")
+            slack.add_channel("C01ALERTS")
+            if args.ratio_429:
+                slack.inject_429(args.ratio_429, retry_after=(1, 5), seed=1)
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(REPO),
+                "SUPPORTBOT_DATABASE_URL": url,
+                "SUPPORTBOT_SLACK_API_URL": slack.api_url,
+                "SLACK_BOT_TOKEN": slack.bot_token,
+                "SUPPORTBOT_CATALOG": str(REPO / "examples" / "catalog.toml"),
+            }
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "outbox", "send", "--log-level", "WARNING"],
+                cwd=REPO,
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            # Startup (imports, migrations) is excluded: wait for the first post, then measure.
+            slack.wait_until(lambda: slack.calls, timeout_s=30)
+            cpu_start, began = cpu_seconds(process.pid), time.monotonic()
+            first_at = slack.calls[0].at
 
-        def delivered() -> int:
-            return sum(len(slack.messages(f"C{c:03d}")) for c in range(args.channels))
+            def delivered() -> int:
+                return sum(len(slack.messages(f"C{c:03d}")) for c in range(args.channels))
 
-        slack.wait_until(lambda: delivered() >= args.n, timeout_s=args.n)
-        cpu_used = cpu_seconds(process.pid) - cpu_start
-        elapsed = time.monotonic() - began
-        last_at = slack.calls[-1].at
-        process.send_signal(signal.SIGTERM)
-        process.wait(10)
-        calls = slack.calls
-        if process.stderr is not None and select.select([process.stderr], [], [], 0)[0]:
-            sys.stderr.write(process.stderr.read())
-    engine.dispose()
+            slack.wait_until(lambda: delivered() >= args.n, timeout_s=args.n)
+            cpu_used = cpu_seconds(process.pid) - cpu_start
+            elapsed = time.monotonic() - began
+            last_at = slack.calls[-1].at
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
+            calls = slack.calls
+            if process.stderr is not None and select.select([process.stderr], [], [], 0)[0]:
+                sys.stderr.write(process.stderr.read())
+        engine.dispose()
 
     window = last_at - first_at
     per_channel = args.n / args.channels
