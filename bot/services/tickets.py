@@ -47,6 +47,7 @@ from bot.slack import render
 from bot.storage.credits import mark_eligible, withdraw_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
+    AlertStorm,
     Client,
     Clock,
     Credit,
@@ -314,7 +315,8 @@ class TicketService(Service):
 
     def open(self, actor: Actor, command: Open, *, outage_id: int | None = None) -> Reply:
         """Register a ticket; out of scope when the client's allowance is used up. Opened from
-        outage `outage_id`, it joins that outage's thread, unless it is about another server."""
+        outage `outage_id`, it joins that outage's thread (its storm's, for a storm member),
+        unless it is about another server."""
         spec = self.server(command.server_id)
         now = self._clock()
         called_at = resolve_call_time(command.at, now=now, zone=self._zone)
@@ -350,9 +352,7 @@ class TicketService(Service):
             )
             session.add(ticket)
             session.flush()
-            ticket.thread_key = (
-                outage.root_key if outage and outage.root_key else root_key(ticket.id)
-            )
+            ticket.thread_key = self._outage_thread(session, outage) or root_key(ticket.id)
             if not out_of_scope:
                 kind = clock_for(command.kind)
                 ticket.clocks.append(
@@ -423,6 +423,17 @@ class TicketService(Service):
         if others:  # not refused: two tickets on one server may both be right
             text += "\n" + render.already_open(spec.id, view.ref, others, self._messages)
         return Reply(text)
+
+    @staticmethod
+    def _outage_thread(session: Session, outage: Outage | None) -> str | None:
+        """Where the team follows `outage`: its root, or its storm's for a storm member (which
+        has no root of its own); None without an outage."""
+        if outage is None:
+            return None
+        if outage.root_key is not None or outage.storm_id is None:
+            return outage.root_key
+        storm = session.get(AlertStorm, outage.storm_id)
+        return storm.root_key if storm is not None else None
 
     def claim(self, actor: Actor, ticket_id: int) -> Reply:
         """Assign the caller and stop GTI at the commit; exactly one of concurrent claims wins."""

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.grammar import Open
 from bot.services.audit import Actor
 from bot.sla import TicketKind
-from bot.storage.models import Outage, Ticket
+from bot.storage.models import AlertStorm, Outage, OutboxMessage, OutboxOperation, Ticket
 from bot.storage.probes import add_outage
 from tests.services.history import paris, services
 
@@ -38,3 +38,38 @@ def test_a_ticket_about_another_server_does_not_join_the_outage(
             (outage_id, root),
             (None, "INT-2/root"),
         ]
+
+
+def test_a_ticket_opened_from_a_storm_member_joins_the_storm_thread(
+    sessions: sessionmaker[Session],
+) -> None:
+    """web-01 went down in a storm: it has no root of its own, its detail and the Open
+    intervention button are in the storm's thread. The ticket's root goes there too, as it
+    goes in a lone outage's thread, and is updated in place; its story follows it."""
+    h = services(sessions)
+    with h.sessions.begin() as session:
+        storm = AlertStorm(started_at=paris(11, 27, 9, 0), ended_at=None)
+        session.add(storm)
+        session.flush()
+        storm.root_key = f"storm-{storm.id}/root"
+        outage = add_outage(
+            session, "acme-web-01", started_at=paris(11, 27, 9, 0), confirmed_at=paris(11, 27, 9, 2)
+        )
+        outage.storm_id = storm.id
+        outage_id, storm_root = outage.id, storm.root_key
+    h.clock.now = paris(11, 27, 9, 20)
+    command = Open("acme-web-01", TicketKind.MATERIEL, None, "rack down")
+    h.tickets.open(TECH, command, outage_id=outage_id)
+    h.clock.now = paris(11, 27, 9, 25)
+    h.tickets.claim(TECH, 1)
+    with sessions() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.outage_id, ticket.thread_key) == (outage_id, storm_root)
+        posted = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    root = next(message for message in posted if message.key == "INT-1/root")
+    assert root.thread_key == storm_root
+    claimed = [message for message in posted if message.key.startswith("INT-1/event/")]
+    assert [message.thread_key for message in claimed] == [storm_root]
+    edits = [message for message in posted if message.operation is OutboxOperation.UPDATE]
+    assert edits
+    assert {message.target_key for message in edits} == {"INT-1/root"}
