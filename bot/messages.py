@@ -222,6 +222,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "• :wrench: `{server}` ({client}), maintenance en cours ({ref})",
         "en": "• :wrench: `{server}` ({client}), maintenance in progress ({ref})",
     },
+    "alert.storm.line_silenced": {
+        "fr": "• :no_bell: `{server}` ({client}), alertes coupées jusqu'à {until}",
+        "en": "• :no_bell: `{server}` ({client}), alerts silenced until {until}",
+    },
     "alert.storm.line_up": {
         "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",
         "en": "• :large_green_circle: ~`{server}`~ ({client}), recovered after {duration}",

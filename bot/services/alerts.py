@@ -210,7 +210,7 @@ class AlertService(Service):
         session.flush()
         if storm_id is None:
             text, blocks = render.storm_root(
-                self._storm_view(session, storm), self._messages, self._zone
+                self._storm_view(session, storm, now), self._messages, self._zone
             )
             self._post(session, storm_root_key(storm.id), text, now, blocks=blocks)
         else:
@@ -432,6 +432,8 @@ class AlertService(Service):
             return False
         if not new_root and outage.root_key is not None:  # a new root shows the outage as now
             self._update_outage_root(session, outage, now)
+        elif outage.storm_id is not None:  # its line said "silenced until…"
+            self._update_storm_root(session, self._lock_storm(session, outage.storm_id), now)
         return True
 
     # Buttons and commands ----------------------------------------------------------------------
@@ -609,7 +611,8 @@ class AlertService(Service):
         holds: str = "",
     ) -> datetime:
         """Silence `server_id` from `now` for `length`: audited, told in its outage's thread
-        (with `holds`, see `_silence_holds`); the end of the silence."""
+        (its storm's, for a storm member, whose root lists it silenced; with `holds`, see
+        `_silence_holds`); the end of the silence."""
         until = now + length
         session.add(
             Silence(
@@ -629,19 +632,26 @@ class AlertService(Service):
             details={"until": until.isoformat(), "reason": reason},
         )
         outage = get_open_outage(session, server_id)
-        if outage is not None and outage.root_key is not None:
+        if outage is None or (outage.root_key is None and outage.storm_id is None):
+            return until  # no thread follows the server: nothing to tell
+        text = self._messages.get(
+            "alert.thread.silenced",
+            user=actor.user_id,
+            server=server_id,
+            until=local_time(until, self._zone),
+            holds=holds,
+            reason=self._reason(reason),
+        )
+        key = f"outage-{outage.id}/event/{audit_id}"
+        if outage.root_key is not None:
             self._lock_outage(session, outage.id)
-            text = self._messages.get(
-                "alert.thread.silenced",
-                user=actor.user_id,
-                server=server_id,
-                until=local_time(until, self._zone),
-                holds=holds,
-                reason=self._reason(reason),
-            )
-            key = f"outage-{outage.id}/event/{audit_id}"
             self._post(session, key, text, now, thread_key=outage.root_key)
             self._update_outage_root(session, outage, now)
+        else:  # a storm member: its storm's thread is where the team follows it
+            assert outage.storm_id is not None
+            storm = self._lock_storm(session, outage.storm_id)
+            self._post(session, key, text, now, thread_key=storm_root_key(storm.id))
+            self._update_storm_root(session, storm, now)
         return until
 
     def _silence_holds(
@@ -700,7 +710,7 @@ class AlertService(Service):
             probed=self.catalog.probes_server(outage.server_id),
         )
 
-    def _storm_view(self, session: Session, storm: AlertStorm) -> render.StormView:
+    def _storm_view(self, session: Session, storm: AlertStorm, now: datetime) -> render.StormView:
         rows = session.execute(
             select(Outage.server_id, Client.name, Outage.started_at, Outage.ended_at)
             .join(Server, Server.id == Outage.server_id)
@@ -709,11 +719,13 @@ class AlertService(Service):
             .order_by(Outage.id)
         ).all()
         maintenance = self._maintenance(session, {row.server_id for row in rows})
+        silenced = self._silenced(session, {row.server_id for row in rows}, now)
         members = tuple(
             render.StormMember(
                 *row,
                 monitored=self.catalog.probes_server(row.server_id),
                 maintenance_ref=maintenance.get(row.server_id),
+                silenced_until=silenced.get(row.server_id),
             )
             for row in rows
         )
@@ -857,7 +869,7 @@ class AlertService(Service):
         self._update(session, outage.root_key, text, blocks, now)
 
     def _update_storm_root(self, session: Session, storm: AlertStorm, now: datetime) -> None:
-        view = self._storm_view(session, storm)
+        view = self._storm_view(session, storm, now)
         text, blocks = render.storm_root(view, self._messages, self._zone)
         self._update(session, storm_root_key(storm.id), text, blocks, now)
 

@@ -112,6 +112,7 @@ class StormMember:
     ended_at: datetime | None
     monitored: bool = True  # False: the catalog no longer probes it, no recovery will be seen
     maintenance_ref: str | None = None  # an open maintenance ticket on it: planned downtime
+    silenced_until: datetime | None = None  # a silence in force on it: nobody is paged for it
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,15 @@ class StormView:
     def pages(self) -> bool:
         """Whether the root mentions the on-call: while the storm lasts and nobody
         acknowledged it, as an outage's does, unless every server it still has down and probed
-        is under maintenance (planned)."""
+        is under maintenance (planned) or silenced."""
         return (
             self.ended_at is None
             and self.acknowledged_by is None
             and any(
-                m.ended_at is None and m.monitored and m.maintenance_ref is None
+                m.ended_at is None
+                and m.monitored
+                and m.maintenance_ref is None
+                and m.silenced_until is None
                 for m in self.members
             )
             and bool(self.oncall)
@@ -330,6 +334,9 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
         elif member.ended_at is None and member.maintenance_ref is not None:
             ref = member.maintenance_ref
             lines.append(messages.get("alert.storm.line_maintenance", **names, ref=ref))
+        elif member.ended_at is None and member.silenced_until is not None:
+            until = local_time(member.silenced_until, zone)
+            lines.append(messages.get("alert.storm.line_silenced", **names, until=until))
         elif member.ended_at is None:
             lines.append(messages.get("alert.storm.line_down", **names))
         else:

@@ -542,3 +542,39 @@ def test_a_silence_over_on_a_storm_server_still_down_pages_the_oncall(alerting: 
     assert told[-1] == (
         ":bell: Silence over at 2026-11-27 04:30: node-3 is still down, for 31m now. <@U01AAA>"
     )
+
+
+def test_silencing_a_storm_server_is_told_in_the_storm_thread_and_on_its_root(
+    alerting: Alerting,
+) -> None:
+    """node-3 of a storm is silenced (by command or by the Silence 1h of its outage): the
+    people following the storm's thread are told, as an outage's thread would be, and the
+    root lists node-3 as silenced; with only silenced servers left down, it pages nobody. The
+    silence over, the root lists node-3 down again and pages."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=1)
+    actor = Actor("U01BBB", "/sla silence")
+    alerting.alerts.silence(actor, "node-3", timedelta(minutes=30), "disk swap")
+    told = thread_texts(alerting, "storm-1/root")
+    assert told[-1] == (
+        ":no_bell: <@U01BBB> silenced alerts for node-3 until 2026-11-27 04:31. Reason: disk swap"
+    )
+    root = latest_root(alerting, "storm-1/root")
+    assert "• :no_bell: `node-3` (ACME SARL), alerts silenced until 2026-11-27 04:31" in str(
+        root.blocks
+    )
+    assert "<@U01AAA>" in root.text  # node-1 and node-2 are still down, unattended
+
+    alerting.alerts.silence_outage(Actor("U01BBB", "[button] silence"), 2)  # node-2
+    assert thread_texts(alerting, "storm-1/root")[-1].startswith(
+        ":no_bell: <@U01BBB> silenced alerts for node-2 until 2026-11-27 05:01."
+    )
+    alerting.up("node-1", after=timedelta(minutes=5))
+    root = latest_root(alerting, "storm-1/root")
+    assert "<@U01AAA>" not in root.text  # nothing left down that anyone must be paged for
+    assert buttons(root) == [Action.ACKNOWLEDGE_STORM.value]
+
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=32)) == 1
+    root = latest_root(alerting, "storm-1/root")
+    assert "• :red_circle: `node-3` (ACME SARL)" in str(root.blocks)
+    assert "<@U01AAA>" in root.text
