@@ -413,11 +413,7 @@ class AlertService(Service):
         storm's, for a storm member), mentioning the on-call unless someone handles the outage,
         and bring the root up to date (it said "silenced until…" and offered no Silence
         button). Once per silence, by key; False when already said."""
-        if outage.root_key is not None:
-            thread = outage.root_key
-        else:
-            assert outage.storm_id is not None
-            thread = storm_root_key(outage.storm_id)
+        thread = self._thread(outage)
         view = self._view(session, outage, now)
         text = self._messages.get(
             "alert.thread.silence_over",
@@ -455,7 +451,7 @@ class AlertService(Service):
     def refresh_server(self, server_id: str) -> None:
         """Update the root of the server's open outage, or of its storm, if it has one: whether
         it pages the on-call depends on an open maintenance ticket on the server. The last one
-        closed on a server still down, its thread says so (`_maintenance_over`)."""
+        closed on a server still down, its thread says so, or its storm's (`_maintenance_over`)."""
         with self._transaction() as session:
             outage = get_open_outage(session, server_id)
             if outage is not None and outage.root_key is not None:
@@ -463,15 +459,15 @@ class AlertService(Service):
                 self._update_outage_root(session, outage, self._clock())
             elif outage is not None and outage.storm_id is not None:
                 storm = self._lock_storm(session, outage.storm_id)
+                self._maintenance_over(session, outage, self._clock())
                 self._update_storm_root(session, storm, self._clock())
 
     def _maintenance_over(self, session: Session, outage: Outage, now: datetime) -> None:
         """No maintenance ticket is open any more on the server of `outage`, still down: say so
-        in its thread, mentioning the on-call unless someone handles the outage (the edit of
-        the root notifies nobody, and the next milestone may be hours away, or past). Once
-        per ticket, by key; nothing while a maintenance ticket is still open or the server is
-        silenced."""
-        assert outage.root_key is not None
+        in its thread (its storm's, for a storm member), mentioning the on-call unless someone
+        handles the outage (the edit of the root notifies nobody, and the next milestone may be
+        hours away, or past). Once per ticket, by key; nothing while a maintenance ticket is
+        still open or the server is silenced."""
         view = self._view(session, outage, now)
         if view.maintenance_ref is not None or view.silenced_until is not None:
             return
@@ -492,7 +488,7 @@ class AlertService(Service):
             mentions=" " + render.mentions(view.oncall) if view.pages else "",
         )
         key = f"outage-{outage.id}/maintenance-over/{closed}"
-        self._post(session, key, text, now, thread_key=outage.root_key)
+        self._post(session, key, text, now, thread_key=self._thread(outage))
 
     def refresh(self, outage_id: int) -> None:
         """Update an outage's root (after a ticket was opened from it)."""
@@ -872,6 +868,14 @@ class AlertService(Service):
         view = self._storm_view(session, storm, now)
         text, blocks = render.storm_root(view, self._messages, self._zone)
         self._update(session, storm_root_key(storm.id), text, blocks, now)
+
+    @staticmethod
+    def _thread(outage: Outage) -> str:
+        """Where the team follows an alerted outage: its root, or its storm's."""
+        if outage.root_key is not None:
+            return outage.root_key
+        assert outage.storm_id is not None, f"outage {outage.id} was never alerted"
+        return storm_root_key(outage.storm_id)
 
     def _lock_outage(self, session: Session, outage_id: int) -> None:
         session.execute(select(Outage.id).where(Outage.id == outage_id).with_for_update())

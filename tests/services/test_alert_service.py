@@ -578,3 +578,22 @@ def test_silencing_a_storm_server_is_told_in_the_storm_thread_and_on_its_root(
     root = latest_root(alerting, "storm-1/root")
     assert "• :red_circle: `node-3` (ACME SARL)" in str(root.blocks)
     assert "<@U01AAA>" in root.text
+
+
+def test_a_maintenance_over_on_a_storm_server_still_down_is_told_in_the_storm_thread(
+    alerting: Alerting,
+) -> None:
+    """A planned reboot of three servers under maintenance made a storm that pages nobody.
+    node-3's ticket is resolved while node-3 is still down: the root's edit notifies nobody,
+    so the storm's thread says so at once, mentioning the on-call, as an outage's would."""
+    tickets = maintenance(alerting, "node-1", "node-2", "node-3")
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=40)
+    tickets.resolve(Actor("U01AAA"), 3, "kernel updated")
+    told = thread_texts(alerting, "storm-1/root")
+    assert told[-1] == (
+        ":bell: Maintenance over (INT-3): node-3 is still down, for 40m now. <@U01AAA>"
+    )
+    root = latest_root(alerting, "storm-1/root")
+    assert "• :red_circle: `node-3` (ACME SARL)" in str(root.blocks)
+    assert "<@U01AAA>" in root.text
