@@ -226,6 +226,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "• :no_bell: `{server}` ({client}), alertes coupées jusqu'à {until}",
         "en": "• :no_bell: `{server}` ({client}), alerts silenced until {until}",
     },
+    "alert.storm.line_tickets": {
+        "fr": "• :red_circle: `{server}` ({client}), tickets : {refs}",
+        "en": "• :red_circle: `{server}` ({client}), tickets: {refs}",
+    },
     "alert.storm.line_up": {
         "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",
         "en": "• :large_green_circle: ~`{server}`~ ({client}), recovered after {duration}",

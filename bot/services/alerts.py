@@ -491,11 +491,14 @@ class AlertService(Service):
         self._post(session, key, text, now, thread_key=self._thread(outage))
 
     def refresh(self, outage_id: int) -> None:
-        """Update an outage's root (after a ticket was opened from it)."""
+        """Update an outage's root, or its storm's (after a ticket was opened from it)."""
         with self._transaction() as session:
             outage = self._get(session, outage_id)
             if outage.root_key is not None:
                 self._update_outage_root(session, outage, self._clock())
+            elif outage.storm_id is not None:
+                storm = self._lock_storm(session, outage.storm_id)
+                self._update_storm_root(session, storm, self._clock())
 
     def acknowledge(self, actor: Actor, outage_id: int) -> Reply:
         """Record who took the alert (the root stops paging); one of concurrent clicks wins."""
@@ -708,7 +711,7 @@ class AlertService(Service):
 
     def _storm_view(self, session: Session, storm: AlertStorm, now: datetime) -> render.StormView:
         rows = session.execute(
-            select(Outage.server_id, Client.name, Outage.started_at, Outage.ended_at)
+            select(Outage.id, Outage.server_id, Client.name, Outage.started_at, Outage.ended_at)
             .join(Server, Server.id == Outage.server_id)
             .join(Client, Client.id == Server.client_id)
             .where(Outage.storm_id == storm.id)
@@ -716,12 +719,25 @@ class AlertService(Service):
         ).all()
         maintenance = self._maintenance(session, {row.server_id for row in rows})
         silenced = self._silenced(session, {row.server_id for row in rows}, now)
+        tickets: dict[int, list[str]] = {}
+        for outage_id, ticket_id in session.execute(
+            select(Outage.id, Ticket.id)
+            .select_from(Ticket)
+            .join(Outage, Outage.id == Ticket.outage_id)
+            .where(Outage.storm_id == storm.id)
+            .order_by(Ticket.id)
+        ):
+            tickets.setdefault(outage_id, []).append(f"INT-{ticket_id}")
         members = tuple(
             render.StormMember(
-                *row,
+                row.server_id,
+                row.name,
+                row.started_at,
+                row.ended_at,
                 monitored=self.catalog.probes_server(row.server_id),
                 maintenance_ref=maintenance.get(row.server_id),
                 silenced_until=silenced.get(row.server_id),
+                tickets=tuple(tickets.get(row.id, ())),
             )
             for row in rows
         )

@@ -113,6 +113,7 @@ class StormMember:
     monitored: bool = True  # False: the catalog no longer probes it, no recovery will be seen
     maintenance_ref: str | None = None  # an open maintenance ticket on it: planned downtime
     silenced_until: datetime | None = None  # a silence in force on it: nobody is paged for it
+    tickets: tuple[str, ...] = ()  # refs of tickets opened from its outage: someone is on it
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ class StormView:
     def pages(self) -> bool:
         """Whether the root mentions the on-call: while the storm lasts and nobody
         acknowledged it, as an outage's does, unless every server it still has down and probed
-        is under maintenance (planned) or silenced."""
+        is under maintenance (planned), silenced, or has a ticket opened from its outage
+        (someone is on it)."""
         return (
             self.ended_at is None
             and self.acknowledged_by is None
@@ -140,6 +142,7 @@ class StormView:
                 and m.monitored
                 and m.maintenance_ref is None
                 and m.silenced_until is None
+                and not m.tickets
                 for m in self.members
             )
             and bool(self.oncall)
@@ -337,6 +340,9 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
         elif member.ended_at is None and member.silenced_until is not None:
             until = local_time(member.silenced_until, zone)
             lines.append(messages.get("alert.storm.line_silenced", **names, until=until))
+        elif member.ended_at is None and member.tickets:
+            refs = ", ".join(member.tickets)
+            lines.append(messages.get("alert.storm.line_tickets", **names, refs=refs))
         elif member.ended_at is None:
             lines.append(messages.get("alert.storm.line_down", **names))
         else:

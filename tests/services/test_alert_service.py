@@ -597,3 +597,28 @@ def test_a_maintenance_over_on_a_storm_server_still_down_is_told_in_the_storm_th
     root = latest_root(alerting, "storm-1/root")
     assert "• :red_circle: `node-3` (ACME SARL)" in str(root.blocks)
     assert "<@U01AAA>" in root.text
+
+
+def test_tickets_opened_from_a_storm_servers_are_on_its_root_which_stops_paging_for_them(
+    alerting: Alerting,
+) -> None:
+    """Clients call during a storm and the on-call opens tickets from the servers' details:
+    the root names each server's ticket, as an outage's root does, and stops mentioning the
+    on-call once every server still down has one (someone is on each)."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    tickets = TicketService(
+        alerting.sessions, alerting.alerts.catalog, Messages("en"), clock=alerting.clock
+    )
+    for outage_id, server in ((3, "node-3"), (1, "node-1")):
+        command = Open(server, TicketKind.MATERIEL, None, "rack down")
+        tickets.open(Actor("U01AAA"), command, outage_id=outage_id)
+        alerting.alerts.refresh(outage_id)  # as the modal's handler does once it is registered
+    root = latest_root(alerting, "storm-1/root")
+    assert "• :red_circle: `node-3` (ACME SARL), tickets: INT-1" in str(root.blocks)
+    assert "• :red_circle: `node-1` (ACME SARL), tickets: INT-2" in str(root.blocks)
+    assert "<@U01AAA>" in root.text  # nobody took node-2 yet
+
+    tickets.open(Actor("U01AAA"), Open("node-2", TicketKind.MATERIEL, None, "rack"), outage_id=2)
+    alerting.alerts.refresh(2)
+    root = latest_root(alerting, "storm-1/root")
+    assert "<@U01AAA>" not in root.text
