@@ -134,6 +134,15 @@ _ALLOWANCE_USED = (
 
 # The open tickets of a server, which `open` names so that a duplicate is noticed: `IN` rather
 # than `!= resolved` lets ix_tickets_server_status serve it.
+_CLIENT_WITH_TICKETS = (  # a client gone from the catalog, whose tickets can still be read
+    select(Client.id)
+    .where(
+        func.lower(Client.id) == func.lower(bindparam("name")),
+        select(Ticket.id).where(Ticket.client_id == Client.id).exists(),
+    )
+    .order_by(Client.id)
+    .limit(1)
+)
 _OPEN_ON_SERVER = (
     select(Ticket.id, Ticket.kind, Ticket.assignee_id)
     .where(Ticket.server_id == bindparam("server_id"), Ticket.status.in_(OPEN_STATUSES))
@@ -703,7 +712,7 @@ class TicketService(Service):
                 urgent = self._most_urgent(session, now, assignee_id=user_id)
                 what = _What("list.what.mine")
             else:
-                client = self._find_client(scope, unknown="list.unknown_client")
+                client = self._find_client(session, scope, unknown="list.unknown_client")
                 urgent = self._most_urgent(session, now, client_id=client)
                 what = _What("list.what.client", client=self._client_words(session, client))
         return self._list_reply(urgent, what, footer=[])
@@ -725,7 +734,7 @@ class TicketService(Service):
                 clients = [server.client]
                 servers = [server.id]
             else:
-                client = self._find_client(target)
+                client = self._find_client(session, target)
                 urgent = self._most_urgent(session, now, client_id=client)
                 what = _What("list.what.client", client=self._client_words(session, client))
                 clients = [client]
@@ -791,11 +800,18 @@ class TicketService(Service):
             clients=sorted({t.client_id for t in tickets}),
         )
 
-    def _find_client(self, text: str, *, unknown: str = "ticket.unknown_client") -> str:
-        """The catalog's id of client `text` (any case); UserFacingError `unknown` if none."""
+    def _find_client(
+        self, session: Session, text: str, *, unknown: str = "ticket.unknown_client"
+    ) -> str:
+        """The id of client `text` (any case) for reading its tickets: one of the catalog, or
+        one it no longer has but whose tickets the database keeps (they may still be open);
+        UserFacingError `unknown` if neither."""
         for client in self.catalog.clients:
             if client.id.lower() == text.lower():
                 return client.id
+        removed = session.scalar(_CLIENT_WITH_TICKETS, {"name": text})
+        if removed is not None:
+            return removed
         known = ", ".join(f"`{c.id}`" for c in self.catalog.clients) or "-"
         raise UserFacingError(unknown, value=text[:64], known=known)
 

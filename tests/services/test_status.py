@@ -4,8 +4,10 @@ allowance line."""
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import UserFacingError
 from bot.messages import Messages
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
@@ -119,3 +121,30 @@ def test_the_ranking_from_deadlines_agrees_with_the_tickets_read_in_full(
         check()  # the kept deadlines, read later: running clocks breach without a change
         step()
         check()
+
+
+def test_a_removed_client_with_tickets_can_still_be_named_to_list_them(
+    sessions: sessionmaker[Session],
+) -> None:
+    """ACME left the catalog with a ticket still open: `list acme` and `/sla status acme` (any
+    case) list it, as `show INT-1` shows it; a name no ticket has stays unknown."""
+    h = services(sessions)
+    open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.SECOURS, "site down")
+    open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
+    catalog = h.catalog.model_copy(
+        update={
+            "clients": [c for c in h.catalog.clients if c.id != "acme"],
+            "servers": [s for s in h.catalog.servers if s.client != "acme"],
+        }
+    )
+    tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+    listed = tickets.list_tickets("ACME", user_id=TECH.user_id).text.splitlines()
+    assert listed[0] == "1 ticket open for ACME SARL"
+    assert listed[1].startswith("*INT-1*")
+    status = tickets.status("acme").text.splitlines()
+    assert status[0] == "1 ticket open for ACME SARL"
+    assert status[1].startswith("*INT-1*")
+    assert not any("interventions this month" in line for line in status)  # no allowance
+    with pytest.raises(UserFacingError) as unknown:
+        tickets.list_tickets("initech", user_id=TECH.user_id)
+    assert unknown.value.key == "list.unknown_client"
