@@ -715,6 +715,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{ref} est déjà clos.",
         "en": "{ref} is already resolved.",
     },
+    "ticket.confirmation_stale": {
+        "fr": "{ref} a déjà été clos par <@{user}> : cette confirmation n'a plus d'objet, rien "
+        "n'a été changé.",
+        "en": "{ref} was already closed by <@{user}>: this confirmation no longer applies, "
+        "nothing was changed.",
+    },
     "ticket.closed_refused": {
         "fr": "{ref} est clos : hors forfait, refusé par le client.",
         "en": "{ref} is closed: out of scope, refused by the client.",

@@ -59,6 +59,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             lambda actor, ticket_id: context.tickets.resolve(
                 actor, ticket_id, note, confirmed=True
             ),
+            replaces=_ends_confirmation,
         )  # fmt: skip
 
     async def handle_post_update_action(
@@ -116,10 +117,11 @@ def act(
     call: Callable[[Actor, int], Reply],
     *,
     subject: str = "INT-{}",
+    replaces: Callable[[Exception | None], bool] = lambda outcome: False,
 ) -> None:
     """Run a button's service call on the id its value starts with (`subject` names it in the
     audit), after the ack (the listener returns at once: Bolt acks then); tell the clicker the
-    outcome through the outbox."""
+    outcome through the outbox, in place of the message clicked if `replaces(error or None)`."""
 
     async def work() -> None:
         actor = Actor(body["user"]["id"], f"[button] {verb}")
@@ -129,16 +131,27 @@ def act(
             ticket_id = target_id if subject == "INT-{}" else None
             await require_technician(context, actor, verb, ticket_id=ticket_id)
             reply = await in_database_thread(call, actor, target_id)
+            replace = replaces(None)
         except RepeatedDeliveryError:  # delivered before and carried out: nothing to tell
             return
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
+            replace = replaces(error)
         try:
-            await in_database_thread(respond, context, body, reply)
+            await in_database_thread(respond, context, body, reply, replace_original=replace)
         except RepeatedDeliveryError:
             return
 
     in_background(work)
+
+
+def _ends_confirmation(error: Exception | None) -> bool:
+    """Whether a Resolve anyway click's outcome takes the place of its confirmation: once done,
+    or once the ticket was closed meanwhile, its button has nothing left to do. Any other
+    refusal (not a technician, the database away) leaves it to be clicked again."""
+    return error is None or (
+        isinstance(error, UserFacingError) and error.key == "ticket.confirmation_stale"
+    )
 
 
 _PAYLOAD_ID = re.compile(r"[0-9]{1,18}")

@@ -9,14 +9,17 @@ from bot.storage.models import OutboxOperation
 from bot.storage.outbox import Outbound, add_message
 
 
-def respond(context: HandlerContext, body: dict[str, Any], reply: Reply) -> None:
-    """Queue an ephemeral reply to an interaction's response_url."""
+def respond(
+    context: HandlerContext, body: dict[str, Any], reply: Reply, *, replace_original: bool = False
+) -> None:
+    """Queue an ephemeral reply to an interaction's response_url; with `replace_original`, it
+    takes the place of the message clicked (its buttons go with it)."""
     url = body.get("response_url")
     if not url:
         return
     message = Outbound(
         key=f"response/{body.get('trigger_id') or body['actions'][0].get('action_ts')}",
-        operation=OutboxOperation.RESPONSE,
+        operation=OutboxOperation.REPLACE if replace_original else OutboxOperation.RESPONSE,
         response_url=url,
         text=reply.text,
         blocks=reply.blocks,

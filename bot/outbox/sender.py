@@ -419,8 +419,9 @@ class OutboxSender:
         payload: dict[str, Any] = {"text": content.text}
         if content.blocks is not None:
             payload["blocks"] = content.blocks
-        if row.operation is OutboxOperation.RESPONSE:
-            payload |= {"response_type": "ephemeral", "replace_original": False}
+        if row.operation in repo.RESPONSES:
+            replace = row.operation is OutboxOperation.REPLACE
+            payload |= {"response_type": "ephemeral", "replace_original": replace}
             return Send(
                 row.id,
                 row.key,
@@ -552,7 +553,7 @@ class OutboxSender:
             return repo.mark_attempts(session, seen, now=self._clock(), written=written)
 
     async def _call(self, send: Send) -> ApiResult:
-        if send.operation is OutboxOperation.RESPONSE:
+        if send.operation in repo.RESPONSES:
             assert send.response_url is not None
             return await self._api.post_response(send.response_url, send.payload)
         method = {
@@ -713,14 +714,14 @@ def _lane(row: repo.Routing) -> tuple[str, str]:
         return ("target", row.target_key)
     if row.thread_key is not None:
         return ("thread", row.thread_key)
-    if row.operation is OutboxOperation.RESPONSE:
+    if row.operation in repo.RESPONSES:
         return ("response", row.response_url or row.key)
     return ("channel", row.channel_id or "")
 
 
 def _pace_channel(row: repo.Routing, deps: dict[str, repo.Routing]) -> str | None:
     """The channel `row` is paced on, as `_resolve` computes it; None for responses."""
-    if row.operation is OutboxOperation.RESPONSE:
+    if row.operation in repo.RESPONSES:
         return None
     parent_key = row.thread_key or row.target_key
     if parent_key is None:

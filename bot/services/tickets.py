@@ -565,6 +565,10 @@ class TicketService(Service):
         with self._transaction() as session:
             now = self._clock()
             ticket = self._load(session, ticket_id)
+            if confirmed and ticket.status is TicketStatus.RESOLVED:  # clicked again, or late
+                raise UserFacingError(
+                    "ticket.confirmation_stale", ref=f"INT-{ticket.id}", user=ticket.resolved_by
+                )
             self._require_workable(ticket)
             gtr_running = any(
                 c.kind == ClockKind.GTR.value and c.stopped_at is None for c in ticket.clocks

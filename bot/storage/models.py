@@ -76,6 +76,7 @@ class OutboxOperation(enum.StrEnum):
     UPDATE = "update"  # chat.update of a message posted earlier through the outbox
     EPHEMERAL = "ephemeral"  # chat.postEphemeral
     RESPONSE = "response"  # a post to a response_url
+    REPLACE = "replace"  # a post to a response_url that replaces the message clicked
 
 
 class Client(Base):

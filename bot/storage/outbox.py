@@ -11,6 +11,7 @@ from bot.storage.database import insert_new
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 
 MAX_KEY_LENGTH = 200  # the width of outbox_messages.key
+RESPONSES = (OutboxOperation.RESPONSE, OutboxOperation.REPLACE)  # posts to a response_url
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Outbound:
     thread_key: str | None = None  # reply in the thread of the message with this key
     target_key: str | None = None  # for UPDATE: the message with this key is edited
     user_id: str | None = None  # for EPHEMERAL: the one user who sees it
-    response_url: str | None = None  # for RESPONSE
+    response_url: str | None = None  # for RESPONSE and REPLACE
     # "renderer:argument": the sender writes text and blocks when it sends (`text` is then
     # the fallback, sent if the renderer is missing or fails); see OutboxSender.add_renderer.
     render: str | None = None
@@ -109,7 +110,7 @@ _CONTENTS = select(
 
 # The oldest pending message of each lane that is not an edit (a thread's replies, a channel's
 # top-level posts, a response_url's posts): what may go next in each of them.
-_RESPONSE = OutboxMessage.operation == OutboxOperation.RESPONSE
+_RESPONSE = OutboxMessage.operation.in_(RESPONSES)
 _LANE_HEADS = (
     select(func.min(OutboxMessage.id))
     .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.target_key.is_(None))

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
-from bot.sandbox import EmulatorThread, Message, parse_blocks
+from bot.sandbox import EmulatorThread, Message, ResponsePost, parse_blocks
 from bot.slack.ids import Action
 from bot.storage.models import AuditEvent, Clock, Scope, Ticket, TicketStatus
+from bot.storage.probes import add_outage
 from tests.plugins.bot import (
     ALERTS,
     EXAMPLE_CATALOG,
@@ -586,6 +587,55 @@ def test_buttons_claim_post_update_and_resolve(bot: RunningBot) -> None:
         "ticket.updated",
         "ticket.resolved",
     ]
+
+
+def test_resolve_anyway_replaces_its_confirmation_and_a_stale_click_changes_nothing(
+    bot: RunningBot,
+) -> None:
+    """Two technicians are asked to confirm resolving INT-1 while probes see its server down.
+    The first click resolves it and takes the place of its confirmation (no button left); the
+    other confirmation, clicked after, and the first one clicked again (Slack may still show
+    it), resolve nothing more: they say who closed the ticket, in place of the confirmation."""
+    bot.clock.set(FRIDAY_4PM)
+    with bot.sessions.begin() as session:
+        add_outage(
+            session,
+            "acme-web-01",
+            started_at=FRIDAY_4PM - timedelta(minutes=5),
+            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
+        )
+    bot.command("open acme-web-01 materiel disk errors")
+
+    def confirmation(user_id: str) -> str:
+        asked = bot.slack.send_slash_command(
+            "/intervention", "resolve INT-1 swapped", user_id=user_id, channel_id=ALERTS
+        ).json()
+        assert "still see acme-web-01 down" in asked["text"]
+        button = asked["blocks"][1]["elements"][0]
+        assert button["action_id"] == Action.RESOLVE_ANYWAY
+        return str(button["value"])
+
+    def click(user_id: str, value: str, count: int) -> ResponsePost:
+        bot.slack.send_block_action(
+            Action.RESOLVE_ANYWAY, user_id=user_id, channel_id=ALERTS, value=value
+        )
+        posts = bot.slack.wait_until(lambda: bot.slack.responses()[count - 1 :] or None)
+        return posts[0]
+
+    mine, theirs = confirmation(TECH), confirmation(TECH2)
+    done = click(TECH2, theirs, 1)
+    assert done.user == TECH2
+    assert done.replace_original
+    assert done.text.startswith("INT-1 resolved by <@U01BBB>")
+    assert done.blocks == []
+    stale = "INT-1 was already closed by <@U01BBB>: this confirmation no longer applies"
+    late = click(TECH, mine, 2)
+    assert (late.user, late.replace_original, late.blocks) == (TECH, True, [])
+    assert late.text.startswith(stale)
+    again = click(TECH2, theirs, 3)
+    assert (again.user, again.replace_original) == (TECH2, True)
+    assert again.text.startswith(stale)
+    assert [a for a, _, _ in audit_actions(bot, 1)] == ["ticket.opened", "ticket.resolved"]
 
 
 def test_post_update_is_refused_at_the_click_not_after_the_update_is_typed(
