@@ -505,10 +505,9 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "credit.moved": {
         "fr": (
-            "Avoir {clock} du ticket {ref} ({amount}, mois {month}) {state} par <@{user}>."
-            "{capped}{note}"
+            "Avoir {clock} du ticket {ref} ({amount}, {month}) {state} par <@{user}>.{capped}{note}"
         ),
-        "en": "{ref} {clock} credit ({amount}, month {month}) {state} by <@{user}>.{capped}{note}",
+        "en": "{ref} {clock} credit ({amount}, {month}) {state} by <@{user}>.{capped}{note}",
     },
     "credit.capped": {
         "fr": (
@@ -1154,6 +1153,11 @@ class Messages:
         """A number in its shortest form, as the language writes it: 33.3 (en), 33,3 (fr)."""
         text = f"{value:g}"
         return text.replace(".", ",") if self.language == "fr" else text
+
+    def month(self, year: int, month: int) -> str:
+        """A month as the language names it: November 2026 (en), novembre 2026 (fr). Not for
+        a month to be typed back (`/sla report … 2026-11`): commands take YYYY-MM."""
+        return self.get(f"month.{month}", year=year)
 
     def money(self, amount: Decimal | float) -> str:
         """An amount in euros: 50.00 € (en), 50,00 € (fr)."""

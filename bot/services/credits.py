@@ -104,7 +104,7 @@ class CreditService(Service):
                 ref=ticket.ref,
                 clock=clock_kind.upper(),
                 amount=self._messages.money(line.amount),
-                month=line.month_label,
+                month=self._messages.month(line.year, line.month),
                 state=self._messages.get(f"credit.state.{step.target.value}"),
                 user=actor.user_id,
                 capped=(

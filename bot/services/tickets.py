@@ -417,7 +417,7 @@ class TicketService(Service):
                 used=usage.used,
                 allowed=usage.allowance,
                 # A call backdated across midnight may count against last month's allowance.
-                month=self._messages.get(f"month.{usage.month}", year=usage.year),
+                month=self._messages.month(usage.year, usage.month),
             )
         else:
             text = self._messages.get(

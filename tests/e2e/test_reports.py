@@ -32,11 +32,12 @@ def test_sla_report_answers_ephemerally_or_posts_in_the_channel(bot: RunningBot)
     """The summary comes back in the reply; with `public` it is posted in the channel."""
     late_claim(bot)
     reply = bot.command("report acme 2026-11", command="/sla")
-    assert reply.startswith("*SLA report 2026-11*")
+    assert reply.startswith("*SLA report November 2026*")
     assert "*ACME SARL* (`acme`)" in reply
     assert "GTI *breached* (5h of 4h)" in reply
     assert "1 eligible 60.00 €" in reply
-    assert bot.command("report public", command="/sla") == "Report 2026-11 posted in the channel."
+    posted_reply = bot.command("report public", command="/sla")
+    assert posted_reply == "Report November 2026 posted in the channel."
     posted = bot.slack.wait_until(
         lambda: next((m for m in bot.slack.roots(ALERTS) if "SLA report" in m.text), None),
         timeout_s=15,
@@ -45,7 +46,7 @@ def test_sla_report_answers_ephemerally_or_posts_in_the_channel(bot: RunningBot)
     assert posted.blocks
     assert "YYYY-MM" in bot.command("report acme 2026-13", command="/sla")
     future = bot.command("report acme 2026-12", command="/sla")
-    assert future == "2026-12 has not begun: there is nothing to report yet."
+    assert future == "December 2026 has not begun: there is nothing to report yet."
     assert "Unknown client `nobody`" in bot.command("report nobody", command="/sla")
 
 
@@ -66,7 +67,7 @@ def test_a_report_slow_to_build_follows_its_ack(
     follows = "The report takes a while to build: it will follow here in a moment."
     assert bot.command("report acme 2026-11", command="/sla") == follows
     followed = bot.slack.wait_until(lambda: [r.text for r in bot.slack.responses()] or None)
-    assert followed[0].startswith("*SLA report 2026-11*")
+    assert followed[0].startswith("*SLA report November 2026*")
     assert bot.command("report public", command="/sla") == follows
     bot.slack.wait_until(
         lambda: next((m for m in bot.slack.roots(ALERTS) if "SLA report" in m.text), None),
@@ -74,7 +75,7 @@ def test_a_report_slow_to_build_follows_its_ack(
     )
     assert bot.slack.wait_until(
         lambda: (
-            "Report 2026-11 posted in the channel." in [r.text for r in bot.slack.responses()]
+            "Report November 2026 posted in the channel." in [r.text for r in bot.slack.responses()]
             or None
         )
     )
@@ -85,7 +86,7 @@ def test_anyone_may_read_a_report_but_only_technicians_post_one(bot: RunningBot)
     audited, and nothing is posted."""
     late_claim(bot)
     assert bot.command("report acme", command="/sla", user_id=OUTSIDER).startswith(
-        "*SLA report 2026-11*"
+        "*SLA report November 2026*"
     )
     refused = bot.command("report acme public", command="/sla", user_id=OUTSIDER)
     assert refused == "Only technicians may do that; the attempt is recorded."
@@ -102,7 +103,7 @@ def test_sla_credit_moves_the_ledger_for_technicians_only(bot: RunningBot) -> No
     late_claim(bot)
     assert "Only technicians" in bot.command("credit request 1", command="/sla", user_id=OUTSIDER)
     assert bot.command("credit request INT-1 asked by phone", command="/sla") == (
-        "INT-1 GTI credit (60.00 €, month 2026-11) requested by <@U01AAA>. Note: asked by phone"
+        "INT-1 GTI credit (60.00 €, November 2026) requested by <@U01AAA>. Note: asked by phone"
     )
     assert "granted" in bot.command("credit grant 1", command="/sla")
     assert "applies only to a credit that is requested" in bot.command(
@@ -147,7 +148,8 @@ def test_the_monthly_report_is_posted_once_across_a_restart_at_nine_on_the_first
     """Two bot instances in turn on one database, both at 09:00 on Dec 1: one message."""
 
     def monthly_posts() -> list[str]:
-        return [m.text for m in slack.roots(ALERTS) if m.text.startswith("*SLA report 2026-11*")]
+        title = "*SLA report November 2026*"
+        return [m.text for m in slack.roots(ALERTS) if m.text.startswith(title)]
 
     clock = MovableClock(FRIDAY_4PM)  # installed in November: there is a November to report
     first, loop = start_bot(slack, database_url, clock=clock)

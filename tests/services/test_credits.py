@@ -42,7 +42,7 @@ def test_a_credit_moves_eligible_requested_granted_audited_and_told_in_the_threa
     h.clock.now = paris(11, 3, 10)
     reply = h.credits.request(Actor("U01BBB", "/sla credit request 1"), ticket, "by mail")
     assert reply.text == (
-        "INT-1 GTI credit (60.00 €, month 2026-11) requested by <@U01BBB>. Note: by mail"
+        "INT-1 GTI credit (60.00 €, November 2026) requested by <@U01BBB>. Note: by mail"
     )
     h.clock.now = paris(11, 4, 10)
     h.credits.grant(TECH, ticket)
@@ -149,7 +149,7 @@ def test_a_requested_credit_of_a_gtr_the_probes_found_met_can_still_be_settled(
         assert h.tickets.stop_gtr_on_recovery(session, WEB, paris(11, 2, 16, 59)) == [ticket]
     reply = h.credits.decline(TECH, ticket, "restored in time")
     assert reply.text == (
-        "INT-1 GTR credit (60.00 €, month 2026-11) declined by <@U01AAA>. Note: restored in time"
+        "INT-1 GTR credit (60.00 €, November 2026) declined by <@U01AAA>. Note: restored in time"
     )
     with h.sessions() as session:
         credit = session.scalars(select(Credit)).one()

@@ -280,13 +280,25 @@ def test_one_client_report_and_readable_text(history: History) -> None:
     month = report(history, 2026, 11, client="acme")
     assert [c.client_id for c in month.clients] == ["acme"]
     text = "\n".join(to_text(month, Messages("en")))
-    assert "*SLA report 2026-11*" in text
+    assert "*SLA report November 2026*" in text
     assert "allowance 2/2" in text
     assert "Out of scope: 1 quoted, 1 refused, 1 pending" in text
     assert "GTR restorations: 1 confirmed by probes, 3 by hand" in text
     assert "granted 60.00 €" in text
     assert "cap 120.00 €" in text
     assert "INT-4 maintenance · acme-web-01 · called 2026-11-03 10:00 · GTI *breached*" in text
+
+
+def test_the_french_text_names_its_months_as_french_does(history: History) -> None:
+    """ "Bilan SLA novembre 2026", and a credit's month the same way, not "2026-11" (English
+    names them too); the JSON, read by programs, keeps 2026-11."""
+    month = report(history, 2026, 11, client="acme")
+    text = "\n".join(to_text(month, Messages("fr")))
+    assert text.startswith("*Bilan SLA novembre 2026* (fuseau Europe/Paris)")
+    assert "avoir 60,00 € accordé (novembre 2026)" in text
+    assert "(2026-1" not in text  # no credit month in ISO (dates are still written so)
+    assert "credit 60.00 € granted (November 2026)" in "\n".join(to_text(month, Messages("en")))
+    assert to_json(month)["month"] == "2026-11"
 
 
 def test_the_slack_post_shows_every_client_of_a_long_report(history: History) -> None:
@@ -323,7 +335,7 @@ def test_the_text_of_a_long_report_fits_in_a_slack_message(history: History) -> 
     clients = tuple(replace(globex, client_id=f"client{n:02d}") for n in range(80))
     text, _ = to_slack(replace(month, clients=clients), Messages("en"))
     assert not text_too_long(text)
-    assert text.startswith("*SLA report 2026-11*")
+    assert text.startswith("*SLA report November 2026*")
     assert text.endswith("or `supportbot report --month 2026-11`._")
 
 

@@ -227,7 +227,8 @@ def to_csv(report: MonthReport) -> str:
 
 def to_text(report: MonthReport, messages: Messages) -> list[str]:
     """The readable summary (Slack mrkdwn): a title, then one paragraph per client."""
-    parts = [messages.get("report.title", month=report.label, zone=report.zone.key)]
+    month = messages.month(report.year, report.month)
+    parts = [messages.get("report.title", month=month, zone=report.zone.key)]
     if not report.clients:
         parts.append(messages.get("report.empty"))
     parts += [_client_text(client, messages, report.zone) for client in report.clients]
@@ -340,7 +341,7 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
             "report.ticket_credit",
             amount=messages.money(credit.amount),
             state=messages.get(f"credit.state.{credit.state.value}"),
-            month=credit.month_label,
+            month=messages.month(credit.year, credit.month),
         )
     return messages.get(
         "report.ticket",

@@ -80,7 +80,7 @@ class ReportService(Service):
         current = month_of(now, self.catalog.zone)
         year, month = request.month or current
         if (year, month) > current:  # nothing has happened yet: all zeros would mislead
-            raise UserFacingError("report.future_month", month=f"{year:04d}-{month:02d}")
+            raise UserFacingError("report.future_month", month=self._messages.month(year, month))
         report = self.build(year, month, client=request.client)
         text, blocks = to_slack(report, self._messages)
         if not request.public:
@@ -97,7 +97,11 @@ class ReportService(Service):
         )
         with self._transaction() as session:
             add_message(session, message, now=now)
-        return Reply(self._messages.get("report.posted", month=report.label))
+        return Reply(
+            self._messages.get(
+                "report.posted", month=self._messages.month(report.year, report.month)
+            )
+        )
 
     def post_monthly_report_if_due(self, now: datetime) -> bool:
         """Queue last month's summary in the alert channel once 09:00 of the first business day
