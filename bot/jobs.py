@@ -73,11 +73,11 @@ def schedule_jobs(
         **JOB_POLICY,
     )
     scheduler.add_job(
-        _in_thread(lambda: reports.post_monthly_report_if_due(clock())),
+        _in_thread(lambda: reports.post_monthly_reports_if_due(clock())),
         "interval",
         seconds=MONTHLY_REPORT_EVERY.total_seconds(),
         id=MONTHLY_REPORT_JOB,
-        name="monthly report post (once a month, idempotent)",
+        name="monthly report posts (each month once, missed ones too; idempotent)",
         replace_existing=True,
         **JOB_POLICY,
     )

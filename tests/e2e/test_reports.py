@@ -2,7 +2,7 @@
 once, even when the bot restarts at 09:00 on the first business day."""
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
+from bot.jobs import MONTHLY_REPORT_JOB, run_soon
 from bot.sandbox import EmulatorThread
 from bot.services.reports import ReportService
 from bot.storage.models import AuditEvent, OutboxMessage
@@ -129,8 +130,8 @@ def test_sla_credit_moves_the_ledger_for_technicians_only(bot: RunningBot) -> No
     assert ["requested" in thread[0].text, "granted" in thread[1].text] == [True, True]
 
 
-def post_monthly(bot: RunningBot) -> bool:
-    """What the scheduler's monthly job does, at the bot's clock."""
+def post_monthly(bot: RunningBot) -> list[str]:
+    """What the scheduler's monthly job does, at the bot's clock: the months it queued."""
     runtime = bot.runtime
     service = ReportService(
         runtime.sessions,
@@ -139,7 +140,7 @@ def post_monthly(bot: RunningBot) -> bool:
         clock=runtime.clock,
         wake=bot.server.sender.wake,
     )
-    return service.post_monthly_report_if_due(runtime.clock())
+    return service.post_monthly_reports_if_due(runtime.clock())
 
 
 def test_the_monthly_report_is_posted_once_across_a_restart_at_nine_on_the_first(
@@ -155,14 +156,14 @@ def test_the_monthly_report_is_posted_once_across_a_restart_at_nine_on_the_first
     first, loop = start_bot(slack, database_url, clock=clock)
     clock.set(DECEMBER_1ST_9AM)
     try:
-        assert post_monthly(first)
-        assert not post_monthly(first)
+        assert post_monthly(first) == ["2026-11"]
+        assert post_monthly(first) == []
         slack.wait_until(lambda: monthly_posts() or None, timeout_s=15)
     finally:
         stop_bot(first, loop)
     second, loop = start_bot(slack, database_url, clock=MovableClock(DECEMBER_1ST_9AM))
     try:
-        assert not post_monthly(second)
+        assert post_monthly(second) == []
         time.sleep(0.5)  # give the second sender a chance to (wrongly) send it again
     finally:
         stop_bot(second, loop)
@@ -175,8 +176,52 @@ def test_a_bot_installed_since_posts_no_report_of_the_month_before(
     """Installed on Dec 1: November had no client in its catalog, nothing to report."""
     bot, loop = start_bot(slack, database_url, clock=MovableClock(DECEMBER_1ST_9AM))
     try:
-        assert not post_monthly(bot)
+        assert post_monthly(bot) == []
         with bot.sessions() as session:
             assert not session.scalars(select(OutboxMessage.key)).all()
     finally:
         stop_bot(bot, loop)
+
+
+def test_months_missed_while_down_are_posted_by_the_leader_oldest_first_once_each(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """Installed on Oct 27, stopped on the 28th, back on Dec 2 as two instances: the leader's
+    monthly job posts October's summary, then November's, each once; the follower's, paused,
+    posts nothing."""
+
+    def monthly_posts() -> list[str]:
+        return [m.text for m in slack.roots(ALERTS) if m.text.startswith("*SLA report")]
+
+    first, loop = start_bot(
+        slack, database_url, clock=MovableClock(datetime(2026, 10, 27, 16, tzinfo=PARIS))
+    )
+    stop_bot(first, loop)
+    back = MovableClock(datetime(2026, 12, 2, 10, tzinfo=PARIS))
+    leader, leader_loop = start_bot(slack, database_url, clock=back, instance_id="bot-a")
+    follower, follower_loop = start_bot(slack, database_url, clock=back, instance_id="bot-b")
+    try:
+        assert leader.server.leadership.is_leader
+        assert not follower.server.leadership.is_leader
+        for running, loop in ((follower, follower_loop), (leader, leader_loop)):
+            loop.run(monthly_job_now(running), 10)  # instead of waiting its 5 minutes
+        posts = slack.wait_until(lambda: p if len(p := monthly_posts()) >= 2 else None)
+        with leader.sessions() as session:
+            keys = session.scalars(
+                select(OutboxMessage.key)
+                .where(OutboxMessage.key.like("report/monthly/%"))
+                .order_by(OutboxMessage.id)
+            ).all()
+    finally:
+        stop_bot(follower, follower_loop)
+        stop_bot(leader, leader_loop)
+    assert keys == ["report/monthly/2026-10", "report/monthly/2026-11"]
+    assert [text.split("\n")[0] for text in posts] == [
+        "*SLA report October 2026* (Europe/Paris time)",
+        "*SLA report November 2026* (Europe/Paris time)",
+    ]
+
+
+async def monthly_job_now(running: RunningBot) -> None:
+    """Bring the scheduler's monthly job forward to now (it runs only while leading)."""
+    run_soon(running.server.scheduler, MONTHLY_REPORT_JOB, now=datetime.now(UTC))

@@ -437,14 +437,44 @@ def test_monthly_report_is_queued_once_at_nine_on_the_first_business_day(
     assert first_business_day(h.catalog, 2026, 11).day == 2  # Nov 1: Sunday and a holiday
     assert first_business_day(h.catalog, 2027, 5).day == 3  # May 1: Saturday
     service = ReportService(sessions, h.catalog, Messages("en"), clock=h.clock)
-    assert not service.post_monthly_report_if_due(paris(12, 1, 8, 59))
-    assert service.post_monthly_report_if_due(paris(12, 1, 9))
+    assert service.post_monthly_reports_if_due(paris(11, 2, 9)) == [
+        f"2026-{month:02d}" for month in range(1, 11)
+    ]  # installed on Jan 1 and never posted: January to October (the catch-up has its test)
+    assert service.post_monthly_reports_if_due(paris(12, 1, 8, 59)) == []
+    assert service.post_monthly_reports_if_due(paris(12, 1, 9)) == ["2026-11"]
     again = ReportService(sessions, h.catalog, Messages("en"), clock=h.clock)  # a restart
-    assert not again.post_monthly_report_if_due(paris(12, 1, 9, 5))
-    assert not again.post_monthly_report_if_due(paris(12, 20, 9))
+    assert again.post_monthly_reports_if_due(paris(12, 1, 9, 5)) == []
+    assert again.post_monthly_reports_if_due(paris(12, 20, 9)) == []
     with sessions() as session:
-        keys = list(session.scalars(select(OutboxMessage.key)))
-    assert keys == ["report/monthly/2026-11"]
+        keys = list(session.scalars(select(OutboxMessage.key).order_by(OutboxMessage.id)))
+    assert keys == [f"report/monthly/2026-{month:02d}" for month in range(1, 12)]
+
+
+def test_months_missed_while_the_bot_was_down_are_all_posted_oldest_first_once_each(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Posted up to September on Oct 1, stopped from Oct 28 to Dec 2: back on Dec 2, October's
+    and November's summaries are both queued, October first, and neither again after a
+    restart."""
+    h = services(sessions)
+    service = ReportService(sessions, h.catalog, Messages("en"), clock=h.clock)
+    assert service.post_monthly_reports_if_due(paris(10, 1, 9))[-1] == "2026-09"
+    assert service.post_monthly_reports_if_due(paris(10, 28, 12)) == []
+    assert service.post_monthly_reports_if_due(paris(12, 2, 10)) == ["2026-10", "2026-11"]
+    again = ReportService(sessions, h.catalog, Messages("en"), clock=h.clock)  # a restart
+    assert again.post_monthly_reports_if_due(paris(12, 2, 10, 5)) == []
+    with sessions() as session:
+        posted = list(
+            session.execute(
+                select(OutboxMessage.key, OutboxMessage.text)
+                .where(OutboxMessage.key.like("report/monthly/%"))
+                .order_by(OutboxMessage.id)
+            )
+        )
+    assert [key for key, _ in posted[-2:]] == ["report/monthly/2026-10", "report/monthly/2026-11"]
+    assert posted[-2].text.startswith("*SLA report October 2026*")
+    assert posted[-1].text.startswith("*SLA report November 2026*")
+    assert len({key for key, _ in posted}) == len(posted) == 11
 
 
 def test_monthly_report_can_be_turned_off(sessions: sessionmaker[Session]) -> None:
@@ -454,7 +484,7 @@ def test_monthly_report_can_be_turned_off(sessions: sessionmaker[Session]) -> No
         update={"policy": h.catalog.policy.model_copy(update={"monthly_report": False})}
     )
     service = ReportService(sessions, catalog, Messages("en"), clock=h.clock)
-    assert not service.post_monthly_report_if_due(datetime(2026, 12, 1, 10, tzinfo=PARIS))
+    assert service.post_monthly_reports_if_due(datetime(2026, 12, 1, 10, tzinfo=PARIS)) == []
 
 
 def test_a_server_moved_to_another_client_stays_in_its_first_clients_past_months(

@@ -3,7 +3,7 @@
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.config import Catalog
 from bot.errors import UserFacingError
@@ -28,6 +28,7 @@ from bot.sla import (
 )
 from bot.storage.database import reading
 from bot.storage.models import (
+    Client,
     OutboxMessage,
 )
 from bot.storage.outbox import Outbound, add_message
@@ -52,6 +53,27 @@ def first_business_day(catalog: Catalog, year: int, month: int) -> date:
 
 def previous_month(year: int, month: int) -> tuple[int, int]:
     return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def monthly_report_due_at(catalog: Catalog, year: int, month: int) -> datetime:
+    """When a month's summary is due: 09:00 (catalog zone) on the first business day of the
+    month after it."""
+    day = first_business_day(catalog, *next_month(year, month))
+    return datetime(day.year, day.month, day.day, MONTHLY_HOUR, tzinfo=catalog.zone)
+
+
+def due_months(catalog: Catalog, since: datetime, now: datetime) -> list[tuple[int, int]]:
+    """The months from that of `since` on whose summary is due at `now`, oldest first."""
+    months: list[tuple[int, int]] = []
+    year, month = month_of(since, catalog.zone)
+    while monthly_report_due_at(catalog, year, month) <= now:
+        months.append((year, month))
+        year, month = next_month(year, month)
+    return months
 
 
 def monthly_report_key(year: int, month: int) -> str:
@@ -103,24 +125,42 @@ class ReportService(Service):
             )
         )
 
-    def post_monthly_report_if_due(self, now: datetime) -> bool:
-        """Queue last month's summary in the alert channel once 09:00 of the first business day
-        has come (policy.monthly_report); True if this call queued it, False if not due, off,
-        already queued (by this instance before a restart, or by another one), or if no client
-        was in the catalog that month (the bot was installed since)."""
+    def post_monthly_reports_if_due(self, now: datetime) -> list[str]:
+        """Queue in the alert channel, oldest first, each month's summary that is due (09:00 of
+        the next month's first business day has come) and was not queued yet, from the month
+        after the last one queued (from the install when none was); the months queued by this
+        call (`YYYY-MM`). Nothing when policy.monthly_report is off; no month twice, whether by this
+        instance before a restart or by another one; none of a month without a client in the
+        catalog (before the install). A bot stopped over several month starts posts every
+        month it missed when it comes back, not only the last one."""
         if not self.catalog.policy.monthly_report:
-            return False
-        zone = self.catalog.zone
-        local = now.astimezone(zone)
-        day = first_business_day(self.catalog, local.year, local.month)
-        due = datetime(day.year, day.month, day.day, MONTHLY_HOUR, tzinfo=zone)
-        if now < due:
-            return False
-        year, month = previous_month(local.year, local.month)
+            return []
+        with reading(self._sessions) as session:
+            installed = session.scalar(select(func.min(Client.added_at)))
+            months = due_months(self.catalog, installed, now) if installed is not None else []
+            keys = {monthly_report_key(*month): month for month in months}
+            queued_before = session.scalars(
+                select(OutboxMessage.key).where(OutboxMessage.key.in_(sorted(keys)))
+            )
+            last = max((keys[key] for key in queued_before), default=None)
+        queued: list[str] = []
+        for year, month in months:
+            # Up to the last one posted: never built again (every run but a month's first).
+            if last is not None and (year, month) <= last:
+                continue
+            if self._queue_monthly_report(year, month, now):
+                queued.append(f"{year:04d}-{month:02d}")
+        if queued:
+            self._wake()
+        return queued
+
+    def _queue_monthly_report(self, year: int, month: int, now: datetime) -> bool:
+        """Queue one month's summary under its once-only key; False if it was already queued
+        (by another instance meanwhile) or if no client was in the catalog that month."""
         key = monthly_report_key(year, month)
         with reading(self._sessions) as session:
             if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)):
-                return False  # the common case, every run after the first: no report to build
+                return False
             report = build_month_report(session, self.catalog, year, month, now=now)
         if not report.clients:  # installed since: nothing was watched or called that month
             return False
@@ -129,7 +169,4 @@ class ReportService(Service):
             key=key, text=text, blocks=blocks, channel_id=self.catalog.team.alerts_channel
         )
         with self._sessions.begin() as session:
-            queued = add_message(session, message, now=now)
-        if queued:
-            self._wake()
-        return queued
+            return add_message(session, message, now=now)
