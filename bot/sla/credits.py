@@ -3,10 +3,15 @@
 Amounts are Decimal euros rounded to the cent (half up) once per breach; the monthly cap is
 applied in chronological order of the breaches, so the breach that crosses the cap gets what is
 left and later ones get 0. A breach belongs to the month (catalog zone) of its deadline.
+
+A breach is priced with the fee of the contract its ticket was opened under (`monthly_fee`),
+when the client's contract changed within the month; its cap is that contract's too, against
+every credit before it in the month: what the month's earlier breaches took counts, whatever
+the fee they were priced with.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -21,11 +26,13 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True, order=True)
 class Breach:
-    """A missed clock: which ticket, which clock, and the deadline it missed."""
+    """A missed clock: which ticket, which clock, and the deadline it missed; `monthly_fee`
+    is the fee of the contract its ticket was opened under (None: the month's)."""
 
     breached_at: datetime
     ticket_ref: str
     clock_kind: ClockKind
+    monthly_fee: Decimal | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Ordering must follow UTC: same-zone local times compare by wall clock across DST.
@@ -66,14 +73,17 @@ def _chronological(breach: Breach) -> tuple[datetime, int, str, str]:
 def credits_for(
     breaches: Iterable[Breach], monthly_fee: Decimal | float, policy: Policy
 ) -> list[Credit]:
-    """Credits for one client's breaches of one month, oldest first, capped by the policy."""
-    fee = Decimal(str(monthly_fee)) if not isinstance(monthly_fee, Decimal) else monthly_fee
-    full_amount = to_cents(fee * Decimal(str(policy.credit_rate)))
-    left = to_cents(fee * Decimal(str(policy.credit_cap)))
+    """Credits for one client's breaches of one month, oldest first, capped by the policy;
+    each priced with its own contract's fee, if it has one, else with `monthly_fee`."""
+    month_fee = Decimal(str(monthly_fee)) if not isinstance(monthly_fee, Decimal) else monthly_fee
+    rate, cap = Decimal(str(policy.credit_rate)), Decimal(str(policy.credit_cap))
+    credited = Decimal("0.00")
     credits: list[Credit] = []
     for breach in sorted(breaches, key=_chronological):
-        amount = min(full_amount, left)
-        left -= amount
+        fee = breach.monthly_fee if breach.monthly_fee is not None else month_fee
+        full_amount = to_cents(fee * rate)
+        amount = max(Decimal("0.00"), min(full_amount, to_cents(fee * cap) - credited))
+        credited += amount
         credits.append(Credit(breach, amount, full_amount))
     return credits
 

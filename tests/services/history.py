@@ -70,6 +70,26 @@ def services(sessions: sessionmaker[Session]) -> History:
     )
 
 
+def new_terms(h: History, client: str, level: str, at: datetime) -> History:
+    """The client's contract changed to `level` (at the level's fee) at `at`: the catalog
+    synced then, and the services on it."""
+    clients = [
+        spec.model_copy(update={"level": level, "monthly_fee": None}) if spec.id == client else spec
+        for spec in h.catalog.clients
+    ]
+    catalog = h.catalog.model_copy(update={"clients": clients})
+    with h.sessions.begin() as session:
+        sync_catalog(session, catalog, now=at)
+    messages = Messages("en")
+    return History(
+        catalog,
+        h.clock,
+        TicketService(h.sessions, catalog, messages, clock=h.clock),
+        CreditService(h.sessions, catalog, messages, clock=h.clock),
+        h.sessions,
+    )
+
+
 def outage(h: History, server: str, start: datetime, end: datetime) -> None:
     """An outage confirmed two minutes after its first failure and over at `end`."""
     with h.sessions.begin() as session:

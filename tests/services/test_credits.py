@@ -10,9 +10,10 @@ from bot.errors import UserFacingError
 from bot.handlers.errors import render_error
 from bot.messages import Messages
 from bot.services.audit import Actor
+from bot.services.reports import build_month_report
 from bot.sla import TicketKind
 from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
-from tests.services.history import TECH, History, open_ticket, paris, services
+from tests.services.history import TECH, History, new_terms, open_ticket, paris, services
 
 WEB = "acme-web-01"
 
@@ -133,6 +134,30 @@ def test_the_amount_follows_the_monthly_cap(h: History) -> None:
     assert Decimal("120.00") == sum(Decimal(a.split()[0]) for a in amounts)
     assert "Monthly cap" not in replies[0]
     assert "Monthly cap: cut from 60.00 €" in replies[2]  # why 0.00 €
+
+
+def test_a_contract_changed_mid_month_prices_each_breach_with_the_terms_of_its_ticket(
+    h: History,
+) -> None:
+    """ACME is essentiel (120 €) until Nov 10, premium (299 €) from then on: the GTI INT-1
+    breached on Nov 2 was a breach of the essentiel contract and is worth 60 €, the GTI INT-2
+    breached on Nov 12 one of the premium contract, worth 149.50 €; the month's report, priced
+    with the premium terms in force at its end, keeps both amounts."""
+    first = breached_gti(h)
+    h = new_terms(h, "acme", "premium", paris(11, 10, 0))
+    second = open_ticket(h, paris(11, 12, 10), WEB, TicketKind.SECOURS, "down again")
+    h.clock.now = paris(11, 12, 12)
+    h.tickets.claim(TECH, second)  # GTI 1h breached at 11:00
+    assert "(60.00 €, November 2026)" in h.credits.request(TECH, first).text
+    assert "(149.50 €, November 2026)" in h.credits.request(TECH, second).text
+    with h.sessions() as session:
+        month = build_month_report(session, h.catalog, 2026, 11, now=h.clock(), client_id="acme")
+    (acme,) = month.clients
+    assert (acme.level, acme.monthly_fee) == ("premium", Decimal("299.00"))
+    assert [(c.ticket_ref, c.amount) for c in acme.credits] == [
+        ("INT-1", Decimal("60.00")),
+        ("INT-2", Decimal("149.50")),
+    ]
 
 
 def test_a_requested_credit_of_a_gtr_the_probes_found_met_can_still_be_settled(

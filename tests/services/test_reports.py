@@ -35,6 +35,7 @@ from tests.services.history import (
     REPORT_AT,
     History,
     build_history,
+    new_terms,
     paris,
     services,
 )
@@ -523,17 +524,7 @@ def test_a_new_contract_does_not_reprice_the_months_before_it(history: History) 
     reported and priced on the old terms (allowance 2, cap 120 €, credits of 60 €);
     December on the new ones."""
     before = client_of(report(history, 2026, 11), "acme")
-    clients = [
-        spec.model_copy(update={"level": "premium", "monthly_fee": None})
-        if spec.id == "acme"
-        else spec
-        for spec in history.catalog.clients
-    ]
-    upgraded = history.catalog.model_copy(update={"clients": clients})
-    with history.sessions.begin() as session:
-        sync = sync_catalog(session, upgraded, now=paris(12, 5, 0))
-    assert sync.changed == ["client acme: essentiel 120 -> premium 299"]
-    history = replace(history, catalog=upgraded)
+    history = new_terms(history, "acme", "premium", paris(12, 5, 0))
 
     november = client_of(report(history, 2026, 11), "acme")
     assert (november.level, november.monthly_fee, november.credit_cap) == (

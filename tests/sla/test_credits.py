@@ -74,3 +74,33 @@ def test_a_zero_cap_grants_nothing() -> None:
     """credit_cap = 0 disables credits."""
     credits = credits_for([breach(1, "INT-1")], 120, Policy(credit_cap=0))
     assert total(credits) == Decimal("0.00")
+
+
+def test_each_breach_is_priced_and_capped_with_the_contract_of_its_ticket() -> None:
+    """A contract changed within the month: each breach is worth half the fee of its ticket's
+    contract, and is cut by that contract's cap, against all the credits before it. Up from
+    120 € to 299 €: 60 + 60 reach the old cap, the new contract's breach still gets 149.50 €
+    (269.50 € of a 299 € cap); down from 299 € to 120 €: 149.50 € already passes the new cap,
+    so its breach gets 0 €."""
+    old, new = Decimal("120.00"), Decimal("299.00")
+    up = [
+        Breach(paris(2026, 11, 3, 12), "INT-1", ClockKind.GTI, old),
+        Breach(paris(2026, 11, 4, 12), "INT-2", ClockKind.GTI, old),
+        Breach(paris(2026, 11, 5, 12), "INT-3", ClockKind.GTI, old),
+        Breach(paris(2026, 11, 20, 12), "INT-4", ClockKind.GTI, new),
+    ]
+    assert [c.amount for c in credits_for(up, new, Policy())] == [
+        Decimal("60.00"),
+        Decimal("60.00"),
+        Decimal("0.00"),
+        Decimal("149.50"),
+    ]
+    down = [
+        Breach(paris(2026, 11, 3, 12), "INT-1", ClockKind.GTI, new),
+        Breach(paris(2026, 11, 20, 12), "INT-2", ClockKind.GTI, old),
+    ]
+    credits = credits_for(down, old, Policy())
+    assert [(c.amount, c.full_amount) for c in credits] == [
+        (Decimal("149.50"), Decimal("149.50")),
+        (Decimal("0.00"), Decimal("60.00")),
+    ]

@@ -216,8 +216,12 @@ class _CreditBook:
         in_month = {k: at for k, at in breaches.items() if start <= at < end}
         terms = _terms(session, client_id, end, now)
         fee = Decimal(str(terms.monthly_fee)) if terms is not None else Decimal(0)
+        opened = _fees_at_registration(session, client_id, {tid for tid, _ in in_month})
         priced = month_credits(
-            [Breach(at, f"INT-{tid}", ClockKind(kind)) for (tid, kind), at in in_month.items()],
+            [
+                Breach(at, f"INT-{tid}", ClockKind(kind), opened.get(tid))
+                for (tid, kind), at in in_month.items()
+            ],
             year,
             month,
             zone,
@@ -498,9 +502,10 @@ class _Terms:
 
 def _terms(session: Session, client_id: str, end: datetime, now: datetime) -> _Terms | None:
     """The client's level and fee in force at the end of a month ending at `end` (or at `now`
-    when that comes first): a contract changed afterwards does not reprice the month, and one
-    changed within it applies to all of it. Falls back on the client's row (None without it)
-    for a database that has no terms for it."""
+    when that comes first): a contract changed afterwards does not reprice the month; one
+    changed within it gives the month its level, allowance and cap, while each breach keeps the
+    fee of the contract its ticket was registered under (`_fees_at_registration`). Falls back
+    on the client's row (None without it) for a database that has no terms for it."""
     row = session.execute(
         select(ClientTerms.level, ClientTerms.monthly_fee)
         .where(
@@ -515,6 +520,28 @@ def _terms(session: Session, client_id: str, end: datetime, now: datetime) -> _T
         return _Terms(row.level, row.monthly_fee)
     client = session.get(Client, client_id)
     return None if client is None else _Terms(client.level, client.monthly_fee)
+
+
+def _fees_at_registration(
+    session: Session, client_id: str, ticket_ids: set[int]
+) -> dict[int, Decimal]:
+    """The monthly fee of the contract each ticket was registered under (its clocks' budgets
+    are that contract's too), for the tickets registered while the client had recorded terms."""
+    if not ticket_ids:
+        return {}
+    history = session.execute(
+        select(ClientTerms.since, ClientTerms.monthly_fee)
+        .where(ClientTerms.client_id == client_id)
+        .order_by(ClientTerms.since, ClientTerms.id)
+    ).all()
+    fees: dict[int, Decimal] = {}
+    for ticket_id, registered_at in session.execute(
+        select(Ticket.id, Ticket.registered_at).where(Ticket.id.in_(sorted(ticket_ids)))
+    ):
+        in_force = [fee for since, fee in history if since <= registered_at]
+        if in_force:
+            fees[ticket_id] = Decimal(str(in_force[-1]))
+    return fees
 
 
 def _availability(
