@@ -6,7 +6,7 @@ and Globex (premium: GTI 1h business, GTR 4h 24/7, 6 interventions, fee 299 €)
 The expected figures are in the tests, worked out by hand from this script.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -88,6 +88,19 @@ def new_terms(h: History, client: str, level: str, at: datetime) -> History:
         CreditService(h.sessions, catalog, messages, clock=h.clock),
         h.sessions,
     )
+
+
+def move_server(h: History, server: str, client: str, at: datetime) -> History:
+    """The catalog gives `server` to `client` at `at` (synced then)."""
+    servers = [
+        spec.model_copy(update={"client": client}) if spec.id == server else spec
+        for spec in h.catalog.servers
+    ]
+    catalog = h.catalog.model_copy(update={"servers": servers})
+    with h.sessions.begin() as session:
+        sync = sync_catalog(session, catalog, now=at)
+    assert sync.moved, f"{server} already belonged to {client}"
+    return replace(h, catalog=catalog)
 
 
 def outage(h: History, server: str, start: datetime, end: datetime) -> None:

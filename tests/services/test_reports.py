@@ -35,7 +35,9 @@ from tests.services.history import (
     REPORT_AT,
     History,
     build_history,
+    move_server,
     new_terms,
+    outage,
     paris,
     services,
 )
@@ -495,15 +497,7 @@ def test_a_server_moved_to_another_client_stays_in_its_first_clients_past_months
     Globex's November shows none of ACME's outages; in December each client has the server
     for its own days."""
     before = client_of(report(history, 2026, 11), "acme")
-    servers = [
-        spec.model_copy(update={"client": "globex"}) if spec.id == "acme-web-01" else spec
-        for spec in history.catalog.servers
-    ]
-    moved = history.catalog.model_copy(update={"servers": servers})
-    with history.sessions.begin() as session:
-        sync = sync_catalog(session, moved, now=paris(12, 5, 0))
-    assert sync.moved == ["server acme-web-01: acme -> globex"]
-    history = replace(history, catalog=moved)
+    history = move_server(history, "acme-web-01", "globex", paris(12, 5, 0))
 
     november = report(history, 2026, 11)
     assert client_of(november, "acme").outages == before.outages
@@ -517,6 +511,26 @@ def test_a_server_moved_to_another_client_stays_in_its_first_clients_past_months
     globex_days = {s.server_id for s in client_of(december, "globex").servers}
     assert "acme-web-01" in acme_days  # Dec 1-5
     assert "acme-web-01" in globex_days  # from Dec 5
+
+
+def test_an_outage_across_a_servers_move_counts_for_each_client_while_the_server_was_theirs(
+    sessions: sessionmaker[Session],
+) -> None:
+    """acme-web-01 down from Dec 4 20:00 to Dec 5 04:00, handed over to Globex at midnight:
+    each client's December lists the outage (as it happened: its first failure and its end)
+    with the 4 h it had the server down, so the 8 h are counted once in all, and each
+    availability is over that client's own days (ACME 4 days, Globex 15 as of Dec 20)."""
+    h = services(sessions)
+    outage(h, "acme-web-01", paris(12, 4, 20), paris(12, 5, 4))
+    h = move_server(h, "acme-web-01", "globex", paris(12, 5, 0))
+    december = report(h, 2026, 12, at=paris(12, 20, 0))
+    for client_id, days in (("acme", 4), ("globex", 15)):
+        client = client_of(december, client_id)
+        (line,) = client.outages
+        assert (line.started_at, line.ended_at) == (paris(12, 4, 20), paris(12, 5, 4))
+        assert line.downtime == client.downtime == 4 * HOUR
+        web = next(s for s in client.servers if s.server_id == "acme-web-01")
+        assert web.availability == pytest.approx(1 - 4 / (days * 24))
 
 
 def test_a_new_contract_does_not_reprice_the_months_before_it(history: History) -> None:
