@@ -55,6 +55,9 @@ def previous_month(year: int, month: int) -> tuple[int, int]:
     return (year - 1, 12) if month == 1 else (year, month - 1)
 
 
+MONTHLY_CATCH_UP = 3  # at most this many summaries missed are posted when the bot comes back
+
+
 def next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
@@ -128,11 +131,12 @@ class ReportService(Service):
     def post_monthly_reports_if_due(self, now: datetime) -> list[str]:
         """Queue in the alert channel, oldest first, each month's summary that is due (09:00 of
         the next month's first business day has come) and was not queued yet, from the month
-        after the last one queued (from the install when none was); the months queued by this
-        call (`YYYY-MM`). Nothing when policy.monthly_report is off; no month twice, whether by this
-        instance before a restart or by another one; none of a month without a client in the
-        catalog (before the install). A bot stopped over several month starts posts every
-        month it missed when it comes back, not only the last one."""
+        after the last one queued (from the install when none was), at most the last
+        MONTHLY_CATCH_UP; the months queued by this call (`YYYY-MM`). Nothing when
+        policy.monthly_report is off; no month twice, whether by this instance before a restart
+        or by another one; none of a month without a client in the catalog (before the
+        install). A bot stopped over several month starts posts the months it missed when it
+        comes back, not only the last one."""
         if not self.catalog.policy.monthly_report:
             return []
         with reading(self._sessions) as session:
@@ -143,6 +147,7 @@ class ReportService(Service):
                 select(OutboxMessage.key).where(OutboxMessage.key.in_(sorted(keys)))
             )
             last = max((keys[key] for key in queued_before), default=None)
+        months = months[-MONTHLY_CATCH_UP:]  # not a year of them after the policy turned on
         queued: list[str] = []
         for year, month in months:
             # Up to the last one posted: never built again (every run but a month's first).
