@@ -1,7 +1,7 @@
 """Breach warnings, breach announcements and update nudges, decided from the database.
 
 `sweep()` is what the scheduler runs every few seconds. It reads the tickets that may owe a
-message (a running clock, a clock stopped late whose breach may be unannounced, a claimed
+message (a running clock, a breach whose credit is recorded but not yet announced, a claimed
 ticket) and asks bot.sla, in one read, which warning or nudge each owes now. Each ticket that
 owes something is then handled in its own transaction: lock the ticket, ask again, and queue
 its messages in the outbox under keys derived from the SLA key (`INT-42/gtr/75/thread`,
@@ -34,12 +34,11 @@ from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, PlannedWarning, Snooze
 from bot.sla.warnings import due_warning, plan_warnings
 from bot.slack import reminders_render as render
-from bot.storage.credits import mark_eligible
+from bot.storage.credits import mark_announced, mark_eligible, unannounced_tickets
 from bot.storage.database import reading
 from bot.storage.models import (
     Client,
     Clock,
-    Credit,
     OutboxMessage,
     Ticket,
     TicketStatus,
@@ -60,7 +59,6 @@ logger = logging.getLogger(__name__)
 # thread, mentioning on-call. Sent ones only: a nudge that fell due while the bot was down was
 # superseded, never sent, and a technician cannot ignore a nudge they never got.
 ESCALATE_AFTER = 2
-BREACH_LOOKBACK = timedelta(days=1)  # a clock stopped late this recently may still owe its breach
 THREAD, DM, ALERT, ROOT = "thread", "dm", "alert", "root"
 
 
@@ -137,7 +135,7 @@ class ReminderService(Service):
         now = self._clock()
         owing: list[int] = []
         with reading(self._sessions) as session:
-            ticket_ids = list_candidates(session, since=now - BREACH_LOOKBACK)
+            ticket_ids = list_candidates(session)
             for start in range(0, len(ticket_ids), _CHUNK):
                 chunk = ticket_ids[start : start + _CHUNK]
                 try:
@@ -362,6 +360,7 @@ class ReminderService(Service):
             messages=self._messages,
             zone=self._zone,
         )
+        mark_announced(session, ticket_id=ticket.id, clock=row.kind, at=now)
         alerts = self.catalog.team.alerts_channel
         add_message(
             session,
@@ -509,19 +508,16 @@ _CHUNK = 200  # candidates judged per read: a few thousand SLA keys in one IN li
 _KEYS_PER_LOOKUP = 500  # earlier nudges of one run looked up in the outbox per statement
 
 
-def list_candidates(session: Session, *, since: datetime) -> list[int]:
+def list_candidates(session: Session) -> list[int]:
     """Ids of tickets that may owe a warning, a breach announcement or a nudge."""
     running = select(Clock.ticket_id).where(
         Clock.stopped_at.is_(None), Clock.deadline_at.is_not(None)
     )
-    stopped_late = (
-        select(Clock.ticket_id)
-        .join(Credit, (Credit.ticket_id == Clock.ticket_id) & (Credit.clock == Clock.kind))
-        .where(Clock.stopped_at >= since)
-    )
     claimed = select(Ticket.id).where(Ticket.status == TicketStatus.CLAIMED)
-    ids: set[int] = set()
-    for query in (running, stopped_late, claimed):
+    # A clock stopped late has its credit from the stop on; its breach is owed until announced,
+    # however long the bot was down since.
+    ids = set(unannounced_tickets(session))
+    for query in (running, claimed):
         ids.update(session.scalars(query))
     return sorted(ids)
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.database import insert_new
@@ -44,3 +44,19 @@ def withdraw_eligible(session: Session, *, ticket_id: int, clock: str) -> bool:
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_announced(session: Session, *, ticket_id: int, clock: str, at: datetime) -> None:
+    """Record that the breach of a clock, its credit recorded, was announced at `at`."""
+    session.execute(
+        update(Credit)
+        .where(Credit.ticket_id == ticket_id, Credit.clock == clock, Credit.announced_at.is_(None))
+        .values(announced_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unannounced_tickets(session: Session) -> list[int]:
+    """Tickets with a breach whose credit is recorded but not yet announced (through the
+    partial index `ix_credits_unannounced`: never the years of credits announced)."""
+    return list(session.scalars(select(Credit.ticket_id).where(Credit.announced_at.is_(None))))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -388,7 +389,17 @@ class Credit(Base):
     """The credit a breached clock entitles the client to, and where its request stands."""
 
     __tablename__ = "credits"
-    __table_args__ = (UniqueConstraint("ticket_id", "clock"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock"),
+        # The reminders sweep's breaches still to announce, however old: a few rows at most,
+        # found without reading the years of credits already announced.
+        Index(
+            "ix_credits_unannounced",
+            "ticket_id",
+            sqlite_where=text("announced_at IS NULL"),
+            postgresql_where=text("announced_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -399,3 +410,6 @@ class Credit(Base):
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    announced_at: Mapped[datetime | None] = mapped_column(
+        comment="when the reminders sweep queued the breach's announcement; NULL until then"
+    )

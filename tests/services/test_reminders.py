@@ -312,6 +312,29 @@ def test_a_clock_stopped_after_its_deadline_still_gets_its_breach_announced(worl
     assert world.keys("/gti/") == ["INT-1/gti/breach"]
 
 
+def test_a_breach_the_bot_was_down_for_days_to_see_is_announced_once_when_it_is_back(
+    world: World,
+) -> None:
+    """GTI breached at 10:30, claimed at 10:31 and resolved; the bot is down until two days
+    later. The first sweep announces the breach, late, and the next sweeps no longer even look
+    at the ticket: nothing is owed any more."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.clock.at = start + timedelta(minutes=31)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.tickets.resolve(Actor(TECH), ticket, "restarted")
+    world.clock.at = start + timedelta(days=2)
+    report = world.reminders.sweep()
+    assert (report.tickets, report.warnings, report.late) == (1, 1, 1)
+    assert world.keys("/gti/") == ["INT-1/gti/breach"]
+    (alert,) = world.outbox("/gti/breach/alert")
+    assert "Late: due at 2026-11-25 10:30" in alert.text
+    assert world.reminders.sweep() == SweepReport()
+    with world.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+    assert credit.announced_at == start + timedelta(days=2)
+
+
 def test_a_clock_paused_after_its_deadline_still_gets_its_breach_announced(world: World) -> None:
     """2 h GTR on 24/7, breached at 12:00; the technician waits on the client at 12:00:05,
     before the next sweep: the wait does not save the clock, and the breach is announced (with

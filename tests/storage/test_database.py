@@ -30,6 +30,7 @@ from bot.storage.models import (
     Client,
     ClientTerms,
     Clock,
+    Credit,
     OutboxMessage,
     OutboxOperation,
     OutboxStatus,
@@ -108,6 +109,52 @@ def test_upgrading_keeps_each_clients_terms_as_in_force_since_it_was_added(
         terms = session.scalars(select(ClientTerms)).one()
         assert (terms.client_id, terms.level, terms.monthly_fee) == ("acme", "essentiel", 120.0)
         assert terms.since == added
+    engine.dispose()
+
+
+def test_upgrading_marks_announced_the_breaches_whose_announcement_was_queued(
+    empty_database_url: URL,
+) -> None:
+    """Migration 0012 gives a credit whose breach post is in the outbox that post's time; a
+    recent one the sweep never announced stays NULL, for the next sweep to announce it; one
+    more than a day old, which the bot before it would never announce, its last change's."""
+    engine = make_engine(empty_database_url)
+    migrate(engine, "0011")
+    called = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    posted = called + timedelta(hours=1)
+    old = called - timedelta(days=3)
+    with make_sessionmaker(engine).begin() as session:  # the credits table as 0011 has it
+        session.add(
+            Client(id="acme", name="ACME", level="essentiel", monthly_fee=120.0, added_at=called)
+        )
+        for _ in "abc":
+            session.add(
+                Ticket(
+                    client_id="acme", kind="secours", level="essentiel", description="down",
+                    status=TicketStatus.RESOLVED, scope=Scope.IN, called_at=called,
+                    registered_at=called, opened_by="U01AAA",
+                )
+            )  # fmt: skip
+        session.flush()
+        session.add(
+            OutboxMessage(
+                key="INT-1/gti/breach/thread", operation=OutboxOperation.POST,
+                channel_id="C01ALERTS", text="breached", status=OutboxStatus.SENT,
+                created_at=posted, next_attempt_at=posted,
+            )
+        )  # fmt: skip
+        session.execute(
+            Credit.__table__.insert(),
+            [
+                {"ticket_id": ticket, "clock": "gti", "client_id": "acme", "breached_at": at,
+                 "state": "eligible", "updated_at": at, "updated_by": "system"}
+                for ticket, at in ((1, called), (2, called), (3, old))
+            ],
+        )  # fmt: skip
+    migrate(engine)
+    with make_sessionmaker(engine)() as session:
+        announced = dict(session.execute(select(Credit.ticket_id, Credit.announced_at)).all())
+    assert announced == {1: posted, 2: None, 3: old}
     engine.dispose()
 
 
