@@ -44,7 +44,9 @@ from bot.storage.models import (
     TicketStatus,
 )
 from bot.storage.nudges import (
-    last_reassigned_at,
+    Reassignment,
+    holder_at,
+    list_reassignments,
     list_snoozes,
     list_updates,
     snoozes_by_ticket,
@@ -55,9 +57,10 @@ from bot.storage.outbox import Outbound, add_message
 
 logger = logging.getLogger(__name__)
 
-# Nudges sent since the last client update and left unanswered before the next one goes to the
-# thread, mentioning on-call. Sent ones only: a nudge that fell due while the bot was down was
-# superseded, never sent, and a technician cannot ignore a nudge they never got.
+# Nudges sent to the assignee since the last client update and left unanswered before the next
+# one goes to the thread, mentioning on-call. Sent ones only: a nudge that fell due while the
+# bot was down was superseded, never sent, and a technician cannot ignore a nudge they never got
+# (nor one sent to whoever held the ticket before them).
 ESCALATE_AFTER = 2
 THREAD, DM, ALERT, ROOT = "thread", "dm", "alert", "root"
 
@@ -240,8 +243,13 @@ class ReminderService(Service):
         if due.nudge is not None:
             late = self._late(ticket, due.nudge.due_at, now)
             silence = now - max([*plan.updates, ticket.claimed_at or now])
-            since = last_reassigned_at(session, ticket.id)  # its assignee got none before
-            unanswered = unanswered_nudges(session, plan.nudges, due.nudge, since=since)
+            unanswered = unanswered_nudges(
+                session,
+                plan.nudges,
+                due.nudge,
+                assignee=ticket.assignee_id,
+                reassignments=list_reassignments(session, ticket.id),
+            )
             self._nudge(session, ticket, subject, due.nudge, unanswered, silence, now, late)
             counts.nudges += 1
             counts.late += late
@@ -486,19 +494,27 @@ def _due_nudge(
 
 
 def unanswered_nudges(
-    session: Session, nudges: Sequence[Nudge], nudge: Nudge, *, since: datetime | None = None
+    session: Session,
+    nudges: Sequence[Nudge],
+    nudge: Nudge,
+    *,
+    assignee: str | None,
+    reassignments: Sequence[Reassignment] = (),
 ) -> int:
-    """How many nudges were queued (DM or thread post) between the last client update and
-    `nudge`, one of `nudges` (in order), and after `since` (the ticket's last reassignment: its
-    assignee cannot have ignored the nudges sent to the one before). Not `nudge.missed - 1`:
-    that counts every nudge that fell due since the update, and those due while the bot was
-    down were superseded, not sent. Looked up only for a nudge about to be queued, in chunks:
-    a claimed ticket left without an update for days has a long run of nudges."""
+    """How many nudges were queued (DM or thread post) to `assignee` between the last client
+    update and `nudge`, one of `nudges` (in order): those queued while they held the ticket, by
+    its `reassignments`. A technician new to the ticket cannot have ignored the nudges sent to
+    the one before; one given back a ticket keeps the nudges they got, so reassigning it back
+    and forth hides nothing. Not `nudge.missed - 1`: that counts every nudge that fell due since
+    the update, and those due while the bot was down were superseded, not sent. Looked up only
+    for a nudge about to be queued, in chunks: a claimed ticket left without an update for days
+    has a long run of nudges."""
     end = nudges.index(nudge)
     earlier = [n.key for n in nudges[end - nudge.missed + 1 : end]]
     return sum(
-        len(sent_keys(session, set(earlier[start : start + _KEYS_PER_LOOKUP]), since=since))
+        holder_at(reassignments, queued, assignee) == assignee
         for start in range(0, len(earlier), _KEYS_PER_LOOKUP)
+        for queued in queued_at(session, set(earlier[start : start + _KEYS_PER_LOOKUP])).values()
     )
 
 
@@ -522,15 +538,18 @@ def list_candidates(session: Session) -> list[int]:
     return sorted(ids)
 
 
-def sent_keys(
-    session: Session, candidates: AbstractSet[str], *, since: datetime | None = None
-) -> set[str]:
-    """The SLA keys among `candidates` whose messages are already in the outbox (any status),
-    queued at or after `since` if given."""
+def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:
+    """The SLA keys among `candidates` whose messages are already in the outbox (any status)."""
+    return set(queued_at(session, candidates))
+
+
+def queued_at(session: Session, candidates: AbstractSet[str]) -> dict[str, datetime]:
+    """When the messages of those SLA keys among `candidates` already in the outbox (any
+    status) were queued: their `/thread` or `/dm` row (a reminder has one or the other)."""
     if not candidates:
-        return set()
+        return {}
     outbox_keys = {f"{key}/{suffix}" for key in candidates for suffix in (THREAD, DM)}
-    statement = select(OutboxMessage.key).where(OutboxMessage.key.in_(outbox_keys))
-    if since is not None:
-        statement = statement.where(OutboxMessage.created_at >= since)
-    return {key.rsplit("/", 1)[0] for key in session.scalars(statement)}
+    statement = select(OutboxMessage.key, OutboxMessage.created_at).where(
+        OutboxMessage.key.in_(outbox_keys)
+    )
+    return {key.rsplit("/", 1)[0]: created for key, created in session.execute(statement)}

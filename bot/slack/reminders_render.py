@@ -151,8 +151,9 @@ def nudge_message(
     zone: ZoneInfo,
 ) -> Rendered:
     """An update nudge: a DM to the assignee, or (escalated, with `mentions`) a thread post
-    saying how many nudges sent since the last client update went `unanswered` (this one
-    excluded; not those that fell due while the bot was down, which were never sent)."""
+    saying how many nudges sent to the assignee since the last client update went
+    `unanswered` (this one excluded; not those that fell due while the bot was down, which were
+    never sent, nor those sent to whoever held the ticket before them)."""
     values: dict[str, object] = {
         "silence": duration(silence, messages),
         "late": late_note(nudge.due_at, late, messages, zone),

@@ -1,13 +1,14 @@
 """What a ticket's update nudges are planned from, besides the ticket: its client updates (from
-the audit trail) and its `/intervention snooze` requests; and when it was last reassigned,
-since which its nudges count towards escalation."""
+the audit trail) and its `/intervention snooze` requests; and its reassignments, which say who
+held it when each nudge was queued (only those queued to its assignee count towards
+escalation)."""
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import NamedTuple, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.sla import Snooze
@@ -28,14 +29,42 @@ _SNOOZES_OF_TICKETS = (
 )
 
 
-_LAST_REASSIGNED = select(func.max(AuditEvent.at)).where(
-    AuditEvent.ticket_id == bindparam("ticket_id"), AuditEvent.action == "ticket.reassigned"
+_REASSIGNMENTS = (
+    select(AuditEvent.at, AuditEvent.details)
+    .where(AuditEvent.ticket_id == bindparam("ticket_id"), AuditEvent.action == "ticket.reassigned")
+    .order_by(AuditEvent.at, AuditEvent.id)
 )
 
 
-def last_reassigned_at(session: Session, ticket_id: int) -> datetime | None:
-    """When the ticket was last given to another technician (None: never)."""
-    return session.scalar(_LAST_REASSIGNED, {"ticket_id": ticket_id})
+class Reassignment(NamedTuple):
+    """`/intervention reassign`: at `at`, the ticket went from `previous` to `assignee`."""
+
+    at: datetime
+    previous: str | None
+    assignee: str
+
+
+def list_reassignments(session: Session, ticket_id: int) -> list[Reassignment]:
+    """The ticket's reassignments, in order (from the audit trail)."""
+    return [
+        Reassignment(at, details.get("from"), details["to"])
+        for at, details in session.execute(_REASSIGNMENTS, {"ticket_id": ticket_id})
+    ]
+
+
+def holder_at(
+    reassignments: Sequence[Reassignment], at: datetime, assignee: str | None
+) -> str | None:
+    """Who held a ticket now held by `assignee` at `at`, by its `reassignments`: the one the
+    last reassignment at or before `at` gave it to, else the one the first took it from."""
+    if not reassignments:
+        return assignee
+    holder = reassignments[0].previous
+    for reassignment in reassignments:
+        if reassignment.at > at:
+            break
+        holder = reassignment.assignee
+    return holder
 
 
 def list_updates(session: Session, ticket_id: int) -> list[datetime]:

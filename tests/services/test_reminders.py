@@ -455,6 +455,32 @@ def test_a_reassigned_ticket_s_nudges_escalate_after_two_sent_to_its_new_assigne
     assert "2 nudges unanswered" in rows[3].text
 
 
+def test_reassigning_a_ticket_back_and_forth_does_not_keep_its_nudges_from_escalating(
+    world: World,
+) -> None:
+    """DMs to the first assignee at 11:00 and 12:00, reassigned at 12:10, a DM to the second at
+    13:00, given back at 13:10: the first assignee already ignored two nudges, so 14:00 goes to
+    the thread mentioning them and on-call, not a fresh DM as to someone new to the ticket."""
+    start = world.clock.at
+    other = "U01BBB"
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(start + timedelta(hours=2, minutes=10))
+    world.tickets.reassign(Actor(TECH), ticket, other)
+    world.sweep_until(start + timedelta(hours=3, minutes=10))
+    world.tickets.reassign(Actor(other), ticket, TECH)
+    world.sweep_until(start + timedelta(hours=4, minutes=10))
+    rows = world.outbox("/nudge/")
+    assert [(row.key, row.channel_id) for row in rows] == [
+        ("INT-1/nudge/2026-11-25T10:00:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T11:00:00Z/dm", TECH),
+        ("INT-1/nudge/2026-11-25T12:00:00Z/dm", other),
+        ("INT-1/nudge/2026-11-25T13:00:00Z/thread", ALERTS),
+    ]
+    assert f"<@{TECH}> <@{ONCALL}>" in rows[3].text
+    assert "2 nudges unanswered" in rows[3].text
+
+
 def test_a_nudge_due_before_a_reassignment_but_sent_after_it_counts_for_the_new_assignee(
     world: World,
 ) -> None:
