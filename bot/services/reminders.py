@@ -78,8 +78,9 @@ class SweepReport:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What a ticket may owe at one instant: its clocks, the nudges due so far, its client
-    updates until then, and the SLA keys to look up in the outbox."""
+    """What a ticket may owe at one instant: its clocks, the latest nudge due since its last
+    client update (if any), its client updates until then, and the SLA keys to look up in the
+    outbox."""
 
     clocks: tuple[tuple[StoredClock, SlaClock], ...]
     nudges: tuple[Nudge, ...]
@@ -210,9 +211,8 @@ class ReminderService(Service):
         ).one_or_none()
         if ticket is None:
             return counts
-        plan = self._plan_ticket(
-            ticket, list_updates(session, ticket.id), list_snoozes(session, ticket.id), now
-        )
+        snoozes = list_snoozes(session, ticket.id)
+        plan = self._plan_ticket(ticket, list_updates(session, ticket.id), snoozes, now)
         due = self._due(ticket, plan, sent_keys(session, plan.keys), now)
         if not due:
             return counts
@@ -243,9 +243,11 @@ class ReminderService(Service):
         if due.nudge is not None:
             late = self._late(ticket, due.nudge.due_at, now)
             silence = now - max([*plan.updates, ticket.claimed_at or now])
+            # Every nudge due since the last update: a nudge is queued once a period at most.
+            run = self._nudge_plan(ticket, plan.updates, snoozes, now, latest=False)
             unanswered = unanswered_nudges(
                 session,
-                plan.nudges,
+                run,
                 due.nudge,
                 assignee=ticket.assignee_id,
                 reassignments=list_reassignments(session, ticket.id),
@@ -274,7 +276,7 @@ class ReminderService(Service):
         nudges = self._nudge_plan(ticket, past_updates, snoozes, now)
         keys = {w.key for row, clock in clocks for w in self._plan(ticket, row, clock, now)}
         if nudges:
-            keys.add(nudges[-1].key)  # the only one that can still be due (`_due_nudge`)
+            keys.add(nudges[-1].key)  # the only one that can be due (`_due_nudge`)
         return _Plan(clocks, nudges, past_updates, frozenset(keys))
 
     def _due(self, ticket: StoredTicket, plan: _Plan, sent: set[str], now: datetime) -> _Due:
@@ -423,11 +425,18 @@ class ReminderService(Service):
         updates: Sequence[datetime],
         snoozes: Sequence[Snooze],
         now: datetime,
+        *,
+        latest: bool = True,
     ) -> tuple[Nudge, ...]:
-        """Every nudge due so far for a claimed, open ticket (none otherwise)."""
+        """The latest nudge due since the last client update for a claimed, open ticket (none
+        otherwise); every one since that update unless `latest`. The latest alone costs the
+        same for a ticket claimed a year ago as for one claimed an hour ago."""
         if ticket.status is not TicketStatus.CLAIMED or ticket.claimed_at is None:
             return ()  # unclaimed, waiting on the client, or resolved: no nudge
-        return ticket_nudges(ticket, self.catalog, now, updates=updates, snoozes=snoozes).due
+        plan = ticket_nudges(
+            ticket, self.catalog, now, updates=updates, snoozes=snoozes, latest=latest
+        )
+        return plan.due
 
     def _nudge(
         self,

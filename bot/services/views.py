@@ -17,8 +17,8 @@ from bot.sla import (
     TicketKind,
     calendar_for,
     clock_for,
+    current_nudges,
     named_calendar,
-    plan_nudges,
 )
 from bot.sla import Clock as SlaClock
 from bot.storage.models import Scope, TicketStatus
@@ -204,13 +204,15 @@ def ticket_nudges(
     *,
     updates: Sequence[datetime],
     snoozes: Sequence[Snooze],
+    latest: bool = True,
 ) -> NudgePlan:
-    """The update nudges of a claimed ticket (its pauses loaded) as planned at `now`: what the
-    reminders sweep sends, and what a snooze's reply says of the next one. Periods count the
-    open time of the calendar of the ticket's clock (wall-clock time for a level the catalog
-    no longer has)."""
+    """The update nudges of a claimed ticket (its pauses loaded) due since its last client
+    update as planned at `now` (the latest alone unless not `latest`): what the reminders
+    sweep sends, and what a snooze's reply says of the next one. Periods count the open time
+    of the calendar of the ticket's clock (wall-clock time for a level the catalog no longer
+    has)."""
     assert ticket.claimed_at is not None
-    return plan_nudges(
+    return current_nudges(
         ticket.ref,
         ticket.claimed_at,
         catalog.policy.update_every,
@@ -220,6 +222,7 @@ def ticket_nudges(
         snoozes=snoozes,
         closed_at=ticket.resolved_at,
         calendar=_nudge_calendar(ticket, catalog),
+        latest=latest,
     )
 
 

@@ -32,7 +32,16 @@ from bot.sla.kinds import (
     parse_clock_kind,
     parse_kind,
 )
-from bot.sla.nudges import Nudge, NudgePlan, Snooze, due_nudge, nudge_key, plan_nudges
+from bot.sla.nudges import (
+    Nudge,
+    NudgePlan,
+    Snooze,
+    current_nudges,
+    due_nudge,
+    latest_nudge,
+    nudge_key,
+    plan_nudges,
+)
 from bot.sla.warnings import (
     PlannedWarning,
     due_warning,
@@ -68,9 +77,11 @@ __all__ = [
     "clock_for",
     "counts_towards_allowance",
     "credits_for",
+    "current_nudges",
     "due_nudge",
     "due_warning",
     "due_warnings",
+    "latest_nudge",
     "month_bounds",
     "month_credits",
     "month_of",

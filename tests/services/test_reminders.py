@@ -19,7 +19,7 @@ from bot.services.audit import Actor
 from bot.services.reminders import ReminderService, SweepReport
 from bot.services.reports import build_month_report
 from bot.services.tickets import TicketService
-from bot.sla import ClockState, TicketKind
+from bot.sla import ClockState, TicketKind, nudges
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import READ_ONLY
@@ -501,6 +501,36 @@ def test_a_nudge_due_before_a_reassignment_but_sent_after_it_counts_for_the_new_
         ("INT-1/nudge/2026-11-25T11:00:00Z/dm", other),
         ("INT-1/nudge/2026-11-25T12:00:00Z/thread", ALERTS),
     ]
+
+
+def test_a_ticket_claimed_a_year_ago_gets_its_next_nudge_on_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claimed 2025-11-25 10:00 Paris on 24/7, one update on 2026-06-01 10:30 and nothing
+    since: the sweep of 2026-11-25 10:45 owes the 10:30 nudge, the 4,296th hour after the
+    update, then the 11:30 one at 11:30, in the thread as both escalate. A sweep that owes
+    nothing plans a nudge or two, not the 4,296 since the update."""
+    now = world.clock.at
+    world.clock.at = datetime(2025, 11, 25, 10, 0, tzinfo=PARIS)
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at = datetime(2026, 6, 1, 10, 30, tzinfo=PARIS)
+    world.tickets.update(Actor(TECH), ticket, "told the client")
+    world.sweep_until(world.clock.at + timedelta(hours=2, minutes=5))
+    world.clock.at = now + timedelta(minutes=45)
+    world.sweep_until(now + timedelta(hours=1, minutes=35), step=timedelta(minutes=5))
+    assert [row.key for row in world.outbox("/nudge/")] == [
+        "INT-1/nudge/2026-06-01T09:30:00Z/dm",
+        "INT-1/nudge/2026-06-01T10:30:00Z/dm",
+        "INT-1/nudge/2026-11-25T09:30:00Z/thread",
+        "INT-1/nudge/2026-11-25T10:30:00Z/thread",
+    ]
+    assert "Late: due at 2026-11-25 10:30" in world.outbox("/nudge/")[2].text
+    planned: list[datetime] = []
+    key = nudges.nudge_key
+    monkeypatch.setattr(nudges, "nudge_key", lambda ref, at: planned.append(at) or key(ref, at))
+    assert world.reminders.sweep() == SweepReport(tickets=1)
+    assert planned == [datetime(2026, 11, 25, 10, 30, tzinfo=UTC)]
 
 
 def test_nudges_of_a_business_hours_ticket_wait_for_the_calendar_to_open(world: World) -> None:

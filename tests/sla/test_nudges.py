@@ -3,9 +3,20 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from bot.sla import Pause, Snooze, due_nudge, plan_nudges
-from tests.sla.calendars import paris
+from bot.sla import (
+    Calendar,
+    NudgePlan,
+    Pause,
+    Snooze,
+    current_nudges,
+    due_nudge,
+    latest_nudge,
+    plan_nudges,
+)
+from tests.sla.calendars import ALWAYS, BUSINESS, DAILY_09_19, paris
 
 EVERY = timedelta(hours=1)
 REF = "INT-42"
@@ -24,7 +35,6 @@ def test_nudges_come_every_period_after_the_claim() -> None:
         "INT-42/nudge/2026-11-27T11:00:00Z",
         "INT-42/nudge/2026-11-27T12:00:00Z",
     ]
-    assert [n.number for n in plan.due] == [1, 2]
     assert plan.next_at == utc(13)
     assert plan.missed == 2
 
@@ -32,10 +42,7 @@ def test_nudges_come_every_period_after_the_claim() -> None:
 def test_an_update_restarts_the_period_and_the_miss_count() -> None:
     """Update at 11:30: the next nudge is at 12:30 and counts as the first miss."""
     plan = plan_nudges(REF, utc(10), EVERY, utc(12, 45), updates=[utc(11, 30)])
-    assert [(n.due_at, n.number, n.missed) for n in plan.due] == [
-        (utc(11), 1, 1),
-        (utc(12, 30), 2, 1),
-    ]
+    assert [(n.due_at, n.missed) for n in plan.due] == [(utc(11), 1), (utc(12, 30), 1)]
     assert plan.missed == 1
     assert plan.next_at == utc(13, 30)
 
@@ -111,3 +118,92 @@ def test_update_every_must_be_positive() -> None:
     """A zero period would nudge forever."""
     with pytest.raises(ValueError, match="longer than zero"):
         plan_nudges(REF, utc(10), timedelta(0), utc(12))
+
+
+def test_update_every_must_be_positive_for_the_latest_nudge_too() -> None:
+    """Even for a ticket whose last update came after it closed, which owes no nudge."""
+    with pytest.raises(ValueError, match="longer than zero"):
+        latest_nudge(REF, utc(10), timedelta(0), utc(12), updates=[utc(11)], closed_at=utc(11))
+
+
+@pytest.mark.parametrize(
+    ("calendar", "latest", "missed"),
+    [
+        (None, utc(10), 365 * 24),
+        # 09:00-19:00 weekdays, 09:00-18:00 weekends, FR holidays: 3,438 hours of open time,
+        # the last ended at 11:00 Paris on Friday 27 November 2026.
+        (BUSINESS, utc(10), 3438),
+    ],
+    ids=["24/7", "business"],
+)
+def test_a_ticket_claimed_a_year_ago_and_never_updated_gets_the_right_latest_nudge(
+    calendar: Calendar | None, latest: datetime, missed: int
+) -> None:
+    """Claimed 2025-11-27 10:00 UTC, swept at 2026-11-27 10:30: the latest nudge is the one
+    the full plan ends with, with as many missed, and the same next one."""
+    claimed, now = utc(10, day=27) - timedelta(days=365), utc(10, 30)
+    plan = latest_nudge(REF, claimed, EVERY, now, calendar=calendar)
+    full = plan_nudges(REF, claimed, EVERY, now, calendar=calendar)
+    assert plan.due == full.due[-1:]
+    assert (plan.due[0].due_at, plan.due[0].missed, plan.missed) == (latest, missed, missed)
+    assert plan.next_at == full.next_at
+
+
+def since_last_update(
+    plan: NudgePlan, claimed: datetime, updates: list[datetime], now: datetime
+) -> NudgePlan:
+    """What `current_nudges` must answer, from the full plan: its nudges after the last update."""
+    last = max((u for u in updates if u <= now), default=claimed)
+    return NudgePlan(tuple(n for n in plan.due if n.due_at > last), plan.next_at, plan.missed)
+
+
+minutes = st.integers(-3 * 24 * 60, 40 * 24 * 60).map(lambda m: utc(10) + timedelta(minutes=m))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    calendar=st.sampled_from([None, ALWAYS, BUSINESS, DAILY_09_19]),
+    every=st.integers(10, 6 * 60).map(lambda m: timedelta(minutes=m)),
+    updates=st.lists(minutes, max_size=4),
+    bounds=st.lists(minutes, max_size=4, unique=True),
+    open_wait=st.booleans(),
+    snoozes=st.lists(st.tuples(minutes, st.integers(1, 3 * 24 * 60)), max_size=2),
+    closed_at=st.none() | minutes,
+    now=minutes,
+)
+@example(  # closed right as a period ends: that nudge is not due, stepped over or not
+    calendar=None, every=EVERY, updates=[], bounds=[], open_wait=False, snoozes=[],
+    closed_at=utc(15), now=utc(20),
+)  # fmt: skip
+def test_the_current_and_latest_nudges_are_those_of_the_full_plan(
+    calendar: Calendar | None,
+    every: timedelta,
+    updates: list[datetime],
+    bounds: list[datetime],
+    open_wait: bool,
+    snoozes: list[tuple[datetime, int]],
+    closed_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Walking from the last update and stepping over whole runs of periods changes nothing:
+    the nudges due since the last update, the next one and the miss count are the full
+    plan's, whatever the updates, waits (one maybe still open), snoozes and close."""
+    claimed = utc(10)
+    ends = sorted(bounds)
+    waits = [Pause(ends[i], ends[i + 1]) for i in range(0, len(ends) - 1, 2)]
+    if open_wait and len(ends) % 2:
+        waits.append(Pause(ends[-1]))
+    if closed_at is not None and (closed_at < claimed or (waits and waits[-1].ended_at is None)):
+        closed_at = None  # a ticket closes after its claim, ending any wait (pauses are closed)
+    facts = {
+        "updates": updates,
+        "waits": waits,
+        "snoozes": [Snooze(at, at + timedelta(minutes=m)) for at, m in snoozes],
+        "closed_at": closed_at,
+        "calendar": calendar,
+    }
+    full = plan_nudges(REF, claimed, every, now, **facts)
+    expected = since_last_update(full, claimed, updates, now)
+    assert current_nudges(REF, claimed, every, now, **facts) == expected
+    latest = latest_nudge(REF, claimed, every, now, **facts)
+    assert latest == NudgePlan(expected.due[-1:], expected.next_at, expected.missed)
