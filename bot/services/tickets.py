@@ -49,6 +49,7 @@ from bot.storage.database import reading
 from bot.storage.models import (
     AlertStorm,
     Client,
+    ClientTerms,
     Clock,
     Credit,
     CreditState,
@@ -130,6 +131,13 @@ _ALLOWANCE_USED = (
         Ticket.called_at < bindparam("end"),
     )
     .group_by(Ticket.kind)
+)
+
+_LEVEL_AT = (
+    select(ClientTerms.level)
+    .where(ClientTerms.client_id == bindparam("client_id"), ClientTerms.since <= bindparam("at"))
+    .order_by(ClientTerms.since.desc(), ClientTerms.id.desc())
+    .limit(1)
 )
 
 # The open tickets of a server, which `open` names so that a duplicate is noticed: `IN` rather
@@ -329,24 +337,26 @@ class TicketService(Service):
         spec = self.server(command.server_id)
         now = self._clock()
         called_at = resolve_call_time(command.at, now=now, zone=self._zone)
-        client_spec = self.catalog.client(spec.client)
-        level = self.catalog.levels[client_spec.level]
         with self._transaction() as session:
             # Lock the client so two tickets opened at once cannot both take the last slot.
             session.execute(_LOCKED_CLIENT, {"client_id": spec.client})
+            # The contract the client called under: a call backdated across a change of level
+            # runs on the delays it was made under, as its month's allowance is that month's.
+            level_name = self._level_at(session, spec.client, called_at, now=now)
+            level = self.catalog.levels[level_name]
             outage = session.get(Outage, outage_id) if outage_id is not None else None
             if outage is not None and outage.server_id != spec.id:
                 outage = None  # the server was changed in the modal: not that outage's ticket
             # Under the client's lock: of two technicians taking the same call, the second is
             # told about the first one's ticket.
             others = self._open_on(session, spec.id)
-            usage = self._allowance(session, spec.client, called_at)
+            usage = self._allowance(session, spec.client, called_at, now=now)
             out_of_scope = counts_towards_allowance(command.kind) and usage.exhausted
             ticket = Ticket(
                 client_id=spec.client,
                 server_id=spec.id,
                 kind=command.kind.value,
-                level=client_spec.level,
+                level=level_name,
                 description=command.description,
                 status=TicketStatus.OPEN,
                 scope=Scope.PENDING if out_of_scope else Scope.IN,
@@ -820,7 +830,7 @@ class TicketService(Service):
         raise UserFacingError(unknown, value=text[:64], known=known)
 
     def _allowance_line(self, session: Session, client_id: str, now: datetime) -> str:
-        usage = self._allowance(session, client_id, now)
+        usage = self._allowance(session, client_id, now, now=now)
         client = self.catalog.client(client_id)
         return self._messages.get(
             "status.allowance",
@@ -830,16 +840,31 @@ class TicketService(Service):
             allowed=usage.allowance,
         )
 
-    def _allowance(self, session: Session, client_id: str, at: datetime) -> AllowanceUsage:
-        """The client's allowance in the month of `at` (counted in SQL: months hold many)."""
+    def _allowance(
+        self, session: Session, client_id: str, at: datetime, *, now: datetime
+    ) -> AllowanceUsage:
+        """The client's allowance in the month of `at` (counted in SQL: months hold many), as
+        the month's report counts it: that of the level in force at the month's end, or `now`
+        for the month under way."""
         year, month = month_of(at, self._zone)
         start, end = month_bounds(year, month, self._zone)
         rows = session.execute(
             _ALLOWANCE_USED, {"client_id": client_id, "start": start, "end": end}
         )
         by_kind = {TicketKind(kind): count for kind, count in rows}
-        allowance = self.catalog.levels[self.catalog.client(client_id).level].monthly_interventions
+        level = self._level_at(session, client_id, end - timedelta(microseconds=1), now=now)
+        allowance = self.catalog.levels[level].monthly_interventions
         return AllowanceUsage(year, month, allowance, sum(by_kind.values()), by_kind)
+
+    def _level_at(self, session: Session, client_id: str, at: datetime, *, now: datetime) -> str:
+        """The client's level in force at `at`: the catalog's from `now` on, else the one its
+        recorded terms (`client_terms`, written when the catalog changes it) give then. A
+        client without terms as old as `at` has the catalog's."""
+        current = self.catalog.client(client_id).level
+        if at >= now:
+            return current
+        level = session.scalar(_LEVEL_AT, {"client_id": client_id, "at": at})
+        return level if level is not None and level in self.catalog.levels else current
 
     # Rules -------------------------------------------------------------------------------------
 

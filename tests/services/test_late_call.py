@@ -7,12 +7,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.grammar import Open
 from bot.services.audit import Actor
 from bot.sla import TicketKind
-from bot.storage.models import AuditEvent, Clock, Credit, CreditState, OutboxMessage
+from bot.storage.models import (
+    AuditEvent,
+    Clock,
+    Credit,
+    CreditState,
+    OutboxMessage,
+    Scope,
+    Ticket,
+)
 from bot.storage.probes import add_outage
-from tests.services.history import outage, paris, services
+from tests.services.history import new_terms, open_ticket, outage, paris, services
 
 TECH = Actor("U01AAA")
 DB = "globex-db-01"  # Globex, premium: GTR 4 h around the clock, probed
+WEB = "acme-web-01"  # ACME, essentiel: 2 interventions a month
 
 
 def test_a_gtr_called_during_an_outage_that_ended_before_registration_stops_at_the_recovery(
@@ -73,3 +82,45 @@ def test_a_server_down_again_at_registration_keeps_the_gtr_running(
     assert "met" not in reply.text
     with sessions() as session:
         assert session.scalars(select(Clock.stopped_at)).one() is None
+
+
+def test_a_call_backdated_before_a_downgrade_is_judged_by_the_contract_it_was_made_under(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Globex is premium (6 interventions, GTI 1h) in November, essentiel (2, GTI 4h) from
+    December 1. On December 1 at 09:00 a call taken on November 30 at 18:00 is registered:
+    November's allowance is premium's, 3 of 6 used, so the call is covered, and its GTI is the
+    premium hour. Judged by December's contract, it was held out of scope: no guaranteed delay
+    for an intervention the client had paid for."""
+    h = services(sessions)
+    for day in (2, 3, 4):
+        open_ticket(h, paris(11, day, 10), DB, TicketKind.MAINTENANCE, "update")
+    h = new_terms(h, "globex", "essentiel", paris(12, 1, 0))
+    h.clock.now = paris(12, 1, 9)
+    reply = h.tickets.open(TECH, Open(DB, TicketKind.SECOURS, "2026-11-30T18:00", "db down"))
+    assert "out of scope" not in reply.text
+    with sessions() as session:
+        ticket = session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(1)).one()
+        assert (ticket.scope, ticket.level) == (Scope.IN, "premium")
+        (clock,) = ticket.clocks
+        assert (clock.kind, clock.budget_seconds) == ("gti", 3600)
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event is not None
+        assert (event.details["allowance_used"], event.details["allowance"]) == (3, 6)
+
+
+def test_a_call_backdated_before_an_upgrade_counts_against_the_allowance_it_was_made_under(
+    sessions: sessionmaker[Session],
+) -> None:
+    """ACME is essentiel (2 interventions) in November, premium (6) from December 1, and used
+    its 2 in November. A call of November 30 registered on December 1 is past November's
+    allowance, as the month's report counts it, not within premium's 6."""
+    h = services(sessions)
+    open_ticket(h, paris(11, 2, 10), WEB, TicketKind.SECOURS, "site down")
+    open_ticket(h, paris(11, 3, 10), WEB, TicketKind.MAINTENANCE, "update php")
+    h = new_terms(h, "acme", "premium", paris(12, 1, 0))
+    h.clock.now = paris(12, 1, 9)
+    reply = h.tickets.open(TECH, Open(WEB, TicketKind.UTILISATION, "2026-11-30T18:00", "help"))
+    assert "ACME SARL's allowance is used up in November 2026 (2/2)" in reply.text
+    reply = h.tickets.open(TECH, Open(WEB, TicketKind.UTILISATION, None, "help"))
+    assert "out of scope" not in reply.text  # December: premium's 6, none used
