@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import UserFacingError
+from bot.grammar import Open
 from bot.handlers.errors import render_error
 from bot.messages import Messages
 from bot.services.audit import Actor
@@ -158,6 +159,25 @@ def test_a_contract_changed_mid_month_prices_each_breach_with_the_terms_of_its_t
         ("INT-1", Decimal("60.00")),
         ("INT-2", Decimal("149.50")),
     ]
+
+
+def test_a_call_backdated_before_a_change_of_contract_is_priced_with_the_contract_called_under(
+    h: History,
+) -> None:
+    """ACME is essentiel (120 €) in November, premium (299 €) from December 1. A call taken on
+    Monday November 30 at 16:00 is registered on December 1 at 09:00: it runs on essentiel's
+    4h GTI (3h consumed that evening), is claimed at 11:00, breached at 10:00. Its breach is one
+    of the essentiel contract, worth 60 €, not half of the premium fee it was registered under."""
+    h = new_terms(h, "acme", "premium", paris(12, 1, 0))
+    h.clock.now = paris(12, 1, 9)
+    h.tickets.open(TECH, Open(WEB, TicketKind.SECOURS, "2026-11-30T16:00", "site down"))
+    h.clock.now = paris(12, 1, 11)
+    assert "GTI *breached*: 5h of open time, budget 4h" in h.tickets.claim(TECH, 1).text
+    assert "(60.00 €, December 2026)" in h.credits.request(TECH, 1).text
+    with h.sessions() as session:
+        month = build_month_report(session, h.catalog, 2026, 12, now=h.clock(), client_id="acme")
+    (acme,) = month.clients
+    assert [(c.ticket_ref, c.amount) for c in acme.credits] == [("INT-1", Decimal("60.00"))]
 
 
 def test_a_requested_credit_of_a_gtr_the_probes_found_met_can_still_be_settled(

@@ -525,8 +525,10 @@ def _terms(session: Session, client_id: str, end: datetime, now: datetime) -> _T
 def _fees_at_registration(
     session: Session, client_id: str, ticket_ids: set[int]
 ) -> dict[int, Decimal]:
-    """The monthly fee of the contract each ticket was registered under (its clocks' budgets
-    are that contract's too), for the tickets registered while the client had recorded terms."""
+    """The monthly fee of the contract each ticket was registered under: the one in force at
+    its call time, which a late registration (`--at`) may precede (its clocks' budgets are that
+    contract's too, `TicketService.open`), or at its registration for a call older than the
+    client's first terms; for the tickets registered while the client had recorded terms."""
     if not ticket_ids:
         return {}
     history = session.execute(
@@ -535,10 +537,14 @@ def _fees_at_registration(
         .order_by(ClientTerms.since, ClientTerms.id)
     ).all()
     fees: dict[int, Decimal] = {}
-    for ticket_id, registered_at in session.execute(
-        select(Ticket.id, Ticket.registered_at).where(Ticket.id.in_(sorted(ticket_ids)))
+    for ticket_id, called_at, registered_at in session.execute(
+        select(Ticket.id, Ticket.called_at, Ticket.registered_at).where(
+            Ticket.id.in_(sorted(ticket_ids))
+        )
     ):
-        in_force = [fee for since, fee in history if since <= registered_at]
+        in_force = [fee for since, fee in history if since <= called_at] or [
+            fee for since, fee in history if since <= registered_at
+        ]
         if in_force:
             fees[ticket_id] = Decimal(str(in_force[-1]))
     return fees
