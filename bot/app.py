@@ -423,6 +423,7 @@ class BotServer:
                 alerts_channel_watchers=runtime.catalog.team.alerts_channel_watchers,
             ),
             quiet=self.quiet,
+            instance=runtime.instance,
         )
         # Leader duties (issue 7): the scheduler's jobs, the probe engine and the outbox sender
         # run on one instance only, the holder of the lease; see _lead/_follow.

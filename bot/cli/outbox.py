@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -105,6 +106,8 @@ async def _send(settings: Settings, catalog: Catalog) -> None:
             alerts_channel=catalog.team.alerts_channel,
             alerts_channel_watchers=catalog.team.alerts_channel_watchers,
         ),
+        # Restarted on this host, it takes over the claims of the run it follows at once.
+        instance=f"{settings.instance_id or socket.gethostname()}/outbox-send",
     )
     tickets = TicketService(sessions, catalog, messages, clock=utc_now)
     sender.add_renderer(ROOT_RENDERER, tickets.render_root)  # ticket roots are written on send

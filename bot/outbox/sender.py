@@ -17,6 +17,12 @@ Slack answered with its `ts`. A kill between Slack's answer and that commit make
 out again after the restart: the one accepted duplicate. At most one call per channel is in
 flight at a time, so a kill duplicates at most one message per channel being sent to (see
 docs/outbox.md).
+
+One sender at a time: the attempt claims the row for its sender (`claimed_by`) until
+`next_attempt_at`, `claim_ttl` later, and other senders leave a claimed row (and its lane) alone
+until then. A sender never starts a call later than `start_within` after its claim (it was
+paused, its database stalled), so a call it starts is answered or timed out before its claim
+ends: a leader superseded with calls in flight cannot send a message its successor sends too.
 """
 
 import asyncio
@@ -27,6 +33,7 @@ import logging
 import math
 import random
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +82,11 @@ class SenderConfig:
     # After another instance's ring: how long without one before its burst counts as answered.
     ring_settle: float = 0.05
     min_pass_interval: float = 0.2  # between the starts of two passes, unless one has more to send
+    # An attempt's claim on its row: no other sender touches the row for `claim_ttl`, and this
+    # one starts the call within `start_within` of the claim or not at all. The claim must
+    # outlast the start, the transport's timeout (10 s) and the hosts' clock skew.
+    claim_ttl: float = 30.0
+    start_within: float = 10.0
     alerts_channel: str | None = None  # where a message failed for good is reported
     # Told by DM when the alert channel itself refuses messages (a report there would be lost).
     alerts_channel_watchers: tuple[str, ...] = ()
@@ -182,8 +194,13 @@ class OutboxSender:
         monotonic: Callable[[], float] = time.monotonic,
         config: SenderConfig | None = None,
         quiet: asyncio.Event | None = None,
+        instance: str = "outbox",
     ) -> None:
         self._sessions = sessions
+        # The claims of this process; those of an earlier process of `instance` (restarted
+        # after a crash: the one that claimed is gone) are taken over at once, as its lease is.
+        self._instance = instance
+        self.holder = f"{instance}#{secrets.token_hex(4)}"
         self._renderers: dict[str, Renderer] = {}
         self._quiet = quiet
         self._api = api
@@ -316,6 +333,7 @@ class OutboxSender:
             try:
                 if any(send.render is not None for send in chosen):
                     chosen = await in_database_thread(self._render_chosen, chosen)
+                claimed = self._monotonic()  # before the claim's commit: errs on the safe side
                 started = await in_database_thread(self._start_attempts, chosen)
             except Exception:
                 logger.exception("outbox: could not prepare the sends; they stay pending")
@@ -323,13 +341,14 @@ class OutboxSender:
             # Others were delivered, failed or attempted meanwhile (another instance).
             for send in chosen:
                 if send.id in started:
-                    self._launch(send)
+                    self._launch(send, claimed)
         return max(0.0, wait)
 
-    def _launch(self, send: Send) -> None:
-        """Start the call for `send` without waiting for its answer; once it is settled, its
-        lane (and its channel) may move on, so the answer wakes the next pass."""
-        task = asyncio.create_task(self._deliver(send), name=f"outbox-send-{send.id}")
+    def _launch(self, send: Send, claimed: float) -> None:
+        """Start the call for `send` (claimed at the monotonic instant `claimed`) without
+        waiting for its answer; once it is settled, its lane (and its channel) may move on, so
+        the answer wakes the next pass."""
+        task = asyncio.create_task(self._deliver(send, claimed), name=f"outbox-send-{send.id}")
         self._in_flight[send.id] = task
         if send.channel is not None:
             self._calling.add(send.channel)
@@ -365,17 +384,26 @@ class OutboxSender:
             superseded: list[int] = []
             heads: list[repo.Routing] = []
             for lane, members in lanes.items():
+                claims = [m.next_attempt_at for m in members if self._claimed_elsewhere(m, now)]
+                if claims:  # another sender's call is in flight: its answer settles the lane
+                    if plan.next_due is None or min(claims) < plan.next_due:
+                        plan.next_due = min(claims)
+                    continue
                 head = members[0]
                 if lane[0] == "target" and len(members) > 1:
                     superseded += [m.id for m in members[:-1] if m.id not in flying]
                     head = members[-1]
                 for row in members:
-                    if row.last_error == RATE_LIMITED and row.next_attempt_at > now:
+                    if (
+                        row.last_error == RATE_LIMITED
+                        and row.next_attempt_at > now
+                        and row.claimed_by is None
+                    ):
                         channel = _pace_channel(row, deps)
                         if channel is not None:
                             held = plan.holds.get(channel)
                             plan.holds[channel] = max(held or now, row.next_attempt_at)
-                if head.next_attempt_at > now:
+                if head.next_attempt_at > now and not self._takes_over(head):
                     if plan.next_due is None or head.next_attempt_at < plan.next_due:
                         plan.next_due = head.next_attempt_at
                     continue
@@ -397,6 +425,25 @@ class OutboxSender:
         turns = _turns(heads, lanes)
         plan.sends.sort(key=lambda send: turns[send.id])
         return plan
+
+    def _takes_over(self, row: repo.Routing) -> bool:
+        """Whether `row` is claimed by an earlier process of this instance: it restarted, so
+        the process that claimed is gone (as for the lease, see bot/services/leader.py)."""
+        claimant = row.claimed_by
+        return (
+            claimant is not None
+            and claimant != self.holder
+            and claimant.rsplit("#", 1)[0] == self._instance
+        )
+
+    def _claimed_elsewhere(self, row: repo.Routing, now: datetime) -> bool:
+        """Whether another sender's claim on `row` still runs (its call may be in flight)."""
+        return (
+            row.claimed_by is not None
+            and row.claimed_by != self.holder
+            and row.next_attempt_at > now
+            and not self._takes_over(row)
+        )
 
     def _resolve(
         self, row: repo.Routing, content: repo.Content, deps: dict[str, repo.Routing]
@@ -498,8 +545,20 @@ class OutboxSender:
             payload["blocks"] = blocks
         return dataclasses.replace(send, payload=payload)
 
-    async def _deliver(self, send: Send) -> bool:
-        """Call and settle an attempt already recorded; False if it could not be settled."""
+    async def _deliver(self, send: Send, claimed: float) -> bool:
+        """Call and settle an attempt already recorded; False if it could not be settled, or
+        not started: too long after its claim (this process was paused, or its database
+        stalled), another sender may be about to send it once the claim ends, and this call
+        could reach Slack after that. The row waits for the end of its claim."""
+        late = self._monotonic() - claimed
+        if late > self.config.start_within:
+            logger.warning(
+                "outbox: %s was claimed %.0f s ago; not sending it now, it goes again once "
+                "its claim has ended",
+                send.key,
+                late,
+            )
+            return False
         try:
             result = await self._call(send)
             if send.channel is not None:
@@ -543,6 +602,7 @@ class OutboxSender:
         message written at send time keeps what was written, as evidence of what was sent."""
         if not sends:
             return set()
+        until = self._clock() + timedelta(seconds=self.config.claim_ttl)
         with self._sessions.begin() as session:
             seen = {send.id: send.attempts for send in sends}
             written = {
@@ -550,7 +610,9 @@ class OutboxSender:
                 for send in sends
                 if send.render is not None
             }
-            return repo.mark_attempts(session, seen, now=self._clock(), written=written)
+            return repo.mark_attempts(
+                session, seen, holder=self.holder, until=until, written=written
+            )
 
     async def _call(self, send: Send) -> ApiResult:
         if send.operation in repo.RESPONSES:
@@ -591,7 +653,8 @@ class OutboxSender:
                     logger.warning(
                         "outbox: %s failed (%s); retry in %.1f s", send.key, error, delay
                     )
-            repo.mark_retry(session, send.id, error=error, retry_at=now + timedelta(seconds=delay))
+            retry_at = now + timedelta(seconds=delay)
+            repo.mark_retry(session, send.id, holder=self.holder, error=error, retry_at=retry_at)
 
     def _retry_after(self, result: ApiResult) -> float:
         return self.config.channel_interval if result.retry_after is None else result.retry_after

@@ -5,7 +5,9 @@ others find it held and stay followers. The lease lasts `ttl`, so when the leade
 instance takes over within `ttl + renew_every` (15 s + 5 s by default, under the 30 s promise).
 A leader that cannot renew (database unreachable, renewal slower than the lease) steps down at
 once, before its lease can have expired, so two leaders never overlap by design; the outbox keys
-make even an overlap harmless (a message is queued once).
+make even an overlap harmless (a message is queued once), and its claims let one sender send it
+(a leader paused with calls in flight finishes them, or gives them up, before its successor may
+send the same messages: see bot/outbox/sender.py).
 
 The lease is judged with `clock`, the real wall clock shared by the processes (clocks of hosts
 must agree within a few seconds), never the domain clock tests move.

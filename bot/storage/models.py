@@ -296,6 +296,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(
+        String(200), comment="sender whose call is in flight, until next_attempt_at"
+    )
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     ts: Mapped[str | None] = mapped_column(String(32), comment="Slack ts once delivered")

@@ -4,7 +4,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.database import insert_new
@@ -87,6 +87,7 @@ class Routing:
     last_error: str | None
     ts: str | None
     sent_channel_id: str | None
+    claimed_by: str | None  # the sender whose call is in flight, until next_attempt_at
 
 
 # The sender's reads at every pass, built once (building a statement costs about as much as
@@ -190,7 +191,8 @@ def mark_attempts(
     session: Session,
     seen: dict[int, int],
     *,
-    now: datetime,
+    holder: str,
+    until: datetime,
     written: dict[int, Written] | None = None,
 ) -> set[int]:
     """`mark_attempt` for several messages (id -> attempts read) in one transaction; the ids
@@ -200,7 +202,12 @@ def mark_attempts(
         message_id
         for message_id, attempts in seen.items()
         if mark_attempt(
-            session, message_id, seen_attempts=attempts, now=now, written=written.get(message_id)
+            session,
+            message_id,
+            seen_attempts=attempts,
+            holder=holder,
+            until=until,
+            written=written.get(message_id),
         )
     }
 
@@ -210,13 +217,19 @@ def mark_attempt(
     message_id: int,
     *,
     seen_attempts: int,
-    now: datetime,
+    holder: str,
+    until: datetime,
     written: Written | None = None,
 ) -> bool:
     """Record that a delivery attempt starts (committed before the call), with what a message
-    written at send time says this time; False if the row was delivered, failed or attempted
-    by someone else since it was read with `seen_attempts`."""
-    values: dict[str, Any] = {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": now}
+    written at send time says this time, and claim the row for `holder` until `until` (other
+    senders leave it alone until then, see `is_claimed`); False if the row was delivered,
+    failed or attempted by someone else since it was read with `seen_attempts`."""
+    values: dict[str, Any] = {
+        "attempts": OutboxMessage.attempts + 1,
+        "next_attempt_at": until,
+        "claimed_by": holder,
+    }
     if written is not None:
         values["text"], values["blocks"] = written
     result = session.execute(
@@ -244,17 +257,25 @@ def mark_sent(
             sent_channel_id=channel_id,
             sent_at=now,
             last_error=None,
+            claimed_by=None,
         )
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def mark_retry(session: Session, message_id: int, *, error: str, retry_at: datetime) -> None:
-    """Not delivered this time: try again at `retry_at`."""
+def mark_retry(
+    session: Session, message_id: int, *, holder: str, error: str, retry_at: datetime
+) -> None:
+    """Not delivered this time: try again at `retry_at`. Only while `holder` still claims the
+    row: once its claim ran out, another sender may be sending it, and must keep its claim."""
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
-        .values(last_error=error, next_attempt_at=retry_at)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            or_(OutboxMessage.claimed_by == holder, OutboxMessage.claimed_by.is_(None)),
+        )
+        .values(last_error=error, next_attempt_at=retry_at, claimed_by=None)
     )
 
 
@@ -263,7 +284,7 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> bool:
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.FAILED, last_error=error)
+        .values(status=OutboxStatus.FAILED, last_error=error, claimed_by=None)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

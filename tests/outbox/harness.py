@@ -81,7 +81,8 @@ def statuses(sessions: sessionmaker[Session]) -> dict[str, OutboxStatus]:
 
 
 class SenderThread:
-    """`OutboxSender.run()` on a background loop until `stop()`; usable as a context manager."""
+    """`OutboxSender.run()` on a background loop until `stop()`; usable as a context manager.
+    With `running=False`, the loop runs no `run()`: the test makes each pass (`deliver_due`)."""
 
     def __init__(
         self,
@@ -93,8 +94,11 @@ class SenderThread:
         api_timeout_s: float = 5.0,
         quiet: asyncio.Event | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        instance: str = "outbox",
+        running: bool = True,
     ) -> None:
         self.sessions = sessions
+        self._running_sender = running
         self.api = SlackApi(api_url, token, timeout_s=api_timeout_s)
         self.sender = OutboxSender(
             sessions,
@@ -104,6 +108,7 @@ class SenderThread:
             monotonic=monotonic,
             config=config or SenderConfig(alerts_channel=ALERTS),
             quiet=quiet,
+            instance=instance,
         )
         self._loop = LoopThread("outbox-sender")
         self._stop: asyncio.Event | None = None
@@ -111,6 +116,8 @@ class SenderThread:
 
     def __enter__(self) -> "SenderThread":
         self._loop.start()
+        if not self._running_sender:
+            return self
         self._stop = self._loop.run(_new_event())
         self._running = asyncio.run_coroutine_threadsafe(
             self.sender.run(self._stop), self._loop.loop
@@ -125,6 +132,18 @@ class SenderThread:
             self._loop.run(self.api.close(), 5)
         finally:
             self._loop.stop()
+
+    def deliver_due(self) -> float:
+        """One pass on the sender's loop (with `running=False`), what `run()` repeats, and the
+        settling of the calls it started; how long `run()` would wait for the next one."""
+        return self._loop.run(self._pass(), 30)
+
+    async def _pass(self) -> float:
+        delay = await self.sender.deliver_due()
+        stopped = asyncio.Event()
+        stopped.set()
+        await self.sender.run(stopped)  # makes no pass: settles the calls in flight, and returns
+        return delay
 
     def wake(self) -> None:
         """Ask the sender for a pass now."""

@@ -8,10 +8,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import text as sql
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from bot.outbox.sender import Renderer, SenderConfig
 from bot.sandbox import EmulatorThread, SlackEmulator
@@ -703,3 +704,74 @@ def test_an_expired_response_url_fails_the_row_instead_of_retrying_forever(
         wait_drained(sessions, timeout_s=10)
     row = rows(sessions)["r"]
     assert (row.status, row.last_error) == (OutboxStatus.FAILED, "expired_url")
+
+
+def test_a_message_another_sender_is_sending_is_left_to_it(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A leader superseded while Slack was slow to answer its call (paused, its database
+    stalled): the new leader's sender, on the same database, leaves the message to the call
+    in flight instead of sending it again, and Slack shows the alert once."""
+    slack.add_channel("C1")
+    slack.stall("C1")
+    enqueue(sessions, [Outbound(key="outage-1/root", text="web-01 DOWN", channel_id="C1")])
+    config = SenderConfig(alerts_channel=ALERTS)
+    with SenderThread(
+        sessions, slack.api_url, slack.bot_token, config=config, api_timeout_s=60.0, instance="a"
+    ) as first:
+        try:
+            slack.wait_until(lambda: slack.stalled_calls == 1, timeout_s=10)
+            with SenderThread(
+                sessions, slack.api_url, slack.bot_token, instance="b", running=False
+            ) as second:
+                second.deliver_due()
+                row = rows(sessions)["outage-1/root"]
+                assert (row.attempts, row.claimed_by) == (1, first.sender.holder)
+        finally:
+            slack.release()
+        wait_drained(sessions, timeout_s=10)
+    assert [m.text for m in slack.messages("C1")] == ["web-01 DOWN"]
+
+
+@pytest.mark.parametrize(
+    ("successor", "claim_ttl"),
+    [("b", 1.0), ("a", 300.0)],
+    ids=["another-instance-once-the-claim-ran-out", "same-instance-restarted-at-once"],
+)
+def test_a_sender_paused_after_its_claim_leaves_the_call_to_the_next_one(
+    slack: EmulatorThread,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    successor: str,
+    claim_ttl: float,
+) -> None:
+    """A sender paused for a minute between claiming a message and calling Slack (its
+    database stalled on the claim's commit): by then another sender may have sent the message,
+    so it does not call. Another instance sends it once the claim has run out; a process of
+    the same instance (restarted: the one that claimed is gone) at once. Slack sees it once."""
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="outage-1/root", text="web-01 DOWN", channel_id="C1")])
+    paused = [0.0]
+    stalling = make_sessionmaker(engine)
+
+    @event.listens_for(stalling, "do_orm_execute")
+    def _stall(state: ORMExecuteState) -> None:
+        if state.is_update:  # the claim: a minute passes before it is committed
+            paused[0] += 60.0
+
+    config = SenderConfig(alerts_channel=ALERTS, claim_ttl=claim_ttl, start_within=0.5)
+    with SenderThread(
+        stalling,
+        slack.api_url,
+        slack.bot_token,
+        config=config,
+        monotonic=lambda: time.monotonic() + paused[0],
+        instance="a",
+        running=False,
+    ) as first:
+        first.deliver_due()
+    assert slack.calls_to("chat.postMessage") == []
+    assert rows(sessions)["outage-1/root"].attempts == 1
+    with SenderThread(sessions, slack.api_url, slack.bot_token, instance=successor):
+        wait_drained(sessions, timeout_s=10)
+    assert [m.text for m in slack.messages("C1")] == ["web-01 DOWN"]

@@ -136,12 +136,13 @@ def test_upgrading_marks_announced_the_breaches_whose_announcement_was_queued(
                 )
             )  # fmt: skip
         session.flush()
-        session.add(
-            OutboxMessage(
-                key="INT-1/gti/breach/thread", operation=OutboxOperation.POST,
-                channel_id="C01ALERTS", text="breached", status=OutboxStatus.SENT,
-                created_at=posted, next_attempt_at=posted,
-            )
+        session.execute(  # the outbox as 0011 has it (without 0013's claimed_by)
+            OutboxMessage.__table__.insert(),
+            [
+                {"key": "INT-1/gti/breach/thread", "operation": OutboxOperation.POST,
+                 "channel_id": "C01ALERTS", "text": "breached", "status": OutboxStatus.SENT,
+                 "attempts": 1, "created_at": posted, "next_attempt_at": posted}
+            ],
         )  # fmt: skip
         session.execute(
             Credit.__table__.insert(),
