@@ -88,6 +88,12 @@ SOCKET_MODE_DRAIN = 10.0  # seconds a stop waits for the Socket Mode envelopes b
 BACKGROUND_DRAIN = 10.0  # seconds a stop waits for clicks acked and still being carried out
 SOCKET_MODE_RETRY = 1.0  # seconds before asking apps.connections.open again; doubled, up to:
 MAX_SOCKET_MODE_RETRY = 60.0
+# Bolt pings Slack every SOCKET_MODE_PING_INTERVAL seconds of silence and drops a connection
+# whose pong is later than half of it; its watch notices a closed connection and reconnects at
+# its next tick, as often. Bolt's 10 s took 6 s to replace a reset connection and 16 s a silent
+# one, commands failing meanwhile; 3 s replaces them in 1-3 s and 4-6 s and still lets a slow
+# link answer 1.5 s late (bench/bench_socket_mode.py). Lower, a pong 1 s late would flap.
+SOCKET_MODE_PING_INTERVAL = 3.0
 SOCKET_MODE_CONNECT_TIMEOUT = 15.0  # seconds the first WebSocket has to open, the SDK retrying
 # apps.connections.open's answers that a later call may not repeat; any other refuses the token.
 SOCKET_MODE_TRANSIENT = frozenset(
@@ -363,8 +369,15 @@ class _SocketModeHandler(AsyncSocketModeHandler):
     connection took away with it (dropped while the envelope was being answered, and not back
     yet) is handed to `lost`."""
 
-    def __init__(self, app: AsyncApp, app_token: str, *, lost: LostAck) -> None:
-        super().__init__(app, app_token)
+    def __init__(
+        self,
+        app: AsyncApp,
+        app_token: str,
+        *,
+        lost: LostAck,
+        ping_interval: float = SOCKET_MODE_PING_INTERVAL,
+    ) -> None:
+        super().__init__(app, app_token, ping_interval=ping_interval)
         self._lost = lost
         self._answering = 0
         self.answered = asyncio.Event()  # set while no envelope is being answered

@@ -60,7 +60,10 @@ class SlackEmulator(Workspace):
         self._port = port
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._hub = SocketModeHub(app_id=self.app_id, redeem_ticket=self.redeem_socket_ticket)
+        self._socket_pings = 0
+        self._hub = SocketModeHub(
+            app_id=self.app_id, redeem_ticket=self.redeem_socket_ticket, on_ping=self._pinged
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -166,6 +169,26 @@ class SlackEmulator(Workspace):
     async def drop_sockets(self) -> None:
         """Cut every Socket Mode connection without a close frame (a network failure)."""
         self._hub.drop_all()
+
+    async def silence_sockets(self) -> None:
+        """Let nothing cross the Socket Mode connections any more, without closing them (a
+        network cut that loses packets: the bot's pings go unanswered)."""
+        self._hub.silence_all()
+
+    @property
+    def socket_pings(self) -> int:
+        """How many pings the bot sent over its Socket Mode connections."""
+        with self._s.lock:
+            return self._socket_pings
+
+    def _pinged(self) -> None:
+        with self._s.lock:
+            self._socket_pings += 1
+            self._s.changed.notify_all()
+
+    def delay_pongs(self, seconds: float) -> None:
+        """Answer the bot's Socket Mode pings `seconds` late (a slow link); 0 restores."""
+        self._hub.pong_delay_s = seconds
 
     async def send_http(
         self,

@@ -3,11 +3,13 @@
 The handshake is Slack's: the bot calls apps.connections.open with its xapp- token, opens the
 returned ws:// URL (one-use ticket), receives {"type": "hello", ...}, then gets envelopes
 {envelope_id, type, payload, accepts_response_payload[, retry_attempt, retry_reason]} and answers
-each with {"envelope_id": ..., "payload"?: ...}. aiohttp answers the client's pings by itself.
+each with {"envelope_id": ..., "payload"?: ...}, and answers the client's pings.
 
 What Slack does to connections is here too: it asks a client to reconnect (`disconnect`, with
 `refresh_requested`, `warning` or `link_disabled`) and closes the old connection a few seconds
-later; a connection may also drop without a close frame (a network cut). An Events API envelope
+later; a connection may also drop without a close frame (a network cut that resets it), or go
+silent (a cut where packets are lost: nothing crosses either way, the bot's pings go unanswered),
+and a slow link answers the bot's pings late (`pong_delay_s`). An Events API envelope
 whose connection went away before its ack is delivered again over the next one, with the next
 `retry_attempt`; the ack of any envelope is taken from whichever connection sends it.
 """
@@ -15,6 +17,7 @@ whose connection went away before its ack is delivered again over the next one, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -31,13 +34,22 @@ logger = logging.getLogger(__name__)
 class SocketModeHub:
     """Accepts the bot's Socket Mode connections and delivers envelopes to the newest one."""
 
-    def __init__(self, *, app_id: str, redeem_ticket: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        redeem_ticket: Callable[[str], bool],
+        on_ping: Callable[[], None] = lambda: None,
+    ) -> None:
         self._app_id = app_id
+        self._on_ping = on_ping  # told of each ping the bot sends
         self._redeem_ticket = redeem_ticket
         self._sockets: list[web.WebSocketResponse] = []
         self._requests: dict[web.WebSocketResponse, web.Request] = {}
         self._gone: dict[web.WebSocketResponse, asyncio.Event] = {}  # set once it closed
         self._closing: set[asyncio.Task[None]] = set()
+        self._silenced: set[web.WebSocketResponse] = set()  # cut: nothing crosses any more
+        self.pong_delay_s = 0.0  # how late the bot's pings are answered (a slow link)
         self.refusing: int | None = 0  # handshakes still to refuse (None: every one)
         self._pending: dict[str, asyncio.Future[JsonDict]] = {}
         self._sent: dict[str, JsonDict] = {}
@@ -46,8 +58,11 @@ class SocketModeHub:
 
     @property
     def connections(self) -> int:
-        """How many bot connections are open."""
-        return sum(1 for ws in self._sockets if not ws.closed)
+        """How many bot connections are open (a silenced one is not: nothing crosses it)."""
+        return sum(1 for ws in self._sockets if self._open(ws))
+
+    def _open(self, ws: web.WebSocketResponse) -> bool:
+        return not ws.closed and ws not in self._silenced
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp handler of the ws:// URL apps.connections.open handed out."""
@@ -56,7 +71,7 @@ class SocketModeHub:
             raise web.HTTPServiceUnavailable(text="websocket_refused")
         if not self._redeem_ticket(request.query.get("ticket", "")):
             raise web.HTTPUnauthorized(text="invalid_ticket")
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=False)  # pongs are answered here, late on a slow link
         await ws.prepare(request)
         await ws.send_json(
             {
@@ -77,7 +92,9 @@ class SocketModeHub:
             self._connected.notify_all()
         try:
             async for message in ws:
-                if message.type == WSMsgType.TEXT:
+                if message.type == WSMsgType.PING:
+                    self._answer_ping(ws, message.data)
+                elif message.type == WSMsgType.TEXT:
                     self._receive(message.data)
                 elif message.type == WSMsgType.ERROR:
                     logger.warning("socket mode connection error: %s", ws.exception())
@@ -85,8 +102,23 @@ class SocketModeHub:
             async with self._connected:
                 self._sockets.remove(ws)
                 del self._requests[ws]
+                self._silenced.discard(ws)
                 self._gone.pop(ws).set()
         return ws
+
+    def _answer_ping(self, ws: web.WebSocketResponse, data: bytes) -> None:
+        self._on_ping()
+        task = asyncio.create_task(self._pong_later(ws, data, self.pong_delay_s))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    async def _pong_later(ws: web.WebSocketResponse, data: bytes, delay_s: float) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        if not ws.closed:
+            with contextlib.suppress(ConnectionError):  # gone meanwhile
+                await ws.pong(data)
 
     def _receive(self, data: str) -> None:
         ack = json.loads(data)
@@ -102,7 +134,7 @@ class SocketModeHub:
         """The newest open connection, waiting up to `timeout_s` for one."""
         async with asyncio.timeout(timeout_s), self._connected:
             await self._connected.wait_for(lambda: self.connections > 0)
-            return next(ws for ws in reversed(self._sockets) if not ws.closed)
+            return next(ws for ws in reversed(self._sockets) if self._open(ws))
 
     async def deliver(
         self,
@@ -166,7 +198,7 @@ class SocketModeHub:
     ) -> None:
         """Ask every connected client to reconnect, as Slack does before recycling a host; with
         `close_after_s`, close those connections that long afterwards, as Slack then does."""
-        asked = [ws for ws in self._sockets if not ws.closed]
+        asked = [ws for ws in self._sockets if self._open(ws)]
         for ws in asked:
             await ws.send_json(
                 {"type": "disconnect", "reason": reason, "debug_info": {"host": "slack-emulator"}}
@@ -182,16 +214,34 @@ class SocketModeHub:
             await ws.close(code=1000, message=b"disconnected")
 
     async def close_all(self, code: int = 1000, message: bytes = b"") -> None:
-        """Close every connection with a close frame (Slack ending them)."""
+        """Close every connection with a close frame (Slack ending them); a silenced one, whose
+        close frame would never be answered, is cut."""
         for ws in list(self._sockets):
-            await ws.close(code=code, message=message)
+            if ws in self._silenced:
+                self._abort(ws)
+            else:
+                await ws.close(code=code, message=message)
 
     def drop_all(self) -> None:
         """Cut every connection without a close frame, as a network failure does."""
         for ws in list(self._sockets):
-            transport = self._requests[ws].transport
-            if transport is not None:
-                transport.abort()
+            self._abort(ws)
+
+    def _abort(self, ws: web.WebSocketResponse) -> None:
+        transport = self._requests[ws].transport
+        if transport is not None:
+            transport.abort()
+
+    def silence_all(self) -> None:
+        """Let nothing cross the open connections any more, either way, without closing them:
+        a network cut that loses packets. The bot's pings go unanswered, what it sends is not
+        read, and envelopes wait for a connection that works."""
+        for ws in list(self._sockets):
+            if not ws.closed:
+                self._silenced.add(ws)
+                transport = self._requests[ws].transport
+                if transport is not None:
+                    transport.pause_reading()
 
     async def close(self) -> None:
         """Close every connection (server shutdown)."""

@@ -93,6 +93,20 @@ class EmulatorThread(Workspace):
         """Cut every Socket Mode connection without a close frame (a network failure)."""
         self._wait(self.emulator.drop_sockets())
 
+    def silence_sockets(self) -> None:
+        """Let nothing cross the Socket Mode connections any more, without closing them (a
+        network cut that loses packets: the bot's pings go unanswered)."""
+        self._wait(self.emulator.silence_sockets())
+
+    @property
+    def socket_pings(self) -> int:
+        """How many pings the bot sent over its Socket Mode connections."""
+        return self.emulator.socket_pings
+
+    def delay_pongs(self, seconds: float) -> None:
+        """Answer the bot's Socket Mode pings `seconds` late (a slow link); 0 restores."""
+        self.emulator.delay_pongs(seconds)
+
     def send_http(
         self,
         body: str,

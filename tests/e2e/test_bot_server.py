@@ -77,6 +77,45 @@ def test_a_slash_command_reaches_the_bot_over_socket_mode(
         stop_bot(running, loop)
 
 
+def test_a_socket_mode_connection_gone_silent_is_replaced(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """A network cut that closes nothing (packets lost both ways): the bot's pings go
+    unanswered, it opens a new connection, and the next command is answered over it. How soon
+    is measured by bench/bench_socket_mode.py, not here."""
+    running, loop = start_bot(slack, database_url, socket_mode=True)
+    try:
+        slack.wait_for_socket()
+        slack.silence_sockets()
+        assert slack.socket_connections == 0
+        slack.wait_until(lambda: len(slack.calls_to("apps.connections.open")) == 2, timeout_s=60)
+        slack.wait_for_socket()
+        reply = slack.send_slash_command(
+            "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
+        )
+        assert "claim &lt;ticket&gt;" in reply.text
+    finally:
+        stop_bot(running, loop)
+
+
+def test_a_slow_but_alive_socket_mode_connection_is_kept(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """Slack answers the bot's pings a second late (a congested link): the connection works,
+    so the bot keeps it through several pings instead of reconnecting each time (a ping
+    interval tuned too short would drop it: commands sent meanwhile would fail)."""
+    running, loop = start_bot(slack, database_url, socket_mode=True)
+    try:
+        slack.wait_for_socket()
+        slack.delay_pongs(1.0)
+        pings = slack.socket_pings
+        slack.wait_until(lambda: slack.socket_pings >= pings + 4, timeout_s=60)
+        assert len(slack.calls_to("apps.connections.open")) == 1
+        assert slack.socket_connections == 1
+    finally:
+        stop_bot(running, loop)
+
+
 def test_healthz_is_503_while_the_socket_mode_connection_is_down(
     slack: EmulatorThread, database_url: URL
 ) -> None:
