@@ -6,6 +6,10 @@ path (a getaddrinfo and two setsockopt calls per send, one awaited `sock_recv` p
 costs several times the CPU of this module's: one reader callback drains every reply, one timer
 expires every request that got no answer, and outcomes are handed over in batches (one per
 socket read or timer), so the caller folds them with one clock reading (see docs/probes.md).
+
+A check is up to `ATTEMPTS` echo requests, the next sent when none has been answered a third of
+the timeout later, each answerable until the check's deadline: one lost packet (a congested
+link) no longer fails a check, and a slow reply to the first one still counts.
 """
 
 import asyncio
@@ -40,6 +44,7 @@ DRAIN_LIMIT = 4096  # replies read per readiness callback before yielding to the
 MAX_IN_FLIGHT = 0xFFFF  # one sequence number each
 PAYLOAD = b"supportbot-probe".ljust(56, b".")  # 64-byte packets, as ping and fping send
 TIMEOUT = "timeout: no echo reply"
+ATTEMPTS = 3  # echo requests a check may send, a third of its timeout apart
 _HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
 # An IP packet without options (IHL 5): version and IHL, 11 bytes, the source address, the
 # destination, then the ICMP header; one unpack per reply.
@@ -69,9 +74,13 @@ _PAYLOAD_SUM = _payload_sum(PAYLOAD)
 
 
 # A request in flight, a tuple (the cheapest object to build per packet): (sequence, address,
-# monotonic time sent, monotonic deadline, caller's token, the source a reply must come from:
-# packed as in the IP header on a raw socket, else the address as recvfrom() reports it).
-_Request = tuple[int, str, float, float, Token, bytes | str]
+# monotonic time sent, monotonic instant of its entry in the timeout queues (when the next
+# attempt is sent, or for the last one the check's deadline), caller's token, the source a
+# reply must come from: packed as in the IP header on a raw socket, else the address as
+# recvfrom() reports it, the check's monotonic deadline).
+_Request = tuple[int, str, float, float, Token, bytes | str, float]
+# Per attempt (first, second, ...), the queue entries of one timeout: instants, sequences.
+_Steps = list[tuple[deque[float], deque[int]]]
 
 
 class IcmpPinger(Generic[Token]):
@@ -89,10 +98,14 @@ class IcmpPinger(Generic[Token]):
         self._partial_sum = (ECHO_REQUEST << 8) + self._ident + _PAYLOAD_SUM  # all but sequence
         self._sequence = random.getrandbits(16)
         self._pending: dict[int, _Request[Token]] = {}  # by sequence
-        # Per timeout, the deadlines and sequences of the requests in the order they were sent,
-        # which is deadline order: expiring is popping from the left (no heap, no timer per
-        # request). Plain numbers, not the requests: nothing here for the garbage collector.
-        self._deadlines: dict[float, tuple[deque[float], deque[int]]] = {}
+        # Per timeout and attempt, the instants (next attempt due, or deadline) and sequences of
+        # the requests in the order they were sent, which is instant order: expiring is popping
+        # from the left (no heap, no timer per request). Plain numbers, not the requests:
+        # nothing here for the garbage collector.
+        self._deadlines: dict[float, _Steps] = {}
+        # The sequences of one check's attempts, by each of them, for checks past their first:
+        # an answer to any of them ends the check and forgets the others.
+        self._attempts: dict[int, list[int]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = float("inf")
         self._backlog: deque[tuple[_Request[Token], bytes]] = deque()
@@ -149,22 +162,29 @@ class IcmpPinger(Generic[Token]):
             self._fail_soon(token, f"not an IPv4 address: {address!r}")
             return
         self._sequence = sequence
+        sent = _monotonic()
+        retry_at = sent + timeout_s / ATTEMPTS
+        request = (sequence, address, sent, retry_at, token, source, sent + timeout_s)
+        pending[sequence] = request
+        steps = self._deadlines.get(timeout_s)
+        if steps is None:
+            steps = self._deadlines[timeout_s] = [(deque(), deque()) for _ in range(ATTEMPTS)]
+        queues = steps[0]
+        queues[0].append(retry_at)
+        queues[1].append(sequence)
+        if retry_at < self._timer_at:
+            self._arm(retry_at)
+        self._send(request, self._packet(sequence))
+
+    def _packet(self, sequence: int) -> bytes:
         # The checksum adds this sequence to the precomputed sum of the other words (RFC 1071).
         checksum = self._partial_sum + sequence
         checksum = (checksum & 0xFFFF) + (checksum >> 16)
         checksum = (checksum & 0xFFFF) + (checksum >> 16)
-        packet = _pack_header(ECHO_REQUEST, 0, ~checksum & 0xFFFF, self._ident, sequence) + PAYLOAD
-        sent = _monotonic()
-        deadline = sent + timeout_s
-        request = (sequence, address, sent, deadline, token, source)
-        pending[sequence] = request
-        queues = self._deadlines.get(timeout_s)
-        if queues is None:
-            queues = self._deadlines[timeout_s] = (deque(), deque())
-        queues[0].append(deadline)
-        queues[1].append(sequence)
-        if deadline < self._timer_at:
-            self._arm(deadline)
+        return _pack_header(ECHO_REQUEST, 0, ~checksum & 0xFFFF, self._ident, sequence) + PAYLOAD
+
+    def _send(self, request: _Request[Token], packet: bytes) -> None:
+        address = request[1]
         if not self._backlog:
             try:
                 self._sock.sendto(packet, (address, 0))
@@ -177,6 +197,42 @@ class IcmpPinger(Generic[Token]):
                     return
         self._queue(request, packet)
 
+    def _retry(self, request: _Request[Token], steps: _Steps, attempt: int) -> None:
+        """Send the check's next attempt (`attempt`, from 0): no answer to the previous one yet."""
+        pending = self._pending
+        sequence = request[0]
+        # Attempts a third of the timeout apart, from the first one's sending: the last one's
+        # instant is the check's deadline, which any attempt may be answered by.
+        step = (request[6] - request[3]) / (ATTEMPTS - attempt)
+        point = request[6] if attempt == ATTEMPTS - 1 else request[3] + step
+        if len(pending) >= MAX_IN_FLIGHT:  # no sequence to spare: wait on the requests sent
+            pending[sequence] = retried = (*request[:3], point, *request[4:])
+        else:
+            sequence = (self._sequence + 1) & 0xFFFF
+            while sequence in pending:
+                sequence = (sequence + 1) & 0xFFFF
+            self._sequence = sequence
+            retried = (sequence, request[1], _monotonic(), point, *request[4:])
+            pending[sequence] = retried
+            attempts = self._attempts.get(request[0])
+            if attempts is None:
+                attempts = self._attempts[request[0]] = [request[0]]
+            attempts.append(sequence)
+            self._attempts[sequence] = attempts
+            self._send(retried, self._packet(sequence))
+        if pending.get(sequence) is retried:  # else its send failed: the check is over
+            steps[attempt][0].append(point)
+            steps[attempt][1].append(sequence)
+
+    def _forget_attempts(self, sequence: int) -> None:
+        """The check of `sequence` is over: its other attempts are no longer awaited."""
+        attempts = self._attempts.pop(sequence, None)
+        if attempts is not None:
+            for other in attempts:
+                if other != sequence:
+                    del self._attempts[other]
+                    self._pending.pop(other, None)
+
     def close(self) -> None:
         """Stop reading, fail every pending request, close the socket."""
         if self._sock.fileno() >= 0:
@@ -186,10 +242,13 @@ class IcmpPinger(Generic[Token]):
             self._timer.cancel()
             self._timer = None
         pending, self._pending = self._pending, {}
+        attempts, self._attempts = self._attempts, {}
         self._deadlines.clear()
         self._backlog.clear()
-        if pending:
-            self._deliver([(r[4], None, "icmp socket closed") for r in pending.values()])
+        # One outcome a check: of a check's attempts, its latest.
+        checks = [r for r in pending.values() if attempts.get(r[0], (r[0],))[-1] == r[0]]
+        if checks:
+            self._deliver([(r[4], None, "icmp socket closed") for r in checks])
         self._icmp_socket.close()
 
     def _try_send(self, request: _Request[Token], packet: bytes) -> bool:
@@ -206,6 +265,7 @@ class IcmpPinger(Generic[Token]):
 
     def _send_failed(self, request: _Request[Token], exc: OSError) -> None:
         if self._pending.pop(request[0], None) is request:
+            self._forget_attempts(request[0])
             self._fail_soon(request[4], f"send failed: {exc.strerror or exc}")
 
     def _fail_soon(self, token: Token, error: str) -> None:
@@ -241,20 +301,30 @@ class IcmpPinger(Generic[Token]):
         pending = self._pending
         expired: list[Outcome[Token]] = []
         earliest = float("inf")
-        for deadlines, sequences in self._deadlines.values():
-            while deadlines:
-                deadline = deadlines[0]
-                request = pending.get(sequences[0])
-                if request is None or request[3] != deadline:
-                    deadlines.popleft()  # answered or failed already
-                    sequences.popleft()
-                    continue
-                if deadline > now:
-                    earliest = min(earliest, deadline)
-                    break
-                deadlines.popleft()
-                del pending[sequences.popleft()]
-                expired.append((request[4], None, TIMEOUT))
+        last = ATTEMPTS - 1
+        for steps in self._deadlines.values():
+            # In attempt order: a retry sent here is queued in the next attempt's queue, which
+            # is then read in this same pass.
+            for attempt, (instants, sequences) in enumerate(steps):
+                while instants:
+                    instant = instants[0]
+                    request = pending.get(sequences[0])
+                    if request is None or request[3] != instant:
+                        instants.popleft()  # answered or failed already
+                        sequences.popleft()
+                        continue
+                    if instant > now:
+                        earliest = min(earliest, instant)
+                        break
+                    instants.popleft()
+                    sequence = sequences.popleft()
+                    if attempt < last:
+                        self._retry(request, steps, attempt + 1)
+                        continue
+                    del pending[sequence]
+                    if self._attempts:
+                        self._forget_attempts(sequence)
+                    expired.append((request[4], None, TIMEOUT))
         if earliest < float("inf"):
             self._arm(earliest)
         if expired:
@@ -263,6 +333,7 @@ class IcmpPinger(Generic[Token]):
     def _read_raw(self) -> None:
         """Drain a raw socket: every datagram is an IP packet, its source in the IP header."""
         recv_into, buffer, pending = self._sock.recv_into, self._buffer, self._pending
+        attempts = self._attempts
         unpack_packet, unpack_header = _RAW_ECHO.unpack_from, _HEADER.unpack_from
         ident = self._ident
         outcomes: list[Outcome[Token]] = []
@@ -288,6 +359,8 @@ class IcmpPinger(Generic[Token]):
                 if request is None or reply_ident != ident or request[5] != source:
                     continue  # another process's ping, or a late reply
                 del pending[sequence]
+                if attempts:  # a check past its first attempt: forget the others
+                    self._forget_attempts(sequence)
                 outcomes.append((request[4], received - request[2], None))
             elif kind in (DEST_UNREACHABLE, TIME_EXCEEDED):
                 failed = self._on_error(bytes(buffer[:size]), offset, kind, code)
@@ -300,6 +373,7 @@ class IcmpPinger(Generic[Token]):
         """Drain an unprivileged ICMP socket: ICMP messages only, already ours (the kernel
         rewrites the identifier), errors not delivered."""
         recvfrom_into, buffer, pending = self._sock.recvfrom_into, self._buffer, self._pending
+        attempts = self._attempts
         unpack_header = _HEADER.unpack_from
         outcomes: list[Outcome[Token]] = []
         for _ in range(DRAIN_LIMIT):
@@ -319,6 +393,8 @@ class IcmpPinger(Generic[Token]):
                 if request is None or request[5] != source:
                     continue  # a late reply
                 del pending[sequence]
+                if attempts:  # a check past its first attempt: forget the others
+                    self._forget_attempts(sequence)
                 outcomes.append((request[4], received - request[2], None))
         if outcomes:
             self._deliver(outcomes)
@@ -339,6 +415,7 @@ class IcmpPinger(Generic[Token]):
         request = self._pending.pop(sequence, None)
         if request is None:
             return None
+        self._forget_attempts(sequence)
         if kind == DEST_UNREACHABLE:
             return (
                 request[4],

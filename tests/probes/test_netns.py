@@ -120,6 +120,20 @@ def test_dropped_pings_time_out_and_the_probe_goes_down_after_three(
     assert opened["started_at"] == results[0]["at"]
 
 
+def test_one_lost_echo_request_in_two_does_not_fail_the_check(netns: str, tmp_path: Path) -> None:
+    """Half the pings lost (every other echo request dropped): each check still answers, so
+    the probe stays UP and nothing opens. One request a check failed half of them, and three in
+    a row (a lost one each, then its two retries) opened an outage that closed a few checks
+    later, over and over: a page every few minutes for a server that was there."""
+    every_other = ("-m", "statistic", "--mode", "nth", "--every", "2", "--packet", "0")
+    drop_icmp(netns, "--icmp-type", "echo-request", *every_other)
+    runs = sweeps(netns, tmp_path / "probes.db", "127.0.0.1", count=8)
+    results = [s["results"]["t-127.0.0.1/icmp"] for s in runs]
+    assert [(r["ok"], r["error"]) for r in results] == [(True, None)] * 8
+    assert runs[-1]["states"] == {"t-127.0.0.1/icmp": "up"}
+    assert [e["type"] for s in runs for e in s["events"]] == ["Transition"]
+
+
 def test_replies_are_matched_to_their_own_target_when_some_are_dropped(
     netns: str, tmp_path: Path
 ) -> None:
