@@ -303,9 +303,13 @@ _PACE_REASONS = {
 }
 
 
+_DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
+DEFAULT_PROBE_TIMEOUT = timedelta(seconds=5)
+
+
 class _ProbeCommon(_Strict):
     interval: Duration = timedelta(seconds=30)
-    timeout: Duration = timedelta(seconds=5)
+    timeout: Duration = DEFAULT_PROBE_TIMEOUT
     failures: int = Field(3, ge=1, le=100)
     successes: int = Field(2, ge=1, le=100)
     retry_interval: Duration = timedelta(seconds=5)
@@ -317,6 +321,34 @@ class _ProbeCommon(_Strict):
         # hammers the server or fails on a slow link, and the compact syntax cannot write it.
         assert info.field_name is not None
         return _at_least(value, MIN_PROBE_PACE, _PACE_REASONS[info.field_name])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_timeout(cls, data: Any) -> Any:
+        # Without a timeout, a probe checked more often than every 5 s gets its interval: the
+        # default must not be a combination the catalog refuses (below).
+        if not isinstance(data, dict) or "timeout" in data or "interval" not in data:
+            return data
+        try:
+            interval = _DURATION.validate_python(data["interval"])
+        except ValidationError:
+            return data  # the interval's own validation says what is wrong with it
+        timeout = max(MIN_PROBE_PACE, min(DEFAULT_PROBE_TIMEOUT, interval))
+        return {**data, "timeout": timeout}
+
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> "_ProbeCommon":
+        # A probe has one check at a time: one that may outlast its period cannot keep it, and
+        # a server that hangs (accepts, never answers) is confirmed DOWN only after `failures`
+        # whole timeouts; never, with a timeout of days.
+        if self.timeout > self.interval:
+            raise ValueError(
+                f"timeout ({_written(self.timeout)}) must not be longer than interval "
+                f"({_written(self.interval)}): a check could not keep the pace, and a server "
+                f"that hangs would be confirmed down only after {self.failures} timeouts "
+                f"({_written(self.timeout * self.failures)})"
+            )
+        return self
 
 
 class IcmpProbe(_ProbeCommon):

@@ -9,6 +9,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import CatalogError, load_catalog, parse_catalog, parse_duration
+from bot.config.catalog import TcpProbe
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "catalog.toml"
 SUPPORTBOT = Path(sys.executable).with_name("supportbot")
@@ -238,6 +239,16 @@ BAD_CASES = [
         VALID.replace("port = 22", 'port = 22\ntimeout = "PT0.2S"'),
         "servers[0].probes[0].timeout: must be at least 1s, not 0.2s (how long a check may take",
     ),
+    # A check that may take longer than its period cannot keep it: a server that hangs (a port
+    # that accepts and never answers) was confirmed DOWN only after `failures` whole timeouts,
+    # and a timeout of days never confirmed it at all.
+    (
+        "probe-timeout-longer-than-its-interval",
+        VALID.replace("port = 22", 'port = 22\ninterval = "30s"\ntimeout = "10m"'),
+        "servers[0].probes[0]: timeout (10m) must not be longer than interval (30s): a check "
+        "could not keep the pace, and a server that hangs would be confirmed down only after "
+        "3 timeouts (30m)",
+    ),
     (
         "zero-retry-interval",
         VALID + 'retry_interval = "0s"\n',
@@ -437,3 +448,15 @@ def test_a_huge_duration_in_the_catalog_is_named_by_its_path(
     assert code == 2
     assert "levels.essentiel.gti: duration too long" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("interval", "timeout"), [("2s", timedelta(seconds=2)), ("1m", timedelta(seconds=5))]
+)
+def test_a_probe_without_a_timeout_times_out_at_5s_or_its_interval_if_shorter(
+    interval: str, timeout: timedelta
+) -> None:
+    """The default timeout is not a combination the catalog refuses: a probe checked every
+    2 s that names no timeout still loads."""
+    probe = TcpProbe.model_validate({"type": "tcp", "port": 22, "interval": interval})
+    assert probe.timeout == timeout
