@@ -168,7 +168,8 @@ class ProbeEngine:
         self._pushed = 0
         self._sleep_until = float("inf")
         self._tasks: set[asyncio.Task[None]] = set()
-        self._resolved: dict[str, tuple[str, float]] = {}  # ICMP: host -> (address, expiry)
+        # ICMP: host -> (its IPv4 addresses, expiry)
+        self._resolved: dict[str, tuple[tuple[str, ...], float]] = {}
         # Host names are looked up on threads of the probes' own, enough for every probe that
         # names its host: a name whose DNS does not answer queues no other (`lookup.py`).
         self._lookups = sum(_looks_up(probe) for probe in self._probes.values())
@@ -433,11 +434,14 @@ class ProbeEngine:
             self._spawn(self._resolve_and_ping(probe, at, done))
         return True
 
-    def _ping(self, probe: _Probe, address: str, at: datetime, done: ResultSink | None) -> None:
+    def _ping(
+        self, probe: _Probe, addresses: tuple[str, ...], at: datetime, done: ResultSink | None
+    ) -> None:
+        """Ping a name's addresses: its attempts go to each in turn (`IcmpPinger.ping`)."""
         assert self._pinger is not None
         self._icmp_in_flight += 1
         probe.at, probe.done = at, done
-        self._pinger.ping(address, probe.timeout_s, probe)
+        self._pinger.ping(addresses[0], probe.timeout_s, probe, addresses[1:])
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
@@ -465,7 +469,7 @@ class ProbeEngine:
             # The resolver's own retries take 10 s and more when DNS does not answer: the
             # probe's timeout bounds the check, as for TCP and HTTP.
             async with asyncio.timeout(probe.timeout_s):
-                address = await self._resolve(probe.host)
+                addresses = await self._resolve(probe.host)
         except TimeoutError:  # an OSError too: first
             error = f"cannot resolve {probe.host}: no answer in {probe.timeout_s:g} s"
             self._complete(
@@ -478,7 +482,7 @@ class ProbeEngine:
                 probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
             )
             return
-        if address is None:
+        if addresses is None:
             error = f"icmp: {probe.host} is IPv6, only IPv4 is supported"
             self._complete(
                 probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
@@ -488,10 +492,11 @@ class ProbeEngine:
             self._icmp_room.clear()
             await self._icmp_room.wait()
         if self._pinger is not None:  # else closed while resolving
-            self._ping(probe, address, at, done)
+            self._ping(probe, addresses, at, done)
 
-    async def _resolve(self, host: str) -> str | None:
-        """An IPv4 address of `host` (cached), None for an IPv6 literal; raise OSError."""
+    async def _resolve(self, host: str) -> tuple[str, ...] | None:
+        """The IPv4 addresses of `host` (cached), in the resolver's order; None for an IPv6
+        literal; raise OSError."""
         try:
             if ipaddress.ip_address(host).version == 6:
                 return None
@@ -504,9 +509,9 @@ class ProbeEngine:
         assert self._lookup is not None  # started
         family, kind = socket.AF_INET, socket.SOCK_RAW
         infos = await self._lookup.getaddrinfo(host, None, family=family, type=kind)
-        address = str(infos[0][4][0])
-        self._resolved[host] = (address, loop.time() + RESOLVE_TTL_S)
-        return address
+        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        self._resolved[host] = (addresses, loop.time() + RESOLVE_TTL_S)
+        return addresses
 
     async def _check(self, probe: _Probe, done: ResultSink | None) -> None:
         async with self._slots:

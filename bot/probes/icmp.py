@@ -9,7 +9,9 @@ socket read or timer), so the caller folds them with one clock reading (see docs
 
 A check is up to `ATTEMPTS` echo requests, the next sent when none has been answered a third of
 the timeout later, each answerable until the check's deadline: one lost packet (a congested
-link) no longer fails a check, and a slow reply to the first one still counts.
+link) no longer fails a check, and a slow reply to the first one still counts. A host name
+with several addresses has its attempts sent to each in turn: one dead address among them
+does not fail the check, as it does not stop a visitor (see `lookup.connect`).
 """
 
 import asyncio
@@ -77,8 +79,9 @@ _PAYLOAD_SUM = _payload_sum(PAYLOAD)
 # monotonic time sent, monotonic instant of its entry in the timeout queues (when the next
 # attempt is sent, or for the last one the check's deadline), caller's token, the source a
 # reply must come from: packed as in the IP header on a raw socket, else the address as
-# recvfrom() reports it, the check's monotonic deadline).
-_Request = tuple[int, str, float, float, Token, bytes | str, float]
+# recvfrom() reports it, the check's monotonic deadline, the addresses its attempts go to in
+# turn, or none for one address).
+_Request = tuple[int, str, float, float, Token, bytes | str, float, tuple[str, ...]]
 # Per attempt (first, second, ...), the queue entries of one timeout: instants, sequences.
 _Steps = list[tuple[deque[float], deque[int]]]
 
@@ -147,8 +150,11 @@ class IcmpPinger(Generic[Token]):
             except OSError as exc:  # not Linux: the reader filters by type instead
                 log.debug("ICMP_FILTER unavailable: %s", exc)
 
-    def ping(self, address: str, timeout_s: float, token: Token) -> None:
-        """Send one echo request to an IPv4 address; its outcome is delivered once, later."""
+    def ping(
+        self, address: str, timeout_s: float, token: Token, others: tuple[str, ...] = ()
+    ) -> None:
+        """Send one echo request to an IPv4 address, and to `others` in turn (after `address`)
+        if it is not answered; the outcome is delivered once, later."""
         pending = self._pending
         if len(pending) >= MAX_IN_FLIGHT:
             self._fail_soon(token, "too many ICMP requests in flight")
@@ -161,10 +167,11 @@ class IcmpPinger(Generic[Token]):
         except OSError:
             self._fail_soon(token, f"not an IPv4 address: {address!r}")
             return
+        addresses = (address, *others) if others else ()
         self._sequence = sequence
         sent = _monotonic()
         retry_at = sent + timeout_s / ATTEMPTS
-        request = (sequence, address, sent, retry_at, token, source, sent + timeout_s)
+        request = (sequence, address, sent, retry_at, token, source, sent + timeout_s, addresses)
         pending[sequence] = request
         steps = self._deadlines.get(timeout_s)
         if steps is None:
@@ -212,7 +219,12 @@ class IcmpPinger(Generic[Token]):
             while sequence in pending:
                 sequence = (sequence + 1) & 0xFFFF
             self._sequence = sequence
-            retried = (sequence, request[1], _monotonic(), point, *request[4:])
+            address, source, addresses = request[1], request[5], request[7]
+            if addresses:  # the name's next address
+                address = addresses[attempt % len(addresses)]
+                source = socket.inet_aton(address) if self.privileged else address
+            token, deadline = request[4], request[6]
+            retried = (sequence, address, _monotonic(), point, token, source, deadline, addresses)
             pending[sequence] = retried
             attempts = self._attempts.get(request[0])
             if attempts is None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
+import aiohappyeyeballs
 from aiohttp import ThreadedResolver
 from aiohttp.abc import AbstractResolver
 
@@ -83,31 +84,27 @@ class HostLookup:
             lookup.exception()  # retrieved: every check that waited for it may have given up
 
 
+HAPPY_EYEBALLS_DELAY_S = 0.25  # aiohttp's: the next address is tried if one has not answered
+
+
 async def connect(
     infos: AddressInfo, host: str, **options: Any
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A connection to the first of `host`'s addresses (`infos`) that accepts one, in the
-    resolver's order, as `asyncio.open_connection` tries a name's; each socket address whole (a
-    link-local IPv6 keeps its scope). `options` as for `asyncio.open_connection` (`ssl`: the
-    certificate is checked against `host`). The last refusal if no address accepts."""
-    loop = asyncio.get_running_loop()
+    """A connection to the first of `host`'s addresses (`infos`) that accepts one. As aiohttp
+    does for the HTTP probes (Happy Eyeballs, RFC 8305): in the resolver's order, the next
+    address tried when the previous one has not answered within 250 ms, the others still
+    awaited; each socket address whole (a link-local IPv6 keeps its scope). Waiting on the
+    first address alone, a name with one dead address among several failed every TCP check
+    while its HTTP check passed. `options` as for `asyncio.open_connection` (`ssl`: the
+    certificate is checked against `host`). An OSError if no address accepts."""
     if options.get("ssl"):
         options.setdefault("server_hostname", host)
-    error: OSError = OSError(f"no address for {host}")
-    for family, kind, proto, _name, address in infos:
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setblocking(False)
-            await loop.sock_connect(sock, address)
-        except OSError as exc:
-            sock.close()
-            error = exc
-            continue
-        except BaseException:  # cancelled: the check's time is up
-            sock.close()
-            raise
-        return await asyncio.open_connection(sock=sock, **options)
-    raise error
+    if not infos:
+        raise OSError(f"no address for {host}")
+    sock = await aiohappyeyeballs.start_connection(
+        infos, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY_S
+    )
+    return await asyncio.open_connection(sock=sock, **options)
 
 
 def is_address(host: str) -> bool:

@@ -3,8 +3,8 @@
 python -m tests.probes.netns_sweep --db PATH --start ISO --sweeps N [--kind K] TARGET...
 The clock is injected: sweep i happens at start + i x step seconds. State persists in the
 SQLite file, so a second run continues the streaks of the first (a restart). Probes are ICMP,
-or (`--kind tcp|http`) TCP or HTTP to a server this process runs on 127.0.0.1, each target
-being the host the probe names.
+or (`--kind tcp|http`) TCP or HTTP to a server this process runs on 127.0.0.1 (or `--listen`),
+each target being the host the probe names.
 """
 
 import argparse
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--step", type=float, default=5.0)
     parser.add_argument("--timeout", default="1s")
     parser.add_argument("--kind", choices=["icmp", "tcp", "http"], default="icmp")
+    parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("targets", nargs="+")
     args = parser.parse_args()
     fresh = not args.db.exists()
@@ -45,7 +46,7 @@ def main() -> None:
         events.append(event)
 
     async def sweeps() -> None:
-        port = await listen(runner)
+        port = await listen(runner, args.listen)
         servers = [
             server(f"t-{host}", host, probe(args.kind, host, port, args.timeout))
             for host in args.targets
@@ -74,10 +75,10 @@ def main() -> None:
     database.dispose()
 
 
-async def listen(runner: web.AppRunner) -> int:
-    """Serve HTTP on a free port of 127.0.0.1; the port."""
+async def listen(runner: web.AppRunner, address: str) -> int:
+    """Serve HTTP on a free port of `address`; the port."""
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, address, 0)
     await site.start()
     return int(runner.addresses[0][1])
 

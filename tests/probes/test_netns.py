@@ -73,9 +73,10 @@ def sweeps(
     start: float = 0,
     prefix: tuple[str, ...] = (),
     kind: str = "icmp",
+    listen: str = "127.0.0.1",
 ) -> list[dict[str, Any]]:
     """Sweeps of the real engine in the namespace, 5 s apart on the injected clock; ICMP
-    probes, or TCP or HTTP ones to a server the sweeping process runs (`kind`)."""
+    probes, or TCP or HTTP ones to a server the sweeping process runs on `listen` (`kind`)."""
     at = (T0 + timedelta(seconds=start)).isoformat()
     out = in_netns(
         name,
@@ -90,6 +91,8 @@ def sweeps(
         str(count),
         "--kind",
         kind,
+        "--listen",
+        listen,
         *targets,
         prefix=prefix,
     )
@@ -224,3 +227,26 @@ def test_a_port_that_drops_connections_says_no_connection_was_made(
     (sweep,) = sweeps(netns, tmp_path / "probes.db", "127.0.0.1", count=1, kind=kind)
     (result,) = sweep["results"].values()
     assert (result["ok"], result["error"]) == (False, "timeout: no connection in 1 s")
+
+
+@pytest.mark.parametrize("kind", ["icmp", "tcp", "http"])
+def test_a_name_whose_first_address_is_dead_is_up_on_its_other_one(
+    netns: str, tmp_path: Path, kind: str
+) -> None:
+    """two.test is 127.0.0.1, which drops every ping and connection, and 127.0.0.2, which
+    answers: every kind of probe finds it up, as a visitor's browser does. HTTP (aiohttp) did,
+    while TCP and ICMP waited on the first address alone and said the server was down."""
+    etc = Path("/etc/netns") / netns  # `ip netns exec` mounts its hosts over /etc's
+    etc.mkdir(parents=True)
+    try:
+        (etc / "hosts").write_text("127.0.0.1 localhost\n127.0.0.1 two.test\n127.0.0.2 two.test\n")
+        in_netns(netns, "iptables", "-A", "INPUT", "-d", "127.0.0.1", "-p", "tcp", "--syn",
+                 "-j", "DROP")  # fmt: skip
+        drop_icmp(netns, "-d", "127.0.0.1", "--icmp-type", "echo-request")
+        (sweep,) = sweeps(
+            netns, tmp_path / "probes.db", "two.test", count=1, kind=kind, listen="127.0.0.2"
+        )
+    finally:
+        shutil.rmtree(etc)
+    (result,) = sweep["results"].values()
+    assert (result["ok"], result["error"]) == (True, None)
