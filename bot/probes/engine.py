@@ -160,6 +160,10 @@ class ProbeEngine:
         self._icmp_room = asyncio.Event()  # set when an ICMP request completes at the limit
         self._pinger: IcmpPinger[_Probe] | None = None
         self._icmp_error = "icmp unavailable: engine not started"
+        # IPv6 targets have a socket of their own, opened at the first one (most fleets have
+        # none); the reason it could not be, once tried.
+        self._pinger6: IcmpPinger[_Probe] | None = None
+        self._icmp6_error: str | None = None
         self._http: HttpProber | None = None
         self._dirty: dict[str, _Probe] = {}
         self._events: list[ProbeEvent] = []
@@ -273,6 +277,10 @@ class ProbeEngine:
         if self._pinger is not None:
             self._pinger.close()
             self._pinger = None
+        if self._pinger6 is not None:
+            self._pinger6.close()
+            self._pinger6 = None
+        self._icmp6_error = None
         self._rollup_rows.extend(self._rollups.roll(self._clock()))
         self._mark_counters_dirty()
         await self.flush()
@@ -435,13 +443,17 @@ class ProbeEngine:
         return True
 
     def _ping(
-        self, probe: _Probe, addresses: tuple[str, ...], at: datetime, done: ResultSink | None
+        self,
+        pinger: IcmpPinger[_Probe],
+        probe: _Probe,
+        addresses: tuple[str, ...],
+        at: datetime,
+        done: ResultSink | None,
     ) -> None:
         """Ping a name's addresses: its attempts go to each in turn (`IcmpPinger.ping`)."""
-        assert self._pinger is not None
         self._icmp_in_flight += 1
         probe.at, probe.done = at, done
-        self._pinger.ping(addresses[0], probe.timeout_s, probe, addresses[1:])
+        pinger.ping(addresses[0], probe.timeout_s, probe, addresses[1:])
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coroutine)
@@ -482,26 +494,39 @@ class ProbeEngine:
                 probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
             )
             return
-        if addresses is None:
-            error = f"icmp: {probe.host} is IPv6, only IPv4 is supported"
-            self._complete(
-                probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
-            )
-            return
+        pinger = self._pinger
+        if ":" in addresses[0]:  # IPv6
+            pinger = await self._open_icmp6()
+            if pinger is None:
+                error = self._icmp6_error or "icmp unavailable: engine closing"
+                result = ProbeResult(probe.key, False, at, error=error)
+                self._complete(probe, result, done, self._clock())
+                return
         while self._icmp_in_flight >= self._icmp_limit:
             self._icmp_room.clear()
             await self._icmp_room.wait()
-        if self._pinger is not None:  # else closed while resolving
-            self._ping(probe, addresses, at, done)
+        if pinger is not None and not self._closing:  # else closed while resolving
+            self._ping(pinger, probe, addresses, at, done)
 
-    async def _resolve(self, host: str) -> tuple[str, ...] | None:
-        """The IPv4 addresses of `host` (cached), in the resolver's order; None for an IPv6
-        literal; raise OSError."""
+    async def _open_icmp6(self) -> IcmpPinger[_Probe] | None:
+        """The IPv6 pinger, opened at the first IPv6 target; None if it cannot be."""
+        if self._pinger6 is None and self._icmp6_error is None and not self._closing:
+            try:
+                self._pinger6 = await IcmpPinger.open(self._on_pings, ipv6=True)
+            except IcmpUnavailableError as exc:
+                self._icmp6_error = f"icmp unavailable for IPv6: {exc}"
+                log.error("every IPv6 icmp probe will fail: %s", self._icmp6_error)
+        return self._pinger6
+
+    async def _resolve(self, host: str) -> tuple[str, ...]:
+        """The IPv4 addresses of `host` (cached), in the resolver's order, or an IPv6 literal
+        as `ipaddress` writes it (as the socket reports its replies' source); raise OSError."""
         try:
-            if ipaddress.ip_address(host).version == 6:
-                return None
+            literal = ipaddress.ip_address(host)
         except ValueError:
             pass  # a name, not an address literal
+        else:
+            return (str(literal),)
         loop = asyncio.get_running_loop()
         cached = self._resolved.get(host)
         if cached is not None and cached[1] > loop.time():

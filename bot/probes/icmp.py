@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from icmplib import ICMPv4Socket
+from icmplib import ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ Outcome = tuple[Token, float | None, str | None]
 Deliver = Callable[[list[Outcome[Token]]], None]
 
 ECHO_REPLY, DEST_UNREACHABLE, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
+ECHO_REQUEST_V6, ECHO_REPLY_V6 = 128, 129  # RFC 4443
 SOL_RAW, ICMP_FILTER = 255, 1  # linux/icmp.h: drop unwanted ICMP types in the kernel
 SO_RCVBUFFORCE = 33  # linux/socket.h; Python's socket module does not export it
 RECEIVE_BUFFER = 8 * 1024 * 1024  # a burst of 10,000 replies must fit while the loop is busy
@@ -87,18 +88,32 @@ _Steps = list[tuple[deque[float], deque[int]]]
 
 
 class IcmpPinger(Generic[Token]):
-    """Pings many IPv4 addresses concurrently over one socket; outcomes are values, in batches."""
+    """Pings many addresses of one family concurrently over one socket; outcomes are values, in
+    batches. IPv6 (`ipv6=True`, addresses as `ipaddress` writes them) has a socket of its own."""
 
     def __init__(
-        self, icmp_socket: ICMPv4Socket, deliver: Deliver[Token], *, privileged: bool
+        self,
+        icmp_socket: ICMPv4Socket | ICMPv6Socket,
+        deliver: Deliver[Token],
+        *,
+        privileged: bool,
+        ipv6: bool = False,
     ) -> None:
         self._icmp_socket = icmp_socket  # keeps icmplib's wrapper (and so the socket) alive
         self._sock: socket.socket = icmp_socket.sock
         self._sock.setblocking(False)
         self._deliver = deliver
         self.privileged = privileged
+        self.ipv6 = ipv6
+        # Only a raw IPv4 socket reads IP headers (and sources packed as in them): an ICMPv6
+        # socket, raw or not, delivers the ICMP message alone, its source from recvfrom.
+        self._raw_v4 = privileged and not ipv6
+        self._reply_type = ECHO_REPLY_V6 if ipv6 else ECHO_REPLY
         self._ident = random.getrandbits(16) if privileged else 0
-        self._partial_sum = (ECHO_REQUEST << 8) + self._ident + _PAYLOAD_SUM  # all but sequence
+        # All but the sequence. The kernel computes an ICMPv6 checksum itself (RFC 3542).
+        request_type = ECHO_REQUEST_V6 if ipv6 else ECHO_REQUEST
+        self._request_type = request_type
+        self._partial_sum = (request_type << 8) + self._ident + _PAYLOAD_SUM
         self._sequence = random.getrandbits(16)
         self._pending: dict[int, _Request[Token]] = {}  # by sequence
         # Per timeout and attempt, the instants (next attempt due, or deadline) and sequences of
@@ -115,16 +130,18 @@ class IcmpPinger(Generic[Token]):
         self._loop = asyncio.get_running_loop()
         self._tune_socket()
         self._buffer = bytearray(2048)  # every datagram is read into it
-        reader = self._read_raw if privileged else self._read_datagrams
+        reader = self._read_raw if self._raw_v4 else self._read_datagrams
         self._loop.add_reader(self._sock.fileno(), reader)
 
     @classmethod
-    async def open(cls, deliver: Deliver[Token]) -> "IcmpPinger[Token]":
+    async def open(cls, deliver: Deliver[Token], *, ipv6: bool = False) -> "IcmpPinger[Token]":
         """Open a raw socket, or the unprivileged datagram socket; raise IcmpUnavailableError."""
         errors: list[str] = []
+        kind_of_socket = ICMPv6Socket if ipv6 else ICMPv4Socket
         for privileged in (True, False):
             try:
-                return cls(ICMPv4Socket(privileged=privileged), deliver, privileged=privileged)
+                icmp_socket = kind_of_socket(privileged=privileged)
+                return cls(icmp_socket, deliver, privileged=privileged, ipv6=ipv6)
             except (ICMPLibError, OSError) as exc:
                 kind = "raw" if privileged else "unprivileged"
                 errors.append(f"{kind} socket: {exc or type(exc).__name__}")
@@ -143,7 +160,7 @@ class IcmpPinger(Generic[Token]):
                 break
             except OSError as exc:  # RCVBUFFORCE needs CAP_NET_ADMIN; RCVBUF is capped
                 log.debug("cannot set the ICMP receive buffer with option %s: %s", option, exc)
-        if self.privileged:
+        if self._raw_v4:
             wanted = (1 << ECHO_REPLY) | (1 << DEST_UNREACHABLE) | (1 << TIME_EXCEEDED)
             try:
                 self._sock.setsockopt(SOL_RAW, ICMP_FILTER, struct.pack("I", ~wanted & 0xFFFFFFFF))
@@ -153,8 +170,8 @@ class IcmpPinger(Generic[Token]):
     def ping(
         self, address: str, timeout_s: float, token: Token, others: tuple[str, ...] = ()
     ) -> None:
-        """Send one echo request to an IPv4 address, and to `others` in turn (after `address`)
-        if it is not answered; the outcome is delivered once, later."""
+        """Send one echo request to an address of the socket's family, and to `others` in turn
+        (after `address`) if it is not answered; the outcome is delivered once, later."""
         pending = self._pending
         if len(pending) >= MAX_IN_FLIGHT:
             self._fail_soon(token, "too many ICMP requests in flight")
@@ -163,7 +180,7 @@ class IcmpPinger(Generic[Token]):
         while sequence in pending:
             sequence = (sequence + 1) & 0xFFFF
         try:
-            source = socket.inet_aton(address) if self.privileged else address
+            source = socket.inet_aton(address) if self._raw_v4 else address
         except OSError:
             self._fail_soon(token, f"not an IPv4 address: {address!r}")
             return
@@ -188,7 +205,8 @@ class IcmpPinger(Generic[Token]):
         checksum = self._partial_sum + sequence
         checksum = (checksum & 0xFFFF) + (checksum >> 16)
         checksum = (checksum & 0xFFFF) + (checksum >> 16)
-        return _pack_header(ECHO_REQUEST, 0, ~checksum & 0xFFFF, self._ident, sequence) + PAYLOAD
+        header = _pack_header(self._request_type, 0, ~checksum & 0xFFFF, self._ident, sequence)
+        return header + PAYLOAD
 
     def _send(self, request: _Request[Token], packet: bytes) -> None:
         address = request[1]
@@ -222,7 +240,7 @@ class IcmpPinger(Generic[Token]):
             address, source, addresses = request[1], request[5], request[7]
             if addresses:  # the name's next address
                 address = addresses[attempt % len(addresses)]
-                source = socket.inet_aton(address) if self.privileged else address
+                source = socket.inet_aton(address) if self._raw_v4 else address
             token, deadline = request[4], request[6]
             retried = (sequence, address, _monotonic(), point, token, source, deadline, addresses)
             pending[sequence] = retried
@@ -382,15 +400,17 @@ class IcmpPinger(Generic[Token]):
             self._deliver(outcomes)
 
     def _read_datagrams(self) -> None:
-        """Drain an unprivileged ICMP socket: ICMP messages only, already ours (the kernel
-        rewrites the identifier), errors not delivered."""
+        """Drain an unprivileged ICMP socket (ICMP messages only, already ours: the kernel
+        rewrites the identifier) or an ICMPv6 one (raw: every echo reply of the host, ours by
+        their identifier); errors not delivered."""
         recvfrom_into, buffer, pending = self._sock.recvfrom_into, self._buffer, self._pending
-        attempts = self._attempts
+        attempts, reply_type = self._attempts, self._reply_type
+        ident = self._ident if self.privileged else None
         unpack_header = _HEADER.unpack_from
         outcomes: list[Outcome[Token]] = []
         for _ in range(DRAIN_LIMIT):
             try:
-                size, (source, _port) = recvfrom_into(buffer)
+                size, sender = recvfrom_into(buffer)  # (host, port[, flowinfo, scope])
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -399,11 +419,13 @@ class IcmpPinger(Generic[Token]):
             received = _monotonic()
             if size < 8:
                 continue
-            kind, _code, _sum, _ident, sequence = unpack_header(buffer)
-            if kind == ECHO_REPLY:
+            kind, _code, _sum, reply_ident, sequence = unpack_header(buffer)
+            if kind == reply_type:
                 request = pending.get(sequence)
-                if request is None or request[5] != source:
+                if request is None or request[5] != sender[0]:
                     continue  # a late reply
+                if ident is not None and reply_ident != ident:
+                    continue  # another process's ping
                 del pending[sequence]
                 if attempts:  # a check past its first attempt: forget the others
                     self._forget_attempts(sequence)

@@ -48,7 +48,7 @@ def main() -> None:
     async def sweeps() -> None:
         port = await listen(runner, args.listen)
         servers = [
-            server(f"t-{host}", host, probe(args.kind, host, port, args.timeout))
+            server(f"t-{host.replace(':', '-')}", host, probe(args.kind, host, port, args.timeout))
             for host in args.targets
         ]
         if fresh:

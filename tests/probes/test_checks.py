@@ -473,3 +473,18 @@ def test_one_icmp_socket_matches_every_reply_to_its_target(
     assert len(states) == 49
     assert {state.status for state in states.values()} == {ProbeStatus.UP}
     assert {state.streak_started_at for state in states.values()} == {T0}
+
+
+def test_an_icmp_probe_of_an_ipv6_address_answers(sessions: sessionmaker[Session]) -> None:
+    """A server at ::1 answers pings: its ICMP probe is UP. It used to fail every check with
+    `only IPv4 is supported`: a server that answered was in outage from the day it was added."""
+    servers = [server("six", "::1", {"type": "icmp", "timeout": "2s"})]
+    seed(sessions, servers)
+
+    async def scenario() -> list[ProbeResult]:
+        async with ProbeEngine(servers, sessions, Clock()) as engine:
+            return await engine.sweep()
+
+    (result,) = asyncio.run(scenario())
+    assert (result.key, result.ok, result.error) == ("six/icmp", True, None)
+    assert result.latency is not None

@@ -173,6 +173,32 @@ def test_without_any_icmp_socket_every_icmp_probe_fails_as_data(netns: str, tmp_
     assert result["error"].startswith("icmp unavailable: ")
 
 
+@pytest.mark.parametrize("raw", [True, False], ids=["raw", "unprivileged"])
+def test_an_ipv6_server_is_up_while_it_answers_pings_and_down_once_they_are_dropped(
+    netns: str, tmp_path: Path, raw: bool
+) -> None:
+    """::1 answers: UP, over the raw ICMPv6 socket or the unprivileged one. ip6tables drops
+    the pings: three timeouts, DOWN. Both used to fail at once with `only IPv4 is supported`."""
+    if shutil.which("ip6tables") is None:
+        unavailable("ip6tables is not installed (apt-get install -y iptables)")
+    prefix: tuple[str, ...] = ()
+    if not raw:
+        if shutil.which("setpriv") is None:
+            unavailable("setpriv (util-linux) is needed to drop CAP_NET_RAW")
+        in_netns(netns, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
+        prefix = ("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--")
+    db = tmp_path / "probes.db"
+    before = sweeps(netns, db, "::1", count=2, prefix=prefix)
+    assert [s["results"]["t---1/icmp"]["error"] for s in before] == [None, None]
+    assert before[-1]["states"] == {"t---1/icmp": "up"}
+    in_netns(netns, "ip6tables", "-A", "INPUT", "-p", "icmpv6", "--icmpv6-type",
+             "echo-request", "-j", "DROP")  # fmt: skip
+    after = sweeps(netns, db, "::1", count=3, start=30, prefix=prefix)
+    results = [s["results"]["t---1/icmp"] for s in after]
+    assert [(r["ok"], r["error"]) for r in results] == [(False, "timeout: no echo reply")] * 3
+    assert [s["states"]["t---1/icmp"] for s in after] == ["up", "up", "down"]
+
+
 def test_a_host_name_whose_dns_does_not_answer_fails_within_the_probe_timeout(
     netns: str, tmp_path: Path
 ) -> None:
