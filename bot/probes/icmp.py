@@ -446,9 +446,12 @@ class IcmpPinger(Generic[Token]):
         )
         if quoted_kind != ECHO_REQUEST or quoted_ident != self._ident:
             return None
-        request = self._pending.pop(sequence, None)
+        request = self._pending.get(sequence)
         if request is None:
             return None
+        if request[7]:  # one of a name's addresses refused: the others may answer by the
+            return None  # deadline (the attempts go on), as they may when it is silent
+        del self._pending[sequence]
         self._forget_attempts(sequence)
         if kind == DEST_UNREACHABLE:
             return (

@@ -276,3 +276,23 @@ def test_a_name_whose_first_address_is_dead_is_up_on_its_other_one(
         shutil.rmtree(etc)
     (result,) = sweep["results"].values()
     assert (result["ok"], result["error"]) == (True, None)
+
+
+def test_a_name_whose_first_address_refuses_pings_is_up_on_its_other_one(
+    netns: str, tmp_path: Path
+) -> None:
+    """two.test is 127.0.0.1, whose firewall rejects pings (host unreachable, as a REJECT rule
+    answers), and 127.0.0.2, which answers: the refusal of one address is no more the check's
+    outcome than the silence of a dead one is."""
+    etc = Path("/etc/netns") / netns  # `ip netns exec` mounts its hosts over /etc's
+    etc.mkdir(parents=True)
+    try:
+        (etc / "hosts").write_text("127.0.0.1 localhost\n127.0.0.1 two.test\n127.0.0.2 two.test\n")
+        in_netns(netns, "iptables", "-A", "INPUT", "-d", "127.0.0.1", "-p", "icmp",
+                 "--icmp-type", "echo-request", "-j", "REJECT",
+                 "--reject-with", "icmp-host-unreachable")  # fmt: skip
+        (sweep,) = sweeps(netns, tmp_path / "probes.db", "two.test", count=1)
+    finally:
+        shutil.rmtree(etc)
+    (result,) = sweep["results"].values()
+    assert (result["ok"], result["error"]) == (True, None)
