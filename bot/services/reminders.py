@@ -32,9 +32,9 @@ from bot.services.tickets import root_edit, root_title
 from bot.services.views import StoredClock, StoredTicket, sla_clock, ticket_nudges
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, PlannedWarning, Snooze
-from bot.sla.warnings import due_warning, plan_warnings
+from bot.sla.warnings import BREACH, due_warning, plan_warnings, warning_key
 from bot.slack import reminders_render as render
-from bot.storage.credits import mark_announced, mark_eligible, unannounced_tickets
+from bot.storage.credits import mark_announced, mark_eligible, unannounced
 from bot.storage.database import reading
 from bot.storage.models import (
     Client,
@@ -139,6 +139,7 @@ class ReminderService(Service):
         now = self._clock()
         owing: list[int] = []
         with reading(self._sessions) as session:
+            told = announced_before(session)
             ticket_ids = list_candidates(session)
             for start in range(0, len(ticket_ids), _CHUNK):
                 chunk = ticket_ids[start : start + _CHUNK]
@@ -151,6 +152,10 @@ class ReminderService(Service):
                     )
                     session.rollback()  # PostgreSQL refuses any statement in a failed transaction
                     owing += chunk
+        if told:  # each of their tickets would be a candidate at every sweep, owing nothing
+            with self._sessions.begin() as session:
+                for (ticket_id, clock), at in told.items():
+                    mark_announced(session, ticket_id=ticket_id, clock=clock, at=at)
         total, failed = _Counts(), 0
         for ticket_id in owing:
             try:
@@ -541,10 +546,21 @@ def list_candidates(session: Session) -> list[int]:
     claimed = select(Ticket.id).where(Ticket.status == TicketStatus.CLAIMED)
     # A clock stopped late has its credit from the stop on; its breach is owed until announced,
     # however long the bot was down since.
-    ids = set(unannounced_tickets(session))
+    ids = {ticket_id for ticket_id, _ in unannounced(session)}
     for query in (running, claimed):
         ids.update(session.scalars(query))
     return sorted(ids)
+
+
+def announced_before(session: Session) -> dict[tuple[int, str], datetime]:
+    """The breaches whose credit is not marked announced though their announcement is in the
+    outbox, and when it was queued: a credit withdrawn (the clock found met after all) and
+    recorded again keeps the announcement its breach had, which is never made twice."""
+    breaches = {
+        warning_key(f"INT-{ticket_id}", ClockKind(clock), BREACH): (ticket_id, clock)
+        for ticket_id, clock in unannounced(session)
+    }
+    return {breaches[key]: at for key, at in queued_at(session, set(breaches)).items()}
 
 
 def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:

@@ -56,7 +56,11 @@ def mark_announced(session: Session, *, ticket_id: int, clock: str, at: datetime
     )
 
 
-def unannounced_tickets(session: Session) -> list[int]:
-    """Tickets with a breach whose credit is recorded but not yet announced (through the
-    partial index `ix_credits_unannounced`: never the years of credits announced)."""
-    return list(session.scalars(select(Credit.ticket_id).where(Credit.announced_at.is_(None))))
+def unannounced(session: Session) -> list[tuple[int, str]]:
+    """The (ticket, clock) of each breach whose credit is recorded but not yet announced
+    (through the partial index `ix_credits_unannounced`: never the years of credits
+    announced)."""
+    rows = session.execute(
+        select(Credit.ticket_id, Credit.clock).where(Credit.announced_at.is_(None))
+    )
+    return [(ticket_id, clock) for ticket_id, clock in rows]

@@ -22,6 +22,7 @@ from bot.services.tickets import TicketService
 from bot.sla import ClockState, TicketKind, nudges
 from bot.slack.ids import Action
 from bot.storage.catalog_sync import sync_catalog
+from bot.storage.credits import mark_eligible, withdraw_eligible
 from bot.storage.database import READ_ONLY
 from bot.storage.models import (
     AuditEvent,
@@ -333,6 +334,37 @@ def test_a_breach_the_bot_was_down_for_days_to_see_is_announced_once_when_it_is_
     with world.sessions() as session:
         credit = session.scalars(select(Credit)).one()
     assert credit.announced_at == start + timedelta(days=2)
+
+
+def test_a_credit_recorded_again_after_its_breach_was_announced_is_not_looked_at_forever(
+    world: World,
+) -> None:
+    """A breach announced, its credit withdrawn and recorded again (the clock judged met, then
+    breached after all): the announcement is not made twice, and the credit takes the time it
+    was queued, so the sweeps stop looking at its ticket."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.clock.at = start + timedelta(minutes=31)
+    world.tickets.claim(Actor(TECH), ticket)
+    world.tickets.resolve(Actor(TECH), ticket, "restarted")
+    world.reminders.sweep()
+    (announced,) = world.outbox("/gti/breach/thread")
+    world.clock.at = start + timedelta(minutes=40)
+    with world.sessions.begin() as session:
+        credit = session.scalars(select(Credit)).one()
+        breached_at = credit.breached_at
+        assert withdraw_eligible(session, ticket_id=ticket, clock="gti")
+        assert mark_eligible(
+            session, ticket_id=ticket, clock="gti", client_id=credit.client_id,
+            breached_at=breached_at, now=world.clock.at, by="U01AAA",
+        )  # fmt: skip
+    report = world.reminders.sweep()
+    assert (report.tickets, report.warnings) == (1, 0)
+    assert world.reminders.sweep() == SweepReport()
+    with world.sessions() as session:
+        credit = session.scalars(select(Credit)).one()
+    assert credit.announced_at == announced.created_at
+    assert [row.id for row in world.outbox("/gti/breach/thread")] == [announced.id]  # once
 
 
 def test_a_clock_paused_after_its_deadline_still_gets_its_breach_announced(world: World) -> None:
