@@ -125,8 +125,7 @@ def test_an_event_whose_connection_dropped_unacked_is_delivered_again(
             event = {"type": "app_mention", "user": TECH, "text": "hi", "channel": ALERTS}
             sent = pool.submit(slack.send_event, event, via="socket")
             slack.wait_until(lambda: seen.events or None)
-            slack.drop_sockets()
-            assert slack.socket_connections == 0
+            slack.drop_sockets()  # the client may be connected again already: the count races
             blocked.set()
             reply = sent.result(10)
         assert len(slack.calls_to("apps.connections.open")) == 2
