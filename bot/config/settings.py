@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,8 +16,11 @@ SHIPPED_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.to
 class Settings(BaseSettings):
     """Everything the process reads from its environment. Secrets never print."""
 
+    # Only the documented names are read, never a field's own: `LANGUAGE` (gettext's, on Ubuntu
+    # desktops), `PORT` or `DATABASE_URL` (a platform's) are not this bot's settings. Code builds
+    # Settings by the same names: `Settings(SUPPORTBOT_PORT=0)`.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_by_name=False
     )
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -25,44 +28,34 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     database_url: SecretStr = Field(
         SecretStr("sqlite:///supportbot.db"),
-        validation_alias=AliasChoices("SUPPORTBOT_DATABASE_URL", "database_url"),
+        validation_alias="SUPPORTBOT_DATABASE_URL",
         description="May carry a password, hence secret.",
     )
-    catalog: Path | None = Field(
-        None, validation_alias=AliasChoices("SUPPORTBOT_CATALOG", "catalog")
-    )
-    slack_api_url: str = Field(
-        SLACK_API_URL, validation_alias=AliasChoices("SUPPORTBOT_SLACK_API_URL", "slack_api_url")
-    )
-    port: int = Field(
-        3000, ge=0, le=65535, validation_alias=AliasChoices("SUPPORTBOT_PORT", "port")
-    )
-    host: str = Field("0.0.0.0", validation_alias=AliasChoices("SUPPORTBOT_HOST", "host"))  # noqa: S104
-    language: Literal["fr", "en"] = Field(
-        "fr", validation_alias=AliasChoices("SUPPORTBOT_LANGUAGE", "language")
-    )
-    instance_id: str | None = Field(
-        None, validation_alias=AliasChoices("SUPPORTBOT_INSTANCE_ID", "instance_id")
-    )
+    catalog: Path | None = Field(None, validation_alias="SUPPORTBOT_CATALOG")
+    slack_api_url: str = Field(SLACK_API_URL, validation_alias="SUPPORTBOT_SLACK_API_URL")
+    port: int = Field(3000, ge=0, le=65535, validation_alias="SUPPORTBOT_PORT")
+    host: str = Field("0.0.0.0", validation_alias="SUPPORTBOT_HOST")  # noqa: S104
+    language: Literal["fr", "en"] = Field("fr", validation_alias="SUPPORTBOT_LANGUAGE")
+    instance_id: str | None = Field(None, validation_alias="SUPPORTBOT_INSTANCE_ID")
     workers: int = Field(
         1,
         ge=1,
         le=64,
-        validation_alias=AliasChoices("SUPPORTBOT_WORKERS", "workers"),
+        validation_alias="SUPPORTBOT_WORKERS",
         description="Bot processes sharing the port; one per core uses every core.",
     )
     database_threads: int | None = Field(
         None,
         ge=1,
         le=64,
-        validation_alias=AliasChoices("SUPPORTBOT_DATABASE_THREADS", "database_threads"),
+        validation_alias="SUPPORTBOT_DATABASE_THREADS",
         description="Threads running database work in each process; default by backend.",
     )
     probe_history_days: int | None = Field(
         None,
         ge=62,
         le=36600,
-        validation_alias=AliasChoices("SUPPORTBOT_PROBE_HISTORY_DAYS", "probe_history_days"),
+        validation_alias="SUPPORTBOT_PROBE_HISTORY_DAYS",
         description="Days of hourly probe rollups kept (unset: all); 62 at least, so the last"
         " month's report keeps its evidence that each server was watched.",
     )
@@ -71,7 +64,7 @@ class Settings(BaseSettings):
         gt=0,
         le=300,
         allow_inf_nan=False,
-        validation_alias=AliasChoices("SUPPORTBOT_SWEEP_SECONDS", "sweep_seconds"),
+        validation_alias="SUPPORTBOT_SWEEP_SECONDS",
         description="Period of the warnings and nudges sweep; a warning is at most this late.",
     )
 

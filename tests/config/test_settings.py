@@ -183,3 +183,25 @@ def test_probe_history_is_kept_whole_unless_set_and_never_under_62_days(
     monkeypatch.setenv("SUPPORTBOT_PROBE_HISTORY_DAYS", "30")
     assert main(["migrate"]) == 2
     assert "SUPPORTBOT_PROBE_HISTORY_DAYS" in capsys.readouterr().err
+
+
+def test_variables_without_the_prefix_are_not_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the documented names are read: `LANGUAGE=en_US:en`, which Ubuntu desktops set for
+    gettext, made every command fail with `LANGUAGE: Input should be 'fr' or 'en'`, and a
+    platform's `DATABASE_URL` or `PORT` silently became the bot's."""
+    for name in ("SUPPORTBOT_LANGUAGE", "SUPPORTBOT_DATABASE_URL", "SUPPORTBOT_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "en_US:en")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@platform-db/app")
+    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.setenv("WORKERS", "0")
+    settings = Settings()
+    assert settings.language == "fr"
+    assert settings.database_url.get_secret_value() == "sqlite:///supportbot.db"
+    assert settings.port == 3000
+    assert settings.workers == 1
+    assert main(["check-config", "--catalog", str(EXAMPLE_CATALOG)]) == 0
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert main(["check-config"]) == 0, capsys.readouterr().err

@@ -182,7 +182,8 @@ def test_a_port_already_taken_fails_the_start_and_leaves_the_lease_free(
     """The instance campaigns before it listens; when it cannot listen, stopping it gives up the
     lease it had won, so another instance leads at once instead of after the lease's ttl."""
     settings = Settings(
-        database_url=database_url.render_as_string(hide_password=False), catalog=EXAMPLE_CATALOG
+        SUPPORTBOT_DATABASE_URL=database_url.render_as_string(hide_password=False),
+        SUPPORTBOT_CATALOG=EXAMPLE_CATALOG,
     )
     runtime = build_runtime(settings)
     credentials = SlackCredentials(slack.bot_token, slack.signing_secret, None, slack.api_url)
@@ -211,7 +212,8 @@ def _socket_mode_server(
     slack: EmulatorThread, database_url: URL, app_token: str, *, signing_secret: str | None = None
 ) -> tuple[BotServer, LoopThread]:
     settings = Settings(
-        database_url=database_url.render_as_string(hide_password=False), catalog=EXAMPLE_CATALOG
+        SUPPORTBOT_DATABASE_URL=database_url.render_as_string(hide_password=False),
+        SUPPORTBOT_CATALOG=EXAMPLE_CATALOG,
     )
     runtime = build_runtime(settings)
     secret = slack.signing_secret if signing_secret is None else signing_secret

@@ -97,12 +97,12 @@ def start_bot(
     `poll_interval` is the sender's idle wait between reads of the outbox (unless `paced`)."""
     clock = clock or MovableClock()
     settings = Settings(
-        database_url=database_url.render_as_string(hide_password=False),
-        catalog=catalog,
-        language=language,
-        port=0,
-        sweep_seconds=sweep_seconds,
-        instance_id=instance_id,
+        SUPPORTBOT_DATABASE_URL=database_url.render_as_string(hide_password=False),
+        SUPPORTBOT_CATALOG=catalog,
+        SUPPORTBOT_LANGUAGE=language,
+        SUPPORTBOT_PORT=0,
+        SUPPORTBOT_SWEEP_SECONDS=sweep_seconds,
+        SUPPORTBOT_INSTANCE_ID=instance_id,
     )
     runtime = build_runtime(settings, clock=clock)
     app_token = slack.app_token if socket_mode else None
