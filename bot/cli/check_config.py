@@ -6,22 +6,31 @@ from pathlib import Path
 
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
-from bot.config import Catalog, CatalogError, format_duration, load_catalog
+from bot.config import Catalog, CatalogError, Settings, format_duration, load_catalog
+from bot.storage.database import DatabaseUnavailableError, database_url
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser("check-config", help="validate the catalog and print a summary")
-    parser.add_argument("--catalog", type=Path, help="catalog file (default: as `run` would pick)")
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        help="catalog file (default: as `run` would pick, checking the settings `run` reads too)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path: Path | None = args.catalog
+    refused: list[str] = []
     if path is None:
         settings = read_settings()
         if settings is None:
             return EXIT_USAGE
         path = settings.catalog_path(Path.cwd())
+        refused = settings_refused(settings)
+        for refusal in refused:
+            print(refusal, file=sys.stderr)
     try:
         catalog = load_catalog(path)
     except CatalogError as error:
@@ -29,9 +38,26 @@ def run(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
+    if refused:
+        return EXIT_USAGE
     print(f"{path}: OK")
     print(summary(catalog))
     return EXIT_OK
+
+
+def settings_refused(settings: Settings) -> list[str]:
+    """What `run` would refuse in these settings before it starts: a Slack credential missing
+    for the mode they ask for, a database URL that is none or needs a driver not installed.
+    Opens no connection: the database may not exist yet (`run` creates a SQLite file)."""
+    problems = []
+    missing = settings.missing_credential
+    if missing is not None:
+        problems.append(missing)
+    try:
+        database_url(settings.database_url.get_secret_value())
+    except DatabaseUnavailableError as error:
+        problems.append(str(error))
+    return problems
 
 
 def summary(catalog: Catalog) -> str:

@@ -205,3 +205,32 @@ def test_variables_without_the_prefix_are_not_settings(
     assert main(["check-config", "--catalog", str(EXAMPLE_CATALOG)]) == 0
     monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
     assert main(["check-config"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("SLACK_BOT_TOKEN", SECRET, "SLACK_SIGNING_SECRET is required in HTTP mode"),
+        ("SUPPORTBOT_DATABASE_URL", "garbage", "SUPPORTBOT_DATABASE_URL is not a database URL"),
+        ("SUPPORTBOT_DATABASE_URL", "mysql://bot@db/bot", "needs the driver 'mysql'"),
+    ],
+    ids=["credentials", "database url", "database driver"],
+)
+def test_check_config_refuses_the_settings_run_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    said: str,
+) -> None:
+    """Without --catalog it checks the deployment as `run` reads it: it said OK to settings
+    that `run` then refused before starting."""
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setenv(variable, value)
+    assert main(["run"]) == 2
+    assert said in capsys.readouterr().err
+    assert main(["check-config"]) == 2
+    captured = capsys.readouterr()
+    assert said in captured.err
+    assert value not in captured.err
+    assert "OK" not in captured.out
