@@ -5,16 +5,25 @@ import sys
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.config.settings import dotenv_names, unknown_settings
 
 
 def read_settings() -> Settings | None:
     """Settings from the environment, or None after printing what is wrong (values never shown,
     since some are secrets)."""
+    problems = [
+        f"{name}: not a setting" + (f" ({meant}?)" if meant else "")
+        for name, meant in unknown_settings(dotenv_names()).items()
+    ]
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
+        for detail in error.errors():
+            name = ".".join(str(part) for part in detail["loc"]).upper()
+            problems.append(f"{name}: {detail['msg']}")
+    if problems:
         print("invalid settings:", file=sys.stderr)
-        for problem in error.errors():
-            name = ".".join(str(part) for part in problem["loc"]).upper()
-            print(f"  {name}: {problem['msg']}", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
         return None
+    return settings

@@ -1,5 +1,8 @@
 """Process settings: environment variables and `.env`, read once by the composition root."""
 
+import difflib
+import os
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -11,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SLACK_API_URL = "https://slack.com/api/"
 MAX_INSTANCE_ID = 160
 SHIPPED_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
+PREFIX = "SUPPORTBOT_"
+# Read by the test suite and the benchmarks, not by the bot.
+FOREIGN_PREFIXES = ("SUPPORTBOT_TEST_", "SUPPORTBOT_BENCH_")
 
 
 class Settings(BaseSettings):
@@ -147,3 +153,34 @@ class Settings(BaseSettings):
             return self.catalog
         local = cwd / "catalog.toml"
         return local if local.exists() else SHIPPED_CATALOG
+
+
+def setting_names() -> list[str]:
+    """The environment variables Settings reads."""
+    return [str(field.validation_alias) for field in Settings.model_fields.values()]
+
+
+def unknown_settings(names: Iterable[str]) -> dict[str, str | None]:
+    """Among `names` (of the environment and `.env`), those that look like a setting of the bot
+    (`SUPPORTBOT_…`, in any case, as they are read) but are none, each with the setting it was
+    likely meant to be, if one is close: a typo must not silently leave a default in place."""
+    known = setting_names()
+    unknown: dict[str, str | None] = {}
+    for name in names:
+        upper = name.upper()
+        ours = upper.startswith(PREFIX) and not upper.startswith(FOREIGN_PREFIXES)
+        if ours and upper not in known:
+            close = difflib.get_close_matches(upper, known, n=1)
+            unknown[name] = close[0] if close else None
+    return unknown
+
+
+def dotenv_names(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The names set in the environment and in the `.env` file Settings reads."""
+    from dotenv import dotenv_values  # pydantic-settings' own reader of `.env`
+
+    names = list(environ)
+    env_file = Settings.model_config.get("env_file")
+    if isinstance(env_file, str) and Path(env_file).is_file():
+        names.extend(dotenv_values(env_file, encoding="utf-8"))
+    return names

@@ -234,3 +234,39 @@ def test_check_config_refuses_the_settings_run_refuses(
     assert said in captured.err
     assert value not in captured.err
     assert "OK" not in captured.out
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_a_mistyped_setting_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    where: str,
+) -> None:
+    """`SUPPORTBOT_DATABSE_URL=postgresql://…` was ignored: the bot ran on a new SQLite file
+    beside it, as if the team's database were empty, and said nothing."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SUPPORTBOT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    value = "postgresql://bot:hunter2@db/supportbot"
+    if where == "environment":
+        monkeypatch.setenv("SUPPORTBOT_DATABSE_URL", value)
+    else:
+        (tmp_path / ".env").write_text(f"SUPPORTBOT_DATABSE_URL={value}\n")
+    # `run` last: unless refused, it would serve until stopped.
+    for argv in (["migrate"], ["check-config"], ["outbox", "status"], ["run"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "SUPPORTBOT_DATABSE_URL: not a setting (SUPPORTBOT_DATABASE_URL?)" in err
+        assert "hunter2" not in err
+    assert not (tmp_path / "supportbot.db").exists()
+
+
+def test_the_tests_and_benches_own_variables_are_not_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`SUPPORTBOT_TEST_…` and `SUPPORTBOT_BENCH_…` are read by the tests and the benches."""
+    monkeypatch.setenv("SUPPORTBOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
+    monkeypatch.setenv("SUPPORTBOT_BENCH_CALLGRIND", "/tmp")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert main(["check-config"]) == 0, capsys.readouterr().err

@@ -26,7 +26,7 @@ from tests.e2e.processes import ALERTS, ONCALL, TECH, BotProcess, fast_workspace
 
 SWEEP = 2.0
 SLACK = SWEEP + 5.0  # how late a reminder may reach Slack while the bot is up
-KILLS = int(os.environ.get("SUPPORTBOT_RESTART_KILLS", "10"))
+KILLS = int(os.environ.get("SUPPORTBOT_TEST_RESTART_KILLS", "10"))
 RUN_FOR = 200.0  # seconds: past the GTR breach (180 s) and the third nudge (180 s)
 
 
@@ -35,7 +35,7 @@ def test_reminders_survive_random_sigkills(slack: EmulatorThread, tmp_path: Path
     catalog_path = fast_workspace(slack, tmp_path)
     url = normalize_url(f"sqlite:///{tmp_path / 'bot.db'}")
     bot = BotProcess(slack, url, catalog_path, tmp_path / "bot.log", "restarts", SWEEP)
-    rng = random.Random(int(os.environ.get("SUPPORTBOT_RESTART_SEED", "7")))
+    rng = random.Random(int(os.environ.get("SUPPORTBOT_TEST_RESTART_SEED", "7")))
     up: list[tuple[float, float]] = []  # wall-clock intervals while leading
     bot.start()
     try:
