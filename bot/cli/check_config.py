@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.database_errors import sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, Settings, format_duration, load_catalog
 from bot.storage.database import DatabaseUnavailableError, database_url
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
 def settings_refused(settings: Settings) -> list[str]:
     """What `run` would refuse in these settings before it starts: a Slack credential missing
-    for the mode they ask for, a database URL that is none or needs a driver not installed.
+    for the mode they ask for, a database URL that is none or needs a driver not installed, a
+    SQLite file whose folder is missing or not writable.
     Opens no connection: the database may not exist yet (`run` creates a SQLite file)."""
     problems = []
     missing = settings.missing_credential
@@ -57,6 +59,9 @@ def settings_refused(settings: Settings) -> list[str]:
         database_url(settings.database_url.get_secret_value())
     except DatabaseUnavailableError as error:
         problems.append(str(error))
+    folder = sqlite_folder_refused(settings)
+    if folder is not None:
+        problems.append(folder)
     return problems
 
 

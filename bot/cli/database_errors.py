@@ -1,5 +1,6 @@
 """Open the database for a CLI command that only reads it, turning a wrong URL into a message."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,31 @@ from bot.storage.database import (
     make_engine,
     reason,
 )
+
+
+def sqlite_folder_refused(settings: Settings) -> str | None:
+    """What keeps SQLite from creating or writing the settings' database file in its folder,
+    if anything: said by the setting's name, where SQLite only says "unable to open database
+    file". None for another database, or a URL that does not parse (said where it is opened)."""
+    try:
+        url = database_url(settings.database_url.get_secret_value())
+    except DatabaseUnavailableError:
+        return None
+    path = url.database or ""
+    if url.get_backend_name() != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    file = Path(path)
+    folder = file.parent
+    if not folder.exists():
+        problem = "does not exist"
+    elif not folder.is_dir():
+        problem = "is not a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        # SQLite writes its journal (or WAL) beside the file, even when the file is writable.
+        problem = "is not writable by this user"
+    else:
+        return None
+    return f"SUPPORTBOT_DATABASE_URL: the folder {folder} of the SQLite file {file.name} {problem}"
 
 
 def open_migrated(settings: Settings) -> Engine | None:

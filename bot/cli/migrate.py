@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.cli.database_errors import known_revision, newer_schema
+from bot.cli.database_errors import known_revision, newer_schema, sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
 from bot.storage.database import (
     DatabaseUnavailableError,
@@ -40,6 +40,10 @@ def _revision(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = read_settings()
     if settings is None:
+        return EXIT_USAGE
+    folder = sqlite_folder_refused(settings)
+    if folder is not None:
+        print(folder, file=sys.stderr)
         return EXIT_USAGE
     try:
         engine = open_database(settings.database_url.get_secret_value())

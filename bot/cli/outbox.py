@@ -16,7 +16,7 @@ from alembic.util import CommandError
 
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.cli.database_errors import NEWER_HINT, open_migrated
+from bot.cli.database_errors import NEWER_HINT, open_migrated, sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, Settings, load_catalog
 from bot.messages import Messages
@@ -68,6 +68,10 @@ def run_send(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if settings.slack_bot_token is None:
         print("SLACK_BOT_TOKEN is required to send the outbox", file=sys.stderr)
+        return EXIT_USAGE
+    folder = sqlite_folder_refused(settings)
+    if folder is not None:
+        print(folder, file=sys.stderr)
         return EXIT_USAGE
     try:
         catalog = load_catalog(settings.catalog_path(Path.cwd()))

@@ -8,7 +8,7 @@ import sys
 from alembic.util import CommandError
 
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.cli.database_errors import NEWER_HINT
+from bot.cli.database_errors import NEWER_HINT, sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError
 from bot.errors import ListenError, SlackRefusedError
@@ -42,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if missing is not None:
         # Said here, before anything starts: raised from a worker, it restarted it forever.
         print(missing, file=sys.stderr)
+        return EXIT_USAGE
+    folder = sqlite_folder_refused(settings)
+    if folder is not None:
+        print(folder, file=sys.stderr)
         return EXIT_USAGE
     if settings.workers > 1 and settings.local_mode:
         logger.warning(

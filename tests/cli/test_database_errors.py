@@ -140,17 +140,23 @@ def test_the_commands_that_migrate_name_an_unreachable_database_with_its_passwor
     assert "s3cret" not in err
 
 
-@pytest.mark.parametrize("argv", WRITERS, ids=lambda argv: " ".join(argv))
+@pytest.mark.parametrize("missing", ["folder", "file in the way"])
+@pytest.mark.parametrize("argv", [*WRITERS, ("check-config",)], ids=lambda argv: " ".join(argv))
 def test_an_sqlite_file_in_a_missing_folder_is_named(
     argv: tuple[str, ...],
+    missing: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """SQLite creates the file, not its folder: say so instead of a sqlite3 traceback."""
-    path = tmp_path / "missing" / "supportbot.db"
-    err = refusal(argv, f"sqlite:///{path}", monkeypatch, capsys)
-    assert f"cannot open the database sqlite:///{path}: unable to open database file" in err
+    """SQLite creates the file, not its folder: the commands that would create it said
+    SQLite's "unable to open database file", naming neither the setting nor the folder, and
+    check-config said OK."""
+    folder = tmp_path / ("missing" if missing == "folder" else "plain-file")
+    if missing != "folder":
+        folder.write_text("")
+    err = refusal(argv, f"sqlite:///{folder / 'supportbot.db'}", monkeypatch, capsys)
+    assert f"SUPPORTBOT_DATABASE_URL: the folder {folder} of the SQLite file supportbot.db" in err
 
 
 @pytest.mark.parametrize("limit", ["-1", "ten"])
