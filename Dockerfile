@@ -1,5 +1,6 @@
 # supportbot: `docker build -t supportbot .` then
-# `docker run -p 3000:3000 -e SLACK_BOT_TOKEN=… -e SLACK_SIGNING_SECRET=… -v $PWD/catalog.toml:/app/catalog.toml supportbot`
+# `docker run -p 3000:3000 -e SLACK_BOT_TOKEN=… -e SLACK_SIGNING_SECRET=… -v $PWD/catalog.toml:/app/catalog.toml \
+#    -v supportbot-data:/data supportbot` (the named volume keeps the SQLite database across containers)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
