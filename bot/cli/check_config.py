@@ -4,11 +4,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.cli import EXIT_OK, EXIT_USAGE
-from bot.cli.database_errors import sqlite_folder_refused
+from bot.cli.database_errors import existing_at_head, sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
-from bot.config import Catalog, CatalogError, Settings, format_duration, load_catalog
-from bot.storage.database import DatabaseUnavailableError, database_url
+from bot.config import Catalog, CatalogError, Problem, Settings, format_duration, load_catalog
+from bot.storage.catalog_sync import missing_references
+from bot.storage.database import (
+    DatabaseUnavailableError,
+    database_url,
+    make_sessionmaker,
+    reason,
+)
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -23,6 +31,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def run(args: argparse.Namespace) -> int:
     path: Path | None = args.catalog
+    settings: Settings | None = None
     refused: list[str] = []
     if path is None:
         settings = read_settings()
@@ -35,15 +44,31 @@ def run(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(path)
     except CatalogError as error:
-        print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print_problems(error)
         return EXIT_USAGE
     if refused:
         return EXIT_USAGE
+    if settings is not None:  # as `run` would: against the history it already has
+        try:
+            missing = history_refused(settings, catalog)
+        except SQLAlchemyError as error:  # `run` could not open it either
+            url = database_url(settings.database_url.get_secret_value())
+            shown = url.render_as_string(hide_password=True)
+            print(f"cannot read the database {shown}: {reason(error)}", file=sys.stderr)
+            return EXIT_USAGE
+        if missing:
+            print_problems(CatalogError(str(path), missing))
+            return EXIT_USAGE
     print(f"{path}: OK")
     print(summary(catalog))
     return EXIT_OK
+
+
+def print_problems(error: CatalogError) -> None:
+    """Every problem of `error`, under its source, on stderr."""
+    print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def settings_refused(settings: Settings) -> list[str]:
@@ -63,6 +88,20 @@ def settings_refused(settings: Settings) -> list[str]:
     if folder is not None:
         problems.append(folder)
     return problems
+
+
+def history_refused(settings: Settings, catalog: Catalog) -> list[Problem]:
+    """What `run` refuses of `catalog` on the settings' database, if it already exists at this
+    version's schema: the calendars its clocks run on and the levels its clients had that the
+    catalog no longer has (`missing_references`)."""
+    engine = existing_at_head(settings)
+    if engine is None:
+        return []
+    try:
+        with make_sessionmaker(engine)() as session:
+            return missing_references(session, catalog)
+    finally:
+        engine.dispose()
 
 
 def summary(catalog: Catalog) -> str:

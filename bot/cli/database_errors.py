@@ -90,6 +90,34 @@ def open_migrated(settings: Settings) -> Engine | None:
     return engine
 
 
+def existing_at_head(settings: Settings) -> Engine | None:
+    """An engine on the settings' database if it exists and has this version's schema; None,
+    silently, otherwise (no SQLite file yet, another revision, a URL that does not parse), for
+    a check that needs the database only when there is one. A server that cannot be reached
+    raises SQLAlchemyError."""
+    try:
+        url = database_url(settings.database_url.get_secret_value())
+    except DatabaseUnavailableError:
+        return None
+    path = url.database or ""
+    if url.get_backend_name() == "sqlite" and (
+        path in ("", ":memory:") or path.startswith("file:") or not Path(path).is_file()
+    ):
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError:
+        engine.dispose()
+        raise
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current != head:
+        engine.dispose()
+        return None
+    return engine
+
+
 # What the commands that migrate add to alembic's "Can't locate revision identified by '0010'".
 NEWER_HINT = "did a newer supportbot migrate it? `supportbot migrate` says"
 

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.__main__ import main
 from bot.cli import audit, report
 from bot.services.tickets import root_edit
 from bot.storage.models import OutboxMessage, OutboxStatus
@@ -243,6 +244,12 @@ def test_a_catalog_without_the_calendar_of_the_clocks_exits_2_naming_it(
     assert supportbot("report", "--month", "2026-11", "--as-of", AS_OF) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
+    assert "calendars.business: missing, but the clocks of" in captured.err
+    # `run` refuses it too: check-config, as `run` reads the settings, used to say OK.
+    assert main(["check-config"]) == 2
+    captured = capsys.readouterr()
+    assert "OK" not in captured.out
+    assert f"{renamed}: 1 problem(s)" in captured.err
     assert "calendars.business: missing, but the clocks of" in captured.err
 
 
