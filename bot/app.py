@@ -40,7 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Catalog, Settings, load_catalog
+from bot.config import Catalog, CatalogError, Settings, load_catalog
 from bot.errors import ListenError, SlackRefusedError
 from bot.handlers import actions, commands, dedupe
 from bot.handlers import alerts as alert_handlers
@@ -140,14 +140,18 @@ def build_runtime(
     sessions = make_sessionmaker(engine)
     if mirrored is not None:
         return _runtime(settings, mirrored, engine, sessions, clock)
-    catalog = load_catalog(settings.catalog_path(Path.cwd()))
+    source = settings.catalog_path(Path.cwd())
     try:
+        catalog = load_catalog(source)
         migrate_at_start(engine)
+        with sessions.begin() as session:
+            report = sync_catalog(session, catalog, now=clock())
+    except CatalogError as error:  # named by its file, as check-config and report name it
+        engine.dispose()
+        raise CatalogError(str(source), error.problems) from None
     except DatabaseUnavailableError:
         engine.dispose()
         raise
-    with sessions.begin() as session:
-        report = sync_catalog(session, catalog, now=clock())
     for change in (*report.added, *report.restored):
         logger.info("catalog: %s", change)
     for change in report.removed:

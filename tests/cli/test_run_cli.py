@@ -4,10 +4,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.__main__ import main
 from bot.config import Settings
 from bot.sandbox import EmulatorThread
+from tests.services.history import build_history
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "examples" / "catalog.toml"
 
@@ -91,3 +94,27 @@ def test_an_app_token_slack_refuses_exits_2_saying_so(
         "(xapp-…) with the connections:write scope, from the app's Basic Information page\n"
     )
     assert "s3cret" not in err
+
+
+def test_a_catalog_that_drops_the_calendar_of_the_clocks_is_named_by_its_file(
+    sessions: sessionmaker[Session],
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run` said `catalog: 1 problem(s)`, where check-config and report name the file."""
+    build_history(sessions)
+    renamed = tmp_path / "catalog.toml"
+    renamed.write_text(
+        EXAMPLE_CATALOG.read_text()
+        .replace("[calendars.business]", "[calendars.ouvrables]")
+        .replace('calendar = "business"', 'calendar = "ouvrables"')
+    )
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", database_url.render_as_string(False))
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(renamed))
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{renamed}: 1 problem(s)\n  calendars.business: missing, but the clocks of" in err
