@@ -136,13 +136,14 @@ def build_runtime(
     CatalogError or DatabaseUnavailableError, which say what is wrong. A worker gets the
     catalog its supervisor loaded and mirrored (`mirrored`), and only opens the database: the
     catalog file may have been edited since, for the next restart of the whole bot."""
+    if mirrored is not None:
+        engine = open_database(settings.database_url.get_secret_value())
+        return _runtime(settings, mirrored, engine, make_sessionmaker(engine), clock)
+    source = settings.catalog_path(Path.cwd())
+    catalog = load_catalog(source)  # before the database: a bad one makes no empty database
     engine = open_database(settings.database_url.get_secret_value())
     sessions = make_sessionmaker(engine)
-    if mirrored is not None:
-        return _runtime(settings, mirrored, engine, sessions, clock)
-    source = settings.catalog_path(Path.cwd())
     try:
-        catalog = load_catalog(source)
         migrate_at_start(engine)
         with sessions.begin() as session:
             report = sync_catalog(session, catalog, now=clock())

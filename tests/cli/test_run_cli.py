@@ -118,3 +118,18 @@ def test_a_catalog_that_drops_the_calendar_of_the_clocks_is_named_by_its_file(
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert f"{renamed}: 1 problem(s)\n  calendars.business: missing, but the clocks of" in err
+
+
+def test_a_bad_catalog_is_refused_before_the_database_is_made(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` created and migrated an empty database, then refused the catalog."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(EXAMPLE_CATALOG.read_text().replace('level = "premium"', 'level = "or"'))
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(catalog))
+    assert main(["run"]) == 2
+    assert "clients[1].level: unknown level 'or'" in capsys.readouterr().err
+    assert not (tmp_path / "bot.db").exists()
