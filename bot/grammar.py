@@ -227,9 +227,10 @@ def parse_silence(raw: str) -> SilenceServer:
     try:
         duration = parse_duration(duration_word)
     except ValueError:
-        raise UserFacingError("usage.silence") from None
-    if not MIN_SILENCE <= duration <= MAX_SILENCE:
-        raise UserFacingError("usage.silence")
+        duration = None
+    if duration is None or not MIN_SILENCE <= duration <= MAX_SILENCE:
+        # Named: "30mn", "0m" or "8d" is the word to fix, not the whole command.
+        raise UserFacingError("usage.silence_duration", value=duration_word[:40])
     return SilenceServer(server_id, duration, _free_text(rest))
 
 
@@ -250,6 +251,8 @@ def open_from_fields(server_id: str, kind_word: str, at: str | None, description
 # `/sla report` and `/sla credit` (issue 8) ------------------------------------------------------
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+# Digits and separators ("2026-1", "11/2026", "2026-11-01"): a month mistyped, never a client.
+_DATE_LIKE = re.compile(r"\d+(?:[-/.]\d+)+")
 CREDIT_VERBS = ("request", "grant", "decline")
 
 
@@ -290,14 +293,18 @@ def parse_report(raw: str) -> ReportRequest:
     month: tuple[int, int] | None = None
     public = False
     for word in clean(raw).split():
-        if word.lower() == "public" and not public:
+        if word.lower() == "public":
+            if public:
+                raise UserFacingError("usage.report_extra", value=word[:40])
             public = True
-        elif _MONTH.fullmatch(word) and month is None:
+        elif _DATE_LIKE.fullmatch(word):
+            if month is not None:
+                raise UserFacingError("usage.report_extra", value=word[:40])
             month = parse_month(word)
-        elif _ID.fullmatch(word) and client is None and word.lower() != "public":
+        elif _ID.fullmatch(word) and client is None:
             client = word
         else:
-            raise UserFacingError("usage.report")
+            raise UserFacingError("usage.report_extra", value=word[:40])
     return ReportRequest(client, month, public)
 
 
@@ -306,6 +313,8 @@ def parse_credit(raw: str) -> CreditAct:
     if len(raw) > MAX_TEXT:
         raise UserFacingError("usage.too_long", limit=MAX_TEXT)
     words = clean(raw).split()
-    if len(words) < 2 or words[0].lower() not in CREDIT_VERBS:
+    if words and words[0].lower() not in CREDIT_VERBS:
+        raise UserFacingError("usage.credit_verb", value=words[0][:40])
+    if len(words) < 2:
         raise UserFacingError("usage.credit")
     return CreditAct(words[0].lower(), parse_ticket(words[1]), _free_text(words[2:]))

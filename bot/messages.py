@@ -293,6 +293,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/sla silence <serveur> <durée> [raison…]` (de 1m à 7j, ex. `2h`)",
         "en": "Usage: `/sla silence <server> <duration> [reason…]` (1m to 7d, e.g. `2h`)",
     },
+    "usage.silence_duration": {
+        "fr": (
+            "`{value}` n'est pas une durée de silence : de 1m à 7j, ex. `30m`, `2h`, `1h30`, "
+            "`1j`. Usage : `/sla silence <serveur> <durée> [raison…]`"
+        ),
+        "en": (
+            "`{value}` is not a silence duration: 1m to 7d, e.g. `30m`, `2h`, `1h30`, `1d`. "
+            "Usage: `/sla silence <server> <duration> [reason…]`"
+        ),
+    },
     "button.open_intervention": {"fr": "Ouvrir une intervention", "en": "Open intervention"},
     "button.acknowledge": {"fr": "Prendre en compte", "en": "Acknowledge"},
     "button.silence_1h": {"fr": "Silence 1h", "en": "Silence 1h"},
@@ -362,13 +372,29 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "reminder.no_server": {"fr": "sans serveur", "en": "no server"},
     # Reports and credits (issue 8) ------------------------------------------------------------
-    "usage.report": {
-        "fr": "Usage : `/sla report [<client>] [AAAA-MM] [public]`",
-        "en": "Usage: `/sla report [<client>] [YYYY-MM] [public]`",
+    "usage.report_extra": {
+        "fr": (
+            "`{value}` est de trop ou illisible. Usage : `/sla report [<client>] [AAAA-MM] "
+            "[public]`, chacun au plus une fois."
+        ),
+        "en": (
+            "`{value}` is one word too many or unreadable. Usage: `/sla report [<client>] "
+            "[YYYY-MM] [public]`, each at most once."
+        ),
     },
     "usage.credit": {
         "fr": "Usage : `/sla credit request|grant|decline <ticket> [note…]`",
         "en": "Usage: `/sla credit request|grant|decline <ticket> [note…]`",
+    },
+    "usage.credit_verb": {
+        "fr": (
+            "`{value}` n'est pas un acte d'avoir : request, grant ou decline. "
+            "Usage : `/sla credit request|grant|decline <ticket> [note…]`"
+        ),
+        "en": (
+            "`{value}` is not a credit act: request, grant or decline. "
+            "Usage: `/sla credit request|grant|decline <ticket> [note…]`"
+        ),
     },
     "usage.bad_month": {
         "fr": "`{value}` n'est pas un mois : écrivez AAAA-MM, par exemple 2026-11.",

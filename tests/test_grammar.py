@@ -2,8 +2,18 @@
 
 import pytest
 
+from bot.config import parse_duration
 from bot.errors import UserFacingError
-from bot.grammar import Open, TicketAct, parse_intervention, parse_month
+from bot.grammar import (
+    Open,
+    ReportRequest,
+    TicketAct,
+    parse_credit,
+    parse_intervention,
+    parse_month,
+    parse_report,
+    parse_silence,
+)
 from bot.sla import TicketKind
 
 
@@ -56,3 +66,60 @@ def test_a_month_before_the_first_year_is_said_too_early_not_unreadable() -> Non
         {"value": "1999-01", "first": 2000},
     )
     assert parse_month("2000-01") == (2000, 1)
+
+
+@pytest.mark.parametrize("duration", ["30mn", "0m", "45s", "8d", "-5m", "2heures", "99999999999d"])
+def test_a_silence_of_a_bad_duration_is_refused_naming_it(duration: str) -> None:
+    """`/sla silence acme-web-01 30mn`: the reply names `30mn` and the durations allowed, not
+    only the usage, which leaves the technician to guess which word was wrong."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_silence(f"acme-web-01 {duration} reboot")
+    assert (refused.value.key, refused.value.values) == (
+        "usage.silence_duration",
+        {"value": duration},
+    )
+
+
+@pytest.mark.parametrize("duration", ["1m", "2H", "1h30", "7j", "1D", "PT2H"])
+def test_a_silence_duration_is_read_as_french_and_english_write_it(duration: str) -> None:
+    assert parse_silence(f"acme-web-01 {duration}").duration == parse_duration(
+        duration.lower().replace("j", "d")
+    )
+
+
+@pytest.mark.parametrize("month", ["2026-1", "11/2026", "2026/11", "2026-11-01", "2026.11"])
+def test_a_report_month_mistyped_is_said_not_a_month_not_an_unknown_client(month: str) -> None:
+    """`/sla report acme 2026-1` named `2026-1` an unknown client; it is a month mistyped."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_report(f"acme {month}")
+    assert (refused.value.key, refused.value.values) == ("usage.bad_month", {"value": month})
+
+
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [("2026-11 2026-10", "2026-10"), ("acme globex", "globex"), ("public acme PUBLIC", "PUBLIC")],
+)
+def test_a_report_word_given_twice_is_named(text: str, extra: str) -> None:
+    """A second month was read as a client (`Unknown client 2026-10`): every word the grammar
+    has no room for is named."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_report(text)
+    assert (refused.value.key, refused.value.values) == ("usage.report_extra", {"value": extra})
+
+
+def test_a_report_reads_its_words_in_any_order_and_case() -> None:
+    assert parse_report("  2026-11   PUBLIC acme ") == ReportRequest("acme", (2026, 11), True)
+
+
+@pytest.mark.parametrize("verb", ["requst", "accorder", "42"])
+def test_a_credit_act_mistyped_is_named(verb: str) -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_credit(f"{verb} INT-4")
+    assert (refused.value.key, refused.value.values) == ("usage.credit_verb", {"value": verb})
+
+
+@pytest.mark.parametrize("text", ["", "grant", "GRANT   "])
+def test_a_credit_act_without_its_ticket_gets_the_usage(text: str) -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_credit(text)
+    assert refused.value.key == "usage.credit"
