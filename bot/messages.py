@@ -489,6 +489,15 @@ CATALOG: dict[str, dict[Language, str]] = {
             "`supportbot report --month {month}`._"
         ),
     },
+    "report.not_a_client_then": {
+        "fr": "`{client}` n'était pas client en {month} (client {period}) : pas de bilan.",
+        "en": "`{client}` was not a client in {month} (a client {period}): nothing to report.",
+    },
+    "report.client_since": {"fr": "depuis le {since}", "en": "from {since}"},
+    "report.client_between": {
+        "fr": "du {since} au {until}",
+        "en": "from {since} to {until}",
+    },
     "report.future_month": {
         "fr": "{month} n'a pas commencé : pas de bilan à faire.",
         "en": "{month} has not begun: there is nothing to report yet.",

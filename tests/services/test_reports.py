@@ -10,10 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import ServerSpec, load_catalog
+from bot.errors import UserFacingError
+from bot.grammar import parse_report
 from bot.messages import Messages
 from bot.probes.rollup import Rollup
 from bot.probes.state import StreakState
 from bot.sandbox.limits import text_too_long
+from bot.services.audit import Actor
 from bot.services.reports import (
     ClientReport,
     MonthReport,
@@ -582,3 +585,35 @@ def test_a_server_that_was_down_never_reads_100_percent_available(history: Histo
         )
     february = report(history, 2026, 2, client="acme")
     assert "acme-web-01 100,000 %" in "\n".join(to_text(february, Messages("fr")))
+
+
+def test_a_client_is_reported_only_for_the_months_it_was_one(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`/sla report acme 2025-12` (before the install) or `globex 2026-06` (after globex left on
+    May 10) answered a report of zeros, "allowance 0/2", as a month not yet begun would: it is
+    refused saying when the client was one; its months and all clients' are answered."""
+    h = services(sessions)  # installed on Jan 1 2026
+    left = h.catalog.model_copy(
+        update={
+            "clients": [c for c in h.catalog.clients if c.id != "globex"],
+            "servers": [s for s in h.catalog.servers if s.client != "globex"],
+        }
+    )
+    with sessions.begin() as session:
+        sync_catalog(session, left, now=paris(5, 10, 12))
+    h.clock.now = paris(8, 3, 10)
+    service = ReportService(sessions, left, Messages("en"), clock=h.clock)
+    asked = Actor("U01BBB", "/sla report")
+    for text, month, period in [
+        ("acme 2025-12", "December 2025", "from 2026-01-01"),
+        ("GLOBEX 2026-06", "June 2026", "from 2026-01-01 to 2026-05-10"),
+    ]:
+        with pytest.raises(UserFacingError) as refused:
+            service.answer(asked, parse_report(text), channel_id=None)
+        assert (refused.value.key, refused.value.values) == (
+            "report.not_a_client_then",
+            {"client": text.split()[0].lower(), "month": month, "period": period},
+        )
+    for text in ["acme 2026-01", "globex 2026-05", "2026-06", "2025-12"]:
+        assert "*SLA report" in service.answer(asked, parse_report(text), channel_id=None).text

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Catalog
@@ -85,15 +85,7 @@ def build_month_report(
     if client_id is not None:
         query = query.where(Client.id == client_id)
     else:
-        called = select(Ticket.client_id).where(
-            Ticket.called_at >= start, Ticket.called_at < end, Ticket.registered_at <= now
-        )
-        # The clients of the catalog during the month (not those added after it: a new
-        # installation has no report of the month before), and any with a call in it.
-        present = or_(Client.removed_at.is_(None), Client.removed_at >= start)
-        query = query.where(
-            or_(and_(Client.added_at < end, Client.added_at <= now, present), Client.id.in_(called))
-        )
+        query = query.where(_client_in(start, end, now))
     credits = _CreditBook(session, catalog, now)
     clients = tuple(
         _client_report(session, catalog, row, year, month, now, credits)
@@ -110,6 +102,25 @@ def build_month_report(
         credit_cap=catalog.policy.credit_cap,
         clients=clients,
     )
+
+
+def was_client(
+    session: Session, catalog: Catalog, client_id: str, year: int, month: int, *, now: datetime
+) -> bool:
+    """Whether the report of all clients of the month, read at `now`, lists `client_id`."""
+    start, end = month_bounds(year, month, catalog.zone)
+    listed = select(Client.id).where(Client.id == client_id, _client_in(start, end, now))
+    return session.scalar(listed) is not None
+
+
+def _client_in(start: datetime, end: datetime, now: datetime) -> ColumnElement[bool]:
+    """The clients of the catalog during [start, end) (not those added after it: a new
+    installation has no report of the month before), and any with a call in it."""
+    called = select(Ticket.client_id).where(
+        Ticket.called_at >= start, Ticket.called_at < end, Ticket.registered_at <= now
+    )
+    present = or_(Client.removed_at.is_(None), Client.removed_at >= start)
+    return or_(and_(Client.added_at < end, Client.added_at <= now, present), Client.id.in_(called))
 
 
 def month_credit_lines(

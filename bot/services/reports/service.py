@@ -13,6 +13,7 @@ from bot.services.base import Service
 from bot.services.reports.build import (
     build_month_report,
     find_client,
+    was_client,
 )
 from bot.services.reports.formats import (
     to_slack,
@@ -106,6 +107,8 @@ class ReportService(Service):
         year, month = request.month or current
         if (year, month) > current:  # nothing has happened yet: all zeros would mislead
             raise UserFacingError("report.future_month", month=self._messages.month(year, month))
+        if request.client is not None:
+            self._require_client_then(request.client, year, month, now)
         report = self.build(year, month, client=request.client)
         text, blocks = to_slack(report, self._messages)
         if not request.public:
@@ -126,6 +129,32 @@ class ReportService(Service):
             self._messages.get(
                 "report.posted", month=self._messages.month(report.year, report.month)
             )
+        )
+
+    def _require_client_then(self, text: str, year: int, month: int, now: datetime) -> None:
+        """UserFacingError unless client `text` was one during the month (or called in it):
+        a report of zeros for a month before it came or after it left would mislead."""
+        with reading(self._sessions) as session:
+            client_id = find_client(session, text)
+            if was_client(session, self.catalog, client_id, year, month, now=now):
+                return
+            client = session.get_one(Client, client_id)
+            since, until = client.added_at, client.removed_at
+        zone = self.catalog.zone
+        period = (
+            self._messages.get("report.client_since", since=since.astimezone(zone).date())
+            if until is None
+            else self._messages.get(
+                "report.client_between",
+                since=since.astimezone(zone).date(),
+                until=until.astimezone(zone).date(),
+            )
+        )
+        raise UserFacingError(
+            "report.not_a_client_then",
+            client=client_id,
+            month=self._messages.month(year, month),
+            period=period,
         )
 
     def post_monthly_reports_if_due(self, now: datetime) -> list[str]:
