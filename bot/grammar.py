@@ -224,14 +224,20 @@ def parse_silence(raw: str) -> SilenceServer:
     if len(words) < 2:
         raise UserFacingError("usage.silence")
     server_id, duration_word, rest = _server_id(words[0]), words[1], words[2:]
-    try:
-        duration = parse_duration(duration_word)
-    except ValueError:
-        duration = None
+    duration = _duration(duration_word)
+    if duration is None and _duration(server_id) is not None:  # "2h acme-web-01": swapped
+        raise UserFacingError("usage.silence_order", duration=server_id, server=duration_word[:64])
     if duration is None or not MIN_SILENCE <= duration <= MAX_SILENCE:
         # Named: "30mn", "0m" or "8d" is the word to fix, not the whole command.
         raise UserFacingError("usage.silence_duration", value=duration_word[:40])
     return SilenceServer(server_id, duration, _free_text(rest))
+
+
+def _duration(word: str) -> timedelta | None:
+    try:
+        return parse_duration(word)
+    except ValueError:
+        return None
 
 
 def open_from_fields(server_id: str, kind_word: str, at: str | None, description: str) -> Open:

@@ -293,6 +293,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/sla silence <serveur> <durée> [raison…]` (de 1m à 7j, ex. `2h`)",
         "en": "Usage: `/sla silence <server> <duration> [reason…]` (1m to 7d, e.g. `2h`)",
     },
+    "usage.silence_order": {
+        "fr": ("Le serveur d'abord, puis la durée : `/sla silence {server} {duration} [raison…]`"),
+        "en": "The server first, then the duration: `/sla silence {server} {duration} [reason…]`",
+    },
     "usage.silence_duration": {
         "fr": (
             "`{value}` n'est pas une durée de silence : de 1m à 7j, ex. `30m`, `2h`, `1h30`, "

@@ -123,3 +123,14 @@ def test_a_credit_act_without_its_ticket_gets_the_usage(text: str) -> None:
     with pytest.raises(UserFacingError) as refused:
         parse_credit(text)
     assert refused.value.key == "usage.credit"
+
+
+def test_a_silence_with_its_duration_first_says_the_server_comes_first() -> None:
+    """`/sla silence 2h acme-web-01` called `acme-web-01` a bad duration: the words are
+    swapped, and the reply shows them in their order."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_silence("2h acme-web-01 reboot")
+    assert (refused.value.key, refused.value.values) == (
+        "usage.silence_order",
+        {"duration": "2h", "server": "acme-web-01"},
+    )
