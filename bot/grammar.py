@@ -225,6 +225,13 @@ def parse_silence(raw: str) -> SilenceServer:
         raise UserFacingError("usage.silence")
     server_id, duration_word, rest = _server_id(words[0]), words[1], words[2:]
     duration = _duration(duration_word)
+    # "1h 30m", "1h 30", "2 h": one duration typed with a space, not 1h and a reason "30m …"
+    # (the alerts back half an hour early). A second word that makes none with the first
+    # ("1h 5 servers down") is the reason's.
+    if rest and (duration is None or _duration(rest[0]) is not None or rest[0].isdigit()):
+        whole = _duration(duration_word + rest[0])
+        if whole is not None:
+            duration, rest = whole, rest[1:]
     if duration is None and _duration(server_id) is not None:  # "2h acme-web-01": swapped
         raise UserFacingError("usage.silence_order", duration=server_id, server=duration_word[:64])
     if duration is None or not MIN_SILENCE <= duration <= MAX_SILENCE:

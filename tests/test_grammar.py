@@ -1,5 +1,7 @@
 """The grammar of `/intervention` and `/sla`, parsed without a database."""
 
+from datetime import timedelta
+
 import pytest
 
 from bot.config import parse_duration
@@ -134,3 +136,24 @@ def test_a_silence_with_its_duration_first_says_the_server_comes_first() -> None
         "usage.silence_order",
         {"duration": "2h", "server": "acme-web-01"},
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes", "reason"),
+    [
+        ("1h 30m reboot", 90, "reboot"),
+        ("1h 30 reboot", 90, "reboot"),
+        ("2 h reboot", 120, "reboot"),
+        ("1j 2h", 26 * 60, ""),
+        ("1h 5 servers down", 60, "5 servers down"),
+        ("2h 30m2h", 120, "30m2h"),
+    ],
+)
+def test_a_silence_duration_typed_with_a_space_is_read_whole(
+    text: str, minutes: int, reason: str
+) -> None:
+    """`/sla silence acme-web-01 1h 30m reboot` silenced for 1h with the reason "30m reboot":
+    the alerts came back half an hour early. A duration split by a space is read whole when the
+    two words make one; otherwise the second word is the reason's."""
+    parsed = parse_silence(f"acme-web-01 {text}")
+    assert (parsed.duration, parsed.reason) == (timedelta(minutes=minutes), reason)
