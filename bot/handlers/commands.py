@@ -116,7 +116,10 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
     # Any whitespace separates the words, as in `/intervention`: a tab, or the no-break space
     # that macOS types with Option held. The rest goes to its parser as Slack sent it: each
     # decodes Slack's entities once (decoded twice, a typed "&lt;" would become "<").
-    word, rest = (*raw.split(maxsplit=1), "", "")[:2]
+    words = raw.split(maxsplit=1)
+    while words and not clean(words[0]):  # only invisible characters (a zero-width space)
+        words = words[1].split(maxsplit=1) if len(words) > 1 else []
+    word, rest = (*words, "", "")[:2]
     word = clean(word).lower() or "help"
     if word == "help":
         return Reply(context.messages.get("help.sla"))

@@ -101,3 +101,18 @@ def test_every_command_text_gets_a_safe_reply(
     assert reply["text"]
     assert "Internal error" not in reply["text"], (name, text)
     assert "<" not in MENTION.sub("", shown), (name, text, shown)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("/sla", "status acme"), ("/sla", "silence 2h acme-web-01"), ("/intervention", "list")],
+)
+def test_a_word_of_invisible_characters_before_the_verb_does_not_hide_it(
+    context: HandlerContext, name: str, text: str
+) -> None:
+    """A zero-width space pasted before the command, then a space: the same answer as
+    without it, not the help."""
+    plain = asyncio.run(answer(context, name, text, TECH))
+    assert plain["text"] != asyncio.run(answer(context, name, "help", TECH))["text"]
+    for invisible in ("\u200b ", "\u200b\u200e \u00a0"):
+        assert asyncio.run(answer(context, name, invisible + text, TECH)) == plain
