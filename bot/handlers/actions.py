@@ -98,7 +98,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             await ack()
             return
         except Exception as error:  # shown in the modal; render_error logs bugs
-            message = render_error(error, context.messages)
+            message = render_error(error, context.messages, plain=True)
             await ack(response_action="errors", errors={UPDATE_BLOCK: message})
             return
         await ack()

@@ -100,7 +100,8 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         except Exception as error:  # shown in the modal by the field at fault (bugs logged)
             block = _block_of(getattr(error, "key", ""))
             await ack(
-                response_action="errors", errors={block: render_error(error, context.messages)}
+                response_action="errors",
+                errors={block: render_error(error, context.messages, plain=True)},
             )
             return
         await ack()

@@ -16,11 +16,15 @@ from bot.storage.database import is_transient
 logger = logging.getLogger(__name__)
 
 
-def render_error(error: Exception, messages: Messages) -> str:
-    """The reply for `error`: a UserFacingError's own text, a generic one for anything else."""
+def render_error(error: Exception, messages: Messages, *, plain: bool = False) -> str:
+    """The reply for `error`: a UserFacingError's own text, a generic one for anything else.
+    `plain`: for a modal's errors, which Slack shows as plain text, where an escape would show
+    as typed (`&amp;`) rather than as what the user wrote."""
     if isinstance(error, UserFacingError):
-        # Values often echo user input: escaped here, once, for every error.
-        values = {k: escape(v) if isinstance(v, str) else v for k, v in error.values.items()}
+        # Values often echo user input: escaped here, once, for every error a message shows.
+        values = {
+            k: escape(v) if isinstance(v, str) and not plain else v for k, v in error.values.items()
+        }
         return messages.get(error.key, **values)
     if is_transient(error):  # not a bug: the user is to try again, not to call for help
         logger.warning("command failed: database unavailable: %s", error)

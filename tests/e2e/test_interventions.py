@@ -12,7 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, Message, ResponsePost, parse_blocks
-from bot.slack.ids import Action
+from bot.slack.ids import (
+    OPEN_AT_BLOCK,
+    OPEN_DESCRIPTION_BLOCK,
+    OPEN_INPUT,
+    OPEN_KIND_BLOCK,
+    OPEN_SERVER_BLOCK,
+    Action,
+    View,
+)
 from bot.storage.models import AuditEvent, Clock, Scope, Ticket, TicketStatus
 from bot.storage.probes import add_outage
 from tests.plugins.bot import (
@@ -683,8 +691,6 @@ def test_a_button_or_modal_naming_no_ticket_is_answered_not_crashed(
 ) -> None:
     """Slack sends back what the bot wrote; anything else (a forged or garbled payload) gets a
     plain answer, not "Internal error" nor an HTTP 500 that Slack shows as a connection error."""
-    from bot.slack.ids import View
-
     bad = "This button or form names nothing the bot can read: use the `/intervention` command"
     bad += " instead."
     click = bot.slack.send_block_action(Action.CLAIM, user_id=TECH, channel_id=ALERTS, value=value)
@@ -703,11 +709,42 @@ def test_a_button_or_modal_naming_no_ticket_is_answered_not_crashed(
     assert opened.json()["errors"] == {"open_description": bad}
 
 
+def test_a_modal_s_error_shows_what_was_typed_not_its_escape(bot: RunningBot) -> None:
+    """Slack shows a modal's errors as plain text: `&` typed in a field is echoed as `&`, not
+    as the `&amp;` a message would need."""
+    bot.clock.set(FRIDAY_4PM)
+    with bot.sessions.begin() as session:
+        outage = add_outage(
+            session,
+            "acme-web-01",
+            started_at=FRIDAY_4PM - timedelta(minutes=5),
+            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
+        )
+        session.flush()
+        outage_id = outage.id
+
+    def typed(value: str) -> dict[str, dict[str, str]]:
+        return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}
+
+    values = {
+        OPEN_SERVER_BLOCK: typed("acme-web-01"),
+        OPEN_KIND_BLOCK: {
+            OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
+        },
+        OPEN_AT_BLOCK: typed("15h & <30>"),
+        OPEN_DESCRIPTION_BLOCK: typed("site down"),
+    }
+    answer = bot.slack.send_view_submission(
+        View.OPEN_INTERVENTION, values, user_id=TECH, private_metadata=str(outage_id)
+    )
+    assert answer.json()["errors"] == {
+        OPEN_AT_BLOCK: "Unreadable call time `15h & <30>`: write HH:MM or an ISO-8601 instant."
+    }
+
+
 def test_an_outsider_s_update_modal_is_refused_whatever_its_text(bot: RunningBot) -> None:
     """A blank update from an outsider used to be asked for text, and no refusal recorded; a
     technician's blank one is still asked for text."""
-    from bot.slack.ids import View
-
     bot.command("open acme-web-01 secours down")
     blank = {"update_text": {"text": {"type": "plain_text_input", "value": "  "}}}
     for user, expected in (
