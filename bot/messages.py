@@ -1115,8 +1115,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "Try again in a moment.",
     },
     "error.bad_payload": {
-        "fr": "Ce bouton ou ce formulaire ne désigne aucun ticket que le bot sache lire : "
-        "passez par la commande `/intervention`.",
+        "fr": "Ce bouton ou ce formulaire ne désigne rien que le bot sache lire : passez par la "
+        "commande `/intervention`.",
         "en": "This button or form names nothing the bot can read: use the `/intervention` "
         "command instead.",
     },

@@ -190,3 +190,13 @@ def test_the_french_says_relance_only_of_a_nudge() -> None:
     "repart", it is not "relancé"."""
     text = Messages("fr").get("ticket.claimed_paused", since="09:10", reason="disque", id=8)
     assert text.endswith("`/intervention resume 8` le fait repartir.")
+
+
+def test_the_french_answer_to_a_garbled_button_speaks_of_no_ticket() -> None:
+    """The answer to a button or modal whose payload is unreadable serves an outage's buttons
+    (Acknowledge, Silence 1h, Open intervention) as much as a ticket's: French says it names
+    nothing readable, as English does, not "aucun ticket"."""
+    assert Messages("fr").get("error.bad_payload") == (
+        "Ce bouton ou ce formulaire ne désigne rien que le bot sache lire : passez par la "
+        "commande `/intervention`."
+    )
