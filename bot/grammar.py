@@ -1,8 +1,9 @@
 """The strict grammar of `/intervention` and `/sla` (see shared/DOMAIN.md), as pure parsing.
 
 Every rejection is a UserFacingError naming what was wrong; nothing here touches the database.
-Free text is kept as the user meant it (Slack's `&lt;` `&gt;` `&amp;` decoded, control
-characters dropped) and must be escaped again wherever it is shown.
+Free text is kept as the user meant it (Slack's `&lt;` `&gt;` `&amp;` decoded in a command,
+not in a modal's fields, which come as typed; control characters dropped) and must be escaped
+again wherever it is shown.
 """
 
 import re
@@ -80,8 +81,14 @@ _TEXT_OPTIONAL = ("resolve", "quote", "refuse")
 
 
 def clean(text: str) -> str:
-    """Decode Slack's entities and drop control and direction-override characters."""
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """A command's text: Slack's entities decoded, control and direction-override characters
+    dropped."""
+    return typed(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+def typed(text: str) -> str:
+    """A modal field's text: Slack sends it as typed, entities and all (`&lt;` is what was
+    written), so only control and direction-override characters are dropped."""
     return _CONTROL.sub("", text).strip()
 
 
@@ -249,15 +256,15 @@ def _duration(word: str) -> timedelta | None:
 
 def open_from_fields(server_id: str, kind_word: str, at: str | None, description: str) -> Open:
     """An `Open` from the fields of the Open intervention modal, with the command's rules."""
-    server_id = _server_id(clean(server_id))
+    server_id = _server_id(typed(server_id))
     try:
         kind = parse_kind(kind_word)
     except ValueError:
         raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
-    text = _free_text(clean(description).split())
+    text = _free_text(typed(description).split())
     if not text:
         raise UserFacingError("modal.open.no_description")
-    at_text = clean(at) if at is not None else ""
+    at_text = typed(at) if at is not None else ""
     return Open(server_id, kind, at_text or None, text)
 
 

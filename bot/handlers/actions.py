@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UserFacingError
-from bot.grammar import MAX_FREE_TEXT, clean
+from bot.grammar import MAX_FREE_TEXT, typed
 from bot.handlers.budget import answer_within, in_background
 from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
@@ -86,7 +86,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             actor = Actor(body["user"]["id"], f"[modal] update INT-{ticket_id}")
             # An outsider is refused (and audited) whatever was typed; then the text is read.
             await require_technician(context, actor, "update", ticket_id=ticket_id)
-            text = clean(value)
+            text = typed(value)
             if not text or len(text) > MAX_FREE_TEXT:
                 key = "modal.update.empty" if not text else "usage.text_too_long"
                 raise UserFacingError(key, limit=MAX_FREE_TEXT)

@@ -742,6 +742,46 @@ def test_a_modal_s_error_shows_what_was_typed_not_its_escape(bot: RunningBot) ->
     }
 
 
+def test_text_typed_in_a_modal_is_kept_as_typed_not_decoded(bot: RunningBot) -> None:
+    """Slack encodes `&`, `<` and `>` in a command's text, not in a modal's fields: an update
+    or a description explaining `&lt;br&gt;` to the client keeps it, not `<br>`."""
+    bot.clock.set(FRIDAY_4PM)
+    with bot.sessions.begin() as session:
+        outage_id = add_outage(
+            session,
+            "acme-web-01",
+            started_at=FRIDAY_4PM - timedelta(minutes=5),
+            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
+        ).id
+
+    def typed(value: str) -> dict[str, dict[str, str]]:
+        return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}
+
+    fields = {
+        OPEN_SERVER_BLOCK: typed("acme-web-01"),
+        OPEN_KIND_BLOCK: {
+            OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
+        },
+        OPEN_AT_BLOCK: typed("15:55"),
+        OPEN_DESCRIPTION_BLOCK: typed("page shows &lt;br&gt;"),
+    }
+    opened = bot.slack.send_view_submission(
+        View.OPEN_INTERVENTION, fields, user_id=TECH, private_metadata=str(outage_id)
+    )
+    assert opened.body == ""
+    update = {"update_text": {"text": {"type": "plain_text_input", "value": "write &amp; not &"}}}
+    updated = bot.slack.send_view_submission(
+        View.UPDATE, update, user_id=TECH, private_metadata="1"
+    )
+    assert updated.body == ""
+    with bot.sessions() as session:
+        assert session.scalars(select(Ticket.description)).one() == "page shows &lt;br&gt;"
+        details = session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "ticket.updated")
+        ).one()
+    assert details["text"] == "write &amp; not &"
+
+
 def test_an_outsider_s_update_modal_is_refused_whatever_its_text(bot: RunningBot) -> None:
     """A blank update from an outsider used to be asked for text, and no refusal recorded; a
     technician's blank one is still asked for text."""
