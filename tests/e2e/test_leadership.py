@@ -13,6 +13,7 @@ from tests.e2e.processes import ALERTS, ONCALL, TECH, BotProcess, fast_workspace
 from tests.plugins.db import PostgresDatabases
 
 
+@pytest.mark.long
 @pytest.mark.postgres
 def test_one_leader_no_duplicates_and_takeover_within_30_s(
     slack: EmulatorThread, tmp_path: Path, postgres: PostgresDatabases, postgres_template: str

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import selectinload
@@ -30,6 +31,7 @@ KILLS = int(os.environ.get("SUPPORTBOT_TEST_RESTART_KILLS", "10"))
 RUN_FOR = 200.0  # seconds: past the GTR breach (180 s) and the third nudge (180 s)
 
 
+@pytest.mark.long
 def test_reminders_survive_random_sigkills(slack: EmulatorThread, tmp_path: Path) -> None:
     """10 SIGKILLs over 200 s: each reminder at most once (bounded), late only after downtime."""
     catalog_path = fast_workspace(slack, tmp_path)

@@ -84,6 +84,7 @@ def check_threads(slack: EmulatorThread, channels: int, threads: int, per_thread
         assert [r.text for r in replies] == [f"{thread} #{seq}" for seq in range(1, per_thread)]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_429_storm_delivers_everything_once_in_order_never_early(
     slack: EmulatorThread, sessions: sessionmaker[Session], database_url: URL
