@@ -38,7 +38,6 @@ from bot.sla.nudges import (
     Snooze,
     current_nudges,
     due_nudge,
-    latest_nudge,
     nudge_key,
     plan_nudges,
 )
@@ -81,7 +80,6 @@ __all__ = [
     "due_nudge",
     "due_warning",
     "due_warnings",
-    "latest_nudge",
     "month_bounds",
     "month_credits",
     "month_of",

@@ -10,10 +10,10 @@ fall strictly between R and U to U. Each nudge's key holds its due instant, so r
 the same facts gives the same keys, and a later snooze never rewrites nudges already due.
 
 Only the most recent due nudge is ever sent: older unsent ones are superseded rather than sent
-in a burst after downtime. So the reminders sweep asks `latest_nudge`, which starts from the
-last client update (the period and the miss count restart there) and steps over a run of
-periods with nothing in between at once: its cost does not grow with the ticket's age, where
-`plan_nudges` lists every nudge since the claim.
+in a burst after downtime. So the reminders sweep asks `current_nudges` for the latest, which
+starts from the last client update (the period and the miss count restart there) and steps
+over a run of periods with nothing in between at once: its cost does not grow with the
+ticket's age, where `plan_nudges` lists every nudge since the claim.
 """
 
 from collections.abc import Collection, Sequence
@@ -236,34 +236,6 @@ def current_nudges(
         for missed, due_at in enumerate(due_at_list, start=first)
     )
     return NudgePlan(due, next_at, count)
-
-
-def latest_nudge(
-    ticket_ref: str,
-    claimed_at: datetime,
-    update_every: timedelta,
-    now: datetime,
-    *,
-    updates: Sequence[datetime] = (),
-    waits: Sequence[Pause] = (),
-    snoozes: Sequence[Snooze] = (),
-    closed_at: datetime | None = None,
-    calendar: Calendar | None = None,
-) -> NudgePlan:
-    """`current_nudges` with `latest`: `due` holds the latest nudge due since the last client
-    update, if any."""
-    return current_nudges(
-        ticket_ref,
-        claimed_at,
-        update_every,
-        now,
-        updates=updates,
-        waits=waits,
-        snoozes=snoozes,
-        closed_at=closed_at,
-        calendar=calendar,
-        latest=True,
-    )
 
 
 def due_nudge(

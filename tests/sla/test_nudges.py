@@ -13,7 +13,6 @@ from bot.sla import (
     Snooze,
     current_nudges,
     due_nudge,
-    latest_nudge,
     plan_nudges,
 )
 from tests.sla.calendars import ALWAYS, BUSINESS, DAILY_09_19, paris
@@ -123,7 +122,9 @@ def test_update_every_must_be_positive() -> None:
 def test_update_every_must_be_positive_for_the_latest_nudge_too() -> None:
     """Even for a ticket whose last update came after it closed, which owes no nudge."""
     with pytest.raises(ValueError, match="longer than zero"):
-        latest_nudge(REF, utc(10), timedelta(0), utc(12), updates=[utc(11)], closed_at=utc(11))
+        current_nudges(
+            REF, utc(10), timedelta(0), utc(12), updates=[utc(11)], closed_at=utc(11), latest=True
+        )
 
 
 @pytest.mark.parametrize(
@@ -142,7 +143,7 @@ def test_a_ticket_claimed_a_year_ago_and_never_updated_gets_the_right_latest_nud
     """Claimed 2025-11-27 10:00 UTC, swept at 2026-11-27 10:30: the latest nudge is the one
     the full plan ends with, with as many missed, and the same next one."""
     claimed, now = utc(10, day=27) - timedelta(days=365), utc(10, 30)
-    plan = latest_nudge(REF, claimed, EVERY, now, calendar=calendar)
+    plan = current_nudges(REF, claimed, EVERY, now, calendar=calendar, latest=True)
     full = plan_nudges(REF, claimed, EVERY, now, calendar=calendar)
     assert plan.due == full.due[-1:]
     assert (plan.due[0].due_at, plan.due[0].missed, plan.missed) == (latest, missed, missed)
@@ -205,5 +206,5 @@ def test_the_current_and_latest_nudges_are_those_of_the_full_plan(
     full = plan_nudges(REF, claimed, every, now, **facts)
     expected = since_last_update(full, claimed, updates, now)
     assert current_nudges(REF, claimed, every, now, **facts) == expected
-    latest = latest_nudge(REF, claimed, every, now, **facts)
+    latest = current_nudges(REF, claimed, every, now, **facts, latest=True)
     assert latest == NudgePlan(expected.due[-1:], expected.next_at, expected.missed)
