@@ -16,6 +16,8 @@ from bot.sla import TicketKind, parse_kind
 
 MAX_TEXT = 3000  # a whole command
 MAX_FREE_TEXT = 2000  # a description, update, reason or note
+MIN_SNOOZE = timedelta(minutes=1)  # as the usage says: 1m to 7d
+MAX_SNOOZE = timedelta(days=7)
 
 _TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
@@ -135,14 +137,14 @@ def parse_intervention(raw: str) -> InterventionCommand:
             raise UserFacingError("usage.reassign")
         return Reassign(ticket_id, match.group(1))
     if verb == "snooze":
-        if len(rest) != 1:
+        if not rest:
             raise UserFacingError("usage.snooze")
-        try:
-            duration = parse_duration(rest[0])
-        except ValueError:
-            raise UserFacingError("usage.snooze") from None
-        if not timedelta(0) < duration <= timedelta(days=7):
-            raise UserFacingError("usage.snooze")
+        # The rest is the duration, spaces and all ("1h 30m", "2 h"): a snooze takes no text.
+        # Named when wrong: "30mn", "45s" or "8d" is the word to fix, not the whole command.
+        typed_duration = " ".join(rest)
+        duration = _duration(typed_duration)
+        if duration is None or not MIN_SNOOZE <= duration <= MAX_SNOOZE:
+            raise UserFacingError("usage.snooze_duration", value=typed_duration[:40])
         return Snooze(ticket_id, duration)
     text = _free_text(rest)
     if verb in _TEXT_REQUIRED and not text:

@@ -640,6 +640,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/intervention snooze <ticket> <durée>` (de 1m à 7j, ex. `30m`, `2h`)",
         "en": "Usage: `/intervention snooze <ticket> <duration>` (1m to 7d, e.g. `30m`, `2h`)",
     },
+    "usage.snooze_duration": {
+        "fr": (
+            "`{value}` n'est pas une durée de relance : de 1m à 7j, ex. `30m`, `2h`, `1h30`, "
+            "`1j`. Usage : `/intervention snooze <ticket> <durée>`"
+        ),
+        "en": (
+            "`{value}` is not a snooze duration: 1m to 7d, e.g. `30m`, `2h`, `1h30`, `1d`. "
+            "Usage: `/intervention snooze <ticket> <duration>`"
+        ),
+    },
     "usage.list": {
         "fr": "Usage : `/intervention list [mine|open|<client>]`",
         "en": "Usage: `/intervention list [mine|open|<client>]`",

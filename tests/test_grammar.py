@@ -9,6 +9,7 @@ from bot.errors import UserFacingError
 from bot.grammar import (
     Open,
     ReportRequest,
+    Snooze,
     TicketAct,
     parse_credit,
     parse_intervention,
@@ -157,3 +158,30 @@ def test_a_silence_duration_typed_with_a_space_is_read_whole(
     two words make one; otherwise the second word is the reason's."""
     parsed = parse_silence(f"acme-web-01 {text}")
     assert (parsed.duration, parsed.reason) == (timedelta(minutes=minutes), reason)
+
+
+@pytest.mark.parametrize("duration", ["30mn", "0m", "45s", "8d", "-5m", "2heures", "30 min"])
+def test_a_snooze_of_a_bad_duration_is_refused_naming_it(duration: str) -> None:
+    """`/intervention snooze 42 30mn` answered with the usage alone, and `45s` was taken
+    though the usage says 1m to 7d: the reply names the word, and the bounds hold."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention(f"snooze 42 {duration}")
+    assert (refused.value.key, refused.value.values) == (
+        "usage.snooze_duration",
+        {"value": duration},
+    )
+
+
+@pytest.mark.parametrize(
+    ("duration", "minutes"),
+    [("1h 30m", 90), ("1h 30", 90), ("2 h", 120), ("1m", 1), ("7j", 7 * 1440)],
+)
+def test_a_snooze_duration_typed_with_a_space_is_read_whole(duration: str, minutes: int) -> None:
+    """`/intervention snooze 42 1h 30m`, as `/sla silence` reads it, not a usage error."""
+    assert parse_intervention(f"snooze INT-42 {duration}") == Snooze(42, timedelta(minutes=minutes))
+
+
+def test_a_snooze_without_its_duration_gets_the_usage() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention("snooze 42")
+    assert refused.value.key == "usage.snooze"
