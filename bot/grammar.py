@@ -21,6 +21,9 @@ MAX_SNOOZE = timedelta(days=7)
 
 _TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
+# A mention as Slack sends it (`<@U…|bob>`, `<#C…|alerts>`, `<!subteam^S…|@techs>`), for
+# a refusal to show it by its name, as the technician saw it.
+_MENTION = re.compile(r"<([@#!])[^|>]*\|([^>]+)>")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # The `--at` flag in any case ("--AT", caps lock on), and as phones and macOS turn a typed "--"
 # into a dash ("—at", "–at"); with its time glued to it ("--at09:30", a space forgotten), it is
@@ -132,9 +135,12 @@ def parse_intervention(raw: str) -> InterventionCommand:
             raise UserFacingError(f"usage.{verb}")
         return TicketAct(verb, ticket_id)
     if verb == "reassign":
-        match = _USER.fullmatch(rest[0]) if len(rest) == 1 else None
-        if match is None:
+        if not rest:
             raise UserFacingError("usage.reassign")
+        match = _USER.fullmatch(rest[0]) if len(rest) == 1 else None
+        if match is None:  # "@bob" typed, not picked; a user group; two users
+            shown = _MENTION.sub(_as_shown, " ".join(rest))
+            raise UserFacingError("usage.reassign_user", value=shown[:64])
         return Reassign(ticket_id, match.group(1))
     if verb == "snooze":
         if not rest:
@@ -182,6 +188,11 @@ def _parse_open(args: list[str]) -> Open:
 def _at_flag(match: re.Match[str]) -> str:
     """`--at` as the grammar reads it; `--at=` when the time follows without a space."""
     return "--at=" if match.group(1).isdigit() else "--at"
+
+
+def _as_shown(match: re.Match[str]) -> str:
+    sigil, name = match.group(1), match.group(2)
+    return name if sigil == "!" or name.startswith(sigil) else sigil + name
 
 
 def _server_id(word: str) -> str:

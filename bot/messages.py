@@ -628,6 +628,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/intervention reassign <ticket> <@utilisateur>`",
         "en": "Usage: `/intervention reassign <ticket> <@user>`",
     },
+    "usage.reassign_user": {
+        "fr": (
+            "`{value}` n'est pas un utilisateur : mentionnez un seul technicien (tapez `@` et "
+            "choisissez-le dans la liste). Usage : `/intervention reassign <ticket> <@utilisateur>`"
+        ),
+        "en": (
+            "`{value}` is not a user: mention one technician (type `@` and pick them from the "
+            "list). Usage: `/intervention reassign <ticket> <@user>`"
+        ),
+    },
     "usage.quote": {
         "fr": "Usage : `/intervention quote <ticket> [note…]`",
         "en": "Usage: `/intervention quote <ticket> [note…]`",

@@ -8,6 +8,7 @@ from bot.config import parse_duration
 from bot.errors import UserFacingError
 from bot.grammar import (
     Open,
+    Reassign,
     ReportRequest,
     Snooze,
     TicketAct,
@@ -185,3 +186,32 @@ def test_a_snooze_without_its_duration_gets_the_usage() -> None:
     with pytest.raises(UserFacingError) as refused:
         parse_intervention("snooze 42")
     assert refused.value.key == "usage.snooze"
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        ("@bob", "@bob"),  # typed, not picked from Slack's list: no user id
+        ("<!subteam^S0123ABC|@techs>", "@techs"),  # a user group: one person takes a ticket
+        ("<#C0123ABC|alerts>", "#alerts"),
+        ("<@U01AAA> <@U02BBB>", "<@U01AAA> <@U02BBB>"),
+        ("bob", "bob"),
+    ],
+)
+def test_a_reassign_to_no_one_user_is_refused_naming_the_word(target: str, named: str) -> None:
+    """`/intervention reassign 42 @techs` answered with the bare usage: the reply names what
+    was given instead of one user, as Slack shows it (a group or channel by its name)."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention(f"reassign 42 {target}")
+    assert (refused.value.key, refused.value.values) == ("usage.reassign_user", {"value": named})
+
+
+@pytest.mark.parametrize("target", ["<@U01AAA>", "<@U01AAA|bob>", "<@W01AAA|bob.smith>"])
+def test_a_reassign_reads_a_mention_with_or_without_its_name(target: str) -> None:
+    assert parse_intervention(f"reassign INT-42 {target}") == Reassign(42, target[2:8])
+
+
+def test_a_reassign_without_its_user_gets_the_usage() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention("reassign 42")
+    assert refused.value.key == "usage.reassign"
