@@ -161,6 +161,10 @@ def parse_intervention(raw: str) -> InterventionCommand:
 def _parse_open(args: list[str]) -> Open:
     if len(args) < 2:
         raise UserFacingError("usage.open")
+    if any(_AT_FLAG.match(word) for word in args[:2]):  # not an unknown server or kind "--at"
+        raise UserFacingError("usage.at_after_kind")
+    if _is_kind(args[0]) and not _is_kind(args[1]):  # "open secours acme-web-01": swapped
+        raise UserFacingError("usage.open_order", kind=args[0][:40], server=args[1][:64])
     server_id, kind_word = _server_id(args[0]), args[1]
     rest = [_AT_FLAG.sub(_at_flag, word, count=1) for word in args[2:]]
     try:
@@ -183,6 +187,14 @@ def _parse_open(args: list[str]) -> Open:
     if not description:
         raise UserFacingError("usage.open")
     return Open(server_id, kind, at, description)
+
+
+def _is_kind(word: str) -> bool:
+    try:
+        parse_kind(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _at_flag(match: re.Match[str]) -> str:

@@ -600,6 +600,24 @@ CATALOG: dict[str, dict[Language, str]] = {
             "`/intervention open <server> <kind> --at HH:MM <description…>`."
         ),
     },
+    "usage.at_after_kind": {
+        "fr": (
+            "`--at` se place après le type : "
+            "`/intervention open <serveur> <type> --at HH:MM <description…>`."
+        ),
+        "en": (
+            "`--at` goes after the kind: "
+            "`/intervention open <server> <kind> --at HH:MM <description…>`."
+        ),
+    },
+    "usage.open_order": {
+        "fr": (
+            "Le serveur d'abord, puis le type : `/intervention open {server} {kind} <description…>`"
+        ),
+        "en": (
+            "The server first, then the kind: `/intervention open {server} {kind} <description…>`"
+        ),
+    },
     "usage.claim": {
         "fr": "Usage : `/intervention claim <ticket>`",
         "en": "Usage: `/intervention claim <ticket>`",

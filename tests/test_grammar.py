@@ -215,3 +215,32 @@ def test_a_reassign_without_its_user_gets_the_usage() -> None:
     with pytest.raises(UserFacingError) as refused:
         parse_intervention("reassign 42")
     assert refused.value.key == "usage.reassign"
+
+
+@pytest.mark.parametrize("kind", ["secours", "Matériel", "network"])
+def test_an_open_with_its_kind_first_says_the_server_comes_first(kind: str) -> None:
+    """`/intervention open secours acme-web-01 site down` called `acme-web-01` an unknown
+    kind: the words are swapped, and the reply shows them in their order."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention(f"open {kind} acme-web-01 site down")
+    assert (refused.value.key, refused.value.values) == (
+        "usage.open_order",
+        {"kind": kind, "server": "acme-web-01"},
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "acme-web-01 --at 09:30 secours site down",
+        "acme-web-01 --at=09:30 secours site down",
+        "acme-web-01 —at 09:30 secours site down",
+        "--at 09:30 acme-web-01 secours site down",
+    ],
+)
+def test_an_open_with_the_at_flag_before_its_kind_says_where_it_goes(text: str) -> None:
+    """`--at` before the kind was refused as an unknown kind (or server) `--at`: the reply
+    says it goes after the kind."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention(f"open {text}")
+    assert refused.value.key == "usage.at_after_kind"
