@@ -131,8 +131,8 @@ def parse_intervention(raw: str) -> InterventionCommand:
     ticket_id = parse_ticket(args[0])
     rest = args[1:]
     if verb in _REF_ONLY:
-        if rest:
-            raise UserFacingError(f"usage.{verb}")
+        if rest:  # "resume 42 client answered": the words too many, named
+            raise UserFacingError("usage.ticket_only", verb=verb, value=" ".join(rest)[:64])
         return TicketAct(verb, ticket_id)
     if verb == "reassign":
         if not rest:

@@ -630,6 +630,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/intervention resume <ticket>`",
         "en": "Usage: `/intervention resume <ticket>`",
     },
+    "usage.ticket_only": {
+        "fr": (
+            "Mots en trop : `{value}`. `{verb}` ne prend que le ticket : "
+            "`/intervention {verb} <ticket>` (un texte pour le client va dans `update`)."
+        ),
+        "en": (
+            "Too many words: `{value}`. `{verb}` takes only the ticket: "
+            "`/intervention {verb} <ticket>` (text for the client goes in `update`)."
+        ),
+    },
     "usage.update": {
         "fr": "Usage : `/intervention update <ticket> <texte…>`",
         "en": "Usage: `/intervention update <ticket> <text…>`",

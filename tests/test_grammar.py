@@ -244,3 +244,22 @@ def test_an_open_with_the_at_flag_before_its_kind_says_where_it_goes(text: str) 
     with pytest.raises(UserFacingError) as refused:
         parse_intervention(f"open {text}")
     assert refused.value.key == "usage.at_after_kind"
+
+
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        ("claim 42 43", "43"),
+        ("resume INT-42 client answered", "client answered"),
+        ("show 42 x", "x"),
+    ],
+)
+def test_words_after_the_ticket_of_a_verb_that_takes_none_are_named(text: str, extra: str) -> None:
+    """`/intervention resume 42 client answered` answered with the bare usage: the reply names
+    the words too many (a reason goes with `update`)."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention(text)
+    assert (refused.value.key, refused.value.values) == (
+        "usage.ticket_only",
+        {"verb": text.split()[0], "value": extra},
+    )
