@@ -236,10 +236,16 @@ def snoozed_until(ticket: StoredTicket, catalog: Catalog, snoozes: Sequence[Snoo
 
 
 def _nudge_calendar(ticket: StoredTicket, catalog: Catalog) -> Calendar | None:
-    """The calendar of the ticket's clock, whose open time its nudge periods count; None
+    """The calendar of the ticket's clock, whose open time its nudge periods count: the one
+    stored with the clock, which a later change of the level's calendar does not move (nor its
+    deadline). A ticket whose clocks were withdrawn (out of the forfait) has its level's; None
     (wall-clock time) for a level the catalog no longer has."""
+    kind = clock_for(TicketKind(ticket.kind))
+    stored = next((row.calendar for row in ticket.clocks if row.kind == kind.value), None)
+    if stored is not None:
+        return named_calendar(catalog, stored)
     try:
-        return calendar_for(catalog, ticket.level, clock_for(TicketKind(ticket.kind)))
+        return calendar_for(catalog, ticket.level, kind)
     except ValueError:
         return None
 

@@ -586,6 +586,32 @@ def test_nudges_of_a_business_hours_ticket_wait_for_the_calendar_to_open(world: 
     assert len(world.outbox("/nudge/")) == 4
 
 
+def test_nudges_follow_the_calendar_of_the_ticket_s_clock_after_its_level_moves(
+    world: World,
+) -> None:
+    """An 8 h GTR on business hours claimed Wednesday 17:30; then the catalog moves the level
+    to the 24/7 calendar (new tickets only: this one's clock keeps business hours, and its
+    deadline with it). Its nudges keep counting the open time of its clock: 18:30, then
+    Thursday 09:30, not every hour through the night."""
+    world.clock.at = datetime(2026, 11, 25, 17, 30, tzinfo=PARIS)
+    ticket = world.open("acme-web-01", TicketKind.MATERIEL)
+    world.tickets.claim(Actor(TECH), ticket)
+    moved = parse_catalog(
+        CATALOG.replace('gtr = "8h"\ncalendar = "business"', 'gtr = "8h"\ncalendar = "always"')
+    )
+    assert moved.levels["essentiel"].calendar == "always"
+    with world.sessions.begin() as session:
+        sync_catalog(session, moved, now=world.clock())
+    world.reminders = ReminderService(
+        world.sessions, moved, Messages("en"), clock=world.clock, late_after=timedelta(minutes=5)
+    )
+    world.sweep_until(datetime(2026, 11, 26, 9, 45, tzinfo=PARIS), step=timedelta(minutes=5))
+    assert [row.key for row in world.outbox("/nudge/")] == [
+        "INT-1/nudge/2026-11-25T17:30:00Z/dm",
+        "INT-1/nudge/2026-11-26T08:30:00Z/dm",
+    ]
+
+
 def claimed_and_updated_at_10_05(world: World) -> None:
     """A ticket opened and claimed at 10:00, its client told at 10:05: nudges from 11:05."""
     ticket = world.open("crit-db-01", TicketKind.SECOURS)
