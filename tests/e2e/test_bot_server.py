@@ -69,10 +69,7 @@ def test_a_slash_command_reaches_the_bot_over_socket_mode(
     running, loop = start_bot(slack, database_url, socket_mode=True)
     try:
         slack.wait_for_socket()
-        reply = slack.send_slash_command(
-            "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
-        )
-        assert "claim &lt;ticket&gt;" in reply.text
+        assert_answers_over_socket(slack)
     finally:
         stop_bot(running, loop)
 
@@ -90,10 +87,7 @@ def test_a_socket_mode_connection_gone_silent_is_replaced(
         assert slack.socket_connections == 0
         slack.wait_until(lambda: len(slack.calls_to("apps.connections.open")) == 2, timeout_s=60)
         slack.wait_for_socket()
-        reply = slack.send_slash_command(
-            "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
-        )
-        assert "claim &lt;ticket&gt;" in reply.text
+        assert_answers_over_socket(slack)
     finally:
         stop_bot(running, loop)
 
@@ -270,10 +264,7 @@ def test_socket_mode_asks_again_when_slack_is_busy_at_start(
         slack.wait_for_socket()
         slack.add_channel(ALERTS, name="alerts")
         slack.add_user(TECH)
-        reply = slack.send_slash_command(
-            "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
-        )
-        assert "claim &lt;ticket&gt;" in reply.text
+        assert_answers_over_socket(slack)
     finally:
         _stop_server(server, loop)
 
@@ -509,3 +500,11 @@ def test_the_probe_history_is_pruned_only_when_its_retention_is_set(
         assert job.name == "probe history pruning"
     finally:
         stop_bot(running, loop)
+
+
+def assert_answers_over_socket(slack: EmulatorThread) -> None:
+    """A slash command sent over the Socket Mode connection gets its answer there."""
+    reply = slack.send_slash_command(
+        "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
+    )
+    assert "claim &lt;ticket&gt;" in reply.text

@@ -15,7 +15,7 @@ from bot.services.views import Ranking, ticket_view
 from bot.sla import TicketKind
 from bot.storage.database import reading
 from bot.storage.open_tickets import OpenTicketCache
-from tests.services.history import TECH, open_ticket, paris, services
+from tests.services.history import TECH, History, open_ticket, paris, services
 
 
 def test_a_ticket_of_a_removed_client_is_listed_without_an_allowance(
@@ -24,13 +24,7 @@ def test_a_ticket_of_a_removed_client_is_listed_without_an_allowance(
     h = services(sessions)
     open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.SECOURS, "site down")
     open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
-    catalog = h.catalog.model_copy(
-        update={
-            "clients": [c for c in h.catalog.clients if c.id != "acme"],
-            "servers": [s for s in h.catalog.servers if s.client != "acme"],
-        }
-    )
-    tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+    tickets = without_acme(h, sessions)
     status = tickets.status(None).text
     assert status.splitlines()[0] == "2 tickets open"
     assert "INT-1" in status
@@ -131,13 +125,7 @@ def test_a_removed_client_with_tickets_can_still_be_named_to_list_them(
     h = services(sessions)
     open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.SECOURS, "site down")
     open_ticket(h, paris(11, 2, 10), "globex-db-01", TicketKind.MATERIEL, "disk")
-    catalog = h.catalog.model_copy(
-        update={
-            "clients": [c for c in h.catalog.clients if c.id != "acme"],
-            "servers": [s for s in h.catalog.servers if s.client != "acme"],
-        }
-    )
-    tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+    tickets = without_acme(h, sessions)
     listed = tickets.list_tickets("ACME", user_id=TECH.user_id).text.splitlines()
     assert listed[0] == "1 ticket open for ACME SARL"
     assert listed[1].startswith("*INT-1*")
@@ -148,3 +136,14 @@ def test_a_removed_client_with_tickets_can_still_be_named_to_list_them(
     with pytest.raises(UserFacingError) as unknown:
         tickets.list_tickets("initech", user_id=TECH.user_id)
     assert unknown.value.key == "list.unknown_client"
+
+
+def without_acme(h: History, sessions: sessionmaker[Session]) -> TicketService:
+    """The ticket service of a catalog ACME and its servers have left."""
+    catalog = h.catalog.model_copy(
+        update={
+            "clients": [c for c in h.catalog.clients if c.id != "acme"],
+            "servers": [s for s in h.catalog.servers if s.client != "acme"],
+        }
+    )
+    return TicketService(sessions, catalog, Messages("en"), clock=h.clock)
