@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config.catalog import HttpProbe, IcmpProbe, ServerSpec, TcpProbe
 from bot.probes.http import HttpProber
 from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, Outcome
-from bot.probes.lookup import HostLookup, is_address
+from bot.probes.lookup import AddressInfo, HostLookup, is_address
 from bot.probes.result import NO_DETAILS, ProbeResult, ProbeSpec, probe_key
 from bot.probes.rollup import Bucket, HourlyRollups, Rollup
 from bot.probes.state import (
@@ -123,6 +123,7 @@ class ProbeEngine:
         http_ssl: ssl.SSLContext | bool = True,
         http_reuse: bool = False,
         flush_every: timedelta = timedelta(minutes=5),
+        getaddrinfo: Callable[..., AddressInfo] = socket.getaddrinfo,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -172,12 +173,13 @@ class ProbeEngine:
         self._pushed = 0
         self._sleep_until = float("inf")
         self._tasks: set[asyncio.Task[None]] = set()
-        # ICMP: host -> (its IPv4 addresses, expiry)
+        # ICMP: host -> (its addresses of one family, expiry)
         self._resolved: dict[str, tuple[tuple[str, ...], float]] = {}
         # Host names are looked up on threads of the probes' own, enough for every probe that
         # names its host: a name whose DNS does not answer queues no other (`lookup.py`).
         self._lookups = sum(_looks_up(probe) for probe in self._probes.values())
         self._lookup: HostLookup | None = None
+        self._getaddrinfo = getaddrinfo  # the resolver behind it (a test's names)
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._writer_wake = asyncio.Event()
@@ -255,7 +257,7 @@ class ProbeEngine:
             else:
                 if not self._pinger.privileged:
                     log.warning("no raw ICMP socket (not root?): using the unprivileged one")
-        self._lookup = HostLookup(self._lookups)
+        self._lookup = HostLookup(self._lookups, getaddrinfo=self._getaddrinfo)
         if any(isinstance(spec, HttpProbe) for spec in specs):
             self._http = HttpProber(
                 limit=self._concurrency,
@@ -519,8 +521,13 @@ class ProbeEngine:
         return self._pinger6
 
     async def _resolve(self, host: str) -> tuple[str, ...]:
-        """The IPv4 addresses of `host` (cached), in the resolver's order, or an IPv6 literal
-        as `ipaddress` writes it (as the socket reports its replies' source); raise OSError."""
+        """The addresses of `host` (cached), in the resolver's order: its IPv4 ones, else its
+        IPv6 ones, written as `ipaddress` does (as the socket reports its replies' source), or
+        an address literal so written; raise OSError.
+
+        One family, since a check's attempts go over one socket (`IcmpPinger.ping`). IPv4 when
+        the name has any, as before; a name with IPv6 addresses only (no A record) was looked
+        up for IPv4 alone and failed every check with `cannot resolve`, while it answered."""
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
@@ -532,9 +539,8 @@ class ProbeEngine:
         if cached is not None and cached[1] > loop.time():
             return cached[0]
         assert self._lookup is not None  # started
-        family, kind = socket.AF_INET, socket.SOCK_RAW
-        infos = await self._lookup.getaddrinfo(host, None, family=family, type=kind)
-        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        infos = await self._lookup.getaddrinfo(host, None, type=socket.SOCK_RAW)
+        addresses = _one_family(infos)
         self._resolved[host] = (addresses, loop.time() + RESOLVE_TTL_S)
         return addresses
 
@@ -722,6 +728,16 @@ def _looks_up(probe: _Probe) -> bool:
     if isinstance(probe.spec, HttpProbe):
         return not is_address(urlsplit(probe.spec.url).hostname or "")
     return not is_address(probe.host)
+
+
+def _one_family(infos: AddressInfo) -> tuple[str, ...]:
+    """The IPv4 addresses of a lookup, else its IPv6 ones; each once, in the resolver's order
+    (written by `inet_ntop`, as the socket reports its replies' source)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        addresses = [str(info[4][0]) for info in infos if info[0] == family]
+        if addresses:
+            return tuple(dict.fromkeys(addresses))
+    raise OSError("no IPv4 or IPv6 address")
 
 
 def _ipv4(host: str) -> str | None:

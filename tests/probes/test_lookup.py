@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.probes.engine import ProbeEngine
 from bot.probes.http import HttpProber
 from bot.probes.lookup import HostLookup
+from bot.probes.result import ProbeResult
 from bot.probes.tcp import probe_tcp
-from tests.probes.support import T0
+from tests.probes.support import T0, Clock, seed, server
 from tests.probes.test_checks import _self_signed, http_probe, web_server
 
 
@@ -148,3 +152,47 @@ def test_an_https_probe_of_a_name_reads_its_certificate_through_the_lookup(
     details = asyncio.run(scenario())
     assert "cert_days_left" in details
     assert asked == ["tls.test", "tls.test"]  # the check's connection, then the certificate's
+
+
+def _ipv6_only(
+    host: str, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> list[tuple[Any, ...]]:
+    """A DNS that knows six.test by its AAAA record (::1) alone: asked for IPv4, no address."""
+    if host != "six.test":
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    if family == socket.AF_INET:
+        raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
+    return socket.getaddrinfo("::1", port, socket.AF_INET6, type, proto)
+
+
+def test_a_name_with_only_ipv6_addresses_is_up_for_every_kind_of_probe(
+    sessions: sessionmaker[Session],
+) -> None:
+    """six.test has an IPv6 address and no IPv4 one, and answers pings, connections and
+    requests: every kind of probe finds it up, as it finds a name with an IPv4 address. The
+    ICMP probe looked its name up for IPv4 addresses only and said `cannot resolve six.test`:
+    the server was in outage from the day it was added."""
+
+    async def scenario() -> list[ProbeResult]:
+        runner = web.AppRunner(web.Application())  # answers 404
+        await runner.setup()
+        site = web.TCPSite(runner, "::1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        servers = [
+            server("six-icmp", "six.test", {"type": "icmp", "timeout": "2s"}),
+            server("six-tcp", "six.test", {"type": "tcp", "port": port, "timeout": "2s"}),
+            server("six-http", "six.test", {"type": "http", "url": f"http://six.test:{port}/",
+                                            "expect_status": 404, "timeout": "2s"}),
+        ]  # fmt: skip
+        seed(sessions, servers)
+        engine = ProbeEngine(servers, sessions, Clock(), getaddrinfo=_ipv6_only)
+        try:
+            async with engine:
+                return await engine.sweep()
+        finally:
+            await runner.cleanup()
+
+    results = asyncio.run(scenario())
+    by_server = {result.key.split("/")[0]: (result.ok, result.error) for result in results}
+    assert by_server == {name: (True, None) for name in ("six-icmp", "six-tcp", "six-http")}
