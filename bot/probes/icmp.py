@@ -16,6 +16,7 @@ does not fail the check, as it does not stop a visitor (see `lookup.connect`).
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import random
 import socket
@@ -38,7 +39,8 @@ Outcome = tuple[Token, float | None, str | None]
 Deliver = Callable[[list[Outcome[Token]]], None]
 
 ECHO_REPLY, DEST_UNREACHABLE, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
-ECHO_REQUEST_V6, ECHO_REPLY_V6 = 128, 129  # RFC 4443
+DEST_UNREACHABLE_V6, TIME_EXCEEDED_V6, ECHO_REQUEST_V6, ECHO_REPLY_V6 = 1, 3, 128, 129  # RFC 4443
+IPV6_HEADER, NEXT_HEADER_ICMPV6 = 40, 58  # the quoted request's header: its size, and ICMPv6's
 SOL_RAW, ICMP_FILTER = 255, 1  # linux/icmp.h: drop unwanted ICMP types in the kernel
 SO_RCVBUFFORCE = 33  # linux/socket.h; Python's socket module does not export it
 RECEIVE_BUFFER = 8 * 1024 * 1024  # a burst of 10,000 replies must fit while the loop is busy
@@ -61,6 +63,17 @@ _UNREACHABLE = {
     9: "network administratively prohibited",
     10: "host administratively prohibited",
     13: "communication administratively prohibited",
+}
+# RFC 4443 §3.1, in the words of its codes; "unreachable" where the network says the address
+# is, as IPv4's network and host unreachable (the ticket kind suggested reads it: `reseau`).
+_UNREACHABLE_V6 = {
+    0: "network unreachable (no route to destination)",
+    1: "communication administratively prohibited",
+    2: "beyond scope of source address",
+    3: "address unreachable",
+    4: "port unreachable",
+    5: "source address failed ingress/egress policy",
+    6: "reject route to destination",
 }
 
 
@@ -108,6 +121,9 @@ class IcmpPinger(Generic[Token]):
         # Only a raw IPv4 socket reads IP headers (and sources packed as in them): an ICMPv6
         # socket, raw or not, delivers the ICMP message alone, its source from recvfrom.
         self._raw_v4 = privileged and not ipv6
+        # A raw ICMPv6 socket gets the host's ICMPv6 errors too (an unprivileged socket, of
+        # either family, gets none): a destination-unreachable fails the check at once, as IPv4.
+        self._errors_v6 = privileged and ipv6
         self._reply_type = ECHO_REPLY_V6 if ipv6 else ECHO_REPLY
         self._ident = random.getrandbits(16) if privileged else 0
         # All but the sequence. The kernel computes an ICMPv6 checksum itself (RFC 3542).
@@ -401,10 +417,10 @@ class IcmpPinger(Generic[Token]):
 
     def _read_datagrams(self) -> None:
         """Drain an unprivileged ICMP socket (ICMP messages only, already ours: the kernel
-        rewrites the identifier) or an ICMPv6 one (raw: every echo reply of the host, ours by
-        their identifier); errors not delivered."""
+        rewrites the identifier; errors not delivered) or an ICMPv6 one (raw: every echo reply
+        and error of the host, ours by their identifier)."""
         recvfrom_into, buffer, pending = self._sock.recvfrom_into, self._buffer, self._pending
-        attempts, reply_type = self._attempts, self._reply_type
+        attempts, reply_type, errors_v6 = self._attempts, self._reply_type, self._errors_v6
         ident = self._ident if self.privileged else None
         unpack_header = _HEADER.unpack_from
         outcomes: list[Outcome[Token]] = []
@@ -419,7 +435,7 @@ class IcmpPinger(Generic[Token]):
             received = _monotonic()
             if size < 8:
                 continue
-            kind, _code, _sum, reply_ident, sequence = unpack_header(buffer)
+            kind, code, _sum, reply_ident, sequence = unpack_header(buffer)
             if kind == reply_type:
                 request = pending.get(sequence)
                 if request is None or request[5] != sender[0]:
@@ -430,6 +446,10 @@ class IcmpPinger(Generic[Token]):
                 if attempts:  # a check past its first attempt: forget the others
                     self._forget_attempts(sequence)
                 outcomes.append((request[4], received - request[2], None))
+            elif errors_v6 and kind in (DEST_UNREACHABLE_V6, TIME_EXCEEDED_V6):
+                failed = self._on_error_v6(bytes(buffer[:size]), kind, code)
+                if failed is not None:
+                    outcomes.append(failed)
         if outcomes:
             self._deliver(outcomes)
 
@@ -446,6 +466,35 @@ class IcmpPinger(Generic[Token]):
         )
         if quoted_kind != ECHO_REQUEST or quoted_ident != self._ident:
             return None
+        if kind == DEST_UNREACHABLE:
+            reason = _UNREACHABLE.get(code, f"destination unreachable (code {code})")
+        else:
+            reason = "time to live exceeded"
+        return self._refused(sequence, reason)
+
+    def _on_error_v6(self, data: bytes, kind: int, code: int) -> Outcome[Token] | None:
+        # The error quotes as much of our request as fits, from its IPv6 header (RFC 4443 §2.4):
+        # the request is ours by its identifier and sequence, sent to the quoted destination.
+        inner = 8
+        if len(data) < inner + IPV6_HEADER + 8 or data[inner + 6] != NEXT_HEADER_ICMPV6:
+            return None  # cut short, or extension headers, which our requests do not carry
+        quoted_kind, _code, _checksum, quoted_ident, sequence = _HEADER.unpack_from(
+            data, inner + IPV6_HEADER
+        )
+        if quoted_kind != ECHO_REQUEST_V6 or quoted_ident != self._ident:
+            return None
+        request = self._pending.get(sequence)
+        destination = data[inner + 24 : inner + IPV6_HEADER]
+        if request is None or destination != ipaddress.IPv6Address(request[1]).packed:
+            return None
+        if kind == DEST_UNREACHABLE_V6:
+            reason = _UNREACHABLE_V6.get(code, f"destination unreachable (code {code})")
+        else:
+            reason = "hop limit exceeded"
+        return self._refused(sequence, reason)
+
+    def _refused(self, sequence: int, reason: str) -> Outcome[Token] | None:
+        """The outcome of the request `sequence`, which an ICMP error refused, or None."""
         request = self._pending.get(sequence)
         if request is None:
             return None
@@ -453,13 +502,7 @@ class IcmpPinger(Generic[Token]):
             return None  # deadline (the attempts go on), as they may when it is silent
         del self._pending[sequence]
         self._forget_attempts(sequence)
-        if kind == DEST_UNREACHABLE:
-            return (
-                request[4],
-                None,
-                _UNREACHABLE.get(code, f"destination unreachable (code {code})"),
-            )
-        return request[4], None, "time to live exceeded"
+        return request[4], None, reason
 
 
 async def ping_once(address: str, timeout_s: float) -> tuple[float | None, str | None]:

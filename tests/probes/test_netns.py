@@ -296,3 +296,30 @@ def test_a_name_whose_first_address_refuses_pings_is_up_on_its_other_one(
         shutil.rmtree(etc)
     (result,) = sweep["results"].values()
     assert (result["ok"], result["error"]) == (True, None)
+
+
+@pytest.mark.parametrize(
+    ("target", "tables", "reject_with", "reason"),
+    [
+        ("127.0.0.1", "iptables", "icmp-host-unreachable", "host unreachable"),
+        ("::1", "ip6tables", "icmp6-no-route", "network unreachable (no route to destination)"),
+        ("::1", "ip6tables", "icmp6-addr-unreachable", "address unreachable"),
+        ("::1", "ip6tables", "icmp6-adm-prohibited", "communication administratively prohibited"),
+    ],
+    ids=["ipv4", "ipv6-no-route", "ipv6-address-unreachable", "ipv6-prohibited"],
+)
+def test_a_destination_unreachable_answer_fails_the_check_with_its_reason(
+    netns: str, tmp_path: Path, target: str, tables: str, reject_with: str, reason: str
+) -> None:
+    """The target's firewall rejects pings with a destination-unreachable: the check fails
+    with what the answer says, not `timeout: no echo reply`, which sends the on-call looking
+    for a dead host where a firewall refuses (and pre-fills a ticket of the wrong kind). Over
+    IPv6 the answer was not read."""
+    if shutil.which(tables) is None:
+        unavailable(f"{tables} is not installed (apt-get install -y iptables)")
+    protocol, request = ("icmp", "echo-request") if tables == "iptables" else ("icmpv6", "128")
+    in_netns(netns, tables, "-A", "INPUT", "-p", protocol, f"--{protocol}-type", request,
+             "-j", "REJECT", "--reject-with", reject_with)  # fmt: skip
+    (sweep,) = sweeps(netns, tmp_path / "probes.db", target, count=1)
+    (result,) = sweep["results"].values()
+    assert (result["ok"], result["error"]) == (False, reason)
