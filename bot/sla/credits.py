@@ -2,7 +2,10 @@
 
 Amounts are Decimal euros rounded to the cent (half up) once per breach; the monthly cap is
 applied in chronological order of the breaches, so the breach that crosses the cap gets what is
-left and later ones get 0. A breach belongs to the month (catalog zone) of its deadline.
+left and later ones get 0. A breach belongs to the month (catalog zone) of its deadline, and
+takes its place in that order when it was known: at its deadline, or at its ticket's
+registration for a call registered after its deadline had passed (`known_at`), so a credit
+already granted is never cut by a breach recorded later.
 
 A breach is priced with the fee of the contract its ticket was opened under (`monthly_fee`),
 when the client's contract changed within the month; its cap is that contract's too, against
@@ -27,16 +30,28 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True, order=True)
 class Breach:
     """A missed clock: which ticket, which clock, and the deadline it missed; `monthly_fee`
-    is the fee of the contract its ticket was opened under (None: the month's)."""
+    is the fee of the contract its ticket was opened under (None: the month's); `known_at`
+    when its ticket was registered (None: before its deadline, as a call registered live is)."""
 
     breached_at: datetime
     ticket_ref: str
     clock_kind: ClockKind
     monthly_fee: Decimal | None = field(default=None, compare=False)
+    known_at: datetime | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Ordering must follow UTC: same-zone local times compare by wall clock across DST.
         object.__setattr__(self, "breached_at", require_aware(self.breached_at, "breached_at"))
+        if self.known_at is not None:
+            object.__setattr__(self, "known_at", require_aware(self.known_at, "known_at"))
+
+    @property
+    def recorded_at(self) -> datetime:
+        """When the breach was a fact on record: its deadline, or the registration of a call
+        backdated past it (`--at`), which nobody could have known of before."""
+        if self.known_at is None or self.known_at <= self.breached_at:
+            return self.breached_at
+        return self.known_at
 
 
 @dataclass(frozen=True)
@@ -58,11 +73,13 @@ def to_cents(value: Decimal | float | int) -> Decimal:
     return decimal.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _chronological(breach: Breach) -> tuple[datetime, int, str, str]:
-    """Deadline first; at the same deadline, by ticket number (INT-9 before INT-10, which the
-    refs compared as text would put first)."""
+def _chronological(breach: Breach) -> tuple[datetime, datetime, int, str, str]:
+    """When it was on record first (a breach registered late comes after the credits settled
+    before it), then its deadline; at the same deadline, by ticket number (INT-9 before INT-10,
+    which the refs compared as text would put first)."""
     number = breach.ticket_ref.rpartition("-")[2]
     return (
+        breach.recorded_at,
         breach.breached_at,
         int(number) if number.isdigit() else 0,
         breach.ticket_ref,

@@ -199,3 +199,32 @@ def test_a_requested_credit_of_a_gtr_the_probes_found_met_can_still_be_settled(
     with h.sessions() as session:
         credit = session.scalars(select(Credit)).one()
         assert credit.state is CreditState.DECLINED
+
+
+def test_a_call_registered_after_its_deadline_does_not_cut_a_credit_already_granted(
+    h: History,
+) -> None:
+    """ACME's GTR breaches of Nov 2 and Nov 20 (18:00 each) are granted 60 € each, the 120 €
+    cap. On Nov 21 a call taken on Nov 20 at 08:00 is registered: its GTR was due on Nov 20 at
+    17:00, before INT-2's deadline, but nobody knew of it when INT-2 was granted. It gets what
+    the cap left (0 €), not INT-2's 60 €: the 60 € told to the client stay 60 €."""
+    for day in (2, 20):
+        ticket = open_ticket(h, paris(11, day, 10), WEB, TicketKind.MATERIEL, "disk")
+        h.clock.now = paris(11, day, 19, 30)
+        h.tickets.resolve(TECH, ticket, "")
+        h.credits.request(TECH, ticket)
+        assert "(60.00 €, November 2026) granted" in h.credits.grant(TECH, ticket).text
+    h.clock.now = paris(11, 21, 8)
+    h.tickets.open(TECH, Open(WEB, TicketKind.MATERIEL, "2026-11-20T08:00", "disk again"))
+    h.clock.now = paris(11, 21, 9)
+    reply = h.credits.request(TECH, 3)
+    assert "(0.00 €, November 2026) requested" in reply.text
+    assert "Monthly cap: cut from 60.00 €" in reply.text
+    with h.sessions() as session:
+        month = build_month_report(session, h.catalog, 2026, 11, now=h.clock(), client_id="acme")
+    (acme,) = month.clients
+    assert [(c.ticket_ref, c.breached_at, c.state, c.amount) for c in acme.credits] == [
+        ("INT-1", paris(11, 2, 18), CreditState.GRANTED, Decimal("60.00")),
+        ("INT-2", paris(11, 20, 18), CreditState.GRANTED, Decimal("60.00")),
+        ("INT-3", paris(11, 20, 17), CreditState.REQUESTED, Decimal("0.00")),
+    ]

@@ -6,8 +6,9 @@ service: `/sla report`, the monthly post.
 Rules (see docs/reports.md):
 - A month is a calendar month in the catalog's zone; a ticket belongs to the month of its call.
 - A breach's credit belongs to the month of its deadline; the monthly cap applies to every
-  breach of that month in chronological order, whatever the state of its credit, so a granted
-  amount never changes when another credit is later declined.
+  breach of that month in chronological order (a call registered after its deadline: from its
+  registration), whatever the state of its credit, so a granted amount never changes when
+  another credit is later declined or recorded late.
 - Availability is 1 - downtime / measured time, outages clipped to the month; the measured time
   is the whole month once it is over, the elapsed part of it before.
 - Figures are read at the report's `now`: a clock still running past its deadline is breached.

@@ -227,10 +227,16 @@ class _CreditBook:
         in_month = {k: at for k, at in breaches.items() if start <= at < end}
         terms = _terms(session, client_id, end, now)
         fee = Decimal(str(terms.monthly_fee)) if terms is not None else Decimal(0)
-        opened = _fees_at_registration(session, client_id, {tid for tid, _ in in_month})
+        opened = _registrations(session, client_id, {tid for tid, _ in in_month})
         priced = month_credits(
             [
-                Breach(at, f"INT-{tid}", ClockKind(kind), opened.get(tid))
+                Breach(
+                    at,
+                    f"INT-{tid}",
+                    ClockKind(kind),
+                    opened[tid].fee if tid in opened else None,
+                    opened[tid].registered_at if tid in opened else None,
+                )
                 for (tid, kind), at in in_month.items()
             ],
             year,
@@ -515,7 +521,7 @@ def _terms(session: Session, client_id: str, end: datetime, now: datetime) -> _T
     """The client's level and fee in force at the end of a month ending at `end` (or at `now`
     when that comes first): a contract changed afterwards does not reprice the month; one
     changed within it gives the month its level, allowance and cap, while each breach keeps the
-    fee of the contract its ticket was registered under (`_fees_at_registration`). Falls back
+    fee of the contract its ticket was registered under (`_registrations`). Falls back
     on the client's row (None without it) for a database that has no terms for it."""
     row = session.execute(
         select(ClientTerms.level, ClientTerms.monthly_fee)
@@ -533,13 +539,24 @@ def _terms(session: Session, client_id: str, end: datetime, now: datetime) -> _T
     return None if client is None else _Terms(client.level, client.monthly_fee)
 
 
-def _fees_at_registration(
+@dataclass(frozen=True)
+class _Registration:
+    """What pricing a ticket's breach needs of its registration: the monthly fee of the
+    contract it was registered under (None when the client had no recorded terms then) and
+    when it was registered (a breach it records late is capped after the ones settled before)."""
+
+    fee: Decimal | None
+    registered_at: datetime
+
+
+def _registrations(
     session: Session, client_id: str, ticket_ids: set[int]
-) -> dict[int, Decimal]:
-    """The monthly fee of the contract each ticket was registered under: the one in force at
-    its call time, which a late registration (`--at`) may precede (its clocks' budgets are that
-    contract's too, `TicketService.open`), or at its registration for a call older than the
-    client's first terms; for the tickets registered while the client had recorded terms."""
+) -> dict[int, _Registration]:
+    """Each ticket's registration: its instant, and the monthly fee of the contract it was
+    registered under, the one in force at its call time, which a late registration (`--at`)
+    may precede (its clocks' budgets are that contract's too, `TicketService.open`), or at its
+    registration for a call older than the client's first terms; no fee for the tickets
+    registered while the client had no recorded terms."""
     if not ticket_ids:
         return {}
     history = session.execute(
@@ -547,7 +564,7 @@ def _fees_at_registration(
         .where(ClientTerms.client_id == client_id)
         .order_by(ClientTerms.since, ClientTerms.id)
     ).all()
-    fees: dict[int, Decimal] = {}
+    registrations: dict[int, _Registration] = {}
     for ticket_id, called_at, registered_at in session.execute(
         select(Ticket.id, Ticket.called_at, Ticket.registered_at).where(
             Ticket.id.in_(sorted(ticket_ids))
@@ -556,9 +573,9 @@ def _fees_at_registration(
         in_force = [fee for since, fee in history if since <= called_at] or [
             fee for since, fee in history if since <= registered_at
         ]
-        if in_force:
-            fees[ticket_id] = Decimal(str(in_force[-1]))
-    return fees
+        fee = Decimal(str(in_force[-1])) if in_force else None
+        registrations[ticket_id] = _Registration(fee, registered_at)
+    return registrations
 
 
 def _availability(
