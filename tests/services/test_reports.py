@@ -24,6 +24,7 @@ from bot.services.reports import (
     ServerAvailability,
     build_month_report,
     first_business_day,
+    to_csv,
     to_json,
     to_slack,
     to_text,
@@ -36,10 +37,12 @@ from tests.services.history import (
     EXAMPLE_CATALOG,
     PARIS,
     REPORT_AT,
+    TECH,
     History,
     build_history,
     move_server,
     new_terms,
+    open_ticket,
     outage,
     paris,
     services,
@@ -617,3 +620,33 @@ def test_a_client_is_reported_only_for_the_months_it_was_one(
         )
     for text in ["acme 2026-01", "globex 2026-05", "2026-06", "2025-12"]:
         assert "*SLA report" in service.answer(asked, parse_report(text), channel_id=None).text
+
+
+def test_a_declined_credit_of_a_ticket_quoted_afterwards_is_shown_on_its_ticket(
+    sessions: sessionmaker[Session],
+) -> None:
+    """INT-1 (maintenance) breached its GTI on Nov 2 at 14:00; the credit was requested and
+    declined ("outside the forfait"), then the request quoted, which withdraws its clock but
+    not the declined credit: the month's credits (and its cap) still count it, 60 € declined.
+    Its ticket says so too, in the text and the CSV, or the tickets' credits would not add up
+    to the month's (the CSV's rows summed to 0 € against the JSON's 60 €)."""
+    h = services(sessions)
+    ticket = open_ticket(h, paris(11, 2, 10), "acme-web-01", TicketKind.MAINTENANCE, "plugin")
+    h.clock.now = paris(11, 2, 15)
+    h.credits.request(TECH, ticket)
+    h.credits.decline(TECH, ticket, "outside the forfait")
+    h.clock.now = paris(11, 2, 16)
+    h.tickets.settle_scope(TECH, ticket, quote=True, note="200 €")
+    month = report(h, 2026, 11, client="acme", at=paris(11, 3, 10))
+    (acme,) = month.clients
+    assert [(c.ticket_ref, c.state, c.amount) for c in acme.credits] == [
+        ("INT-1", CreditState.DECLINED, Decimal("60.00"))
+    ]
+    (int1,) = acme.tickets
+    assert (int1.scope, int1.clocks) == (Scope.QUOTED, ())
+    assert int1.credits == acme.credits
+    assert "no clock (out of scope, quoted) · credit 60.00 € declined (November 2026)" in (
+        "\n".join(to_text(month, Messages("en")))
+    )
+    (row,) = to_csv(month).splitlines()[1:]
+    assert row.endswith(",2026-11,declined,60.00,60.00")

@@ -168,17 +168,17 @@ class _CreditBook:
         return self._months[key]
 
     def of_ticket(self, ticket: "_TicketAt") -> list[CreditLine]:
-        """The credits of a ticket's breached clocks, each from the month of its deadline."""
+        """The credits of a ticket's breaches, each from the month of its deadline: those of its
+        breached clocks, and those the ledger keeps of a clock withdrawn since (a declined
+        credit stays when the request is then quoted as out of scope, and counts in its month)."""
         lines: list[CreditLine] = []
-        for row in ticket.clocks:
-            deadline = _breach_instant(self._session, ticket, row.kind, self._catalog, self._now)
-            if deadline is None:
-                continue
+        breaches = _ticket_breaches(self._session, ticket, self._catalog, self._now)
+        for kind, deadline in sorted(breaches.items(), key=lambda item: item[1]):
             year, month = month_of(deadline, self._catalog.zone)
             lines += [
                 line
                 for line in self.month(ticket.client_id, year, month)
-                if line.ticket_id == ticket.id and line.clock.value == row.kind
+                if line.ticket_id == ticket.id and line.clock.value == kind
             ]
         return lines
 
@@ -264,21 +264,25 @@ class _CreditBook:
         return lines
 
 
-def _breach_instant(
-    session: Session, ticket: "_TicketAt", kind: str, catalog: Catalog, now: datetime
-) -> datetime | None:
-    """The deadline a ticket's clock missed by `now` (as recorded in the ledger if it is), or
-    None."""
-    stored = session.scalars(
-        select(CreditRow.breached_at).where(
-            CreditRow.ticket_id == ticket.id, CreditRow.clock == kind, CreditRow.breached_at < now
+def _ticket_breaches(
+    session: Session, ticket: "_TicketAt", catalog: Catalog, now: datetime
+) -> dict[str, datetime]:
+    """The deadlines a ticket missed by `now`, by clock: as recorded in the ledger (the
+    evidence, kept for a clock withdrawn since), else as its clock reads at `now`."""
+    breaches: dict[str, datetime] = {
+        kind: at
+        for kind, at in session.execute(
+            select(CreditRow.clock, CreditRow.breached_at).where(
+                CreditRow.ticket_id == ticket.id, CreditRow.breached_at < now
+            )
         )
-    ).first()
-    if stored is not None:
-        return stored
-    row = next(c for c in ticket.clocks if c.kind == kind)
-    status = sla_clock(row, ticket.pauses, catalog).status(now)
-    return status.deadline if status.state is ClockState.BREACHED else None
+    }
+    for row in ticket.clocks:
+        if row.kind not in breaches:
+            status = sla_clock(row, ticket.pauses, catalog).status(now)
+            if status.state is ClockState.BREACHED:
+                breaches[row.kind] = status.deadline
+    return breaches
 
 
 def _load_tickets(session: Session, ids: Iterable[int], now: datetime) -> list["_TicketAt"]:
