@@ -99,12 +99,11 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         service = ReportService(sessions, catalog, messages, clock=clock)
         try:
+            if args.client is not None:
+                service.require_client_then(args.client, year, month)
             report = service.build(year, month, client=args.client)
         except UserFacingError as error:
-            print(f"unknown client: {args.client!r}", file=sys.stderr)
-            known = error.values.get("known")
-            if known:
-                print(f"clients: {str(known).replace('`', '')}", file=sys.stderr)
+            _refused(error, args.client, messages)
             return EXIT_USAGE
     finally:
         engine.dispose()
@@ -115,3 +114,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join(to_text(report, messages)))
     return EXIT_OK
+
+
+def _refused(error: UserFacingError, client: str | None, messages: Messages) -> None:
+    """Why `--client` was refused, on stderr: a client unknown (and the known ones), or one
+    that was not a client in the month (and when it was)."""
+    if error.key != "report.unknown_client":
+        print(messages.get(error.key, **error.values).replace("`", ""), file=sys.stderr)
+        return
+    print(f"unknown client: {client!r}", file=sys.stderr)
+    known = error.values.get("known")
+    if known:
+        print(f"clients: {str(known).replace('`', '')}", file=sys.stderr)

@@ -128,6 +128,11 @@ def test_as_of_reads_the_report_as_it_stood_at_that_instant(
         (("--month", "nov"), "not a month"),
         (("--month", "1999-12"), "1999-12: reports start at 2000-01"),  # was "not a month"
         (("--month", "2026-11", "--client", "nobody"), "unknown client"),
+        # A report of zeros ("allowance 0/2", "cap 120.00 €") as if under contract then.
+        (
+            ("--month", "2025-12", "--client", "ACME"),
+            "acme was not a client in December 2025 (a client from 2026-01-01)",
+        ),
         (("--month", "2026-11", "--as-of", "yesterday"), "not an instant"),
         # These two ended in an OverflowError and a ValueError traceback.
         (("--month", "2026-11", "--as-of", "0001-01-01T00:00"), "between years 1 and 9999"),

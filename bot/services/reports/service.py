@@ -108,7 +108,7 @@ class ReportService(Service):
         if (year, month) > current:  # nothing has happened yet: all zeros would mislead
             raise UserFacingError("report.future_month", month=self._messages.month(year, month))
         if request.client is not None:
-            self._require_client_then(request.client, year, month, now)
+            self.require_client_then(request.client, year, month)
         report = self.build(year, month, client=request.client)
         text, blocks = to_slack(report, self._messages)
         if not request.public:
@@ -131,9 +131,11 @@ class ReportService(Service):
             )
         )
 
-    def _require_client_then(self, text: str, year: int, month: int, now: datetime) -> None:
-        """UserFacingError unless client `text` was one during the month (or called in it):
-        a report of zeros for a month before it came or after it left would mislead."""
+    def require_client_then(self, text: str, year: int, month: int) -> None:
+        """UserFacingError unless client `text` was one during the month (or called in it), as
+        read now: a report of zeros for a month before it came or after it left would mislead
+        (`/sla report` and `supportbot report --client` both refuse it)."""
+        now = self._clock()
         with reading(self._sessions) as session:
             client_id = find_client(session, text)
             if was_client(session, self.catalog, client_id, year, month, now=now):
