@@ -230,7 +230,9 @@ def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[s
 
 def _status_notes(view: OutageView, messages: Messages, zone: ZoneInfo) -> list[str]:
     notes: list[str] = []
-    if view.maintenance_ref is not None:
+    # Said while the outage lasts, as its silence is: a recovered root stays as it is for good,
+    # and would go on saying the maintenance is in progress and pages nobody.
+    if view.maintenance_ref is not None and view.is_open:
         notes.append(messages.get("alert.root.maintenance", ref=view.maintenance_ref))
     if view.acknowledged_by is not None and view.acknowledged_at is not None:
         notes.append(

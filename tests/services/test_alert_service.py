@@ -622,3 +622,19 @@ def test_tickets_opened_from_a_storm_servers_are_on_its_root_which_stops_paging_
     alerting.alerts.refresh(2)
     root = latest_root(alerting, "storm-1/root")
     assert "<@U01AAA>" not in root.text
+
+
+def test_a_recovered_root_no_longer_says_its_maintenance_is_in_progress(
+    alerting: Alerting,
+) -> None:
+    """node-1 went down during its maintenance and came back; its maintenance ticket is then
+    resolved. The recovered root stays as it is for good: it must not say "maintenance in
+    progress, nobody is paged" about an outage that is over."""
+    tickets = maintenance(alerting, "node-1")
+    alerting.down("node-1", after=timedelta(0))
+    assert "Maintenance in progress (INT-1)" in str(latest_root(alerting, "outage-1/root").blocks)
+    alerting.up("node-1", after=timedelta(minutes=20))
+    tickets.resolve(Actor("U01AAA"), 1, "kernel updated")
+    root = latest_root(alerting, "outage-1/root")
+    assert root.text.startswith("node-1 recovered after 20m")
+    assert "Maintenance in progress" not in str(root.blocks)
