@@ -717,6 +717,10 @@ class AlertService(Service):
             .where(Outage.storm_id == storm.id)
             .order_by(Outage.id)
         ).all()
+        # A server that came back and went down again during the wave has two outages in the
+        # storm: it is listed and counted once, as its latest outage, where it first appeared.
+        latest = {row.server_id: row for row in rows}
+        rows = [latest[server_id] for server_id in dict.fromkeys(row.server_id for row in rows)]
         maintenance = self._maintenance(session, {row.server_id for row in rows})
         silenced = self._silenced(session, {row.server_id for row in rows}, now)
         tickets: dict[int, list[str]] = {}

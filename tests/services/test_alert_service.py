@@ -638,3 +638,23 @@ def test_a_recovered_root_no_longer_says_its_maintenance_is_in_progress(
     root = latest_root(alerting, "outage-1/root")
     assert root.text.startswith("node-1 recovered after 20m")
     assert "Maintenance in progress" not in str(root.blocks)
+
+
+def test_a_storm_server_down_again_is_listed_once_and_counted_once(alerting: Alerting) -> None:
+    """node-1 of a storm comes back and goes down again while the wave goes on: its new outage
+    joins the storm, and the root lists node-1 once, down, and counts three servers, not
+    "4 servers down" with node-1 both recovered and down (the on-call would look for a fourth
+    server)."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    alerting.up("node-1", after=timedelta(seconds=10))
+    alerting.down("node-1", after=timedelta(seconds=20))
+    root = latest_root(alerting, "storm-1/root")
+    assert root.text == "Alert storm: 3 servers down (0 recovered) <@U01AAA>"
+    lines = [line for line in str(root.blocks).split("\\n") if "node-1" in line]
+    assert len(lines) == 1
+    assert ":red_circle: `node-1`" in lines[0]
+
+    alerting.up("node-1", "node-2", "node-3", after=timedelta(minutes=5))
+    root = latest_root(alerting, "storm-1/root")
+    assert root.text == "Alert storm over: 3 servers were down (3 recovered)"
+    assert "3/3 recovered" in str(root.blocks)
