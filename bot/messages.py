@@ -97,6 +97,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": ":white_circle: {server} is no longer probed (removed from the catalog, or its "
         "probes): no more pings, and no recovery will be seen.",
     },
+    "alert.thread.probed_again": {
+        "fr": ":large_blue_circle: {server} est de nouveau sondé (remis au catalogue) : il est "
+        "toujours en panne, et son rétablissement sera constaté.",
+        "en": ":large_blue_circle: {server} is probed again (back in the catalog): it is still "
+        "down, and its recovery will be seen.",
+    },
     "alert.root.since": {
         "fr": "En panne depuis {since} (premier échec).",
         "en": "Down since {since} (first failure).",

@@ -322,6 +322,7 @@ class AlertService(Service):
                     queued += self._unprobed(session, outage, now)
                 elif outage.storm_id is not None:
                     queued += self._unprobed_member(session, outage, now, quiet=quiet)
+            queued += self._probed_again(session, outages, now)
             servers = {outage.server_id for outage in outages}
             first = min((outage.confirmed_at for outage in outages), default=now)
             ended = silences_ended(session, servers, after=first, now=now)
@@ -367,6 +368,26 @@ class AlertService(Service):
             return False
         self._update_outage_root(session, outage, now)
         return True
+
+    def _probed_again(self, session: Session, outages: list[Outage], now: datetime) -> int:
+        """Of `outages`, on servers the catalog probes, those whose thread said they no longer
+        were (`_unprobed`): the catalog took them back while they are still down. Say so in
+        the thread and turn the root back into a live outage, with its buttons and its paging,
+        once, by key; how many were."""
+        said = {f"outage-{o.id}/unprobed": o for o in outages if o.root_key is not None}
+        if not said:
+            return 0
+        queued = 0
+        told = select(OutboxMessage.key).where(OutboxMessage.key.in_(sorted(said)))
+        for key in session.scalars(told).all():
+            outage = said[key]
+            assert outage.root_key is not None
+            text = self._messages.get("alert.thread.probed_again", server=outage.server_id)
+            again = f"outage-{outage.id}/probed-again"
+            if self._post(session, again, text, now, thread_key=outage.root_key):
+                self._update_outage_root(session, outage, now)
+                queued += 1
+        return queued
 
     def _unprobed_member(
         self, session: Session, outage: Outage, now: datetime, *, quiet: bool

@@ -658,3 +658,31 @@ def test_a_storm_server_down_again_is_listed_once_and_counted_once(alerting: Ale
     root = latest_root(alerting, "storm-1/root")
     assert root.text == "Alert storm over: 3 servers were down (3 recovered)"
     assert "3/3 recovered" in str(root.blocks)
+
+
+def test_a_server_probed_again_while_still_down_gets_its_root_and_buttons_back(
+    alerting: Alerting,
+) -> None:
+    """node-1, down, was removed from the catalog (its root turned "no longer monitored",
+    without buttons), then put back while still down: the next run says so in its thread and
+    turns the root back into a live outage with its buttons, once; its milestones page again
+    from a root that says it is down."""
+    alerting.down("node-1", after=timedelta(0))
+    removed = without(alerting, "node-1")
+    assert removed.alerts.post_outage_milestones(START + timedelta(minutes=5)) == 1
+    assert "no longer monitored" in latest_root(alerting, "outage-1/root").text
+
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=10)) == 1
+    root = latest_root(alerting, "outage-1/root")
+    assert root.text.startswith("node-1 DOWN")
+    assert root.text.endswith("<@U01AAA>")
+    assert buttons(root) == [
+        Action.OPEN_INTERVENTION.value,
+        Action.ACKNOWLEDGE.value,
+        Action.SILENCE_1H.value,
+    ]
+    assert thread_texts(alerting, "outage-1/root")[-1] == (
+        ":large_blue_circle: node-1 is probed again (back in the catalog): it is still down,"
+        " and its recovery will be seen."
+    )
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=11)) == 0
