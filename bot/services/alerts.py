@@ -197,12 +197,15 @@ class AlertService(Service):
             storm.root_key = storm_root_key(storm.id)
         else:
             storm = self._lock_storm(session, storm_id)
-        # Servers joining an acknowledged storm were seen by nobody: their details mention the
+        # Servers joining a storm whose root pages nobody (acknowledged, or left with only
+        # servers under maintenance, silenced or with a ticket) were seen by nobody: the root's
+        # edit notifies nobody and members get no milestone, so their details mention the
         # on-call, and the root asks again for someone to take the storm. Not for servers
         # under maintenance: their downtime is planned, as on a root of their own.
         views = {outage.id: self._view(session, outage, now) for outage in outages}
         unplanned = any(view.maintenance_ref is None for view in views.values())
-        page = tuple(self.catalog.team.oncall) if storm.acknowledged_by is not None else ()
+        paged = storm_id is not None and self._storm_view(session, storm, now).pages
+        page = tuple(self.catalog.team.oncall) if storm_id is not None and not paged else ()
         if unplanned:
             storm.acknowledged_by = storm.acknowledged_at = None
         for outage in outages:

@@ -686,3 +686,20 @@ def test_a_server_probed_again_while_still_down_gets_its_root_and_buttons_back(
         " and its recovery will be seen."
     )
     assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=11)) == 0
+
+
+def test_a_server_down_unplanned_joining_a_storm_that_paged_nobody_pages_the_oncall(
+    alerting: Alerting,
+) -> None:
+    """A planned reboot of three servers under maintenance made a storm that pages nobody, and
+    nobody acknowledged it (there was nothing to take). node-4, under no maintenance, goes down
+    in the same wave: the root's edit notifies nobody and storm members get no milestone, so
+    its detail must mention the on-call, as it would on a storm someone had acknowledged."""
+    maintenance(alerting, "node-1", "node-2", "node-3")
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    assert "<@U01AAA>" not in latest_root(alerting, "storm-1/root").text
+    alerting.down("node-4", after=timedelta(seconds=20))
+    assert "<@U01AAA>" in latest_root(alerting, "storm-1/root").text
+    detail = thread_texts(alerting, "storm-1/root")[-1]
+    assert detail.startswith("*node-4* (ACME SARL, critique) down since")
+    assert detail.endswith("\n<@U01AAA>")
