@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, object_session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.config import ServerSpec
 from bot.errors import UserFacingError
@@ -116,11 +115,6 @@ _TICKET = (
 )
 _LOCKED_TICKET = _TICKET.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
 _LOCKED_CLIENT = select(Client.id).where(Client.id == bindparam("client_id")).with_for_update()
-_CLAIM = (
-    update(Ticket)
-    .where(Ticket.id == bindparam("ticket_id"), Ticket.claimed_at.is_(None))
-    .values(assignee_id=bindparam("assignee_id"), claimed_at=bindparam("claimed_at"))
-)
 _ALLOWANCE_USED = (
     select(Ticket.kind, func.count())
     .where(
@@ -460,17 +454,11 @@ class TicketService(Service):
             now = self._clock()
             ticket = self._load(session, ticket_id)
             self._require_workable(ticket)
-            if ticket.claimed_at is not None:  # read under the lock: no UPDATE to try
+            # Read under the ticket's lock, which a concurrent claim waits for: it then reads
+            # this one's commit and is refused here. The claim goes in the flush's one UPDATE.
+            if ticket.claimed_at is not None:
                 self._refuse_claimed(ticket, actor)
-            won = session.execute(
-                _CLAIM, {"ticket_id": ticket_id, "assignee_id": actor.user_id, "claimed_at": now}
-            )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
-                session.refresh(ticket)
-                self._refuse_claimed(ticket, actor)
-            # What the UPDATE stored, without reading it back.
-            set_committed_value(ticket, "assignee_id", actor.user_id)
-            set_committed_value(ticket, "claimed_at", now)
+            ticket.assignee_id, ticket.claimed_at = actor.user_id, now
             if ticket.status is TicketStatus.OPEN:
                 ticket.status = TicketStatus.CLAIMED
             gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)

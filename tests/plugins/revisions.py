@@ -4,7 +4,7 @@ revision before it commits.
 
 `list` and `/sla status` reload a ticket only when its revision moved, so a use case that
 forgot the bump would show a stale ticket. The check sees what goes through the ORM's flush;
-Core statements (the conditional UPDATE of a claim) are followed by `_record`'s bump anyway.
+Core statements are not seen: a use case writing a ticket with one must bump its revision too.
 """
 
 from collections.abc import Iterator
