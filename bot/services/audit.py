@@ -32,7 +32,11 @@ def add_audit(
     server_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
-    """Append one event; its id."""
+    """Append one event, at once; its id (the key of the thread post that tells it).
+
+    The session's pending changes are not flushed first: the event names its ticket by id,
+    which the ticket has only once inserted, so its row exists, and its other changes go in
+    the next flush (the commit's, or a query's), in one UPDATE with any made after this."""
     values = {
         "at": at,
         "actor_id": actor.user_id,
@@ -42,7 +46,6 @@ def add_audit(
         "command": actor.command,
         "details": details or {},
     }
-    session.flush()  # the ticket this event is about, when it is new, must exist first
     return int(session.execute(insert_returning(AuditEvent, "id"), values).scalar_one())
 
 

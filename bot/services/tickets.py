@@ -281,8 +281,7 @@ class TicketService(Service):
         root. Every change to a ticket, its clocks or its pauses comes through here: the
         revision keys the root's edits and `OpenTicketCache`'s records."""
         self._refresh_deadlines(ticket, now)
-        # Before the audit's insert flushes the ticket: its changes go in one UPDATE.
-        ticket.revision += 1
+        ticket.revision += 1  # flushed with the ticket's other changes, in one UPDATE
         event_id = add_audit(
             session, actor, action, at=now, ticket_id=ticket.id, details=details or {}
         )
