@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload, object_session, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
 
 from bot.config import ServerSpec
 from bot.errors import UserFacingError
@@ -63,7 +63,7 @@ from bot.storage.models import (
 from bot.storage.nudges import list_snoozes, list_updates
 from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache
 from bot.storage.outbox import Outbound, add_message, add_messages
-from bot.storage.probes import get_open_outage, open_outages_on, silences_in_force
+from bot.storage.probes import open_outages_on, silences_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,16 @@ _CLIENT_WITH_TICKETS = (  # a client gone from the catalog, whose tickets can st
     )
     .order_by(Client.id)
     .limit(1)
+)
+# When the server came back from its first outage ended since a call, unless it is down
+# again: what stops the GTR of a call registered late (`open`), in one statement.
+_DOWN_AGAIN = aliased(Outage)
+_RESTORED_SINCE = select(func.min(Outage.ended_at)).where(
+    Outage.server_id == bindparam("server_id"),
+    Outage.ended_at >= bindparam("called_at"),
+    ~select(_DOWN_AGAIN.id)
+    .where(_DOWN_AGAIN.server_id == bindparam("server_id"), _DOWN_AGAIN.ended_at.is_(None))
+    .exists(),
 )
 _OPEN_ON_SERVER = (
     select(Ticket.id, Ticket.kind, Ticket.assignee_id)
@@ -393,20 +403,13 @@ class TicketService(Service):
             )
             session.flush()
             self._post_root(session, ticket, now=now)
-            if (
-                spec.probes
-                and ticket.clocks
-                and ticket.clocks[0].kind == ClockKind.GTR.value
-                and get_open_outage(session, spec.id) is None
-            ):
+            if spec.probes and ticket.clocks and ticket.clocks[0].kind == ClockKind.GTR.value:
                 # A call registered late, once the probes had already seen the server back:
                 # its GTR stops there, as it would have had the ticket been registered on time.
                 # Not while the server is down again: that outage is what the call is about,
                 # and its recovery stops the GTR.
                 restored_at = session.scalar(
-                    select(func.min(Outage.ended_at)).where(
-                        Outage.server_id == spec.id, Outage.ended_at >= called_at
-                    )
+                    _RESTORED_SINCE, {"server_id": spec.id, "called_at": called_at}
                 )
                 if restored_at is not None:
                     self._stop_gtr_restored(session, ticket, restored_at, now)
