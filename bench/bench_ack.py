@@ -83,16 +83,24 @@ def fill(url: str, tickets: int, now: datetime, root_ts: list[str]) -> None:
         for start in range(0, len(rows), 2000):
             connection.execute(insert(Ticket), rows[start : start + 2000])
         ids = [row[0] for row in connection.execute(text("SELECT id FROM tickets ORDER BY id"))]
-        clocks = [
-            {
-                "ticket_id": ticket_id,
-                "kind": "gtr",
-                "budget_seconds": 4 * 3600,
-                "calendar": "always",
-                "started_at": now - timedelta(minutes=10),
-            }
-            for ticket_id in ids
-        ]
+        # As the bot stores them: a resolved ticket's clock stopped at its restoration, an open
+        # one's running since 10 min with its deadline (24/7: the budget from its start), which
+        # the bot keeps for the sweep (a stopped clock keeps none) and a first write fills in.
+        clocks = []
+        for ticket_id, row in zip(ids, rows, strict=True):
+            started = row["called_at"] if row["resolved_at"] else now - timedelta(minutes=10)
+            clocks.append(
+                {
+                    "ticket_id": ticket_id,
+                    "kind": "gtr",
+                    "budget_seconds": 4 * 3600,
+                    "calendar": "always",
+                    "started_at": started,
+                    "stopped_at": row["resolved_at"],
+                    "stopped_by": "probe" if row["resolved_at"] else None,
+                    "deadline_at": None if row["resolved_at"] else started + timedelta(hours=4),
+                }
+            )
         for start in range(0, len(clocks), 2000):
             connection.execute(insert(Clock), clocks[start : start + 2000])
         # The open tickets' root messages, as if delivered long ago: their threads exist.
