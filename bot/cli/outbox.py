@@ -1,4 +1,5 @@
-"""`supportbot outbox send|status`: run only the outbox sender, or show what it holds.
+"""`supportbot outbox send|status`: run only the outbox sender, or show what it holds (what
+is pending, and the latest messages failed for good or dropped as moot, with why).
 
 `send` is the sender alone (no Bolt, no scheduler): a worker process for deployments that split
 roles, and what the crash tests SIGKILL. It is a composition root: it reads the real clock.
@@ -42,8 +43,10 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     send = commands.add_parser("send", help="deliver the outbox until SIGTERM/SIGINT")
     send.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     send.set_defaults(handler=run_send)
-    status = commands.add_parser("status", help="pending, failed, oldest pending age")
-    status.add_argument("--limit", type=_count, default=20, help="failed rows to list (default 20)")
+    status = commands.add_parser("status", help="pending, failed, dropped, oldest pending age")
+    status.add_argument(
+        "--limit", type=_count, default=20, help="failed and dropped rows to list (default 20 each)"
+    )
     status.set_defaults(handler=run_status)
 
 
@@ -135,13 +138,19 @@ def run_status(args: argparse.Namespace) -> int:
     with sessions() as session:
         stats = outbox.get_stats(session, now=utc_now())
         failed = outbox.list_failed(session, limit=args.limit)
+        dropped = outbox.list_dropped(session, limit=args.limit)
     engine.dispose()
     age = stats.oldest_pending_age
     print(f"pending: {stats.pending}")
     print(f"failed: {stats.failed}")
+    print(f"dropped: {stats.dropped}")
     print(f"oldest pending age: {'-' if age is None else f'{age.total_seconds():.0f} s'}")
     if failed:
         print(f"failed messages (latest {len(failed)}):")
     for row in failed:
+        print(f"  {row.key}: {row.last_error}")
+    if dropped:
+        print(f"dropped messages, moot when their turn came (latest {len(dropped)}):")
+    for row in dropped:
         print(f"  {row.key}: {row.last_error}")
     return EXIT_OK

@@ -23,6 +23,10 @@ One sender at a time: the attempt claims the row for its sender (`claimed_by`) u
 until then. A sender never starts a call later than `start_within` after its claim (it was
 paused, its database stalled), so a call it starts is answered or timed out before its claim
 ends: a leader superseded with calls in flight cannot send a message its successor sends too.
+
+Moot messages: a row may say what it depends on (`depends_on`, bot/outbox/moot.py: a reminder's
+ticket as it was decided on). It is judged again when it heads its lane, and dropped instead of
+sent once that no longer holds: a warning queued before its ticket was resolved pings nobody.
 """
 
 import asyncio
@@ -43,6 +47,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Messages
+from bot.outbox.moot import Moot, TicketDependency, moot_messages
 from bot.slack.api import ApiResult, Outcome, SlackApi
 from bot.storage import outbox as repo
 from bot.storage.database import is_transient, reading
@@ -363,8 +368,9 @@ class OutboxSender:
         task.add_done_callback(landed)
 
     def _plan(self, flying: frozenset[int] = frozenset()) -> Plan:
-        """Read pending rows, coalesce superseded updates, fail orphans; return the lane heads
-        that may go (those written at send time are written once chosen: `_render_chosen`).
+        """Read pending rows, coalesce superseded updates, fail orphans, drop the moot heads
+        (`_moot`); return the lane heads that may go (those written at send time are written
+        once chosen: `_render_chosen`).
         Rows of `flying` have a call awaiting Slack's answer: never coalesced, since the answer
         settles them (a row no longer pending would lose it, a failure unreported).
 
@@ -409,22 +415,59 @@ class OutboxSender:
                     continue
                 heads.append(head)
             contents = repo.get_contents(session, [head.id for head in heads])
+            moot = self._moot(session, heads, contents, flying)
             failures: list[_Failure] = []
             for head in heads:
+                if head.id in moot:
+                    continue
                 resolved = self._resolve(head, contents[head.id], deps)
                 if isinstance(resolved, _Failure):
                     failures.append(resolved)
                 elif resolved is not None:
                     plan.sends.append(resolved)
-        if superseded or failures:
+        if superseded or failures or moot:
             with self._sessions.begin() as session:
                 repo.mark_coalesced(session, superseded)
                 for failure in failures:
                     message = session.get_one(OutboxMessage, failure.message_id)
                     self._fail(session, message, failure.error, report=failure.report)
+                for head in heads:
+                    if head.id in moot:
+                        self._drop(session, head, moot[head.id])
+        if moot:  # the next message of each of their lanes may go at once
+            plan.next_due = now
         turns = _turns(heads, lanes)
         plan.sends.sort(key=lambda send: turns[send.id])
         return plan
+
+    @staticmethod
+    def _moot(
+        session: Session,
+        heads: list[repo.Routing],
+        contents: dict[int, repo.Content],
+        flying: frozenset[int],
+    ) -> dict[int, Moot]:
+        """The lane heads that depend on something no longer true (a reminder of a ticket
+        resolved meanwhile), and why: checked when their turn comes, however long they
+        waited for it. Not those in flight: their answer settles them. A dependency this
+        version cannot read (written by a newer one) is logged, and its message goes."""
+        dependencies: dict[int, TicketDependency] = {}
+        for head in heads:
+            depends_on = contents[head.id].depends_on
+            if depends_on is None or head.id in flying:
+                continue
+            try:
+                dependencies[head.id] = TicketDependency.from_json(depends_on)
+            except (KeyError, TypeError, ValueError):
+                logger.error(
+                    "outbox: %s depends on %r, unknown here; it goes", head.key, depends_on
+                )
+        return moot_messages(session, dependencies) if dependencies else {}
+
+    @staticmethod
+    def _drop(session: Session, head: repo.Routing, reason: Moot) -> None:
+        if repo.mark_dropped(session, head.id, seen_attempts=head.attempts, reason=reason):
+            logger.info("outbox: %s dropped, moot: %s", head.key, reason)
 
     def _takes_over(self, row: repo.Routing) -> bool:
         """Whether `row` is claimed by an earlier process of this instance: it restarted, so

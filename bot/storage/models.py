@@ -70,6 +70,7 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     COALESCED = "coalesced"  # an update superseded by a later one for the same message
+    DROPPED = "dropped"  # moot when its turn came (`depends_on`); `last_error` says why
 
 
 class OutboxOperation(enum.StrEnum):
@@ -291,6 +292,9 @@ class OutboxMessage(Base):
     blocks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     render: Mapped[str | None] = mapped_column(
         String(64), comment="renderer:argument writing text and blocks at send time"
+    )
+    depends_on: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, comment="what the message depends on: dropped, not sent, once it no longer holds"
     )
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), index=True)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -30,6 +30,9 @@ class Outbound:
     # "renderer:argument": the sender writes text and blocks when it sends (`text` is then
     # the fallback, sent if the renderer is missing or fails); see OutboxSender.add_renderer.
     render: str | None = None
+    # What a post depends on (see bot/outbox/moot.py): the sender drops it, instead of sending
+    # it, once that no longer holds when its turn comes. Not for updates, which coalesce.
+    depends_on: dict[str, Any] | None = None
 
 
 def add_message(session: Session, message: Outbound, *, now: datetime) -> bool:
@@ -60,6 +63,7 @@ def _row(message: Outbound, now: datetime) -> dict[str, Any]:
         "text": message.text,
         "blocks": message.blocks,
         "render": message.render,
+        "depends_on": message.depends_on,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "created_at": now,
@@ -106,6 +110,7 @@ _CONTENTS = select(
     OutboxMessage.user_id,
     OutboxMessage.response_url,
     OutboxMessage.render,
+    OutboxMessage.depends_on,
 ).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -150,6 +155,7 @@ class Content:
     user_id: str | None
     response_url: str | None
     render: str | None = None
+    depends_on: dict[str, Any] | None = None
 
 
 def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]:
@@ -158,17 +164,28 @@ def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]
         return {}
     rows = session.execute(_CONTENTS, {"ids": message_ids})
     return {
-        row.id: Content(row.text, row.blocks, row.user_id, row.response_url, row.render)
+        row.id: Content(
+            row.text, row.blocks, row.user_id, row.response_url, row.render, row.depends_on
+        )
         for row in rows
     }
 
 
 def list_failed(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
     """Messages failed for good, most recent first."""
+    return _latest(session, OutboxStatus.FAILED, limit)
+
+
+def list_dropped(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
+    """Messages dropped as moot (`last_error` says why), most recent first."""
+    return _latest(session, OutboxStatus.DROPPED, limit)
+
+
+def _latest(session: Session, status: OutboxStatus, limit: int) -> list[OutboxMessage]:
     return list(
         session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.FAILED)
+            .where(OutboxMessage.status == status)
             .order_by(OutboxMessage.id.desc())
             .limit(limit)
         )
@@ -289,6 +306,21 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def mark_dropped(session: Session, message_id: int, *, seen_attempts: int, reason: str) -> bool:
+    """Not sent: moot when its turn came, for `reason`; False if it was delivered, failed or
+    attempted (by another sender) since it was read with `seen_attempts`."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == seen_attempts,
+        )
+        .values(status=OutboxStatus.DROPPED, last_error=reason, claimed_by=None)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def mark_coalesced(session: Session, message_ids: list[int]) -> None:
     """Pending updates superseded by a later update of the same message."""
     if message_ids:
@@ -306,6 +338,7 @@ class OutboxStats:
     pending: int
     failed: int
     oldest_pending_age: timedelta | None
+    dropped: int = 0  # moot when their turn came: not a fault, so not in /healthz
 
     def to_json(self) -> dict[str, Any]:
         """The /healthz form: counts, and the age in seconds (None when nothing is pending)."""
@@ -318,10 +351,14 @@ class OutboxStats:
 
 
 def get_stats(session: Session, *, now: datetime) -> OutboxStats:
-    """Pending and failed counts and the age of the oldest pending message."""
+    """Pending, failed and dropped counts and the age of the oldest pending message."""
     rows = session.execute(
         select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+        .where(
+            OutboxMessage.status.in_(
+                [OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.DROPPED]
+            )
+        )
         .group_by(OutboxMessage.status)
     )
     counts: dict[OutboxStatus, int] = {status: count for status, count in rows}
@@ -334,4 +371,5 @@ def get_stats(session: Session, *, now: datetime) -> OutboxStats:
         pending=counts.get(OutboxStatus.PENDING, 0),
         failed=counts.get(OutboxStatus.FAILED, 0),
         oldest_pending_age=None if oldest is None else now - oldest,
+        dropped=counts.get(OutboxStatus.DROPPED, 0),
     )
