@@ -11,7 +11,9 @@ and the outbox sends each row once.
 
 After downtime, bot.sla returns only the most advanced due warning (a clock that breached
 meanwhile gets its breach announcement, not its stale warnings) and only the latest due nudge;
-what is sent more than one sweep period after it fell due is marked late.
+what is sent more than one sweep period after it fell due is marked late. A page (a warning's
+DM, a nudge) carries what it was decided on (`TicketDependency`): the outbox drops it, instead
+of sending it, when the ticket moved on before its turn came (docs/reminders.md).
 """
 
 import logging
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.config import Catalog
 from bot.messages import Messages
+from bot.outbox.moot import TicketDependency
 from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
 from bot.services.reports import credit_line
@@ -40,6 +43,7 @@ from bot.storage.models import (
     Client,
     Clock,
     OutboxMessage,
+    OutboxStatus,
     Ticket,
     TicketStatus,
 )
@@ -331,8 +335,18 @@ class ReminderService(Service):
             zone=self._zone,
         )
         for user_id in self._recipients(ticket, kind):
-            key = f"{warning.key}/{DM}/{user_id}"
-            add_message(session, Outbound(key, text, channel_id=user_id, blocks=blocks), now=now)
+            # Moot, and dropped by the outbox, once the ticket moved on before it went: its
+            # clock stopped or paused, the ticket given to someone else (`TicketDependency`).
+            # The thread's post, the record of the warning, goes whatever happens.
+            depends_on = TicketDependency(ticket.id, user_id, clock=kind.value)
+            message = Outbound(
+                f"{warning.key}/{DM}/{user_id}",
+                text,
+                channel_id=user_id,
+                blocks=blocks,
+                depends_on=depends_on.to_json(),
+            )
+            add_message(session, message, now=now)
         self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
 
     def _announce_breach(
@@ -412,6 +426,7 @@ class ReminderService(Service):
         text: str,
         blocks: list[dict[str, object]],
         now: datetime,
+        depends_on: TicketDependency | None = None,
     ) -> None:
         message = Outbound(
             key,
@@ -419,6 +434,7 @@ class ReminderService(Service):
             channel_id=self.catalog.team.alerts_channel,
             blocks=blocks,
             thread_key=ticket.thread_key,
+            depends_on=None if depends_on is None else depends_on.to_json(),
         )
         add_message(session, message, now=now)
 
@@ -455,7 +471,9 @@ class ReminderService(Service):
         late: bool,
     ) -> None:
         """Queue `nudge`: a DM to the assignee, or a thread post once `unanswered` (the nudges
-        sent since the last client update) reaches ESCALATE_AFTER."""
+        sent since the last client update) reaches ESCALATE_AFTER. Either is a page, moot (and
+        dropped by the outbox) once the ticket moved on before it went: by the rules of
+        `_due_nudge`, and the ticket resolved or given to someone else (`TicketDependency`)."""
         escalated = unanswered >= ESCALATE_AFTER
         mentions = None
         if escalated:
@@ -471,11 +489,17 @@ class ReminderService(Service):
             messages=self._messages,
             zone=self._zone,
         )
+        depends_on = TicketDependency(ticket.id, ticket.assignee_id, quiet_since=nudge.due_at)
         if escalated:
-            self._post_thread(session, ticket, f"{nudge.key}/{THREAD}", text, blocks, now)
+            key = f"{nudge.key}/{THREAD}"
+            self._post_thread(session, ticket, key, text, blocks, now, depends_on=depends_on)
         elif ticket.assignee_id:
             message = Outbound(
-                f"{nudge.key}/{DM}", text, channel_id=ticket.assignee_id, blocks=blocks
+                f"{nudge.key}/{DM}",
+                text,
+                channel_id=ticket.assignee_id,
+                blocks=blocks,
+                depends_on=depends_on.to_json(),
             )
             add_message(session, message, now=now)
 
@@ -517,18 +541,21 @@ def unanswered_nudges(
 ) -> int:
     """How many nudges were queued (DM or thread post) to `assignee` between the last client
     update and `nudge`, one of `nudges` (in order): those queued while they held the ticket, by
-    its `reassignments`. A technician new to the ticket cannot have ignored the nudges sent to
-    the one before; one given back a ticket keeps the nudges they got, so reassigning it back
-    and forth hides nothing. Not `nudge.missed - 1`: that counts every nudge that fell due since
-    the update, and those due while the bot was down were superseded, not sent. Looked up only
-    for a nudge about to be queued, in chunks: a claimed ticket left without an update for days
-    has a long run of nudges."""
+    its `reassignments`, and not dropped by the outbox as moot (nobody got those). A
+    technician new to the ticket cannot have ignored the nudges sent to the one before; one
+    given back a ticket keeps the nudges they got, so reassigning it back and forth hides
+    nothing. Not `nudge.missed - 1`: that counts every nudge that fell due since the update,
+    and those due while the bot was down were superseded, not sent. Looked up only for a nudge
+    about to be queued, in chunks: a claimed ticket left without an update for days has a long
+    run of nudges."""
     end = nudges.index(nudge)
     earlier = [n.key for n in nudges[end - nudge.missed + 1 : end]]
     return sum(
         holder_at(reassignments, queued, assignee) == assignee
         for start in range(0, len(earlier), _KEYS_PER_LOOKUP)
-        for queued in queued_at(session, set(earlier[start : start + _KEYS_PER_LOOKUP])).values()
+        for queued in queued_at(
+            session, set(earlier[start : start + _KEYS_PER_LOOKUP]), dropped=False
+        ).values()
     )
 
 
@@ -568,13 +595,18 @@ def sent_keys(session: Session, candidates: AbstractSet[str]) -> set[str]:
     return set(queued_at(session, candidates))
 
 
-def queued_at(session: Session, candidates: AbstractSet[str]) -> dict[str, datetime]:
+def queued_at(
+    session: Session, candidates: AbstractSet[str], *, dropped: bool = True
+) -> dict[str, datetime]:
     """When the messages of those SLA keys among `candidates` already in the outbox (any
-    status) were queued: their `/thread` or `/dm` row (a reminder has one or the other)."""
+    status; not dropped as moot unless `dropped`) were queued: their `/thread` or `/dm` row (a
+    reminder has one or the other). A reminder dropped is never queued again: it was moot."""
     if not candidates:
         return {}
     outbox_keys = {f"{key}/{suffix}" for key in candidates for suffix in (THREAD, DM)}
     statement = select(OutboxMessage.key, OutboxMessage.created_at).where(
         OutboxMessage.key.in_(outbox_keys)
     )
+    if not dropped:
+        statement = statement.where(OutboxMessage.status != OutboxStatus.DROPPED)
     return {key.rsplit("/", 1)[0]: created for key, created in session.execute(statement)}
