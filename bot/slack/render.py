@@ -59,6 +59,13 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
 def local_time(at: datetime, zone: ZoneInfo) -> str:
     """An instant as the team reads it: local date and time, and the zone's abbreviation in the
     hour that the autumn change repeats (02:10 CET comes after 02:40 CEST on 2026-10-25)."""
+    return _local_time(at, zone)
+
+
+# A list shows the same deadlines at every read (a running clock's moves only when its ticket
+# changes): the zone conversion and strftime were a third of a line's rendering.
+@lru_cache(maxsize=1024)
+def _local_time(at: datetime, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
     shown = local.strftime("%Y-%m-%d %H:%M")
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
@@ -100,21 +107,23 @@ def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> s
     if clock is None:
         return messages.get("clock.none")
     status = clock.status
-    values: dict[str, object] = {
-        "clock": clock.kind.value.upper(),
-        "budget": duration(clock.budget, messages),
-        "remaining": duration(status.remaining, messages),
-        "deadline": local_time(status.deadline, zone),
-        "taken": taken(status.consumed, clock.budget, messages),
-    }
+    # Each message says only some of the figures: only those are written (a list has 30 lines).
+    name, budget = clock.kind.value.upper(), duration(clock.budget, messages)
     if clock.stopped_at is not None:
-        met = status.state is ClockState.MET
-        return messages.get("clock.met" if met else "clock.breached", **values)
+        key = "clock.met" if status.state is ClockState.MET else "clock.breached"
+        return messages.get(
+            key, clock=name, budget=budget, taken=taken(status.consumed, clock.budget, messages)
+        )
     if status.state is ClockState.BREACHED:
-        return messages.get("clock.breached_running", **values)
+        deadline = local_time(status.deadline, zone)
+        return messages.get("clock.breached_running", clock=name, budget=budget, deadline=deadline)
+    remaining = duration(status.remaining, messages)
     if status.state is ClockState.PAUSED:
-        return messages.get("clock.paused", **values)
-    return messages.get("clock.running", **values)
+        return messages.get("clock.paused", clock=name, budget=budget, remaining=remaining)
+    deadline = local_time(status.deadline, zone)
+    return messages.get(
+        "clock.running", clock=name, budget=budget, remaining=remaining, deadline=deadline
+    )
 
 
 def status_label(view: TicketView, messages: Messages) -> str:
