@@ -795,11 +795,9 @@ class TicketService(Service):
             session, client_id=client_id, server_id=server_id, assignee_id=assignee_id
         )
         shown = self._ranking.rank(tickets, now)[:LIST_LIMIT]
+        names = {c: self._client_name(session, c) for c in {t.client_id for t in shown}}
         return _Urgent(
-            views=[
-                ticket_view(t, self._client_name(session, t.client_id), self.catalog, now)
-                for t in shown
-            ],
+            views=[self._ranking.view(t, names[t.client_id], now) for t in shown],
             count=len(tickets),
             clients=sorted({t.client_id for t in tickets}),
         )

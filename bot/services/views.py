@@ -298,23 +298,24 @@ _Ticket = TypeVar("_Ticket", bound=RevisedTicket)
 
 
 class Ranking:
-    """Open tickets in `TicketView.urgency` order, from their deadlines alone.
+    """Open tickets in `TicketView.urgency` order, from their deadlines alone, and the views of
+    those a list shows.
 
     A list shows the 30 most urgent tickets; reading every clock in full (consumed, remaining)
-    to sort them all would be wasted on the rest. A running clock's deadline does not move
-    until its ticket changes, and each change bumps the ticket's revision: it is kept by ticket
-    and revision, for the process. A paused clock's deadline moves with `now`: it is read each
-    time (few tickets wait on their client at once).
+    to sort them all would be wasted on the rest. What a clock's reading is made of does not
+    move until its ticket changes, and each change bumps the ticket's revision: it is kept by
+    ticket and revision, for the process (`_KeptClock`). A paused clock's deadline moves with
+    `now`: it is read each time (few tickets wait on their client at once).
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
-        self._deadlines: dict[int, tuple[int, datetime | None]] = {}  # None: paused
+        self._kept: dict[int, tuple[int, tuple[_KeptClock, ...]]] = {}  # by id: revision, clocks
 
     def rank(self, tickets: Sequence[_Ticket], now: datetime) -> list[_Ticket]:
         """`tickets`, most urgent first at `now`."""
-        if len(self._deadlines) > 2 * len(tickets) + 1_000:  # resolved long ago: forget them
-            self._deadlines = {}
+        if len(self._kept) > 2 * len(tickets) + 1_000:  # resolved long ago: forget them
+            self._kept = {}
         return sorted(tickets, key=lambda ticket: self.urgency(ticket, now))
 
     def urgency(self, ticket: RevisedTicket, now: datetime) -> tuple[int, datetime]:
@@ -322,13 +323,102 @@ class Ranking:
         row = ticket.clocks[0] if ticket.clocks else None
         if row is None or row.stopped_at is not None:
             return (_SETTLED, ticket.called_at)
-        known = self._deadlines.get(ticket.id)
-        if known is None or known[0] != ticket.revision:
-            clock = sla_clock(row, ticket.pauses, self._catalog)
-            deadline = None if clock.is_paused else clock.deadline(now)
-            self._deadlines[ticket.id] = known = (ticket.revision, deadline)
-        deadline = known[1]
-        if deadline is None:  # paused: its deadline is as if resumed now
-            status = sla_clock(row, ticket.pauses, self._catalog).status(now)
+        kept = self._clocks(ticket)[0]
+        if kept.deadline is None:  # paused: its deadline is as if resumed now
+            status = kept.clock.status(now)
             return (_ORDER[status.state], status.deadline)
-        return (_ORDER[ClockState.BREACHED if now > deadline else ClockState.RUNNING], deadline)
+        state = ClockState.BREACHED if now > kept.deadline else ClockState.RUNNING
+        return (_ORDER[state], kept.deadline)
+
+    def view(self, ticket: RevisedTicket, client_name: str, now: datetime) -> TicketView:
+        """`ticket_view(ticket, client_name, catalog, now)`, from the parts kept by revision."""
+        waiting = open_pause(ticket.pauses)
+        return TicketView(
+            id=ticket.id,
+            kind=TicketKind(ticket.kind),
+            client_id=ticket.client_id,
+            client_name=client_name,
+            level=ticket.level,
+            server_id=ticket.server_id,
+            description=ticket.description,
+            status=ticket.status,
+            scope=ticket.scope,
+            assignee_id=ticket.assignee_id,
+            opened_by=ticket.opened_by,
+            called_at=ticket.called_at,
+            registered_at=ticket.registered_at,
+            claimed_at=ticket.claimed_at,
+            resolved_at=ticket.resolved_at,
+            last_update_at=ticket.last_update_at,
+            waiting_since=waiting.started_at if waiting else None,
+            clocks=tuple(kept.view(now) for kept in self._clocks(ticket)),
+            now=now,
+        )
+
+    def _clocks(self, ticket: RevisedTicket) -> tuple["_KeptClock", ...]:
+        known = self._kept.get(ticket.id)
+        if known is None or known[0] != ticket.revision:
+            clocks = tuple(_KeptClock(row, ticket.pauses, self._catalog) for row in ticket.clocks)
+            self._kept[ticket.id] = known = (ticket.revision, clocks)
+        return known[1]
+
+
+class _KeptClock:
+    """What a stored clock's readings are made of that does not move until its ticket changes:
+    its pure clock, a running clock's deadline, a stopped clock's whole view. Each is read when
+    first asked for: sorting reads only the first clock's deadline."""
+
+    def __init__(self, row: StoredClock, pauses: Sequence[StoredPause], catalog: Catalog) -> None:
+        self.row, self._pauses, self._catalog = row, pauses, catalog
+        self._clock: SlaClock | None = None
+        self._deadline: tuple[datetime | None] | None = None  # None: not read yet
+        self._stopped: ClockView | None = None
+
+    @property
+    def clock(self) -> SlaClock:
+        if self._clock is None:
+            self._clock = sla_clock(self.row, self._pauses, self._catalog)
+        return self._clock
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The deadline of a clock not paused, which does not depend on `now`; None when
+        paused (as if resumed now, it moves with `now`)."""
+        if self._deadline is None:
+            clock = self.clock
+            self._deadline = (None if clock.is_paused else clock.deadline(clock.started_at),)
+        return self._deadline[0]
+
+    def view(self, now: datetime) -> ClockView:
+        """The clock's view at `now`, as `clock_views` reads it."""
+        stopped_at = self.row.stopped_at
+        if stopped_at is not None and now >= stopped_at:  # read the same from its stop on
+            if self._stopped is None:
+                self._stopped = self._view(self.clock.status(now))
+            return self._stopped
+        deadline = self.deadline
+        if deadline is None or stopped_at is not None:
+            return self._view(self.clock.status(now))
+        # Running: what `Clock.status` reads, its deadline known.
+        budget = self.clock.budget
+        consumed = self.clock.consumed(now)
+        status = ClockStatus(
+            state=ClockState.BREACHED if now > deadline else ClockState.RUNNING,
+            consumed=consumed,
+            remaining=max(budget - consumed, timedelta(0)),
+            fraction=1.0 if not budget else min(consumed / budget, 1.0),
+            deadline=deadline,
+        )
+        return self._view(status)
+
+    def _view(self, status: ClockStatus) -> ClockView:
+        row = self.row
+        return ClockView(
+            kind=ClockKind(row.kind),
+            budget=timedelta(seconds=row.budget_seconds),
+            calendar=row.calendar,
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
+            stopped_by=row.stopped_by,
+            status=status,
+        )

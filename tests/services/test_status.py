@@ -78,9 +78,9 @@ def test_french_lists_agree_with_the_number_of_tickets(sessions: sessionmaker[Se
 def test_the_ranking_from_deadlines_agrees_with_the_tickets_read_in_full(
     sessions: sessionmaker[Session],
 ) -> None:
-    """`Ranking` sorts without reading the clocks in full and keeps running deadlines by
-    revision: at every instant, through pauses, claims and breaches, its order is the order of
-    the views' own urgency."""
+    """`Ranking` sorts without reading the clocks in full and keeps what clocks are read from
+    by revision: at every instant, through pauses, claims and breaches, its order is the order
+    of the views' own urgency, and the views it makes are those read in full."""
     h = services(sessions)
     opened = [  # business-hours GTI (acme), round-the-clock GTR (globex), one out of scope
         open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.SECOURS, "site down"),
@@ -100,6 +100,9 @@ def test_the_ranking_from_deadlines_agrees_with_the_tickets_read_in_full(
         assert [r.id for r in ranking.rank(records, now)] == [r.id for r in full]
         assert [ranking.urgency(r, now) for r in records] == [
             ticket_view(r, "", h.catalog, now).urgency() for r in records
+        ]
+        assert [ranking.view(r, "ACME", now) for r in records] == [
+            ticket_view(r, "ACME", h.catalog, now) for r in records
         ]
 
     steps = [
