@@ -1,9 +1,11 @@
 """Durations as a technician reads them: to the minute, never contradicting the verdict."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.messages import Messages
 from bot.sandbox import parse_blocks
@@ -11,10 +13,12 @@ from bot.slack.render import (
     OpenTicket,
     already_open,
     clip,
+    context,
     duration,
     escape,
     local_time,
     monitoring_lines,
+    section,
     taken,
     ticket_list,
 )
@@ -147,6 +151,18 @@ def test_sla_status_names_every_server_of_a_storm_in_its_blocks() -> None:
     parse_blocks(blocks)  # within Slack's limits
     shown = "\n".join(block["text"]["text"] for block in blocks)
     assert all(f"`customer-{n:02d}-web.example`" in shown for n in range(60))
+
+
+@pytest.mark.parametrize("text", ["*INT-1* network · `db-01` · &lt;1m", "", "ab\n" * 966])
+def test_a_list_s_blocks_written_directly_are_what_the_models_write(text: str) -> None:
+    """A list's sections and footer skip slack_sdk's models: Slack receives the same JSON,
+    keys in the same order."""
+    assert json.dumps(section(text)) == json.dumps(
+        SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
+    )
+    assert json.dumps(context(text)) == json.dumps(
+        ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()
+    )
 
 
 def test_a_server_down_under_a_minute_and_acknowledged_keeps_its_mention() -> None:
