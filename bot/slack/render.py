@@ -28,7 +28,7 @@ from bot.messages import Messages
 from bot.services.views import ClockView, TicketView
 from bot.sla import ClockState
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
-from bot.storage.models import Scope
+from bot.storage.models import Scope, TicketStatus
 from bot.storage.probes import DownServer, SilenceInForce
 
 SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
@@ -128,16 +128,25 @@ def clock_line(clock: ClockView | None, messages: Messages, zone: ZoneInfo) -> s
 
 def status_label(view: TicketView, messages: Messages) -> str:
     """Where the ticket stands: its state, and whether it is out of the contract's scope."""
-    if view.scope is Scope.REFUSED or (view.scope is Scope.PENDING and view.is_open):
-        return messages.get(f"scope.{view.scope.value}")  # nobody works on it (yet)
-    status = messages.get(f"status.{view.status.value}")
-    if view.scope is Scope.QUOTED and view.is_open:  # worked on like any other, billed apart
-        return f"{status} · {messages.get('scope.quoted')}"
-    return status
+    return _status_label(view.status, view.scope, messages)
+
+
+def _status_label(status: TicketStatus, scope: Scope, messages: Messages) -> str:
+    is_open = status is not TicketStatus.RESOLVED
+    if scope is Scope.REFUSED or (scope is Scope.PENDING and is_open):
+        return messages.get(f"scope.{scope.value}")  # nobody works on it (yet)
+    label = messages.get(f"status.{status.value}")
+    if scope is Scope.QUOTED and is_open:  # worked on like any other, billed apart
+        return f"{label} · {messages.get('scope.quoted')}"
+    return label
 
 
 def assignee(view: TicketView, messages: Messages) -> str:
-    return f"<@{view.assignee_id}>" if view.assignee_id else messages.get("root.nobody")
+    return _assignee(view.assignee_id, messages)
+
+
+def _assignee(assignee_id: str | None, messages: Messages) -> str:
+    return f"<@{assignee_id}>" if assignee_id else messages.get("root.nobody")
 
 
 def title(view: TicketView, messages: Messages) -> str:
@@ -336,14 +345,40 @@ def resolution_note(value: str) -> str:
 
 def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:
     """One line of a list or of /sla status."""
+    clock = clock_line(view.clock, messages, zone)
+    return _ticket_line(
+        view.id,
+        view.kind.value,
+        view.server_id,
+        view.status,
+        view.scope,
+        view.assignee_id,
+        clock,
+        messages,
+    )
+
+
+# Kept by everything a line is written from: the lists of a burst of commands, read within
+# the same minute, write the same lines.
+@lru_cache(maxsize=1024)
+def _ticket_line(
+    ticket_id: int,
+    kind: str,
+    server_id: str | None,
+    status: TicketStatus,
+    scope: Scope,
+    assignee_id: str | None,
+    clock: str,
+    messages: Messages,
+) -> str:
     return messages.get(
         "list.line",
-        ref=view.ref,
-        kind=messages.get(f"kind.{view.kind.value}"),
-        server=view.server_id or "-",
-        status=status_label(view, messages),
-        assignee=assignee(view, messages),
-        clock=clock_line(view.clock, messages, zone),
+        ref=f"INT-{ticket_id}",
+        kind=messages.get(f"kind.{kind}"),
+        server=server_id or "-",
+        status=_status_label(status, scope, messages),
+        assignee=_assignee(assignee_id, messages),
+        clock=clock,
     )
 
 

@@ -141,6 +141,49 @@ def test_a_removed_client_with_tickets_can_still_be_named_to_list_them(
     assert unknown.value.key == "list.unknown_client"
 
 
+def test_a_line_read_again_at_the_same_instant_shows_what_changed_in_between(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Lines are kept by what they are written from: a claim, a reassignment or a quote at
+    the instant of the last list, its clock's line unchanged, still show in the next one, in
+    each language."""
+    h = services(sessions)
+    disk = open_ticket(h, paris(11, 2, 9), "globex-db-01", TicketKind.MATERIEL, "disk")
+    usage = open_ticket(h, paris(11, 2, 9), "acme-web-01", TicketKind.UTILISATION, "how to")
+    h.clock.now = paris(11, 2, 10)
+    french = TicketService(sessions, h.catalog, Messages("fr"), clock=h.clock)
+
+    def lines() -> list[str]:
+        replies = [h.tickets.list_tickets("open", user_id=TECH.user_id), french.status(None)]
+        return [line for reply in replies for line in reply.text.splitlines() if "*INT-" in line]
+
+    due = "2026-11-02 13:00"
+    assert lines() == [
+        f"*INT-{disk}* hardware · globex-db-01 · unclaimed · nobody — GTR 4h: 3h left, due {due}",
+        f"*INT-{usage}* usage · acme-web-01 · unclaimed · nobody — GTI 4h: 3h left, due {due}",
+        f"*INT-{disk}* matériel · globex-db-01 · à prendre · personne — GTR 4h : reste 3h, "
+        f"échéance {due}",
+        f"*INT-{usage}* utilisation · acme-web-01 · à prendre · personne — GTI 4h : reste 3h, "
+        f"échéance {due}",
+    ]
+    h.tickets.claim(TECH, disk)  # the GTR runs on: the same clock line
+    h.tickets.settle_scope(TECH, usage, quote=True, note="150 €")
+    assert lines() == [
+        f"*INT-{disk}* hardware · globex-db-01 · in progress · <@U01AAA> — GTR 4h: 3h left, "
+        f"due {due}",
+        f"*INT-{usage}* usage · acme-web-01 · unclaimed · out of scope, quoted · nobody — no clock",
+        f"*INT-{disk}* matériel · globex-db-01 · en cours · <@U01AAA> — GTR 4h : reste 3h, "
+        f"échéance {due}",
+        f"*INT-{usage}* utilisation · acme-web-01 · à prendre · hors forfait, devis · "
+        "personne — aucun délai",
+    ]
+    h.tickets.reassign(TECH, disk, "U01BBB")
+    assert [line.split(" — ")[0] for line in lines()[::2]] == [
+        f"*INT-{disk}* hardware · globex-db-01 · in progress · <@U01BBB>",
+        f"*INT-{disk}* matériel · globex-db-01 · en cours · <@U01BBB>",
+    ]
+
+
 def without_acme(h: History, sessions: sessionmaker[Session]) -> TicketService:
     """The ticket service of a catalog ACME and its servers have left."""
     catalog = h.catalog.model_copy(
