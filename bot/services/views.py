@@ -324,11 +324,11 @@ class Ranking:
         if row is None or row.stopped_at is not None:
             return (_SETTLED, ticket.called_at)
         kept = self._clocks(ticket)[0]
-        if kept.deadline is None:  # paused: its deadline is as if resumed now
+        deadline = kept.deadline
+        if deadline is None:  # paused: its deadline is as if resumed now
             status = kept.clock.status(now)
             return (_ORDER[status.state], status.deadline)
-        state = ClockState.BREACHED if now > kept.deadline else ClockState.RUNNING
-        return (_ORDER[state], kept.deadline)
+        return (_ORDER[ClockState.BREACHED if now > deadline else ClockState.RUNNING], deadline)
 
     def view(self, ticket: RevisedTicket, client_name: str, now: datetime) -> TicketView:
         """`ticket_view(ticket, client_name, catalog, now)`, from the parts kept by revision."""
@@ -373,6 +373,7 @@ class _KeptClock:
         self._clock: SlaClock | None = None
         self._deadline: tuple[datetime | None] | None = None  # None: not read yet
         self._stopped: ClockView | None = None
+        self._kind: ClockKind | None = None
 
     @property
     def clock(self) -> SlaClock:
@@ -391,17 +392,17 @@ class _KeptClock:
 
     def view(self, now: datetime) -> ClockView:
         """The clock's view at `now`, as `clock_views` reads it."""
-        stopped_at = self.row.stopped_at
+        stopped_at, clock = self.row.stopped_at, self.clock
         if stopped_at is not None and now >= stopped_at:  # read the same from its stop on
             if self._stopped is None:
-                self._stopped = self._view(self.clock.status(now))
+                self._stopped = self._view(clock, clock.status(now))
             return self._stopped
         deadline = self.deadline
         if deadline is None or stopped_at is not None:
-            return self._view(self.clock.status(now))
+            return self._view(clock, clock.status(now))
         # Running: what `Clock.status` reads, its deadline known.
-        budget = self.clock.budget
-        consumed = self.clock.consumed(now)
+        budget = clock.budget
+        consumed = clock.consumed(now)
         status = ClockStatus(
             state=ClockState.BREACHED if now > deadline else ClockState.RUNNING,
             consumed=consumed,
@@ -409,13 +410,15 @@ class _KeptClock:
             fraction=1.0 if not budget else min(consumed / budget, 1.0),
             deadline=deadline,
         )
-        return self._view(status)
+        return self._view(clock, status)
 
-    def _view(self, status: ClockStatus) -> ClockView:
+    def _view(self, clock: SlaClock, status: ClockStatus) -> ClockView:
         row = self.row
+        if self._kind is None:
+            self._kind = ClockKind(row.kind)
         return ClockView(
-            kind=ClockKind(row.kind),
-            budget=timedelta(seconds=row.budget_seconds),
+            kind=self._kind,
+            budget=clock.budget,  # timedelta(seconds=row.budget_seconds)
             calendar=row.calendar,
             started_at=row.started_at,
             stopped_at=row.stopped_at,
