@@ -23,6 +23,7 @@ from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
 from bot.services.views import (
     Ranking,
+    TicketLine,
     TicketView,
     open_pause,
     sla_clock,
@@ -773,10 +774,10 @@ class TicketService(Service):
             count=urgent.count,
             what=what.words(self._messages, urgent.count),
         )
-        if more := urgent.count - len(urgent.views):  # one screen: the most urgent, and the rest
+        if more := urgent.count - len(urgent.lines):  # one screen: the most urgent, and the rest
             footer = [self._messages.get(f"list.more.{_number(more)}", more=more), *footer]
         text, blocks = render.ticket_list(
-            header, urgent.views, self._messages, self._zone, footer, notes=notes
+            header, urgent.lines, self._messages, self._zone, footer, notes=notes
         )
         return Reply(text, blocks)
 
@@ -790,14 +791,13 @@ class TicketService(Service):
         assignee_id: str | None = None,
     ) -> "_Urgent":
         """The open tickets (all, or those of a client, server or assignee) ranked by urgency,
-        the first `LIST_LIMIT` of them read in full."""
+        the first `LIST_LIMIT` of them read for their lines."""
         tickets = self._open_tickets.read(
             session, client_id=client_id, server_id=server_id, assignee_id=assignee_id
         )
         shown = self._ranking.rank(tickets, now)[:LIST_LIMIT]
-        names = {c: self._client_name(session, c) for c in {t.client_id for t in shown}}
         return _Urgent(
-            views=[self._ranking.view(t, names[t.client_id], now) for t in shown],
+            lines=[self._ranking.line(t, now) for t in shown],
             count=len(tickets),
             clients=sorted({t.client_id for t in tickets}),
         )
@@ -1088,10 +1088,10 @@ class TicketService(Service):
 
 @dataclass(frozen=True)
 class _Urgent:
-    """What `list` and `/sla status` show: the most urgent open tickets, read in full, out of
+    """What `list` and `/sla status` show: the lines of the most urgent open tickets, out of
     `count`, and the clients of all `count`."""
 
-    views: list[TicketView]
+    lines: list[TicketLine]
     count: int
     clients: list[str]
 

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from bot.config import Catalog
 from bot.sla import (
@@ -155,6 +155,20 @@ class TicketView:
         return (_ORDER[clock.status.state], clock.status.deadline)
 
 
+class TicketLine(NamedTuple):
+    """What a list's line shows of a ticket at one instant: a `TicketView`'s fields that
+    `render.ticket_line` reads, and its contractual clock alone. A list makes 30 of them at
+    each read; a whole view (19 fields, every clock) cost as much as the line's rendering."""
+
+    id: int
+    kind: TicketKind
+    server_id: str | None
+    status: TicketStatus
+    scope: Scope
+    assignee_id: str | None
+    clock: ClockView | None
+
+
 _ORDER = {ClockState.BREACHED: 0, ClockState.RUNNING: 1, ClockState.PAUSED: 2}
 _SETTLED = 3  # no clock, or a stopped one: after every running or paused clock
 
@@ -298,7 +312,7 @@ _Ticket = TypeVar("_Ticket", bound=RevisedTicket)
 
 
 class Ranking:
-    """Open tickets in `TicketView.urgency` order, from their deadlines alone, and the views of
+    """Open tickets in `TicketView.urgency` order, from their deadlines alone, and the lines of
     those a list shows.
 
     A list shows the 30 most urgent tickets; reading every clock in full (consumed, remaining)
@@ -330,29 +344,18 @@ class Ranking:
             return (_ORDER[status.state], status.deadline)
         return (_ORDER[ClockState.BREACHED if now > deadline else ClockState.RUNNING], deadline)
 
-    def view(self, ticket: RevisedTicket, client_name: str, now: datetime) -> TicketView:
-        """`ticket_view(ticket, client_name, catalog, now)`, from the parts kept by revision."""
-        waiting = open_pause(ticket.pauses)
-        return TicketView(
-            id=ticket.id,
-            kind=TicketKind(ticket.kind),
-            client_id=ticket.client_id,
-            client_name=client_name,
-            level=ticket.level,
-            server_id=ticket.server_id,
-            description=ticket.description,
-            status=ticket.status,
-            scope=ticket.scope,
-            assignee_id=ticket.assignee_id,
-            opened_by=ticket.opened_by,
-            called_at=ticket.called_at,
-            registered_at=ticket.registered_at,
-            claimed_at=ticket.claimed_at,
-            resolved_at=ticket.resolved_at,
-            last_update_at=ticket.last_update_at,
-            waiting_since=waiting.started_at if waiting else None,
-            clocks=tuple(kept.view(now) for kept in self._clocks(ticket)),
-            now=now,
+    def line(self, ticket: RevisedTicket, now: datetime) -> TicketLine:
+        """What `ticket_view(ticket, …, now)` says of the ticket in a list's line, from the parts
+        kept by revision."""
+        clocks = self._clocks(ticket)
+        return TicketLine(
+            ticket.id,
+            TicketKind(ticket.kind),
+            ticket.server_id,
+            ticket.status,
+            ticket.scope,
+            ticket.assignee_id,
+            clocks[0].view(now) if clocks else None,
         )
 
     def _clocks(self, ticket: RevisedTicket) -> tuple["_KeptClock", ...]:

@@ -25,7 +25,7 @@ from slack_sdk.models.views import View as ModalView
 
 from bot.config import format_duration
 from bot.messages import Messages
-from bot.services.views import ClockView, TicketView
+from bot.services.views import ClockView, TicketLine, TicketView
 from bot.sla import ClockState
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
 from bot.storage.models import Scope, TicketStatus
@@ -343,7 +343,7 @@ def resolution_note(value: str) -> str:
     return value.partition(" ")[2]
 
 
-def ticket_line(view: TicketView, messages: Messages, zone: ZoneInfo) -> str:
+def ticket_line(view: TicketView | TicketLine, messages: Messages, zone: ZoneInfo) -> str:
     """One line of a list or of /sla status."""
     clock = clock_line(view.clock, messages, zone)
     return _ticket_line(
@@ -427,7 +427,7 @@ NOTES_SECTIONS = 40  # of a list's 50 blocks: the header, the tickets' 3 and the
 
 def ticket_list(
     header: str,
-    views: list[TicketView],
+    views: Sequence[TicketView | TicketLine],
     messages: Messages,
     zone: ZoneInfo,
     footer: list[str],
