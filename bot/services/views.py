@@ -400,20 +400,8 @@ class _KeptClock:
             if self._stopped is None:
                 self._stopped = self._view(clock, clock.status(now))
             return self._stopped
-        deadline = self.deadline
-        if deadline is None or stopped_at is not None:
-            return self._view(clock, clock.status(now))
-        # Running: what `Clock.status` reads, its deadline known.
-        budget = clock.budget
-        consumed = clock.consumed(now)
-        status = ClockStatus(
-            state=ClockState.BREACHED if now > deadline else ClockState.RUNNING,
-            consumed=consumed,
-            remaining=max(budget - consumed, timedelta(0)),
-            fraction=1.0 if not budget else min(consumed / budget, 1.0),
-            deadline=deadline,
-        )
-        return self._view(clock, status)
+        deadline = self.deadline if stopped_at is None else None  # None: paused, or stopped
+        return self._view(clock, clock.status(now, deadline=deadline))
 
     def _view(self, clock: SlaClock, status: ClockStatus) -> ClockView:
         row = self.row

@@ -202,10 +202,14 @@ class Clock:
             return ClockState.PAUSED
         return ClockState.RUNNING
 
-    def status(self, now: datetime) -> ClockStatus:
-        """State, consumed, remaining, fraction and deadline at `now`, in one reading."""
+    def status(self, now: datetime, *, deadline: datetime | None = None) -> ClockStatus:
+        """State, consumed, remaining, fraction and deadline at `now`, in one reading.
+
+        `deadline`, when the caller kept it from an earlier reading of a clock not paused (it
+        does not move with `now` then), saves computing it again: the costly part."""
         consumed = self.consumed(now)
-        deadline = self.deadline(now)  # the costly part of a reading: computed once
+        if deadline is None:
+            deadline = self.deadline(now)
         return ClockStatus(
             state=self._state(now, deadline),
             consumed=consumed,
