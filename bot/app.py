@@ -18,12 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import (
     run_async_bolt_app,
@@ -31,7 +34,7 @@ from slack_bolt.adapter.socket_mode.async_internals import (
 )
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
-from slack_bolt.request.internals import parse_body
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -306,10 +309,9 @@ def build_web_app(
     """aiohttp app: Bolt at /slack/events (HTTP mode) and GET /healthz. In Socket Mode
     without a signing secret, Slack sends nothing over HTTP and Bolt could verify nothing: it
     failed every POST there with a 500 and an ERROR traceback; the path is not served then."""
+    web_app = web.Application()
     if server.credentials.signing_secret:
-        web_app = bolt.web_app(path=SLACK_PATH)
-    else:
-        web_app = web.Application()
+        web_app.router.add_post(SLACK_PATH, slack_events(bolt))
 
     @web.middleware
     async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -323,7 +325,6 @@ def build_web_app(
                 server.quiet.set()
 
     web_app.middlewares.append(count_in_flight)
-    web_app.middlewares.append(refuse_unreadable_bodies)
 
     async def healthz(_request: web.Request) -> web.Response:
         probes_error = server.probes_failure()
@@ -346,23 +347,53 @@ def build_web_app(
     return web_app
 
 
-@web.middleware
-async def refuse_unreadable_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A POST to /slack/events whose body Bolt cannot read (not UTF-8, JSON that is not an
-    object, a `payload` that is not JSON) is answered 400. Bolt failed on it with a 500 and an
-    ERROR traceback, before checking the signature: anyone could fill the logs with them."""
-    if request.method == "POST" and request.path == SLACK_PATH:
+def read_body(text: str, content_type: str | None) -> dict[str, Any]:
+    """A request's body, read as Bolt's `parse_body` reads it, except a form that only holds the
+    word `payload` somewhere (a command's text, `update 42 the payload server is back`): Bolt
+    took it for a click's form, found no `payload` field and read it as empty, and the command
+    was answered 404. Raises ValueError for a body that is not a JSON object."""
+    if not text:
+        return {}
+    if content_type == "application/json" or text.startswith("{"):
+        body = json.loads(text)
+    else:
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        body = json.loads(fields["payload"]) if "payload" in fields else fields
+    if not isinstance(body, dict):
+        raise ValueError(f"a JSON {type(body).__name__}")
+    return body
+
+
+class _SlackRequest(AsyncBoltRequest):
+    """Bolt's request for an HTTP delivery, made of the body as `read_body` read it: Bolt would
+    read it again (a tenth of a command's CPU outside its use case, bench/bench_request.py)."""
+
+    def __init__(self, raw_body: str, body: dict[str, Any], query: str, headers: Any) -> None:
+        # A body already read is what Bolt takes in Socket Mode; the request is then one over
+        # HTTP again, whose signature Bolt checks against the body as it came.
+        super().__init__(body=body, query=query, headers=headers, mode="socket_mode")
+        self.raw_body, self.mode = raw_body, "http"
+
+
+def slack_events(bolt: AsyncApp) -> Handler:
+    """The handler of Slack's POSTs: the body read once, then Bolt. A body that cannot be read
+    (not UTF-8, JSON that is not an object, a `payload` that is not JSON) is answered 400: Bolt
+    failed on it with a 500 and an ERROR traceback, before checking the signature, so anyone
+    could fill the logs with them."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
         content_type = request.headers.get("Content-Type", "").split(";")[0] or None
-        try:  # read as Bolt reads it (aiohttp's text(), Bolt's parse_body)
-            body = parse_body(await request.text(), content_type)
+        try:
+            text = await request.text()
+            body = read_body(text, content_type)
         except (UnicodeDecodeError, LookupError, ValueError) as error:
-            body, reason = None, type(error).__name__
-        else:
-            reason = f"a JSON {type(body).__name__}"
-        if not isinstance(body, dict):
+            reason = str(error) if str(error).startswith("a JSON") else type(error).__name__
             logger.info("refused a request to %s: unreadable body (%s)", SLACK_PATH, reason)
             return web.json_response({"error": "invalid request body"}, status=400)
-    return await handler(request)
+        slack_request = _SlackRequest(text, body, request.query_string, request.headers)
+        return await to_aiohttp_response(await bolt.async_dispatch(slack_request))
+
+    return answer
 
 
 LostAck = Callable[[SocketModeRequest, BoltResponse], Awaitable[None]]

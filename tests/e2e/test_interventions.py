@@ -1004,3 +1004,10 @@ def test_audit_cli_gives_the_instants_of_its_details_in_local_time(
         "{clocks: [{budget_seconds: 14400, clock: gti, consumed_seconds: 0,"
         " deadline: 2026-11-28T15:00:00+01:00, state: running}], credits_withdrawn: []}"
     )
+
+
+def test_a_command_whose_text_says_payload_is_read_as_typed(bot: RunningBot) -> None:
+    """Bolt reads a body holding the word `payload` as a click's, and found none in a command:
+    the command was answered 404 and never carried out."""
+    bot.command("open acme-web-01 secours Site down")
+    assert "Client update" in bot.command("update 1 the payload server is back")
