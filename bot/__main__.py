@@ -2,10 +2,21 @@
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
-from bot.cli import EXIT_OUTPUT_CLOSED, audit, check_config, migrate, outbox, report, run, sla
+from bot.cli import (
+    EXIT_OUTPUT_CLOSED,
+    EXIT_USAGE,
+    audit,
+    check_config,
+    migrate,
+    outbox,
+    report,
+    run,
+    sla,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python flushes stdout again at exit, so point it somewhere that accepts the rest.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OUTPUT_CLOSED
+    except sqlite3.OperationalError as error:
+        # Raised bare where a transaction begins (SQLite's BEGIN is sent to the driver directly),
+        # so the commands' handlers of SQLAlchemy's errors never see it.
+        from bot.cli.database_errors import sqlite_failed
+
+        print(sqlite_failed(error), file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

@@ -1,7 +1,8 @@
 """Command-line interface: one module per subcommand, each exposing `register(subparsers)`.
 
 A subcommand's handler takes the parsed arguments and returns the process exit code:
-0 for success, 2 for bad input or configuration (with a message on stderr, never a traceback);
+0 for success, 2 for bad input or configuration, or a database that cannot be used (with a
+message on stderr, never a traceback);
 1 when the output's reader went away before reading it all (`| head`).
 """
 

@@ -1,6 +1,7 @@
 """Open the database for a CLI command that only reads it, turning a wrong URL into a message."""
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -44,6 +45,26 @@ def sqlite_folder_refused(settings: Settings) -> str | None:
     else:
         return None
     return f"SUPPORTBOT_DATABASE_URL: the folder {folder} of the SQLite file {file.name} {problem}"
+
+
+def sqlite_failed(error: sqlite3.Error) -> str:
+    """What to say of an SQLite error raised where a transaction begins, outside SQLAlchemy's
+    wrapping of the driver's errors (so no command's own handler knew it): above all a
+    database another program kept locked for longer than the 30 s a writer waits."""
+    try:
+        url = database_url(Settings().database_url.get_secret_value())
+        shown = url.database or url.render_as_string(hide_password=True)
+    except (ValueError, DatabaseUnavailableError):  # the command read them: not expected
+        shown = "(SUPPORTBOT_DATABASE_URL)"
+    code = str(getattr(error, "sqlite_errorname", ""))
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (
+            f"the SQLite database {shown} is locked by another program, which held it longer than"
+            " the 30 s a command waits: stop that program (an `sqlite3` shell with a transaction"
+            " open, a copy or backup tool; `fuser` names it), then try again (what waited for"
+            " it was not written)."
+        )
+    return f"the SQLite database {shown} failed: {error}"
 
 
 def open_migrated(settings: Settings) -> Engine | None:

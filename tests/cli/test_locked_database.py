@@ -1,0 +1,60 @@
+"""Every command on an SQLite database another program keeps locked: a message saying so and
+what to do, exit 2, never a traceback."""
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.storage.database
+from bot.__main__ import main
+from bot.storage.database import make_engine, migrate
+from tests.services.history import EXAMPLE_CATALOG
+
+BUSY_MS = 50  # instead of the 30 s a command waits for the lock
+
+
+@pytest.fixture
+def locked_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A migrated database that another program (an `sqlite3` shell in a transaction, say)
+    holds locked while the command runs; waiting for it is shortened to BUSY_MS."""
+    path = tmp_path / "supportbot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    connect = bot.storage.database._sqlite_on_connect
+
+    def impatient(dbapi_connection: Any, record: Any) -> None:
+        connect(dbapi_connection, record)
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+
+    monkeypatch.setattr(bot.storage.database, "_sqlite_on_connect", impatient)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setenv("SUPPORTBOT_PORT", "0")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield path
+    finally:
+        holder.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("run",), ("migrate",), ("outbox", "status")],
+    ids=lambda argv: argv[0],
+)
+def test_a_database_locked_by_another_program_is_said_so_without_traceback(
+    argv: tuple[str, ...], locked_database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite's "database is locked", raised where a transaction begins, came out as a Python
+    traceback and exit 1, from `run` at start as from any command."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"the SQLite database {locked_database} is locked by another program" in err
