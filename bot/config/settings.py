@@ -1,7 +1,9 @@
 """Process settings: environment variables and `.env`, read once by the composition root."""
 
 import difflib
+import io
 import os
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -180,7 +182,52 @@ def dotenv_names(environ: Mapping[str, str] = os.environ) -> list[str]:
     from dotenv import dotenv_values  # pydantic-settings' own reader of `.env`
 
     names = list(environ)
-    env_file = Settings.model_config.get("env_file")
-    if isinstance(env_file, str) and Path(env_file).is_file():
+    env_file = dotenv_file()
+    if env_file is not None:
         names.extend(dotenv_values(env_file, encoding="utf-8"))
     return names
+
+
+def dotenv_file() -> Path | None:
+    """The `.env` file Settings reads, if there is one."""
+    env_file = Settings.model_config.get("env_file")
+    return Path(env_file) if isinstance(env_file, str) and Path(env_file).is_file() else None
+
+
+# The name a `.env` statement sets, when it begins like one (`export NAME=`, `NAME =`).
+_DOTENV_NAME = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=")
+
+
+def dotenv_problems() -> list[str]:
+    """What keeps the `.env` file from being read whole: text that is not UTF-8 (which failed
+    every command in a traceback), and each statement python-dotenv cannot parse. dotenv skips
+    those with a warning that names neither the file nor the setting, so a URL with its quote
+    left open left the bot on its default database, a new SQLite file. A line's value is never
+    shown: it may be a secret."""
+    from dotenv.parser import parse_stream  # what dotenv_values, and so Settings, parses with
+
+    env_file = dotenv_file()
+    if env_file is None:
+        return []
+    try:
+        text = env_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        byte = error.object[error.start]
+        return [f"{env_file}: not UTF-8 text (byte {byte:#x} on line {line}): save it as UTF-8"]
+    except OSError as error:
+        return [f"{env_file}: cannot be read: {error.strerror or error}"]
+    problems = []
+    for binding in parse_stream(io.StringIO(text)):
+        if not binding.error:
+            continue
+        statement = binding.original.string
+        # A statement carries the blank lines before it: its own line comes after them.
+        line = binding.original.line + len(statement) - len(statement.lstrip("\r\n"))
+        named = _DOTENV_NAME.match(statement.lstrip("\r\n"))
+        name = f" ({named.group(1)})" if named else ""
+        problems.append(
+            f"{env_file}, line {line}{name}: not read as NAME=value (a quote left open, or no"
+            " `=`?): fix it, or its setting keeps its default"
+        )
+    return problems

@@ -270,3 +270,50 @@ def test_the_tests_and_benches_own_variables_are_not_settings(
     monkeypatch.setenv("SUPPORTBOT_BENCH_CALLGRIND", "/tmp")
     monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
     assert main(["check-config"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (
+            "# the team's database\n\nSUPPORTBOT_DATABASE_URL=\"postgresql://bot:hunter2@db/sb\n",
+            ".env, line 3 (SUPPORTBOT_DATABASE_URL): not read as NAME=value",
+        ),
+        ("SUPPORTBOT_LANGUAGE=en\nSUPPORTBOT_PORT 3999\n", ".env, line 2: not read as NAME=value"),
+    ],
+    ids=["quote left open", "no equals sign"],
+)
+def test_a_dotenv_line_that_does_not_parse_is_refused_by_its_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    lines: str,
+    expected: str,
+) -> None:
+    """python-dotenv skips such a line with a warning naming neither the file nor the setting:
+    with a quote left open on the database URL, `check-config` said OK and `migrate` made a
+    new SQLite file beside it, as if the team's database were empty."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SUPPORTBOT_DATABASE_URL", "SUPPORTBOT_LANGUAGE", "SUPPORTBOT_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    (tmp_path / ".env").write_text(lines)
+    for argv in (["check-config"], ["migrate"]):
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert expected in captured.err
+        assert "hunter2" not in captured.err
+        assert "OK" not in captured.out
+    assert not (tmp_path / "supportbot.db").exists()
+
+
+def test_a_dotenv_that_is_not_utf8_is_refused_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A `.env` saved in Latin-1 ended every command in a UnicodeDecodeError traceback."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    (tmp_path / ".env").write_bytes("SUPPORTBOT_INSTANCE_ID=sécurité\n".encode("latin-1"))
+    assert main(["check-config"]) == 2
+    err = capsys.readouterr().err
+    assert ".env: not UTF-8 text (byte 0xe9 on line 1): save it as UTF-8" in err
