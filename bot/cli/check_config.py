@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
             shown = url.render_as_string(hide_password=True)
             print(f"cannot read the database {shown}: {reason(error)}", file=sys.stderr)
             return EXIT_USAGE
+        except DatabaseUnavailableError as error:  # a newer version's schema: `run` refuses it
+            print(error, file=sys.stderr)
+            return EXIT_USAGE
         if missing:
             print_problems(CatalogError(str(path), missing))
             return EXIT_USAGE
@@ -93,7 +96,8 @@ def settings_refused(settings: Settings) -> list[str]:
 def history_refused(settings: Settings, catalog: Catalog) -> list[Problem]:
     """What `run` refuses of `catalog` on the settings' database, if it already exists at this
     version's schema: the calendars its clocks run on and the levels its clients had that the
-    catalog no longer has (`missing_references`)."""
+    catalog no longer has (`missing_references`). A database a newer version migrated raises
+    DatabaseUnavailableError, as `run` would refuse it whatever the catalog."""
     engine = existing_at_head(settings)
     if engine is None:
         return []

@@ -113,9 +113,10 @@ def open_migrated(settings: Settings) -> Engine | None:
 
 def existing_at_head(settings: Settings) -> Engine | None:
     """An engine on the settings' database if it exists and has this version's schema; None,
-    silently, otherwise (no SQLite file yet, another revision, a URL that does not parse), for
+    silently, otherwise (no SQLite file yet, an older revision, a URL that does not parse), for
     a check that needs the database only when there is one. A server that cannot be reached
-    raises SQLAlchemyError."""
+    raises SQLAlchemyError; a revision this version does not know (a newer version migrated
+    it: `run` cannot start on it), DatabaseUnavailableError saying so."""
     try:
         url = database_url(settings.database_url.get_secret_value())
     except DatabaseUnavailableError:
@@ -132,7 +133,12 @@ def existing_at_head(settings: Settings) -> Engine | None:
     except SQLAlchemyError:
         engine.dispose()
         raise
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    head = script.get_current_head()
+    if current is not None and not known_revision(script, current):
+        engine.dispose()
+        shown = url.render_as_string(hide_password=True)
+        raise DatabaseUnavailableError(newer_schema(shown, current, head))
     if current != head:
         engine.dispose()
         return None

@@ -177,7 +177,8 @@ def test_outbox_status_refuses_a_limit_that_is_not_a_count(
     assert "Traceback" not in err
 
 
-NEWER = [(argv, "which this supportbot does not know") for argv in [*READERS, ("migrate",)]]
+KNOWS_NEWER = [*READERS, ("migrate",), ("check-config",)]  # check-config said OK, exit 0
+NEWER = [(argv, "which this supportbot does not know") for argv in KNOWS_NEWER]
 NEWER += [(("run",), "did a newer supportbot migrate it?")]
 NEWER += [(("outbox", "send"), "did a newer supportbot migrate it?")]
 
