@@ -18,7 +18,7 @@ from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import parse_ticket
 from bot.services.evidence import ticket_evidence, to_json, to_text
-from bot.storage.database import make_sessionmaker
+from bot.storage.database import make_sessionmaker, reading
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if engine is None:
         return EXIT_USAGE
     try:
-        with make_sessionmaker(engine)() as session:
+        # A read-only session: it neither waits for the running bot's writes nor holds them up.
+        with reading(make_sessionmaker(engine)) as session:
             evidence = ticket_evidence(session, ticket_id, catalog=catalog, now=utc_now())
             if evidence is None:
                 print(f"INT-{ticket_id}: no such ticket", file=sys.stderr)

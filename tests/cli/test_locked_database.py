@@ -3,6 +3,7 @@ what to do, exit 2, never a traceback."""
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,15 @@ import pytest
 
 import bot.storage.database
 from bot.__main__ import main
-from bot.storage.database import make_engine, migrate
-from tests.services.history import EXAMPLE_CATALOG
+from bot.storage.database import make_engine, make_sessionmaker, migrate
+from tests.services.history import EXAMPLE_CATALOG, build_history
 
 BUSY_MS = 50  # instead of the 30 s a command waits for the lock
 
 
 @pytest.fixture
-def locked_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A migrated database that another program (an `sqlite3` shell in a transaction, say)
-    holds locked while the command runs; waiting for it is shortened to BUSY_MS."""
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A migrated database the commands use, on which a wait for a lock is cut to BUSY_MS."""
     path = tmp_path / "supportbot.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
@@ -36,12 +36,25 @@ def locked_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("SUPPORTBOT_PORT", "0")
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
+    return path
+
+
+@contextmanager
+def held(path: Path, begin: str) -> Iterator[None]:
+    """`path` held by another program in a transaction begun with `begin`: EXCLUSIVE (an
+    `sqlite3` shell that locked it), or IMMEDIATE (a writer, such as the running bot)."""
     holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute(begin)
     try:
-        yield path
+        yield
     finally:
         holder.close()
+
+
+@pytest.fixture
+def locked_database(database: Path) -> Iterator[Path]:
+    with held(database, "BEGIN EXCLUSIVE"):
+        yield database
 
 
 @pytest.mark.parametrize(
@@ -58,3 +71,18 @@ def test_a_database_locked_by_another_program_is_said_so_without_traceback(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"the SQLite database {locked_database} is locked by another program" in err
+
+
+def test_audit_reads_while_a_writer_holds_the_database(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`audit` only reads, but began as a writer does: it queued behind the running bot's
+    writes (and held them up while it read), and failed when one outlasted its wait."""
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        build_history(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+    with held(database, "BEGIN IMMEDIATE"):
+        assert main(["audit", "INT-1"]) == 0
+    assert "INT-1" in capsys.readouterr().out
