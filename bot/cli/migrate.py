@@ -13,6 +13,7 @@ from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.database_errors import known_revision, newer_schema, sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
 from bot.storage.database import (
+    MIGRATIONS,
     DatabaseUnavailableError,
     alembic_config,
     describe,
@@ -45,6 +46,15 @@ def run(args: argparse.Namespace) -> int:
     if folder is not None:
         print(folder, file=sys.stderr)
         return EXIT_USAGE
+    migrations = ScriptDirectory(str(MIGRATIONS))
+    if _past_head(migrations, args.revision):  # said before a database is made
+        ordered = _in_order(migrations)
+        print(
+            f"migrate: no revision {args.revision!r} (head, or one of {ordered[0]} …"
+            f" {ordered[-1]})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         engine = open_database(settings.database_url.get_secret_value())
     except DatabaseUnavailableError as error:
@@ -71,6 +81,27 @@ def run(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"{describe(engine)}: at {current or 'no revision'}")
     return EXIT_OK
+
+
+def _past_head(script: ScriptDirectory, revision: str) -> bool:
+    """Whether `revision` counts steps past the head (`head+1`, `0013+1`): alembic fails on it
+    with a bare AssertionError. A base it cannot find is left to its own message."""
+    base, plus, steps = revision.rpartition("+")
+    if not plus or not base or not steps.isdigit():
+        return False
+    ordered = _in_order(script)
+    if base == "base":
+        return int(steps) > len(ordered)
+    try:
+        start = script.get_revision(base)
+    except CommandError:
+        return False
+    return start is not None and ordered.index(start.revision) + int(steps) >= len(ordered)
+
+
+def _in_order(script: ScriptDirectory) -> list[str]:
+    """This version's revisions, oldest first (the history is one line)."""
+    return [step.revision for step in reversed(list(script.walk_revisions()))]
 
 
 def _current_revision(engine: Engine) -> str | None:

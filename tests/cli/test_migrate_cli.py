@@ -78,3 +78,24 @@ def test_a_database_that_refuses_the_migration_is_named_without_traceback(
         err
         == f"migrate: the database sqlite:///{database} refused it: table clients already exists\n"
     )
+
+
+@pytest.mark.parametrize("revision", ["head+1", "0013+1"])
+def test_a_revision_past_the_head_is_refused_without_traceback(
+    revision: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alembic fails on a revision counted past the head with a bare AssertionError."""
+    assert main(["migrate", "--revision", revision]) == 2
+    err = capsys.readouterr().err
+    assert f"migrate: no revision {revision!r} (head, or one of 0001 … {head()})" in err
+    assert "Traceback" not in err
+    assert not database.exists()
+
+
+def test_a_relative_revision_upgrades_that_many_steps(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate", "--revision", "0001"]) == 0
+    capsys.readouterr()
+    assert main(["migrate", "--revision", "+2"]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{database}: at 0003\n"
