@@ -265,6 +265,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Cette tempête est terminée depuis {at} : tous ses serveurs sont rétablis.",
         "en": "This storm was over at {at}: all its servers recovered.",
     },
+    "alert.storm_already_over_unprobed": {  # ended by servers down removed from the catalog
+        "fr": "Cette tempête est terminée depuis {at} : les serveurs alors sondés étaient tous "
+        "rétablis, et le catalogue ne sondait plus les autres.",
+        "en": "This storm was over at {at}: the servers probed then had all recovered, and the "
+        "catalog no longer probed the others.",
+    },
     "alert.storm_acknowledged": {
         "fr": "Tempête prise en compte ({count} serveur{count:s} encore en panne).",
         "en": "You acknowledged the storm ({count} server{count:s} still down).",

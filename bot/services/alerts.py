@@ -566,7 +566,16 @@ class AlertService(Service):
                 raise UserFacingError("alert.not_found")
             if storm.ended_at is not None:
                 at = local_time(storm.ended_at, self._zone)
-                raise UserFacingError("alert.storm_already_over", at=at)
+                # Ended with servers still down: the catalog no longer probed them.
+                unprobed = session.scalar(
+                    select(func.count()).where(
+                        Outage.storm_id == storm.id, Outage.ended_at.is_(None)
+                    )
+                )
+                key = (
+                    "alert.storm_already_over_unprobed" if unprobed else "alert.storm_already_over"
+                )
+                raise UserFacingError(key, at=at)
             if storm.acknowledged_by is not None:
                 raise UserFacingError("alert.already_acknowledged", user=storm.acknowledged_by)
             storm.acknowledged_by, storm.acknowledged_at = actor.user_id, now

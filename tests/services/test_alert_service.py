@@ -703,3 +703,19 @@ def test_a_server_down_unplanned_joining_a_storm_that_paged_nobody_pages_the_onc
     detail = thread_texts(alerting, "storm-1/root")[-1]
     assert detail.startswith("*node-4* (ACME SARL, critique) down since")
     assert detail.endswith("\n<@U01AAA>")
+
+
+def test_a_storm_ended_by_its_servers_no_longer_probed_says_so_when_acknowledged(
+    alerting: Alerting,
+) -> None:
+    """The storm ended because node-3, still down, is no longer probed: a late Acknowledge is
+    refused with a reason that is true, not "all its servers recovered"."""
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(0))
+    restarted = without(alerting, "node-3")
+    restarted.up("node-1", "node-2", after=timedelta(minutes=7))
+    with pytest.raises(UserFacingError) as over:
+        restarted.alerts.acknowledge_storm(Actor("U01AAA"), 1)
+    assert Messages("en").get(over.value.key, **over.value.values) == (
+        "This storm was over at 2026-11-27 04:07: the servers probed then had all recovered, "
+        "and the catalog no longer probed the others."
+    )
