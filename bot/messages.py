@@ -198,8 +198,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "not verify it, but browsers refuse it.",
     },
     "alert.storm.title": {
-        "fr": ":rotating_light: *Tempête d'alertes : {count} serveurs en panne* depuis {since}",
-        "en": ":rotating_light: *Alert storm: {count} servers down* since {since}",
+        "fr": ":rotating_light: *Tempête d'alertes depuis {since} : {down} serveur{down:s} "
+        "actuellement en panne, {recovered} rétabli{recovered:s}* (sur {count})",
+        "en": ":rotating_light: *Alert storm since {since}: {down} server{down:s} down now, "
+        "{recovered} recovered* (of {count})",
     },
     "alert.storm.title_over": {
         "fr": ":large_green_circle: *Tempête terminée : {count} serveurs étaient en panne* "
@@ -208,8 +210,9 @@ CATALOG: dict[str, dict[Language, str]] = {
         "({since} – {until})",
     },
     "alert.storm.text": {
-        "fr": "Tempête d'alertes : {count} serveurs en panne ({recovered} rétabli{recovered:s})",
-        "en": "Alert storm: {count} servers down ({recovered} recovered)",
+        "fr": "Tempête d'alertes : {down} serveur{down:s} actuellement en panne, "
+        "{recovered} rétabli{recovered:s} (sur {count})",
+        "en": "Alert storm: {down} server{down:s} down now, {recovered} recovered (of {count})",
     },
     "alert.storm.text_over": {
         "fr": "Tempête terminée : {count} serveurs étaient en panne "

@@ -322,12 +322,16 @@ def certificate_expiring(
 
 
 def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str, list[Any]]:
-    """The grouped root of a storm: how many servers, which, how many recovered."""
+    """The grouped root of a storm: how many servers are down now and how many recovered,
+    which, and of how many in all."""
     count = len(view.members)
     recovered = sum(1 for m in view.members if m.ended_at is not None)
+    down = count - recovered
     since = local_time(view.started_at, zone)
     if view.ended_at is None:
-        title = messages.get("alert.storm.title", count=count, since=since)
+        title = messages.get(
+            "alert.storm.title", down=down, recovered=recovered, count=count, since=since
+        )
     else:
         until = local_time(view.ended_at, zone)
         title = messages.get("alert.storm.title_over", count=count, since=since, until=until)
@@ -364,7 +368,10 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
     notes = [messages.get("alert.storm.footer", recovered=recovered, count=count)]
     over = view.ended_at is not None
     text = messages.get(
-        "alert.storm.text_over" if over else "alert.storm.text", count=count, recovered=recovered
+        "alert.storm.text_over" if over else "alert.storm.text",
+        count=count,
+        recovered=recovered,
+        down=down,
     )
     if view.acknowledged_by is not None and view.acknowledged_at is not None:
         at = local_time(view.acknowledged_at, zone)

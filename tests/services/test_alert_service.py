@@ -649,7 +649,7 @@ def test_a_storm_server_down_again_is_listed_once_and_counted_once(alerting: Ale
     alerting.up("node-1", after=timedelta(seconds=10))
     alerting.down("node-1", after=timedelta(seconds=20))
     root = latest_root(alerting, "storm-1/root")
-    assert root.text == "Alert storm: 3 servers down (0 recovered) <@U01AAA>"
+    assert root.text == "Alert storm: 3 servers down now, 0 recovered (of 3) <@U01AAA>"
     lines = [line for line in str(root.blocks).split("\\n") if "node-1" in line]
     assert len(lines) == 1
     assert ":red_circle: `node-1`" in lines[0]

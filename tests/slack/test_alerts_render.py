@@ -95,7 +95,7 @@ def test_a_storm_root_lists_its_servers_within_slack_limits() -> None:
         for n in range(300)
     )
     text, blocks = storm_root(StormView(1, STARTED, None, members, ()), EN, PARIS)
-    assert text == "Alert storm: 300 servers down (299 recovered)"
+    assert text == "Alert storm: 1 server down now, 299 recovered (of 300)"
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
     assert "… and 240 more" in str(blocks)
@@ -111,3 +111,25 @@ def test_a_storm_over_says_so_in_its_text_too() -> None:
     text, blocks = storm_root(StormView(1, STARTED, over, members, ("U01AAA",)), EN, PARIS)
     assert text == "Alert storm over: 3 servers were down (3 recovered)"
     assert "Alert storm over" in str(blocks)
+
+
+def test_a_storm_root_says_how_many_servers_are_down_now_and_how_many_recovered() -> None:
+    """Five servers went down, two came back: the root says three are down now, two
+    recovered, of five, not "5 servers down (2 recovered)" (are five down, or three?)."""
+    members = tuple(
+        StormMember(f"node-{n}", "ACME", STARTED, STARTED + timedelta(minutes=3) if n < 2 else None)
+        for n in range(5)
+    )
+    view = StormView(1, STARTED, None, members, ())
+    text, blocks = storm_root(view, Messages("fr"), PARIS)
+    assert text == "Tempête d'alertes : 3 serveurs actuellement en panne, 2 rétablis (sur 5)"
+    assert blocks[0]["text"]["text"] == (
+        ":rotating_light: *Tempête d'alertes depuis 2026-11-27 15:00 : 3 serveurs actuellement "
+        "en panne, 2 rétablis* (sur 5)"
+    )
+    text, blocks = storm_root(view, EN, PARIS)
+    assert text == "Alert storm: 3 servers down now, 2 recovered (of 5)"
+    assert blocks[0]["text"]["text"] == (
+        ":rotating_light: *Alert storm since 2026-11-27 15:00: 3 servers down now, 2 recovered* "
+        "(of 5)"
+    )
