@@ -126,6 +126,19 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Prise en compte par <@{user}> à {at}.",
         "en": "Acknowledged by <@{user}> at {at}.",
     },
+    "alert.root.acknowledged_earlier": {  # carried over from a previous outage (FLAP_WINDOW)
+        "fr": "Prise en compte par <@{user}> à {at}, lors d'une panne précédente de ce serveur : "
+        "elle vaut tant qu'il retombe en panne dans l'heure.",
+        "en": "Acknowledged by <@{user}> at {at}, on an earlier outage of this server: it "
+        "carries over while the server keeps going down within the hour.",
+    },
+    "alert.thread.down_again": {  # in the thread of a ticket opened from an earlier outage
+        "fr": ":repeat: {server} est de nouveau en panne depuis {since}, {gap} après son "
+        "rétablissement. {count} ticket{count:s} toujours ouvert{count:s} : {refs} ; sa nouvelle "
+        "alerte n'appelle personne.",
+        "en": ":repeat: {server} is down again since {since}, {gap} after it recovered. "
+        "{count} ticket{count:s} still open: {refs}; its new alert pages nobody.",
+    },
     "alert.root.maintenance": {
         "fr": ":wrench: Maintenance en cours ({ref}) : personne n'est alerté.",
         "en": ":wrench: Maintenance in progress ({ref}): nobody is paged.",
@@ -238,6 +251,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "alert.storm.line_tickets": {
         "fr": "• :red_circle: `{server}` ({client}), tickets : {refs}",
         "en": "• :red_circle: `{server}` ({client}), tickets: {refs}",
+    },
+    "alert.storm.line_acknowledged": {
+        "fr": "• :red_circle: `{server}` ({client}), pris en compte par <@{user}>",
+        "en": "• :red_circle: `{server}` ({client}), acknowledged by <@{user}>",
     },
     "alert.storm.line_up": {
         "fr": "• :large_green_circle: ~`{server}`~ ({client}), rétabli après {duration}",

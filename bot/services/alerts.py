@@ -11,15 +11,19 @@ closes an outage, so the outage row and its outbox rows commit together, exactly
 - milestones (15 min, 1 h, 4 h) by `post_outage_milestones`, which the scheduler calls.
 
 Silenced servers post nothing (outages are still recorded); an open `maintenance` ticket on the
-server marks its root "maintenance in progress" and pages nobody. Outbox keys make every post
+server marks its root "maintenance in progress" and pages nobody. A server down again within
+FLAP_WINDOW of its recovery from an outage someone acknowledged, or opened a ticket from, carries
+the acknowledgement over and pages nobody (`_carry_acknowledgement`). Outbox keys make every post
 idempotent: `outage-<id>/root`, `outage-<id>/root/r<n>`, `outage-<id>/probe/<key>/down/<iso>`,
-`outage-<id>/lasts/<15m|1h|4h>`, `outage-<id>/recovered`, `storm-<id>/root`.
+`outage-<id>/lasts/<15m|1h|4h>`, `outage-<id>/recovered`, `outage-<id>/down-again/INT-<n>`,
+`storm-<id>/root`.
 """
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +41,7 @@ from bot.probes.state import (
     ProbeEvent,
     Transition,
 )
-from bot.services.audit import Actor, add_audit
+from bot.services.audit import SYSTEM, Actor, add_audit
 from bot.services.base import Service
 from bot.services.storms import OpenStorm, decide_storm, reached_milestone, suggest_kind
 from bot.services.tickets import Reply, TicketService
@@ -71,7 +75,20 @@ log = logging.getLogger(__name__)
 
 PENDING = "alerts.opened"  # session.info: outages confirmed in this transaction, alerted at commit
 SILENCE_BUTTON = timedelta(hours=1)
-FLAP_WINDOW = timedelta(hours=1)  # a server down again within it is said to flap, on its root
+# A server down again within it of its previous outage's start is said to flap, on its root;
+# down again within it of its previous outage's recovery, it is the same incident: someone who
+# acknowledged it (or opened a ticket from it) is on it, and the acknowledgement carries over.
+FLAP_WINDOW = timedelta(hours=1)
+# Outages of one incident looked back over for its tickets: a night of flapping every minute.
+INCIDENT_OUTAGES = 1000
+
+
+@dataclass(frozen=True)
+class Carried:
+    """An acknowledgement carried over to a new outage from the incident's earlier ones."""
+
+    previous: Outage  # the server's outage just before, recovered within FLAP_WINDOW
+    tickets: Sequence[Ticket]  # still open, opened from the incident's earlier outages
 
 
 def outage_root_key(outage_id: int) -> str:
@@ -147,8 +164,17 @@ class AlertService(Service):
         now = self._clock()
         outages = [o for o in (session.get(Outage, i) for i in ids) if o is not None]
         outages = [o for o in outages if o.ended_at is None and o.root_key is None]
+        # Carried over even while silenced: the root posted when the silence ends pages nobody.
+        carried = {
+            outage.id: carry
+            for outage in outages
+            if (carry := self._carry_acknowledgement(session, outage, now)) is not None
+        }
         silenced = self._silenced(session, {o.server_id for o in outages}, now)
         alerting = [o for o in outages if o.server_id not in silenced]
+        for outage in alerting:
+            if outage.id in carried:
+                self._tell_tickets(session, outage, carried[outage.id], now)
         if not alerting:
             return
         policy = self.catalog.policy
@@ -168,6 +194,97 @@ class AlertService(Service):
                 self._post_outage_root(session, outage, now)
             return
         self._storm(session, decision.join, alerting, now)
+
+    def _carry_acknowledgement(
+        self, session: Session, outage: Outage, now: datetime
+    ) -> Carried | None:
+        """A server down again within FLAP_WINDOW of its previous outage's recovery is the same
+        incident: if someone acknowledged that outage, or a ticket opened from one of the
+        incident's outages is still open (a technician is on it), the new outage is
+        acknowledged by them, as of then, and pages nobody. Audited as a click is, by the
+        system. None when nobody is on it: it pages as any other."""
+        earlier = self._incident(session, outage)
+        if not earlier:
+            return None
+        previous = earlier[0]
+        tickets = session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.outage_id.in_([o.id for o in earlier]),
+                Ticket.status != TicketStatus.RESOLVED,
+            )
+            .order_by(Ticket.id)
+        ).all()
+        if previous.acknowledged_by is not None and previous.acknowledged_at is not None:
+            by, at = previous.acknowledged_by, previous.acknowledged_at
+        elif tickets:  # who is on the first ticket: its assignee, else its opener
+            first = tickets[0]
+            by = first.assignee_id or first.opened_by
+            at = (first.claimed_at if first.assignee_id else None) or first.registered_at
+        else:
+            return None
+        outage.acknowledged_by, outage.acknowledged_at = by, at
+        add_audit(
+            session,
+            SYSTEM,
+            "outage.acknowledged",
+            at=now,
+            server_id=outage.server_id,
+            details={
+                "outage_id": outage.id,
+                "carried_from": previous.id,
+                "acknowledged_by": by,
+                "acknowledged_at": at.isoformat(),
+                "tickets": [ticket.id for ticket in tickets],
+            },
+        )
+        return Carried(previous, tickets)
+
+    def _incident(self, session: Session, outage: Outage) -> list[Outage]:
+        """The server's outages before `outage` in the same incident, latest first: each
+        recovered within FLAP_WINDOW before the next one started."""
+        rows = session.scalars(
+            select(Outage)
+            .where(
+                Outage.server_id == outage.server_id,
+                Outage.started_at < outage.started_at,
+                Outage.ended_at.is_not(None),
+            )
+            .order_by(Outage.started_at.desc())
+            .limit(INCIDENT_OUTAGES)
+        )
+        incident: list[Outage] = []
+        start = outage.started_at
+        for earlier in rows:
+            assert earlier.ended_at is not None
+            if start - earlier.ended_at > FLAP_WINDOW:
+                break
+            incident.append(earlier)
+            start = earlier.started_at
+        return incident
+
+    def _tell_tickets(
+        self, session: Session, outage: Outage, carried: Carried, now: datetime
+    ) -> None:
+        """Say in the thread of each ticket still open from the incident that its server is
+        down again (its new alert pages nobody: the ticket's technician is on it). Mentions
+        nobody: the alert channel shows the new outage, and flapping must not wake anyone."""
+        assert carried.previous.ended_at is not None
+        threads: dict[str, list[Ticket]] = {}
+        for ticket in carried.tickets:
+            if ticket.thread_key is not None:
+                threads.setdefault(ticket.thread_key, []).append(ticket)
+        for thread, tickets in threads.items():
+            text = self._messages.get(
+                "alert.thread.down_again",
+                server=outage.server_id,
+                since=local_time(outage.started_at, self._zone),
+                gap=duration(outage.started_at - carried.previous.ended_at, self._messages),
+                refs=", ".join(f"INT-{ticket.id}" for ticket in tickets),
+                count=len(tickets),
+            )
+            key = bounded_key(f"outage-{outage.id}/down-again/INT-{tickets[0].id}")
+            self._post(session, key, text, now, thread_key=thread)
 
     def _post_outage_root(self, session: Session, outage: Outage, now: datetime) -> None:
         outage.root_key = outage_root_key(outage.id)
@@ -201,12 +318,16 @@ class AlertService(Service):
         # servers under maintenance, silenced or with a ticket) were seen by nobody: the root's
         # edit notifies nobody and members get no milestone, so their details mention the
         # on-call, and the root asks again for someone to take the storm. Not for servers
-        # under maintenance: their downtime is planned, as on a root of their own.
+        # under maintenance (their downtime is planned, as on a root of their own), nor for
+        # those down again whose earlier outage's acknowledgement carried over (someone is on
+        # them).
         views = {outage.id: self._view(session, outage, now) for outage in outages}
-        unplanned = any(view.maintenance_ref is None for view in views.values())
+        unseen = any(
+            view.maintenance_ref is None and view.acknowledged_by is None for view in views.values()
+        )
         paged = storm_id is not None and self._storm_view(session, storm, now).pages
         page = tuple(self.catalog.team.oncall) if storm_id is not None and not paged else ()
-        if unplanned:
+        if unseen:
             storm.acknowledged_by = storm.acknowledged_at = None
         for outage in outages:
             outage.storm_id = storm.id
@@ -220,8 +341,9 @@ class AlertService(Service):
             self._update_storm_root(session, storm, now)
         for outage in outages:
             view = views[outage.id]
+            handled = view.maintenance_ref is not None or view.acknowledged_by is not None
             text, blocks = render.storm_detail(
-                view, self._messages, self._zone, page=() if view.maintenance_ref else page
+                view, self._messages, self._zone, page=() if handled else page
             )
             self._post(
                 session,
@@ -744,7 +866,14 @@ class AlertService(Service):
 
     def _storm_view(self, session: Session, storm: AlertStorm, now: datetime) -> render.StormView:
         rows = session.execute(
-            select(Outage.id, Outage.server_id, Client.name, Outage.started_at, Outage.ended_at)
+            select(
+                Outage.id,
+                Outage.server_id,
+                Client.name,
+                Outage.started_at,
+                Outage.ended_at,
+                Outage.acknowledged_by,
+            )
             .join(Server, Server.id == Outage.server_id)
             .join(Client, Client.id == Server.client_id)
             .where(Outage.storm_id == storm.id)
@@ -775,6 +904,7 @@ class AlertService(Service):
                 maintenance_ref=maintenance.get(row.server_id),
                 silenced_until=silenced.get(row.server_id),
                 tickets=tuple(tickets.get(row.id, ())),
+                acknowledged_by=row.acknowledged_by,
             )
             for row in rows
         )

@@ -86,6 +86,13 @@ class OutageView:
         return self.ended_at is None
 
     @property
+    def acknowledged_earlier(self) -> bool:
+        """Whether its acknowledgement was carried over from an earlier outage of the server
+        (down again within FLAP_WINDOW of its recovery): nobody can acknowledge an outage
+        before it starts."""
+        return self.acknowledged_at is not None and self.acknowledged_at < self.started_at
+
+    @property
     def pages(self) -> bool:
         """Whether the root mentions the on-call: a real, open, unhandled outage. A ticket
         opened from it handles it, as an acknowledgement does: its own warnings go to on-call
@@ -114,6 +121,8 @@ class StormMember:
     maintenance_ref: str | None = None  # an open maintenance ticket on it: planned downtime
     silenced_until: datetime | None = None  # a silence in force on it: nobody is paged for it
     tickets: tuple[str, ...] = ()  # refs of tickets opened from its outage: someone is on it
+    # Who acknowledged its outage: the storm's acknowledger, or an earlier outage's (carried)
+    acknowledged_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +141,9 @@ class StormView:
     def pages(self) -> bool:
         """Whether the root mentions the on-call: while the storm lasts and nobody
         acknowledged it, as an outage's does, unless every server it still has down and probed
-        is under maintenance (planned), silenced, or has a ticket opened from its outage
-        (someone is on it)."""
+        is under maintenance (planned), silenced, acknowledged (an earlier outage's
+        acknowledgement carried over, say) or has a ticket opened from its outage (someone is
+        on it)."""
         return (
             self.ended_at is None
             and self.acknowledged_by is None
@@ -143,6 +153,7 @@ class StormView:
                 and m.maintenance_ref is None
                 and m.silenced_until is None
                 and not m.tickets
+                and m.acknowledged_by is None
                 for m in self.members
             )
             and bool(self.oncall)
@@ -235,13 +246,7 @@ def _status_notes(view: OutageView, messages: Messages, zone: ZoneInfo) -> list[
     if view.maintenance_ref is not None and view.is_open:
         notes.append(messages.get("alert.root.maintenance", ref=view.maintenance_ref))
     if view.acknowledged_by is not None and view.acknowledged_at is not None:
-        notes.append(
-            messages.get(
-                "alert.root.acknowledged",
-                user=view.acknowledged_by,
-                at=local_time(view.acknowledged_at, zone),
-            )
-        )
+        notes.append(acknowledged_note(view, messages, zone))
     if view.silenced_until is not None and view.is_open:
         notes.append(
             messages.get("alert.root.silenced", until=local_time(view.silenced_until, zone))
@@ -251,6 +256,18 @@ def _status_notes(view: OutageView, messages: Messages, zone: ZoneInfo) -> list[
     if view.pages:
         notes.append(messages.get("alert.root.oncall", mentions=mentions(view.oncall)))
     return notes
+
+
+def acknowledged_note(view: OutageView, messages: Messages, zone: ZoneInfo) -> str:
+    """Who acknowledged the outage and when: on it, or on an earlier outage of the server."""
+    assert view.acknowledged_by is not None
+    assert view.acknowledged_at is not None
+    key = (
+        "alert.root.acknowledged_earlier"
+        if view.acknowledged_earlier
+        else "alert.root.acknowledged"
+    )
+    return messages.get(key, user=view.acknowledged_by, at=local_time(view.acknowledged_at, zone))
 
 
 def _buttons(view: OutageView, messages: Messages) -> list[ButtonElement]:
@@ -349,6 +366,12 @@ def storm_root(view: StormView, messages: Messages, zone: ZoneInfo) -> tuple[str
         elif member.ended_at is None and member.tickets:
             refs = ", ".join(member.tickets)
             lines.append(messages.get("alert.storm.line_tickets", **names, refs=refs))
+        elif member.ended_at is None and member.acknowledged_by and view.acknowledged_by is None:
+            # Said when the root names nobody who took the storm: a server acknowledged on its
+            # own (its earlier outage's acknowledgement carried over, or the storm's, taken back
+            # when a server joined it) pages nobody, and the root says why.
+            user = member.acknowledged_by
+            lines.append(messages.get("alert.storm.line_acknowledged", **names, user=user))
         elif member.ended_at is None:
             lines.append(messages.get("alert.storm.line_down", **names))
         else:
@@ -395,7 +418,8 @@ def storm_detail(
 ) -> tuple[str, list[Any]]:
     """A storm thread reply: one member server, its failing probes, and the button to open a
     ticket from it (one click when the client calls, as from an outage's own root); `page`
-    mentioned (a server joining a storm someone had acknowledged)."""
+    mentioned (a server joining a storm someone had acknowledged). A server whose earlier
+    outage's acknowledgement carried over says who took it, and pages nobody."""
     text = clip(
         messages.get(
             "alert.storm.detail",
@@ -407,6 +431,8 @@ def storm_detail(
     if view.maintenance_ref is not None:
         note = messages.get("alert.root.maintenance", ref=view.maintenance_ref)
         text = clip(f"{text}\n{note}")
+    if view.acknowledged_by is not None and view.acknowledged_at is not None:
+        text = clip(f"{text}\n{acknowledged_note(view, messages, zone)}")
     if page:
         text = clip(f"{text}\n{mentions(page)}")
     blocks: list[Block] = [

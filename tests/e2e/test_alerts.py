@@ -585,6 +585,39 @@ def test_a_server_down_again_within_the_hour_gets_a_root_that_says_it_flaps(
     assert "recovered after" in bot.slack.roots(ALERTS)[0].text
 
 
+def test_a_server_down_again_after_its_outage_was_acknowledged_pages_nobody(
+    alerting: RunningBot, target: Target
+) -> None:
+    """Down, acknowledged, up, down again: the second root is posted, says who acknowledged
+    the incident and when, and neither mentions the on-call nor offers Acknowledge again."""
+    bot = alerting
+    wait_up(bot)
+    target.stop()
+    first = latest_root(bot, "web-01 DOWN", timeout_s=ROOT_WITHIN_S + 2)
+    bot.slack.click(ALERTS, first.ts, Action.ACKNOWLEDGE.value, user_id=TECH2)
+    latest_root(bot, "Acknowledged by <@U01BBB>")
+    target.start()
+    latest_root(bot, "recovered after")
+    target.stop()
+
+    def second_root() -> Message | None:
+        roots = bot.slack.roots(ALERTS)
+        return bot.slack.root(ALERTS, roots[1].ts) if len(roots) == 2 else None
+
+    second = bot.slack.wait_until(second_root, timeout_s=ROOT_WITHIN_S + 2)
+    assert second.text.startswith("web-01 DOWN")
+    assert "<@U01AAA>" not in second.text
+    assert "Acknowledged by <@U01BBB> at " in str(second.blocks)
+    assert ", on an earlier outage of this server: it carries over" in str(second.blocks)
+    assert second.action_ids() == [Action.OPEN_INTERVENTION.value, Action.SILENCE_1H.value]
+    with bot.sessions() as session:
+        outages = session.scalars(select(Outage).order_by(Outage.id)).all()
+        assert [outage.acknowledged_by for outage in outages] == [TECH2, TECH2]
+        carried = session.scalars(select(AuditEvent).where(AuditEvent.actor_id == "system")).one()
+        assert carried.action == "outage.acknowledged"
+        assert carried.details["carried_from"] == outages[0].id
+
+
 def test_sla_status_names_the_servers_down_and_silenced_before_the_tickets(
     alerting: RunningBot, target: Target
 ) -> None:

@@ -705,6 +705,152 @@ def test_a_server_down_unplanned_joining_a_storm_that_paged_nobody_pages_the_onc
     assert detail.endswith("\n<@U01AAA>")
 
 
+def outage_row(alerting: Alerting, outage_id: int) -> Outage:
+    with alerting.sessions() as session:
+        outage = session.get(Outage, outage_id)
+        assert outage is not None
+        return outage
+
+
+def test_a_server_down_again_within_the_hour_of_an_acknowledged_outage_pages_nobody(
+    alerting: Alerting,
+) -> None:
+    """node-1 went down at 04:00 (local), U01BBB acknowledged it at 04:02, it came back at
+    04:05 and went down again at 04:25, then again at 04:45: each new outage posts its root,
+    which says who acknowledged the incident and when, without mentioning the on-call or
+    offering Acknowledge again; its milestones page nobody either. Audited, as a click is."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=2)
+    alerting.alerts.acknowledge(Actor("U01BBB", "[button] acknowledge"), 1)
+    alerting.up("node-1", after=timedelta(minutes=5))
+    alerting.down("node-1", after=timedelta(minutes=25))
+    assert alerting.roots() == ["outage-1/root", "outage-2/root"]
+    root = latest_root(alerting, "outage-2/root")
+    assert "<@U01AAA>" not in root.text
+    assert (
+        "Acknowledged by <@U01BBB> at 2026-11-27 04:02, on an earlier outage of this server: "
+        "it carries over while the server keeps going down within the hour." in str(root.blocks)
+    )
+    assert buttons(root) == [Action.OPEN_INTERVENTION.value, Action.SILENCE_1H.value]
+    second = outage_row(alerting, 2)
+    assert (second.acknowledged_by, second.acknowledged_at) == (
+        "U01BBB",
+        START + timedelta(minutes=2),
+    )
+    with alerting.sessions() as session:
+        carried = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[-1]
+    assert (carried.action, carried.actor_id, carried.server_id) == (
+        "outage.acknowledged",
+        "system",
+        "node-1",
+    )
+    assert carried.details == {
+        "outage_id": 2,
+        "carried_from": 1,
+        "acknowledged_by": "U01BBB",
+        "acknowledged_at": (START + timedelta(minutes=2)).isoformat(),
+        "tickets": [],
+    }
+
+    alerting.up("node-1", after=timedelta(minutes=30))
+    alerting.down("node-1", after=timedelta(minutes=45))  # the acknowledgement still stands
+    assert "<@U01AAA>" not in latest_root(alerting, "outage-3/root").text
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=61)) == 1
+    assert thread_texts(alerting, "outage-3/root")[-1] == (
+        ":hourglass: node-1 has been down for 16m."
+    )
+
+
+def test_a_flapping_server_nobody_took_pages_at_each_outage(alerting: Alerting) -> None:
+    """Nobody acknowledged node-1's first outage: its next one pages the on-call, as any
+    other; and one acknowledged does not carry to an outage more than an hour after its
+    recovery (a new incident)."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.up("node-1", after=timedelta(minutes=5))
+    alerting.down("node-1", after=timedelta(minutes=10))
+    assert "<@U01AAA>" in latest_root(alerting, "outage-2/root").text
+    alerting.clock.now = START + timedelta(minutes=11)
+    alerting.alerts.acknowledge(Actor("U01BBB"), 2)
+    alerting.up("node-1", after=timedelta(minutes=15))
+    alerting.down("node-1", after=timedelta(minutes=76))
+    root = latest_root(alerting, "outage-3/root")
+    assert "<@U01AAA>" in root.text
+    assert "Acknowledged" not in str(root.blocks)
+    assert outage_row(alerting, 3).acknowledged_by is None
+
+
+def test_a_server_down_again_after_a_ticket_was_opened_from_its_outage_tells_the_ticket(
+    alerting: Alerting,
+) -> None:
+    """U01BBB opened INT-1 from node-1's outage (the technician is on it) and did not resolve
+    it when node-1 came back: node-1 down again within the hour posts its root without paging,
+    naming who is on it, and INT-1's thread (the first outage's) hears of it."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=3)
+    tickets = TicketService(
+        alerting.sessions, alerting.alerts.catalog, Messages("en"), clock=alerting.clock
+    )
+    tickets.open(Actor("U01BBB"), Open("node-1", TicketKind.MATERIEL, None, "disk"), outage_id=1)
+    alerting.alerts.refresh(1)
+    alerting.up("node-1", after=timedelta(minutes=20))
+    alerting.down("node-1", after=timedelta(minutes=40))
+    root = latest_root(alerting, "outage-2/root")
+    assert "<@U01AAA>" not in root.text
+    assert "Acknowledged by <@U01BBB> at 2026-11-27 04:03, on an earlier outage" in str(root.blocks)
+    assert thread_texts(alerting, "outage-1/root")[-1] == (
+        ":repeat: node-1 is down again since 2026-11-27 04:39, 20m after it recovered. 1 "
+        "ticket still open: INT-1; its new alert pages nobody."
+    )
+    with alerting.sessions() as session:
+        carried = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[-1]
+    assert carried.details["tickets"] == [1]
+    assert carried.details["acknowledged_by"] == "U01BBB"
+
+
+def test_a_server_down_again_in_a_storm_carries_its_acknowledgement_there(
+    alerting: Alerting,
+) -> None:
+    """node-1, acknowledged, came back, and went down again with two other servers: the storm
+    lists it as acknowledged and its detail pages nobody; once the others are back, the storm
+    left with node-1 down no longer mentions the on-call."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=1)
+    alerting.alerts.acknowledge(Actor("U01BBB"), 1)
+    alerting.up("node-1", after=timedelta(minutes=2))
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(minutes=10))
+    root = latest_root(alerting, "storm-1/root")
+    assert "<@U01AAA>" in root.text  # node-2 and node-3: nobody took them
+    assert "• :red_circle: `node-1` (ACME SARL), acknowledged by <@U01BBB>" in str(root.blocks)
+    with alerting.sessions() as session:
+        detail = session.scalars(
+            select(OutboxMessage.text).where(OutboxMessage.key == "outage-2/detail")
+        ).one()
+    assert "<@U01AAA>" not in detail
+    assert "Acknowledged by <@U01BBB> at 2026-11-27 04:01, on an earlier outage" in detail
+    alerting.up("node-2", "node-3", after=timedelta(minutes=12))
+    assert "<@U01AAA>" not in latest_root(alerting, "storm-1/root").text
+
+
+def test_a_server_down_again_while_silenced_keeps_the_acknowledgement_for_later(
+    alerting: Alerting,
+) -> None:
+    """Silenced after its acknowledged outage, node-1 goes down again: nothing is posted (the
+    silence holds); when the silence ends with node-1 still down, its root comes, acknowledged,
+    and neither it nor the thread mentions the on-call."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=1)
+    alerting.alerts.acknowledge(Actor("U01BBB"), 1)
+    alerting.alerts.silence(Actor("U01BBB"), "node-1", timedelta(minutes=30), "reboots")
+    alerting.up("node-1", after=timedelta(minutes=5))
+    alerting.down("node-1", after=timedelta(minutes=20))
+    assert alerting.roots() == ["outage-1/root"]
+    assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=32)) == 2
+    root = latest_root(alerting, "outage-2/root")
+    assert "<@" not in root.text
+    assert "on an earlier outage" in str(root.blocks)
+    assert all("<@U01AAA>" not in text for text in thread_texts(alerting, "outage-2/root"))
+
+
 def test_a_storm_ended_by_its_servers_no_longer_probed_says_so_when_acknowledged(
     alerting: Alerting,
 ) -> None:
