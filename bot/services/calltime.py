@@ -36,7 +36,7 @@ def _shown(at: datetime, zone: ZoneInfo) -> str:
     """`at` as a refusal quotes it: local, to the minute, or to the second (and below) when it
     has any: 16:00:30 refused at 16:00:00 is not "16:00 is in the future"."""
     local = at.astimezone(zone)
-    shown = local.strftime("%Y-%m-%d %H:%M")
+    shown = f"{local.year:04d}-{local:%m-%d %H:%M}"  # %Y writes year 1 as "1"
     if local.second or local.microsecond:
         shown += f":{local.second:02d}"
     if local.microsecond:
@@ -54,9 +54,15 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise UserFacingError("ticket.at_invalid", value=text[:40]) from None
-    if parsed.tzinfo is None:
-        return _latest_on(parsed.date(), parsed.time(), now=now, zone=zone)
-    return parsed.astimezone(UTC)
+    try:
+        if parsed.tzinfo is None:
+            return _latest_on(parsed.date(), parsed.time(), now=now, zone=zone)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # Year 1 or 9999 (a typo in the year) taken past what a datetime holds by its offset:
+        # refused as any call time too old or to come, quoted as typed.
+        key = "ticket.at_too_old" if parsed.year < now.year else "ticket.at_future"
+        raise UserFacingError(key, at=text[:40]) from None
 
 
 def _is_date(text: str) -> bool:

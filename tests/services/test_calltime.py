@@ -148,3 +148,23 @@ def test_a_call_time_in_the_future_is_shown_as_precisely_as_it_was_given(
         resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
     assert refused.value.key == "ticket.at_future"
     assert refused.value.values == {"at": shown}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "shown"),
+    [
+        # An offset, or midnight of year 1, takes the instant past what a datetime holds in UTC.
+        ("0001-01-01T00:00+01:00", "ticket.at_too_old", "0001-01-01T00:00+01:00"),
+        ("0001-01-01T00:00", "ticket.at_too_old", "0001-01-01T00:00"),
+        ("9999-12-31T23:59-01:00", "ticket.at_future", "9999-12-31T23:59-01:00"),
+        ("0001-01-01T00:30", "ticket.at_too_old", "0001-01-01 00:30"),  # the year as typed
+    ],
+)
+def test_a_call_time_at_the_ends_of_the_calendar_is_refused_by_name(
+    text: str, key: str, shown: str
+) -> None:
+    """A typo in the year of an ISO-8601 call time is told as such, not "Internal error"."""
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
+    assert refused.value.key == key
+    assert refused.value.values == {"at": shown}
