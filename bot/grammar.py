@@ -19,7 +19,10 @@ MAX_FREE_TEXT = 2000  # a description, update, reason or note
 MIN_SNOOZE = timedelta(minutes=1)  # as the usage says: 1m to 7d
 MAX_SNOOZE = timedelta(days=7)
 
-_TICKET = re.compile(r"(?:INT-?)?(\d{1,9})", re.IGNORECASE)
+_TICKET = re.compile(r"(?:INT-?)?(\d+)", re.IGNORECASE)
+# Past this, a number names no ticket the database could hold (PostgreSQL's ids are 32-bit):
+# it is said not to exist without being looked up.
+MAX_TICKET_ID = 2**31 - 1
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 # A mention as Slack sends it (`<@U…|bob>`, `<#C…|alerts>`, `<!subteam^S…|@techs>`), for
 # a refusal to show it by its name, as the technician saw it.
@@ -103,11 +106,15 @@ def is_ticket_ref(word: str) -> bool:
 
 
 def parse_ticket(word: str) -> int:
-    """`INT-42` or `42` -> 42."""
+    """`INT-42` or `42` -> 42; a number too big to be a ticket's is one that does not exist."""
     match = _TICKET.fullmatch(word)
     if match is None:
         raise UserFacingError("usage.bad_ticket", value=word[:40])
-    return int(match.group(1))
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > len(str(MAX_TICKET_ID)) or int(digits) > MAX_TICKET_ID:
+        shown = digits if len(digits) <= 40 else digits[:40] + "…"
+        raise UserFacingError("ticket.not_found", id=shown)
+    return int(digits)
 
 
 def parse_intervention(raw: str) -> InterventionCommand:

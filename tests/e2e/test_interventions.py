@@ -1011,3 +1011,17 @@ def test_a_command_whose_text_says_payload_is_read_as_typed(bot: RunningBot) -> 
     the command was answered 404 and never carried out."""
     bot.command("open acme-web-01 secours Site down")
     assert "Client update" in bot.command("update 1 the payload server is back")
+
+
+def test_a_ticket_number_too_big_to_exist_is_said_not_to_exist(bot: RunningBot) -> None:
+    """Ten digits or more are still a ticket's number, written as the grammar says: the ticket
+    does not exist, where the reply said `is not a ticket` (and `/sla status`, `neither a
+    client, a server nor a ticket`). Leading zeros name the ticket as they do under ten."""
+    bot.command("open acme-web-01 secours Site down")
+    assert bot.command("show INT-0000000001").startswith("*INT-1 · incident")
+    assert bot.command("claim 1000000000") == "Ticket INT-1000000000 does not exist."
+    huge = "INT-" + "9" * 30
+    assert bot.command(f"status {huge}", command="/sla") == f"Ticket {huge} does not exist."
+    assert bot.command(f"credit request {huge}", command="/sla") == (
+        f"Ticket {huge} does not exist."
+    )
