@@ -989,8 +989,13 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} resumed (<@{user}>) after {paused} waiting on the client.",
     },
     "ticket.resolved_by": {
-        "fr": "{ref} clos par <@{user}>.{clock}{note}",
-        "en": "{ref} resolved by <@{user}>.{clock}{note}",
+        "fr": "{ref} clos par <@{user}>.{clock}{wait}{note}",
+        "en": "{ref} resolved by <@{user}>.{clock}{wait}{note}",
+    },
+    # A wait on the client that closing the ticket ends (resolve, refuse): said, as resume does.
+    "ticket.wait_ended": {
+        "fr": " L'attente client en cours depuis {since} ({paused}) prend fin avec lui.",
+        "en": " The wait on the client since {since} ({paused}) ends with it.",
     },
     "ticket.gti_stopped": {
         "fr": " GTI {verdict} : {taken} de délai consommé sur {budget}.",
@@ -1050,8 +1055,8 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "{ref} has a {clock} credit granted to the client: it stays within the forfait.",
     },
     "ticket.refused": {
-        "fr": "{ref} refusé (hors forfait) par <@{user}> ; ticket clos.{left}{note}",
-        "en": "{ref} refused (out of scope) by <@{user}>; ticket closed.{left}{note}",
+        "fr": "{ref} refusé (hors forfait) par <@{user}> ; ticket clos.{left}{wait}{note}",
+        "en": "{ref} refused (out of scope) by <@{user}>; ticket closed.{left}{wait}{note}",
     },
     "ticket.snoozed": {
         "fr": "Relances du ticket {ref} repoussées jusqu'à {until} par <@{user}>.",

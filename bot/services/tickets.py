@@ -478,13 +478,31 @@ class TicketService(Service):
         return Reply(text)
 
     @staticmethod
-    def _close(ticket: Ticket, now: datetime, actor: Actor) -> None:
-        """Resolved (or refused) by `actor` at `now`: closed, it waits on the client no more."""
+    def _close(ticket: Ticket, now: datetime, actor: Actor) -> TicketPause | None:
+        """Resolved (or refused) by `actor` at `now`: closed, it waits on the client no more.
+        The wait on the client this ends, if any."""
         ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at, ticket.resolved_by = now, actor.user_id
-        for pause in ticket.pauses:
-            if pause.ended_at is None:
-                pause.ended_at, pause.ended_by = now, actor.user_id
+        pause = open_pause(ticket.pauses)
+        if pause is not None:
+            pause.ended_at, pause.ended_by = now, actor.user_id
+        return pause
+
+    def _wait_ended(self, pause: TicketPause | None, details: dict[str, Any]) -> str:
+        """What closing a ticket says of the wait on the client it ended (nothing without
+        one), told as `resume` tells it; its start and length go in the audit's `details`."""
+        if pause is None or pause.ended_at is None:
+            return ""
+        paused = pause.ended_at - pause.started_at
+        details["wait_ended"] = {
+            "started_at": pause.started_at.isoformat(),
+            "paused_seconds": int(paused.total_seconds()),
+        }
+        return self._messages.get(
+            "ticket.wait_ended",
+            since=render.local_time(pause.started_at, self._zone),
+            paused=render.duration(paused, self._messages),
+        )
 
     @staticmethod
     def _refuse_claimed(ticket: Ticket, actor: Actor) -> NoReturn:
@@ -585,17 +603,18 @@ class TicketService(Service):
                 ticket.assignee_id, ticket.claimed_at = actor.user_id, now
                 gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
             gtr = self._stop_clock(ticket, ClockKind.GTR, now, actor.user_id)
-            self._close(ticket, now, actor)
+            ended = self._close(ticket, now, actor)
+            details = {"note": note, "confirmed_while_down": confirmed and gtr is not None}
+            details |= self._clock_details(ticket, gtr or gti, now)
             said = self._messages.get(
                 "ticket.resolved_by",
                 ref=f"INT-{ticket.id}",
                 user=actor.user_id,
                 clock=self._verdict_text("ticket.gti_stopped", ticket, gti, now)
                 + self._verdict_text("ticket.gtr_stopped", ticket, gtr, now),
+                wait=self._wait_ended(ended, details),
                 note=self._note(note),
             )
-            details = {"note": note, "confirmed_while_down": confirmed and gtr is not None}
-            details |= self._clock_details(ticket, gtr or gti, now)
             self._record(session, ticket, actor, "ticket.resolved", said, now=now, details=details)
         self._maintenance_changed(ticket.kind, ticket.server_id)
         return Reply(said)
@@ -653,15 +672,14 @@ class TicketService(Service):
                 )
             elif ticket.scope is not Scope.PENDING:
                 raise UserFacingError("ticket.not_out_of_scope", ref=f"INT-{ticket.id}")
+            values = {"ref": f"INT-{ticket.id}", "user": actor.user_id, "left": left}
             if quote:
                 ticket.scope = Scope.QUOTED
             else:
                 ticket.scope = Scope.REFUSED
-                self._close(ticket, now, actor)
+                values["wait"] = self._wait_ended(self._close(ticket, now, actor), details)
             key = "ticket.quoted" if quote else "ticket.refused"
-            said = self._messages.get(
-                key, ref=f"INT-{ticket.id}", user=actor.user_id, left=left, note=self._note(note)
-            )
+            said = self._messages.get(key, **values, note=self._note(note))
             action = "ticket.quoted" if quote else "ticket.refused"
             self._record(session, ticket, actor, action, said, now=now, details=details)
         if not quote:

@@ -1025,3 +1025,47 @@ def test_a_ticket_number_too_big_to_exist_is_said_not_to_exist(bot: RunningBot) 
     assert bot.command(f"credit request {huge}", command="/sla") == (
         f"Ticket {huge} does not exist."
     )
+
+
+def test_closing_a_ticket_that_waits_on_the_client_says_the_wait_ends_with_it(
+    bot: RunningBot,
+) -> None:
+    """Resolve, or refuse, ends the wait on the client with the ticket: its reply, its thread
+    and its audit event say so and for how long, as `resume` does. The wait used to end
+    unsaid: the timeline a client disputes showed it begin and never end."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 materiel disk failing")
+    bot.command("claim 1")
+    bot.clock.advance(timedelta(minutes=10))
+    bot.command("wait 1 client ships the disk")
+    bot.clock.advance(timedelta(minutes=50))
+    resolved = (
+        "INT-1 resolved by <@U01AAA>. GTR met: 10m of open time, budget 8h. The wait on the"
+        " client since 2026-11-27 16:10 (50m) ends with it. Note: swapped"
+    )
+    assert bot.command("resolve 1 swapped") == resolved
+    _, replies = thread_of(bot, 3)
+    assert replies[-1].text == resolved
+    for n in range(2, 5):  # INT-4 is past ACME's allowance of 2
+        bot.command(f"open acme-web-01 secours request {n}")
+    bot.command("wait 4 client to confirm the quote")
+    bot.clock.advance(timedelta(minutes=5))
+    assert bot.command("refuse 4") == (
+        "INT-4 refused (out of scope) by <@U01AAA>; ticket closed. The wait on the client since"
+        " 2026-11-27 17:00 (5m) ends with it."
+    )
+    with bot.sessions() as session:
+        ended = {
+            event.ticket_id: event.details["wait_ended"]
+            for event in session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action.in_(["ticket.resolved", "ticket.refused"])
+                )
+            )
+        }
+    assert ended == {
+        1: {"started_at": "2026-11-27T15:10:00+00:00", "paused_seconds": 3000},
+        4: {"started_at": "2026-11-27T16:00:00+00:00", "paused_seconds": 300},
+    }
+    bot.command("open globex-db-01 reseau link down")
+    assert "wait" not in bot.command("resolve 5")  # no wait, nothing said of one
