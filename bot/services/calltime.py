@@ -1,5 +1,6 @@
 """The recorded call time of a ticket: `--at HH:MM` (local; `2h50` too) or ISO-8601, within 24 h.
 
+`24:00` is the midnight that ends a day, as ISO-8601 writes it: `HH:MM` alone, last night's.
 `HH:MM` is today's, or yesterday's when today's is still to come and yesterday's is at most
 `ROLLOVER` ago: at 01:20, `--at 23:30` is last night's call. A time further off than that is
 more likely a typo than a call from the day before, and is refused as in the future (the
@@ -17,6 +18,11 @@ from bot.errors import UserFacingError
 MAX_BACKDATE = timedelta(hours=24)
 ROLLOVER = timedelta(hours=12)
 _HH_MM = re.compile(r"(\d{1,2})[:hH](\d{2})")  # 02:50, or 2h50 as French writes it
+# The midnight that ends a day, as ISO-8601 (and people) write it: `2026-11-26T24:00` is
+# `2026-11-27T00:00`; an offset may follow.
+_END_OF_DAY = re.compile(
+    r"(?P<day>[^T]+)[T ]24:00(?::00(?:\.0+)?)?(?P<offset>(?:Z|[+-]\S+)?)", re.IGNORECASE
+)
 
 
 def resolve_call_time(text: str | None, *, now: datetime, zone: ZoneInfo) -> datetime:
@@ -50,8 +56,10 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     try:
         if hh_mm := _HH_MM.fullmatch(text):
             hours, minutes = int(hh_mm[1]), int(hh_mm[2])
+            if (hours, minutes) == (24, 0):  # today's is to come: last night's midnight
+                hours = 0
             return _latest(time(hours, minutes), now=now, zone=zone)
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(_next_midnight(text))
     except ValueError:
         raise UserFacingError("ticket.at_invalid", value=text[:40]) from None
     try:
@@ -63,6 +71,19 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
         # refused as any call time too old or to come, quoted as typed.
         key = "ticket.at_too_old" if parsed.year < now.year else "ticket.at_future"
         raise UserFacingError(key, at=text[:40]) from None
+
+
+def _next_midnight(text: str) -> str:
+    """`text` with the `24:00` that ends a day written as the next day's `00:00`, which
+    `datetime.fromisoformat` reads; any other text as it is. ValueError if the day is not one."""
+    end = _END_OF_DAY.fullmatch(text)
+    if end is None:
+        return text
+    day = date.fromisoformat(end["day"])
+    if day == date.max:  # its end is past what a date holds: a typo, and to come anyway
+        raise UserFacingError("ticket.at_future", at=text[:40])
+    day += timedelta(days=1)
+    return f"{day.isoformat()}T00:00{end['offset']}"
 
 
 def _is_date(text: str) -> bool:

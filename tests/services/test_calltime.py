@@ -168,3 +168,43 @@ def test_a_call_time_at_the_ends_of_the_calendar_is_refused_by_name(
         resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
     assert refused.value.key == key
     assert refused.value.values == {"at": shown}
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "expected"),
+    [
+        (local(27, 0, 30), "24:00", local(27, 0)),  # last night's midnight, half an hour ago
+        (local(27, 16), "24h00", local(27, 0)),
+        (local(27, 16), "2026-11-26T24:00", local(27, 0)),
+        (local(27, 16), "2026-11-26T24:00:00+01:00", local(27, 0)),
+        (local(27, 16), "2026-11-26T24:00Z", local(27, 1)),
+    ],
+)
+def test_24_00_is_the_midnight_that_ends_its_day(
+    now: datetime, text: str, expected: datetime
+) -> None:
+    """ISO-8601 writes the midnight ending a day `24:00`, as people do: not an unreadable
+    time."""
+    assert resolve_call_time(text, now=now.astimezone(UTC), zone=PARIS) == expected
+
+
+def test_24_00_of_today_is_in_the_future() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time("2026-11-27T24:00", now=local(27, 16).astimezone(UTC), zone=PARIS)
+    assert refused.value.key == "ticket.at_future"
+    assert refused.value.values == {"at": "2026-11-28 00:00"}
+
+
+@pytest.mark.parametrize(
+    "text", ["24:01", "24:30", "2026-11-26T24:01", "2026-11-26T24:00:01", "2026-11-26T24:00x"]
+)
+def test_24_past_midnight_is_still_unreadable(text: str) -> None:
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time(text, now=local(27, 16).astimezone(UTC), zone=PARIS)
+    assert refused.value.key == "ticket.at_invalid"
+
+
+def test_24_00_of_the_last_day_a_date_holds_is_in_the_future() -> None:
+    with pytest.raises(UserFacingError) as refused:
+        resolve_call_time("9999-12-31T24:00", now=local(27, 16).astimezone(UTC), zone=PARIS)
+    assert refused.value.key == "ticket.at_future"
