@@ -20,9 +20,9 @@ MIN_SNOOZE = timedelta(minutes=1)  # as the usage says: 1m to 7d
 MAX_SNOOZE = timedelta(days=7)
 
 _TICKET = re.compile(r"(?:INT-?)?(\d+)", re.IGNORECASE)
-# Past this, a number names no ticket the database could hold (PostgreSQL's ids are 32-bit):
-# it is said not to exist without being looked up.
-MAX_TICKET_ID = 2**31 - 1
+# Past this, a number names no ticket the database could hold (64-bit ids, on PostgreSQL and
+# SQLite alike): it is said not to exist without being looked up.
+MAX_TICKET_ID = 2**63 - 1
 _USER = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 # A mention as Slack sends it (`<@U…|bob>`, `<#C…|alerts>`, `<!subteam^S…|@techs>`), for
 # a refusal to show it by its name, as the technician saw it.
