@@ -2,9 +2,10 @@
 
 import argparse
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
 
 from bot.cli import (
     EXIT_OUTPUT_CLOSED,
@@ -17,6 +18,7 @@ from bot.cli import (
     run,
     sla,
 )
+from bot.cli.database_errors import database_failed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,12 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Python flushes stdout again at exit, so point it somewhere that accepts the rest.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OUTPUT_CLOSED
-    except sqlite3.OperationalError as error:
-        # Raised bare where a transaction begins (SQLite's BEGIN is sent to the driver directly),
-        # so the commands' handlers of SQLAlchemy's errors never see it.
-        from bot.cli.database_errors import sqlite_failed
-
-        print(sqlite_failed(error), file=sys.stderr)
+    except OperationalError as error:
+        # The database failing under a command with no word of its own for it (a writer of
+        # SQLite kept past its busy timeout by another program's lock): said, not a traceback.
+        print(database_failed(error), file=sys.stderr)
         return EXIT_USAGE
     return code
 

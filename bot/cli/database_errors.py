@@ -1,7 +1,6 @@
 """Open the database for a CLI command that only reads it, turning a wrong URL into a message."""
 
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.config import Settings
 from bot.storage.database import (
@@ -47,24 +46,16 @@ def sqlite_folder_refused(settings: Settings) -> str | None:
     return f"SUPPORTBOT_DATABASE_URL: the folder {folder} of the SQLite file {file.name} {problem}"
 
 
-def sqlite_failed(error: sqlite3.Error) -> str:
-    """What to say of an SQLite error raised where a transaction begins, outside SQLAlchemy's
-    wrapping of the driver's errors (so no command's own handler knew it): above all a
-    database another program kept locked for longer than the 30 s a writer waits."""
+def database_failed(error: OperationalError) -> str:
+    """What to say of the database failing under a command that has no word of its own for it
+    (a writer of SQLite waited past its busy timeout for another program's lock, a disk I/O
+    error, a PostgreSQL server gone in the middle): which database, and why (`reason`)."""
     try:
         url = database_url(Settings().database_url.get_secret_value())
-        shown = url.database or url.render_as_string(hide_password=True)
+        shown = url.render_as_string(hide_password=True)
     except (ValueError, DatabaseUnavailableError):  # the command read them: not expected
         shown = "(SUPPORTBOT_DATABASE_URL)"
-    code = str(getattr(error, "sqlite_errorname", ""))
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return (
-            f"the SQLite database {shown} is locked by another program, which held it longer than"
-            " the 30 s a command waits: stop that program (an `sqlite3` shell with a transaction"
-            " open, a copy or backup tool; `fuser` names it), then try again (what waited for"
-            " it was not written)."
-        )
-    return f"the SQLite database {shown} failed: {error}"
+    return f"the database {shown} failed: {reason(error)}"
 
 
 def open_migrated(settings: Settings) -> Engine | None:

@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -66,6 +67,11 @@ def database_url(text: str) -> URL:
     return url
 
 
+# SQLite's result codes (and their extended forms) for a lock another connection held past
+# the busy timeout.
+_SQLITE_LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
 def open_database(text: str) -> Engine:
     """An engine on the URL `text` once one connection opened (creating an SQLite file that does
     not exist yet); DatabaseUnavailableError saying why, password hidden, otherwise."""
@@ -82,8 +88,17 @@ def open_database(text: str) -> Engine:
 
 
 def reason(error: SQLAlchemyError) -> str:
-    """The database's (or driver's) own words for `error`, on one line: no SQL, no traceback."""
-    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    """The database's (or driver's) own words for `error`, on one line: no SQL, no traceback.
+    SQLite's "database is locked" says what holds it and what to do: SQLite only says that."""
+    orig = getattr(error, "orig", None)
+    if str(getattr(orig, "sqlite_errorname", "")).startswith(_SQLITE_LOCKED):
+        return (
+            "database is locked by another program, which held it longer than the 30 s"
+            " supportbot waits: stop that program (an `sqlite3` shell with a transaction open,"
+            " a copy or backup tool; `fuser` names it), then try again (what waited for it was"
+            " not written)"
+        )
+    return str(orig or error).strip().splitlines()[0]
 
 
 def migrate_at_start(engine: Engine) -> None:
@@ -140,10 +155,18 @@ def _sqlite_begin(connection: Any) -> None:
     that only read (`reading`) begin deferred: in WAL mode they neither wait for nor block the
     writer.
     """
-    read_only = connection.get_execution_options().get(READ_ONLY)
+    statement = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
     # Straight to the driver: a statement through SQLAlchemy's execution machinery (context,
     # events, result) cost a fifth of an empty transaction, on every transaction.
-    connection.connection.dbapi_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    try:
+        connection.connection.dbapi_connection.execute(statement)
+    except sqlite3.Error as error:
+        # SQLAlchemy runs this listener outside its wrapping of the driver's errors: wrapped
+        # here as it wraps a statement's, "database is locked" (another program held the file
+        # past the busy timeout) is the OperationalError every handler and is_transient know.
+        raise DBAPIError.instance(
+            statement, None, error, sqlite3.Error, dialect=connection.dialect
+        ) from error
 
 
 class _SqliteWriterQueue:

@@ -59,18 +59,27 @@ def locked_database(database: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize(
     "argv",
-    [("run",), ("migrate",), ("outbox", "status")],
-    ids=lambda argv: argv[0],
+    [("run",), ("migrate",), ("outbox", "send")],
+    ids=" ".join,
 )
 def test_a_database_locked_by_another_program_is_said_so_without_traceback(
-    argv: tuple[str, ...], locked_database: Path, capsys: pytest.CaptureFixture[str]
+    argv: tuple[str, ...],
+    locked_database: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """SQLite's "database is locked", raised where a transaction begins, came out as a Python
-    traceback and exit 1, from `run` at start as from any command."""
+    traceback and exit 1, from `run` at start as from any command; then, wrapped as SQLAlchemy's
+    error, as the commands' "refused it: database is locked", which says neither by what nor
+    what to do. `outbox send` has no word of its own for it: the entry point says it."""
+    if argv == ("outbox", "send"):  # which needs a token (`run` would then need the rest)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-never-used")
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert f"the SQLite database {locked_database} is locked by another program" in err
+    assert f"the database sqlite:///{locked_database}" in err
+    assert "database is locked by another program" in err
+    assert "stop that program" in err
 
 
 def test_audit_reads_while_a_writer_holds_the_database(

@@ -3,20 +3,26 @@
 twice); /healthz says the database threads are stuck instead of hanging with them."""
 
 import logging
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 
+import bot.storage.database
+from bot.sandbox import EmulatorThread
 from bot.slack.ids import Action, View
-from bot.storage.database import make_engine
+from bot.storage.database import make_engine, normalize_url
 from bot.storage.models import AuditEvent, Ticket
 from bot.storage.threads import UNCONFIGURED_THREADS
-from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot
+from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot, start_bot, stop_bot
 
 TOO_SLOW = (
     "The bot could not record this within the 3 seconds Slack allows (the database or Slack is"
@@ -113,3 +119,37 @@ def test_healthz_says_the_database_threads_are_stuck_rather_than_hang(
         assert body["database"] == {"ok": False, "error": "Timeout"}
         assert {reply.result() for reply in replies} == {TOO_SLOW}
     assert bot.slack.wait_until(lambda: bot.healthz()[0] == 200 or None, timeout_s=20)
+
+
+def test_a_command_on_sqlite_another_program_locks_says_the_database_is_busy(
+    slack: EmulatorThread,
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SQLite file locked by another program (an `sqlite3` shell in a transaction) past the
+    busy timeout: SQLite's "database is locked", raised at BEGIN, reached the handler bare and
+    was answered as an internal error, not as the database busy for a moment."""
+    path = tmp_path / "supportbot.db"
+    shutil.copyfile(sqlite_template, path)
+    connect = bot.storage.database._sqlite_on_connect
+
+    def impatient(dbapi_connection: Any, record: Any) -> None:  # 50 ms instead of 30 s
+        connect(dbapi_connection, record)
+        dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+    monkeypatch.setattr(bot.storage.database, "_sqlite_on_connect", impatient)
+    running, loop = start_bot(slack, normalize_url(f"sqlite:///{path}"))
+    try:
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            reply = running.command("open acme-web-01 secours site down")
+        finally:
+            holder.close()
+        assert reply == (
+            "The database is not answering right now, so nothing was done. Try again in a moment."
+        )
+        assert running.command("open acme-web-01 secours site down").startswith("INT-1 registered")
+    finally:
+        stop_bot(running, loop)

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, event, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
     DBAPIError,
@@ -297,6 +297,42 @@ def test_only_passing_database_errors_make_a_message_wait() -> None:
     assert not is_transient(OperationalError("q", {}, missing))
     assert not is_transient(ProgrammingError("q", {}, Exception("relation does not exist")))
     assert not is_transient(LookupError("no ticket 404"))
+
+
+def test_a_begin_sqlite_refuses_is_raised_as_sqlalchemys_error(tmp_path: Path) -> None:
+    """SQLite's BEGIN goes straight to the driver, outside SQLAlchemy's wrapping of its errors:
+    "database is locked" (another program held the file past the busy timeout) came out as the
+    bare sqlite3 error, which no `except SQLAlchemyError` saw and `is_transient` took for a
+    fault, so a command was answered as a bug instead of "try again"."""
+    path = tmp_path / "supportbot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", _impatient)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:  # the file made, in WAL mode
+            session.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        holder = sqlite3.connect(path, isolation_level=None)  # an `sqlite3` shell, say
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(OperationalError) as raised, sessions.begin() as session:
+                session.execute(text("INSERT INTO counter VALUES (1)"))
+        finally:
+            holder.close()
+        assert isinstance(raised.value.orig, sqlite3.OperationalError)
+        assert raised.value.__cause__ is raised.value.orig
+        assert "database is locked" in str(raised.value)
+        assert is_transient(raised.value)
+        with sessions.begin() as session:  # the lock let go, the next write goes in
+            session.execute(text("INSERT INTO counter VALUES (2)"))
+        with reading(sessions) as session:
+            assert session.scalars(text("SELECT n FROM counter")).all() == [2]
+    finally:
+        engine.dispose()
+
+
+def _impatient(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    """SQLite waits 50 ms for a lock instead of the 30 s the bot waits."""
+    dbapi_connection.execute("PRAGMA busy_timeout=50")
 
 
 def test_reads_keep_the_statements_postgresql_prepared(
