@@ -31,6 +31,7 @@ from bot.storage.database import (
     make_sessionmaker,
     migrate,
     open_database,
+    reading,
 )
 from bot.storage.threads import in_database_thread
 
@@ -134,8 +135,8 @@ def run_status(args: argparse.Namespace) -> int:
     engine = open_migrated(settings)
     if engine is None:
         return EXIT_USAGE
-    sessions = make_sessionmaker(engine)
-    with sessions() as session:
+    # A read-only session: it neither waits for the running bot's writes nor holds them up.
+    with reading(make_sessionmaker(engine)) as session:
         stats = outbox.get_stats(session, now=utc_now())
         failed = outbox.list_failed(session, limit=args.limit)
         dropped = outbox.list_dropped(session, limit=args.limit)

@@ -23,7 +23,7 @@ from bot.messages import Messages
 from bot.services.reports import ReportService, to_csv, to_json, to_text
 from bot.sla import month_bounds, month_of
 from bot.storage.catalog_sync import missing_references
-from bot.storage.database import make_sessionmaker
+from bot.storage.database import make_sessionmaker, reading
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         sessions = make_sessionmaker(engine)
-        with sessions() as session:
+        # Read-only sessions (the service's too): they neither wait for the running bot's
+        # writes nor hold them up.
+        with reading(sessions) as session:
             missing = missing_references(session, catalog)
         if missing:  # the clocks and allowances cannot be read without them
             print(CatalogError(str(source), missing), file=sys.stderr)

@@ -82,16 +82,26 @@ def test_a_database_locked_by_another_program_is_said_so_without_traceback(
     assert "stop that program" in err
 
 
-def test_audit_reads_while_a_writer_holds_the_database(
-    database: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("audit", "INT-1"),
+        ("outbox", "status"),
+        ("report", "--month", "2026-11", "--as-of", "2026-12-15T12:00"),
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_commands_that_read_do_so_while_a_writer_holds_the_database(
+    argv: tuple[str, ...], database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`audit` only reads, but began as a writer does: it queued behind the running bot's
-    writes (and held them up while it read), and failed when one outlasted its wait."""
+    """`audit`, `outbox status` and `report` only read, but began as a writer does: they queued
+    behind the running bot's writes (and held them up while they read), and failed when one
+    outlasted their wait."""
     engine = make_engine(f"sqlite:///{database}")
     try:
         build_history(make_sessionmaker(engine))
     finally:
         engine.dispose()
     with held(database, "BEGIN IMMEDIATE"):
-        assert main(["audit", "INT-1"]) == 0
-    assert "INT-1" in capsys.readouterr().out
+        assert main(argv) == 0
+    assert capsys.readouterr().out
