@@ -80,7 +80,7 @@ def test_a_database_that_refuses_the_migration_is_named_without_traceback(
     )
 
 
-@pytest.mark.parametrize("revision", ["head+1", "0013+1"])
+@pytest.mark.parametrize("revision", ["head+1", f"{head()}+1"])
 def test_a_revision_past_the_head_is_refused_without_traceback(
     revision: str, database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
