@@ -15,6 +15,7 @@ from bot.storage.database import (
     DatabaseUnavailableError,
     database_url,
     make_sessionmaker,
+    reading,
     reason,
 )
 
@@ -102,7 +103,7 @@ def history_refused(settings: Settings, catalog: Catalog) -> list[Problem]:
     if engine is None:
         return []
     try:
-        with make_sessionmaker(engine)() as session:
+        with reading(make_sessionmaker(engine)) as session:
             return missing_references(session, catalog)
     finally:
         engine.dispose()

@@ -88,13 +88,15 @@ def test_a_database_locked_by_another_program_is_said_so_without_traceback(
         ("audit", "INT-1"),
         ("outbox", "status"),
         ("report", "--month", "2026-11", "--as-of", "2026-12-15T12:00"),
+        ("check-config",),
     ],
     ids=lambda argv: argv[0],
 )
 def test_commands_that_read_do_so_while_a_writer_holds_the_database(
     argv: tuple[str, ...], database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`audit`, `outbox status` and `report` only read, but began as a writer does: they queued
+    """`audit`, `outbox status`, `report` and `check-config` (the catalog against the history)
+    only read, but began as a writer does: they queued
     behind the running bot's writes (and held them up while they read), and failed when one
     outlasted their wait."""
     engine = make_engine(f"sqlite:///{database}")
