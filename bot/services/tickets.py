@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
 
 from bot.config import ServerSpec
@@ -47,6 +48,7 @@ from bot.slack import render
 from bot.storage.credits import mark_eligible, withdraw_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
+    ALLOWANCE_COUNTED,
     AlertStorm,
     Client,
     ClientTerms,
@@ -116,12 +118,12 @@ _TICKET = (
 )
 _LOCKED_TICKET = _TICKET.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
 _LOCKED_CLIENT = select(Client.id).where(Client.id == bindparam("client_id")).with_for_update()
+# Through the partial index ix_tickets_allowance alone, its condition stated word for word.
 _ALLOWANCE_USED = (
     select(Ticket.kind, func.count())
     .where(
         Ticket.client_id == bindparam("client_id"),
-        Ticket.scope == Scope.IN,
-        Ticket.kind.in_([kind.value for kind in TicketKind if counts_towards_allowance(kind)]),
+        sql_text(ALLOWANCE_COUNTED),
         Ticket.called_at >= bindparam("start"),
         Ticket.called_at < bindparam("end"),
     )
@@ -854,9 +856,10 @@ class TicketService(Service):
         for the month under way."""
         year, month = month_of(at, self._zone)
         start, end = month_bounds(year, month, self._zone)
-        rows = session.execute(
-            _ALLOWANCE_USED, {"client_id": client_id, "start": start, "end": end}
-        )
+        # Plain rows, without the ORM's result machinery (nor its autoflush: callers count
+        # before they add a ticket).
+        parameters = {"client_id": client_id, "start": start, "end": end}
+        rows = session.connection().execute(_ALLOWANCE_USED, parameters)
         by_kind = {TicketKind(kind): count for kind, count in rows}
         level = self._level_at(session, client_id, end - timedelta(microseconds=1), now=now)
         allowance = self.catalog.levels[level].monthly_interventions

@@ -1,11 +1,13 @@
 """Migrations, the UTC datetime type, append-only audit and catalog sync, on both backends."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +27,7 @@ from bot.config import CatalogError, load_catalog
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import is_transient, make_engine, make_sessionmaker, migrate, reading
 from bot.storage.models import (
+    ALLOWANCE_COUNTED,
     AuditEvent,
     Base,
     Client,
@@ -280,6 +283,42 @@ def test_migrations_match_the_models(database_url: URL) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_the_allowance_count_reads_its_partial_index_of_the_tickets_that_count(
+    database_url: URL,
+) -> None:
+    """The partial index holds the tickets the allowance counts (in scope, a software kind),
+    as the migrations made it, and the count states its condition, so the planner uses it."""
+    from bot.services.tickets import _ALLOWANCE_USED
+    from bot.sla import TicketKind, counts_towards_allowance
+
+    counted = [kind.value for kind in TicketKind if counts_towards_allowance(kind)]
+    kinds = ", ".join(f"'{kind}'" for kind in counted)
+    assert f"scope = '{Scope.IN.value}' AND kind IN ({kinds})" == ALLOWANCE_COUNTED
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT sql FROM sqlite_master WHERE name = 'ix_tickets_allowance'"
+            assert connection.exec_driver_sql(sql).scalar_one().endswith(ALLOWANCE_COUNTED)
+            sent = []  # the count's SQL and parameters as SQLite gets them, to explain
+
+            @event.listens_for(connection, "before_cursor_execute")
+            def keep(*args: Any) -> None:
+                sent.append(args[2:4])
+
+            month = {"client_id": "acme", "start": NOW, "end": NOW + timedelta(days=30)}
+            connection.execute(_ALLOWANCE_USED, month).all()
+            statement, parameters = sent[-1]
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            assert "COVERING INDEX ix_tickets_allowance " in plan[0][3]
+        else:
+            sql = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tickets_allowance'"
+            definition = connection.exec_driver_sql(sql).scalar_one()
+            condition = definition.partition(" WHERE ")[2]
+            assert "'in'" in condition
+            assert sorted(re.findall(r"'(\w+)'::character varying", condition)) == sorted(counted)
     engine.dispose()
 
 
