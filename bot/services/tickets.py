@@ -66,7 +66,7 @@ from bot.storage.models import (
 from bot.storage.nudges import list_snoozes, list_updates
 from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache
 from bot.storage.outbox import Outbound, add_message, add_messages
-from bot.storage.probes import open_outages_on, silences_in_force
+from bot.storage.probes import servers_down_and_silenced
 
 logger = logging.getLogger(__name__)
 
@@ -764,13 +764,8 @@ class TicketService(Service):
                 what = _What("list.what.client", client=self._client_words(session, client))
                 clients = [client]
                 servers = [s.id for s in self.catalog.servers if s.client == client]
-            notes = render.monitoring_lines(
-                open_outages_on(session, servers),
-                list(silences_in_force(session, servers, now).values()),
-                self._messages,
-                self._zone,
-                now,
-            )
+            down, silenced = servers_down_and_silenced(session, servers, now)
+            notes = render.monitoring_lines(down, silenced, self._messages, self._zone, now)
             # A client gone from the catalog keeps its tickets, but has no allowance any more.
             known = {client.id for client in self.catalog.clients}
             footer = [self._allowance_line(session, c, now) for c in clients if c in known]

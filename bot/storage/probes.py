@@ -4,7 +4,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, delete, select, tuple_
+from sqlalchemy import (
+    CompoundSelect,
+    bindparam,
+    case,
+    delete,
+    literal_column,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from bot.probes.rollup import Rollup
@@ -116,25 +125,43 @@ class SilenceEnded(NamedTuple):
     ends_at: datetime
 
 
+class Monitoring(NamedTuple):
+    """What `/sla status` says of servers before their tickets."""
+
+    down: list[DownServer]  # open outages, oldest first
+    silenced: list[SilenceInForce]  # of each server silenced, the silence that ends last
+
+
 # Built once, read as plain rows: `/sla status` runs them on the commands' hot path, where
 # building a statement costs about as much as running it (bench/bench_commands.py).
-_OPEN_OUTAGES_ON = (
-    select(Outage.server_id, Outage.started_at, Outage.acknowledged_by)
-    .where(
-        Outage.server_id.in_(bindparam("server_ids", expanding=True)),
-        Outage.ended_at.is_(None),
-    )
-    .order_by(Outage.started_at, Outage.id)
+_SILENCED_AT_NOW = (
+    Silence.server_id.in_(bindparam("server_ids", expanding=True)),
+    Silence.starts_at <= bindparam("now"),
+    Silence.ends_at > bindparam("now"),
 )
 _SILENCES_IN_FORCE = (
     select(Silence.server_id, Silence.ends_at, Silence.reason)
-    .where(
-        Silence.server_id.in_(bindparam("server_ids", expanding=True)),
-        Silence.starts_at <= bindparam("now"),
-        Silence.ends_at > bindparam("now"),
-    )
+    .where(*_SILENCED_AT_NOW)
     .order_by(Silence.ends_at, Silence.id)
 )
+# The servers down and those silenced in one statement, which costs about as much as one of
+# them alone: a row is an open outage (`what` 0: its start, who acknowledged it) or a silence
+# in force (`what` 1: its end, its reason). Typed by row as Any: its halves' columns differ.
+_DOWN_OR_SILENCED: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(
+        literal_column("0").label("what"),
+        Outage.server_id,
+        Outage.started_at.label("at"),
+        Outage.acknowledged_by.label("detail"),
+        Outage.id,
+    ).where(
+        Outage.server_id.in_(bindparam("server_ids", expanding=True)),
+        Outage.ended_at.is_(None),
+    ),
+    select(
+        literal_column("1"), Silence.server_id, Silence.ends_at, Silence.reason, Silence.id
+    ).where(*_SILENCED_AT_NOW),
+).order_by(literal_column("what"), literal_column("at"), literal_column("id"))
 _SILENCES_ENDED = (
     select(Silence.id, Silence.server_id, Silence.ends_at)
     .where(
@@ -146,13 +173,22 @@ _SILENCES_ENDED = (
 )
 
 
-def open_outages_on(session: Session, server_ids: Iterable[str]) -> list[DownServer]:
-    """The open outages of the servers of `server_ids`, oldest first."""
+def servers_down_and_silenced(
+    session: Session, server_ids: Iterable[str], now: datetime
+) -> Monitoring:
+    """Of the servers of `server_ids`, the open outages and the silences in force at `now`."""
     wanted = sorted(set(server_ids))
     if not wanted:
-        return []
-    rows = session.connection().execute(_OPEN_OUTAGES_ON, {"server_ids": wanted})
-    return [DownServer(*row) for row in rows]
+        return Monitoring([], [])
+    down: list[DownServer] = []
+    silenced: dict[str, SilenceInForce] = {}
+    rows = session.connection().execute(_DOWN_OR_SILENCED, {"server_ids": wanted, "now": now})
+    for what, server_id, at, detail, _ in rows:
+        if what == 0:
+            down.append(DownServer(server_id, at, detail))
+        else:
+            silenced[server_id] = SilenceInForce(server_id, at, detail)  # the last ending wins
+    return Monitoring(down, list(silenced.values()))
 
 
 def silences_in_force(

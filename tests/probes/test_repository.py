@@ -18,7 +18,7 @@ from bot.probes.state import (
     Transition,
 )
 from bot.storage.database import transaction
-from bot.storage.models import ProbeStatus
+from bot.storage.models import Outage, ProbeStatus, Silence
 from bot.storage.probes import (
     add_outage,
     close_outage,
@@ -29,6 +29,7 @@ from bot.storage.probes import (
     list_rollups,
     save_probe_state,
     save_rollups,
+    servers_down_and_silenced,
 )
 from tests.probes.support import T0, Clock, seed, server
 
@@ -72,6 +73,51 @@ def test_outages_open_once_and_close_at_the_first_success(sessions: sessionmaker
     with transaction(sessions) as session:
         assert get_open_outage(session, "acme-web-01") is None
         assert close_outage(session, "acme-web-01", ended_at=T0) is None
+
+
+def test_status_reads_the_servers_down_oldest_first_and_their_silences_in_force(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Of the servers asked about: the open outages, oldest first, with who acknowledged them;
+    the silences started and not over, each server's that ends last."""
+    asked = [server(f"acme-web-0{n}", f"127.0.0.{n}") for n in (1, 2)]
+    other = server("acme-web-03", "127.0.0.3")
+    seed(sessions, [*asked, other])
+    web1, web2, web3 = "acme-web-01", "acme-web-02", "acme-web-03"
+    now = T0 + timedelta(hours=1)
+
+    def silence(server_id: str, starts: float, ends: float, reason: str) -> Silence:
+        at = [T0 + timedelta(hours=hours) for hours in (starts, ends)]
+        return Silence(
+            server_id=server_id, starts_at=at[0], ends_at=at[1], reason=reason, created_by="U1"
+        )
+
+    with transaction(sessions) as session:
+        session.add_all(
+            [
+                Outage(server_id=web1, started_at=T0, confirmed_at=T0, ended_at=T0),
+                Outage(server_id=web1, started_at=T0 + timedelta(minutes=10), confirmed_at=T0),
+                Outage(server_id=web2, started_at=T0, confirmed_at=T0, acknowledged_by="U01AAA"),
+                Outage(server_id=web3, started_at=T0, confirmed_at=T0),
+                silence(web1, 0, 2, "reboot"),
+                silence(web1, 0.5, 3, "longer"),
+                silence(web2, 0, 1, "over now"),
+                silence(web2, 1.5, 4, "not yet"),
+                silence(web2, 0, 1.5, "disk"),
+                silence(web3, 0, 4, "not asked"),
+            ]
+        )
+    with transaction(sessions) as session:
+        down, silenced = servers_down_and_silenced(session, [web2, web1, web1], now)
+        assert [(o.server_id, o.started_at, o.acknowledged_by) for o in down] == [
+            (web2, T0, "U01AAA"),
+            (web1, T0 + timedelta(minutes=10), None),
+        ]
+        assert [(s.server_id, s.ends_at, s.reason) for s in silenced] == [
+            (web2, T0 + timedelta(hours=1.5), "disk"),
+            (web1, T0 + timedelta(hours=3), "longer"),
+        ]
+        assert servers_down_and_silenced(session, [], now) == ([], [])
 
 
 def test_rollups_of_the_same_hour_are_merged(sessions: sessionmaker[Session]) -> None:
