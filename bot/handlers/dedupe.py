@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import event
@@ -64,10 +65,53 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     return None
 
 
+class _Deduplicate(AsyncMiddleware):
+    """The middleware: a class of Bolt's rather than a function, for which Bolt would build
+    the arguments at every request."""
+
+    def __init__(self, first_time: Callable[[str], bool]) -> None:
+        self._first_time = first_time  # records an event's key: False if it was already
+        self._recent: OrderedDict[str, None] = OrderedDict()  # touched on the event loop only
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        key = delivery_key(req.body)
+        if key is None:
+            await next()
+            return resp
+        recent = self._recent
+        if key in recent:
+            logger.info("ignoring a repeated delivery: %s", key)
+            return BoltResponse(status=200, body="")
+        recent[key] = None
+        if len(recent) > RECENT_KEYS:
+            recent.popitem(last=False)
+        if req.body.get("command") or req.body.get("type") in ("view_submission", "block_actions"):
+            # Recorded by its own transaction: a separate one before it would wait, on SQLite,
+            # for the writers' lock outside the answer's time limit, and commit after it.
+            _delivery.set(_Delivery(key))
+            await next()
+            return resp
+        try:
+            first = await in_database_thread(self._first_time, key)
+        except Exception:
+            recent.pop(key, None)  # not recorded: Slack's retry of it must be carried out
+            raise
+        if first:
+            await next()  # Bolt runs the listeners once every global middleware has said next
+            return resp
+        logger.info("ignoring a repeated delivery: %s", key)
+        return BoltResponse(status=200, body="")
+
+
 def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
     """Install the de-duplication middleware on `app`, and the recording of commands' keys on
     the transactions of `sessions`."""
-    recent: OrderedDict[str, None] = OrderedDict()  # touched on the event loop only
 
     def first_time(key: str) -> bool:
         with sessions.begin() as session:
@@ -83,36 +127,4 @@ def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[],
 
     event.listen(sessions, "before_commit", record_command)
 
-    async def deduplicate(
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[None]],
-    ) -> BoltResponse:
-        key = delivery_key(req.body)
-        if key is None:
-            await next()
-            return resp
-        if key in recent:
-            logger.info("ignoring a repeated delivery: %s", key)
-            return BoltResponse(status=200, body="")
-        recent[key] = None
-        if len(recent) > RECENT_KEYS:
-            recent.popitem(last=False)
-        if req.body.get("command") or req.body.get("type") in ("view_submission", "block_actions"):
-            # Recorded by its own transaction: a separate one before it would wait, on SQLite,
-            # for the writers' lock outside the answer's time limit, and commit after it.
-            _delivery.set(_Delivery(key))
-            await next()
-            return resp
-        try:
-            first = await in_database_thread(first_time, key)
-        except Exception:
-            recent.pop(key, None)  # not recorded: Slack's retry of it must be carried out
-            raise
-        if first:
-            await next()  # Bolt runs the listeners once every global middleware has said next
-            return resp
-        logger.info("ignoring a repeated delivery: %s", key)
-        return BoltResponse(status=200, body="")
-
-    app.middleware(deduplicate)
+    app.middleware(_Deduplicate(first_time))
