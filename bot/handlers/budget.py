@@ -30,23 +30,44 @@ async def answer_within(
     compute: Callable[[], Awaitable[T]], *, seconds: float = ACK_BUDGET_SECONDS
 ) -> T:
     """`compute()`'s result, or `WorkAbandonedError` if it has not begun to commit within
-    `seconds`: it then commits nothing, ever."""
+    `seconds`: it then commits nothing, ever.
+
+    The work is a task of its own, which outlives the answer when it is given up; it wakes
+    this one itself when it ends, rather than through `asyncio.wait` and the loop's turn more
+    that its callbacks take (every command comes through here)."""
     gate = CommitGate()
     context = contextvars.copy_context()
     context.run(current_gate.set, gate)
     started = time.monotonic()
-    work = asyncio.create_task(_call(compute), context=context)
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()  # done when the work ends or the time is up
+    work = loop.create_task(_call_then_wake(compute, ready), context=context)
+    timer = loop.call_later(seconds, _wake, ready)
     try:
-        done, _ = await asyncio.wait({work}, timeout=seconds)
+        await ready
     except asyncio.CancelledError:
         gate.abandon()
         work.cancel()
         raise
-    if not done and gate.abandon():
+    finally:
+        timer.cancel()
+    if not work.done() and gate.abandon():
         logger.warning("gave up after %.1f s: nothing will be committed", seconds)
         work.add_done_callback(lambda finished: _log_late(finished, started))
         raise WorkAbandonedError
     return await work
+
+
+async def _call_then_wake(compute: Callable[[], Awaitable[T]], ready: "asyncio.Future[None]") -> T:
+    try:
+        return await compute()
+    finally:
+        _wake(ready)
+
+
+def _wake(ready: "asyncio.Future[None]") -> None:
+    if not ready.done():
+        ready.set_result(None)
 
 
 # Work answered later than its ack: referenced until it is delivered (the loop keeps weak ones)

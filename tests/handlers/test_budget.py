@@ -96,3 +96,30 @@ def test_a_commit_begun_before_the_deadline_is_waited_for(
 
     assert asyncio.run(scenario()) == "recorded"
     assert audit_count(sessions) == 1
+
+
+def test_an_answer_cancelled_gives_its_work_up(sessions: sessionmaker[Session]) -> None:
+    """The bot stopping cancels the answer: the work, let go afterwards, does not commit."""
+    started, let_go, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def stuck() -> str:
+        started.set()
+        try:
+            return record(sessions, before_commit=let_go)
+        finally:
+            finished.set()
+
+    async def compute() -> str:
+        return await in_database_thread(stuck)
+
+    async def scenario() -> None:
+        answer = asyncio.create_task(answer_within(compute, seconds=10))
+        await asyncio.to_thread(started.wait, 10)
+        answer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await answer
+        let_go.set()
+        await asyncio.to_thread(finished.wait, 10)
+
+    asyncio.run(scenario())
+    assert audit_count(sessions) == 0
