@@ -1,0 +1,112 @@
+"""The hop to the database threads: the result or the error, the context, no more threads than
+configured, no run of work whose awaiter went away, and work begun finished at exit."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+import pytest
+
+from bot.storage import threads
+from bot.storage.commit_gate import CommitGate, WorkAbandonedError, current_gate
+
+where: ContextVar[str] = ContextVar("where", default="nowhere")
+
+
+@pytest.fixture
+def two_threads() -> Iterator[None]:
+    threads.configure(2)
+    yield
+    threads.configure(threads.UNCONFIGURED_THREADS)
+
+
+def test_the_result_and_the_context_cross_over() -> None:
+    def read(suffix: str, *, twice: bool) -> tuple[str, str]:
+        return where.get() + suffix * (2 if twice else 1), threading.current_thread().name
+
+    async def scenario() -> tuple[str, str]:
+        where.set("handler")
+        return await threads.in_database_thread(read, "!", twice=True)
+
+    value, thread = asyncio.run(scenario())
+    assert value == "handler!!"
+    assert thread.startswith("database_")
+
+
+def test_an_error_reaches_the_awaiter_and_the_thread_goes_on() -> None:
+    def fail() -> None:
+        raise LookupError("no such ticket")
+
+    async def scenario() -> str:
+        with pytest.raises(LookupError, match="no such ticket"):
+            await threads.in_database_thread(fail)
+        return await threads.in_database_thread(str, 7)
+
+    assert asyncio.run(scenario()) == "7"
+
+
+def test_work_abandoned_while_it_queued_does_not_run() -> None:
+    ran = threading.Event()
+
+    async def scenario() -> None:
+        gate = CommitGate()
+        assert gate.abandon()
+        current_gate.set(gate)
+        with pytest.raises(WorkAbandonedError):
+            await threads.in_database_thread(ran.set)
+
+    asyncio.run(scenario())
+    assert not ran.is_set()
+
+
+def test_no_more_threads_than_configured_and_cancelled_work_does_not_run(
+    two_threads: None,
+) -> None:
+    release, ran = threading.Event(), threading.Event()
+    names: set[str] = set()
+
+    def hold() -> None:
+        names.add(threading.current_thread().name)
+        assert release.wait(10)
+
+    async def scenario() -> None:
+        holding = [asyncio.create_task(threads.in_database_thread(hold)) for _ in range(2)]
+        queued = asyncio.create_task(threads.in_database_thread(ran.set))
+        await asyncio.sleep(0.2)  # both threads hold; the third work waits for one
+        assert len(names) == 2
+        queued.cancel()
+        release.set()
+        await asyncio.gather(*holding)
+        assert queued.cancelled()
+        await threads.in_database_thread(names.add, "after")  # behind the cancelled one
+
+    asyncio.run(scenario())
+    assert not ran.is_set()
+    assert names - {"after"} == {"database_0", "database_1"}
+
+
+def test_the_interpreter_exits_once_the_work_begun_has_run() -> None:
+    """The loop ends (here by `exit()`) while a database thread works: the process waits for
+    it, then exits, rather than cut it short or wait for ever."""
+    program = (
+        "import asyncio, time\n"
+        "from bot.storage.threads import in_database_thread\n"
+        "def slow():\n"
+        "    time.sleep(0.3)\n"
+        "    print('done', flush=True)\n"
+        "async def main():\n"
+        "    asyncio.get_running_loop().call_later(0.1, exit)\n"
+        "    await in_database_thread(slow)\n"
+        "asyncio.run(main())\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *sys.path])}
+    finished = subprocess.run(
+        [sys.executable, "-c", program], env=environment, capture_output=True, text=True, timeout=30
+    )
+    assert (finished.returncode, finished.stdout) == (0, "done\n"), finished.stderr
