@@ -38,11 +38,12 @@ class Moot(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TicketDependency:
-    """A message for `user_id` about ticket `ticket_id`, due while the ticket is neither
-    resolved nor waiting on the client, and while it is unclaimed or `user_id` holds it. With
-    `clock` ("gti", "gtr"): while that clock runs. With `quiet_since`: while no client update,
-    wait or snooze came after that instant (a nudge's due time: the rules the sweep applies
-    to a nudge not yet queued)."""
+    """A message for `user_id` about ticket `ticket_id`, due while the ticket is not resolved.
+    With `clock` ("gti", "gtr"), a warning: while that clock is not stopped (paused, it can
+    still breach). Otherwise, a nudge: while the ticket is not waiting on the client, is
+    unclaimed or held by `user_id`, and (with `quiet_since`) no client update, wait or snooze
+    came after that instant (its due time: the rules the sweep applies to a nudge not yet
+    queued)."""
 
     ticket_id: int
     user_id: str | None
@@ -89,10 +90,14 @@ def judge(dependency: TicketDependency, ticket: TicketState | None) -> Moot | No
         return Moot.NO_TICKET
     if ticket.status is TicketStatus.RESOLVED:
         return Moot.RESOLVED
+    if dependency.clock is not None:
+        # A warning, sent once (its key taken, dropped or not): moot only once its clock can
+        # no longer breach. Paused by a wait, or its ticket given to someone else, the clock
+        # is still at risk, and dropping the DM would leave the last warning before a breach
+        # unsaid (a wait of a minute, or a reassignment, while it queued).
+        return None if dependency.clock in ticket.running_clocks else Moot.CLOCK_STOPPED
     if ticket.status is TicketStatus.WAITING:
         return Moot.WAITING
-    if dependency.clock is not None and dependency.clock not in ticket.running_clocks:
-        return Moot.CLOCK_STOPPED
     if ticket.claimed_at is not None and ticket.assignee_id != dependency.user_id:
         return Moot.ASSIGNED_TO_ANOTHER
     since = dependency.quiet_since

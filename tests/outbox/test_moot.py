@@ -47,9 +47,11 @@ LATER, EARLIER = AT + timedelta(minutes=1), AT - timedelta(minutes=1)
         (WARNING, state(), None),
         (WARNING, None, Moot.NO_TICKET),
         (WARNING, state(status=TicketStatus.RESOLVED, running_clocks=frozenset()), Moot.RESOLVED),
-        (WARNING, state(status=TicketStatus.WAITING), Moot.WAITING),
+        (WARNING, state(status=TicketStatus.WAITING), None),  # paused: still at risk
         (WARNING, state(running_clocks=frozenset()), Moot.CLOCK_STOPPED),
-        (WARNING, state(assignee_id=OTHER), Moot.ASSIGNED_TO_ANOTHER),
+        (WARNING, state(assignee_id=OTHER), None),  # sent once: to whom it was queued for
+        (NUDGE, state(status=TicketStatus.WAITING), Moot.WAITING),
+        (NUDGE, state(assignee_id=OTHER), Moot.ASSIGNED_TO_ANOTHER),
         (WARNING, state(last_update_at=LATER, last_wait_at=LATER), None),  # still at risk
         (TicketDependency(1, OTHER, clock="gtr"), state(claimed_at=None, assignee_id=None), None),
         (NUDGE, state(), None),
@@ -63,9 +65,9 @@ LATER, EARLIER = AT + timedelta(minutes=1), AT - timedelta(minutes=1)
 def test_a_dependency_is_judged_on_the_ticket_as_it_stands(
     dependency: TicketDependency, ticket: TicketState | None, moot: Moot | None
 ) -> None:
-    """A warning is moot once its clock stops or pauses, or the ticket is someone else's; a
-    nudge also once a client update, a wait or a snooze came after it fell due. A warning to
-    on-call of an unclaimed ticket stays due."""
+    """A warning is moot once its clock stops or its ticket is resolved; a nudge also once its
+    ticket waits on the client or is someone else's, or a client update, a wait or a snooze
+    came after it fell due. A warning to on-call of an unclaimed ticket stays due."""
     assert judge(dependency, ticket) is moot
     assert TicketDependency.from_json(dependency.to_json()) == dependency
 

@@ -196,10 +196,10 @@ def _reassign(world: World, ticket: int) -> None:
     ("change", "warning", "nudge"),
     [
         (_update, None, "client_updated"),
-        (_wait, "waiting", "waiting"),
+        (_wait, None, "waiting"),
         (_wait_and_resume, None, "waited"),
         (_snooze, None, "snoozed"),
-        (_reassign, "assigned_to_another", "assigned_to_another"),
+        (_reassign, None, "assigned_to_another"),
     ],
     ids=["update", "wait", "wait-then-resume", "snooze", "reassign"],
 )
@@ -208,9 +208,9 @@ def test_what_the_ticket_did_before_its_reminders_went_decides_which_still_page(
 ) -> None:
     """An hour after the claim, the sweep queues GTR at 50 % and the first nudge, both DMs to
     the assignee; the ticket changes before the outbox sends them. A warning goes while its
-    clock runs and the ticket is still theirs (a client update leaves it at risk); a nudge
-    goes while no client update, wait or snooze came since it fell due, as the sweep itself
-    would judge it."""
+    clock can still breach (an update, a wait or a reassignment leaves it at risk, and a
+    warning is sent once); a nudge goes while no client update, wait or snooze came since it
+    fell due and the ticket is still theirs, as the sweep itself would judge it."""
     ticket = world.open()
     world.tickets.claim(Actor(TECH), ticket)
     world.sweep_until(world.opened_at + timedelta(hours=1))
@@ -236,7 +236,7 @@ def _nudge_key(world: World) -> str:
     ("kind", "clock", "after", "claimer", "moot"),
     [
         (TicketKind.SECOURS, "gti", timedelta(minutes=15), TECH, "clock_stopped"),
-        (TicketKind.MATERIEL, "gtr", timedelta(hours=1), TECH, "assigned_to_another"),
+        (TicketKind.MATERIEL, "gtr", timedelta(hours=1), TECH, None),
         (TicketKind.MATERIEL, "gtr", timedelta(hours=1), ONCALL, None),
     ],
     ids=["gti-claimed", "gtr-claimed-by-another", "gtr-claimed-by-on-call"],
@@ -250,9 +250,9 @@ def test_a_warning_to_on_call_of_a_ticket_claimed_before_it_went(
     moot: str | None,
 ) -> None:
     """A warning of an unclaimed ticket is queued for on-call; someone claims the ticket
-    before the DM goes. The claim stops a GTI: moot. A GTR still runs, and its warnings go to
-    the assignee now: moot for on-call, unless on-call claimed it. The thread keeps the
-    warning, before the claim."""
+    before the DM goes. The claim stops a GTI: moot. A GTR still runs, and can still breach:
+    on-call's DM goes (its next warnings go to the assignee). The thread keeps the warning,
+    before the claim."""
     ticket = world.open(kind)
     world.sweep_until(world.opened_at + after)
     world.clock.at += STEP
@@ -313,3 +313,24 @@ def test_a_nudge_dropped_as_moot_is_not_counted_as_ignored(world: World) -> None
         OutboxStatus.PENDING,
     ]
     assert nudges[-1].key.endswith("/dm")
+
+
+def test_the_last_warning_queued_before_a_short_wait_still_goes(world: World) -> None:
+    """GTR 2 h, claimed. The 90 % warning is queued at 1 h 48; the technician puts the ticket
+    on hold for a minute and the outbox runs during the wait. Dropped as moot, the warning was
+    never queued again (its key taken): the ticket resumed with 11 min left and nothing warned
+    of the breach."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=30))
+    world.deliver()
+    assert not any("GTR at 90%" in text for text in world.dms(TECH))
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=48))
+    world.clock.at += STEP
+    world.tickets.wait(Actor(TECH), ticket, "the client's go-ahead")
+    world.deliver()
+    world.clock.at += STEP
+    world.tickets.resume(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=2, minutes=1))
+    world.deliver()
+    assert any("GTR at 90%" in text for text in world.dms(TECH))
