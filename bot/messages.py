@@ -33,7 +33,8 @@ CATALOG: dict[str, dict[Language, str]] = {
             "d'une demande hors forfait (la sort du forfait si elle y était)\n"
             "• `snooze <ticket> <durée>` : repousser la prochaine relance\n"
             "• `show <ticket>` · `list [mine|open|<client>]` · `help`\n"
-            "`<ticket>` s'écrit `INT-42` ou `42`."
+            "`<ticket>` s'écrit `INT-42` ou `42` ; l'heure d'appel (`--at`), `15:30`, `15h30` ou "
+            "`15h` (une date ISO-8601 pour un autre jour)."
         ),
         "en": (
             "*`/intervention` commands*\n"
@@ -49,7 +50,8 @@ CATALOG: dict[str, dict[Language, str]] = {
             "of a request outside the forfait (takes it out of the forfait if it was in)\n"
             "• `snooze <ticket> <duration>`: delay the next update nudge\n"
             "• `show <ticket>` · `list [mine|open|<client>]` · `help`\n"
-            "`<ticket>` is `INT-42` or `42`."
+            "`<ticket>` is `INT-42` or `42`; the call time (`--at`), `15:30`, `15h30` or `15h` "
+            "(an ISO-8601 instant for another day)."
         ),
     },
     "help.sla": {
@@ -792,8 +794,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         ),
     },
     "ticket.at_invalid": {
-        "fr": "Heure d'appel illisible `{value}` : écrivez HH:MM ou une date ISO-8601.",
-        "en": "Unreadable call time `{value}`: write HH:MM or an ISO-8601 instant.",
+        "fr": (
+            "Heure d'appel illisible `{value}` : écrivez HH:MM (`15:30`, `15h30` ou `15h`) ou "
+            "une date ISO-8601."
+        ),
+        "en": (
+            "Unreadable call time `{value}`: write HH:MM (`15:30`, `15h30` or `15h`) or an "
+            "ISO-8601 instant."
+        ),
     },
     "ticket.at_no_time": {
         "fr": (

@@ -1,4 +1,5 @@
-"""The recorded call time of a ticket: `--at HH:MM` (local; `2h50` too) or ISO-8601, within 24 h.
+"""The recorded call time of a ticket: `--at HH:MM` (local; `2h50` and `15h` too, as French
+writes them) or ISO-8601, within 24 h.
 
 `24:00` is the midnight that ends a day, as ISO-8601 writes it: `HH:MM` alone, last night's.
 `HH:MM` is today's, or yesterday's when today's is still to come and yesterday's is at most
@@ -17,7 +18,8 @@ from bot.errors import UserFacingError
 
 MAX_BACKDATE = timedelta(hours=24)
 ROLLOVER = timedelta(hours=12)
-_HH_MM = re.compile(r"(\d{1,2})[:hH](\d{2})")  # 02:50, or 2h50 as French writes it
+# 02:50, or 2h50 and 15h (15:00) as French writes them; not 15 alone, nor 9:5 (09:05 or 09:50?)
+_HH_MM = re.compile(r"(\d{1,2})(?::(\d{2})|[hH](\d{2})?)")
 # The midnight that ends a day, as ISO-8601 (and people) write it: `2026-11-26T24:00` is
 # `2026-11-27T00:00`; an offset may follow.
 _END_OF_DAY = re.compile(
@@ -55,7 +57,7 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
         raise UserFacingError("ticket.at_no_time", value=text[:40])
     try:
         if hh_mm := _HH_MM.fullmatch(text):
-            hours, minutes = int(hh_mm[1]), int(hh_mm[2])
+            hours, minutes = int(hh_mm[1]), int(hh_mm[2] or hh_mm[3] or 0)
             if (hours, minutes) == (24, 0):  # today's is to come: last night's midnight
                 hours = 0
             return _latest(time(hours, minutes), now=now, zone=zone)

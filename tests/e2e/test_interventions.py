@@ -382,6 +382,16 @@ def test_at_backdates_the_call_and_the_clock_starts_then(bot: RunningBot) -> Non
     ]
 
 
+def test_at_takes_the_hour_alone_as_french_writes_it(french_bot: RunningBot) -> None:
+    """`--at 15h` is 15:00, as `--at 15h30` is 15:30: it was "Heure d'appel illisible"."""
+    french_bot.clock.set(FRIDAY_4PM)
+    reply = french_bot.command("open acme-web-01 secours --at 15h Site down")
+    assert "2026-11-27 15:00" in reply
+    with french_bot.sessions() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert ticket.called_at == datetime(2026, 11, 27, 15, 0, tzinfo=PARIS)
+
+
 def test_at_in_the_hour_lived_twice_is_the_call_just_made(bot: RunningBot) -> None:
     """At 02:10 of the second 02:00-03:00 on 25 October, `--at 02:05` is 5 minutes ago: the
     24/7 GTR has 3h55m left, not 2h55m (the first 02:05, an hour earlier)."""
@@ -738,7 +748,10 @@ def test_a_modal_s_error_shows_what_was_typed_not_its_escape(bot: RunningBot) ->
         View.OPEN_INTERVENTION, values, user_id=TECH, private_metadata=str(outage_id)
     )
     assert answer.json()["errors"] == {
-        OPEN_AT_BLOCK: "Unreadable call time `15h & <30>`: write HH:MM or an ISO-8601 instant."
+        OPEN_AT_BLOCK: (
+            "Unreadable call time `15h & <30>`: write HH:MM (`15:30`, `15h30` or `15h`) or an "
+            "ISO-8601 instant."
+        )
     }
 
 

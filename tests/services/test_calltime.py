@@ -25,6 +25,9 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
         (local(27, 14), "02:00", local(27, 2)),  # today's, 12 h ago
         (local(27, 3, 10), "2h50", local(27, 2, 50)),  # as French writes it
         (local(27, 3, 10), "02H50", local(27, 2, 50)),
+        (local(27, 16), "15h", local(27, 15)),  # the hour alone, as French writes 15:00
+        (local(27, 16), "9h", local(27, 9)),
+        (local(27, 16), "09H", local(27, 9)),
     ],
 )
 def test_hh_mm_is_the_latest_such_time(now: datetime, text: str, expected: datetime) -> None:
@@ -61,6 +64,10 @@ def test_across_the_end_of_summer_time() -> None:
         ("20261127", "ticket.at_no_time"),
         ("9:5", "ticket.at_invalid"),  # 09:05 or 09:50?
         ("0920", "ticket.at_invalid"),
+        ("15", "ticket.at_invalid"),  # an hour, a day of the month, a duration?
+        ("15h5", "ticket.at_invalid"),  # 15:05 or 15:50?
+        ("15hh", "ticket.at_invalid"),
+        ("h30", "ticket.at_invalid"),
         ("25:00", "ticket.at_invalid"),
     ],
 )
