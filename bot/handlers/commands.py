@@ -81,6 +81,9 @@ async def intervention(context: HandlerContext, command: dict[str, Any]) -> Repl
     if isinstance(parsed, Open):
         return await in_database_thread(tickets.open, actor, parsed)
     if isinstance(parsed, Reassign):
+        # The ticket before whom it would go to: "INT-99 does not exist" (or is resolved) is
+        # the problem to fix first, not that the user named is no technician.
+        await in_database_thread(tickets.require_open, parsed.ticket_id)
         if not await context.authorizer.is_technician(parsed.user_id):
             raise UserFacingError("ticket.not_technician", user=parsed.user_id)
         return await in_database_thread(tickets.reassign, actor, parsed.ticket_id, parsed.user_id)

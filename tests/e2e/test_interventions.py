@@ -193,6 +193,22 @@ def test_claiming_your_own_ticket_or_reassigning_to_its_assignee_changes_nothing
     ]
 
 
+def test_reassigning_a_ticket_that_does_not_exist_says_so_before_who_it_would_go_to(
+    bot: RunningBot,
+) -> None:
+    """`reassign 99 <@U09NOBODY>` answered "not a technician": INT-99 not existing (or INT-1
+    being resolved) is the problem to fix first. Who may reassign is still checked before."""
+    assert bot.command(f"reassign 99 <@{OUTSIDER}>") == "Ticket INT-99 does not exist."
+    bot.command("open acme-web-01 secours down")
+    bot.command("claim 1")
+    assert bot.command(f"reassign 1 <@{OUTSIDER}>") == f"<@{OUTSIDER}> is not a technician."
+    bot.command("resolve 1")
+    assert bot.command(f"reassign 1 <@{OUTSIDER}>") == "INT-1 is already resolved."
+    assert bot.command(f"reassign 99 <@{TECH2}>", user_id=OUTSIDER) == (
+        "Only technicians may do that; the attempt is recorded."
+    )
+
+
 def test_claim_says_whether_gti_was_met_with_open_time_and_budget(bot: RunningBot) -> None:
     """Claimed 1 h after a Friday 16:00 call: GTI (4 h on business hours) met in 1h."""
     bot.clock.set(FRIDAY_4PM)
