@@ -1080,6 +1080,16 @@ CATALOG: dict[str, dict[Language, str]] = {
             "after {until} anyway."
         ),
     },
+    "ticket.snooze_no_effect_same_time": {
+        "fr": (
+            "Rien à repousser : la prochaine relance du ticket {ref} est déjà prévue à {next}, "
+            "l'heure demandée."
+        ),
+        "en": (
+            "Nothing to delay: the next update nudge of {ref} is already due at {next}, "
+            "the time asked for."
+        ),
+    },
     "verdict.met": {"fr": "respectée", "en": "met"},
     "verdict.breached": {"fr": "*dépassée*", "en": "*breached*"},
     # Rendering ----------------------------------------------------------------------------------

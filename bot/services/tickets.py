@@ -1061,14 +1061,7 @@ class TicketService(Service):
             due_at = self._next_nudge_at(ticket, updates, snoozes, now)
             if due_at is not None and due_at >= until:
                 # Due after `until` anyway: nothing would change, so nothing is recorded.
-                return Reply(
-                    self._messages.get(
-                        "ticket.snooze_no_effect",
-                        ref=f"INT-{ticket.id}",
-                        next=render.local_time(due_at, self._zone),
-                        until=render.local_time(until, self._zone),
-                    )
-                )
+                return Reply(self._snooze_no_effect(ticket, due_at, until))
             snoozed = [*snoozes, Snooze(now, until)]
             # While waiting on the client no nudge is planned: none before the end of the
             # longest snooze, at least (an earlier one may hold them past `until`).
@@ -1092,6 +1085,20 @@ class TicketService(Service):
                 details={"until": until.isoformat(), "seconds": int(duration.total_seconds())},
             )  # fmt: skip
         return Reply(said)
+
+    def _snooze_no_effect(self, ticket: Ticket, due_at: datetime, until: datetime) -> str:
+        """Why a snooze to `until` changes nothing: the nudge is due later, or at the very
+        minute asked for (as shown: due at 11:00:20, snoozed to 11:00:00), which "due at
+        11:00, after 11:00 anyway" would misread."""
+        shown_next = render.local_time(due_at, self._zone)
+        shown_until = render.local_time(until, self._zone)
+        if shown_next == shown_until:
+            return self._messages.get(
+                "ticket.snooze_no_effect_same_time", ref=f"INT-{ticket.id}", next=shown_next
+            )
+        return self._messages.get(
+            "ticket.snooze_no_effect", ref=f"INT-{ticket.id}", next=shown_next, until=shown_until
+        )
 
     def _next_nudge_at(
         self, ticket: Ticket, updates: list[datetime], snoozes: list[Snooze], now: datetime

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Catalog, parse_catalog
 from bot.grammar import Open
-from bot.messages import Messages
+from bot.messages import Language, Messages
 from bot.services import reminders
 from bot.services.audit import Actor
 from bot.services.reminders import ReminderService, SweepReport
@@ -713,6 +713,41 @@ def test_a_snooze_ending_before_the_next_nudge_says_it_changes_nothing(world: Wo
         assert "ticket.snoozed" not in actions
     world.sweep_until(start + timedelta(hours=1, minutes=5))
     assert [row.key for row in world.outbox("/nudge/")] == ["INT-1/nudge/2026-11-25T10:00:00Z/dm"]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            "Nothing to delay: the next update nudge of INT-1 is already due at 2026-11-25 11:00, "
+            "the time asked for.",
+        ),
+        (
+            "fr",
+            "Rien à repousser : la prochaine relance du ticket INT-1 est déjà prévue à "
+            "2026-11-25 11:00, l'heure demandée.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("claimed_after", [timedelta(0), timedelta(seconds=20)])
+def test_a_snooze_ending_when_the_next_nudge_is_due_says_so_not_after_it(
+    world: World, language: Language, expected: str, claimed_after: timedelta
+) -> None:
+    """Claimed at 10:00 (nudges every hour), snoozed 55 min at 10:05: the nudge is due at 11:00,
+    when the snooze would end. The reply read "due at 11:00, after 11:00 anyway"; so it did
+    when claimed at 10:00:20, the nudge due at 11:00:20, shown to the minute. Nothing is
+    recorded."""
+    start = world.clock.at
+    tickets = TicketService(world.sessions, world.catalog, Messages(language), clock=world.clock)
+    ticket = world.open("crit-db-01", TicketKind.SECOURS)
+    world.clock.at = start + claimed_after
+    world.tickets.claim(Actor(TECH), ticket)
+    world.clock.at = start + timedelta(minutes=5)
+    reply = tickets.snooze(Actor(TECH), ticket, timedelta(minutes=55))
+    assert reply.text == expected
+    with world.sessions() as session:
+        assert "ticket.snoozed" not in session.scalars(select(AuditEvent.action)).all()
 
 
 def test_a_snooze_says_when_the_next_nudge_comes_in_french(world: World) -> None:
