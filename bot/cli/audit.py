@@ -17,6 +17,7 @@ from bot.cli.settings_errors import read_settings
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import parse_ticket
+from bot.messages import Messages
 from bot.services.evidence import ticket_evidence, to_json, to_text
 from bot.storage.database import make_sessionmaker, reading
 
@@ -32,12 +33,16 @@ def run(args: argparse.Namespace) -> int:
     settings = read_settings()
     if settings is None:
         return EXIT_USAGE
+    messages = Messages(settings.language)
     try:
         ticket_id = parse_ticket(args.ticket)
-        catalog = load_catalog(settings.catalog_path(Path.cwd()))
-    except UserFacingError:
-        print(f"not a ticket: {args.ticket!r} (write INT-42 or 42)", file=sys.stderr)
+    except UserFacingError as error:
+        # The parser's own reason: `INT-4x` is not a ticket; a number too big for one names a
+        # ticket that does not exist.
+        _refused(error, messages)
         return EXIT_USAGE
+    try:
+        catalog = load_catalog(settings.catalog_path(Path.cwd()))
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         with reading(make_sessionmaker(engine)) as session:
             evidence = ticket_evidence(session, ticket_id, catalog=catalog, now=utc_now())
             if evidence is None:
-                print(f"INT-{ticket_id}: no such ticket", file=sys.stderr)
+                _refused(UserFacingError("ticket.not_found", id=ticket_id), messages)
                 return EXIT_USAGE
             if args.format == "json":
                 output = json.dumps(to_json(evidence, catalog.zone), indent=2, ensure_ascii=False)
@@ -59,3 +64,9 @@ def run(args: argparse.Namespace) -> int:
         engine.dispose()
     print(output)
     return EXIT_OK
+
+
+def _refused(error: UserFacingError, messages: Messages) -> None:
+    """Why there is no timeline to print, on stderr: what the bot would reply, in the
+    configured language, without Slack's code quotes."""
+    print(messages.get(error.key, **error.values).replace("`", ""), file=sys.stderr)

@@ -149,6 +149,33 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert error in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("language", "ticket", "error"),
+    [
+        # Too big for any ticket's id: it said "not a ticket: … (write INT-42 or 42)".
+        ("en", "INT-99999999999999999999", "Ticket INT-99999999999999999999 does not exist."),
+        ("en", "INT-12345678901", "Ticket INT-12345678901 does not exist."),
+        ("en", "INT-4x", "INT-4x is not a ticket: write INT-42 or 42."),
+        # In the configured language, as the bot would reply: it said "no such ticket".
+        ("fr", "INT-12345678901", "Le ticket INT-12345678901 n'existe pas."),
+        ("fr", "99999999999999999999", "Le ticket INT-99999999999999999999 n'existe pas."),
+        ("fr", "douze", "douze n'est pas un ticket : écrivez INT-42 ou 42."),
+    ],
+)
+def test_audit_of_no_ticket_says_why_in_the_configured_language(
+    cli_env: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+    ticket: str,
+    error: str,
+) -> None:
+    monkeypatch.setenv("SUPPORTBOT_LANGUAGE", language)
+    assert supportbot("audit", ticket) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", error + "\n")
+
+
 def test_audit_json_is_the_whole_evidence_timeline(
     cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
