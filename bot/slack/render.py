@@ -5,7 +5,7 @@ User text is escaped here, at the last moment, so `<!channel>` in a description 
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -59,7 +59,9 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
 def local_time(at: datetime, zone: ZoneInfo) -> str:
     """An instant as the team reads it: local date and time, and the zone's abbreviation in the
     hour that the autumn change repeats (02:10 CET comes after 02:40 CEST on 2026-10-25)."""
-    return _local_time(at, zone)
+    # Kept by the instant in UTC: 02:30 CEST and 02:30 CET of that night compare and hash
+    # alike as local times, and the first one shown would name the other's zone.
+    return _local_time(at.astimezone(UTC), zone)
 
 
 # A list shows the same deadlines at every read (a running clock's moves only when its ticket

@@ -175,3 +175,12 @@ def test_a_server_down_under_a_minute_and_acknowledged_keeps_its_mention() -> No
         ":red_circle: `web-01` en panne depuis 2026-11-27 16:00 (&lt;1m) · "
         "pris en compte par <@U01AAA>"
     )
+
+
+def test_the_two_instants_of_the_repeated_hour_given_in_local_time_keep_their_zones() -> None:
+    """02:30 CEST and 02:30 CET of 2026-10-25, given as Paris times, compare and hash alike:
+    kept by the local time, the first shown named the other's zone too."""
+    summer = datetime(2026, 10, 25, 2, 30, tzinfo=PARIS, fold=0)
+    winter = datetime(2026, 10, 25, 2, 30, tzinfo=PARIS, fold=1)
+    assert local_time(summer, PARIS) == "2026-10-25 02:30 CEST"
+    assert local_time(winter, PARIS) == "2026-10-25 02:30 CET"
