@@ -377,9 +377,10 @@ class _SlackRequest(AsyncBoltRequest):
 
 def slack_events(bolt: AsyncApp) -> Handler:
     """The handler of Slack's POSTs: the body read once, then Bolt. A body that cannot be read
-    (not UTF-8, JSON that is not an object, a `payload` that is not JSON) is answered 400: Bolt
-    failed on it with a 500 and an ERROR traceback, before checking the signature, so anyone
-    could fill the logs with them."""
+    (not UTF-8, JSON that is not an object, a `payload` that is not JSON) is answered 400, and
+    one without a request timestamp (but Slack's certificate check) 401: Bolt failed on them
+    with a 500 and an ERROR traceback, before checking the signature, so anyone could fill the
+    logs with them."""
 
     async def answer(request: web.Request) -> web.StreamResponse:
         content_type = request.headers.get("Content-Type", "").split(";")[0] or None
@@ -390,6 +391,12 @@ def slack_events(bolt: AsyncApp) -> Handler:
             reason = str(error) if str(error).startswith("a JSON") else type(error).__name__
             logger.info("refused a request to %s: unreadable body (%s)", SLACK_PATH, reason)
             return web.json_response({"error": "invalid request body"}, status=400)
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit()) and "ssl_check" not in body:
+            # Bolt's check of the signature read it as a number, and failed on it with a 500
+            # and an ERROR traceback: refused as any request not signed by Slack is.
+            logger.info("refused a request to %s: no request timestamp", SLACK_PATH)
+            return web.json_response({"error": "invalid request"}, status=401)
         slack_request = _SlackRequest(text, body, request.query_string, request.headers)
         return await to_aiohttp_response(await bolt.async_dispatch(slack_request))
 

@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select, text
@@ -49,6 +50,17 @@ def test_a_forged_signature_is_refused_with_401(bot: RunningBot) -> None:
         "/intervention", "help", user_id=TECH, channel_id=ALERTS, forge_signature=True
     )
     assert reply.status == 401
+
+
+@pytest.mark.parametrize("stamp", ["", "soon", "²"], ids=["empty", "word", "superscript"])
+def test_a_request_without_a_timestamp_is_refused_with_401_not_500(
+    bot: RunningBot, stamp: str
+) -> None:
+    """Bolt read the timestamp as a number to check the signature and failed on any other
+    with a 500 and an ERROR traceback: anyone could fill the logs with them."""
+    body = urlencode({"command": "/intervention", "text": "help", "user_id": TECH})
+    headers = {"X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": stamp}
+    assert bot.slack.send_http(body, headers=headers).status == 401
 
 
 def test_healthz_reports_database_scheduler_and_outbox(bot: RunningBot) -> None:
