@@ -82,7 +82,6 @@ class SenderConfig:
     max_backoff: float = 300.0
     poll_interval: float = 1.0  # idle re-read of the table (wake() makes it immediate)
     stats_interval: float = 60.0  # how often pending/failed counts are logged
-    batch: int = 500
     max_give_way: float = 0.5  # longest a pass waits for in-flight requests to be answered
     # After another instance's ring: how long without one before its burst counts as answered.
     ring_settle: float = 0.05
@@ -105,11 +104,11 @@ class Send:
     key: str
     operation: OutboxOperation
     channel: str | None  # rate-limit key; None for response_url posts
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # its text and blocks only once chosen to go (see _write_chosen)
     attempts: int
     response_url: str | None = None
     target_ts: str | None = None
-    render: str | None = None  # written by a renderer once chosen to go (see _render_chosen)
+    render: str | None = None  # written by a renderer once chosen to go (see _write_chosen)
 
 
 # Writes a message when it is sent: (a read session, the argument) -> (text, blocks).
@@ -277,7 +276,7 @@ class OutboxSender:
             for task in pending:
                 task.cancel()
             # Woken early (a burst of commits): gather what the next moments bring into one
-            # pass, which reads every pending row, instead of one pass per commit.
+            # pass, which reads every lane's head, instead of one pass per commit.
             rest = started + self.config.min_pass_interval - self._monotonic()
             if rest > 0 and not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -336,10 +335,7 @@ class OutboxSender:
             chosen.append(send)
         if chosen:
             try:
-                if any(send.render is not None for send in chosen):
-                    chosen = await in_database_thread(self._render_chosen, chosen)
-                claimed = self._monotonic()  # before the claim's commit: errs on the safe side
-                started = await in_database_thread(self._start_attempts, chosen)
+                chosen, claimed, started = await in_database_thread(self._prepare, chosen)
             except Exception:
                 logger.exception("outbox: could not prepare the sends; they stay pending")
                 return self.config.poll_interval
@@ -368,9 +364,9 @@ class OutboxSender:
         task.add_done_callback(landed)
 
     def _plan(self, flying: frozenset[int] = frozenset()) -> Plan:
-        """Read pending rows, coalesce superseded updates, fail orphans, drop the moot heads
-        (`_moot`); return the lane heads that may go (those written at send time are written
-        once chosen: `_render_chosen`).
+        """Read the lanes' heads (`list_pending`), coalesce superseded updates, fail orphans,
+        drop the moot heads (`_moot`); return the lane heads that may go, without their text
+        and blocks: those are read, or written at send time, once chosen (`_write_chosen`).
         Rows of `flying` have a call awaiting Slack's answer: never coalesced, since the answer
         settles them (a row no longer pending would lose it, a failure unreported).
 
@@ -380,7 +376,7 @@ class OutboxSender:
         now = self._clock()
         plan = Plan()
         with reading(self._sessions) as session:
-            rows = repo.list_pending(session, limit=self.config.batch)
+            rows = repo.list_pending(session)
             lanes: dict[tuple[str, str], list[repo.Routing]] = {}
             for row in rows:
                 lanes.setdefault(_lane(row), []).append(row)
@@ -414,13 +410,12 @@ class OutboxSender:
                         plan.next_due = head.next_attempt_at
                     continue
                 heads.append(head)
-            contents = repo.get_contents(session, [head.id for head in heads])
-            moot = self._moot(session, heads, contents, flying)
+            moot = self._moot(session, heads, flying)
             failures: list[_Failure] = []
             for head in heads:
                 if head.id in moot:
                     continue
-                resolved = self._resolve(head, contents[head.id], deps)
+                resolved = self._resolve(head, deps)
                 if isinstance(resolved, _Failure):
                     failures.append(resolved)
                 elif resolved is not None:
@@ -442,10 +437,7 @@ class OutboxSender:
 
     @staticmethod
     def _moot(
-        session: Session,
-        heads: list[repo.Routing],
-        contents: dict[int, repo.Content],
-        flying: frozenset[int],
+        session: Session, heads: list[repo.Routing], flying: frozenset[int]
     ) -> dict[int, Moot]:
         """The lane heads that depend on something no longer true (a reminder of a ticket
         resolved meanwhile), and why: checked when their turn comes, however long they
@@ -453,7 +445,7 @@ class OutboxSender:
         version cannot read (written by a newer one) is logged, and its message goes."""
         dependencies: dict[int, TicketDependency] = {}
         for head in heads:
-            depends_on = contents[head.id].depends_on
+            depends_on = head.depends_on
             if depends_on is None or head.id in flying:
                 continue
             try:
@@ -488,10 +480,9 @@ class OutboxSender:
             and not self._takes_over(row)
         )
 
-    def _resolve(
-        self, row: repo.Routing, content: repo.Content, deps: dict[str, repo.Routing]
-    ) -> Send | _Failure | None:
-        """The call for `row`; None while it waits; a `_Failure` when it is to fail."""
+    def _resolve(self, row: repo.Routing, deps: dict[str, repo.Routing]) -> Send | _Failure | None:
+        """The call for `row`, but what it says (`_write_chosen`); None while it waits; a
+        `_Failure` when it is to fail."""
         parent_key = row.thread_key or row.target_key
         channel = row.channel_id
         parent_ts: str | None = None
@@ -506,9 +497,7 @@ class OutboxSender:
                 error = f"parent message {parent_key!r} was not delivered"
                 return _Failure(row.id, error, report=False)
             channel, parent_ts = parent.sent_channel_id or parent.channel_id, parent.ts
-        payload: dict[str, Any] = {"text": content.text}
-        if content.blocks is not None:
-            payload["blocks"] = content.blocks
+        payload: dict[str, Any] = {}
         if row.operation in repo.RESPONSES:
             replace = row.operation is OutboxOperation.REPLACE
             payload |= {"response_type": "ephemeral", "replace_original": replace}
@@ -519,8 +508,7 @@ class OutboxSender:
                 None,
                 payload,
                 row.attempts,
-                content.response_url,
-                render=content.render,
+                row.response_url,
             )
         payload["channel"] = channel
         if row.operation is OutboxOperation.UPDATE:
@@ -533,24 +521,35 @@ class OutboxSender:
                 payload,
                 row.attempts,
                 target_ts=parent_ts,
-                render=content.render,
             )
         if parent_ts is not None:
             payload["thread_ts"] = parent_ts
-        if row.operation is OutboxOperation.EPHEMERAL:
-            payload["user"] = content.user_id
-        else:
+        if row.operation is not OutboxOperation.EPHEMERAL:
             payload["unfurl_links"] = False
-        return Send(
-            row.id, row.key, row.operation, channel, payload, row.attempts, render=content.render
-        )
+        return Send(row.id, row.key, row.operation, channel, payload, row.attempts)
 
-    def _render_chosen(self, sends: list[Send]) -> list[Send]:
-        """The sends chosen for this pass, those written at send time now written (so a
-        message waiting for its turn, or superseded meanwhile, is never written). One whose
-        database is away for a moment is left pending for the next pass; the others go."""
+    def _prepare(self, sends: list[Send]) -> tuple[list[Send], float, set[int]]:
+        """The sends chosen for this pass as written (`_write_chosen`), the monotonic instant
+        of their claim and the ids whose attempt started (`_start_attempts`): one hop to the
+        database threads."""
+        sends = self._write_chosen(sends)
+        claimed = self._monotonic()  # before the claim's commit: errs on the safe side
+        return sends, claimed, self._start_attempts(sends)
+
+    def _write_chosen(self, sends: list[Send]) -> list[Send]:
+        """The sends chosen for this pass with what they say, read now, only for them: a
+        backlog's messages are not read at each pass while they wait for their turn. Those
+        written at send time are written now (so a message waiting for its turn, or
+        superseded meanwhile, is never written). One whose database is away for a moment is
+        left pending for the next pass; the others go."""
+        with reading(self._sessions) as session:
+            contents = repo.get_contents(session, [send.id for send in sends])
         ready: list[Send] = []
         for send in sends:
+            content = contents.get(send.id)
+            if content is None:
+                continue  # no longer in the table: nothing to send
+            send = _with_content(send, content)
             if send.render is None:
                 ready.append(send)
                 continue
@@ -775,6 +774,16 @@ def failure_key(key: str) -> str:
     if len(report_key) <= repo.MAX_KEY_LENGTH:
         return report_key
     return FAILURE_KEY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _with_content(send: Send, content: repo.Content) -> Send:
+    """`send` saying what its row says (a renderer may write it again: `_render`)."""
+    payload = {**send.payload, "text": content.text}
+    if content.blocks is not None:
+        payload["blocks"] = content.blocks
+    if send.operation is OutboxOperation.EPHEMERAL:
+        payload["user"] = content.user_id
+    return dataclasses.replace(send, payload=payload, render=content.render)
 
 
 def _channel_of(session: Session, row: OutboxMessage) -> str | None:

@@ -74,9 +74,8 @@ def _row(message: Outbound, now: datetime) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Routing:
     """What planning a pass reads of a message: where it goes and how it stands (its text,
-    blocks and recipient are read for lane heads only, `get_contents`). A plain record: a pass
-    reads every pending row, a backlog after a burst holds hundreds, and ORM objects cost
-    several times more to load."""
+    blocks and recipient are read only once it is chosen to go, `get_contents`). A plain
+    record: a pass reads every lane's head, and ORM objects cost several times more to load."""
 
     id: int
     key: str
@@ -92,58 +91,57 @@ class Routing:
     ts: str | None
     sent_channel_id: str | None
     claimed_by: str | None  # the sender whose call is in flight, until next_attempt_at
+    depends_on: dict[str, Any] | None  # judged when the message heads its lane (outbox/moot.py)
 
 
 # The sender's reads at every pass, built once (building a statement costs about as much as
 # running it).
 _ROUTING = select(*(getattr(OutboxMessage, f.name) for f in fields(Routing)))
-_PENDING = (
-    _ROUTING.where(OutboxMessage.status == OutboxStatus.PENDING)
-    .order_by(OutboxMessage.id)
-    .limit(bindparam("limit"))
-)
 _BY_KEYS = _ROUTING.where(OutboxMessage.key.in_(bindparam("keys", expanding=True)))
 _CONTENTS = select(
     OutboxMessage.id,
     OutboxMessage.text,
     OutboxMessage.blocks,
     OutboxMessage.user_id,
-    OutboxMessage.response_url,
     OutboxMessage.render,
-    OutboxMessage.depends_on,
 ).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
 
-
-# The oldest pending message of each lane that is not an edit (a thread's replies, a channel's
-# top-level posts, a response_url's posts): what may go next in each of them.
+# The lanes but edits, as the sender groups them (`bot.outbox.sender._lane`): a thread's
+# replies, a response_url's posts, a channel's top-level posts.
+_PENDING = OutboxMessage.status == OutboxStatus.PENDING
 _RESPONSE = OutboxMessage.operation.in_(RESPONSES)
+_LANE_KIND = case((OutboxMessage.thread_key.is_not(None), 0), (_RESPONSE, 1), else_=2)
+_LANE_KEY = case(
+    (OutboxMessage.thread_key.is_not(None), OutboxMessage.thread_key),
+    (_RESPONSE, func.coalesce(OutboxMessage.response_url, OutboxMessage.key)),
+    else_=func.coalesce(OutboxMessage.channel_id, ""),
+)
+# The oldest pending message of each of them: what may go next in each.
 _LANE_HEADS = (
     select(func.min(OutboxMessage.id))
-    .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.target_key.is_(None))
-    .group_by(
-        OutboxMessage.thread_key,
-        case((_RESPONSE, func.coalesce(OutboxMessage.response_url, OutboxMessage.key))),
-        case((_RESPONSE, None), else_=OutboxMessage.channel_id),
-    )
+    .where(_PENDING, OutboxMessage.target_key.is_(None))
+    .group_by(_LANE_KIND, _LANE_KEY)
 )
-_BY_IDS = _ROUTING.where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+# What planning a pass needs: those heads, every pending edit (an edit lane is coalesced into
+# its latest) and every row attempted (a claim in flight, a channel a 429 holds).
+_PLANNED = _ROUTING.where(
+    _PENDING,
+    or_(
+        OutboxMessage.id.in_(_LANE_HEADS),
+        OutboxMessage.target_key.is_not(None),
+        OutboxMessage.attempts > 0,
+    ),
+).order_by(OutboxMessage.id)
 
 
-def list_pending(session: Session, *, limit: int = 500) -> list[Routing]:
-    """Pending messages in the order they were written: the oldest `limit`, and when there
-    are more, also the next message of every other lane but edits (which wait their turn:
-    only all of an edit lane's messages can be coalesced into its latest). A backlog in one
-    channel or thread (1 message a second after a Slack outage) must not hold up the others,
-    an on-call's DM above all."""
-    rows = [Routing(*row) for row in session.execute(_PENDING, {"limit": limit})]
-    if len(rows) < limit:
-        return rows
-    read = {row.id for row in rows}
-    heads = [head for head in session.scalars(_LANE_HEADS) if head not in read]
-    if not heads:
-        return rows
-    more = [Routing(*row) for row in session.execute(_BY_IDS, {"ids": heads})]
-    return sorted([*rows, *more], key=lambda row: row.id)
+def list_pending(session: Session) -> list[Routing]:
+    """What the sender plans a pass from, in writing order: of the pending messages, the
+    oldest of each lane but edits (a thread's replies, a channel's top-level posts, a
+    response_url's posts), every edit (only all of an edit lane's messages can be coalesced
+    into its latest), and every message attempted (another sender's claim holds its lane, a
+    429 its channel). Not the rest of a backlog (1 message a second per channel after a burst
+    or a Slack outage): a lane's next message is read once it heads its lane."""
+    return [Routing(*row) for row in session.execute(_PLANNED)]
 
 
 @dataclass(frozen=True)
@@ -152,10 +150,8 @@ class Content:
 
     text: str
     blocks: list[dict[str, Any]] | None
-    user_id: str | None
-    response_url: str | None
+    user_id: str | None  # an ephemeral's recipient
     render: str | None = None
-    depends_on: dict[str, Any] | None = None
 
 
 def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]:
@@ -163,12 +159,7 @@ def get_contents(session: Session, message_ids: list[int]) -> dict[int, Content]
     if not message_ids:
         return {}
     rows = session.execute(_CONTENTS, {"ids": message_ids})
-    return {
-        row.id: Content(
-            row.text, row.blocks, row.user_id, row.response_url, row.render, row.depends_on
-        )
-        for row in rows
-    }
+    return {row.id: Content(row.text, row.blocks, row.user_id, row.render) for row in rows}
 
 
 def list_failed(session: Session, *, limit: int = 100) -> list[OutboxMessage]:

@@ -3,12 +3,19 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.models import OutboxMessage
-from bot.storage.outbox import Outbound, add_message, add_messages, get_stats, mark_failed
-from tests.outbox.harness import utc_now
+from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
+from bot.storage.outbox import (
+    Outbound,
+    add_message,
+    add_messages,
+    get_stats,
+    list_pending,
+    mark_failed,
+)
+from tests.outbox.harness import edit, utc_now
 
 
 def test_writing_the_same_key_twice_keeps_one_row(sessions: sessionmaker[Session]) -> None:
@@ -84,6 +91,51 @@ def test_a_key_longer_than_the_column_is_refused(sessions: sessionmaker[Session]
     """A key that would be truncated (or rejected by PostgreSQL) fails at the call site."""
     with pytest.raises(ValueError, match="outbox key"), sessions.begin() as session:
         add_message(session, Outbound(key="k" * 201, text="x", channel_id="C1"), now=utc_now())
+
+
+def test_a_pass_reads_each_lane_s_head_every_edit_and_every_attempted_message(
+    sessions: sessionmaker[Session],
+) -> None:
+    """What the sender plans from: the oldest pending message of each thread, channel and
+    response_url (a reply heads its thread's lane, whatever its channel), every pending edit
+    (coalesced into the latest) and every attempted message (a claim, a 429 holding its
+    channel), in writing order; not the rest of a backlog."""
+    url = "https://hooks.slack.test/1"
+    with sessions.begin() as session:
+        for message in [
+            Outbound(key="root", text="root", channel_id="C1"),
+            Outbound(key="p1", text="p1", channel_id="C1"),
+            Outbound(key="r1", text="r1", channel_id="C1", thread_key="root"),
+            edit("e1", "e1", of="root"),
+            Outbound(key="p2", text="p2", channel_id="C1"),
+            Outbound(key="a1", text="a1", operation=OutboxOperation.REPLACE, response_url=url),
+            Outbound(key="r2", text="r2", thread_key="root"),
+            edit("e2", "e2", of="root"),
+            Outbound(key="a2", text="a2", operation=OutboxOperation.RESPONSE, response_url=url),
+            Outbound(
+                key="x",
+                text="x",
+                channel_id="C1",
+                user_id="U1",
+                operation=OutboxOperation.EPHEMERAL,
+            ),
+            Outbound(key="d1", text="d1", channel_id="U2"),
+            Outbound(key="p3", text="p3", channel_id="C1"),
+        ]:
+            add_message(session, message, now=utc_now())
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "root")
+            .values(status=OutboxStatus.SENT, ts="1.1")
+        )
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "p3")
+            .values(attempts=1, claimed_by="other#1", next_attempt_at=utc_now() + timedelta(30))
+        )
+    with sessions() as session:
+        keys = [row.key for row in list_pending(session)]
+    assert keys == ["p1", "r1", "e1", "a1", "e2", "d1", "p3"]
 
 
 def test_stats_count_pending_and_failed_and_age_the_oldest_pending(

@@ -401,12 +401,12 @@ def test_pending_updates_of_one_message_are_coalesced_into_the_latest(
     ]
 
 
-def test_a_backlog_past_the_batch_holds_up_no_other_channel(
+def test_a_backlog_in_one_thread_holds_up_no_other_channel(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
-    """More messages pending than a pass reads (after a Slack outage), all of them in a thread
-    whose root Slack is slow to answer: a message to another channel written after them goes
-    out all the same, not once the backlog has drained."""
+    """A backlog (after a Slack outage) all in a thread whose root Slack is slow to answer: a
+    message to another channel written after it goes out all the same, not once the backlog
+    has drained."""
     slack.add_channel("CA")
     slack.add_channel("CB")
     slack.stall("CA")
@@ -418,7 +418,7 @@ def test_a_backlog_past_the_batch_holds_up_no_other_channel(
             Outbound(key="other", text="web-02 DOWN", channel_id="CB"),
         ],
     )
-    config = SenderConfig(alerts_channel=ALERTS, batch=5)
+    config = SenderConfig(alerts_channel=ALERTS)
     with SenderThread(
         sessions, slack.api_url, slack.bot_token, config=config, api_timeout_s=60.0
     ) as thread:
