@@ -130,16 +130,19 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "alert.root.acknowledged_earlier": {  # carried over from a previous outage (FLAP_WINDOW)
         "fr": "Prise en compte par <@{user}> à {at}, lors d'une panne précédente de ce serveur : "
-        "elle vaut tant qu'il retombe en panne dans l'heure.",
+        "elle vaut tant qu'il retombe en panne dans l'heure, et l'astreinte est appelée s'il "
+        "est encore en panne dans une heure.",
         "en": "Acknowledged by <@{user}> at {at}, on an earlier outage of this server: it "
-        "carries over while the server keeps going down within the hour.",
+        "carries over while the server keeps going down within the hour, and the on-call is "
+        "paged if it is still down an hour from now.",
     },
     "alert.thread.down_again": {  # in the thread of a ticket opened from an earlier outage
         "fr": ":repeat: {server} est de nouveau en panne depuis {since}, {gap} après son "
         "rétablissement. {count} ticket{count:s} toujours ouvert{count:s} : {refs} ; sa nouvelle "
-        "alerte n'appelle personne.",
+        "alerte n'appelle l'astreinte que s'il est encore en panne dans une heure.",
         "en": ":repeat: {server} is down again since {since}, {gap} after it recovered. "
-        "{count} ticket{count:s} still open: {refs}; its new alert pages nobody.",
+        "{count} ticket{count:s} still open: {refs}; its new alert pages the on-call only if it "
+        "is still down an hour from now.",
     },
     "alert.root.maintenance": {
         "fr": ":wrench: Maintenance en cours ({ref}) : personne n'est alerté.",

@@ -13,7 +13,8 @@ closes an outage, so the outage row and its outbox rows commit together, exactly
 Silenced servers post nothing (outages are still recorded); an open `maintenance` ticket on the
 server marks its root "maintenance in progress" and pages nobody. A server down again within
 FLAP_WINDOW of its recovery from an outage someone acknowledged, or opened a ticket from, carries
-the acknowledgement over and pages nobody (`_carry_acknowledgement`). Outbox keys make every post
+the acknowledgement over: its root mentions them, not the on-call, until its 1 h milestone
+(`_carry_acknowledgement`); not once a ticket of it was resolved. Outbox keys make every post
 idempotent: `outage-<id>/root`, `outage-<id>/root/r<n>`, `outage-<id>/probe/<key>/down/<iso>`,
 `outage-<id>/lasts/<15m|1h|4h>`, `outage-<id>/recovered`, `outage-<id>/down-again/INT-<n>`,
 `storm-<id>/root`.
@@ -79,6 +80,9 @@ SILENCE_BUTTON = timedelta(hours=1)
 # down again within it of its previous outage's recovery, it is the same incident: someone who
 # acknowledged it (or opened a ticket from it) is on it, and the acknowledgement carries over.
 FLAP_WINDOW = timedelta(hours=1)
+# How long into a new outage an acknowledgement carried over to it holds: the one on it who
+# has not acted within it is not on it, and its milestones from then on page the on-call.
+CARRY_HOLDS = timedelta(hours=1)
 # Outages of one incident looked back over for its tickets: a night of flapping every minute.
 INCIDENT_OUTAGES = 1000
 
@@ -201,22 +205,23 @@ class AlertService(Service):
         """A server down again within FLAP_WINDOW of its previous outage's recovery is the same
         incident: if someone acknowledged that outage, or a ticket opened from one of the
         incident's outages is still open (a technician is on it), the new outage is
-        acknowledged by them, as of then, and pages nobody. Audited as a click is, by the
-        system. None when nobody is on it: it pages as any other."""
+        acknowledged by them, as of then: its root mentions them rather than the on-call, and
+        its milestones page the on-call only from CARRY_HOLDS on. Audited as a click is, by the
+        system. None when nobody is on it: it pages as any other. Nobody is on it once a
+        ticket of the incident was resolved (or refused) after the acknowledgement, none left
+        open: the technician declared it fixed, and a new outage is a new trouble."""
         earlier = self._incident(session, outage)
         if not earlier:
             return None
         previous = earlier[0]
-        tickets = session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.outage_id.in_([o.id for o in earlier]),
-                Ticket.status != TicketStatus.RESOLVED,
-            )
-            .order_by(Ticket.id)
+        incident_tickets = session.scalars(
+            select(Ticket).where(Ticket.outage_id.in_([o.id for o in earlier])).order_by(Ticket.id)
         ).all()
+        tickets = [t for t in incident_tickets if t.status is not TicketStatus.RESOLVED]
         if previous.acknowledged_by is not None and previous.acknowledged_at is not None:
             by, at = previous.acknowledged_by, previous.acknowledged_at
+            if not tickets and self._declared_fixed(incident_tickets, since=at):
+                return None
         elif tickets:  # who is on the first ticket: its assignee, else its opener
             first = tickets[0]
             by = first.assignee_id or first.opened_by
@@ -239,6 +244,13 @@ class AlertService(Service):
             },
         )
         return Carried(previous, tickets)
+
+    @staticmethod
+    def _declared_fixed(tickets: Sequence[Ticket], *, since: datetime) -> bool:
+        """Whether a ticket of the incident was resolved (or refused) at or after `since`, the
+        acknowledgement's time: its technician considered the incident over, and nobody is on
+        it any more (one click must not keep a server that fails anew silent all night)."""
+        return any(t.resolved_at is not None and t.resolved_at >= since for t in tickets)
 
     def _incident(self, session: Session, outage: Outage) -> list[Outage]:
         """The server's outages before `outage` in the same incident, latest first: each
@@ -267,8 +279,8 @@ class AlertService(Service):
         self, session: Session, outage: Outage, carried: Carried, now: datetime
     ) -> None:
         """Say in the thread of each ticket still open from the incident that its server is
-        down again (its new alert pages nobody: the ticket's technician is on it). Mentions
-        nobody: the alert channel shows the new outage, and flapping must not wake anyone."""
+        down again (its new alert pages the on-call only if it lasts CARRY_HOLDS: the ticket's
+        technician is on it). Mentions nobody: the new root mentions who is on it already."""
         assert carried.previous.ended_at is not None
         threads: dict[str, list[Ticket]] = {}
         for ticket in carried.tickets:
@@ -469,7 +481,8 @@ class AlertService(Service):
                 if label is None:
                     continue
                 view = self._view(session, outage, now)
-                pages = view.pages and not pinged  # one mention a run is enough
+                lapsed = view.acknowledged_earlier and now - outage.started_at >= CARRY_HOLDS
+                pages = (view.pages or (lapsed and view.pages_unacknowledged)) and not pinged
                 text = self._messages.get(
                     "alert.thread.lasts",
                     server=outage.server_id,

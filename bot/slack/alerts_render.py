@@ -97,15 +97,33 @@ class OutageView:
         """Whether the root mentions the on-call: a real, open, unhandled outage. A ticket
         opened from it handles it, as an acknowledgement does: its own warnings go to on-call
         while nobody claims it."""
+        return self.acknowledged_by is None and self.pages_unacknowledged
+
+    @property
+    def pages_unacknowledged(self) -> bool:
+        """Whether the on-call would be paged for it were it not acknowledged: open, probed,
+        not planned, not silenced, no ticket opened from it. What a carried acknowledgement
+        no longer holds back once it lapsed (the service's CARRY_HOLDS)."""
+        return self.live and bool(self.oncall)
+
+    @property
+    def live(self) -> bool:
+        """Open, probed, not under maintenance, not silenced, no ticket opened from it: an
+        outage somebody must hear of (the on-call, unless someone acknowledged it)."""
         return (
             self.is_open
             and self.probed
             and self.maintenance_ref is None
-            and self.acknowledged_by is None
             and self.silenced_until is None
             and not self.tickets
-            and bool(self.oncall)
         )
+
+    @property
+    def tells_acknowledger(self) -> bool:
+        """Whether the root mentions who it was acknowledged by: carried over from an earlier
+        outage of the server, they are on it and hear that it went down again (flapping wakes
+        them, not the on-call)."""
+        return self.acknowledged_earlier and self.live
 
     def lasted(self) -> timedelta:
         return (self.ended_at or self.now) - self.started_at
@@ -228,6 +246,9 @@ def outage_root(view: OutageView, messages: Messages, zone: ZoneInfo) -> tuple[s
     notes = _status_notes(view, messages, zone)
     if view.pages:
         text += " " + mentions(view.oncall)
+    elif view.tells_acknowledger:
+        assert view.acknowledged_by is not None
+        text += " " + mentions((view.acknowledged_by,))
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(title))),
         SectionBlock(text=MarkdownTextObject(text=clip("\n".join(body)))),

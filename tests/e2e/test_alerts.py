@@ -585,11 +585,12 @@ def test_a_server_down_again_within_the_hour_gets_a_root_that_says_it_flaps(
     assert "recovered after" in bot.slack.roots(ALERTS)[0].text
 
 
-def test_a_server_down_again_after_its_outage_was_acknowledged_pages_nobody(
+def test_a_server_down_again_after_its_outage_was_acknowledged_tells_its_acknowledger(
     alerting: RunningBot, target: Target
 ) -> None:
     """Down, acknowledged, up, down again: the second root is posted, says who acknowledged
-    the incident and when, and neither mentions the on-call nor offers Acknowledge again."""
+    the incident and when, mentions them, and neither mentions the on-call nor offers
+    Acknowledge again."""
     bot = alerting
     wait_up(bot)
     target.stop()
@@ -607,6 +608,7 @@ def test_a_server_down_again_after_its_outage_was_acknowledged_pages_nobody(
     second = bot.slack.wait_until(second_root, timeout_s=ROOT_WITHIN_S + 2)
     assert second.text.startswith("web-01 DOWN")
     assert "<@U01AAA>" not in second.text
+    assert second.text.endswith(f" <@{TECH2}>")
     assert "Acknowledged by <@U01BBB> at " in str(second.blocks)
     assert ", on an earlier outage of this server: it carries over" in str(second.blocks)
     assert second.action_ids() == [Action.OPEN_INTERVENTION.value, Action.SILENCE_1H.value]

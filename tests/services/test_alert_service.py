@@ -712,13 +712,14 @@ def outage_row(alerting: Alerting, outage_id: int) -> Outage:
         return outage
 
 
-def test_a_server_down_again_within_the_hour_of_an_acknowledged_outage_pages_nobody(
+def test_a_server_down_again_within_the_hour_of_an_acknowledged_outage_tells_its_acknowledger(
     alerting: Alerting,
 ) -> None:
     """node-1 went down at 04:00 (local), U01BBB acknowledged it at 04:02, it came back at
     04:05 and went down again at 04:25, then again at 04:45: each new outage posts its root,
-    which says who acknowledged the incident and when, without mentioning the on-call or
-    offering Acknowledge again; its milestones page nobody either. Audited, as a click is."""
+    which says who acknowledged the incident and when and mentions them, without mentioning
+    the on-call or offering Acknowledge again; its 15 min milestone pages nobody either (its
+    1 h one does: test_alert_carried_ack). Audited, as a click is."""
     alerting.down("node-1", after=timedelta(0))
     alerting.clock.now = START + timedelta(minutes=2)
     alerting.alerts.acknowledge(Actor("U01BBB", "[button] acknowledge"), 1)
@@ -727,9 +728,11 @@ def test_a_server_down_again_within_the_hour_of_an_acknowledged_outage_pages_nob
     assert alerting.roots() == ["outage-1/root", "outage-2/root"]
     root = latest_root(alerting, "outage-2/root")
     assert "<@U01AAA>" not in root.text
+    assert root.text.endswith(" <@U01BBB>")
     assert (
         "Acknowledged by <@U01BBB> at 2026-11-27 04:02, on an earlier outage of this server: "
-        "it carries over while the server keeps going down within the hour." in str(root.blocks)
+        "it carries over while the server keeps going down within the hour, and the on-call is "
+        "paged if it is still down an hour from now." in str(root.blocks)
     )
     assert buttons(root) == [Action.OPEN_INTERVENTION.value, Action.SILENCE_1H.value]
     second = outage_row(alerting, 2)
@@ -784,7 +787,7 @@ def test_a_server_down_again_after_a_ticket_was_opened_from_its_outage_tells_the
 ) -> None:
     """U01BBB opened INT-1 from node-1's outage (the technician is on it) and did not resolve
     it when node-1 came back: node-1 down again within the hour posts its root without paging,
-    naming who is on it, and INT-1's thread (the first outage's) hears of it."""
+    naming and mentioning who is on it, and INT-1's thread (the first outage's) hears of it."""
     alerting.down("node-1", after=timedelta(0))
     alerting.clock.now = START + timedelta(minutes=3)
     tickets = TicketService(
@@ -796,10 +799,12 @@ def test_a_server_down_again_after_a_ticket_was_opened_from_its_outage_tells_the
     alerting.down("node-1", after=timedelta(minutes=40))
     root = latest_root(alerting, "outage-2/root")
     assert "<@U01AAA>" not in root.text
+    assert root.text.endswith(" <@U01BBB>")
     assert "Acknowledged by <@U01BBB> at 2026-11-27 04:03, on an earlier outage" in str(root.blocks)
     assert thread_texts(alerting, "outage-1/root")[-1] == (
         ":repeat: node-1 is down again since 2026-11-27 04:39, 20m after it recovered. 1 "
-        "ticket still open: INT-1; its new alert pages nobody."
+        "ticket still open: INT-1; its new alert pages the on-call only if it is still down an "
+        "hour from now."
     )
     with alerting.sessions() as session:
         carried = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[-1]
@@ -836,7 +841,7 @@ def test_a_server_down_again_while_silenced_keeps_the_acknowledgement_for_later(
 ) -> None:
     """Silenced after its acknowledged outage, node-1 goes down again: nothing is posted (the
     silence holds); when the silence ends with node-1 still down, its root comes, acknowledged,
-    and neither it nor the thread mentions the on-call."""
+    mentioning U01BBB, and neither it nor the thread mentions the on-call."""
     alerting.down("node-1", after=timedelta(0))
     alerting.clock.now = START + timedelta(minutes=1)
     alerting.alerts.acknowledge(Actor("U01BBB"), 1)
@@ -846,7 +851,8 @@ def test_a_server_down_again_while_silenced_keeps_the_acknowledgement_for_later(
     assert alerting.roots() == ["outage-1/root"]
     assert alerting.alerts.post_outage_milestones(START + timedelta(minutes=32)) == 2
     root = latest_root(alerting, "outage-2/root")
-    assert "<@" not in root.text
+    assert "<@U01AAA>" not in root.text
+    assert root.text.endswith(" <@U01BBB>")
     assert "on an earlier outage" in str(root.blocks)
     assert all("<@U01AAA>" not in text for text in thread_texts(alerting, "outage-2/root"))
 
