@@ -441,12 +441,14 @@ class OutboxSender:
     ) -> dict[int, Moot]:
         """The lane heads that depend on something no longer true (a reminder of a ticket
         resolved meanwhile), and why: checked when their turn comes, however long they
-        waited for it. Not those in flight: their answer settles them. A dependency this
-        version cannot read (written by a newer one) is logged, and its message goes."""
+        waited for it. Not those in flight: their answer settles them; nor those attempted
+        before (a call that timed out may have reached Slack: recorded as dropped, it would
+        be a page nobody knows was sent). A dependency this version cannot read (written by
+        a newer one) is logged, and its message goes."""
         dependencies: dict[int, TicketDependency] = {}
         for head in heads:
             depends_on = head.depends_on
-            if depends_on is None or head.id in flying:
+            if depends_on is None or head.id in flying or head.attempts:
                 continue
             try:
                 dependencies[head.id] = TicketDependency.from_json(depends_on)

@@ -126,6 +126,30 @@ def test_a_message_attempted_since_it_was_read_is_not_dropped(
     assert rows(sessions)["warn"].status is OutboxStatus.DROPPED
 
 
+def test_a_message_attempted_before_is_sent_again_not_dropped(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Its first call timed out, and may have reached Slack: dropped when its ticket was then
+    resolved, the record would say nobody was paged when someone may have been. It is tried
+    again, as any message whose answer never came."""
+    h = services(sessions)
+    slack.add_channel(h.catalog.team.alerts_channel)
+    slack.add_user(USER)
+    ticket = open_ticket(h, paris(11, 27, 9), "acme-web-01", TicketKind.SECOURS, "site down")
+    depends = TicketDependency(ticket, USER, clock="gti").to_json()
+    enqueue(
+        sessions, [Outbound(key="warn", text="GTI at 75%", channel_id=USER, depends_on=depends)]
+    )
+    with sessions.begin() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.key == "warn")).one()
+        expired = utc_now() - timedelta(seconds=1)  # the sender that called it is gone
+        assert mark_attempt(session, row.id, seen_attempts=0, holder="gone#1", until=expired)
+    h.tickets.resolve(TECH, ticket, "restarted")
+    deliver(slack, sessions)
+    assert [message.text for message in slack.dms(USER)] == ["GTI at 75%"]
+    assert rows(sessions)["warn"].status is OutboxStatus.SENT
+
+
 def test_outbox_status_lists_the_dropped_messages_and_why(
     database_url: URL,
     sessions: sessionmaker[Session],
