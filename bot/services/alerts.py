@@ -14,7 +14,8 @@ Silenced servers post nothing (outages are still recorded); an open `maintenance
 server marks its root "maintenance in progress" and pages nobody. A server down again within
 FLAP_WINDOW of its recovery from an outage someone acknowledged, or opened a ticket from, carries
 the acknowledgement over: its root mentions them, not the on-call, until its 1 h milestone
-(`_carry_acknowledgement`); not once a ticket of it was resolved. Outbox keys make every post
+(`_carry_acknowledgement`), which ends it and pages the on-call (`_end_lapsed_carry`); not once
+a ticket of it was resolved. Outbox keys make every post
 idempotent: `outage-<id>/root`, `outage-<id>/root/r<n>`, `outage-<id>/probe/<key>/down/<iso>`,
 `outage-<id>/lasts/<15m|1h|4h>`, `outage-<id>/recovered`, `outage-<id>/down-again/INT-<n>`,
 `storm-<id>/root`.
@@ -81,7 +82,8 @@ SILENCE_BUTTON = timedelta(hours=1)
 # acknowledged it (or opened a ticket from it) is on it, and the acknowledgement carries over.
 FLAP_WINDOW = timedelta(hours=1)
 # How long into a new outage an acknowledgement carried over to it holds: the one on it who
-# has not acted within it is not on it, and its milestones from then on page the on-call.
+# has not acted within it is not on it; the acknowledgement ends, and the milestones from then
+# on page the on-call.
 CARRY_HOLDS = timedelta(hours=1)
 # Outages of one incident looked back over for its tickets: a night of flapping every minute.
 INCIDENT_OUTAGES = 1000
@@ -467,6 +469,8 @@ class AlertService(Service):
                 if outage.server_id in silenced:
                     continue
                 new_root = outage.root_key is None and outage.storm_id is None
+                if outage.storm_id is None and self._end_lapsed_carry(session, outage, now):
+                    queued += 1
                 if new_root:  # confirmed while silenced: alerted now
                     self._post_outage_root(session, outage, now)
                     queued += 1
@@ -481,8 +485,7 @@ class AlertService(Service):
                 if label is None:
                     continue
                 view = self._view(session, outage, now)
-                lapsed = view.acknowledged_earlier and now - outage.started_at >= CARRY_HOLDS
-                pages = (view.pages or (lapsed and view.pages_unacknowledged)) and not pinged
+                pages = view.pages and not pinged  # one mention a run is enough
                 text = self._messages.get(
                     "alert.thread.lasts",
                     server=outage.server_id,
@@ -494,6 +497,48 @@ class AlertService(Service):
         if queued:
             self._wake()
         return queued
+
+    def _end_lapsed_carry(self, session: Session, outage: Outage, now: datetime) -> bool:
+        """An acknowledgement carried over to `outage` lapses CARRY_HOLDS into it, if the
+        on-call would be paged for it otherwise: the one it was carried from has not acted on
+        it, and its milestones page the on-call. It ends then, on the row (audited, by the
+        system), and the root is edited (unless the root is yet to be posted) as an
+        unacknowledged outage's, with Acknowledge for the on-call it wakes: from then on, the
+        outage follows the ordinary rules. False when no carried acknowledgement lapsed."""
+        by, at = outage.acknowledged_by, outage.acknowledged_at
+        if by is None or at is None or at >= outage.started_at:
+            return False  # none, or given on this outage itself: it holds
+        if now - outage.started_at < CARRY_HOLDS:
+            return False
+        if not self._view(session, outage, now).pages_unacknowledged:
+            return False  # a ticket, a maintenance holds it: nobody is paged either way
+        previous = session.scalars(
+            select(Outage.id)
+            .where(
+                Outage.server_id == outage.server_id,
+                Outage.started_at < outage.started_at,
+                Outage.ended_at.is_not(None),
+            )
+            .order_by(Outage.started_at.desc())
+            .limit(1)
+        ).first()
+        outage.acknowledged_by = outage.acknowledged_at = None
+        add_audit(
+            session,
+            SYSTEM,
+            "outage.acknowledgement_ended",
+            at=now,
+            server_id=outage.server_id,
+            details={
+                "outage_id": outage.id,
+                "carried_from": previous,
+                "acknowledged_by": by,
+                "acknowledged_at": at.isoformat(),
+            },
+        )
+        if outage.root_key is not None:
+            self._update_outage_root(session, outage, now)
+        return True
 
     def _unprobed(self, session: Session, outage: Outage, now: datetime) -> bool:
         """The catalog no longer probes the server of an open outage: say so in its thread and

@@ -4,17 +4,22 @@ whom a carried-over outage still tells.
 First written by a review (r1), which found a resolved ticket's acknowledgement carried over
 to every later outage of the night, each paging nobody."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.sla import TicketKind
+from bot.slack.ids import Action
+from bot.storage.models import AuditEvent, OutboxOperation
 from tests.services.test_alert_service import (  # noqa: F401
     START,
     Alerting,
     alerting,
+    buttons,
     latest_root,
     outage_row,
     thread_texts,
@@ -74,30 +79,80 @@ def test_a_ticket_resolved_before_the_acknowledgement_does_not_end_its_carry(
     assert outage_row(alerting, 3).acknowledged_by == "U01CCC"
 
 
-def test_a_carried_over_outage_tells_its_acknowledger_then_pages_the_on_call_at_1h(
-    alerting: Alerting,  # noqa: F811
-) -> None:
+def carried_over_outage(alerting: Alerting) -> datetime:  # noqa: F811
     """U01BBB acknowledged node-1's outage, no ticket; node-1 came back and went down again
-    within the hour: the new root mentions U01BBB (who is on it hears it went down again), not
-    the on-call; its 15 min milestone pages nobody; still down at 1 h, U01BBB did not act on
-    it, and the milestone pages the on-call, as does the 4 h one."""
+    within the hour: outage 2 carries the acknowledgement. When outage 2 started."""
     alerting.down("node-1", after=timedelta(0))
     alerting.clock.now = START + timedelta(minutes=2)
     alerting.alerts.acknowledge(Actor("U01BBB"), 1)
     alerting.up("node-1", after=timedelta(minutes=5))
     alerting.down("node-1", after=timedelta(minutes=25))
+    return outage_row(alerting, 2).started_at.replace(tzinfo=START.tzinfo)
+
+
+def test_a_carried_over_outage_tells_its_acknowledger_then_pages_the_on_call_at_1h(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """The carried-over root mentions U01BBB (who is on it hears it went down again), not the
+    on-call; its 15 min milestone pages nobody; still down at 1 h, U01BBB did not act on it:
+    the carried acknowledgement ends (audited, by the system), the milestone pages the
+    on-call, and the root is edited as an unacknowledged outage's, with Acknowledge for the
+    on-call it woke; the 4 h milestone pages as an unacknowledged outage's."""
+    started = carried_over_outage(alerting)
     root = latest_root(alerting, "outage-2/root")
     assert root.text.endswith(" <@U01BBB>")
     assert "<@U01AAA>" not in root.text
-    started = outage_row(alerting, 2).started_at.replace(tzinfo=START.tzinfo)
     alerting.alerts.post_outage_milestones(started + timedelta(minutes=16))
     alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    root = latest_root(alerting, "outage-2/root")
+    assert root.operation is OutboxOperation.UPDATE
+    assert buttons(root) == [
+        Action.OPEN_INTERVENTION.value,
+        Action.ACKNOWLEDGE.value,
+        Action.SILENCE_1H.value,
+    ]
+    assert "earlier outage" not in str(root.blocks)
+    assert "<@U01BBB>" not in root.text
+    assert "<@U01AAA>" in root.text
+    second = outage_row(alerting, 2)
+    assert (second.acknowledged_by, second.acknowledged_at) == (None, None)
+    with alerting.sessions() as session:
+        ended = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[-1]
+    assert (ended.action, ended.actor_id, ended.server_id) == (
+        "outage.acknowledgement_ended",
+        "system",
+        "node-1",
+    )
+    assert ended.details == {
+        "outage_id": 2,
+        "carried_from": 1,
+        "acknowledged_by": "U01BBB",
+        "acknowledged_at": (START + timedelta(minutes=2)).isoformat(),
+    }
     alerting.alerts.post_outage_milestones(started + timedelta(hours=4, minutes=1))
     assert thread_texts(alerting, "outage-2/root")[-3:] == [
         ":hourglass: node-1 has been down for 16m.",
         ":hourglass: node-1 has been down for 1h1m. <@U01AAA>",
         ":hourglass: node-1 has been down for 4h1m. <@U01AAA>",
     ]
+
+
+def test_an_acknowledgement_after_the_carry_ended_holds_as_any(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """Paged by the 1 h milestone of a carried-over outage, the on-call acknowledges it from
+    its root: the click is taken (nothing carried stands in its way) and the 4 h milestone
+    pages nobody, as for any outage acknowledged on its own root."""
+    started = carried_over_outage(alerting)
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    alerting.clock.now = started + timedelta(minutes=62)
+    alerting.alerts.acknowledge(Actor("U01AAA"), 2)
+    assert outage_row(alerting, 2).acknowledged_by == "U01AAA"
+    alerting.alerts.post_outage_milestones(started + timedelta(hours=4, minutes=1))
+    assert thread_texts(alerting, "outage-2/root")[-1] == (
+        ":hourglass: node-1 has been down for 4h1m."
+    )
+    assert "<@" not in latest_root(alerting, "outage-2/root").text
 
 
 def test_an_outage_acknowledged_on_its_own_root_keeps_its_milestones_quiet(
@@ -111,3 +166,25 @@ def test_an_outage_acknowledged_on_its_own_root_keeps_its_milestones_quiet(
     alerting.alerts.post_outage_milestones(START + timedelta(minutes=65))
     assert "<@" not in thread_texts(alerting, "outage-1/root")[-1]
     assert "<@" not in latest_root(alerting, "outage-1/root").text
+
+
+def test_a_silence_over_after_the_first_hour_finds_the_carry_ended(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """Carried over, node-1's outage 2 was then silenced for 90 min (its root said so, and its
+    1 h milestone stayed quiet): when the silence ends, the carry has lapsed and ends, and the
+    "Silence over" reply pages the on-call, whom the root offers Acknowledge."""
+    started = carried_over_outage(alerting)
+    alerting.clock.now = started + timedelta(minutes=1)
+    alerting.alerts.silence(Actor("U01BBB"), "node-1", timedelta(minutes=90), "reboot")
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    assert outage_row(alerting, 2).acknowledged_by == "U01BBB"
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=92))
+    assert outage_row(alerting, 2).acknowledged_by is None
+    told = thread_texts(alerting, "outage-2/root")
+    assert "silence" in told[-2].lower()
+    assert told[-2].endswith(" <@U01AAA>")
+    assert told[-1] == ":hourglass: node-1 has been down for 1h32m."
+    root = latest_root(alerting, "outage-2/root")
+    assert Action.ACKNOWLEDGE.value in buttons(root)
+    assert "<@U01AAA>" in root.text
