@@ -5,6 +5,7 @@ import concurrent.futures
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +81,23 @@ def audit_actions(bot: RunningBot, ticket_id: int) -> list[tuple[str, str, str |
             select(AuditEvent).where(AuditEvent.ticket_id == ticket_id).order_by(AuditEvent.id)
         )
         return [(row.action, row.actor_id, row.command) for row in rows]
+
+
+def open_form(*, at: str, description: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """The values of the Open intervention modal as Slack submits them: acme-web-01, `secours`,
+    the call time and the description as typed."""
+
+    def typed(value: str) -> dict[str, dict[str, Any]]:
+        return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}
+
+    return {
+        OPEN_SERVER_BLOCK: typed("acme-web-01"),
+        OPEN_KIND_BLOCK: {
+            OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
+        },
+        OPEN_AT_BLOCK: typed(at),
+        OPEN_DESCRIPTION_BLOCK: typed(description),
+    }
 
 
 def test_a_ticket_lifecycle_is_told_in_its_thread_root_and_audit(bot: RunningBot) -> None:
@@ -749,17 +767,7 @@ def test_a_modal_s_error_shows_what_was_typed_not_its_escape(bot: RunningBot) ->
         session.flush()
         outage_id = outage.id
 
-    def typed(value: str) -> dict[str, dict[str, str]]:
-        return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}
-
-    values = {
-        OPEN_SERVER_BLOCK: typed("acme-web-01"),
-        OPEN_KIND_BLOCK: {
-            OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
-        },
-        OPEN_AT_BLOCK: typed("15h & <30>"),
-        OPEN_DESCRIPTION_BLOCK: typed("site down"),
-    }
+    values = open_form(at="15h & <30>", description="site down")
     answer = bot.slack.send_view_submission(
         View.OPEN_INTERVENTION, values, user_id=TECH, private_metadata=str(outage_id)
     )
@@ -783,17 +791,7 @@ def test_text_typed_in_a_modal_is_kept_as_typed_not_decoded(bot: RunningBot) -> 
             confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
         ).id
 
-    def typed(value: str) -> dict[str, dict[str, str]]:
-        return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}
-
-    fields = {
-        OPEN_SERVER_BLOCK: typed("acme-web-01"),
-        OPEN_KIND_BLOCK: {
-            OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
-        },
-        OPEN_AT_BLOCK: typed("15:55"),
-        OPEN_DESCRIPTION_BLOCK: typed("page shows &lt;br&gt;"),
-    }
+    fields = open_form(at="15:55", description="page shows &lt;br&gt;")
     opened = bot.slack.send_view_submission(
         View.OPEN_INTERVENTION, fields, user_id=TECH, private_metadata=str(outage_id)
     )
