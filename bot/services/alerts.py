@@ -392,26 +392,24 @@ class AlertService(Service):
         outage = session.get(Outage, event.outage_id)
         if outage is None:
             return
-        self._tickets.stop_gtr_on_recovery(session, event.server_id, event.ended_at)
         now = self._clock()
-        quiet = bool(self._silenced(session, {outage.server_id}, now))
-        lasted = duration(event.ended_at - outage.started_at, self._messages)
-        text = self._messages.get(
-            "alert.thread.recovered",
-            server=outage.server_id,
-            duration=lasted,
-            at=local_time(event.ended_at, self._zone),
-        )
+        alerted = outage.root_key is not None or outage.storm_id is not None
+        if alerted and not self._silenced(session, {outage.server_id}, now):
+            text = self._messages.get(
+                "alert.thread.recovered",
+                server=outage.server_id,
+                duration=duration(event.ended_at - outage.started_at, self._messages),
+                at=local_time(event.ended_at, self._zone),
+            )
+            key = f"outage-{outage.id}/recovered"
+            self._post(session, key, text, now, thread_key=self._thread(outage))
+        # After the recovery's post: a ticket opened from the outage tells, in the same thread,
+        # that its GTR stopped at the recovery, which the thread must have said first.
+        self._tickets.stop_gtr_on_recovery(session, event.server_id, event.ended_at)
         if outage.root_key is not None:
-            if not quiet:
-                key = f"outage-{outage.id}/recovered"
-                self._post(session, key, text, now, thread_key=outage.root_key)
             self._update_outage_root(session, outage, now)
         elif outage.storm_id is not None:
             storm = self._lock_storm(session, outage.storm_id)
-            if not quiet:
-                key = f"outage-{outage.id}/recovered"
-                self._post(session, key, text, now, thread_key=storm_root_key(storm.id))
             if not self._probed_still_down(session, storm.id):
                 storm.ended_at = event.ended_at
             self._update_storm_root(session, storm, now)

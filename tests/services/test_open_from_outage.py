@@ -5,10 +5,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.grammar import Open
+from bot.messages import Messages
+from bot.probes.state import OutageClosed, OutageOpened
+from bot.services.alerts import AlertService
 from bot.services.audit import Actor
 from bot.sla import TicketKind
-from bot.storage.models import AlertStorm, Outage, OutboxMessage, OutboxOperation, Ticket
-from bot.storage.probes import add_outage
+from bot.storage.models import (
+    AlertStorm,
+    AuditEvent,
+    Outage,
+    OutboxMessage,
+    OutboxOperation,
+    Ticket,
+)
+from bot.storage.probes import add_outage, close_outage
 from tests.services.history import paris, services
 
 TECH = Actor("U01AAA")
@@ -73,3 +83,46 @@ def test_a_ticket_opened_from_a_storm_member_joins_the_storm_thread(
     edits = [message for message in posted if message.operation is OutboxOperation.UPDATE]
     assert edits
     assert {message.target_key for message in edits} == {"INT-1/root"}
+
+
+def test_the_outage_thread_says_recovered_before_the_gtr_it_stopped(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A ticket opened from an outage tells its story in the outage's thread: when the server
+    comes back, the thread reads "recovered", then the ticket's GTR stopped by it, in that
+    order (the outbox sends a thread's messages in the order they were queued)."""
+    h = services(sessions)
+    alerts = AlertService(h.tickets, sessions, Messages("en"), clock=h.clock)
+    h.clock.now = paris(11, 27, 9, 2)
+    with sessions.begin() as session:
+        outage = add_outage(
+            session, "acme-web-01", started_at=paris(11, 27, 9, 0), confirmed_at=h.clock.now
+        )
+        opened = OutageOpened("acme-web-01", outage.started_at, h.clock.now, outage.id)
+        alerts.in_transaction(session, opened)  # alerted at the commit
+        outage_id = outage.id
+    with sessions() as session:
+        root = session.get_one(Outage, outage_id).root_key
+    assert root is not None
+    h.clock.now = paris(11, 27, 9, 20)
+    command = Open("acme-web-01", TicketKind.MATERIEL, None, "disk")
+    h.tickets.open(TECH, command, outage_id=outage_id)
+    h.clock.now = paris(11, 27, 9, 40)
+    with sessions.begin() as session:
+        restored_at = paris(11, 27, 9, 38)
+        assert close_outage(session, "acme-web-01", ended_at=restored_at) is not None
+        event = OutageClosed("acme-web-01", restored_at, h.clock.now, outage_id)
+        alerts.in_transaction(session, event)
+    with sessions() as session:
+        thread = session.scalars(
+            select(OutboxMessage.key)
+            .where(
+                OutboxMessage.thread_key == root,
+                OutboxMessage.operation == OutboxOperation.POST,
+            )
+            .order_by(OutboxMessage.id)
+        ).all()
+        restored = session.scalars(
+            select(AuditEvent.id).where(AuditEvent.action == "clock.restored")
+        ).one()
+    assert thread[-2:] == [f"outage-{outage_id}/recovered", f"INT-1/event/{restored}"]
