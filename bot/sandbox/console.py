@@ -60,7 +60,8 @@ async def _serve(
 ) -> None:
     while True:
         line = await lines.get()
-        if not line:
+        if not line:  # end of input (Ctrl-D): nothing typed after it would be read
+            print("End of input: the console is closed; the bot keeps running. Ctrl-C stops it.")
             return
         line = line.strip()
         if not line:

@@ -58,3 +58,19 @@ def test_an_unknown_command_is_named_not_sent(capsys: pytest.CaptureFixture[str]
     asyncio.run(scenario())
     out = capsys.readouterr().out
     assert "unknown command /interventon: the bot answers /intervention and /sla" in out
+
+
+def test_the_end_of_the_input_says_the_console_is_closed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-D closed the console without a word: the bot ran on, and every command typed after
+    it was ignored as if the bot had hung."""
+
+    async def scenario() -> None:
+        lines: asyncio.Queue[str] = asyncio.Queue()
+        lines.put_nowait("")  # what readline() returns at the end of the input
+        await _serve(SlackEmulator(), lines, user_id="U01AAA", channel_id="C01ALERTS")
+
+    asyncio.run(scenario())
+    out = capsys.readouterr().out
+    assert "End of input: the console is closed; the bot keeps running. Ctrl-C stops it." in out
