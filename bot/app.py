@@ -781,7 +781,7 @@ async def serve(
         credentials = _credentials(settings)
 
     server = BotServer(
-        runtime, credentials, host=settings.host, port=settings.port, reuse_port=reuse_port
+        runtime, credentials, host=settings.listen_host, port=settings.port, reuse_port=reuse_port
     )
     console: asyncio.Task[None] | None = None
     try:

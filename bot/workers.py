@@ -73,7 +73,7 @@ def supervise(settings: Settings, *, log_level: str) -> None:
     slots = [_Slot(index) for index in range(1, settings.workers + 1)]
     refused: int | None = None  # the worker Slack refused the credentials of
     try:
-        with _reserved_port(settings.host, settings.port) as port:
+        with _reserved_port(settings.listen_host, settings.port) as port:
             logger.info("starting %d workers on port %d", settings.workers, port)
 
             def start(slot: _Slot) -> None:

@@ -42,7 +42,11 @@ class Settings(BaseSettings):
     catalog: Path | None = Field(None, validation_alias="SUPPORTBOT_CATALOG")
     slack_api_url: str = Field(SLACK_API_URL, validation_alias="SUPPORTBOT_SLACK_API_URL")
     port: int = Field(3000, ge=0, le=65535, validation_alias="SUPPORTBOT_PORT")
-    host: str = Field("0.0.0.0", validation_alias="SUPPORTBOT_HOST")  # noqa: S104
+    host: str | None = Field(
+        None,
+        validation_alias="SUPPORTBOT_HOST",
+        description="Unset: every interface, or only this machine's against the emulator.",
+    )
     language: Literal["fr", "en"] = Field("fr", validation_alias="SUPPORTBOT_LANGUAGE")
     instance_id: str | None = Field(None, validation_alias="SUPPORTBOT_INSTANCE_ID")
     workers: int = Field(
@@ -116,6 +120,15 @@ class Settings(BaseSettings):
             and self.slack_app_token is None
             and self.slack_signing_secret is None
         )
+
+    @property
+    def listen_host(self) -> str:
+        """The address the HTTP server binds: SUPPORTBOT_HOST, else every interface (Slack
+        must reach it), or only loopback when running locally (the emulator is on this
+        machine, and a bot for trying out has no business answering the network)."""
+        if self.host is not None:
+            return self.host
+        return "127.0.0.1" if self.local_mode else "0.0.0.0"  # noqa: S104
 
     @property
     def missing_credential(self) -> str | None:

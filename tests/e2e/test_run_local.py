@@ -35,6 +35,17 @@ def wait_for_health(port: int, process: subprocess.Popen[str], timeout_s: float 
     raise AssertionError("the bot never answered /healthz")
 
 
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses a socket listens on at `port`, from the kernel's table."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, _, state = line.split()[1:4]
+        address, _, hex_port = local.partition(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
 def test_run_without_credentials_starts_the_emulator_and_stops_on_sigterm(tmp_path: Path) -> None:
     """It migrates a new SQLite file, serves /healthz, says where the emulator is (and that
     there is no console without a terminal), exits 0."""
@@ -57,6 +68,7 @@ def test_run_without_credentials_starts_the_emulator_and_stops_on_sigterm(tmp_pa
     try:
         health = wait_for_health(port, process)
         assert health["status"] == "ok"
+        assert listening_on(port) == {"127.0.0.1"}  # a bot for trying out answers no network
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     finally:
