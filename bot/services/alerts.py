@@ -496,11 +496,13 @@ class AlertService(Service):
             self._wake()
         return queued
 
-    def _end_lapsed_carry(self, session: Session, outage: Outage, now: datetime) -> bool:
+    def _end_lapsed_carry(
+        self, session: Session, outage: Outage, now: datetime, *, edit: bool = True
+    ) -> bool:
         """An acknowledgement carried over to `outage` lapses CARRY_HOLDS into it, if the
         on-call would be paged for it otherwise: the one it was carried from has not acted on
         it, and its milestones page the on-call. It ends then, on the row (audited, by the
-        system), and the root is edited (unless the root is yet to be posted) as an
+        system), and with `edit` the root is edited (unless the root is yet to be posted) as an
         unacknowledged outage's, with Acknowledge for the on-call it wakes: from then on, the
         outage follows the ordinary rules. False when no carried acknowledgement lapsed."""
         by, at = outage.acknowledged_by, outage.acknowledged_at
@@ -534,7 +536,7 @@ class AlertService(Service):
                 "acknowledged_at": at.isoformat(),
             },
         )
-        if outage.root_key is not None:
+        if outage.root_key is not None and edit:
             self._update_outage_root(session, outage, now)
         return True
 
@@ -682,6 +684,11 @@ class AlertService(Service):
         )
         if closed is None:
             return
+        # The maintenance held a carried acknowledgement past CARRY_HOLDS: it ends now, and
+        # this reply pages the on-call (the milestone that would have is past). The caller
+        # edits the root.
+        if self._end_lapsed_carry(session, outage, now, edit=False):
+            view = self._view(session, outage, now)
         text = self._messages.get(
             "alert.thread.maintenance_over",
             ref=f"INT-{closed}",

@@ -188,3 +188,47 @@ def test_a_silence_over_after_the_first_hour_finds_the_carry_ended(
     root = latest_root(alerting, "outage-2/root")
     assert Action.ACKNOWLEDGE.value in buttons(root)
     assert "<@U01AAA>" in root.text
+
+
+def ended_carry(alerting: Alerting) -> AuditEvent:  # noqa: F811
+    """The latest audit event, which must be the end of a carried acknowledgement."""
+    with alerting.sessions() as session:
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (event.action, event.actor_id) == ("outage.acknowledgement_ended", "system")
+    return event
+
+
+def test_a_maintenance_over_after_the_first_hour_finds_the_carry_ended(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """Carried over, node-1's outage 2 was put under a maintenance ticket 10 min in, which held
+    the carry past the 1 h milestone (quiet). The maintenance ticket is resolved at 1 h 30 with
+    node-1 still down: the carry has lapsed and ends then, audited, the "Maintenance over" reply
+    pages the on-call (the 1 h milestone that would have is past), and the root no longer says
+    U01BBB acknowledged it on an earlier outage: it offers Acknowledge to the on-call."""
+    started = carried_over_outage(alerting)
+    tickets = tickets_of(alerting)
+    tickets.watch_maintenance(alerting.alerts.refresh_server)
+    alerting.clock.now = started + timedelta(minutes=10)
+    tickets.open(Actor("U01BBB"), Open("node-1", TicketKind.MAINTENANCE, None, "kernel update"))
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    assert outage_row(alerting, 2).acknowledged_by == "U01BBB"
+    assert "<@" not in thread_texts(alerting, "outage-2/root")[-1]
+    alerting.clock.now = started + timedelta(minutes=90)
+    tickets.resolve(Actor("U01BBB"), 1, "kernel updated")
+    assert outage_row(alerting, 2).acknowledged_by is None
+    assert ended_carry(alerting).details == {
+        "outage_id": 2,
+        "carried_from": 1,
+        "acknowledged_by": "U01BBB",
+        "acknowledged_at": (START + timedelta(minutes=2)).isoformat(),
+    }
+    assert thread_texts(alerting, "outage-2/root")[-1] == (
+        ":bell: Maintenance over (INT-1): node-1 is still down, for 1h30m now. <@U01AAA>"
+    )
+    root = latest_root(alerting, "outage-2/root")
+    assert Action.ACKNOWLEDGE.value in buttons(root)
+    assert "earlier outage" not in str(root.blocks)
+    assert "<@U01BBB>" not in root.text
+    assert "<@U01AAA>" in root.text
+    assert alerting.alerts.post_outage_milestones(started + timedelta(minutes=91)) == 0
