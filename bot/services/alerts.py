@@ -467,8 +467,8 @@ class AlertService(Service):
                 if outage.server_id in silenced:
                     continue
                 new_root = outage.root_key is None and outage.storm_id is None
-                if outage.storm_id is None and self._end_lapsed_carry(session, outage, now):
-                    queued += 1
+                lapsed = self._end_lapsed_carry(session, outage, now)
+                queued += lapsed
                 if new_root:  # confirmed while silenced: alerted now
                     self._post_outage_root(session, outage, now)
                     queued += 1
@@ -478,23 +478,34 @@ class AlertService(Service):
                     pinged = self._silence_over(session, outage, silence, now, new_root=new_root)
                     queued += pinged
                 if outage.root_key is None:
-                    continue  # a storm member: the storm thread does not count per server
-                label = reached_milestone(now - outage.started_at)
-                if label is None:
+                    # A storm member: the storm's thread does not count per server, but says
+                    # when a carried acknowledgement lapses, the root's edit notifying nobody.
+                    if lapsed and not pinged:
+                        queued += self._post_lasts(session, outage, now, pinged=False)
                     continue
-                view = self._view(session, outage, now)
-                pages = view.pages and not pinged  # one mention a run is enough
-                text = self._messages.get(
-                    "alert.thread.lasts",
-                    server=outage.server_id,
-                    duration=duration(view.lasted(), self._messages),
-                    mentions=" " + render.mentions(view.oncall) if pages else "",
-                )
-                key = f"outage-{outage.id}/lasts/{label}"
-                queued += self._post(session, key, text, now, thread_key=outage.root_key)
+                queued += self._post_lasts(session, outage, now, pinged=pinged)
         if queued:
             self._wake()
         return queued
+
+    def _post_lasts(self, session: Session, outage: Outage, now: datetime, *, pinged: bool) -> bool:
+        """Say in the outage's thread (its storm's, for a storm member) that it lasts its
+        longest milestone reached, mentioning the on-call if it pages them and `pinged` did not
+        already (one mention a run is enough). Once per milestone, by key; False when none was
+        reached or it was said."""
+        label = reached_milestone(now - outage.started_at)
+        if label is None:
+            return False
+        view = self._view(session, outage, now)
+        pages = view.pages and not pinged
+        text = self._messages.get(
+            "alert.thread.lasts",
+            server=outage.server_id,
+            duration=duration(view.lasted(), self._messages),
+            mentions=" " + render.mentions(view.oncall) if pages else "",
+        )
+        key = f"outage-{outage.id}/lasts/{label}"
+        return self._post(session, key, text, now, thread_key=self._thread(outage))
 
     def _end_lapsed_carry(
         self, session: Session, outage: Outage, now: datetime, *, edit: bool = True
@@ -504,7 +515,11 @@ class AlertService(Service):
         it, and its milestones page the on-call. It ends then, on the row (audited, by the
         system), and with `edit` the root is edited (unless the root is yet to be posted) as an
         unacknowledged outage's, with Acknowledge for the on-call it wakes: from then on, the
-        outage follows the ordinary rules. False when no carried acknowledgement lapsed."""
+        outage follows the ordinary rules. A storm member is then a server down nobody took,
+        as one joining the storm unseen: the storm's acknowledgement, if any, is taken back
+        (it took the servers down then, not this one) and its root, edited, asks again for
+        someone to take the storm. The caller pages the on-call. False when no carried
+        acknowledgement lapsed."""
         by, at = outage.acknowledged_by, outage.acknowledged_at
         if by is None or at is None or at >= outage.started_at:
             return False  # none, or given on this outage itself: it holds
@@ -536,8 +551,14 @@ class AlertService(Service):
                 "acknowledged_at": at.isoformat(),
             },
         )
-        if outage.root_key is not None and edit:
-            self._update_outage_root(session, outage, now)
+        if outage.root_key is not None:
+            if edit:
+                self._update_outage_root(session, outage, now)
+        elif outage.storm_id is not None:
+            storm = self._lock_storm(session, outage.storm_id)
+            storm.acknowledged_by = storm.acknowledged_at = None
+            if edit:
+                self._update_storm_root(session, storm, now)
         return True
 
     def _unprobed(self, session: Session, outage: Outage, now: datetime) -> bool:

@@ -232,3 +232,107 @@ def test_a_maintenance_over_after_the_first_hour_finds_the_carry_ended(
     assert "<@U01BBB>" not in root.text
     assert "<@U01AAA>" in root.text
     assert alerting.alerts.post_outage_milestones(started + timedelta(minutes=91)) == 0
+
+
+def carried_into_a_storm(alerting: Alerting) -> datetime:  # noqa: F811
+    """U01BBB acknowledged node-1's outage; node-1 came back and went down again within the
+    hour with node-2 and node-3, a storm: its outage 2 carries the acknowledgement there. When
+    outage 2 started."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=1)
+    alerting.alerts.acknowledge(Actor("U01BBB"), 1)
+    alerting.up("node-1", after=timedelta(minutes=2))
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(minutes=10))
+    assert outage_row(alerting, 2).acknowledged_by == "U01BBB"
+    return outage_row(alerting, 2).started_at.replace(tzinfo=START.tzinfo)
+
+
+def test_a_storm_servers_carried_acknowledgement_lapses_at_1h_and_pages_the_on_call(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """node-1, down again in a storm, carries U01BBB's acknowledgement; the other servers came
+    back, so the storm root paged nobody. Still down an hour later, U01BBB did not act on it: the
+    carry ends (audited), the storm's thread pages the on-call for node-1 (the root's edit
+    notifies nobody, and storm members get no other milestone), and the root lists node-1 down,
+    mentions the on-call and offers Acknowledge. Once."""
+    started = carried_into_a_storm(alerting)
+    alerting.up("node-2", "node-3", after=timedelta(minutes=12))
+    assert "<@U01AAA>" not in latest_root(alerting, "storm-1/root").text
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=16))
+    assert "<@U01AAA>" not in str(thread_texts(alerting, "storm-1/root"))
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    assert outage_row(alerting, 2).acknowledged_by is None
+    assert ended_carry(alerting).details == {
+        "outage_id": 2,
+        "carried_from": 1,
+        "acknowledged_by": "U01BBB",
+        "acknowledged_at": (START + timedelta(minutes=1)).isoformat(),
+    }
+    assert thread_texts(alerting, "storm-1/root")[-1] == (
+        ":hourglass: node-1 has been down for 1h1m. <@U01AAA>"
+    )
+    root = latest_root(alerting, "storm-1/root")
+    assert root.operation is OutboxOperation.UPDATE
+    assert "• :red_circle: `node-1` (ACME SARL)" in str(root.blocks)
+    assert "acknowledged by" not in str(root.blocks)
+    assert "<@U01AAA>" in root.text
+    assert buttons(root) == [Action.ACKNOWLEDGE_STORM.value]
+    told = len(thread_texts(alerting, "storm-1/root"))
+    assert alerting.alerts.post_outage_milestones(started + timedelta(hours=4, minutes=1)) == 0
+    assert len(thread_texts(alerting, "storm-1/root")) == told
+
+
+def test_a_carry_lapsing_in_a_storm_someone_took_asks_again_for_someone_to_take_it(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """U01CCC took the storm while node-1 carried U01BBB's acknowledgement: the storm's took
+    node-2 and node-3, not node-1. node-1's carry lapsing at 1 h leaves a server down nobody
+    took, as one joining the storm unseen: the storm's acknowledgement is taken back (the root
+    pages the on-call, its Acknowledge button back, node-2 and node-3 listed as U01CCC's) and
+    the thread pages the on-call. The on-call's click then takes node-1 too."""
+    started = carried_into_a_storm(alerting)
+    alerting.clock.now = started + timedelta(minutes=5)
+    alerting.alerts.acknowledge_storm(Actor("U01CCC"), 1)
+    assert buttons(latest_root(alerting, "storm-1/root")) == []
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    assert outage_row(alerting, 2).acknowledged_by is None
+    assert ended_carry(alerting).details["acknowledged_by"] == "U01BBB"
+    assert thread_texts(alerting, "storm-1/root")[-1] == (
+        ":hourglass: node-1 has been down for 1h1m. <@U01AAA>"
+    )
+    root = latest_root(alerting, "storm-1/root")
+    assert buttons(root) == [Action.ACKNOWLEDGE_STORM.value]
+    assert "<@U01AAA>" in root.text
+    assert "• :red_circle: `node-1` (ACME SARL)" in str(root.blocks)
+    assert "`node-1` (ACME SARL), acknowledged" not in str(root.blocks)
+    assert "`node-2` (ACME SARL), acknowledged by <@U01CCC>" in str(root.blocks)
+    alerting.clock.now = started + timedelta(minutes=62)
+    alerting.alerts.acknowledge_storm(Actor("U01AAA"), 1)
+    assert outage_row(alerting, 2).acknowledged_by == "U01AAA"
+    assert "<@U01AAA>" not in latest_root(alerting, "storm-1/root").text
+
+
+def test_a_maintenance_over_on_a_storm_server_after_its_first_hour_ends_its_carry(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """node-1, down again in a storm carrying U01BBB's acknowledgement, was put under a
+    maintenance ticket, which held the carry past 1 h. Resolved at 1 h 30 with node-1 still
+    down: the carry ends, the storm's "Maintenance over" reply pages the on-call, and the root
+    lists node-1 down and pages the on-call; no milestone follows."""
+    started = carried_into_a_storm(alerting)
+    alerting.up("node-2", "node-3", after=timedelta(minutes=12))
+    tickets = tickets_of(alerting)
+    tickets.watch_maintenance(alerting.alerts.refresh_server)
+    tickets.open(Actor("U01BBB"), Open("node-1", TicketKind.MAINTENANCE, None, "kernel update"))
+    assert alerting.alerts.post_outage_milestones(started + timedelta(minutes=61)) == 0
+    alerting.clock.now = started + timedelta(minutes=90)
+    tickets.resolve(Actor("U01BBB"), 1, "kernel updated")
+    assert outage_row(alerting, 2).acknowledged_by is None
+    assert ended_carry(alerting).details["outage_id"] == 2
+    assert thread_texts(alerting, "storm-1/root")[-1] == (
+        ":bell: Maintenance over (INT-1): node-1 is still down, for 1h30m now. <@U01AAA>"
+    )
+    root = latest_root(alerting, "storm-1/root")
+    assert "`node-1` (ACME SARL), acknowledged" not in str(root.blocks)
+    assert "<@U01AAA>" in root.text
+    assert alerting.alerts.post_outage_milestones(started + timedelta(minutes=91)) == 0
