@@ -5,6 +5,7 @@ The only module (with `__main__`) that reads the real clock and the environment.
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import logging
@@ -15,6 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +50,7 @@ from bot.errors import ListenError, SlackRefusedError
 from bot.handlers import actions, commands, dedupe
 from bot.handlers import alerts as alert_handlers
 from bot.handlers.access import Authorizer
-from bot.handlers.budget import answer_within, background_done
+from bot.handlers.budget import ACK_BUDGET_SECONDS, background_done
 from bot.handlers.context import HandlerContext
 from bot.health import HealthReport
 from bot.jobs import SWEEP_JOB, run_soon, schedule_jobs
@@ -65,10 +67,9 @@ from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.tickets import ROOT_RENDERER, TicketService
 from bot.slack.api import SlackApi
-from bot.storage import outbox
+from bot.storage import database, outbox
 from bot.storage import threads as database_threads
 from bot.storage.catalog_sync import sync_catalog
-from bot.storage.commit_gate import WorkAbandonedError
 from bot.storage.database import (
     DatabaseUnavailableError,
     describe,
@@ -97,6 +98,7 @@ MAX_SOCKET_MODE_RETRY = 60.0
 # one, commands failing meanwhile; 3 s replaces them in 1-3 s and 4-6 s and still lets a slow
 # link answer 1.5 s late (bench/bench_socket_mode.py). Lower, a pong 1 s late would flap.
 SOCKET_MODE_PING_INTERVAL = 3.0
+HEALTH_DEADLINE = ACK_BUDGET_SECONDS  # seconds /healthz waits for the database's answer
 SOCKET_MODE_CONNECT_TIMEOUT = 15.0  # seconds the first WebSocket has to open, the SDK retrying
 # apps.connections.open's answers that a later call may not repeat; any other refuses the token.
 SOCKET_MODE_TRANSIENT = frozenset(
@@ -272,6 +274,17 @@ def health_report(
     except Exception as error:  # reported, not raised: this is what /healthz is for
         name = type(error).__name__
         return unhealthy_database(runtime, scheduler, leadership, name, probes_error=probes_error)
+    # It reads; the work of the database threads may be waiting for the write lock, or failing
+    # to get it: past the lock wait, the database answers them no more than it would a command.
+    waited = database_threads.waiting_for_database()
+    if waited >= database.LOCK_WAIT_SECONDS:
+        logger.warning(
+            "health check: the database threads have had no answer from the database for %.0f s",
+            waited,
+        )
+        return unhealthy_database(
+            runtime, scheduler, leadership, "Stalled", probes_error=probes_error
+        )
     return HealthReport(
         True,
         running,
@@ -325,18 +338,28 @@ def build_web_app(
                 server.quiet.set()
 
     web_app.middlewares.append(count_in_flight)
+    # Not the database threads: busy with a long write or a long job, they made /healthz wait
+    # past its deadline and answer 503, and an orchestrator restarted a bot that was working.
+    # Its reads wait for no writer; how long the database threads' work has waited for an
+    # answer is what tells a database stuck or locked from one that is busy (health_report).
+    health_thread = ThreadPoolExecutor(1, thread_name_prefix="health")
+
+    async def stop_health_thread(_app: web.Application) -> None:
+        health_thread.shutdown(wait=False)
+
+    web_app.on_cleanup.append(stop_health_thread)
 
     async def healthz(_request: web.Request) -> web.Response:
         probes_error = server.probes_failure()
-
-        async def check() -> HealthReport:
-            return await in_database_thread(
-                health_report, runtime, scheduler, server.leadership, probes_error=probes_error
+        check = functools.partial(
+            health_report, runtime, scheduler, server.leadership, probes_error=probes_error
+        )
+        try:  # a check still waiting (the database gone silent) holds up the next: 503 too
+            report = await asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(health_thread, check),
+                HEALTH_DEADLINE,
             )
-
-        try:  # on the database threads: stuck behind a lock, they are what is unhealthy
-            report = await answer_within(check)
-        except WorkAbandonedError:
+        except TimeoutError:
             report = unhealthy_database(
                 runtime, scheduler, server.leadership, "Timeout", probes_error=probes_error
             )

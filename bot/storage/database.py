@@ -75,6 +75,10 @@ def database_url(text: str) -> URL:
     return url
 
 
+# How long SQLite's writers wait for the lock another connection holds (its busy timeout)
+# before "database is locked"; /healthz counts a database whose work waits longer as not answering.
+LOCK_WAIT_SECONDS = 30
+
 # SQLite's result codes (and their extended forms) for a lock another connection held past
 # the busy timeout.
 _SQLITE_LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED")
@@ -101,10 +105,10 @@ def reason(error: SQLAlchemyError) -> str:
     orig = getattr(error, "orig", None)
     if str(getattr(orig, "sqlite_errorname", "")).startswith(_SQLITE_LOCKED):
         return (
-            "database is locked by another program, which held it longer than the 30 s"
-            " supportbot waits: stop that program (an `sqlite3` shell with a transaction open,"
-            " a copy or backup tool; `fuser` names it), then try again (what waited for it was"
-            " not written)"
+            "database is locked by another program, which held it longer than the"
+            f" {LOCK_WAIT_SECONDS} s supportbot waits: stop that program (an `sqlite3` shell"
+            " with a transaction open, a copy or backup tool; `fuser` names it), then try again"
+            " (what waited for it was not written)"
         )
     return str(orig or error).strip().splitlines()[0]
 
@@ -125,7 +129,9 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     parsed = normalize_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": LOCK_WAIT_SECONDS},
+            **kwargs,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         database = parsed.database or ""
@@ -212,7 +218,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_SECONDS * 1000}")
     cursor.close()
 
 

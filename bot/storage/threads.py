@@ -10,11 +10,14 @@ around.
 import asyncio
 import contextvars
 import functools
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from bot.storage.commit_gate import before_work
+from bot.storage.database import is_transient
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -48,4 +51,63 @@ async def in_database_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P
 
 def _unless_abandoned(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     before_work()
-    return func(*args, **kwargs)
+    _progress.began()
+    answered = False
+    try:
+        result = func(*args, **kwargs)
+        answered = True
+        return result
+    except Exception as error:
+        answered = not is_transient(error)  # the work's own fault: the database answered
+        raise
+    finally:
+        _progress.ended(answered=answered)
+
+
+class _Progress:
+    """How long the database threads have waited on the database without an answer.
+
+    Work in a database thread may take long and still be the database doing its job (a long
+    write, a long job): what tells a database that does not answer is that no work gets an
+    answer at all. The clock runs while work is in the threads and none of them has had an
+    answer since (a result, or an error of its own; not a transient one: the database locked,
+    gone or down), and it goes on across a pause in the work when the last work failed that way.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._since = 0.0  # when the threads began waiting (while _running)
+        self._carried = 0.0  # waited before the last pause, the last work having failed
+
+    def began(self) -> None:
+        with self._lock:
+            if self._running == 0:
+                self._since = time.monotonic()
+            self._running += 1
+
+    def ended(self, *, answered: bool) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._running -= 1
+            if answered:
+                self._since, self._carried = now, 0.0
+            elif self._running == 0:
+                self._carried += now - self._since
+
+    def waited(self) -> float:
+        """Seconds the threads have waited on the database without an answer (0: none)."""
+        with self._lock:
+            running = time.monotonic() - self._since if self._running else 0.0
+            return self._carried + running
+
+
+_progress = _Progress()
+
+
+def waiting_for_database() -> float:
+    """Seconds this process's database threads have waited on the database without an answer:
+    0 when none waits, or the last work had its answer; it grows while they wait for a lock,
+    and stays at what they waited once work failed for want of an answer (the database locked
+    past the busy timeout, gone, down) until some work gets an answer."""
+    return _progress.waited()

@@ -2,6 +2,7 @@
 "nothing was done" in time, and nothing is done when the lock frees (trying again does not do it
 twice); /healthz says the database threads are stuck instead of hanging with them."""
 
+import asyncio
 import logging
 import shutil
 import sqlite3
@@ -17,11 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import URL
 
 import bot.storage.database
+from bot.app import HEALTH_DEADLINE
 from bot.sandbox import EmulatorThread
 from bot.slack.ids import Action, View
-from bot.storage.database import make_engine, normalize_url
+from bot.storage import database as bot_database
+from bot.storage.database import make_engine, normalize_url, transaction
 from bot.storage.models import AuditEvent, Ticket
-from bot.storage.threads import UNCONFIGURED_THREADS
+from bot.storage.threads import UNCONFIGURED_THREADS, in_database_thread, waiting_for_database
 from tests.plugins.bot import ALERTS, TECH, TECH2, RunningBot, start_bot, stop_bot
 
 TOO_SLOW = (
@@ -109,16 +112,55 @@ def test_a_click_stuck_behind_a_lock_is_acked_at_once_and_carried_out_after(
 
 
 def test_healthz_says_the_database_threads_are_stuck_rather_than_hang(
-    bot: RunningBot, database_url: URL
+    bot: RunningBot, database_url: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every database thread waits on a lock held past the lock wait (1 s here, not 30)."""
     assert bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+    monkeypatch.setattr(bot_database, "LOCK_WAIT_SECONDS", 1)
     claims = UNCONFIGURED_THREADS + 2  # every database thread waits on the lock, and more
     with ticket_locked(database_url, 1), ThreadPoolExecutor(claims) as senders:
         replies = [senders.submit(bot.command, "claim INT-1") for _ in range(claims)]
         body = bot.slack.wait_until(bot.unhealthy, timeout_s=20)  # lock still held
-        assert body["database"] == {"ok": False, "error": "Timeout"}
+        assert body["database"] == {"ok": False, "error": "Stalled"}
         assert {reply.result() for reply in replies} == {TOO_SLOW}
     assert bot.slack.wait_until(lambda: bot.healthz()[0] == 200 or None, timeout_s=20)
+
+
+def test_healthz_is_ok_while_the_database_threads_are_busy_with_a_long_write(
+    bot: RunningBot,
+) -> None:
+    """A write holding every database thread past /healthz's deadline is the database working:
+    /healthz read on them, waited behind it and answered 503, and an orchestrator would have
+    restarted a bot that was only busy."""
+    assert bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+    release = threading.Event()
+
+    def long_write() -> None:  # the first takes the write lock; the others queue behind it
+        with transaction(bot.sessions) as session:
+            session.execute(
+                update(Ticket)
+                .where(Ticket.id == 1)
+                .values(description=Ticket.description + ".", revision=Ticket.revision + 1)
+            )
+            assert release.wait(30)
+
+    with ThreadPoolExecutor(UNCONFIGURED_THREADS) as callers:
+        writes = [
+            callers.submit(asyncio.run, in_database_thread(long_write))
+            for _ in range(UNCONFIGURED_THREADS)
+        ]
+        try:
+            bot.slack.wait_until(
+                lambda: waiting_for_database() > HEALTH_DEADLINE or None, timeout_s=20
+            )
+            status, body = bot.healthz()
+        finally:
+            release.set()
+        for write in writes:
+            write.result()
+    assert (status, body["database"]) == (200, {"ok": True, "error": None})
+    with bot.sessions() as session:
+        assert session.get_one(Ticket, 1).description.endswith("." * UNCONFIGURED_THREADS)
 
 
 def test_a_command_on_sqlite_another_program_locks_says_the_database_is_busy(
