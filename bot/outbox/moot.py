@@ -31,6 +31,7 @@ class Moot(enum.StrEnum):
     WAITING = "waiting"  # waiting on the client: its clocks and nudges are paused
     CLOCK_STOPPED = "clock_stopped"  # the clock it warns of no longer runs
     ASSIGNED_TO_ANOTHER = "assigned_to_another"  # claimed or reassigned: not theirs any more
+    REASSIGNED = "reassigned"  # a warning's DM handed over to the new assignee, at the reassignment
     CLIENT_UPDATED = "client_updated"  # the update a nudge asks for was given
     WAITED = "waited"  # a wait on the client began since (the nudge period restarted at its end)
     SNOOZED = "snoozed"  # the assignee asked for nudges to wait

@@ -31,7 +31,7 @@ from bot.outbox.moot import TicketDependency
 from bot.services.audit import SYSTEM, add_audit
 from bot.services.base import Service
 from bot.services.reports import credit_line
-from bot.services.tickets import root_edit, root_title
+from bot.services.tickets import root_edit, root_title, warning_dm
 from bot.services.views import StoredClock, StoredTicket, sla_clock, ticket_nudges
 from bot.sla import Clock as SlaClock
 from bot.sla import ClockKind, Nudge, PlannedWarning, Snooze
@@ -335,18 +335,11 @@ class ReminderService(Service):
             zone=self._zone,
         )
         for user_id in self._recipients(ticket, kind):
-            # Moot, and dropped by the outbox, once the ticket moved on before it went: its
-            # clock stopped or paused, the ticket given to someone else (`TicketDependency`).
-            # The thread's post, the record of the warning, goes whatever happens.
-            depends_on = TicketDependency(ticket.id, user_id, clock=kind.value)
-            message = Outbound(
-                f"{warning.key}/{DM}/{user_id}",
-                text,
-                channel_id=user_id,
-                blocks=blocks,
-                depends_on=depends_on.to_json(),
-            )
-            add_message(session, message, now=now)
+            # Moot, and dropped by the outbox, once its clock can no longer breach; handed over
+            # to the new assignee at a reassignment (`TicketService.reassign`). The thread's
+            # post, the record of the warning, goes whatever happens.
+            dm = warning_dm(ticket.id, warning.key, kind, user_id, text, blocks)
+            add_message(session, dm, now=now)
         self._post_thread(session, ticket, f"{warning.key}/{THREAD}", text, blocks, now)
 
     def _announce_breach(

@@ -19,6 +19,7 @@ from bot.config import ServerSpec
 from bot.errors import UserFacingError
 from bot.grammar import Open, is_ticket_ref, parse_ticket
 from bot.messages import Messages
+from bot.outbox.moot import Moot, TicketDependency
 from bot.services.audit import Actor, add_audit
 from bot.services.base import Service
 from bot.services.calltime import resolve_call_time
@@ -44,7 +45,8 @@ from bot.sla import (
     month_bounds,
     month_of,
 )
-from bot.slack import render
+from bot.sla.warnings import plan_warnings
+from bot.slack import reminders_render, render
 from bot.storage.credits import mark_eligible, withdraw_eligible
 from bot.storage.database import reading
 from bot.storage.models import (
@@ -57,6 +59,7 @@ from bot.storage.models import (
     CreditState,
     Outage,
     OutboxOperation,
+    OutboxStatus,
     Scope,
     Ticket,
     TicketPause,
@@ -65,7 +68,14 @@ from bot.storage.models import (
 )
 from bot.storage.nudges import list_snoozes, list_updates
 from bot.storage.open_tickets import OPEN_STATUSES, OpenTicketCache
-from bot.storage.outbox import Outbound, add_message, add_messages
+from bot.storage.outbox import (
+    Outbound,
+    add_message,
+    add_messages,
+    get_by_keys,
+    mark_dropped,
+    pending_dms,
+)
 from bot.storage.probes import servers_down_and_silenced
 
 logger = logging.getLogger(__name__)
@@ -163,6 +173,28 @@ _OPEN_ON_SERVER = (
     .where(Ticket.server_id == bindparam("server_id"), Ticket.status.in_(OPEN_STATUSES))
     .order_by(Ticket.id)
 )
+
+
+def warning_dm(
+    ticket_id: int,
+    warning_key: str,
+    kind: ClockKind,
+    user_id: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    *,
+    key: str | None = None,
+) -> Outbound:
+    """A warning's DM to `user_id` (`INT-42/gtr/75/dm/U01AAA` unless `key`): moot, and dropped
+    by the outbox, once its clock can no longer breach (`TicketDependency`)."""
+    depends_on = TicketDependency(ticket_id, user_id, clock=kind.value)
+    return Outbound(
+        key or f"{warning_key}/dm/{user_id}",
+        text,
+        channel_id=user_id,
+        blocks=blocks,
+        depends_on=depends_on.to_json(),
+    )
 
 
 class TicketService(Service):
@@ -635,6 +667,8 @@ class TicketService(Service):
                 )
             previous = ticket.assignee_id
             ticket.assignee_id = user_id
+            if previous is not None:
+                self._hand_over_warnings(session, ticket, previous, now)
             said = self._messages.get(
                 "ticket.reassigned", ref=f"INT-{ticket.id}", user=user_id, by=actor.user_id
             )
@@ -643,6 +677,65 @@ class TicketService(Service):
                 details={"from": previous, "to": user_id},
             )  # fmt: skip
         return Reply(said)
+
+    def _hand_over_warnings(
+        self, session: Session, ticket: Ticket, previous: str, now: datetime
+    ) -> None:
+        """The warnings queued for `previous` and not delivered yet, handed over to the new
+        assignee with the reassignment. Those never attempted are dropped (`reassigned`):
+        the ticket is not theirs any more. One attempted stays (its call may have reached
+        Slack), but may never arrive. The new assignee, who owns the clock now, is sent the
+        latest of each running clock, as it stands now (a warning's key is taken once queued:
+        no sweep would send it again). One delivered is not told again: see
+        docs/reminders.md."""
+        latest: dict[str, str] = {}  # clock -> the warning key of its latest undelivered DM
+        for row in pending_dms(session, f"{ticket.ref}/", previous):
+            depends_on = row.depends_on or {}
+            clock = depends_on.get("clock")
+            if clock is None or depends_on.get("ticket") != ticket.id:
+                continue  # not a warning's page (a breach's DM to on-call records history)
+            if row.attempts == 0:
+                mark_dropped(session, row.id, seen_attempts=0, reason=Moot.REASSIGNED)
+            latest[clock] = row.key.rsplit("/dm/", 1)[0]
+        assignee = ticket.assignee_id
+        if not latest or assignee is None:
+            return
+        subject = reminders_render.Subject(
+            ticket_id=ticket.id,
+            ref=ticket.ref,
+            server_id=ticket.server_id,
+            client_name=self._client_name(session, ticket.client_id),
+            assignee_id=assignee,
+        )
+        for stored in ticket.clocks:
+            warning_key = latest.get(stored.kind)
+            if warning_key is None or stored.stopped_at is not None:
+                continue
+            kind = ClockKind(stored.kind)
+            clock = sla_clock(stored, ticket.pauses, self.catalog)
+            planned = plan_warnings(ticket.ref, kind, clock, self.catalog.policy, now)
+            warning = next((w for w in planned if w.key == warning_key), None)
+            if warning is None or warning.is_breach:
+                continue  # the policy changed since: the next sweep warns by the new one
+            key = f"{warning.key}/dm/{assignee}"
+            had = get_by_keys(session, {key}).get(key)
+            if had is not None and had.status is not OutboxStatus.DROPPED:
+                continue  # given back a ticket: they got it, or will
+            if had is not None:  # dropped when they handed the ticket over before
+                key = f"{key}/{ticket.revision}"
+            status = clock.status(now)
+            text, blocks = reminders_render.warning_message(
+                subject,
+                kind,
+                warning,
+                remaining=status.remaining,
+                deadline=status.deadline,
+                late=False,
+                messages=self._messages,
+                zone=self._zone,
+            )
+            dm = warning_dm(ticket.id, warning.key, kind, assignee, text, blocks, key=key)
+            add_message(session, dm, now=now)
 
     def settle_scope(self, actor: Actor, ticket_id: int, *, quote: bool, note: str) -> Reply:
         """Record the quote or the refusal of an out-of-scope ticket.

@@ -191,6 +191,18 @@ def get_by_keys(session: Session, keys: set[str]) -> dict[str, Routing]:
     return {routing.key: routing for routing in (Routing(*row) for row in rows)}
 
 
+def pending_dms(session: Session, prefix: str, user_id: str) -> list[Routing]:
+    """The pending messages whose key starts with `prefix` and ends with `/dm/<user_id>`, in
+    writing order (a ticket's warnings to one user: `INT-42/gtr/75/dm/U01AAA`)."""
+    rows = session.execute(
+        _ROUTING.where(_PENDING, OutboxMessage.key.startswith(prefix, autoescape=True)).order_by(
+            OutboxMessage.id
+        )
+    )
+    suffix = f"/dm/{user_id}"
+    return [routing for routing in (Routing(*row) for row in rows) if routing.key.endswith(suffix)]
+
+
 # Text and blocks of a message written at send time (`Outbound.render`).
 Written = tuple[str, list[dict[str, Any]] | None]
 

@@ -199,7 +199,7 @@ def _reassign(world: World, ticket: int) -> None:
         (_wait, None, "waiting"),
         (_wait_and_resume, None, "waited"),
         (_snooze, None, "snoozed"),
-        (_reassign, None, "assigned_to_another"),
+        (_reassign, "reassigned", "assigned_to_another"),
     ],
     ids=["update", "wait", "wait-then-resume", "snooze", "reassign"],
 )
@@ -208,9 +208,10 @@ def test_what_the_ticket_did_before_its_reminders_went_decides_which_still_page(
 ) -> None:
     """An hour after the claim, the sweep queues GTR at 50 % and the first nudge, both DMs to
     the assignee; the ticket changes before the outbox sends them. A warning goes while its
-    clock can still breach (an update, a wait or a reassignment leaves it at risk, and a
-    warning is sent once); a nudge goes while no client update, wait or snooze came since it
-    fell due and the ticket is still theirs, as the sweep itself would judge it."""
+    clock can still breach (an update or a wait leaves it at risk, and a warning is sent
+    once), to whoever holds the ticket (a reassignment hands it over); a nudge goes while no
+    client update, wait or snooze came since it fell due and the ticket is still theirs, as
+    the sweep itself would judge it."""
     ticket = world.open()
     world.tickets.claim(Actor(TECH), ticket)
     world.sweep_until(world.opened_at + timedelta(hours=1))
@@ -224,7 +225,7 @@ def test_what_the_ticket_did_before_its_reminders_went_decides_which_still_page(
     sent = world.dms(TECH)
     assert any("GTR at 50%" in text for text in sent) is (warning is None)
     assert not any("no client update" in text for text in sent)
-    assert world.dms(OTHER) == []
+    assert not any("no client update" in text for text in world.dms(OTHER))
 
 
 def _nudge_key(world: World) -> str:
@@ -334,3 +335,77 @@ def test_the_last_warning_queued_before_a_short_wait_still_goes(world: World) ->
     world.sweep_until(world.opened_at + timedelta(hours=2, minutes=1))
     world.deliver()
     assert any("GTR at 90%" in text for text in world.dms(TECH))
+
+
+def test_a_warning_queued_before_a_reassignment_goes_to_the_new_assignee(world: World) -> None:
+    """GTR at 50 % is queued for TECH (Slack down, say); INT-1 is reassigned to OTHER before
+    it goes. TECH, who no longer holds the ticket, is not paged; OTHER, who now owns the
+    clock, gets the warning, naming them, and then the next threshold's, each once."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1))
+    world.clock.at += STEP
+    world.tickets.reassign(Actor(TECH), ticket, OTHER)
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=5))
+    world.deliver()
+    dropped = world.row(f"INT-{ticket}/gtr/50/dm/{TECH}")
+    assert (dropped.status, dropped.last_error) == (OutboxStatus.DROPPED, "reassigned")
+    assert world.row(f"INT-{ticket}/gtr/50/dm/{OTHER}").status is OutboxStatus.SENT
+    assert not any("GTR at" in text for text in world.dms(TECH))
+    (warning,) = [text for text in world.dms(OTHER) if "GTR at" in text]
+    assert "GTR at 50%" in warning
+    assert f"<@{OTHER}>" in warning
+    assert f"<@{TECH}>" not in warning
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=31))
+    world.deliver()
+    warnings = [text for text in world.dms(OTHER) if "GTR at" in text]
+    assert [("GTR at 50%" in t, "GTR at 75%" in t) for t in warnings] == [
+        (True, False),
+        (False, True),
+    ]
+    assert not any("GTR at" in text for text in world.dms(TECH))
+
+
+def test_a_warning_delivered_before_a_reassignment_is_not_told_again(world: World) -> None:
+    """GTR at 50 % reached TECH; INT-1 is then reassigned to OTHER. The warning was heard by
+    whoever held the ticket then: OTHER is not sent it again, and gets the next threshold's."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1))
+    world.deliver()
+    assert any("GTR at 50%" in text for text in world.dms(TECH))
+    world.clock.at += STEP
+    world.tickets.reassign(Actor(TECH), ticket, OTHER)
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=31))
+    world.deliver()
+    assert [text for text in world.dms(OTHER) if "GTR at" in text and "50%" in text] == []
+    assert any("GTR at 75%" in text for text in world.dms(OTHER))
+    assert not any("GTR at 75%" in text for text in world.dms(TECH))
+    assert world.rows(f"/gtr/50/dm/{OTHER}") == []
+
+
+def test_a_warning_attempted_before_a_reassignment_still_goes_and_is_handed_over(
+    world: World,
+) -> None:
+    """GTR at 50 % was tried for TECH, and Slack answered 503: it is to be tried again, and
+    may have reached TECH already, so it is never dropped. INT-1 is reassigned to OTHER
+    meanwhile: OTHER, who owns the clock now, gets it too, as the DM to TECH may never
+    arrive (Slack down a while longer)."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1))
+    world.slack.inject_http_status(503, times=None, methods="chat.postMessage")
+    with SenderThread(
+        world.sessions, world.slack.api_url, world.slack.bot_token, running=False
+    ) as thread:
+        thread.sender.add_renderer(ROOT_RENDERER, world.tickets.render_root)
+        thread.deliver_due()
+    attempted = world.row(f"INT-{ticket}/gtr/50/dm/{TECH}")
+    assert (attempted.status, attempted.attempts) == (OutboxStatus.PENDING, 1)
+    world.slack.clear_faults()
+    world.clock.at += STEP
+    world.tickets.reassign(Actor(TECH), ticket, OTHER)
+    world.deliver()
+    assert world.row(attempted.key).status is OutboxStatus.SENT
+    assert any("GTR at 50%" in text for text in world.dms(TECH))
+    assert len([text for text in world.dms(OTHER) if "GTR at 50%" in text]) == 1
