@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -55,6 +56,11 @@ class EmulatorThread(Workspace):
     @bot_url.setter
     def bot_url(self, url: str | None) -> None:
         self.emulator.bot_url = url
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The emulator's event loop, for code that drives the `emulator` itself (a console)."""
+        return self._loop.loop
 
     @property
     def socket_connections(self) -> int:

@@ -35,6 +35,10 @@ Origin = Literal["slash_command", "block_actions", "view_submission"]
 MessageObserver = Callable[[str, str | None, str, str], None]
 # (channel, user_id, ts, text) of an ephemeral message shown to user_id
 EphemeralObserver = Callable[[str, str, str, str], None]
+# a modal the bot opened with views.open
+ViewObserver = Callable[[OpenedView], None]
+# what a call changed, told to the observers once the lock is released
+Note = Message | Ephemeral | OpenedView
 
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 RESPONSE_URL_MAX_USES = 5  # Slack accepts five posts per response_url
@@ -135,6 +139,7 @@ class _State:
     faults: Faults = field(default_factory=Faults)
     message_observers: list[MessageObserver] = field(default_factory=list)
     ephemeral_observers: list[EphemeralObserver] = field(default_factory=list)
+    view_observers: list[ViewObserver] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.changed = threading.Condition(self.lock)
@@ -417,6 +422,11 @@ class Workspace:
         with self._s.lock:
             self._s.ephemeral_observers.append(callback)
 
+    def on_view(self, callback: ViewObserver) -> None:
+        """Call `callback(view)` for every modal the bot opens."""
+        with self._s.lock:
+            self._s.view_observers.append(callback)
+
     # -- reading ---------------------------------------------------------------------------
 
     def messages(self, channel: str) -> list[Message]:
@@ -578,7 +588,7 @@ class Workspace:
     def call(self, method: str, params: JsonDict, token: str | None) -> ApiResult:
         """Answer one Web API call as Slack would, and log it in `calls`."""
         params = {k: v for k, v in params.items() if k != "token"}
-        notes: list[Message | Ephemeral] = []
+        notes: list[Note] = []
         with self._s.lock:
             channel = str(params.get("channel") or "") or None
             retry_after: int | None = None
@@ -614,7 +624,7 @@ class Workspace:
 
     def post_response(self, url_id: str, body: JsonDict) -> tuple[int, str]:
         """Handle a POST to a response_url: record it and apply it; (HTTP status, body text)."""
-        notes: list[Message | Ephemeral] = []
+        notes: list[Note] = []
         with self._s.lock:
             result = self._post_response(url_id, body, notes)
             self._s.changed.notify_all()
@@ -623,18 +633,21 @@ class Workspace:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _notify(self, notes: list[Message | Ephemeral]) -> None:
+    def _notify(self, notes: list[Note]) -> None:
         # Observers run outside the lock so they may read the workspace.
         for note in notes:
             if isinstance(note, Message):
                 for on_message in list(self._s.message_observers):
                     on_message(note.channel, note.thread_ts, note.ts, note.text)
+            elif isinstance(note, OpenedView):
+                for on_view in list(self._s.view_observers):
+                    on_view(note)
             else:
                 for on_ephemeral in list(self._s.ephemeral_observers):
                     on_ephemeral(note.channel, note.user, note.ts, note.text)
 
     def _answer(
-        self, method: str, params: JsonDict, token: str | None, notes: list[Message | Ephemeral]
+        self, method: str, params: JsonDict, token: str | None, notes: list[Note]
     ) -> JsonDict:
         faults = self._s.faults
         status = faults.status_for(method)
@@ -748,7 +761,7 @@ class Workspace:
         # Replying to a reply lands in the same thread, like Slack.
         return parent.thread_ts or parent.ts
 
-    def _add_message(self, message: Message, notes: list[Message | Ephemeral]) -> Message:
+    def _add_message(self, message: Message, notes: list[Note]) -> Message:
         self._s.messages.setdefault(message.channel, []).append(message)
         notes.append(message)
         return message
@@ -758,7 +771,7 @@ class Workspace:
         old: Message,
         text: str | None,
         blocks: list[JsonDict] | None,
-        notes: list[Message | Ephemeral],
+        notes: list[Note],
     ) -> Message:
         edit = Edit(old.text, old.blocks, self._s.wall_clock())
         new = replace(
@@ -800,7 +813,7 @@ class Workspace:
 
     # -- Web API methods -------------------------------------------------------------------------
 
-    def _auth_test(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _auth_test(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         return {
             "ok": True,
             "url": f"https://{self._s.team_domain}.slack.com/",
@@ -812,7 +825,7 @@ class Workspace:
             "is_enterprise_install": False,
         }
 
-    def _chat_post_message(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _chat_post_message(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         channel_id = self._resolve(str(params.get("channel") or ""), post=True)
         if self._s.rate_limit:
             retry_after = self._s.limiter.acquire(channel_id, self._s.monotonic())
@@ -835,7 +848,7 @@ class Workspace:
             "message": self._message_body(message),
         }
 
-    def _chat_update(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _chat_update(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         channel_id = self._resolve(str(params.get("channel") or ""), post=False)
         old = self._find(channel_id, str(params.get("ts") or ""))
         if old is None:
@@ -854,7 +867,7 @@ class Workspace:
             "message": self._message_body(new),
         }
 
-    def _chat_post_ephemeral(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _chat_post_ephemeral(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         channel_id = self._resolve(str(params.get("channel") or ""), post=True)
         user_id = str(params.get("user") or "")
         if user_id not in self._s.users:
@@ -873,7 +886,7 @@ class Workspace:
         notes.append(ephemeral)
         return {"ok": True, "message_ts": ephemeral.ts}
 
-    def _conversations_open(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _conversations_open(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         if params.get("channel"):
             channel_id = self._resolve(str(params["channel"]), post=False)
             return {"ok": True, "channel": {"id": channel_id}}
@@ -890,7 +903,7 @@ class Workspace:
             "channel": {"id": channel_id},
         }
 
-    def _conversations_info(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _conversations_info(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         channel = self._s.channels.get(str(params.get("channel") or ""))
         if channel is None:
             raise ApiError("channel_not_found")
@@ -906,7 +919,7 @@ class Workspace:
             },
         }
 
-    def _users_info(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _users_info(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         user = self._s.users.get(str(params.get("user") or ""))
         if user is None:
             raise ApiError("user_not_found")
@@ -927,15 +940,13 @@ class Workspace:
             },
         }
 
-    def _usergroups_users_list(
-        self, params: JsonDict, notes: list[Message | Ephemeral]
-    ) -> JsonDict:
+    def _usergroups_users_list(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         members = self._s.usergroups.get(str(params.get("usergroup") or ""))
         if members is None:
             raise ApiError("no_such_subteam")
         return {"ok": True, "users": list(members)}
 
-    def _views_open(self, params: JsonDict, notes: list[Message | Ephemeral]) -> JsonDict:
+    def _views_open(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         trigger_id = str(params.get("trigger_id") or "")
         trigger = self._s.triggers.get(trigger_id)
         if trigger is None:
@@ -960,6 +971,7 @@ class Workspace:
         view_id = "V" + secrets.token_hex(5).upper()
         opened = OpenedView(view_id, trigger_id, trigger.user, view, self._s.wall_clock())
         self._s.views.append(opened)
+        notes.append(opened)
         full = {
             "id": view_id,
             "team_id": self._s.team_id,
@@ -975,18 +987,14 @@ class Workspace:
         }
         return {"ok": True, "view": full}
 
-    def _apps_connections_open(
-        self, params: JsonDict, notes: list[Message | Ephemeral]
-    ) -> JsonDict:
+    def _apps_connections_open(self, params: JsonDict, notes: list[Note]) -> JsonDict:
         ws_root = self.base_url.replace("http://", "ws://", 1)
         ticket = self.issue_socket_ticket()
         return {"ok": True, "url": f"{ws_root}link/?ticket={ticket}&app_id={self._s.app_id}"}
 
     # -- response_url ----------------------------------------------------------------------------
 
-    def _post_response(
-        self, url_id: str, body: JsonDict, notes: list[Message | Ephemeral]
-    ) -> tuple[int, str]:
+    def _post_response(self, url_id: str, body: JsonDict, notes: list[Note]) -> tuple[int, str]:
         target = self._s.response_urls.get(url_id)
         if target is None:
             return 404, "expired_url"
@@ -1057,7 +1065,7 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-_Handler = Callable[[Workspace, JsonDict, list[Message | Ephemeral]], JsonDict]
+_Handler = Callable[[Workspace, JsonDict, list[Note]], JsonDict]
 _METHODS: dict[str, _Handler] = {
     "auth.test": Workspace._auth_test,
     "chat.postMessage": Workspace._chat_post_message,
