@@ -59,7 +59,7 @@ from bot.outbox.doorbell import doorbell_for
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.probes.engine import ProbeEngine
 from bot.sandbox import SlackEmulator, local_state
-from bot.sandbox.console import add_team, as_shown, run_console
+from bot.sandbox.console import Console, add_team, run_console
 from bot.services.alerts import AlertService
 from bot.services.credits import CreditService
 from bot.services.leader import Leadership
@@ -783,6 +783,7 @@ async def serve(
     logger.info("database: %s", describe(runtime.engine))
 
     emulator: SlackEmulator | None = None
+    console: Console | None = None
     kept: Path | None = None
     saving: asyncio.Task[None] | None = None
     saved = asyncio.Event()  # set once the bot stopped sending: the last save
@@ -794,9 +795,13 @@ async def serve(
         kept = local_state.state_file(runtime.engine)
         if kept is not None:
             local_state.restore(emulator, kept)
-        console_user = add_team(emulator, runtime.catalog.team)
+        console = Console(
+            emulator,
+            user_id=add_team(emulator, runtime.catalog.team),
+            channel_id=runtime.catalog.team.alerts_channel,
+        )
         await emulator.start()
-        emulator.on_message(_print_message)
+        console.attach()
         credentials = SlackCredentials(
             emulator.bot_token, emulator.signing_secret, None, emulator.api_url
         )
@@ -806,7 +811,7 @@ async def serve(
     server = BotServer(
         runtime, credentials, host=settings.listen_host, port=settings.port, reuse_port=reuse_port
     )
-    console: asyncio.Task[None] | None = None
+    reading: asyncio.Task[None] | None = None
     try:
         if emulator is not None and kept is not None:
             saving = asyncio.create_task(local_state.keep_saved(emulator, kept, saved))
@@ -814,23 +819,17 @@ async def serve(
         # Everything built so far lives as long as the process: out of the collector's sight,
         # a full collection no longer walks it (on a 2-vCPU VM, ~150 ms stalls of the loop).
         gc.freeze()
-        if emulator is not None:
+        if emulator is not None and console is not None:
             emulator.bot_url = f"http://127.0.0.1:{server.port}/slack/events"
             _print_local_banner(emulator, server.port)
             if not sys.stdin.isatty():  # a file or a pipe: what it holds is not typed commands
                 print("No console: standard input is not a terminal.", flush=True)
             else:
-                console = asyncio.create_task(
-                    run_console(
-                        emulator,
-                        user_id=console_user,
-                        channel_id=runtime.catalog.team.alerts_channel,
-                    )
-                )
+                reading = asyncio.create_task(run_console(console))
         await stop.wait()
     finally:
-        if console is not None:
-            console.cancel()
+        if reading is not None:
+            reading.cancel()
         await server.stop()
         if emulator is not None:
             await emulator.stop()
@@ -861,11 +860,6 @@ def _credentials(settings: Settings) -> SlackCredentials:
         ),
         api_url=settings.slack_api_url,
     )
-
-
-def _print_message(channel: str, thread_ts: str | None, ts: str, text: str) -> None:
-    where = f"{channel} (thread {thread_ts})" if thread_ts else channel
-    print(f"[slack] {where} {ts}: {as_shown(text)}", flush=True)
 
 
 def _print_local_banner(emulator: SlackEmulator, port: int) -> None:
