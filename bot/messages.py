@@ -1210,6 +1210,23 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "En attente du client depuis le {since} (<@{user}>) : {reason}",
         "en": "Waiting on the client since {since} (<@{user}>): {reason}",
     },
+    "show.resolved": {
+        "fr": "Clos par {user} le {at}.{note}",
+        "en": "Resolved by {user} on {at}.{note}",
+    },
+    "show.refused": {
+        "fr": "Refusé (hors forfait) par {user} le {at}.{note}",
+        "en": "Refused (out of scope) by {user} on {at}.{note}",
+    },
+    "show.credit": {
+        "fr": "Avoir {clock} : {state}{amount}.{hint}",
+        "en": "{clock} credit: {state}{amount}.{hint}",
+    },
+    "show.credit.amount": {"fr": ", {amount}", "en": ", {amount}"},
+    "show.credit.hint": {
+        "fr": " Le client peut le demander : `/sla credit request {ref}`.",
+        "en": " The client may request it: `/sla credit request {ref}`.",
+    },
     "show.registered": {
         "fr": "Enregistré par <@{opener}> le {registered}.",
         "en": "Registered by <@{opener}> on {registered}.",

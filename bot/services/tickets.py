@@ -8,10 +8,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, case, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased, joinedload, object_session, selectinload
 
@@ -52,6 +53,7 @@ from bot.storage.database import reading
 from bot.storage.models import (
     ALLOWANCE_COUNTED,
     AlertStorm,
+    AuditEvent,
     Client,
     ClientTerms,
     Clock,
@@ -127,6 +129,52 @@ _TICKET = (
     .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses))
 )
 _LOCKED_TICKET = _TICKET.with_for_update(of=Ticket)  # the ticket row: outer-joined rows can't be
+# `show` reads, with the ticket, what the audit keeps of it that the on-call answering the
+# client needs: the note it was closed with (`resolve`/`refuse`), and the amount its credit
+# was told at when last moved (requested, granted, declined). One statement, as for any
+# ticket: the audit is searched only for a closed ticket, or one whose credit was moved.
+_CLOSING_NOTE = case(
+    (
+        Ticket.status == TicketStatus.RESOLVED,
+        select(AuditEvent.details["note"].as_string())
+        .where(
+            AuditEvent.ticket_id == Ticket.id,
+            AuditEvent.action.in_(("ticket.resolved", "ticket.refused")),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+        .scalar_subquery(),
+    )
+)
+
+
+_CREDIT_MOVED = (
+    select(Credit.id)
+    .where(Credit.ticket_id == Ticket.id, Credit.state != CreditState.ELIGIBLE)
+    .exists()
+)
+
+
+def _credit_moved(field: str) -> ColumnElement[Any]:
+    """`field` of the details of the ticket's latest credit move; NULL if none was moved."""
+    latest = (
+        select(AuditEvent.details[field].as_string())
+        .where(
+            AuditEvent.ticket_id == Ticket.id,
+            AuditEvent.action.in_([f"credit.{state.value}" for state in CreditState]),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case((_CREDIT_MOVED, latest))
+
+
+_SHOWN = (
+    select(Ticket, _CLOSING_NOTE, _credit_moved("clock"), _credit_moved("amount"))
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(joinedload(Ticket.clocks), joinedload(Ticket.pauses), joinedload(Ticket.credits))
+)
 _LOCKED_CLIENT = select(Client.id).where(Client.id == bindparam("client_id")).with_for_update()
 # Through the partial index ix_tickets_allowance alone, its condition stated word for word.
 _ALLOWANCE_USED = (
@@ -806,9 +854,14 @@ class TicketService(Service):
     # Reading -----------------------------------------------------------------------------------
 
     def show(self, ticket_id: int) -> Reply:
+        """The ticket's root, with who registered it, the wait on the client it is in, who
+        closed it when and with what note, and its credits: read in one statement."""
         with reading(self._sessions) as session:
             now = self._clock()
-            ticket = self._load(session, ticket_id, lock=False)
+            row = session.execute(_SHOWN, {"ticket_id": ticket_id}).unique().one_or_none()
+            if row is None:
+                raise UserFacingError("ticket.not_found", id=ticket_id)
+            ticket, note, moved_clock, moved_amount = row
             view = self._view(session, ticket, now)
         pause = open_pause(ticket.pauses)
         waiting = (
@@ -816,7 +869,13 @@ class TicketService(Service):
             if pause is None
             else render.Waiting(pause.started_at, pause.reason, pause.started_by)
         )
-        text, blocks = render.ticket_details(view, self._messages, self._zone, waiting=waiting)
+        closed = None
+        if ticket.resolved_at is not None:
+            closed = render.Closed(ticket.resolved_at, ticket.resolved_by, note or "")
+        credits = [_shown_credit(credit, moved_clock, moved_amount) for credit in ticket.credits]
+        text, blocks = render.ticket_details(
+            view, self._messages, self._zone, waiting=waiting, closed=closed, credits=credits
+        )
         return Reply(text, blocks)
 
     def list_tickets(self, scope: str, *, user_id: str) -> Reply:
@@ -1235,3 +1294,15 @@ def _after_close(key: str, status: ClockStatus, budget: timedelta) -> str:
 def _number(count: int) -> str:
     """The grammatical number of `count` things: "one" or "other"."""
     return "one" if count == 1 else "other"
+
+
+def _shown_credit(
+    credit: Credit, moved_clock: str | None, moved_amount: str | None
+) -> render.ShownCredit:
+    """A ticket's credit as `show` tells it: with the amount its last move recorded, if the
+    ticket's latest move (of the credit of `moved_clock`) was this credit's; an eligible one
+    has none yet."""
+    amount = None
+    if moved_clock == credit.clock and moved_amount is not None:
+        amount = Decimal(moved_amount)
+    return render.ShownCredit(credit.clock, credit.state, amount)

@@ -6,6 +6,7 @@ User text is escaped here, at the last moment, so `<!channel>` in a description 
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from bot.messages import Messages
 from bot.services.views import ClockView, TicketLine, TicketView
 from bot.sla import ClockState
 from bot.slack.ids import UPDATE_BLOCK, UPDATE_INPUT, Action, View
-from bot.storage.models import Scope, TicketStatus
+from bot.storage.models import CreditState, Scope, TicketStatus
 from bot.storage.probes import DownServer, SilenceInForce
 
 SECTION_LIMIT = 2900  # Slack refuses section text over 3,000 characters
@@ -215,12 +216,38 @@ class Waiting(NamedTuple):
     by: str
 
 
+class Closed(NamedTuple):
+    """How a ticket was closed (resolved, or refused out of scope): when, by whom, the note."""
+
+    at: datetime
+    by: str | None
+    note: str
+
+
+class ShownCredit(NamedTuple):
+    """A ticket's credit: its clock, where it stands, and the amount its last move recorded
+    (None for one still eligible: it is priced when requested)."""
+
+    clock: str
+    state: CreditState
+    amount: Decimal | None
+
+
+CLOSING_NOTE_SHOWN = 500  # characters of a closing note `show` quotes: the thread has it all
+
+
 def ticket_details(
-    view: TicketView, messages: Messages, zone: ZoneInfo, *, waiting: Waiting | None = None
+    view: TicketView,
+    messages: Messages,
+    zone: ZoneInfo,
+    *,
+    waiting: Waiting | None = None,
+    closed: Closed | None = None,
+    credits: Sequence[ShownCredit] = (),
 ) -> tuple[str, list[Any]]:
-    """`show`: the root, with who registered the ticket and when, and why and since when it
-    waits on the client; the text says all the blocks say (for notifications, screen readers
-    and the local mode's terminal)."""
+    """`show`: the root, with who registered the ticket and when, why and since when it waits
+    on the client, who closed it when and with what note, and its credits; the text says all
+    the blocks say (for notifications, screen readers and the local mode's terminal)."""
     _, blocks = ticket_root(view, messages, zone)
     notes = [
         messages.get(
@@ -236,6 +263,29 @@ def ticket_details(
                 since=local_time(waiting.since, zone),
                 user=waiting.by,
                 reason=sentence(escape(waiting.reason)),
+            )
+        )
+    if closed is not None:
+        note = clip(escape(closed.note), CLOSING_NOTE_SHOWN) if closed.note else ""
+        notes.append(
+            messages.get(
+                "show.refused" if view.scope is Scope.REFUSED else "show.resolved",
+                user=_assignee(closed.by, messages),
+                at=local_time(closed.at, zone),
+                note=messages.get("ticket.note", text=sentence(note)) if note else "",
+            )
+        )
+    for credit in credits:
+        amount = messages.money(credit.amount) if credit.amount is not None else None
+        notes.append(
+            messages.get(
+                "show.credit",
+                clock=credit.clock.upper(),
+                state=messages.get(f"credit.state.{credit.state.value}"),
+                amount=messages.get("show.credit.amount", amount=amount) if amount else "",
+                hint=messages.get("show.credit.hint", ref=view.ref)
+                if credit.state is CreditState.ELIGIBLE
+                else "",
             )
         )
     context = ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(notes)))]).to_dict()

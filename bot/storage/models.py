@@ -188,6 +188,8 @@ class Ticket(Base):
     pauses: Mapped[list["TicketPause"]] = relationship(
         back_populates="ticket", order_by="(TicketPause.started_at, TicketPause.id)"
     )
+    # Read by `show` alone: the ledger moves its rows by conditional UPDATEs and DELETEs.
+    credits: Mapped[list["Credit"]] = relationship(viewonly=True, order_by="Credit.id")
 
     @property
     def ref(self) -> str:

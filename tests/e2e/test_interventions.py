@@ -196,6 +196,27 @@ def test_show_says_why_and_since_when_a_ticket_waits_on_the_client(bot: RunningB
     assert "Waiting on the client" not in bot.command("show 1")
 
 
+def test_sla_status_of_a_closed_ticket_says_who_closed_it_when_and_the_note(
+    bot: RunningBot,
+) -> None:
+    """The on-call answering the client at night about "the ticket you closed yesterday"."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours Site down")
+    bot.clock.set(FRIDAY_4PM + timedelta(minutes=45))
+    bot.command("resolve 1 cache <purged> & PHP restarted", user_id=TECH2)
+    bot.clock.set(FRIDAY_4PM + timedelta(hours=11))  # 03:00 the next night
+    reply = bot.slack.send_slash_command(
+        "/sla", "status INT-1", user_id=TECH, channel_id=ALERTS
+    ).json()
+    closed = (
+        "Resolved by <@U01BBB> on 2026-11-27 16:45. Note: cache &lt;purged&gt; &amp; PHP restarted."
+    )
+    assert closed in reply["text"]
+    assert "GTI 4h: met (45m)" in reply["text"]
+    shown = [e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert any(closed in text for text in shown)
+
+
 def test_claiming_your_own_ticket_or_reassigning_to_its_assignee_changes_nothing(
     bot: RunningBot,
 ) -> None:
