@@ -2,13 +2,14 @@
 
 import argparse
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, format_duration, load_catalog
+from bot.services.calltime import local_instants
 from bot.sla import CalendarError, Clock, ClockError, Pause, budget_for, calendar_for
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -16,7 +17,9 @@ _OUT_OF_RANGE = "dates out of range: the days computed must fall between years 1
 _MAX_DAYS = 3660
 
 _DUE_EPILOG = """\
-Instants are ISO-8601; without an offset they are read in the catalog's time zone.
+Instants are ISO-8601; without an offset they are read in the catalog's time zone. A local
+time the clocks show twice (when they go back) or skip (when they go forward) is refused:
+write it with its offset (2026-10-25T02:30+01:00 is the second 02:30 in Paris).
 Output: the deadline, ISO-8601 with the catalog's UTC offset (2026-11-28T12:00:00+01:00).
 With --stop, a second line: "met" (stopped at or before the deadline) or "breached", then the
 open time consumed between start and stop, pauses excluded, in compact form (3h10m, 1d2h, 0m;
@@ -184,7 +187,32 @@ def _instant(text: str, zone: ZoneInfo, option: str) -> datetime:
         raise _UsageError(
             f"{option}: not an ISO-8601 instant: {text!r} (write 2026-11-27T18:00 or with offset)"
         ) from None
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+    if value.tzinfo is not None:
+        return value
+    # A local time the clocks repeat or skip is refused rather than guessed: a deadline computed
+    # from the wrong one of two instants is an hour off, and nothing would say so.
+    instants = local_instants(value, zone)
+    if len(instants) == 2:
+        first, second = (at.astimezone(zone).isoformat() for at in instants)
+        raise _UsageError(
+            f"{option}: {text.strip()!r} is ambiguous in {zone.key}, where the clocks go back"
+            f" that night and show it twice: {first} or {second}; write the one you mean with"
+            " its offset"
+        )
+    if not instants:
+        before = value.replace(tzinfo=zone, fold=0).utcoffset()
+        after = value.replace(tzinfo=zone, fold=1).utcoffset()
+        raise _UsageError(
+            f"{option}: {text.strip()!r} does not exist in {zone.key}: the clocks go forward"
+            f" that night and skip it (from UTC{_offset(before)} to UTC{_offset(after)});"
+            " write a time outside the skipped hour, or give an offset"
+        )
+    return instants[0].astimezone(zone)
+
+
+def _offset(offset: timedelta | None) -> str:
+    """A UTC offset as ISO-8601 writes it: +01:00."""
+    return datetime(2000, 1, 1, tzinfo=timezone(offset or timedelta(0))).isoformat()[-6:]
 
 
 def _pause(text: str, zone: ZoneInfo) -> Pause:

@@ -121,9 +121,15 @@ def _instants(day: date, clock_time: time, zone: ZoneInfo) -> list[datetime]:
     clocks go back; in the hour skipped when they go forward, one, read with the offset before
     the change (a clock not yet put forward)."""
     wall = datetime.combine(day, clock_time)
+    return local_instants(wall, zone) or [wall.replace(tzinfo=zone).astimezone(UTC)]
+
+
+def local_instants(wall: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The UTC instants the naive local time `wall` names in `zone`, earliest first: two in the
+    hour repeated when the clocks go back, none in the hour skipped when they go forward."""
     instants: set[datetime] = set()
     for fold in (0, 1):
         at = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
         if at.astimezone(zone).replace(tzinfo=None) == wall:
             instants.add(at)
-    return sorted(instants) or [wall.replace(tzinfo=zone).astimezone(UTC)]
+    return sorted(instants)

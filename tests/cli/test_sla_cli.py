@@ -71,6 +71,44 @@ def test_pauses_move_the_deadline_and_a_late_stop_is_breached(
     assert capsys.readouterr().out == "2026-11-28T13:00:00+01:00\nbreached 5h\n"
 
 
+def test_a_local_time_the_clocks_repeat_is_refused_naming_both_instants(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """02:30 on 2026-10-25 happens twice in Paris: taking the first silently put the deadline
+    an hour off for whoever meant the second. Refused, naming both; an offset chooses."""
+    assert main(due("--start", "2026-10-25T02:30")) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--start: '2026-10-25T02:30' is ambiguous in Europe/Paris" in captured.err
+    assert "2026-10-25T02:30:00+02:00 or 2026-10-25T02:30:00+01:00" in captured.err
+    assert "offset" in captured.err
+    for stop in ("2026-10-25T02:30", "2026-10-25T02:59:59"):
+        argv = sla("due", "--level", "premium", "--clock", "gtr", "--start", "2026-10-24T18:00")
+        assert main([*argv, "--stop", stop]) == 2
+        assert f"--stop: '{stop}' is ambiguous" in capsys.readouterr().err
+    # Either 02:30, written with its offset, is taken: premium's 24/7 GTR is 4 h of real time.
+    argv = sla("due", "--level", "premium", "--clock", "gtr", "--start", "2026-10-25T02:30+01:00")
+    assert main(argv) == 0
+    assert capsys.readouterr().out == "2026-10-25T06:30:00+01:00\n"
+    argv = sla("due", "--level", "premium", "--clock", "gtr", "--start", "2026-10-25T02:30+02:00")
+    assert main(argv) == 0
+    assert capsys.readouterr().out == "2026-10-25T05:30:00+01:00\n"
+
+
+def test_a_local_time_the_clocks_skip_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """02:30 on 2026-03-29 never happens in Paris (01:59 CET is followed by 03:00 CEST)."""
+    argv = due("--start", "2026-03-27T18:00", "--pause", "2026-03-29T02:30/2026-03-30T10:00")
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--pause: '2026-03-29T02:30' does not exist in Europe/Paris" in captured.err
+    assert "UTC+01:00 to UTC+02:00" in captured.err
+    # The hour before the gap and the hour after it are plain local times.
+    argv = sla("due", "--level", "premium", "--clock", "gtr", "--start", "2026-03-29T01:30")
+    assert main(argv) == 0
+    assert capsys.readouterr().out == "2026-03-29T06:30:00+02:00\n"
+
+
 def test_calendar_prints_local_windows(capsys: pytest.CaptureFixture[str]) -> None:
     """Christmas week: 24 and 25 December closed (and said so), weekend 09:00-18:00."""
     argv = sla(
