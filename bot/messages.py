@@ -462,6 +462,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Tickets : {total} ({kinds}) · forfait {used}/{allowed}",
         "en": "Tickets: {total} ({kinds}) · allowance {used}/{allowed}",
     },
+    "report.tickets_carried": {
+        "fr": (
+            "et {count} ticket{count:s} reporté{count:s} d'un mois précédent, "
+            "listé{count:s} pour un avoir de ce mois"
+        ),
+        "en": (
+            "and {count} ticket{count:s} carried over from an earlier month, "
+            "listed for a credit of this month"
+        ),
+    },
     "report.out_of_scope": {
         "fr": "Hors forfait : {quoted} sur devis, {refused} refusé{refused:s}, {pending} à décider",
         "en": "Out of scope: {quoted} quoted, {refused} refused, {pending} pending",
@@ -510,6 +520,10 @@ CATALOG: dict[str, dict[Language, str]] = {
     "report.verdict.paused": {"fr": "en pause", "en": "paused"},
     "report.restored.probe": {"fr": "rétablie (sondes)", "en": "restored (probes)"},
     "report.restored.hand": {"fr": "rétablie (à la main)", "en": "restored (by hand)"},
+    "report.ticket_carried": {
+        "fr": "(reporté : appel {month:de})",
+        "en": "(carried over: called in {month})",
+    },
     "report.no_clock": {"fr": "sans délai ({scope})", "en": "no clock ({scope})"},
     "report.ticket_paused": {
         "fr": "{count} attente{count:s}, {total}",

@@ -93,6 +93,24 @@ def test_json_validates_against_the_committed_schema(
     assert acme["allowance"] == {"used": 2, "allowed": 2}
 
 
+def test_a_ticket_carried_over_is_marked_in_the_json_the_schema_describes(
+    cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """December lists INT-12 (called on Nov 30) for its credit: the JSON says the month of its
+    call, and still validates; the CSV's added columns come after the older ones."""
+    assert supportbot("report", "--month", "2026-12", "--format", "json", "--as-of", AS_OF) == 0
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    acme = next(c for c in data["clients"] if c["id"] == "acme")
+    assert [(t["ref"], t["in_month"], t["called_month"]) for t in acme["tickets"]] == [
+        ("INT-12", False, "2026-11")
+    ]
+    assert supportbot("report", "--month", "2026-12", "--format", "csv", "--as-of", AS_OF) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.endswith(",credit_full_amount,called_month")
+    assert row.endswith(",2026-11")
+
+
 def test_text_and_one_client(
     cli_env: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:

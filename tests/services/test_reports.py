@@ -1,6 +1,8 @@
 """The monthly report: a month of history built through the services, figures checked against
 values worked out by hand (tests/services/history.py), on SQLite and PostgreSQL."""
 
+import csv
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -649,4 +651,36 @@ def test_a_declined_credit_of_a_ticket_quoted_afterwards_is_shown_on_its_ticket(
         "\n".join(to_text(month, Messages("en")))
     )
     (row,) = to_csv(month).splitlines()[1:]
-    assert row.endswith(",2026-11,declined,60.00,60.00")
+    assert row.endswith(",2026-11,declined,60.00,60.00,2026-11")  # called in 2026-11
+
+
+def test_a_ticket_carried_over_from_an_earlier_month_says_so_in_every_format(
+    history: History,
+) -> None:
+    """INT-12, called on Nov 30 and breached on Dec 1, is in December's report for its credit
+    under "Tickets: 0": the count says it is not December's, the ticket the month of its call,
+    in the text (both languages), the CSV and the JSON alike."""
+    december = report(history, 2026, 12, client="acme")
+    english = "\n".join(to_text(december, Messages("en")))
+    assert (
+        "Tickets: 0 (-) · allowance 0/2 · and 1 ticket carried over from an earlier month, "
+        "listed for a credit of this month"
+    ) in english
+    assert (
+        "INT-12 hardware · acme-web-01 · called 2026-11-30 17:00 "
+        "(carried over: called in November 2026) · GTR *breached*"
+    ) in english
+    french = "\n".join(to_text(december, Messages("fr")))
+    assert "et 1 ticket reporté d'un mois précédent, listé pour un avoir de ce mois" in french
+    assert "(reporté : appel de novembre 2026)" in french
+    (row,) = csv.DictReader(io.StringIO(to_csv(december)))
+    assert (row["ticket"], row["in_month"], row["called_month"]) == ("INT-12", "no", "2026-11")
+    (acme,) = to_json(december)["clients"]
+    (int12,) = acme["tickets"]
+    assert (int12["in_month"], int12["called_month"]) == (False, "2026-11")
+    # November's own tickets say nothing of the kind.
+    november = "\n".join(to_text(report(history, 2026, 11, client="acme"), Messages("en")))
+    assert "carried over" not in november
+    assert {
+        r["called_month"] for r in csv.DictReader(io.StringIO(to_csv(report(history, 2026, 11))))
+    } == {"2026-11"}

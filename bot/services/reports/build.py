@@ -509,6 +509,7 @@ def _ticket_line(
         called_at=ticket.called_at,
         resolved_at=ticket.resolved_at,
         in_month=start <= ticket.called_at < end,
+        called_month=month_of(ticket.called_at, catalog.zone),
         clocks=tuple(clocks),
         pauses=pauses,
         credits=tuple(book.of_ticket(ticket)),

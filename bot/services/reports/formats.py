@@ -51,6 +51,8 @@ CSV_COLUMNS = (
     "credit_state",
     "credit_amount",
     "credit_full_amount",
+    # Added after the columns above, so that readers by position keep theirs.
+    "called_month",
 )
 
 
@@ -155,6 +157,7 @@ def _ticket_json(ticket: TicketLine, zone: ZoneInfo) -> dict[str, Any]:
         "called_at_local": _local(ticket.called_at, zone),
         "resolved_at": _iso(ticket.resolved_at),
         "in_month": ticket.in_month,
+        "called_month": ticket.called_month_label,
         "clocks": [
             {
                 "kind": c.kind.value,
@@ -220,6 +223,7 @@ def to_csv(report: MonthReport) -> str:
                     credit.state.value if credit else "",
                     str(credit.amount) if credit else "",
                     str(credit.full_amount) if credit else "",
+                    ticket.called_month_label,
                 ]
             )
     return out.getvalue()
@@ -252,20 +256,24 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
         f"{server_id} {messages.decimal(percent, 3)} %" if percent is not None else f"{server_id} -"
         for server_id, percent in shown.items()
     )
+    header = messages.get(
+        "report.client",
+        name=render.escape(client.name),
+        client=client.client_id,
+        level=client.level,
+    )
+    counts = messages.get(
+        "report.tickets",
+        total=len(tickets),
+        kinds=kinds or "-",
+        used=client.allowance.used,
+        allowed=client.allowance.allowance,
+    )
+    if carried := len(client.carried_over):
+        counts += " · " + messages.get("report.tickets_carried", count=carried)
     lines = [
-        messages.get(
-            "report.client",
-            name=render.escape(client.name),
-            client=client.client_id,
-            level=client.level,
-        ),
-        messages.get(
-            "report.tickets",
-            total=len(tickets),
-            kinds=kinds or "-",
-            used=client.allowance.used,
-            allowed=client.allowance.allowance,
-        ),
+        header,
+        counts,
         messages.get(
             "report.out_of_scope",
             quoted=scope[Scope.QUOTED],
@@ -343,12 +351,17 @@ def _ticket_text(ticket: TicketLine, messages: Messages, zone: ZoneInfo) -> str:
             state=messages.get(f"credit.state.{credit.state.value}"),
             month=messages.month(credit.year, credit.month),
         )
+    called = render.local_time(ticket.called_at, zone)
+    if not ticket.in_month:
+        called += " " + messages.get(
+            "report.ticket_carried", month=messages.month(*ticket.called_month)
+        )
     return messages.get(
         "report.ticket",
         ref=ticket.ref,
         kind=messages.get(f"kind.{ticket.kind.value}"),
         server=ticket.server_id or "-",
-        called=render.local_time(ticket.called_at, zone),
+        called=called,
         clock=clock_text,
         extra=extra,
     )

@@ -85,7 +85,8 @@ class CreditLine:
 
 @dataclass(frozen=True)
 class TicketLine:
-    """A ticket of the report; `in_month` is False for an earlier ticket listed for its credit."""
+    """A ticket of the report; `in_month` is False for an earlier ticket listed for its credit
+    (carried over from `called_month`, the month of its call)."""
 
     id: int
     kind: TicketKind
@@ -95,6 +96,7 @@ class TicketLine:
     called_at: datetime
     resolved_at: datetime | None
     in_month: bool
+    called_month: tuple[int, int]  # (year, month) of the call, in the catalog's zone
     clocks: tuple[ClockLine, ...]
     pauses: tuple[PauseLine, ...]
     credits: tuple[CreditLine, ...]
@@ -102,6 +104,11 @@ class TicketLine:
     @property
     def ref(self) -> str:
         return f"INT-{self.id}"
+
+    @property
+    def called_month_label(self) -> str:
+        year, month = self.called_month
+        return f"{year:04d}-{month:02d}"
 
     @property
     def clock(self) -> ClockLine | None:
@@ -173,6 +180,11 @@ class ClientReport:
     def month_tickets(self) -> tuple[TicketLine, ...]:
         """Tickets called in the month (the others are listed only for their credit)."""
         return tuple(t for t in self.tickets if t.in_month)
+
+    @property
+    def carried_over(self) -> tuple[TicketLine, ...]:
+        """Tickets called in an earlier month, listed for a credit of this one."""
+        return tuple(t for t in self.tickets if not t.in_month)
 
     @property
     def by_kind(self) -> dict[TicketKind, int]:
