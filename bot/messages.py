@@ -472,6 +472,10 @@ CATALOG: dict[str, dict[Language, str]] = {
             "listed for a credit of this month"
         ),
     },
+    "report.client_removed": {
+        "fr": "retiré du catalogue le {date}",
+        "en": "removed from the catalog on {date}",
+    },
     "report.out_of_scope": {
         "fr": "Hors forfait : {quoted} sur devis, {refused} refusé{refused:s}, {pending} à décider",
         "en": "Out of scope: {quoted} quoted, {refused} refused, {pending} pending",

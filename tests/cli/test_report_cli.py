@@ -102,13 +102,14 @@ def test_a_ticket_carried_over_is_marked_in_the_json_the_schema_describes(
     data = json.loads(capsys.readouterr().out)
     jsonschema.validate(data, json.loads(SCHEMA.read_text(encoding="utf-8")))
     acme = next(c for c in data["clients"] if c["id"] == "acme")
+    assert acme["removed_at"] is None
     assert [(t["ref"], t["in_month"], t["called_month"]) for t in acme["tickets"]] == [
         ("INT-12", False, "2026-11")
     ]
     assert supportbot("report", "--month", "2026-12", "--format", "csv", "--as-of", AS_OF) == 0
     header, row = capsys.readouterr().out.splitlines()
-    assert header.endswith(",credit_full_amount,called_month")
-    assert row.endswith(",2026-11")
+    assert header.endswith(",credit_full_amount,called_month,client_removed_at_utc")
+    assert row.endswith(",2026-11,")
 
 
 def test_text_and_one_client(

@@ -651,7 +651,7 @@ def test_a_declined_credit_of_a_ticket_quoted_afterwards_is_shown_on_its_ticket(
         "\n".join(to_text(month, Messages("en")))
     )
     (row,) = to_csv(month).splitlines()[1:]
-    assert row.endswith(",2026-11,declined,60.00,60.00,2026-11")  # called in 2026-11
+    assert row.endswith(",2026-11,declined,60.00,60.00,2026-11,")  # called in 2026-11, no removal
 
 
 def test_a_ticket_carried_over_from_an_earlier_month_says_so_in_every_format(
@@ -684,3 +684,52 @@ def test_a_ticket_carried_over_from_an_earlier_month_says_so_in_every_format(
     assert {
         r["called_month"] for r in csv.DictReader(io.StringIO(to_csv(report(history, 2026, 11))))
     } == {"2026-11"}
+
+
+def test_a_client_removed_before_the_month_is_in_it_for_a_credit_due_in_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    """ACME called on Nov 30 at 17:00 (GTR 8 h on business hours, due Dec 1 15:00) and left the
+    catalog at 18:00: the breach's 60 € is December's, so December's report of all clients lists
+    ACME, marked as removed, and `/sla report acme 2026-12` answers it; January's does not."""
+    h = services(sessions)
+    ticket = open_ticket(h, paris(11, 30, 17), "acme-web-01", TicketKind.MATERIEL, "raid")
+    left = h.catalog.model_copy(
+        update={
+            "clients": [c for c in h.catalog.clients if c.id != "acme"],
+            "servers": [s for s in h.catalog.servers if s.client != "acme"],
+        }
+    )
+    with sessions.begin() as session:
+        sync_catalog(session, left, now=paris(11, 30, 18))
+    december = report(h, 2026, 12, at=paris(12, 10, 10))
+    acme = client_of(december, "acme")
+    assert acme.removed_at == paris(11, 30, 18)
+    assert [(c.ticket_ref, c.amount) for c in acme.credits] == [(f"INT-{ticket}", Decimal("60.00"))]
+    assert "*ACME SARL* (`acme`) · level essentiel · removed from the catalog on 2026-11-30" in (
+        "\n".join(to_text(december, Messages("en")))
+    )
+    assert "retiré du catalogue le 2026-11-30" in "\n".join(to_text(december, Messages("fr")))
+    assert (
+        to_json(december)["clients"][0]["removed_at"]
+        == paris(11, 30, 18).astimezone(UTC).isoformat()
+    )
+    (row,) = csv.DictReader(io.StringIO(to_csv(december)))
+    assert row["client_removed_at_utc"] == "2026-11-30T17:00:00+00:00"
+    # November's report marks it too (it left within the month); a client still there is not.
+    november = report(h, 2026, 11, at=paris(12, 10, 10))
+    assert client_of(november, "acme").removed_at == paris(11, 30, 18)
+    assert client_of(november, "globex").removed_at is None
+    h.clock.now = paris(2, 3, 10, year=2027)
+    service = ReportService(sessions, left, Messages("en"), clock=h.clock)
+    asked = Actor("U01BBB", "/sla report")
+    assert (
+        "removed from the catalog"
+        in service.answer(asked, parse_report("acme 2026-12"), channel_id=None).text
+    )
+    with pytest.raises(UserFacingError) as refused:
+        service.answer(asked, parse_report("acme 2027-01"), channel_id=None)
+    assert refused.value.key == "report.not_a_client_then"
+    assert [c.client_id for c in report(h, 2027, 1, at=paris(2, 3, 10, year=2027)).clients] == [
+        "globex"
+    ]

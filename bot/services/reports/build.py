@@ -82,14 +82,18 @@ def build_month_report(
     zone = catalog.zone
     start, end = month_bounds(year, month, zone)
     query = select(Client).order_by(Client.id)
-    if client_id is not None:
-        query = query.where(Client.id == client_id)
-    else:
-        query = query.where(_client_in(start, end, now))
     credits = _CreditBook(session, catalog, now)
+    if client_id is not None:
+        rows = list(session.scalars(query.where(Client.id == client_id)))
+    else:
+        rows = list(session.scalars(query.where(_client_in(start, end, now))))
+        removed = session.scalars(
+            query.where(Client.removed_at < start, Client.id.not_in([row.id for row in rows]))
+        )
+        rows += _owed_after_leaving(credits, removed, year, month, start, now)
+        rows.sort(key=lambda row: row.id)
     clients = tuple(
-        _client_report(session, catalog, row, year, month, now, credits)
-        for row in session.scalars(query)
+        _client_report(session, catalog, row, year, month, now, credits) for row in rows
     )
     return MonthReport(
         year=year,
@@ -110,17 +114,43 @@ def was_client(
     """Whether the report of all clients of the month, read at `now`, lists `client_id`."""
     start, end = month_bounds(year, month, catalog.zone)
     listed = select(Client.id).where(Client.id == client_id, _client_in(start, end, now))
-    return session.scalar(listed) is not None
+    if session.scalar(listed) is not None:
+        return True
+    book = _CreditBook(session, catalog, now)
+    client = session.get(Client, client_id)
+    return bool(_owed_after_leaving(book, [client] if client else [], year, month, start, now))
 
 
 def _client_in(start: datetime, end: datetime, now: datetime) -> ColumnElement[bool]:
     """The clients of the catalog during [start, end) (not those added after it: a new
-    installation has no report of the month before), and any with a call in it."""
+    installation has no report of the month before), and any with a call in it (those removed
+    before it with a credit in it are added by `_owed_after_leaving`)."""
     called = select(Ticket.client_id).where(
         Ticket.called_at >= start, Ticket.called_at < end, Ticket.registered_at <= now
     )
     present = or_(Client.removed_at.is_(None), Client.removed_at >= start)
     return or_(and_(Client.added_at < end, Client.added_at <= now, present), Client.id.in_(called))
+
+
+def _owed_after_leaving(
+    book: "_CreditBook",
+    candidates: Iterable[Client],
+    year: int,
+    month: int,
+    start: datetime,
+    now: datetime,
+) -> list[Client]:
+    """The `candidates` removed from the catalog before the month (as read at `now`) that have a
+    credit in it (a breach due in the month, of a ticket called before they left): a credit owed
+    never drops out of the month's report with its client."""
+    return [
+        row
+        for row in candidates
+        if row.removed_at is not None
+        and row.removed_at < start
+        and row.removed_at <= now
+        and book.month(row.id, year, month)
+    ]
 
 
 def month_credit_lines(
@@ -455,6 +485,7 @@ def _client_report(
     )
     fee = Decimal(str(terms.monthly_fee))
     outages, servers = _availability(session, client.id, start, end, now)
+    left = client.removed_at if client.removed_at is not None and client.removed_at < end else None
     return ClientReport(
         client_id=client.id,
         name=client.name,
@@ -466,6 +497,7 @@ def _client_report(
         servers=servers,
         credits=tuple(credits),
         credit_cap=to_cents(fee * Decimal(str(catalog.policy.credit_cap))),
+        removed_at=left if _by(left, now) else None,
     )
 
 

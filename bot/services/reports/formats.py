@@ -53,6 +53,7 @@ CSV_COLUMNS = (
     "credit_full_amount",
     # Added after the columns above, so that readers by position keep theirs.
     "called_month",
+    "client_removed_at_utc",
 )
 
 
@@ -105,6 +106,7 @@ def _client_json(client: ClientReport, zone: ZoneInfo) -> dict[str, Any]:
         "name": client.name,
         "level": client.level,
         "monthly_fee": str(client.monthly_fee),
+        "removed_at": _iso(client.removed_at),
         "tickets_by_kind": {kind.value: count for kind, count in client.by_kind.items()},
         "allowance": {"used": client.allowance.used, "allowed": client.allowance.allowance},
         "out_of_scope": {scope.value: n for scope, n in client.out_of_scope.items()},
@@ -224,6 +226,7 @@ def to_csv(report: MonthReport) -> str:
                     str(credit.amount) if credit else "",
                     str(credit.full_amount) if credit else "",
                     ticket.called_month_label,
+                    _iso(client.removed_at) or "",
                 ]
             )
     return out.getvalue()
@@ -262,6 +265,10 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
         client=client.client_id,
         level=client.level,
     )
+    if client.removed_at is not None:
+        header += " · " + messages.get(
+            "report.client_removed", date=client.removed_at.astimezone(zone).date()
+        )
     counts = messages.get(
         "report.tickets",
         total=len(tickets),

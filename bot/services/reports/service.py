@@ -132,9 +132,10 @@ class ReportService(Service):
         )
 
     def require_client_then(self, text: str, year: int, month: int) -> None:
-        """UserFacingError unless client `text` was one during the month (or called in it), as
-        read now: a report of zeros for a month before it came or after it left would mislead
-        (`/sla report` and `supportbot report --client` both refuse it)."""
+        """UserFacingError unless client `text` was one during the month (or called in it, or
+        has a credit in it after leaving), as read now: a report of zeros for a month before it
+        came or after it left would mislead (`/sla report` and `supportbot report --client`
+        both refuse it)."""
         now = self._clock()
         with reading(self._sessions) as session:
             client_id = find_client(session, text)

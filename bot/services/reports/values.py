@@ -163,7 +163,8 @@ class StateTotal:
 
 @dataclass(frozen=True)
 class ClientReport:
-    """One client's month."""
+    """One client's month; `removed_at` when it left the catalog before the month's end (it is
+    still reported for the month while it called, or a breach of its was due, in it)."""
 
     client_id: str
     name: str
@@ -175,6 +176,7 @@ class ClientReport:
     servers: tuple[ServerAvailability, ...]
     credits: tuple[CreditLine, ...]
     credit_cap: Decimal
+    removed_at: datetime | None = None
 
     @property
     def month_tickets(self) -> tuple[TicketLine, ...]:
