@@ -16,6 +16,7 @@ from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.database_errors import open_migrated
 from bot.cli.settings_errors import read_settings
+from bot.cli.sla import local_instant
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import FIRST_YEAR, parse_month
@@ -66,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
                 f"not an instant: {args.as_of!r} (ISO-8601, e.g. 2026-11-27T18:00)", file=sys.stderr
             )
             return EXIT_USAGE
-        if as_of.tzinfo is None:  # local time, as `sla due --start` reads it
-            as_of = as_of.replace(tzinfo=catalog.zone)
         try:
+            if as_of.tzinfo is None:  # local time, as `sla due --start` reads it
+                try:
+                    as_of = local_instant(as_of, catalog.zone)
+                except ValueError as error:
+                    print(f"--as-of: {args.as_of!r} {error}", file=sys.stderr)
+                    return EXIT_USAGE
             as_of.astimezone(UTC)
             month_bounds(year, month, catalog.zone)  # 9999-12 ends in year 10000
         except (OverflowError, ValueError):

@@ -187,25 +187,31 @@ def _instant(text: str, zone: ZoneInfo, option: str) -> datetime:
         raise _UsageError(
             f"{option}: not an ISO-8601 instant: {text!r} (write 2026-11-27T18:00 or with offset)"
         ) from None
-    if value.tzinfo is not None:
-        return value
-    # A local time the clocks repeat or skip is refused rather than guessed: a deadline computed
-    # from the wrong one of two instants is an hour off, and nothing would say so.
+    try:
+        return value if value.tzinfo is not None else local_instant(value, zone)
+    except ValueError as error:
+        raise _UsageError(f"{option}: {text.strip()!r} {error}") from None
+
+
+def local_instant(value: datetime, zone: ZoneInfo) -> datetime:
+    """The naive local time `value` as an instant in `zone`; ValueError, saying why and how to
+    choose, for a local time the clocks show twice (going back) or skip (going forward)."""
+    # Refused rather than guessed: a deadline or a report read at the wrong one of two instants
+    # is an hour off, and nothing would say so.
     instants = local_instants(value, zone)
     if len(instants) == 2:
         first, second = (at.astimezone(zone).isoformat() for at in instants)
-        raise _UsageError(
-            f"{option}: {text.strip()!r} is ambiguous in {zone.key}, where the clocks go back"
-            f" that night and show it twice: {first} or {second}; write the one you mean with"
-            " its offset"
+        raise ValueError(
+            f"is ambiguous in {zone.key}, where the clocks go back that night and show it twice:"
+            f" {first} or {second}; write the one you mean with its offset"
         )
     if not instants:
         before = value.replace(tzinfo=zone, fold=0).utcoffset()
         after = value.replace(tzinfo=zone, fold=1).utcoffset()
-        raise _UsageError(
-            f"{option}: {text.strip()!r} does not exist in {zone.key}: the clocks go forward"
-            f" that night and skip it (from UTC{_offset(before)} to UTC{_offset(after)});"
-            " write a time outside the skipped hour, or give an offset"
+        raise ValueError(
+            f"does not exist in {zone.key}: the clocks go forward that night and skip it"
+            f" (from UTC{_offset(before)} to UTC{_offset(after)}); write a time outside the"
+            " skipped hour, or give an offset"
         )
     return instants[0].astimezone(zone)
 

@@ -153,6 +153,12 @@ def test_as_of_reads_the_report_as_it_stood_at_that_instant(
             "acme was not a client in December 2025 (a client from 2026-01-01)",
         ),
         (("--month", "2026-11", "--as-of", "yesterday"), "not an instant"),
+        # Read as `sla due --start` reads it: taken silently as the first 02:30 before.
+        (
+            ("--month", "2026-10", "--as-of", "2026-10-25T02:30"),
+            "'2026-10-25T02:30' is ambiguous in Europe/Paris, where the clocks go back",
+        ),
+        (("--month", "2026-03", "--as-of", "2026-03-29T02:30"), "does not exist in Europe/Paris"),
         # These two ended in an OverflowError and a ValueError traceback.
         (("--month", "2026-11", "--as-of", "0001-01-01T00:00"), "between years 1 and 9999"),
         (("--month", "9999-12", "--as-of", "2026-11-30T12:00"), "between years 1 and 9999"),
