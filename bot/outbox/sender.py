@@ -57,7 +57,8 @@ from bot.storage.threads import in_database_thread
 logger = logging.getLogger(__name__)
 
 FAILURE_KEY_PREFIX = "outbox-failed/"
-RATE_LIMITED = "ratelimited"  # last_error of a row answered 429: its channel is held
+# last_error of a row answered 429 (or `ratelimited`/`rate_limited`): its channel is held
+RATE_LIMITED = "ratelimited"
 # Slack's errors that refuse every message of a channel, not one message's content.
 CHANNEL_ERRORS = frozenset(
     {
@@ -605,6 +606,11 @@ class OutboxSender:
             return False
         try:
             result = await self._call(send)
+            if result.outcome is Outcome.RATE_LIMITED and result.retry_after is None:
+                # A rate limit told in the body, without Retry-After: wait as for a transient
+                # error (growing with the attempts), but never less than a channel's interval.
+                wait = max(self.config.channel_interval, self._backoff(send.attempts + 1))
+                result = dataclasses.replace(result, retry_after=wait)
             if send.channel is not None:
                 # Counted from the answer's arrival, which is after Slack started its count.
                 answered = self._monotonic()
@@ -685,7 +691,12 @@ class OutboxSender:
                 return
             if result.outcome is Outcome.RATE_LIMITED:
                 error, delay = RATE_LIMITED, self._retry_after(result)
-                logger.info("outbox: %s answered 429; retry after %.0f s", send.key, delay)
+                logger.info(
+                    "outbox: %s rate-limited (%s); its channel waits %.0f s",
+                    send.key,
+                    result.error,
+                    delay,
+                )
             else:
                 delay = self._backoff(send.attempts + 1)
                 if result.outcome is Outcome.AUTH:

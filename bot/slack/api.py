@@ -21,11 +21,13 @@ TRANSIENT_ERRORS = frozenset(
         "fatal_error",
         "service_unavailable",
         "request_timeout",
-        "ratelimited",
         "team_added_to_org",
         "org_login_required",
     }
 )
+# A rate limit told in an ok:false body: `ratelimited` (a 429's body), or `rate_limited`, which
+# chat.postMessage and chat.postEphemeral document as "Application has posted too many messages".
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
 # Errors of the token, not of the message: the whole sender pauses instead of failing messages.
 AUTH_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -36,7 +38,8 @@ class Outcome(enum.Enum):
     """What the outbox does after a call."""
 
     OK = "ok"
-    RATE_LIMITED = "rate_limited"  # HTTP 429: wait `retry_after` seconds
+    # HTTP 429, or a rate limit told in the body: wait `retry_after` seconds (None: not told)
+    RATE_LIMITED = "rate_limited"
     TRANSIENT = "transient"  # network error, 5xx, Slack-side trouble: back off and retry
     AUTH = "auth"  # the token is refused: pause everything, lose nothing
     PERMANENT = "permanent"  # this message will never go through as it is
@@ -111,6 +114,9 @@ class SlackApi:
         code = str(data.get("error", f"http {status}"))
         if code in AUTH_ERRORS:
             return ApiResult(Outcome.AUTH, data, code)
+        if code in RATE_LIMIT_ERRORS:
+            told = None if retry_after is None else _seconds(retry_after)
+            return ApiResult(Outcome.RATE_LIMITED, data, code, told)
         if code in TRANSIENT_ERRORS:
             return ApiResult(Outcome.TRANSIENT, data, code)
         return ApiResult(Outcome.PERMANENT, data, code)

@@ -1,0 +1,56 @@
+"""How the sender takes each way Slack's Web API can answer a message, against the emulator."""
+
+import itertools
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.outbox.sender import SenderConfig
+from bot.sandbox import EmulatorThread
+from bot.storage.models import OutboxOperation, OutboxStatus
+from bot.storage.outbox import Outbound
+from tests.outbox.harness import ALERTS, SenderThread, enqueue, rows, wait_drained
+
+
+def sender(slack: EmulatorThread, sessions: sessionmaker[Session]) -> SenderThread:
+    """A sender for `slack` reporting to ALERTS, with a quick backoff."""
+    config = SenderConfig(alerts_channel=ALERTS, base_backoff=0.05, max_backoff=0.5)
+    return SenderThread(sessions, slack.api_url, slack.bot_token, config=config)
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "error"),
+    [
+        (OutboxOperation.POST, "chat.postMessage", "rate_limited"),
+        (OutboxOperation.EPHEMERAL, "chat.postEphemeral", "ratelimited"),
+    ],
+    ids=["post-rate_limited", "ephemeral-ratelimited"],
+)
+def test_a_rate_limit_told_in_the_body_holds_the_channel_and_the_message_goes_later(
+    slack: EmulatorThread,
+    sessions: sessionmaker[Session],
+    operation: OutboxOperation,
+    method: str,
+    error: str,
+) -> None:
+    """chat.postMessage and chat.postEphemeral document `rate_limited` ("Application has posted
+    too many messages") as an ok:false answer, and a 429's body says `ratelimited`: either is a
+    wait, not a message refused for good. Nothing fails or is reported, the message goes once,
+    and its channel is held at least a second each time (no hot loop)."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.add_user("U1")
+    slack.inject_error(method, error, times=2)
+    user = "U1" if operation is OutboxOperation.EPHEMERAL else None
+    enqueue(
+        sessions,
+        [Outbound(key="m", text="later", channel_id="C1", operation=operation, user_id=user)],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=15)
+    calls = slack.calls_to(method)
+    assert [c.error for c in calls] == [error, error, None]
+    assert all(later.at - earlier.at >= 0.95 for earlier, later in itertools.pairwise(calls))
+    row = rows(sessions)["m"]
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 3)
+    assert slack.messages(ALERTS) == []
