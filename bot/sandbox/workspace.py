@@ -76,6 +76,7 @@ class _Channel:
     is_member: bool = True
     is_im: bool = False
     users: tuple[str, ...] = ()
+    is_archived: bool = False
 
 
 @dataclass
@@ -310,6 +311,21 @@ class Workspace:
         """Add the bot to, or remove it from, a channel."""
         with self._s.lock:
             self._channel(channel_id).is_member = is_member
+
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel: posts to it are refused with `is_archived`, as Slack does."""
+        with self._s.lock:
+            self._channel(channel_id).is_archived = True
+
+    def delete_message(self, channel_id: str, ts: str) -> None:
+        """A member (or an admin) deletes message `ts` in Slack: chat.update of it is then
+        answered `message_not_found`. KeyError if there is no such message."""
+        with self._s.lock:
+            message = self._find(channel_id, ts)
+            if message is None:
+                raise KeyError(f"no message {ts} in {channel_id}")
+            self._s.messages[channel_id].remove(message)
+            self._s.changed.notify_all()
 
     def add_user(
         self,
@@ -723,6 +739,8 @@ class Workspace:
         found = self._s.channels.get(channel_id)
         if found is None:
             raise ApiError("channel_not_found")
+        if post and found.is_archived:
+            raise ApiError("is_archived")
         if post and not found.is_member:
             raise ApiError("not_in_channel")
         return channel_id

@@ -54,3 +54,28 @@ def test_a_rate_limit_told_in_the_body_holds_the_channel_and_the_message_goes_la
     row = rows(sessions)["m"]
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 3)
     assert slack.messages(ALERTS) == []
+
+
+def test_an_archived_channel_fails_its_message_and_reports_it(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A channel archived in Slack refuses posts with `is_archived`: the message fails for
+    good at its first answer, is reported once, and the other channels go on."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.add_channel("C2")
+    slack.archive_channel("C1")
+    enqueue(
+        sessions,
+        [
+            Outbound(key="m", text="to the archive", channel_id="C1"),
+            Outbound(key="other", text="elsewhere", channel_id="C2"),
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    row = rows(sessions)["m"]
+    assert (row.status, row.last_error, row.attempts) == (OutboxStatus.FAILED, "is_archived", 1)
+    assert [m.text for m in slack.messages("C2")] == ["elsewhere"]
+    (report,) = slack.messages(ALERTS)
+    assert "`is_archived`" in report.text
