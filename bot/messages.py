@@ -640,6 +640,18 @@ CATALOG: dict[str, dict[Language, str]] = {
             "(Slack error `{error}`, key `{key}`). Start of the text: {preview}"
         ),
     },
+    "outbox.edit_target_gone": {
+        "fr": (
+            ":warning: Le message que le bot modifie dans `{channel}` a été supprimé dans Slack "
+            "(erreur Slack `{error}`, clé `{key}`) : ses modifications ne sont plus affichées, "
+            "et ce signalement n'est fait qu'une fois. Début du texte : {preview}"
+        ),
+        "en": (
+            ":warning: The message the bot edits in `{channel}` was deleted in Slack "
+            "(Slack error `{error}`, key `{key}`): its edits are no longer shown, and this is "
+            "reported only once. Start of the text: {preview}"
+        ),
+    },
     # Usage errors of the grammar -------------------------------------------------------------
     "usage.open": {
         "fr": "Usage : `/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`",

@@ -72,6 +72,9 @@ CHANNEL_ERRORS = frozenset(
     }
 )
 
+# chat.update's answer once the message it edits was deleted in Slack.
+MESSAGE_GONE = "message_not_found"
+
 
 @dataclass(frozen=True)
 class SenderConfig:
@@ -736,15 +739,21 @@ class OutboxSender:
         if not report or row.key.startswith(FAILURE_KEY_PREFIX):
             return
         preview = row.text[:200].replace("<", "&lt;").replace(">", "&gt;")
+        report_key = failure_key(row.key)
+        if row.operation is OutboxOperation.UPDATE and row.target_key is not None:
+            # Every change of a ticket edits its root: a root deleted in Slack would be
+            # reported at each change. The edits of one message report each error once.
+            report_key = failure_key(f"{row.target_key}/edits/{error}")
+        name = "outbox.edit_target_gone" if error == MESSAGE_GONE else "outbox.failed"
         text = self._messages.get(
-            "outbox.failed",
+            name,
             channel=channel or "?",
             error=error,
             key=row.key,
             preview=preview,
         )
         report_message = repo.Outbound(
-            key=failure_key(row.key), text=text, channel_id=self.config.alerts_channel
+            key=report_key, text=text, channel_id=self.config.alerts_channel
         )
         repo.add_message(session, report_message, now=self._clock())
 

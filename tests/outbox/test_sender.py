@@ -242,7 +242,7 @@ def test_a_failed_edit_is_reported_with_the_channel_of_the_message_it_edits(
         wait_drained(sessions, timeout_s=10)
     assert rows(sessions)["root/r1"].last_error == "message_not_found"
     (report,) = slack.messages(ALERTS)
-    assert "could not be delivered to `C1`" in report.text
+    assert "The message the bot edits in `C1` was deleted in Slack" in report.text
 
 
 def test_a_reply_to_a_message_never_written_fails_and_is_reported_once(

@@ -9,7 +9,7 @@ from bot.outbox.sender import SenderConfig
 from bot.sandbox import EmulatorThread
 from bot.storage.models import OutboxOperation, OutboxStatus
 from bot.storage.outbox import Outbound
-from tests.outbox.harness import ALERTS, SenderThread, enqueue, rows, wait_drained
+from tests.outbox.harness import ALERTS, SenderThread, edit, enqueue, rows, wait_drained
 
 
 def sender(slack: EmulatorThread, sessions: sessionmaker[Session]) -> SenderThread:
@@ -54,6 +54,33 @@ def test_a_rate_limit_told_in_the_body_holds_the_channel_and_the_message_goes_la
     row = rows(sessions)["m"]
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 3)
     assert slack.messages(ALERTS) == []
+
+
+def test_the_edits_of_a_message_deleted_in_slack_fail_and_are_reported_once(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Someone deletes a ticket's root in Slack: each later edit of it (every change of the
+    ticket) is answered `message_not_found` and fails without holding anything up, but the
+    alert channel is told once, not at each change of the ticket."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="root", text="the root", channel_id="C1")])
+    with sender(slack, sessions) as running:
+        wait_drained(sessions, timeout_s=10)
+        slack.delete_message("C1", rows(sessions)["root"].ts or "")
+        for n in range(3):
+            enqueue(sessions, [edit(f"root/v{n}", f"the root, edit {n}", of="root")])
+            running.wake()
+            wait_drained(sessions, timeout_s=10)
+        enqueue(sessions, [Outbound(key="after", text="still delivered", channel_id="C1")])
+        running.wake()
+        wait_drained(sessions, timeout_s=10)
+    found = rows(sessions)
+    assert [found[f"root/v{n}"].last_error for n in range(3)] == ["message_not_found"] * 3
+    assert [m.text for m in slack.messages("C1")] == ["still delivered"]
+    (report,) = slack.messages(ALERTS)
+    assert "`root/v0`" in report.text
+    assert "deleted" in report.text
 
 
 def test_an_archived_channel_fails_its_message_and_reports_it(
