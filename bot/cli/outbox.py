@@ -23,7 +23,7 @@ from bot.config import Catalog, CatalogError, Settings, load_catalog
 from bot.messages import Messages
 from bot.outbox.sender import OutboxSender, SenderConfig
 from bot.services.tickets import ROOT_RENDERER, TicketService
-from bot.slack.api import SlackApi
+from bot.slack.api import AUTH_ERRORS, SlackApi
 from bot.storage import outbox
 from bot.storage.database import (
     DatabaseUnavailableError,
@@ -139,6 +139,7 @@ def run_status(args: argparse.Namespace) -> int:
     with reading(make_sessionmaker(engine)) as session:
         stats = outbox.get_stats(session, now=utc_now())
         failed = outbox.list_failed(session, limit=args.limit)
+        retried = outbox.count_pending_errors(session)
         dropped = outbox.list_dropped(session, limit=args.limit)
     engine.dispose()
     age = stats.oldest_pending_age
@@ -146,6 +147,10 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"failed: {stats.failed}")
     print(f"dropped: {stats.dropped}")
     print(f"oldest pending age: {'-' if age is None else f'{age.total_seconds():.0f} s'}")
+    if retried:
+        print("pending messages retried after an error:")
+    for error, count in sorted(retried.items(), key=lambda item: -item[1]):
+        print(f"  {error}: {count} message(s){_hint(error)}")
     if failed:
         print(f"failed messages (latest {len(failed)}):")
     for row in failed:
@@ -155,3 +160,13 @@ def run_status(args: argparse.Namespace) -> int:
     for row in dropped:
         print(f"  {row.key}: {row.last_error}")
     return EXIT_OK
+
+
+def _hint(error: str) -> str:
+    """What the operator must do about a pending message's error, when it is theirs to fix."""
+    if error in AUTH_ERRORS:
+        return (
+            " -- Slack refuses the bot token: set a valid SLACK_BOT_TOKEN (install the app "
+            "again if it was removed) and restart; every message waits, none is lost"
+        )
+    return ""

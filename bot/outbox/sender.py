@@ -705,7 +705,11 @@ class OutboxSender:
                 if result.outcome is Outcome.AUTH:
                     self._paused_until = self._monotonic() + delay
                     logger.error(
-                        "outbox: Slack refused the token (%s); pausing %.0f s", error, delay
+                        "outbox: Slack refuses the bot token (%s): set a valid SLACK_BOT_TOKEN "
+                        "(install the app again if it was removed) and restart; every message "
+                        "waits, none is lost; trying again in %.0f s",
+                        error,
+                        delay,
                     )
                 else:
                     logger.warning(

@@ -172,6 +172,21 @@ def list_dropped(session: Session, *, limit: int = 100) -> list[OutboxMessage]:
     return _latest(session, OutboxStatus.DROPPED, limit)
 
 
+def count_pending_errors(session: Session) -> dict[str, int]:
+    """The errors pending messages are retried after (Slack's code, or the part of a network
+    error before its details), and how many messages each holds up."""
+    rows = session.execute(
+        select(OutboxMessage.last_error, func.count())
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.last_error.is_not(None))
+        .group_by(OutboxMessage.last_error)
+    )
+    counts: dict[str, int] = {}
+    for error, count in rows:
+        kind = ":".join(str(error).split(":")[:2])  # "network: ClientConnectorError"
+        counts[kind] = counts.get(kind, 0) + count
+    return counts
+
+
 def _latest(session: Session, status: OutboxStatus, limit: int) -> list[OutboxMessage]:
     return list(
         session.scalars(

@@ -3,13 +3,24 @@
 import itertools
 
 import pytest
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.__main__ import main
 from bot.outbox.sender import SenderConfig
 from bot.sandbox import EmulatorThread
 from bot.storage.models import OutboxOperation, OutboxStatus
 from bot.storage.outbox import Outbound
-from tests.outbox.harness import ALERTS, SenderThread, edit, enqueue, rows, wait_drained
+from tests.outbox.harness import (
+    ALERTS,
+    SenderThread,
+    edit,
+    enqueue,
+    rows,
+    wait_drained,
+    wait_until,
+)
+from tests.services.history import EXAMPLE_CATALOG
 
 
 def sender(slack: EmulatorThread, sessions: sessionmaker[Session]) -> SenderThread:
@@ -106,3 +117,43 @@ def test_an_archived_channel_fails_its_message_and_reports_it(
     assert [m.text for m in slack.messages("C2")] == ["elsewhere"]
     (report,) = slack.messages(ALERTS)
     assert "`is_archived`" in report.text
+
+
+@pytest.mark.parametrize("error", ["token_revoked", "account_inactive"])
+def test_a_refused_token_pauses_every_message_and_status_says_what_to_do(
+    slack: EmulatorThread,
+    sessions: sessionmaker[Session],
+    database_url: URL,
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The app uninstalled, the token revoked or its workspace gone: no message is failed,
+    reported or lost; every channel waits, and `supportbot outbox status` says what the
+    operator must do. A valid token once back, everything goes."""
+    slack.add_channel(ALERTS)
+    for channel in ("C1", "C2"):
+        slack.add_channel(channel)
+    slack.inject_error("chat.postMessage", error, times=None)
+    enqueue(
+        sessions,
+        [Outbound(key=f"m{c}", text=f"to C{c}", channel_id=f"C{c}") for c in (1, 2)],
+    )
+    with sender(slack, sessions):
+        wait_until(lambda: all(row.attempts >= 2 for row in rows(sessions).values()))
+    assert {(row.status, row.last_error) for row in rows(sessions).values()} == {
+        (OutboxStatus.PENDING, error)
+    }
+    assert slack.messages(ALERTS) == []
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", database_url.render_as_string(False))
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert main(["outbox", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"  {error}: 2 message(s)" in out
+    assert "Slack refuses the bot token" in out
+    assert "SLACK_BOT_TOKEN" in out
+
+    slack.clear_faults()
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=15)
+    assert [m.text for c in ("C1", "C2") for m in slack.messages(c)] == ["to C1", "to C2"]
