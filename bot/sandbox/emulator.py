@@ -39,6 +39,7 @@ class WorkspaceOptions(TypedDict, total=False):
     rate_limit: bool
     burst: int
     trigger_ttl_s: float
+    response_url_ttl_s: float
 
 
 class SlackEmulator(Workspace):

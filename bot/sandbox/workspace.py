@@ -41,7 +41,8 @@ ViewObserver = Callable[[OpenedView], None]
 Note = Message | Ephemeral | OpenedView
 
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-RESPONSE_URL_MAX_USES = 5  # Slack accepts five posts per response_url
+RESPONSE_URL_MAX_USES = 5  # Slack accepts five posts per response_url…
+RESPONSE_URL_TTL_S = 30 * 60.0  # …within 30 minutes of the interaction
 
 
 class ApiResult(NamedTuple):
@@ -97,6 +98,7 @@ class _ResponseUrl:
     user: str
     source_ts: str | None
     uses: int = 0
+    issued_at: float = 0.0  # monotonic
 
 
 @dataclass
@@ -118,6 +120,7 @@ class _State:
     bot_name: str
     app_id: str
     trigger_ttl_s: float
+    response_url_ttl_s: float
     wall_clock: Callable[[], float]
     monotonic: Callable[[], float]
     limiter: ChannelRateLimiter
@@ -175,6 +178,7 @@ class Workspace:
         rate_limit: bool = True,
         burst: int = 3,
         trigger_ttl_s: float = 3.0,
+        response_url_ttl_s: float = RESPONSE_URL_TTL_S,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -189,6 +193,7 @@ class Workspace:
             bot_name=bot_name,
             app_id=app_id,
             trigger_ttl_s=trigger_ttl_s,
+            response_url_ttl_s=response_url_ttl_s,
             wall_clock=wall_clock,
             monotonic=monotonic,
             limiter=ChannelRateLimiter(per_second=1.0, burst=burst),
@@ -568,7 +573,7 @@ class Workspace:
         url_id = secrets.token_urlsafe(18)
         with self._s.lock:
             self._s.response_urls[url_id] = _ResponseUrl(
-                url_id, origin, channel, user_id, source_ts
+                url_id, origin, channel, user_id, source_ts, issued_at=self._s.monotonic()
             )
             return f"{self.base_url}response/{url_id}"
 
@@ -1014,7 +1019,7 @@ class Workspace:
 
     def _post_response(self, url_id: str, body: JsonDict, notes: list[Note]) -> tuple[int, str]:
         target = self._s.response_urls.get(url_id)
-        if target is None:
+        if target is None or self._s.monotonic() - target.issued_at > self._s.response_url_ttl_s:
             return 404, "expired_url"
         if target.uses >= RESPONSE_URL_MAX_USES:
             return 404, "used_url"

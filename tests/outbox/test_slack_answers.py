@@ -157,3 +157,28 @@ def test_a_refused_token_pauses_every_message_and_status_says_what_to_do(
     with sender(slack, sessions):
         wait_drained(sessions, timeout_s=15)
     assert [m.text for c in ("C1", "C2") for m in slack.messages(c)] == ["to C1", "to C2"]
+
+
+def test_a_sixth_reply_to_one_response_url_fails_and_the_lane_moves_on(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """Slack takes five posts per response_url (within 30 minutes): the sixth is answered 404
+    `used_url`, which no retry changes. It fails for good at once; the five went, in order."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.add_user("U1")
+    url = slack.issue_response_url("slash_command", user_id="U1", channel="C1")
+    enqueue(
+        sessions,
+        [
+            Outbound(
+                key=f"r{n}", text=f"r{n}", operation=OutboxOperation.RESPONSE, response_url=url
+            )
+            for n in range(6)
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    assert [r.text for r in slack.responses()] == [f"r{n}" for n in range(5)]
+    row = rows(sessions)["r5"]
+    assert (row.status, row.last_error, row.attempts) == (OutboxStatus.FAILED, "used_url", 1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox import EmulatorThread
+from bot.sandbox import EmulatorThread, SlackEmulator
 from bot.sandbox.faults import ChannelRateLimiter
 
 ALERTS = "C01ALERTS"
@@ -86,3 +88,18 @@ def test_injected_error_and_http_status_run_out(slack: EmulatorThread, client: W
     assert refused.value.response["error"] == "cant_update_message"
     client.chat_update(channel=ALERTS, ts=ts, text="y")
     assert slack.message(ALERTS, ts).text == "y"
+
+
+def test_a_response_url_takes_five_posts_then_expires() -> None:
+    """Slack accepts five posts to a response_url within 30 minutes of the interaction (here
+    a second): a sixth is answered 404 `used_url`, one after that time 404 `expired_url`."""
+    with EmulatorThread(SlackEmulator(response_url_ttl_s=1.0)) as slack:
+        slack.add_user("U1")
+        slack.add_channel("C1")
+        body = {"text": "done"}
+        used = slack.issue_response_url("slash_command", user_id="U1", channel="C1")
+        late = slack.issue_response_url("slash_command", user_id="U1", channel="C1")
+        answers = [slack.post_response(used.rsplit("/", 1)[1], body) for _ in range(6)]
+        assert answers == [(200, "ok")] * 5 + [(404, "used_url")]
+        time.sleep(1.1)
+        assert slack.post_response(late.rsplit("/", 1)[1], body) == (404, "expired_url")
