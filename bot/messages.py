@@ -652,6 +652,18 @@ CATALOG: dict[str, dict[Language, str]] = {
             "reported only once. Start of the text: {preview}"
         ),
     },
+    "outbox.sent_plain": {
+        "fr": (
+            ":warning: Slack a refusé la mise en forme d'un message du bot dans `{channel}` "
+            "(erreur Slack `{error}`, clé `{key}`) : il est envoyé en texte brut, sans ses "
+            "boutons. Début du texte : {preview}"
+        ),
+        "en": (
+            ":warning: Slack refused the layout of a bot message in `{channel}` (Slack error "
+            "`{error}`, key `{key}`): it is sent as plain text, without its buttons. Start of "
+            "the text: {preview}"
+        ),
+    },
     # Usage errors of the grammar -------------------------------------------------------------
     "usage.open": {
         "fr": "Usage : `/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`",

@@ -74,6 +74,12 @@ CHANNEL_ERRORS = frozenset(
 
 # chat.update's answer once the message it edits was deleted in Slack.
 MESSAGE_GONE = "message_not_found"
+# Slack refuses a message's layout or length: it goes once more as plain text, blocks dropped
+# (a root failed would take its whole thread with it).
+LAYOUT_ERRORS = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long"}
+)
+PLAIN_TEXT_LIMIT = 4_000  # Slack: "limit the number of characters in the text field to 4,000"
 
 
 @dataclass(frozen=True)
@@ -690,7 +696,17 @@ class OutboxSender:
             error = result.error or result.outcome.value
             if result.outcome is Outcome.PERMANENT:
                 row = session.get_one(OutboxMessage, send.id)
-                self._fail(session, row, error)
+                plain = _plain(send) if error in LAYOUT_ERRORS else None
+                if plain is None:
+                    self._fail(session, row, error)
+                    return
+                logger.error(
+                    "outbox: Slack refused %s (%s); it goes again as plain text", send.key, error
+                )
+                repo.mark_retry(
+                    session, send.id, holder=self.holder, error=error, retry_at=now, rewritten=plain
+                )
+                self._report(session, row, error, "outbox.sent_plain", suffix="/plain")
                 return
             if result.outcome is Outcome.RATE_LIMITED:
                 error, delay = RATE_LIMITED, self._retry_after(result)
@@ -740,24 +756,33 @@ class OutboxSender:
         if channel == self.config.alerts_channel and error in CHANNEL_ERRORS:
             self._report_alerts_channel_down(session, channel, error)
             return
-        if not report or row.key.startswith(FAILURE_KEY_PREFIX):
+        if not report:
             return
-        preview = row.text[:200].replace("<", "&lt;").replace(">", "&gt;")
-        report_key = failure_key(row.key)
-        if row.operation is OutboxOperation.UPDATE and row.target_key is not None:
-            # Every change of a ticket edits its root: a root deleted in Slack would be
-            # reported at each change. The edits of one message report each error once.
-            report_key = failure_key(f"{row.target_key}/edits/{error}")
         name = "outbox.edit_target_gone" if error == MESSAGE_GONE else "outbox.failed"
+        self._report(session, row, error, name)
+
+    def _report(
+        self, session: Session, row: OutboxMessage, error: str, name: str, *, suffix: str = ""
+    ) -> None:
+        """Tell the alert channel what became of `row` (message `name` of the catalog), once:
+        a report is itself an outbox row, keyed by what it reports. Every change of a ticket
+        edits its root: a root deleted in Slack would be reported at each change, so the edits
+        of one message report each error once."""
+        if self.config.alerts_channel is None or row.key.startswith(FAILURE_KEY_PREFIX):
+            return
+        reported = row.key
+        if row.operation is OutboxOperation.UPDATE and row.target_key is not None:
+            reported = f"{row.target_key}/edits/{error}"
+        preview = row.text[:200].replace("<", "&lt;").replace(">", "&gt;")
         text = self._messages.get(
             name,
-            channel=channel or "?",
+            channel=_channel_of(session, row) or "?",
             error=error,
             key=row.key,
             preview=preview,
         )
         report_message = repo.Outbound(
-            key=report_key, text=text, channel_id=self.config.alerts_channel
+            key=failure_key(reported + suffix), text=text, channel_id=self.config.alerts_channel
         )
         repo.add_message(session, report_message, now=self._clock())
 
@@ -800,6 +825,18 @@ def failure_key(key: str) -> str:
     if len(report_key) <= repo.MAX_KEY_LENGTH:
         return report_key
     return FAILURE_KEY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _plain(send: Send) -> repo.Written | None:
+    """What `send` says as plain text, once Slack refused its layout or length: its text
+    clipped, no blocks (an edit's `[]` clears those of the message: chat.update keeps them
+    unless told). None when it already was plain: sent so, it failed for its own sake."""
+    text = str(send.payload.get("text") or "")
+    if not send.payload.get("blocks") and len(text) <= PLAIN_TEXT_LIMIT:
+        return None
+    if len(text) > PLAIN_TEXT_LIMIT:
+        text = text[: PLAIN_TEXT_LIMIT - 1] + "…"
+    return text, [] if send.operation is OutboxOperation.UPDATE else None
 
 
 def _with_content(send: Send, content: repo.Content) -> Send:

@@ -299,10 +299,20 @@ def mark_sent(
 
 
 def mark_retry(
-    session: Session, message_id: int, *, holder: str, error: str, retry_at: datetime
+    session: Session,
+    message_id: int,
+    *,
+    holder: str,
+    error: str,
+    retry_at: datetime,
+    rewritten: Written | None = None,
 ) -> None:
-    """Not delivered this time: try again at `retry_at`. Only while `holder` still claims the
+    """Not delivered this time: try again at `retry_at`, saying `rewritten` (its text and
+    blocks, no longer written at send time) if given. Only while `holder` still claims the
     row: once its claim ran out, another sender may be sending it, and must keep its claim."""
+    values: dict[str, Any] = {"last_error": error, "next_attempt_at": retry_at}
+    if rewritten is not None:
+        values |= {"text": rewritten[0], "blocks": rewritten[1], "render": None}
     session.execute(
         update(OutboxMessage)
         .where(
@@ -310,7 +320,7 @@ def mark_retry(
             OutboxMessage.status == OutboxStatus.PENDING,
             or_(OutboxMessage.claimed_by == holder, OutboxMessage.claimed_by.is_(None)),
         )
-        .values(last_error=error, next_attempt_at=retry_at, claimed_by=None)
+        .values(**values, claimed_by=None)
     )
 
 

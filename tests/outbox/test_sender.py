@@ -141,9 +141,10 @@ def test_one_channel_is_paced_to_its_burst_then_one_post_per_second(
 def test_permanent_errors_fail_the_row_report_once_and_the_sender_moves_on(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
-    """channel_not_found, invalid_blocks (51 blocks) and not_in_channel fail their row with the
-    error; replies to a failed root fail without a report of their own; later messages still go;
-    each failure is reported once in the alert channel, however often the sender runs."""
+    """channel_not_found and not_in_channel fail their row with the error; invalid_blocks (51
+    blocks) sends it again as plain text; replies to a failed root fail without a report of
+    their own; later messages still go; each is reported once in the alert channel, however
+    often the sender runs."""
     slack.add_channel(ALERTS)
     slack.add_channel("C1")
     slack.add_channel("C2", is_member=False)
@@ -166,16 +167,17 @@ def test_permanent_errors_fail_the_row_report_once_and_the_sender_moves_on(
         OutboxStatus.FAILED,
         "channel_not_found",
     )
-    assert (found["blocks"].status, found["blocks"].last_error) == (
-        OutboxStatus.FAILED,
-        "invalid_blocks",
-    )
+    assert (found["blocks"].status, found["blocks"].blocks) == (OutboxStatus.SENT, None)
     assert found["outside"].last_error == "not_in_channel"
     assert found["gone/reply"].status is OutboxStatus.FAILED
-    assert [m.text for m in slack.messages("C1")] == ["still delivered"]
+    assert [(m.text, m.blocks) for m in slack.messages("C1")] == [
+        ("too many blocks", []),
+        ("still delivered", []),
+    ]
     reports = slack.messages(ALERTS)
     assert len(reports) == 3
-    assert all("could not be delivered" in m.text for m in reports)
+    assert sum("could not be delivered" in m.text for m in reports) == 2
+    assert sum("it is sent as plain text" in m.text for m in reports) == 1
     assert {
         key for key in ("`gone`", "`blocks`", "`outside`") if any(key in m.text for m in reports)
     } == {
@@ -217,8 +219,8 @@ def test_an_alert_channel_the_bot_left_is_told_to_the_on_call_by_dm_once(
     assert slack.messages(ALERTS) == []
 
     slack.add_channel(ALERTS)  # invited back; then one message is refused for its content
-    too_many = [{"type": "divider"}] * 51
-    enqueue(sessions, [Outbound(key="big", text="big", channel_id=ALERTS, blocks=too_many)])
+    slack.inject_error("chat.postMessage", "no_text", times=1)
+    enqueue(sessions, [Outbound(key="big", text="big", channel_id=ALERTS)])
     with sender(slack, sessions, watchers=("U01AAA",)):
         wait_drained(sessions, timeout_s=15)
     (report,) = slack.messages(ALERTS)

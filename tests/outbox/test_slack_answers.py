@@ -3,13 +3,14 @@
 import itertools
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.__main__ import main
 from bot.outbox.sender import SenderConfig
 from bot.sandbox import EmulatorThread
-from bot.storage.models import OutboxOperation, OutboxStatus
+from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
 from bot.storage.outbox import Outbound
 from tests.outbox.harness import (
     ALERTS,
@@ -182,3 +183,66 @@ def test_a_sixth_reply_to_one_response_url_fails_and_the_lane_moves_on(
     assert [r.text for r in slack.responses()] == [f"r{n}" for n in range(5)]
     row = rows(sessions)["r5"]
     assert (row.status, row.last_error, row.attempts) == (OutboxStatus.FAILED, "used_url", 1)
+
+
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*INT-42* web-01 down"}}
+
+
+@pytest.mark.parametrize("error", ["msg_blocks_too_long", "invalid_blocks"])
+def test_a_root_whose_layout_slack_refuses_goes_as_plain_text_and_keeps_its_thread(
+    slack: EmulatorThread, sessions: sessionmaker[Session], error: str
+) -> None:
+    """Slack refuses a ticket root's blocks (`msg_blocks_too_long`: their text adds up to
+    more than Slack takes, `invalid_blocks`): failed, the root would take its whole thread
+    with it. It goes once more as its plain text, the replies thread under it, and the alert
+    channel is told once that it lost its layout."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.inject_error("chat.postMessage", error, times=1)
+    enqueue(
+        sessions,
+        [
+            Outbound(key="root", text="INT-42 web-01 down", channel_id="C1", blocks=[SECTION]),
+            Outbound(key="root/1", text="claimed", thread_key="root"),
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    calls = slack.calls_to("chat.postMessage")
+    assert [(c.error, "blocks" in c.params) for c in calls if c.channel == "C1"] == [
+        (error, True),
+        (None, False),
+        (None, False),
+    ]
+    found = rows(sessions)
+    assert (found["root"].status, found["root"].blocks) == (OutboxStatus.SENT, None)
+    root, reply = slack.thread("C1", found["root"].ts or "")
+    assert (root.text, root.blocks, reply.text) == ("INT-42 web-01 down", [], "claimed")
+    (report,) = slack.messages(ALERTS)
+    assert f"`{error}`" in report.text
+    assert "plain text" in report.text
+
+
+def test_an_edit_whose_layout_slack_refuses_replaces_the_old_layout_with_plain_text(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """chat.update keeps a message's blocks unless told otherwise: an edit sent again without
+    its refused blocks clears them (`blocks: []`), or the message would show the old state."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    enqueue(sessions, [Outbound(key="root", text="open", channel_id="C1", blocks=[SECTION])])
+    with sender(slack, sessions) as running:
+        wait_drained(sessions, timeout_s=10)
+        slack.inject_error("chat.update", "invalid_blocks", times=1)
+        enqueue(sessions, [edit("root/v1", "resolved", of="root")])
+        with sessions.begin() as session:  # the edit's own blocks, as a renderer writes them
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == "root/v1")
+                .values(blocks=[SECTION, SECTION])
+            )
+        running.wake()
+        wait_drained(sessions, timeout_s=10)
+    (root,) = slack.messages("C1")
+    assert (root.text, root.blocks) == ("resolved", [])
+    assert rows(sessions)["root/v1"].status is OutboxStatus.SENT
