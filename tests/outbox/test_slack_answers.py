@@ -246,3 +246,29 @@ def test_an_edit_whose_layout_slack_refuses_replaces_the_old_layout_with_plain_t
     (root,) = slack.messages("C1")
     assert (root.text, root.blocks) == ("resolved", [])
     assert rows(sessions)["root/v1"].status is OutboxStatus.SENT
+
+
+def test_a_dm_to_someone_not_in_the_workspace_fails_and_the_others_go(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A DM goes to a user id (Slack opens the conversation): one Slack does not know is
+    answered `channel_not_found`, for good. It is reported once; the other DMs go."""
+    slack.add_channel(ALERTS)
+    slack.add_user("U01AAA")
+    enqueue(
+        sessions,
+        [
+            Outbound(key="gone", text="you are paged", channel_id="U0GONE"),
+            Outbound(key="here", text="you are paged", channel_id="U01AAA"),
+        ],
+    )
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    found = rows(sessions)
+    assert (found["gone"].status, found["gone"].last_error) == (
+        OutboxStatus.FAILED,
+        "channel_not_found",
+    )
+    assert [m.text for m in slack.dms("U01AAA")] == ["you are paged"]
+    (report,) = slack.messages(ALERTS)
+    assert "`U0GONE`" in report.text
