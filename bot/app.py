@@ -275,11 +275,13 @@ def health_report(
         name = type(error).__name__
         return unhealthy_database(runtime, scheduler, leadership, name, probes_error=probes_error)
     # It reads; the work of the database threads may be waiting for the write lock, or failing
-    # to get it: past the lock wait, the database answers them no more than it would a command.
+    # to get it: at work for the lock wait with no commit in this process meanwhile (the lease
+    # is renewed every 5 s), nothing can write, a command no more than they.
     waited = database_threads.waiting_for_database()
     if waited >= database.LOCK_WAIT_SECONDS:
         logger.warning(
-            "health check: the database threads have had no answer from the database for %.0f s",
+            "health check: the database threads have been at work for %.0f s and nothing"
+            " could commit meanwhile: the database is locked or stuck",
             waited,
         )
         return unhealthy_database(

@@ -27,6 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.commit_gate import before_commit, before_work
+from bot.storage.threads import note_commit
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -147,6 +148,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         _PingWhenIdle(engine).install()
     # Work given up at its deadline (a command's answer was due) must not commit afterwards.
     event.listen(engine, "commit", before_commit)
+    event.listen(engine, "commit", note_commit)  # /healthz: the database answers writes
     return engine
 
 

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from bot.storage.commit_gate import before_work
-from bot.storage.database import is_transient
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -51,34 +50,30 @@ async def in_database_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P
 
 def _unless_abandoned(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     before_work()
-    _progress.began()
-    answered = False
+    _busy.began()
     try:
-        result = func(*args, **kwargs)
-        answered = True
-        return result
-    except Exception as error:
-        answered = not is_transient(error)  # the work's own fault: the database answered
-        raise
+        return func(*args, **kwargs)
     finally:
-        _progress.ended(answered=answered)
+        _busy.ended()
 
 
-class _Progress:
-    """How long the database threads have waited on the database without an answer.
+class _BusyWithoutCommit:
+    """How long the database threads have been at work since this process last committed.
 
     Work in a database thread may take long and still be the database doing its job (a long
-    write, a long job): what tells a database that does not answer is that no work gets an
-    answer at all. The clock runs while work is in the threads and none of them has had an
-    answer since (a result, or an error of its own; not a transient one: the database locked,
-    gone or down), and it goes on across a pause in the work when the last work failed that way.
+    write, a long report): whether it answers shows in the commits, and a bot commits every
+    few seconds whatever it does (the leadership lease is renewed, or campaigned for, every
+    5 s, on its own thread). The clock runs while work is in the threads, adds up across
+    pauses, and goes back to 0 at every commit: it reaches the lock wait only when work has
+    been waiting that long and nothing could write meanwhile (the database locked by another
+    program, or stuck), never for a long job beside which the lease is renewed.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running = 0
-        self._since = 0.0  # when the threads began waiting (while _running)
-        self._carried = 0.0  # waited before the last pause, the last work having failed
+        self._since = 0.0  # when the threads last began work (while _running)
+        self._carried = 0.0  # worked before the last pause, since the last commit
 
     def began(self) -> None:
         with self._lock:
@@ -86,28 +81,31 @@ class _Progress:
                 self._since = time.monotonic()
             self._running += 1
 
-    def ended(self, *, answered: bool) -> None:
-        now = time.monotonic()
+    def ended(self) -> None:
         with self._lock:
             self._running -= 1
-            if answered:
-                self._since, self._carried = now, 0.0
-            elif self._running == 0:
-                self._carried += now - self._since
+            if self._running == 0:
+                self._carried += time.monotonic() - self._since
 
-    def waited(self) -> float:
-        """Seconds the threads have waited on the database without an answer (0: none)."""
+    def committed(self) -> None:
+        with self._lock:
+            self._since, self._carried = time.monotonic(), 0.0
+
+    def seconds(self) -> float:
         with self._lock:
             running = time.monotonic() - self._since if self._running else 0.0
             return self._carried + running
 
 
-_progress = _Progress()
+_busy = _BusyWithoutCommit()
+
+
+def note_commit(_connection: object) -> None:
+    """An engine's "commit" listener (`make_engine` installs it): the database answers."""
+    _busy.committed()
 
 
 def waiting_for_database() -> float:
-    """Seconds this process's database threads have waited on the database without an answer:
-    0 when none waits, or the last work had its answer; it grows while they wait for a lock,
-    and stays at what they waited once work failed for want of an answer (the database locked
-    past the busy timeout, gone, down) until some work gets an answer."""
-    return _progress.waited()
+    """Seconds this process's database threads have been at work since it last committed
+    (`_BusyWithoutCommit`): what /healthz compares with the lock wait."""
+    return _busy.seconds()

@@ -7,14 +7,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.storage import threads
 from bot.storage.commit_gate import CommitGate, WorkAbandonedError, current_gate
+from bot.storage.database import make_engine
 
 where: ContextVar[str] = ContextVar("where", default="nowhere")
 
@@ -115,3 +118,35 @@ def test_the_interpreter_exits_once_the_work_begun_has_run() -> None:
         [sys.executable, "-c", program], env=environment, capture_output=True, text=True, timeout=30
     )
     assert (finished.returncode, finished.stdout) == (0, "done\n"), finished.stderr
+
+
+def test_a_long_job_reads_as_busy_only_until_the_process_commits(tmp_path: Path) -> None:
+    """/healthz's measure (`waiting_for_database`): work in the threads counts until a commit
+    anywhere in the process (the bot renews its lease every 5 s), so a long but healthy job
+    beside which writes go on never reaches the lock wait; with no commit, it adds up."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'commits.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE beats (at REAL)"))
+    release = threading.Event()
+    job = threading.Thread(target=asyncio.run, args=(threads.in_database_thread(release.wait, 30),))
+    job.start()
+    try:
+        before = wait_for(lambda: (waited := threads.waiting_for_database()) > 1.0 and waited)
+        with engine.begin() as connection:  # a lease renewed, on another thread
+            connection.execute(text("INSERT INTO beats VALUES (1)"))
+        after = threads.waiting_for_database()
+    finally:
+        release.set()
+        job.join()
+        engine.dispose()
+    assert after < before  # back to 0 at the commit, the job still running
+
+
+def wait_for(condition: Callable[[], float | bool]) -> float:
+    """`condition`'s value once truthy (polled, up to 30 s)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if value := condition():
+            return float(value)
+        time.sleep(0.05)
+    raise AssertionError("the condition never held")
