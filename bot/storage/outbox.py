@@ -207,15 +207,19 @@ def get_by_keys(session: Session, keys: set[str]) -> dict[str, Routing]:
 
 
 def pending_dms(session: Session, prefix: str, user_id: str) -> list[Routing]:
-    """The pending messages whose key starts with `prefix` and ends with `/dm/<user_id>`, in
-    writing order (a ticket's warnings to one user: `INT-42/gtr/75/dm/U01AAA`)."""
+    """The pending direct messages to `user_id` whose key starts with `prefix`, in writing
+    order (a ticket's warnings: `INT-42/gtr/75/dm/U01AAA`, or one handed back to them,
+    `…/dm/U01AAA/7`): their recipient is read from what they depend on, not from the key."""
     rows = session.execute(
         _ROUTING.where(_PENDING, OutboxMessage.key.startswith(prefix, autoescape=True)).order_by(
             OutboxMessage.id
         )
     )
-    suffix = f"/dm/{user_id}"
-    return [routing for routing in (Routing(*row) for row in rows) if routing.key.endswith(suffix)]
+    return [
+        routing
+        for routing in (Routing(*row) for row in rows)
+        if "/dm/" in routing.key and (routing.depends_on or {}).get("user") == user_id
+    ]
 
 
 # Text and blocks of a message written at send time (`Outbound.render`).

@@ -409,3 +409,20 @@ def test_a_warning_attempted_before_a_reassignment_still_goes_and_is_handed_over
     assert world.row(attempted.key).status is OutboxStatus.SENT
     assert any("GTR at 50%" in text for text in world.dms(TECH))
     assert len([text for text in world.dms(OTHER) if "GTR at 50%" in text]) == 1
+
+
+def test_a_warning_handed_back_and_forth_goes_to_who_holds_the_ticket(world: World) -> None:
+    """Slack not delivering meanwhile, GTR at 50 % is queued for TECH; the ticket goes TECH ->
+    OTHER -> TECH -> OTHER. The copy handed back to TECH (keyed `…/dm/U01AAA/<revision>`) is
+    handed over again: it reaches OTHER, who holds the ticket, and does not page TECH."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1))
+    for to in (OTHER, TECH, OTHER):
+        world.clock.at += STEP
+        world.tickets.reassign(Actor(TECH), ticket, to)
+    pending = [row.key for row in world.rows("/gtr/50/dm/") if row.status is OutboxStatus.PENDING]
+    assert [key.split("/dm/")[1].split("/")[0] for key in pending] == [OTHER]
+    world.deliver()
+    assert not any("GTR at 50%" in text for text in world.dms(TECH))
+    assert any("GTR at 50%" in text for text in world.dms(OTHER))
