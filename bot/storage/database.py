@@ -145,11 +145,26 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         # whose statements psycopg has prepared (at their fifth run on a connection, by default).
         # No `pool_pre_ping`: `_PingWhenIdle` pings only a connection that may have died unseen.
         engine = create_engine(parsed, pool_use_lifo=True, pool_size=10, max_overflow=20, **kwargs)
+        event.listen(engine, "connect", _postgresql_on_connect)
         _PingWhenIdle(engine).install()
     # Work given up at its deadline (a command's answer was due) must not commit afterwards.
     event.listen(engine, "commit", before_commit)
     event.listen(engine, "commit", note_commit)  # /healthz: the database answers writes
     return engine
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """A lock held by another session is waited for as long as SQLite's busy timeout, then
+    refused (an OperationalError, transient: "try again"): without a limit, the work of a
+    ticket whose row another program keeps locked (a session left open in `psql`) held a
+    database thread until that program let go, and a few retries held them all. Set outside
+    a transaction, where it lasts for the connection (a ROLLBACK would undo it)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(f"SET lock_timeout = {LOCK_WAIT_SECONDS * 1000}")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 class _PingWhenIdle:

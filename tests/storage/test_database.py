@@ -23,6 +23,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+import bot.storage.database
 from bot.config import CatalogError, load_catalog
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import is_transient, make_engine, make_sessionmaker, migrate, reading
@@ -473,3 +474,30 @@ def test_a_catalog_that_lost_a_level_of_the_clients_terms_is_refused(
     with sessions.begin() as session:
         report = sync_catalog(session, both, now=NOW + timedelta(days=1))
     assert report.changed == ["client acme: essentiel 120 -> essential 120"]
+
+
+def test_a_row_another_session_keeps_locked_is_waited_for_the_lock_wait_then_refused(
+    postgres: PostgresDatabases, postgres_template: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL waits for a lock as long as SQLite's busy timeout (1 s here), then refuses:
+    a database thread is not held for as long as another program keeps a transaction open.
+    The refusal is transient: the command says to try again."""
+    monkeypatch.setattr(bot.storage.database, "LOCK_WAIT_SECONDS", 1)
+    url = postgres.create(template=postgres_template)
+    holder, waiter = make_engine(url), make_engine(url)
+    try:
+        with holder.begin() as held:
+            held.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY)"))
+            held.execute(text("INSERT INTO rows VALUES (1)"))
+        with holder.begin() as held:
+            held.execute(text("SELECT id FROM rows WHERE id = 1 FOR UPDATE"))
+            with pytest.raises(OperationalError) as refused, waiter.begin() as waiting:
+                waiting.execute(text("UPDATE rows SET id = 1 WHERE id = 1"))
+        assert "lock timeout" in str(refused.value)
+        assert is_transient(refused.value)
+        with waiter.begin() as waiting:  # the connection's setting survived the rollback
+            assert waiting.execute(text("SHOW lock_timeout")).scalar_one() == "1s"
+    finally:
+        holder.dispose()
+        waiter.dispose()
+        postgres.drop(url)
