@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import UserFacingError
@@ -517,9 +517,9 @@ class AlertService(Service):
         unacknowledged outage's, with Acknowledge for the on-call it wakes: from then on, the
         outage follows the ordinary rules. A storm member is then a server down nobody took,
         as one joining the storm unseen: the storm's acknowledgement, if any, is taken back
-        (it took the servers down then, not this one) and its root, edited, asks again for
-        someone to take the storm. The caller pages the on-call. False when no carried
-        acknowledgement lapsed."""
+        (it was given before this server joined: a click with it listed took it, no longer
+        carried) and its root, edited, asks again for someone to take the storm. The caller
+        pages the on-call. False when no carried acknowledgement lapsed."""
         by, at = outage.acknowledged_by, outage.acknowledged_at
         if by is None or at is None or at >= outage.started_at:
             return False  # none, or given on this outage itself: it holds
@@ -761,8 +761,11 @@ class AlertService(Service):
 
     def acknowledge_storm(self, actor: Actor, storm_id: int) -> Reply:
         """Acknowledge a storm from its grouped root: its servers still down are acknowledged
-        with it (`/sla status` names who took them) and the root stops paging. Servers joining
-        it later are not: nobody has seen them yet."""
+        with it (`/sla status` names who took them) and the root stops paging. So are those
+        whose acknowledgement was only carried over from an earlier outage: the click took them
+        as listed on the root, and a carry lapsing later must not take back the storm's
+        acknowledgement (`_end_lapsed_carry`); the audit names whose carry each replaced.
+        Servers joining it later are not: nobody has seen them yet."""
         with self._transaction() as session:
             now = self._clock()
             storm = session.scalars(
@@ -789,9 +792,17 @@ class AlertService(Service):
                 select(Outage).where(
                     Outage.storm_id == storm.id,
                     Outage.ended_at.is_(None),
-                    Outage.acknowledged_by.is_(None),
+                    or_(
+                        Outage.acknowledged_by.is_(None),
+                        Outage.acknowledged_at < Outage.started_at,  # carried over
+                    ),
                 )
             ).all()
+            carried = {
+                outage.server_id: outage.acknowledged_by
+                for outage in down
+                if outage.acknowledged_by is not None
+            }
             for outage in down:
                 outage.acknowledged_by, outage.acknowledged_at = actor.user_id, now
             servers = sorted(outage.server_id for outage in down)
@@ -800,7 +811,11 @@ class AlertService(Service):
                 actor,
                 "storm.acknowledged",
                 at=now,
-                details={"storm_id": storm.id, "servers": servers},
+                details={
+                    "storm_id": storm.id,
+                    "servers": servers,
+                    "carried": dict(sorted(carried.items())),
+                },
             )
             text = self._messages.get("alert.thread.storm_acknowledged", user=actor.user_id)
             key = f"storm-{storm.id}/event/{audit_id}"

@@ -282,20 +282,62 @@ def test_a_storm_servers_carried_acknowledgement_lapses_at_1h_and_pages_the_on_c
     assert len(thread_texts(alerting, "storm-1/root")) == told
 
 
-def test_a_carry_lapsing_in_a_storm_someone_took_asks_again_for_someone_to_take_it(
+def test_a_storm_taken_while_a_server_carried_takes_it_too_and_its_carry_never_lapses(
     alerting: Alerting,  # noqa: F811
 ) -> None:
-    """U01CCC took the storm while node-1 carried U01BBB's acknowledgement: the storm's took
-    node-2 and node-3, not node-1. node-1's carry lapsing at 1 h leaves a server down nobody
-    took, as one joining the storm unseen: the storm's acknowledgement is taken back (the root
-    pages the on-call, its Acknowledge button back, node-2 and node-3 listed as U01CCC's) and
-    the thread pages the on-call. The on-call's click then takes node-1 too."""
+    """U01CCC took the storm while node-1, listed on its root, carried U01BBB's acknowledgement:
+    the click takes node-1 too, as of then (no longer a carry), audited with whose carry it
+    replaced. node-1 still down at 1 h, nothing lapses: the storm stays U01CCC's, its root and
+    thread page nobody. (It used to take the storm's acknowledgement back then, withdrawing
+    U01CCC's click on a root that listed node-1.)"""
     started = carried_into_a_storm(alerting)
-    alerting.clock.now = started + timedelta(minutes=5)
+    clicked = started + timedelta(minutes=5)
+    alerting.clock.now = clicked
+    reply = alerting.alerts.acknowledge_storm(Actor("U01CCC"), 1)
+    assert reply.text == "You acknowledged the storm (3 servers still down)."
+    second = outage_row(alerting, 2)
+    assert second.acknowledged_by == "U01CCC"
+    assert second.acknowledged_at is not None
+    assert second.acknowledged_at.replace(tzinfo=START.tzinfo) == clicked
+    with alerting.sessions() as session:
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (event.action, event.actor_id) == ("storm.acknowledged", "U01CCC")
+    assert event.details == {
+        "storm_id": 1,
+        "servers": ["node-1", "node-2", "node-3"],
+        "carried": {"node-1": "U01BBB"},
+    }
+    told = len(thread_texts(alerting, "storm-1/root"))
+    assert alerting.alerts.post_outage_milestones(started + timedelta(minutes=61)) == 0
+    assert outage_row(alerting, 2).acknowledged_by == "U01CCC"
+    assert len(thread_texts(alerting, "storm-1/root")) == told
+    root = latest_root(alerting, "storm-1/root")
+    assert buttons(root) == []
+    assert "<@U01AAA>" not in root.text
+
+
+def test_a_carry_joining_a_storm_after_it_was_taken_lapses_and_asks_again(
+    alerting: Alerting,  # noqa: F811
+) -> None:
+    """U01CCC took the storm of node-2, node-3 and node-4; node-1 then joins it, down again
+    carrying U01BBB's acknowledgement (someone is on it: the storm stays taken). Its carry
+    lapsing at 1 h leaves a server down nobody took, as one joining unseen: the storm's
+    acknowledgement is taken back (its Acknowledge button back, the others listed as U01CCC's)
+    and the thread pages the on-call, whose click then takes node-1."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=1)
+    alerting.alerts.acknowledge(Actor("U01BBB"), 1)
+    alerting.up("node-1", after=timedelta(minutes=2))
+    alerting.down("node-2", "node-3", "node-4", after=timedelta(minutes=10))
+    alerting.clock.now = START + timedelta(minutes=10, seconds=10)
     alerting.alerts.acknowledge_storm(Actor("U01CCC"), 1)
+    alerting.down("node-1", after=timedelta(minutes=10, seconds=30))
+    joined = outage_row(alerting, 5)
+    assert (joined.server_id, joined.storm_id, joined.acknowledged_by) == ("node-1", 1, "U01BBB")
     assert buttons(latest_root(alerting, "storm-1/root")) == []
+    started = joined.started_at.replace(tzinfo=START.tzinfo)
     alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
-    assert outage_row(alerting, 2).acknowledged_by is None
+    assert outage_row(alerting, 5).acknowledged_by is None
     assert ended_carry(alerting).details["acknowledged_by"] == "U01BBB"
     assert thread_texts(alerting, "storm-1/root")[-1] == (
         ":hourglass: node-1 has been down for 1h1m. <@U01AAA>"
@@ -304,11 +346,10 @@ def test_a_carry_lapsing_in_a_storm_someone_took_asks_again_for_someone_to_take_
     assert buttons(root) == [Action.ACKNOWLEDGE_STORM.value]
     assert "<@U01AAA>" in root.text
     assert "• :red_circle: `node-1` (ACME SARL)" in str(root.blocks)
-    assert "`node-1` (ACME SARL), acknowledged" not in str(root.blocks)
     assert "`node-2` (ACME SARL), acknowledged by <@U01CCC>" in str(root.blocks)
     alerting.clock.now = started + timedelta(minutes=62)
     alerting.alerts.acknowledge_storm(Actor("U01AAA"), 1)
-    assert outage_row(alerting, 2).acknowledged_by == "U01AAA"
+    assert outage_row(alerting, 5).acknowledged_by == "U01AAA"
     assert "<@U01AAA>" not in latest_root(alerting, "storm-1/root").text
 
 

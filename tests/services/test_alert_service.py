@@ -245,7 +245,7 @@ def test_acknowledging_a_storm_acknowledges_its_servers_down_and_stops_the_pagin
         ]
         event = session.scalars(select(AuditEvent)).one()
         assert (event.action, event.actor_id) == ("storm.acknowledged", "U01BBB")
-        assert event.details == {"storm_id": 1, "servers": ["node-1", "node-2"]}
+        assert event.details == {"storm_id": 1, "servers": ["node-1", "node-2"], "carried": {}}
         told = session.scalars(
             select(OutboxMessage.text).where(OutboxMessage.thread_key == "storm-1/root")
         ).all()
