@@ -1266,8 +1266,8 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "show.credit.amount": {"fr": ", {amount}", "en": ", {amount}"},
     "show.credit.hint": {
-        "fr": " Le client peut le demander : `/sla credit request {ref}`.",
-        "en": " The client may request it: `/sla credit request {ref}`.",
+        "fr": " À la demande du client : `/sla credit request {ref}`.",
+        "en": " At the client's request: `/sla credit request {ref}`.",
     },
     "show.registered": {
         "fr": "Enregistré par <@{opener}> le {registered}.",

@@ -110,9 +110,15 @@ def test_a_credit_is_shown_eligible_then_with_its_amount_once_requested_and_gran
     ticket = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.SECOURS, "site down")
     h.clock.now = paris(11, 2, 15)
     h.tickets.claim(TECH, ticket)  # GTI 4h breached at 14:00: eligible
-    eligible = "GTI credit: eligible. The client may request it: `/sla credit request INT-1`."
+    # Technicians record the request the client made: the hint does not read as the client's.
+    eligible = "GTI credit: eligible. At the client's request: `/sla credit request INT-1`."
     assert eligible in h.tickets.show(ticket).text
     assert eligible in h.tickets.status("INT-1").text
+    french = TicketService(h.sessions, h.catalog, Messages("fr"), clock=h.clock)
+    assert (
+        "Avoir GTI : éligible. À la demande du client : `/sla credit request INT-1`."
+        in french.show(ticket).text
+    )
     h.clock.now = paris(11, 3, 10)
     h.credits.request(TECH, ticket)
     assert "GTI credit: requested, 60.00 €." in h.tickets.show(ticket).text
@@ -122,7 +128,6 @@ def test_a_credit_is_shown_eligible_then_with_its_amount_once_requested_and_gran
     reply = h.tickets.show(ticket)
     assert "GTI credit: granted, 60.00 €." in reply.text
     assert any("GTI credit: granted, 60.00 €." in line for line in context_lines(reply.blocks))
-    french = TicketService(h.sessions, h.catalog, Messages("fr"), clock=h.clock)
     text = french.show(ticket).text
     assert "Avoir GTI : accordé, 60,00 €." in text
     assert "Clos par <@U01AAA> le 2026-11-03 10:00. Note : fixed." in text
