@@ -57,6 +57,13 @@ def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return cut + "…"
 
 
+def shorten(text: str, limit: int) -> str:
+    """Raw `text`, not yet escaped, within `limit` characters: cut, it ends with "…". Escape
+    it after: the limit counts the characters written, not `escape`'s entities, and no cut
+    can land inside one."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def local_time(at: datetime, zone: ZoneInfo) -> str:
     """An instant as the team reads it: local date and time, and the zone's abbreviation in the
     hour that the autumn change repeats (02:10 CET comes after 02:40 CEST on 2026-10-25)."""
@@ -266,7 +273,7 @@ def ticket_details(
             )
         )
     if closed is not None:
-        note = clip(escape(closed.note), CLOSING_NOTE_SHOWN) if closed.note else ""
+        note = escape(shorten(closed.note, CLOSING_NOTE_SHOWN)) if closed.note else ""
         notes.append(
             messages.get(
                 "show.refused" if view.scope is Scope.REFUSED else "show.resolved",

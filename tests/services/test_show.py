@@ -79,6 +79,19 @@ def test_a_ticket_refused_out_of_scope_says_so_with_the_reason(h: History) -> No
     )
 
 
+def test_a_closing_note_is_cut_on_its_characters_before_it_is_escaped(h: History) -> None:
+    """The 500 characters shown are the note's, not its escaped form's: 499 characters and
+    `&` are shown whole, `&` escaped; a note of 600 `<` shows 499 of them, then "…"."""
+    fits = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.MATERIEL, "disk")
+    long = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.RESEAU, "switch")
+    h.clock.now = paris(11, 2, 11)
+    h.tickets.resolve(TECH, fits, "x" * 499 + "&")
+    h.tickets.resolve(TECH, long, "<" * 600)
+    assert "Note: " + "x" * 499 + "&amp;." in h.tickets.show(fits).text
+    assert "Note: " + "&lt;" * 499 + "…" in h.tickets.show(long).text
+    assert "&lt;" * 500 not in h.tickets.show(long).text
+
+
 def test_a_long_closing_note_is_cut_and_a_ticket_closed_without_one_says_nothing_more(
     h: History,
 ) -> None:
