@@ -15,8 +15,8 @@ from pathlib import Path
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.database_errors import open_migrated
+from bot.cli.instants import local_instant
 from bot.cli.settings_errors import read_settings
-from bot.cli.sla import local_instant
 from bot.config import CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import FIRST_YEAR, parse_month

@@ -2,14 +2,14 @@
 
 import argparse
 import sys
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.instants import local_instant
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, format_duration, load_catalog
-from bot.services.calltime import local_instants
 from bot.sla import CalendarError, Clock, ClockError, Pause, budget_for, calendar_for
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -191,34 +191,6 @@ def _instant(text: str, zone: ZoneInfo, option: str) -> datetime:
         return value if value.tzinfo is not None else local_instant(value, zone)
     except ValueError as error:
         raise _UsageError(f"{option}: {text.strip()!r} {error}") from None
-
-
-def local_instant(value: datetime, zone: ZoneInfo) -> datetime:
-    """The naive local time `value` as an instant in `zone`; ValueError, saying why and how to
-    choose, for a local time the clocks show twice (going back) or skip (going forward)."""
-    # Refused rather than guessed: a deadline or a report read at the wrong one of two instants
-    # is an hour off, and nothing would say so.
-    instants = local_instants(value, zone)
-    if len(instants) == 2:
-        first, second = (at.astimezone(zone).isoformat() for at in instants)
-        raise ValueError(
-            f"is ambiguous in {zone.key}, where the clocks go back that night and show it twice:"
-            f" {first} or {second}; write the one you mean with its offset"
-        )
-    if not instants:
-        before = value.replace(tzinfo=zone, fold=0).utcoffset()
-        after = value.replace(tzinfo=zone, fold=1).utcoffset()
-        raise ValueError(
-            f"does not exist in {zone.key}: the clocks go forward that night and skip it"
-            f" (from UTC{_offset(before)} to UTC{_offset(after)}); write a time outside the"
-            " skipped hour, or give an offset"
-        )
-    return instants[0].astimezone(zone)
-
-
-def _offset(offset: timedelta | None) -> str:
-    """A UTC offset as ISO-8601 writes it: +01:00."""
-    return datetime(2000, 1, 1, tzinfo=timezone(offset or timedelta(0))).isoformat()[-6:]
 
 
 def _pause(text: str, zone: ZoneInfo) -> Pause:
