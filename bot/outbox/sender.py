@@ -27,6 +27,10 @@ ends: a leader superseded with calls in flight cannot send a message its success
 Moot messages: a row may say what it depends on (`depends_on`, bot/outbox/moot.py: a reminder's
 ticket as it was decided on). It is judged again when it heads its lane, and dropped instead of
 sent once that no longer holds: a warning queued before its ticket was resolved pings nobody.
+
+Edits that change nothing: a message's row keeps what Slack shows of it (`shown_digest`: its
+post's or its last edit's text and blocks that Slack accepted; cleared while an edit's outcome
+is unknown). An edit saying the same is settled (`coalesced`, "unchanged") without a call.
 """
 
 import asyncio
@@ -119,6 +123,9 @@ class Send:
     response_url: str | None = None
     target_ts: str | None = None
     render: str | None = None  # written by a renderer once chosen to go (see _write_chosen)
+    target_key: str | None = None  # an edit's: the message it edits
+    target_shown: str | None = None  # what Slack shows of that message (`repo.digest`), if known
+    digest: str | None = None  # a post's or an edit's: what it says, once written
 
 
 # Writes a message when it is sent: (a read session, the argument) -> (text, blocks).
@@ -179,6 +186,12 @@ class ChannelPacer:
         """A call to `channel` starts now."""
         bucket = self._buckets.setdefault(channel, _Bucket(float(self.burst), now))
         bucket.tokens, bucket.at = self._tokens(bucket, now) - 1.0, now
+
+    def give_back(self, channel: str) -> None:
+        """The call `take` counted was not made after all."""
+        bucket = self._buckets.get(channel)
+        if bucket is not None:
+            bucket.tokens = min(float(self.burst), bucket.tokens + 1.0)
 
     def answered(self, channel: str, now: float) -> None:
         """The call's answer arrived: Slack counted it somewhere before `now`, so the refill
@@ -345,7 +358,9 @@ class OutboxSender:
             chosen.append(send)
         if chosen:
             try:
-                chosen, claimed, started = await in_database_thread(self._prepare, chosen)
+                chosen, claimed, started, unchanged = await in_database_thread(
+                    self._prepare, chosen
+                )
             except Exception:
                 logger.exception("outbox: could not prepare the sends; they stay pending")
                 return self.config.poll_interval
@@ -353,6 +368,11 @@ class OutboxSender:
             for send in chosen:
                 if send.id in started:
                     self._launch(send, claimed)
+                elif send.id in unchanged:
+                    logger.debug("outbox: %s changes nothing Slack shows; not sent", send.key)
+                    if send.channel is not None:
+                        self._pacer.give_back(send.channel)
+                    wait = 0.0  # as an answer would: its channel's next message may go
         return max(0.0, wait)
 
     def _launch(self, send: Send, claimed: float) -> None:
@@ -498,6 +518,7 @@ class OutboxSender:
         parent_key = row.thread_key or row.target_key
         channel = row.channel_id
         parent_ts: str | None = None
+        parent_shown: str | None = None
         if parent_key is not None:
             parent = deps.get(parent_key)
             if parent is None:
@@ -509,6 +530,7 @@ class OutboxSender:
                 error = f"parent message {parent_key!r} was not delivered"
                 return _Failure(row.id, error, report=False)
             channel, parent_ts = parent.sent_channel_id or parent.channel_id, parent.ts
+            parent_shown = parent.shown_digest
         payload: dict[str, Any] = {}
         if row.operation in repo.RESPONSES:
             replace = row.operation is OutboxOperation.REPLACE
@@ -533,6 +555,8 @@ class OutboxSender:
                 payload,
                 row.attempts,
                 target_ts=parent_ts,
+                target_key=row.target_key,
+                target_shown=parent_shown,
             )
         if parent_ts is not None:
             payload["thread_ts"] = parent_ts
@@ -540,13 +564,15 @@ class OutboxSender:
             payload["unfurl_links"] = False
         return Send(row.id, row.key, row.operation, channel, payload, row.attempts)
 
-    def _prepare(self, sends: list[Send]) -> tuple[list[Send], float, set[int]]:
+    def _prepare(self, sends: list[Send]) -> tuple[list[Send], float, set[int], set[int]]:
         """The sends chosen for this pass as written (`_write_chosen`), the monotonic instant
-        of their claim and the ids whose attempt started (`_start_attempts`): one hop to the
+        of their claim, the ids whose attempt started and those of the edits settled without
+        a call, Slack showing what they say already (`_start_attempts`): one hop to the
         database threads."""
         sends = self._write_chosen(sends)
         claimed = self._monotonic()  # before the claim's commit: errs on the safe side
-        return sends, claimed, self._start_attempts(sends)
+        started, unchanged = self._start_attempts(sends)
+        return sends, claimed, started, unchanged
 
     def _write_chosen(self, sends: list[Send]) -> list[Send]:
         """The sends chosen for this pass with what they say, read now, only for them: a
@@ -562,15 +588,18 @@ class OutboxSender:
             if content is None:
                 continue  # no longer in the table: nothing to send
             send = _with_content(send, content)
-            if send.render is None:
-                ready.append(send)
-                continue
-            try:
-                ready.append(self._render(send))
-            except Exception as error:
-                if not is_transient(error):
-                    raise
-                logger.warning("outbox: cannot write %s now (%s); next pass", send.key, error)
+            if send.render is not None:
+                try:
+                    send = self._render(send)
+                except Exception as error:
+                    if not is_transient(error):
+                        raise
+                    logger.warning("outbox: cannot write %s now (%s); next pass", send.key, error)
+                    continue
+            if send.operation in _SHOWN:
+                written = repo.digest(send.payload["text"], send.payload.get("blocks"))
+                send = dataclasses.replace(send, digest=written)
+            ready.append(send)
         return ready
 
     def _render(self, send: Send) -> Send:
@@ -656,22 +685,46 @@ class OutboxSender:
                 await asyncio.wait_for(self._stop.wait(), delay)
             delay = min(delay * 2, self.config.max_backoff)
 
-    def _start_attempts(self, sends: list[Send]) -> set[int]:
+    def _start_attempts(self, sends: list[Send]) -> tuple[set[int], set[int]]:
         """Commit the attempts before any call: the crash-safety half of the protocol. A
-        message written at send time keeps what was written, as evidence of what was sent."""
+        message written at send time keeps what was written, as evidence of what was sent.
+        An edit saying exactly what Slack shows of its message (as last posted or edited with
+        success) is settled instead, without a call: a chat.update for nothing is one call less
+        for those that matter. The ids whose attempt started, and those settled so."""
         if not sends:
-            return set()
+            return set(), set()
         until = self._clock() + timedelta(seconds=self.config.claim_ttl)
+        written = {
+            send.id: (send.payload["text"], send.payload.get("blocks"))
+            for send in sends
+            if send.render is not None
+        }
         with self._sessions.begin() as session:
-            seen = {send.id: send.attempts for send in sends}
-            written = {
-                send.id: (send.payload["text"], send.payload.get("blocks"))
+            unchanged = {
+                send.id
                 for send in sends
-                if send.render is not None
+                if send.target_key is not None
+                and send.digest is not None
+                and send.digest == send.target_shown
+                and repo.mark_unchanged(
+                    session,
+                    send.id,
+                    seen_attempts=send.attempts,
+                    target_key=send.target_key,
+                    shown=send.digest,
+                    written=written.get(send.id),
+                )
             }
-            return repo.mark_attempts(
-                session, seen, holder=self.holder, until=until, written=written
+            seen = {send.id: send.attempts for send in sends if send.id not in unchanged}
+            targets = {
+                send.id: send.target_key
+                for send in sends
+                if send.target_key is not None and send.id not in unchanged
+            }
+            started = repo.mark_attempts(
+                session, seen, holder=self.holder, until=until, written=written, targets=targets
             )
+        return started, unchanged
 
     async def _call(self, send: Send) -> ApiResult:
         if send.operation in repo.RESPONSES:
@@ -691,7 +744,18 @@ class OutboxSender:
             if result.outcome is Outcome.OK:
                 ts = result.data.get("ts") or result.data.get("message_ts") or send.target_ts
                 channel = result.data.get("channel") or send.channel
-                repo.mark_sent(session, send.id, ts=ts, channel_id=channel, now=now)
+                posted = send.digest if send.operation is OutboxOperation.POST else None
+                sent = repo.mark_sent(
+                    session, send.id, ts=ts, channel_id=channel, now=now, shown=posted
+                )
+                if sent and send.target_key is not None and send.digest is not None:
+                    repo.mark_shown(
+                        session,
+                        send.target_key,
+                        shown=send.digest,
+                        edit_id=send.id,
+                        attempts=send.attempts + 1,
+                    )
                 return
             error = result.error or result.outcome.value
             if result.outcome is Outcome.PERMANENT:
@@ -884,6 +948,8 @@ def _turns(
     return turns
 
 
+# What a message may be edited from: a post, and an edit (what Slack shows of the message).
+_SHOWN = frozenset({OutboxOperation.POST, OutboxOperation.UPDATE})
 _ALERT_ROOT = re.compile(r"(?:outage|storm)-\d+/root")  # keys of bot/services/alerts.py
 
 

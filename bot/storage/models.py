@@ -69,7 +69,9 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-    COALESCED = "coalesced"  # an update superseded by a later one for the same message
+    # An update superseded by a later one for the same message, or (`last_error` "unchanged")
+    # one saying exactly what Slack already shows of it: settled without a call.
+    COALESCED = "coalesced"
     DROPPED = "dropped"  # moot when its turn came (`depends_on`); `last_error` says why
 
 
@@ -327,6 +329,11 @@ class OutboxMessage(Base):
     ts: Mapped[str | None] = mapped_column(String(32), comment="Slack ts once delivered")
     sent_channel_id: Mapped[str | None] = mapped_column(
         String(64), comment="channel Slack answered with (the D… id of a DM)"
+    )
+    # Of a posted message: what Slack shows of it, as last posted or edited with success
+    # (`bot.storage.outbox.digest`); NULL while an edit's outcome is unknown, or failed.
+    shown_digest: Mapped[str | None] = mapped_column(
+        String(64), comment="sha256 of the text and blocks Slack shows; NULL when unknown"
     )
 
 

@@ -1,11 +1,13 @@
 """Outbox repository: messages written with the state change that caused them, sent later."""
 
+import hashlib
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, case, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from bot.storage.database import insert_new
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
@@ -92,6 +94,7 @@ class Routing:
     sent_channel_id: str | None
     claimed_by: str | None  # the sender whose call is in flight, until next_attempt_at
     depends_on: dict[str, Any] | None  # judged when the message heads its lane (outbox/moot.py)
+    shown_digest: str | None  # of a posted message: what Slack shows of it (`digest`), if known
 
 
 # The sender's reads at every pass, built once (building a statement costs about as much as
@@ -225,6 +228,15 @@ def pending_dms(session: Session, prefix: str, user_id: str) -> list[Routing]:
 # Text and blocks of a message written at send time (`Outbound.render`).
 Written = tuple[str, list[dict[str, Any]] | None]
 
+UNCHANGED = "unchanged"  # last_error of an edit settled without a call: Slack shows it already
+
+
+def digest(text: str, blocks: list[dict[str, Any]] | None) -> str:
+    """What a message says (its text and blocks) as one value, to tell whether an edit would
+    change what Slack shows (`shown_digest`): a sha256, blocks' keys in any order."""
+    content = json.dumps([text, blocks], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(content.encode()).hexdigest()
+
 
 def mark_attempts(
     session: Session,
@@ -233,10 +245,13 @@ def mark_attempts(
     holder: str,
     until: datetime,
     written: dict[int, Written] | None = None,
+    targets: dict[int, str] | None = None,
 ) -> set[int]:
-    """`mark_attempt` for several messages (id -> attempts read) in one transaction; the ids
-    whose attempt may start."""
+    """`mark_attempt` for several messages (id -> attempts read) in one transaction, the edits
+    among them with the key of the message they edit (`targets`); the ids whose attempt may
+    start."""
     written = written or {}
+    targets = targets or {}
     return {
         message_id
         for message_id, attempts in seen.items()
@@ -247,6 +262,7 @@ def mark_attempts(
             holder=holder,
             until=until,
             written=written.get(message_id),
+            target_key=targets.get(message_id),
         )
     }
 
@@ -259,11 +275,14 @@ def mark_attempt(
     holder: str,
     until: datetime,
     written: Written | None = None,
+    target_key: str | None = None,
 ) -> bool:
     """Record that a delivery attempt starts (committed before the call), with what a message
     written at send time says this time, and claim the row for `holder` until `until` (other
     senders leave it alone until then, see `is_claimed`); False if the row was delivered,
-    failed or attempted by someone else since it was read with `seen_attempts`."""
+    failed or attempted by someone else since it was read with `seen_attempts`. For an edit of
+    the message keyed `target_key`, what Slack shows of that message is unknown from now on,
+    until Slack accepts the edit (`mark_shown`): a call that times out may have reached it."""
     values: dict[str, Any] = {
         "attempts": OutboxMessage.attempts + 1,
         "next_attempt_at": until,
@@ -280,13 +299,27 @@ def mark_attempt(
         )
         .values(values)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    started = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if started and target_key is not None:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == target_key, OutboxMessage.shown_digest.is_not(None))
+            .values(shown_digest=None)
+        )
+    return started
 
 
 def mark_sent(
-    session: Session, message_id: int, *, ts: str | None, channel_id: str | None, now: datetime
+    session: Session,
+    message_id: int,
+    *,
+    ts: str | None,
+    channel_id: str | None,
+    now: datetime,
+    shown: str | None = None,
 ) -> bool:
-    """Delivered: Slack answered with `ts` (None for ephemerals and responses, which have none)."""
+    """Delivered: Slack answered with `ts` (None for ephemerals and responses, which have none).
+    A post's `shown` is the `digest` of what it said, which its edits are compared with."""
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
@@ -297,7 +330,64 @@ def mark_sent(
             sent_at=now,
             last_error=None,
             claimed_by=None,
+            shown_digest=shown,
         )
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_shown(
+    session: Session, target_key: str, *, shown: str, edit_id: int, attempts: int
+) -> None:
+    """Slack accepted edit `edit_id` of the message keyed `target_key`, which now shows
+    `shown` (a `digest`); unless the edit was attempted again since its attempt number
+    `attempts` (a sender that took over after its claim ended): then what Slack shows stays
+    unknown."""
+    edit = aliased(OutboxMessage)
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.key == target_key,
+            exists().where(
+                edit.id == edit_id,
+                edit.status == OutboxStatus.SENT,
+                edit.attempts == attempts,
+            ),
+        )
+        .values(shown_digest=shown)
+    )
+
+
+def mark_unchanged(
+    session: Session,
+    message_id: int,
+    *,
+    seen_attempts: int,
+    target_key: str,
+    shown: str,
+    written: Written | None = None,
+) -> bool:
+    """Settled without a call (`coalesced`, `last_error` "unchanged"): an edit saying what
+    the message keyed `target_key` shows already (`shown`, a `digest`), with what it was
+    written as if it is written at send time. False if, since it was read, the row was
+    delivered, failed or attempted, or that message was edited or is being edited."""
+    target = aliased(OutboxMessage)
+    values: dict[str, Any] = {
+        "status": OutboxStatus.COALESCED,
+        "last_error": UNCHANGED,
+        "claimed_by": None,
+    }
+    if written is not None:
+        values["text"], values["blocks"] = written
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == seen_attempts,
+            exists().where(target.key == target_key, target.shown_digest == shown),
+        )
+        .values(values)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -23,6 +23,7 @@ from bot.slack.ids import (
     View,
 )
 from bot.storage.models import AuditEvent, Clock, Scope, Ticket, TicketStatus
+from bot.storage.outbox import get_stats
 from bot.storage.probes import add_outage
 from tests.plugins.bot import (
     ALERTS,
@@ -132,6 +133,39 @@ def test_a_ticket_lifecycle_is_told_in_its_thread_root_and_audit(bot: RunningBot
         ("ticket.resumed", TECH, "/intervention resume INT-1"),
         ("ticket.resolved", TECH, "/intervention resolve 1 nginx restarted"),
     ]
+
+
+def drained(bot: RunningBot) -> None:
+    """Wait until the outbox has nothing pending: what the commands queued went, or was
+    settled without a call."""
+
+    def empty() -> bool | None:
+        with bot.sessions() as session:
+            return get_stats(session, now=datetime.now(UTC)).pending == 0 or None
+
+    bot.slack.wait_until(empty, timeout_s=15)
+
+
+def test_a_client_update_makes_no_call_to_edit_a_root_it_leaves_as_it_was(
+    bot: RunningBot,
+) -> None:
+    """The root shows a claimed incident's GTI met, as of 16:00: a client update recorded at
+    16:00 re-renders it as it is, and the bot makes no chat.update (Tier 3: one call less for
+    those that matter); the thread is told. The resolution changes the root: one edit."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours Site down since 15:50")
+    bot.command("claim INT-1")
+    current_root(bot, "in progress")
+    drained(bot)
+    edits = len(bot.slack.calls_to("chat.update"))
+    assert "Client update" in bot.command("update 1 told the client we restart nginx")
+    thread_of(bot, 2)
+    drained(bot)
+    assert len(bot.slack.calls_to("chat.update")) == edits
+    assert "resolved by <@U01AAA>" in bot.command("resolve 1 nginx restarted")
+    current_root(bot, "resolved")
+    drained(bot)
+    assert len(bot.slack.calls_to("chat.update")) == edits + 1
 
 
 def test_wait_pauses_the_running_clock_and_says_so(bot: RunningBot) -> None:

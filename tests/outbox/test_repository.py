@@ -11,9 +11,14 @@ from bot.storage.outbox import (
     Outbound,
     add_message,
     add_messages,
+    digest,
     get_stats,
     list_pending,
+    mark_attempt,
     mark_failed,
+    mark_sent,
+    mark_shown,
+    mark_unchanged,
 )
 from tests.outbox.harness import edit, utc_now
 
@@ -157,3 +162,69 @@ def test_stats_count_pending_and_failed_and_age_the_oldest_pending(
         stats = get_stats(session, now=start + timedelta(minutes=5))
     assert (stats.pending, stats.failed) == (2, 1)
     assert stats.to_json() == {"pending": 2, "failed": 1, "oldest_pending_age_s": 300.0}
+
+
+def _root_shown_and_edit(sessions: sessionmaker[Session], shown: str) -> tuple[int, int]:
+    """A root posted (Slack showing `shown`) and a pending edit of it: their ids."""
+    with sessions.begin() as session:
+        add_message(session, Outbound(key="root", text="A", channel_id="C1"), now=utc_now())
+        add_message(session, edit("root/r1", "A", of="root"), now=utc_now())
+        root, edited = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert mark_sent(session, root.id, ts="1.1", channel_id="C1", now=utc_now(), shown=shown)
+        return root.id, edited.id
+
+
+def test_an_edit_is_settled_unchanged_only_while_the_message_shows_what_it_says(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`mark_unchanged` re-checks what the message shows when it settles: an attempt of an
+    edit of it started meanwhile (by another sender) makes what it shows unknown, and the edit
+    stays pending, to be sent."""
+    shown = digest("A", None)
+    _, edit_id = _root_shown_and_edit(sessions, shown)
+    until = utc_now() + timedelta(seconds=30)
+    with sessions.begin() as session:
+        add_message(session, edit("root/r0", "B", of="root"), now=utc_now())
+        other = session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == "root/r0"))
+        assert mark_attempt(
+            session, other.one(), seen_attempts=0, holder="b#1", until=until, target_key="root"
+        )
+    with sessions.begin() as session:
+        assert not mark_unchanged(session, edit_id, seen_attempts=0, target_key="root", shown=shown)
+    with sessions() as session:
+        row = session.get_one(OutboxMessage, edit_id)
+        assert row.status is OutboxStatus.PENDING
+        assert (
+            session.scalar(select(OutboxMessage.shown_digest).where(OutboxMessage.key == "root"))
+            is None
+        )
+
+
+def test_an_edit_slack_accepted_is_what_the_message_shows_unless_attempted_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`mark_shown` after an edit's answer: the message now shows it; but not when the edit
+    was attempted again since (a sender that took over once the claim ended: which of the two
+    calls Slack applied last is unknown)."""
+    root_id, edit_id = _root_shown_and_edit(sessions, digest("A", None))
+    until = utc_now() + timedelta(seconds=30)
+
+    def shown() -> str | None:
+        with sessions() as session:
+            return session.get_one(OutboxMessage, root_id).shown_digest
+
+    with sessions.begin() as session:
+        assert mark_attempt(
+            session, edit_id, seen_attempts=0, holder="a#1", until=until, target_key="root"
+        )
+    assert shown() is None
+    with sessions.begin() as session:
+        assert mark_attempt(
+            session, edit_id, seen_attempts=1, holder="b#1", until=until, target_key="root"
+        )
+        assert mark_sent(session, edit_id, ts="1.1", channel_id="C1", now=utc_now())
+        mark_shown(session, "root", shown=digest("A!", None), edit_id=edit_id, attempts=1)
+    assert shown() is None  # the first attempt's answer: the second one may have come after
+    with sessions.begin() as session:
+        mark_shown(session, "root", shown=digest("A!", None), edit_id=edit_id, attempts=2)
+    assert shown() == digest("A!", None)

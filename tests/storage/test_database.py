@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy import Engine, event, insert, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
     DBAPIError,
@@ -160,6 +160,43 @@ def test_upgrading_marks_announced_the_breaches_whose_announcement_was_queued(
     with make_sessionmaker(engine)() as session:
         announced = dict(session.execute(select(Credit.ticket_id, Credit.announced_at)).all())
     assert announced == {1: posted, 2: None, 3: old}
+    engine.dispose()
+
+
+def test_upgrading_leaves_what_slack_shows_of_earlier_messages_unknown(
+    empty_database_url: URL,
+) -> None:
+    """Migration 0016: a root posted and edited before it has no record of what Slack shows,
+    so its next edit goes (and records it), whatever it says; rolled back to 0015, the
+    column goes and the messages stay."""
+    from alembic import command
+
+    from bot.storage.database import alembic_config
+
+    engine = make_engine(empty_database_url)
+    migrate(engine, "0015")
+    with make_sessionmaker(engine).begin() as session:  # the outbox as 0015 has it
+        session.execute(
+            insert(OutboxMessage),
+            [
+                {"key": "outage-1/root", "operation": OutboxOperation.POST,
+                 "channel_id": "C01ALERTS", "text": "web-01 down", "status": OutboxStatus.SENT,
+                 "attempts": 1, "created_at": NOW, "next_attempt_at": NOW, "ts": "1.1"},
+                {"key": "outage-1/root/r1", "operation": OutboxOperation.UPDATE,
+                 "target_key": "outage-1/root", "text": "web-01 down, acknowledged",
+                 "status": OutboxStatus.SENT, "attempts": 1, "created_at": NOW,
+                 "next_attempt_at": NOW},
+            ],
+        )  # fmt: skip
+    migrate(engine)
+    with make_sessionmaker(engine)() as session:
+        shown = session.execute(select(OutboxMessage.key, OutboxMessage.shown_digest)).all()
+    assert sorted(shown) == [("outage-1/root", None), ("outage-1/root/r1", None)]
+    command.downgrade(alembic_config(engine), "0015")
+    columns = {column["name"] for column in inspect(engine).get_columns("outbox_messages")}
+    assert "shown_digest" not in columns
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM outbox_messages")) == 2
     engine.dispose()
 
 
