@@ -279,10 +279,11 @@ def mark_attempt(
 ) -> bool:
     """Record that a delivery attempt starts (committed before the call), with what a message
     written at send time says this time, and claim the row for `holder` until `until` (other
-    senders leave it alone until then, see `is_claimed`); False if the row was delivered,
-    failed or attempted by someone else since it was read with `seen_attempts`. For an edit of
-    the message keyed `target_key`, what Slack shows of that message is unknown from now on,
-    until Slack accepts the edit (`mark_shown`): a call that times out may have reached it."""
+    senders leave it alone until then: `OutboxSender._claimed_elsewhere`); False if the row
+    was delivered, failed or attempted by someone else since it was read with `seen_attempts`.
+    For an edit of the message keyed `target_key`, what Slack shows of that message is unknown
+    from now on, until Slack accepts the edit (`mark_shown`): a call that times out may have
+    reached it."""
     values: dict[str, Any] = {
         "attempts": OutboxMessage.attempts + 1,
         "next_attempt_at": until,
