@@ -520,10 +520,17 @@ class AlertService(Service):
         (it was given before this server joined: a click with it listed took it, no longer
         carried) and its root, edited, asks again for someone to take the storm. The caller
         pages the on-call. False when no carried acknowledgement lapsed."""
+        if not self._carried(outage) or now - outage.started_at < CARRY_HOLDS:
+            return False
+        # Read again under the locks a click takes, in its order (the storm, then its servers):
+        # a click committed since the read this judges from took the server, and holds.
+        storm = None
+        if outage.root_key is None and outage.storm_id is not None:
+            storm = self._lock_storm(session, outage.storm_id)
+        session.flush()
+        session.refresh(outage, with_for_update=True)
         by, at = outage.acknowledged_by, outage.acknowledged_at
-        if by is None or at is None or at >= outage.started_at:
-            return False  # none, or given on this outage itself: it holds
-        if now - outage.started_at < CARRY_HOLDS:
+        if not self._carried(outage) or by is None or at is None:
             return False
         if not self._view(session, outage, now).pages_unacknowledged:
             return False  # a ticket, a maintenance holds it: nobody is paged either way
@@ -554,12 +561,17 @@ class AlertService(Service):
         if outage.root_key is not None:
             if edit:
                 self._update_outage_root(session, outage, now)
-        elif outage.storm_id is not None:
-            storm = self._lock_storm(session, outage.storm_id)
+        elif storm is not None:
             storm.acknowledged_by = storm.acknowledged_at = None
             if edit:
                 self._update_storm_root(session, storm, now)
         return True
+
+    @staticmethod
+    def _carried(outage: Outage) -> bool:
+        """Whether `outage` is acknowledged only by a carry-over from an earlier outage."""
+        at = outage.acknowledged_at
+        return outage.acknowledged_by is not None and at is not None and at < outage.started_at
 
     def _unprobed(self, session: Session, outage: Outage, now: datetime) -> bool:
         """The catalog no longer probes the server of an open outage: say so in its thread and

@@ -4,17 +4,21 @@ whom a carried-over outage still tells.
 First written by a review (r1), which found a resolved ticket's acknowledgement carried over
 to every later outage of the night, each paging nobody."""
 
+import threading
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+import bot.services.alerts as alerts_module
 from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.sla import TicketKind
 from bot.slack.ids import Action
-from bot.storage.models import AuditEvent, OutboxOperation
+from bot.storage.models import AlertStorm, AuditEvent, Outage, OutboxOperation
 from tests.services.test_alert_service import (  # noqa: F401
     START,
     Alerting,
@@ -377,3 +381,43 @@ def test_a_maintenance_over_on_a_storm_server_after_its_first_hour_ends_its_carr
     assert "`node-1` (ACME SARL), acknowledged" not in str(root.blocks)
     assert "<@U01AAA>" in root.text
     assert alerting.alerts.post_outage_milestones(started + timedelta(minutes=91)) == 0
+
+
+def test_a_storm_click_committed_during_the_milestone_job_is_not_taken_back(
+    alerting: Alerting,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL (SQLite's writers take turns): the milestone job judged a storm member's
+    carry from outages it read without a lock; a storm click committed before it wrote was
+    overwritten, and the lapse then took the click back from the storm. It reads the server
+    again under the locks the click takes, in the click's order, and the click holds."""
+    with alerting.sessions() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite serialises the two writers (BEGIN IMMEDIATE): no race there")
+    started = carried_into_a_storm(alerting)
+    read_open = alerts_module.list_open_outages
+    clicked: list[BaseException | None] = []
+
+    def read_then_click(session: Session) -> list[Outage]:
+        outages = read_open(session)
+        if not clicked:
+
+            def click() -> None:
+                try:
+                    alerting.alerts.acknowledge_storm(Actor("U01CCC"), 1)
+                    clicked.append(None)
+                except BaseException as error:  # reported below
+                    clicked.append(error)
+
+            thread = threading.Thread(target=click)
+            thread.start()
+            thread.join(timeout=20)  # the click takes the storm's lock: nothing holds it yet
+        return outages
+
+    monkeypatch.setattr(alerts_module, "list_open_outages", read_then_click)
+    alerting.clock.now = started + timedelta(minutes=61)
+    alerting.alerts.post_outage_milestones(started + timedelta(minutes=61))
+    assert clicked == [None]  # the click committed, between the job's read and its writes
+    assert outage_row(alerting, 2).acknowledged_by == "U01CCC"
+    with alerting.sessions() as session:
+        assert session.get_one(AlertStorm, 1).acknowledged_by == "U01CCC"
