@@ -5,6 +5,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -537,4 +538,37 @@ def test_a_row_another_session_keeps_locked_is_waited_for_the_lock_wait_then_ref
     finally:
         holder.dispose()
         waiter.dispose()
+        postgres.drop(url)
+
+
+MIGRATION_LOCK = 0x5B07_0001  # env.py's (importing it runs it: spelled out)
+
+
+def test_a_second_instance_waits_for_the_first_ones_migration_however_long(
+    postgres: PostgresDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Instances that start together take turns at the migration lock: the second waits for
+    the first however long it migrates, not the connections' lock wait (1 s here)."""
+    monkeypatch.setattr(bot.storage.database, "LOCK_WAIT_SECONDS", 1)
+    url = postgres.create()
+    first, second = make_engine(url), make_engine(url)
+    migrating = threading.Event()
+    done = threading.Event()
+
+    def first_instance_migrating() -> None:  # a migration that takes longer than the lock wait
+        with first.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            migrating.set()
+            done.wait(5)  # 5 s > the 1 s lock wait
+
+    holder = threading.Thread(target=first_instance_migrating)
+    holder.start()
+    try:
+        assert migrating.wait(10)
+        migrate(second)  # waits for the first's commit, then finds nothing to do
+    finally:
+        done.set()
+        holder.join()
+        first.dispose()
+        second.dispose()
         postgres.drop(url)

@@ -22,6 +22,9 @@ with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # Instances that start together on one database take turns: the second reads the
             # revision once the first committed, instead of creating the same tables and failing.
+            # However long the first migrates: the connection's lock wait (LOCK_WAIT_SECONDS,
+            # for the commands) is lifted for this transaction, its DDL included.
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
     connection.commit()
