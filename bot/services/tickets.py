@@ -288,6 +288,16 @@ class TicketService(Service):
             raise UserFacingError("ticket.not_found", id=ticket_id)
         return ticket
 
+    def _now_for(self, ticket: Ticket) -> datetime:
+        """The instant of an act on `ticket` (loaded with its clocks and pauses): now, or its
+        latest recorded instant when this instance's clock reads earlier (another instance's
+        runs ahead, or this one was stepped back). The ticket's evidence stays in order: a
+        wait never ends before it began, nor a clock stops before it starts."""
+        recorded = [ticket.registered_at, ticket.claimed_at, ticket.last_update_at]
+        recorded += [at for pause in ticket.pauses for at in (pause.started_at, pause.ended_at)]
+        recorded += [clock.stopped_at for clock in ticket.clocks]
+        return max([self._clock(), *(at for at in recorded if at is not None)])
+
     def _view(self, session: Session, ticket: Ticket, now: datetime) -> TicketView:
         return ticket_view(ticket, self._client_name(session, ticket.client_id), self.catalog, now)
 
@@ -536,8 +546,8 @@ class TicketService(Service):
     def claim(self, actor: Actor, ticket_id: int) -> Reply:
         """Assign the caller and stop GTI at the commit; exactly one of concurrent claims wins."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             self._require_workable(ticket)
             # Read under the ticket's lock, which a concurrent claim waits for: it then reads
             # this one's commit and is refused here. The claim goes in the flush's one UPDATE.
@@ -598,8 +608,8 @@ class TicketService(Service):
     def update(self, actor: Actor, ticket_id: int, text: str) -> Reply:
         """Record a client update (it restarts the nudge period)."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             self._require_open(ticket)
             ticket.last_update_at = now
             said = self._messages.get(
@@ -616,8 +626,8 @@ class TicketService(Service):
     def wait(self, actor: Actor, ticket_id: int, reason: str) -> Reply:
         """Pause the running clock (and nudges) while waiting on the client."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             self._require_open(ticket)
             if ticket.status is TicketStatus.WAITING:
                 raise UserFacingError("ticket.already_waiting", ref=f"INT-{ticket.id}")
@@ -640,8 +650,8 @@ class TicketService(Service):
     def resume(self, actor: Actor, ticket_id: int) -> Reply:
         """End the wait on the client: the clock runs again."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             self._require_open(ticket)
             pause = open_pause(ticket.pauses)
             if ticket.status is not TicketStatus.WAITING or pause is None:
@@ -664,8 +674,8 @@ class TicketService(Service):
     def resolve(self, actor: Actor, ticket_id: int, note: str, *, confirmed: bool = False) -> Reply:
         """End the ticket; stops GTR unless probes still see the server down (then ask)."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             if confirmed and ticket.status is TicketStatus.RESOLVED:  # clicked again, or late
                 raise UserFacingError(
                     "ticket.confirmation_stale", ref=f"INT-{ticket.id}", user=ticket.resolved_by
@@ -704,8 +714,8 @@ class TicketService(Service):
     def reassign(self, actor: Actor, ticket_id: int, user_id: str) -> Reply:
         """Give a claimed ticket to another technician."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             self._require_open(ticket)
             if ticket.claimed_at is None:
                 raise UserFacingError("ticket.not_claimed", ref=f"INT-{ticket.id}")
@@ -796,8 +806,8 @@ class TicketService(Service):
         details: dict[str, Any] = {"note": note}
         left = ""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             kind = TicketKind(ticket.kind)
             if ticket.scope is Scope.IN and not counts_towards_allowance(kind):
                 # Hardware and network: within the contract whatever the request is.
@@ -1202,8 +1212,8 @@ class TicketService(Service):
     def snooze(self, actor: Actor, ticket_id: int, duration: timedelta) -> Reply:
         """Delay the update nudges of a claimed ticket: none before now + `duration` (audited)."""
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._now_for(ticket)
             self._require_open(ticket)
             if ticket.claimed_at is None:
                 raise UserFacingError("ticket.not_claimed", ref=f"INT-{ticket.id}")
