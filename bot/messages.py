@@ -1033,6 +1033,16 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "{ref} en attente client (<@{user}>) : {text} Le délai est suspendu.",
         "en": "{ref} is waiting on the client (<@{user}>): {text} The clock is paused.",
     },
+    "ticket.waiting_breached": {
+        "fr": (
+            "{ref} en attente client (<@{user}>) : {text} La {clock} est dépassée depuis "
+            "{deadline} : l'attente n'y change rien."
+        ),
+        "en": (
+            "{ref} is waiting on the client (<@{user}>): {text} The {clock} breached at "
+            "{deadline}: the wait does not change that."
+        ),
+    },
     "ticket.waiting_no_clock": {
         "fr": "{ref} en attente client (<@{user}>) : {text} Aucun délai ne court.",
         "en": "{ref} is waiting on the client (<@{user}>): {text} No clock is running.",

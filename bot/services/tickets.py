@@ -635,13 +635,26 @@ class TicketService(Service):
                 TicketPause(started_at=now, reason=reason, started_by=actor.user_id)
             )
             ticket.status = TicketStatus.WAITING
-            running = any(clock.stopped_at is None for clock in ticket.clocks)
+            running = [clock for clock in ticket.clocks if clock.stopped_at is None]
             said = self._messages.get(
                 "ticket.waiting" if running else "ticket.waiting_no_clock",
                 ref=f"INT-{ticket.id}",
                 user=actor.user_id,
                 text=render.sentence(render.escape(reason)),
             )
+            for row in running:
+                # A pause does not save a clock already past its deadline: saying "paused"
+                # would read as if the wait stopped the count.
+                status = sla_clock(row, ticket.pauses, self.catalog).status(now)
+                if status.state is ClockState.BREACHED:
+                    said = self._messages.get(
+                        "ticket.waiting_breached",
+                        ref=f"INT-{ticket.id}",
+                        user=actor.user_id,
+                        text=render.sentence(render.escape(reason)),
+                        clock=row.kind.upper(),
+                        deadline=render.local_time(status.deadline, self._zone),
+                    )
             self._record(
                 session, ticket, actor, "ticket.waiting", said, now=now, details={"reason": reason}
             )
