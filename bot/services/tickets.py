@@ -557,7 +557,8 @@ class TicketService(Service):
             if ticket.status is TicketStatus.OPEN:
                 ticket.status = TicketStatus.CLAIMED
             gti = self._stop_clock(ticket, ClockKind.GTI, now, actor.user_id)
-            text = self._claim_text(ticket, actor.user_id, gti, now) + self._still_waiting(ticket)
+            text = self._claim_text(ticket, actor.user_id, gti, now)
+            text += self._still_waiting(ticket, now)
             self._record(
                 session,
                 ticket,
@@ -1113,13 +1114,18 @@ class TicketService(Service):
             deadline=render.local_time(status.deadline, self._zone),
         )
 
-    def _still_waiting(self, ticket: Ticket) -> str:
+    def _still_waiting(self, ticket: Ticket, now: datetime) -> str:
         """What a claim adds about a wait on the client it does not end: nothing resumes the
-        clock (or the nudges) but `/intervention resume`."""
+        clock (or the nudges) but `/intervention resume`. A clock breached before the wait is
+        not paused by it: only the nudges wait then."""
         pause = open_pause(ticket.pauses)
         if pause is None:
             return ""
-        running = any(clock.stopped_at is None for clock in ticket.clocks)
+        running = any(
+            clock.stopped_at is None
+            and sla_clock(clock, ticket.pauses, self.catalog).state(now) is ClockState.PAUSED
+            for clock in ticket.clocks
+        )
         return self._messages.get(
             "ticket.claimed_paused" if running else "ticket.claimed_waiting",
             since=render.local_time(pause.started_at, self._zone),

@@ -50,3 +50,20 @@ def test_a_wait_at_the_deadline_still_pauses_the_clock(
     h.tickets.open(TECH, Open(WEB, TicketKind.SECOURS, None, "site slow"))
     h.clock.now = paris(11, 30, 13, 0)
     assert h.tickets.wait(TECH, 1, "codes").text.endswith("codes. The clock is paused.")
+
+
+def test_claiming_a_waiting_ticket_whose_clock_breached_does_not_call_it_paused(
+    sessions: sessionmaker[Session],
+) -> None:
+    """GTR due 17:00, on hold from 17:30, claimed at 18:00: the clock is breached, not paused;
+    the claim says the ticket still waits on the client, as for a ticket with no clock."""
+    h = services(sessions)
+    h.clock.now = paris(11, 30, 9, 0)
+    h.tickets.open(TECH, Open(WEB, TicketKind.MATERIEL, None, "disk"))
+    h.clock.now = paris(11, 30, 17, 30)
+    h.tickets.wait(TECH, 1, "codes")
+    h.clock.now = paris(11, 30, 18, 0)
+    assert h.tickets.claim(TECH, 1).text == (
+        "INT-1 claimed by <@U01AAA>. Still waiting on the client since 2026-11-30 17:30 "
+        "(codes): no update nudge until `/intervention resume 1`."
+    )
