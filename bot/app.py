@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -67,6 +67,7 @@ from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.tickets import ROOT_RENDERER, TicketService
 from bot.slack.api import SlackApi
+from bot.slack.socket_acks import LostAck, UnconfirmedAcks
 from bot.storage import database, outbox
 from bot.storage import threads as database_threads
 from bot.storage.catalog_sync import sync_catalog
@@ -428,14 +429,12 @@ def slack_events(bolt: AsyncApp) -> Handler:
     return answer
 
 
-LostAck = Callable[[SocketModeRequest, BoltResponse], Awaitable[None]]
-
-
 class _SocketModeHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, knowing whether it is answering envelopes: their acks go
     over the connection, so a stop closes it only once they are answered (stop()). An ack the
     connection took away with it (dropped while the envelope was being answered, and not back
-    yet) is handed to `lost`."""
+    yet) is handed to `lost`, and so is a command's ack written to a connection then given up
+    before anything showed that Slack read it (`bot.slack.socket_acks`)."""
 
     def __init__(
         self,
@@ -447,6 +446,7 @@ class _SocketModeHandler(AsyncSocketModeHandler):
     ) -> None:
         super().__init__(app, app_token, ping_interval=ping_interval)
         self._lost = lost
+        self.unconfirmed = UnconfirmedAcks(self.client, lost)
         self._answering = 0
         self.answered = asyncio.Event()  # set while no envelope is being answered
         self.answered.set()
@@ -463,6 +463,8 @@ class _SocketModeHandler(AsyncSocketModeHandler):
             except ConnectionError as error:
                 logger.warning("Socket Mode: the ack of %s was lost: %s", req.type, error)
                 await self._lost(req, response)
+            else:
+                self.unconfirmed.sent(req, response)
         finally:
             self._answering -= 1
             if self._answering == 0:
@@ -659,6 +661,7 @@ class BotServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._socket_mode.answered.wait(), SOCKET_MODE_DRAIN)
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
+            await self._socket_mode.unconfirmed.settle()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._runner is not None:

@@ -432,6 +432,7 @@ def test_a_command_in_flight_when_slack_refreshes_the_connection_is_acked_once(
         )
         assert "INT-1" in again.text
         assert not again.late
+        assert not slack.responses()  # the acks reached Slack: no reply twice
     finally:
         stop_bot(running, loop)
         postgres.drop(url)
@@ -459,6 +460,38 @@ def test_a_command_whose_ack_was_lost_with_its_connection_is_answered_on_its_res
         assert not slack.socket_acks
         with running.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    finally:
+        stop_bot(running, loop)
+        postgres.drop(url)
+
+
+@pytest.mark.postgres
+def test_a_command_acked_into_a_connection_gone_silent_is_answered_on_its_response_url(
+    slack: EmulatorThread, postgres: PostgresDatabases, postgres_template: str
+) -> None:
+    """The connection gone silent (a cut that loses packets) while a command is carried out:
+    its ack is written without error and never reaches Slack, which tells the technician the
+    command failed while INT-1 was registered. With no pong after it, the reply goes to the
+    response_url once the connection is given up; an ack a pong follows goes nowhere else."""
+    url = postgres.create(template=postgres_template)
+    running, loop = start_bot(slack, url, socket_mode=True)
+    slack.emulator.timeout_s = 3.0  # Slack's wait for an ack
+    try:
+        slack.wait_for_socket()
+        with _command_in_flight(slack, postgres, url) as reply:
+            slack.silence_sockets()
+        with pytest.raises(TimeoutError, match="did not ack"):
+            reply.result(10)
+        (response,) = slack.wait_until(lambda: slack.responses() or None, timeout_s=20)
+        assert response.text.startswith("INT-1 registered")
+        slack.wait_for_socket(20)
+        again = slack.send_slash_command(
+            "/intervention", "show 1", user_id=TECH, channel_id=ALERTS, via="socket"
+        )
+        assert "INT-1" in again.text
+        pings = slack.socket_pings
+        slack.wait_until(lambda: slack.socket_pings >= pings + 2 or None, timeout_s=20)
+        assert len(slack.responses()) == 1
     finally:
         stop_bot(running, loop)
         postgres.drop(url)
