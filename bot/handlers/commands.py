@@ -23,6 +23,7 @@ from bot.grammar import (
     parse_silence,
     parse_status,
 )
+from bot.handlers import dedupe
 from bot.handlers.budget import answer_or_follow_up
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import ack_with_reply, render_error
@@ -58,7 +59,11 @@ async def require_technician(
     technician."""
     if not await context.authorizer.is_technician(actor.user_id):
         await in_database_thread(
-            context.tickets.refuse_unauthorized, actor, action, ticket_id=ticket_id
+            dedupe.unrecorded,
+            context.tickets.refuse_unauthorized,
+            actor,
+            action,
+            ticket_id=ticket_id,
         )
         raise UserFacingError("auth.refused")
 

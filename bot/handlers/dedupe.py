@@ -2,16 +2,18 @@
 
 Slack retries Events API deliveries (`X-Slack-Retry-Num`) and Socket Mode may redeliver an
 envelope; the identity of a delivery is its `event_id`, or the `trigger_id` Slack mints for each
-slash command, click and submission.
+slash command and click. A modal's submission is known by its view's id: a modal whose ack did
+not reach Slack stays open, and the technician submits it again with a new `trigger_id`.
 
 Events are recorded in their own transaction before their listener runs. A slash command, a
 click or a modal's submission is recorded by the first transaction it commits, inside it (a
 session event, `before_commit`): its key commits with its effect or not at all, under the time
 limit of its answer (`bot.handlers.budget`), and its one write transaction is the only one it
 pays. A repeat of one that changed something is refused there (`RepeatedDeliveryError`), on any
-worker, even after a restart. One that only read (`show`, `list`, `/sla status`, `help`, a
-submission refused for a field) leaves no key: a repeat reaching the same process is recognised
-in memory, one reaching another worker is answered again, which changes nothing.
+worker, even after a restart. One that only read (`show`, `list`, `/sla status`, `help`) or
+was refused (the audit of a refusal records no key) leaves none: a repeat reaching the same
+process is recognised in memory, one reaching another worker is answered again, which changes
+nothing. A submission is not recognised in memory: one refused is submitted again, corrected.
 """
 
 import logging
@@ -20,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
@@ -33,6 +35,9 @@ from bot.storage.inbound import mark_received
 from bot.storage.threads import in_database_thread
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 RECENT_KEYS = 10_000  # remembered in memory per process: Slack redelivers within minutes
 
@@ -56,6 +61,8 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     """A stable identity for one delivery of `body`, or None when it has none."""
     if event_id := body.get("event_id"):
         return f"event:{event_id}"
+    if body.get("type") == "view_submission" and (view_id := body.get("view", {}).get("id")):
+        return f"view:{view_id}"
     if trigger_id := body.get("trigger_id"):
         kind = body.get("type") or body.get("command") or "command"
         return f"trigger:{kind}:{trigger_id}"
@@ -84,6 +91,12 @@ class _Deduplicate(AsyncMiddleware):
         if key is None:
             await next()
             return resp
+        if key.startswith("view:"):
+            # Submitted again only when it did not close: refused for a field (nothing was
+            # recorded, it is carried out), or its ack lost (recorded, its commit refuses it).
+            _delivery.set(_Delivery(key))
+            await next()
+            return resp
         recent = self._recent
         if key in recent:
             logger.info("ignoring a repeated delivery: %s", key)
@@ -107,6 +120,16 @@ class _Deduplicate(AsyncMiddleware):
             return resp
         logger.info("ignoring a repeated delivery: %s", key)
         return BoltResponse(status=200, body="")
+
+
+def unrecorded(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """`func(...)`, whose commits do not record the delivery being handled: the audit of a
+    refusal is not its effect, and the modal it refused is submitted again, corrected."""
+    token = _delivery.set(None)
+    try:
+        return func(*args, **kwargs)
+    finally:
+        _delivery.reset(token)
 
 
 def register(app: AsyncApp, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:

@@ -784,6 +784,20 @@ def test_an_update_refused_on_submit_is_shown_in_the_modal_with_the_text_kept(
     assert [a for a, _, _ in audit_actions(bot, 1)] == ["ticket.opened", "ticket.resolved"]
 
 
+def test_a_modal_submitted_again_after_its_ack_was_lost_is_recorded_once(bot: RunningBot) -> None:
+    """Slack keeps a modal open when its submission's ack did not reach it (a Socket Mode
+    connection cut, an answer past 3 s), and the technician submits it again with a new
+    trigger_id: the update was posted twice, a ticket opened twice from an outage's modal. A
+    submission is known by its view, which Slack closes at the first one acked."""
+    bot.command("open acme-web-01 secours down")
+    bot.slack.click(ALERTS, current_root(bot, "INT-1").ts, Action.POST_UPDATE, user_id=TECH2)
+    view = bot.slack.wait_until(lambda: next(iter(bot.slack.views(TECH2)), None))
+    typed = {"update_text": {"text": {"type": "plain_text_input", "value": "rebooted"}}}
+    for _ in range(2):
+        assert bot.slack.submit_view(view, typed, user_id=TECH2).text == ""
+    assert [a for a, _, _ in audit_actions(bot, 1)] == ["ticket.opened", "ticket.updated"]
+
+
 @pytest.mark.parametrize("value", ["abc", "", "-1", "\uff11", "1e5"])
 def test_a_button_or_modal_naming_no_ticket_is_answered_not_crashed(
     bot: RunningBot, value: str
