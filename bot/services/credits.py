@@ -59,8 +59,8 @@ class CreditService(Service):
         ticket did not breach or its credit is not in the state the verb applies to."""
         step = MOVES[verb]
         with self._transaction() as session:
-            now = self._clock()
             ticket = self._load(session, ticket_id)
+            now = self._clock()
             # The ledger's row is the breach announced to the client, even for a GTR the probes
             # found met afterwards (its requested credit stays, to be granted or declined).
             credit = session.scalars(

@@ -281,7 +281,8 @@ class TicketService(Service):
 
     def _load(self, session: Session, ticket_id: int, *, lock: bool = True) -> Ticket:
         """The ticket with its clocks and pauses, locked for the transaction unless `lock` is
-        False (reads)."""
+        False (reads). An act reads the clock after it: an instant read before it waited for the
+        lock can precede what the act it waited for committed (a wait ended before it began)."""
         query = _LOCKED_TICKET if lock else _TICKET
         ticket = session.scalars(query, {"ticket_id": ticket_id}).unique().one_or_none()
         if ticket is None:
@@ -1175,7 +1176,6 @@ class TicketService(Service):
         Each ticket's thread says so, with the verdict, and asks the assignee (else the
         opener) to confirm and resolve. Returns the ids of the tickets whose GTR stopped.
         """
-        now = self._clock()
         tickets = session.scalars(
             select(Ticket)
             .where(Ticket.server_id == server_id, Ticket.status != TicketStatus.RESOLVED)
@@ -1183,6 +1183,7 @@ class TicketService(Service):
             .order_by(Ticket.id)
             .with_for_update()
         ).all()
+        now = self._clock()  # under the tickets' locks, as `_load`'s callers read it
         stopped: list[int] = []
         for ticket in tickets:
             running = next(
