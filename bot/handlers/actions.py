@@ -22,7 +22,7 @@ from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
-from bot.handlers.replies import respond
+from bot.handlers.replies import tell
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack import render
@@ -74,7 +74,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             await in_database_thread(context.tickets.require_open, ticket_id)
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
-            await in_database_thread(respond, context, body, reply)
+            await tell(context, body, reply)
             return
         await open_modal(context, body, client, render.update_modal(ticket_id, context.messages))
 
@@ -138,7 +138,7 @@ def act(
             reply = Reply(render_error(error, context.messages))
             replace = replaces(error)
         try:
-            await in_database_thread(respond, context, body, reply, replace_original=replace)
+            await tell(context, body, reply, replace_original=replace)
         except RepeatedDeliveryError:
             return
 
@@ -176,4 +176,4 @@ async def open_modal(
     except SlackApiError as error:
         logger.warning("views.open refused: %s", error.response.get("error"))
         reply = Reply(context.messages.get("error.modal_refused"))
-        await in_database_thread(respond, context, body, reply)
+        await tell(context, body, reply)

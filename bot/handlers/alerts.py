@@ -20,7 +20,7 @@ from bot.handlers.commands import require_technician
 from bot.handlers.context import HandlerContext
 from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
-from bot.handlers.replies import dm, respond
+from bot.handlers.replies import dm, tell
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack.alerts_render import open_intervention_modal
@@ -69,7 +69,7 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             others = await in_database_thread(context.tickets.open_on, server_id)
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
-            await in_database_thread(respond, context, body, reply)
+            await tell(context, body, reply)
             return
         call_time = context.clock().astimezone(alerts.catalog.zone).strftime("%H:%M")
         modal = open_intervention_modal(

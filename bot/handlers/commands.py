@@ -27,7 +27,7 @@ from bot.handlers import dedupe
 from bot.handlers.budget import answer_or_follow_up
 from bot.handlers.context import HandlerContext
 from bot.handlers.errors import ack_with_reply, render_error
-from bot.handlers.replies import respond
+from bot.handlers.replies import tell
 from bot.services.audit import Actor
 from bot.services.tickets import Reply
 from bot.slack.ids import Command
@@ -152,7 +152,7 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
                 if isinstance(outcome, Reply)
                 else Reply(render_error(outcome, context.messages))
             )
-            await in_database_thread(respond, context, command, reply)
+            await tell(context, command, reply)
 
         # A month of many clients takes seconds to build: it follows the ack rather than fail.
         reply = await answer_or_follow_up(answer, follow_up, seconds=REPORT_INLINE_SECONDS)

@@ -1,12 +1,19 @@
 """Replies that reach the user after the ack, through the outbox: to an interaction's
 response_url, or as a direct message."""
 
+import logging
 from typing import Any
+
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.handlers.context import HandlerContext
 from bot.services.tickets import Reply
+from bot.storage.database import is_transient
 from bot.storage.models import OutboxOperation
 from bot.storage.outbox import Outbound, add_message
+from bot.storage.threads import in_database_thread
+
+logger = logging.getLogger(__name__)
 
 
 def respond(
@@ -27,6 +34,42 @@ def respond(
     with context.sessions.begin() as session:
         add_message(session, message, now=context.clock())
     context.wake()
+
+
+async def respond_directly(
+    body: dict[str, Any], reply: Reply, *, replace_original: bool = False
+) -> None:
+    """Post `reply` to the interaction's response_url now, not through the outbox: for when the
+    outbox's database cannot take it. Not retried; a failure is logged."""
+    url = body.get("response_url")
+    if not url:
+        return
+    try:
+        answer = await AsyncWebhookClient(url, timeout=10).send(
+            text=reply.text,
+            blocks=reply.blocks,
+            response_type="ephemeral",
+            replace_original=replace_original,
+        )
+    except Exception:  # the network: nothing more can be done for this reply
+        logger.warning("could not post a reply to a response_url directly", exc_info=True)
+        return
+    if answer.status_code != 200:
+        logger.warning("a reply posted directly was refused: %s", answer.status_code)
+
+
+async def tell(
+    context: HandlerContext, body: dict[str, Any], reply: Reply, *, replace_original: bool = False
+) -> None:
+    """`respond` from a database thread; posted directly when the database, where the outbox
+    is, does not answer: the user is told now rather than never."""
+    try:
+        await in_database_thread(respond, context, body, reply, replace_original=replace_original)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        logger.warning("could not queue a reply (%s): posting it directly", error)
+        await respond_directly(body, reply, replace_original=replace_original)
 
 
 def dm(context: HandlerContext, user_id: str, trigger_id: str, reply: Reply) -> None:
