@@ -25,6 +25,7 @@ from bot.errors import UserFacingError
 from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
+from bot.services.credits import CreditService
 from bot.services.tickets import TicketService
 from bot.services.views import sla_clock
 from bot.sla import TicketKind
@@ -191,3 +192,20 @@ def test_a_recovery_held_up_after_reading_the_clock_tells_its_stop_after_the_wai
     with sessions() as session:
         gtr = session.scalars(select(Clock).where(Clock.kind == "gtr")).one()
         assert gtr.stopped_at == paris(11, 27, 10, 15)
+
+
+def test_a_credit_request_held_up_after_reading_the_clock_is_timed_after_the_act_before_it(
+    sessions: sessionmaker[Session], held: tuple[TicketService, HeldUpClock]
+) -> None:
+    """GTI breached (claimed at 15:00, due 14:00); a request of its credit read 15:20, then
+    TECH2's update took the ticket at 15:30: the request, recorded after it, is not at 15:20."""
+    tickets, clock = held
+    credits = CreditService(sessions, tickets.catalog, Messages("en"), clock=clock)
+    clock.set(paris(11, 27, 15, 0))
+    tickets.claim(TECH, 1)
+    clock.set(paris(11, 27, 15, 20))
+    with late_act(clock, lambda: credits.request(TECH, 1, "by mail")) as requesting:
+        clock.set(paris(11, 27, 15, 30))
+        tickets.update(TECH2, 1, "told the client")
+    assert finished(requesting) == "done"
+    assert_in_order(sessions)
