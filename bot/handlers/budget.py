@@ -107,8 +107,12 @@ async def answer_or_follow_up(
     """`compute()`'s result (or its error) if it comes within `seconds`; else None at once, and
     `follow_up` gets the result or the error once it comes. For slow work that is worth its
     wait (a report), where giving up would only make every try fail: it runs outside the
-    answer's commit gate, and its result is delivered after the ack."""
-    work = asyncio.create_task(_call(compute), context=contextvars.Context())
+    answer's commit gate, and its result is delivered after the ack. It keeps the rest of the
+    context, as `in_background` does: its first commit records the command's delivery, so that
+    a repeat of the command is refused rather than done twice."""
+    context = contextvars.copy_context()
+    context.run(current_gate.set, None)
+    work = asyncio.create_task(_call(compute), context=context)
     done, _ = await asyncio.wait({work}, timeout=seconds)
     if done:
         return work.result()
@@ -120,7 +124,7 @@ async def answer_or_follow_up(
             outcome = error
         await follow_up(outcome)
 
-    delivery = asyncio.create_task(deliver(), context=contextvars.Context())
+    delivery = asyncio.create_task(deliver(), context=context)
     _FOLLOWING.add(delivery)
     delivery.add_done_callback(_finished)
     return None

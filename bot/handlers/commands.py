@@ -4,6 +4,7 @@ State is committed before the ack (Bolt runs with process_before_response), so w
 technician reads is what is stored; messages to channels go through the outbox afterwards.
 """
 
+from contextlib import suppress
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -147,12 +148,16 @@ async def sla(context: HandlerContext, command: dict[str, Any]) -> Reply:
             )
 
         async def follow_up(outcome: Reply | Exception) -> None:
+            if isinstance(outcome, dedupe.RepeatedDeliveryError):
+                return  # delivered before and carried out: nothing to tell
             reply = (
                 outcome
                 if isinstance(outcome, Reply)
                 else Reply(render_error(outcome, context.messages))
             )
-            await tell(context, command, reply)
+            # Its reply was queued by an earlier delivery.
+            with suppress(dedupe.RepeatedDeliveryError):
+                await tell(context, command, reply)
 
         # A month of many clients takes seconds to build: it follows the ack rather than fail.
         reply = await answer_or_follow_up(answer, follow_up, seconds=REPORT_INLINE_SECONDS)

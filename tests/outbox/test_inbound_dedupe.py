@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, driver
-from bot.storage.models import AuditEvent, InboundEvent, Ticket
+from bot.storage.models import AuditEvent, InboundEvent, OutboxMessage, Ticket
 from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
 
 
@@ -166,3 +166,30 @@ def test_a_modal_submission_delivered_again_is_recorded_once(bot: RunningBot) ->
     with bot.sessions() as session:
         actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == 1)))
     assert actions == ["ticket.opened", "ticket.updated"]
+
+
+def test_a_public_report_delivered_again_to_another_instance_is_posted_once(
+    slack: EmulatorThread, database_url: URL
+) -> None:
+    """`/sla report public` builds and posts outside the answer's time limit (a report may take
+    seconds): its post still records the command's key, and the repeat delivered to another
+    instance is acked empty instead of posting the report a second time."""
+    first_bot, first_loop = start_bot(slack, database_url, instance_id="one")
+    second_bot, second_loop = start_bot(slack, database_url, instance_id="two")
+    try:
+        form = driver.slash_command(slack, "/sla", "report public", user_id=TECH, channel_id=ALERTS)
+        body = urlencode(form)
+        slack.bot_url = f"http://127.0.0.1:{first_bot.server.port}/slack/events"
+        first = slack.send_http(body)
+        slack.bot_url = f"http://127.0.0.1:{second_bot.server.port}/slack/events"
+        again = slack.send_http(body)
+        assert first.text.endswith("posted in the channel."), first.text
+        assert (again.status, again.text) == (200, "")
+        with first_bot.sessions() as session:
+            reports = session.scalars(
+                select(func.count()).where(OutboxMessage.key.startswith("report/"))
+            )
+            assert reports.one() == 1
+    finally:
+        stop_bot(second_bot, second_loop)
+        stop_bot(first_bot, first_loop)
