@@ -3,8 +3,9 @@
 User text is escaped here, at the last moment, so `<!channel>` in a description pings nobody.
 """
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -256,35 +257,41 @@ def ticket_details(
     on the client, who closed it when and with what note, and its credits; the text says all
     the blocks say (for notifications, screen readers and the local mode's terminal)."""
     _, blocks = ticket_root(view, messages, zone)
-    notes = [
-        messages.get(
-            "show.registered",
-            opener=view.opened_by,
-            registered=local_time(view.registered_at, zone),
-        )
-    ]
+    registered = messages.get(
+        "show.registered", opener=view.opened_by, registered=local_time(view.registered_at, zone)
+    )
+    # The notes quoting what a technician typed (a reason, a note) give way to the others: a
+    # reason of 600 `&`, escaped to 3,000 characters, pushed the credit and its hint out.
+    quoting: list[tuple[Callable[[str], str], str]] = []
     if waiting is not None:
-        notes.append(
-            messages.get(
-                "show.waiting",
-                since=local_time(waiting.since, zone),
-                user=waiting.by,
-                reason=sentence(escape(waiting.reason)),
+        quoting.append(
+            (
+                functools.partial(
+                    _waiting_note,
+                    since=local_time(waiting.since, zone),
+                    user=waiting.by,
+                    messages=messages,
+                ),
+                escape(waiting.reason),
             )
         )
     if closed is not None:
-        note = escape(shorten(closed.note, CLOSING_NOTE_SHOWN)) if closed.note else ""
-        notes.append(
-            messages.get(
-                "show.refused" if view.scope is Scope.REFUSED else "show.resolved",
-                user=_assignee(closed.by, messages),
-                at=local_time(closed.at, zone),
-                note=messages.get("ticket.note", text=sentence(note)) if note else "",
+        quoting.append(
+            (
+                functools.partial(
+                    _closed_note,
+                    key="show.refused" if view.scope is Scope.REFUSED else "show.resolved",
+                    user=_assignee(closed.by, messages),
+                    at=local_time(closed.at, zone),
+                    messages=messages,
+                ),
+                escape(shorten(closed.note, CLOSING_NOTE_SHOWN)),
             )
         )
+    credit_notes = []
     for credit in credits:
         amount = messages.money(credit.amount) if credit.amount is not None else None
-        notes.append(
+        credit_notes.append(
             messages.get(
                 "show.credit",
                 clock=credit.clock.upper(),
@@ -295,9 +302,27 @@ def ticket_details(
                 else "",
             )
         )
+    room = SECTION_LIMIT - len("\n".join([registered, *credit_notes])) - len(quoting)
+    shares = room // len(quoting) if quoting else 0
+    notes = [registered, *(_quoting(note, text, shares) for note, text in quoting), *credit_notes]
     context = ContextBlock(elements=[MarkdownTextObject(text=clip("\n".join(notes)))]).to_dict()
     blocks.insert(len(blocks) - 1 if view.is_open else len(blocks), context)  # above buttons
     return blocks_text(blocks), blocks
+
+
+def _quoting(note: Callable[[str], str], text: str, room: int) -> str:
+    """`note(text)` within `room` characters: `text` (user text, escaped) clipped to the room
+    the rest of the note leaves it (measured around a text of one character)."""
+    return note(clip(text, max(room - (len(note("x")) - 1), 1)))
+
+
+def _waiting_note(reason: str, *, since: str, user: str, messages: Messages) -> str:
+    return messages.get("show.waiting", since=since, user=user, reason=sentence(reason))
+
+
+def _closed_note(note: str, *, key: str, user: str, at: str, messages: Messages) -> str:
+    shown = messages.get("ticket.note", text=sentence(note)) if note else ""
+    return messages.get(key, user=user, at=at, note=shown)
 
 
 class OpenTicket(NamedTuple):

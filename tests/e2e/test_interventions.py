@@ -1165,3 +1165,46 @@ def test_closing_a_ticket_that_waits_on_the_client_says_the_wait_ends_with_it(
     }
     bot.command("open globex-db-01 reseau link down")
     assert "wait" not in bot.command("resolve 5")  # no wait, nothing said of one
+
+
+def context_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    return [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+
+
+# As Slack sends `&` typed in a command: `&amp;`, five of the command's 3,000 characters each.
+TYPED_AMPERSANDS = "&amp;" * 598
+
+
+def test_show_of_a_ticket_waiting_for_a_long_reason_keeps_its_credit_hint(
+    bot: RunningBot,
+) -> None:
+    """A reason as long as a command allows, all `&` (each escaped to `&amp;`), is cut, not
+    the credit's state and the command to request it, which come after it."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours Site down")
+    bot.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=PARIS))
+    bot.command("claim 1")  # GTI breached at 10:00: its credit is eligible
+    bot.command("wait 1 " + TYPED_AMPERSANDS)
+    reply = bot.slack.send_slash_command("/intervention", "show 1", user_id=TECH, channel_id=ALERTS)
+    shown = context_texts(parse_blocks(reply.json()["blocks"]))
+    hint = "GTI credit: eligible. At the client's request: `/sla credit request INT-1`."
+    assert any(hint in text for text in shown)
+    assert any(
+        "Waiting on the client since 2026-11-28 11:00 (<@U01AAA>): &amp;" in t for t in shown
+    )
+    assert hint in reply.json()["text"]
+
+
+def test_show_of_a_ticket_closed_with_a_long_note_keeps_its_credit_hint(
+    bot: RunningBot,
+) -> None:
+    """A closing note of 500 `&` (2,500 characters escaped) and the credit's hint both show."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours Site down")
+    bot.clock.set(datetime(2026, 11, 28, 11, 0, tzinfo=PARIS))
+    bot.command("resolve 1 " + TYPED_AMPERSANDS)  # claims it: GTI breached, credit eligible
+    reply = bot.slack.send_slash_command("/sla", "status INT-1", user_id=TECH, channel_id=ALERTS)
+    shown = context_texts(parse_blocks(reply.json()["blocks"]))
+    hint = "GTI credit: eligible. At the client's request: `/sla credit request INT-1`."
+    assert any(hint in text for text in shown)
+    assert any("Note: " + "&amp;" * 10 in text for text in shown)
