@@ -48,13 +48,18 @@ def sentence(text: str) -> str:
 
 def clip(text: str, limit: int = SECTION_LIMIT) -> str:
     """`text` within `limit` characters: cut, it ends with "…", and never inside one of
-    `escape`'s entities (`&lt;` cut to `&l` would show as such)."""
+    `escape`'s entities (`&lt;` cut to `&l` would show as such) nor inside a mention or link
+    (`<@U01A` is none, and Slack would read on to the next `>`)."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
     entity = cut.rfind("&", len(cut) - 4)  # `&amp;`, the longest, is 5 characters
     if entity != -1 and ";" not in cut[entity:]:
         cut = cut[:entity]
+    # User text is escaped: a raw "<" opens the bot's own markup, a mention or a link.
+    markup = cut.rfind("<")
+    if markup > cut.rfind(">"):
+        cut = cut[:markup]
     return cut + "…"
 
 

@@ -84,6 +84,18 @@ def test_a_clipped_text_ends_with_an_ellipsis_never_inside_an_escape(extra: int)
     assert clip("short", 50) == "short"
 
 
+@pytest.mark.parametrize("limit", range(30, 45))
+def test_a_clipped_text_never_ends_inside_a_mention(limit: int) -> None:
+    """A servers' list clipped where a line ends with who acknowledged it: a mention cut to
+    `<@U01A…` is no mention, and Slack reads the rest of the text as its link. The cut falls
+    before it; the mentions kept are whole."""
+    line = "`web-01` down · acknowledged by <@U01AAA>"
+    clipped = clip("\n".join([line] * 10), limit)
+    assert len(clipped) <= limit
+    assert clipped.endswith("…")
+    assert clipped.count("<") == clipped.count(">")
+
+
 def test_the_open_tickets_of_a_server_are_named_with_their_assignee_in_french() -> None:
     """One or several, claimed or not: the count agrees, the unclaimed one says so."""
     one = [OpenTicket("INT-1", "secours", "U01BBB")]
