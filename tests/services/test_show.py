@@ -171,3 +171,22 @@ def test_show_reads_a_ticket_open_or_closed_in_one_statement(h: History) -> None
     assert len(statements) == 1
     assert "Note: fixed." in text
     assert "GTI credit: requested, 60.00 €." in text
+
+
+def test_a_long_reason_gives_way_to_the_credit_in_french_cut_between_entities(
+    h: History,
+) -> None:
+    """The longest reason a command carries, all `&`: escaped, it is cut after a whole
+    `&amp;`, and the credit's hint after it shows whole, within Slack's 3,000 characters."""
+    french = TicketService(h.sessions, h.catalog, Messages("fr"), clock=h.clock)
+    ticket = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.SECOURS, "site down")
+    h.clock.now = paris(11, 2, 15)
+    french.claim(TECH, ticket)  # GTI 4h breached at 14:00: eligible
+    french.wait(TECH2, ticket, "&" * 598)
+    (shown,) = [line for line in context_lines(french.show(ticket).blocks) if "attente" in line]
+    assert len(shown) <= 3000
+    assert "(<@U01BBB>) : &amp;&amp;" in shown
+    assert (
+        "&amp;…\nAvoir GTI : éligible. À la demande du client : `/sla credit request INT-1`."
+        in (shown)
+    )
