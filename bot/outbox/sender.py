@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.messages import Messages
 from bot.outbox.moot import Moot, TicketDependency, moot_messages
 from bot.slack.api import ApiResult, Outcome, SlackApi
+from bot.slack.render import clip
 from bot.storage import outbox as repo
 from bot.storage.database import is_transient, reading
 from bot.storage.models import OutboxMessage, OutboxOperation, OutboxStatus
@@ -898,9 +899,7 @@ def _plain(send: Send) -> repo.Written | None:
     text = str(send.payload.get("text") or "")
     if not send.payload.get("blocks") and len(text) <= PLAIN_TEXT_LIMIT:
         return None
-    if len(text) > PLAIN_TEXT_LIMIT:
-        text = text[: PLAIN_TEXT_LIMIT - 1] + "…"
-    return text, [] if send.operation is OutboxOperation.UPDATE else None
+    return clip(text, PLAIN_TEXT_LIMIT), [] if send.operation is OutboxOperation.UPDATE else None
 
 
 def _with_content(send: Send, content: repo.Content) -> Send:

@@ -223,6 +223,28 @@ def test_a_root_whose_layout_slack_refuses_goes_as_plain_text_and_keeps_its_thre
     assert "plain text" in report.text
 
 
+@pytest.mark.parametrize("lead", range(5))
+def test_a_long_text_sent_plain_is_cut_between_escapes_and_mentions(
+    slack: EmulatorThread, sessions: sessionmaker[Session], lead: int
+) -> None:
+    """A message whose blocks Slack refuses goes as its text, cut to 4,000 characters: never
+    inside an escape of user text (`&am…` shows as typed) nor inside a mention (`<@U01A…` is
+    none, and Slack reads on to the next `>`)."""
+    slack.add_channel(ALERTS)
+    slack.add_channel("C1")
+    slack.inject_error("chat.postMessage", "invalid_blocks", times=1)
+    text = "x" * lead + "&amp; <@U01AAA> " * 400  # 6,400 characters
+    enqueue(sessions, [Outbound(key="long", text=text, channel_id="C1", blocks=[SECTION])])
+    with sender(slack, sessions):
+        wait_drained(sessions, timeout_s=10)
+    (sent,) = slack.messages("C1")
+    assert len(sent.text) <= 4000
+    assert sent.text.endswith("…")
+    kept = sent.text.removesuffix("…").rstrip()
+    assert kept.endswith(("&amp;", "<@U01AAA>"))
+    assert kept.count("<") == kept.count(">")
+
+
 def test_an_edit_whose_layout_slack_refuses_replaces_the_old_layout_with_plain_text(
     slack: EmulatorThread, sessions: sessionmaker[Session]
 ) -> None:
