@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import BotServer, Runtime, SlackCredentials, build_runtime
 from bot.config import Settings
 from bot.outbox.sender import SenderConfig
-from bot.sandbox import EmulatorThread, LoopThread
+from bot.sandbox import EmulatorThread, LoopThread, parse_blocks
+from bot.sandbox.limits import text_too_long
 
 EXAMPLE_CATALOG = Path(__file__).parents[2] / "examples" / "catalog.toml"
 ALERTS = "C01ALERTS"
@@ -57,9 +58,14 @@ class RunningBot:
         return self.runtime.sessions
 
     def command(self, text: str, *, user_id: str = TECH, command: str = "/intervention") -> str:
-        """Send a slash command over HTTP; the text of the bot's immediate reply."""
+        """Send a slash command over HTTP; the text of the bot's immediate reply, which Slack
+        would show (its blocks and text within Slack's limits: it shows an error instead)."""
         reply = self.slack.send_slash_command(command, text, user_id=user_id, channel_id=ALERTS)
         assert reply.status == 200, reply.body
+        message = reply.json() if reply.body.startswith("{") else None
+        if isinstance(message, dict):
+            parse_blocks(message.get("blocks"))  # raises BlocksError as Slack refuses them
+            assert not text_too_long(str(message.get("text") or "")), "msg_too_long"
         return reply.text
 
     def healthz(self) -> tuple[int, dict[str, Any]]:
