@@ -1015,7 +1015,7 @@ class TicketService(Service):
         return self._messages.get(
             "status.allowance",
             client=render.escape(client.name),
-            level=client.level,
+            level=render.escape(client.level),
             used=usage.used,
             allowed=usage.allowance,
         )

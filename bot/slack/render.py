@@ -181,7 +181,7 @@ def ticket_title(
         kind=messages.get(f"kind.{kind}"),
         server=server_id or "-",
         client=escape(client_name),
-        level=level,
+        level=escape(level),  # the catalog's authors name levels freely ("Or <24h> & co")
     )
 
 

@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import UserFacingError
+from bot.grammar import Open
 from bot.messages import Messages
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.services.views import Ranking, ticket_view
 from bot.sla import TicketKind
+from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import reading
 from bot.storage.open_tickets import OpenTicketCache
 from tests.services.history import TECH, History, open_ticket, paris, services
@@ -194,3 +196,31 @@ def without_acme(h: History, sessions: sessionmaker[Session]) -> TicketService:
         }
     )
     return TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+
+
+def test_a_level_named_with_markup_is_escaped_in_the_root_and_the_allowance(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Levels are named in the catalog as its authors like ("Or <24h> & co"): Slack would
+    read `<24h>` as a link and drop it, as it does any raw `<…>`. The ticket's root title and
+    the client's allowance line escape the name as they do the client's."""
+    h = services(sessions)
+    name = "Or <24h> & co"
+    levels = {**h.catalog.levels, name: h.catalog.levels["premium"]}
+    clients = [
+        spec.model_copy(update={"level": name}) if spec.id == "globex" else spec
+        for spec in h.catalog.clients
+    ]
+    catalog = h.catalog.model_copy(update={"levels": levels, "clients": clients})
+    with h.sessions.begin() as session:
+        sync_catalog(session, catalog, now=h.clock())
+    tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+    h.clock.now = paris(11, 2, 10)
+    tickets.open(TECH, Open("globex-db-01", TicketKind.SECOURS, None, "slow"))
+    shown = "Or &lt;24h&gt; &amp; co"
+    status = tickets.status("globex").text
+    assert f"Globex SAS ({shown}): 1/6 interventions this month" in status
+    with reading(sessions) as session:
+        _, blocks = tickets.render_root(session, "1")
+    assert f"Globex SAS ({shown})" in blocks[0]["text"]["text"]
+    assert "<24h>" not in str(blocks)
