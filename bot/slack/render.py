@@ -511,7 +511,8 @@ def monitoring_lines(
     return lines
 
 
-NOTES_SECTIONS = 40  # of a list's 50 blocks: the header, the tickets' 3 and the footer are apart
+MESSAGE_BLOCKS = 50  # Slack's most in a message
+NOTES_SECTIONS = 40  # of a list's 50 blocks: the header, the tickets' 3 and the footer's are apart
 
 
 def ticket_list(
@@ -535,8 +536,13 @@ def ticket_list(
         noted[NOTES_SECTIONS - 1 :] = [clip("\n".join(noted[NOTES_SECTIONS - 1 :]))]
     blocks += [section(text) for text in noted]
     blocks += [section(text) for text in _sections(lines, most=10)]
-    if footer:
-        blocks.append(context(clip("\n".join(footer))))
+    # A client's allowance a line: a storm's tickets, each of another client, are more than
+    # one block holds. As many as they take, within what the message's 50 blocks leave.
+    kept = _sections(footer, most=len(footer))
+    room = MESSAGE_BLOCKS - len(blocks)
+    if len(kept) > room:
+        kept[room - 1 :] = [clip("\n".join(kept[room - 1 :]))]
+    blocks += [context(text) for text in kept]
     text = "\n".join([header, *notes, *lines, *footer])
     return text, blocks
 

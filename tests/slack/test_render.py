@@ -196,3 +196,34 @@ def test_the_two_instants_of_the_repeated_hour_given_in_local_time_keep_their_zo
     winter = datetime(2026, 10, 25, 2, 30, tzinfo=PARIS, fold=1)
     assert local_time(summer, PARIS) == "2026-10-25 02:30 CEST"
     assert local_time(winter, PARIS) == "2026-10-25 02:30 CET"
+
+
+def test_sla_status_gives_every_client_s_allowance_in_its_blocks() -> None:
+    """A storm's tickets, each of another client: one allowance line per client, all of them
+    in the blocks Slack shows, not the first 30-odd and an ellipsis."""
+    footer = [
+        EN.get(
+            "status.allowance",
+            client=f"Société des Établissements Lambert &amp; Fils n°{n:02d}",
+            level="premium",
+            used=n % 7,
+            allowed=6,
+        )
+        for n in range(45)
+    ]
+    _, blocks = ticket_list("45 open tickets", [], EN, PARIS, footer)
+    parse_blocks(blocks)  # within Slack's limits
+    shown = "\n".join(e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])
+    assert all(line in shown.splitlines() for line in footer)
+
+
+def test_a_list_with_every_part_at_its_most_stays_within_50_blocks() -> None:
+    """2,000 servers down and 600 clients' allowances: the message keeps to Slack's 50 blocks,
+    what does not fit ends in "…", and the allowances start where they did."""
+    notes = [f":red_circle: `server-{n:04d}` down since 2026-11-27 16:00 (1h)" for n in range(2000)]
+    footer = [f"Client {n:03d} (premium): 1/6 interventions this month" for n in range(600)]
+    _, blocks = ticket_list("3 open tickets", [], EN, PARIS, footer, notes=notes)
+    assert len(parse_blocks(blocks)) == 50
+    assert blocks[-1]["elements"][0]["text"].endswith("…")
+    contexts = [b["elements"][0]["text"] for b in blocks if b["type"] == "context"]
+    assert contexts[0].startswith(footer[0])
