@@ -960,7 +960,12 @@ class TicketService(Service):
         first."""
         if not urgent.count:
             text = self._messages.get("list.empty", what=what.words(self._messages, 1))
-            return Reply("\n".join([text, *notes, *footer]))
+            if not notes:
+                return Reply("\n".join([text, *footer]))
+            # A storm before any ticket: its servers in blocks, as with tickets open.
+            return Reply(
+                *render.ticket_list(text, [], self._messages, self._zone, footer, notes=notes)
+            )
         header = self._messages.get(
             f"list.header.{_number(urgent.count)}",
             count=urgent.count,

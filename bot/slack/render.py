@@ -512,6 +512,7 @@ def monitoring_lines(
 
 
 MESSAGE_BLOCKS = 50  # Slack's most in a message
+MESSAGE_TEXT = 40_000  # and the most of its text
 NOTES_SECTIONS = 40  # of a list's 50 blocks: the header, the tickets' 3 and the footer's are apart
 
 
@@ -543,7 +544,8 @@ def ticket_list(
     if len(kept) > room:
         kept[room - 1 :] = [clip("\n".join(kept[room - 1 :]))]
     blocks += [context(text) for text in kept]
-    text = "\n".join([header, *notes, *lines, *footer])
+    # What the blocks show, for notifications; a storm's servers can take it past Slack's limit.
+    text = clip("\n".join([header, *notes, *lines, *footer]), MESSAGE_TEXT)
     return text, blocks
 
 

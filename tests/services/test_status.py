@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.errors import UserFacingError
 from bot.grammar import Open
 from bot.messages import Messages
+from bot.sandbox import parse_blocks
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
 from bot.services.views import Ranking, ticket_view
@@ -17,6 +18,7 @@ from bot.sla import TicketKind
 from bot.storage.catalog_sync import sync_catalog
 from bot.storage.database import reading
 from bot.storage.open_tickets import OpenTicketCache
+from bot.storage.probes import add_outage
 from tests.services.history import TECH, History, open_ticket, paris, services
 
 
@@ -224,3 +226,26 @@ def test_a_level_named_with_markup_is_escaped_in_the_root_and_the_allowance(
         _, blocks = tickets.render_root(session, "1")
     assert f"Globex SAS ({shown})" in blocks[0]["text"]["text"]
     assert "<24h>" not in str(blocks)
+
+
+def test_a_storm_before_any_ticket_names_every_server_in_blocks(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The first minutes of an outage of the whole room: 60 servers down, no ticket yet. The
+    reply shows each server in blocks within Slack's limits, as it does once tickets are open,
+    not as one text of 6,000-odd characters, which Slack splits or cuts."""
+    h = services(sessions)
+    web = h.catalog.servers[0]
+    servers = [web.model_copy(update={"id": f"customer-{n:02d}-web.example"}) for n in range(60)]
+    catalog = h.catalog.model_copy(update={"servers": [*h.catalog.servers, *servers]})
+    started = paris(11, 2, 9)
+    with h.sessions.begin() as session:
+        sync_catalog(session, catalog, now=started)
+        for server in servers:
+            add_outage(session, server.id, started_at=started, confirmed_at=started)
+    h.clock.now = paris(11, 2, 10)
+    reply = TicketService(sessions, catalog, Messages("en"), clock=h.clock).status(None)
+    assert reply.text.startswith("No ticket open.\n")
+    shown = "\n".join(block["text"]["text"] for block in parse_blocks(reply.blocks))
+    assert shown.startswith("*No ticket open.*")
+    assert all(f"`customer-{n:02d}-web.example`" in shown for n in range(60))
