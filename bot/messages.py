@@ -824,6 +824,10 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Serveur inconnu `{server}`. Serveurs : {known}.",
         "en": "Unknown server `{server}`. Servers: {known}.",
     },
+    "known.more": {
+        "fr": "{names} et {more} autre{more:s}",
+        "en": "{names}, and {more} more",
+    },
     "ticket.unknown_client": {
         "fr": "`{value}` n'est ni un client, ni un serveur, ni un ticket.",
         "en": "`{value}` is neither a client, a server nor a ticket.",

@@ -49,7 +49,7 @@ from bot.services.storms import OpenStorm, decide_storm, reached_milestone, sugg
 from bot.services.tickets import Reply, TicketService
 from bot.sla import TicketKind
 from bot.slack import alerts_render as render
-from bot.slack.render import duration, escape, local_time
+from bot.slack.render import duration, escape, known_names, local_time
 from bot.storage.database import reading
 from bot.storage.models import (
     AlertStorm,
@@ -857,7 +857,8 @@ class AlertService(Service):
         """No alert posts for `server_id` during `length` (outages are still recorded)."""
         server = self.catalog.find_server(server_id)
         if server is None:
-            known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
+            ids = [s.id for s in self.catalog.servers]
+            known = known_names(ids, server_id, self._messages)
             raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
         with self._transaction() as session:
             now = self._clock()

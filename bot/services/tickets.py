@@ -423,7 +423,8 @@ class TicketService(Service):
         none."""
         spec = self.catalog.find_server(server_id)
         if spec is None:
-            known = ", ".join(f"`{s.id}`" for s in self.catalog.servers) or "-"
+            ids = [s.id for s in self.catalog.servers]
+            known = render.known_names(ids, server_id, self._messages)
             raise UserFacingError("ticket.unknown_server", server=server_id, known=known)
         return spec
 
@@ -1011,7 +1012,8 @@ class TicketService(Service):
         removed = session.scalar(_CLIENT_WITH_TICKETS, {"name": text})
         if removed is not None:
             return removed
-        known = ", ".join(f"`{c.id}`" for c in self.catalog.clients) or "-"
+        ids = [c.id for c in self.catalog.clients]
+        known = render.known_names(ids, text, self._messages)
         raise UserFacingError(unknown, value=text[:64], known=known)
 
     def _allowance_line(self, session: Session, client_id: str, now: datetime) -> str:

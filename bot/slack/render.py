@@ -3,6 +3,7 @@
 User text is escaped here, at the last moment, so `<!channel>` in a description pings nobody.
 """
 
+import difflib
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -328,6 +329,20 @@ def _waiting_note(reason: str, *, since: str, user: str, messages: Messages) -> 
 def _closed_note(note: str, *, key: str, user: str, at: str, messages: Messages) -> str:
     shown = messages.get("ticket.note", text=sentence(note)) if note else ""
     return messages.get(key, user=user, at=at, note=shown)
+
+
+KNOWN_NAMED = 20  # of a catalog's servers or clients, those a refusal names
+
+
+def known_names(ids: Sequence[str], typed: str, messages: Messages) -> str:
+    """The ids a refusal of `typed` offers instead: all of a small catalog's, in its order;
+    of a larger one, the `KNOWN_NAMED` nearest `typed`, and how many more (400 servers'
+    names are 10,000 characters, for a typo)."""
+    if len(ids) <= KNOWN_NAMED:
+        return ", ".join(f"`{i}`" for i in ids) or "-"
+    nearest = difflib.get_close_matches(typed, ids, n=KNOWN_NAMED, cutoff=0)
+    names = ", ".join(f"`{i}`" for i in nearest)
+    return messages.get("known.more", names=names, more=len(ids) - len(nearest))
 
 
 class OpenTicket(NamedTuple):

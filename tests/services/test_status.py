@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import UserFacingError
 from bot.grammar import Open
+from bot.handlers.errors import render_error
 from bot.messages import Messages
 from bot.sandbox import parse_blocks
 from bot.services.audit import Actor
@@ -249,3 +250,29 @@ def test_a_storm_before_any_ticket_names_every_server_in_blocks(
     shown = "\n".join(block["text"]["text"] for block in parse_blocks(reply.blocks))
     assert shown.startswith("*No ticket open.*")
     assert all(f"`customer-{n:02d}-web.example`" in shown for n in range(60))
+
+
+def test_an_unknown_server_is_answered_with_the_nearest_names_not_the_whole_catalog(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A typo against a catalog of 400 servers: the refusal names the 20 servers nearest what
+    was typed and counts the rest, instead of 10,000 characters of names."""
+    h = services(sessions)
+    web = h.catalog.servers[0]
+    servers = [web.model_copy(update={"id": f"customer-{n:03d}-web.example"}) for n in range(400)]
+    catalog = h.catalog.model_copy(update={"servers": [*h.catalog.servers, *servers]})
+    tickets = TicketService(sessions, catalog, Messages("en"), clock=h.clock)
+    with pytest.raises(UserFacingError) as refused:
+        tickets.server("customer-012-web.exmaple")
+    text = render_error(refused.value, Messages("en"))
+    assert text.startswith(
+        "Unknown server `customer-012-web.exmaple`. Servers: `customer-012-web.example`, "
+    )
+    assert text.count("`customer-") == 21  # the one typed, and 20 nearest
+    assert text.endswith(", and 382 more.")
+    # A catalog of a few servers is named whole, as before.
+    with pytest.raises(UserFacingError) as few:
+        h.tickets.server("nope")
+    assert render_error(few.value, Messages("en")) == (
+        "Unknown server `nope`. Servers: `acme-web-01`, `globex-db-01`."
+    )
