@@ -196,7 +196,12 @@ def mentions(user_ids: tuple[str, ...]) -> str:
 
 
 def _names(view: OutageView) -> dict[str, object]:
-    return {"server": view.server_id, "client": escape(view.client_name), "level": view.level}
+    # The catalog names levels freely ("Or <24h> & co"), as it does clients.
+    return {
+        "server": view.server_id,
+        "client": escape(view.client_name),
+        "level": escape(view.level),
+    }
 
 
 def probe_lines(view: OutageView, messages: Messages) -> str:

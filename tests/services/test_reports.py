@@ -300,6 +300,18 @@ def test_one_client_report_and_readable_text(history: History) -> None:
     assert "INT-4 maintenance · acme-web-01 · called 2026-11-03 10:00 · GTI *breached*" in text
 
 
+def test_a_level_named_with_markup_is_escaped_in_the_slack_text(history: History) -> None:
+    """A level named "Or <24h> & co" in the catalog: the text posted to Slack escapes it, as it
+    does the client's name; the JSON and the CSV, read by programs, keep it as written."""
+    month = report(history, 2026, 11, client="acme")
+    named = replace(month, clients=(replace(client_of(month, "acme"), level="Or <24h> & co"),))
+    text = "\n".join(to_text(named, Messages("en")))
+    assert "Or &lt;24h&gt; &amp; co" in text
+    assert "<24h>" not in text
+    assert to_json(named)["clients"][0]["level"] == "Or <24h> & co"
+    assert "Or <24h> & co" in to_csv(named)
+
+
 def test_the_french_text_names_its_months_as_french_does(history: History) -> None:
     """ "Bilan SLA novembre 2026", and a credit's month the same way, not "2026-11" (English
     names them too); the JSON, read by programs, keeps 2026-11."""

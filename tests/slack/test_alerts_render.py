@@ -53,6 +53,15 @@ def test_a_new_outage_pages_the_on_call_and_offers_three_buttons() -> None:
     ]
 
 
+def test_a_level_named_with_markup_is_escaped_in_the_root() -> None:
+    """The catalog's authors name levels freely ("Or <24h> & co"): Slack would read `<24h>` as
+    a link and drop it, as it does any raw `<...>`; the root escapes it as it does the client."""
+    text, blocks = outage_root(view(level="Or <24h> & co"), EN, PARIS)
+    assert "(ACME &lt;SARL&gt;, Or &lt;24h&gt; &amp; co)" in text
+    assert "Or &lt;24h&gt; &amp; co" in str(blocks)
+    assert "<24h>" not in text + str(blocks)
+
+
 def test_a_server_down_again_within_the_hour_is_said_to_flap() -> None:
     """The root and the notification text say how often the server went down in the hour;
     a first outage says nothing of it, nor does a recovered root."""

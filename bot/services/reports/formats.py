@@ -263,7 +263,7 @@ def _client_text(client: ClientReport, messages: Messages, zone: ZoneInfo) -> st
         "report.client",
         name=render.escape(client.name),
         client=client.client_id,
-        level=client.level,
+        level=render.escape(client.level),
     )
     if client.removed_at is not None:
         header += " · " + messages.get(
