@@ -312,6 +312,25 @@ def test_a_level_named_with_markup_is_escaped_in_the_slack_text(history: History
     assert "Or <24h> & co" in to_csv(named)
 
 
+def test_an_unknown_client_is_answered_with_the_nearest_names_not_every_client(
+    history: History,
+) -> None:
+    """A typo against a catalog of 40 clients: the refusal names the 20 nearest, the one meant
+    first, and how many more, not every client of the catalog (as `/sla status` does)."""
+    acme = next(spec for spec in history.catalog.clients if spec.id == "acme")
+    extra = [acme.model_copy(update={"id": f"customer{n:02d}"}) for n in range(40)]
+    catalog = history.catalog.model_copy(update={"clients": [*history.catalog.clients, *extra]})
+    with history.sessions.begin() as session:
+        sync_catalog(session, catalog, now=REPORT_AT)
+    service = ReportService(history.sessions, catalog, Messages("en"), clock=lambda: REPORT_AT)
+    with pytest.raises(UserFacingError) as refused:
+        service.build(2026, 11, client="globx")
+    known = str(refused.value.values["known"])
+    assert known.startswith("`globex`, ")
+    assert known.endswith(", and 22 more")
+    assert known.count("`") == 2 * 20
+
+
 def test_the_french_text_names_its_months_as_french_does(history: History) -> None:
     """ "Bilan SLA novembre 2026", and a credit's month the same way, not "2026-11" (English
     names them too); the JSON, read by programs, keeps 2026-11."""

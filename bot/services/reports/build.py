@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Catalog
 from bot.errors import UserFacingError
+from bot.messages import Messages
 from bot.services.reports.values import (
     ClientReport,
     ClockLine,
@@ -38,6 +39,7 @@ from bot.sla import (
     month_of,
     to_cents,
 )
+from bot.slack.render import known_names
 from bot.storage.models import (
     AuditEvent,
     Client,
@@ -59,13 +61,14 @@ from bot.storage.open_tickets import ClockRecord
 # Building --------------------------------------------------------------------------------------
 
 
-def find_client(session: Session, text: str) -> str:
-    """The id of the client called `text` (case-insensitive, removed ones included)."""
+def find_client(session: Session, text: str, messages: Messages) -> str:
+    """The id of the client called `text` (case-insensitive, removed ones included); else a
+    refusal naming the nearest ones."""
     ids = list(session.scalars(select(Client.id).order_by(Client.id)))
     for client_id in ids:
         if client_id.lower() == text.lower():
             return client_id
-    known = ", ".join(f"`{i}`" for i in ids) or "-"
+    known = known_names(ids, text, messages)
     raise UserFacingError("report.unknown_client", value=text[:64], known=known)
 
 

@@ -95,7 +95,7 @@ class ReportService(Service):
         """The report of a month as of now; `client` is matched case-insensitively."""
         now = self._clock()
         with reading(self._sessions) as session:
-            client_id = find_client(session, client) if client is not None else None
+            client_id = find_client(session, client, self._messages) if client is not None else None
             return build_month_report(
                 session, self.catalog, year, month, now=now, client_id=client_id
             )
@@ -138,7 +138,7 @@ class ReportService(Service):
         both refuse it)."""
         now = self._clock()
         with reading(self._sessions) as session:
-            client_id = find_client(session, text)
+            client_id = find_client(session, text, self._messages)
             if was_client(session, self.catalog, client_id, year, month, now=now):
                 return
             client = session.get_one(Client, client_id)
