@@ -128,9 +128,11 @@ def parse_intervention(raw: str) -> InterventionCommand:
     if verb == "open":
         return _parse_open(args)
     if verb == "list":
-        if len(args) > 1:
-            raise UserFacingError("usage.list")
-        return ListTickets(args[0].lower() if args else "open")
+        if len(args) > 1:  # "list mine acme": the words too many, named
+            raise UserFacingError("usage.list_extra", value=_shown(args[1:]))
+        if not args or args[0].lower() in ("mine", "open"):
+            return ListTickets(args[0].lower() if args else "open")
+        return ListTickets(args[0])  # a client, quoted as typed when it is none
     if verb not in (*_REF_ONLY, *_TEXT_REQUIRED, *_TEXT_OPTIONAL, "reassign", "snooze"):
         raise UserFacingError("usage.unknown_verb", command="/intervention", word=verb[:40])
     if not args:
@@ -144,10 +146,11 @@ def parse_intervention(raw: str) -> InterventionCommand:
     if verb == "reassign":
         if not rest:
             raise UserFacingError("usage.reassign")
-        match = _USER.fullmatch(rest[0]) if len(rest) == 1 else None
-        if match is None:  # "@bob" typed, not picked; a user group; two users
-            shown = _MENTION.sub(_as_shown, " ".join(rest))
-            raise UserFacingError("usage.reassign_user", value=shown[:64])
+        match = _USER.fullmatch(rest[0])
+        if match is None:  # "@bob" typed, not picked; a user group
+            raise UserFacingError("usage.reassign_user", value=_shown(rest))
+        if len(rest) > 1:  # "<@U…|bob> please", two users: the user is fine, the rest is not
+            raise UserFacingError("usage.reassign_extra", value=_shown(rest[1:]))
         return Reassign(ticket_id, match.group(1))
     if verb == "snooze":
         if not rest:
@@ -185,14 +188,14 @@ def _parse_open(args: list[str]) -> Open:
         elif rest[0] == "--at" and len(rest) >= 2:
             at, rest = rest[1], rest[2:]
         else:
-            raise UserFacingError("usage.open")
+            raise UserFacingError("usage.at_no_time")
         if not at:
-            raise UserFacingError("usage.open")
+            raise UserFacingError("usage.at_no_time")
     if any(word == "--at" or word.startswith("--at=") for word in rest):
         raise UserFacingError("usage.at_first")  # not silently part of the description
     description = _free_text(rest)
     if not description:
-        raise UserFacingError("usage.open")
+        raise UserFacingError("usage.open_no_description")
     return Open(server_id, kind, at, description)
 
 
@@ -207,6 +210,11 @@ def _is_kind(word: str) -> bool:
 def _at_flag(match: re.Match[str]) -> str:
     """`--at` as the grammar reads it; `--at=` when the time follows without a space."""
     return "--at=" if match.group(1).isdigit() else "--at"
+
+
+def _shown(words: list[str]) -> str:
+    """Words a refusal quotes, mentions by the names the technician saw (`@bob`)."""
+    return _MENTION.sub(_as_shown, " ".join(words))[:64]
 
 
 def _as_shown(match: re.Match[str]) -> str:
@@ -230,8 +238,8 @@ def _free_text(words: list[str]) -> str:
 def parse_status(raw: str) -> Status:
     """Parse the text after `/sla status`."""
     words = clean(raw).split()
-    if len(words) > 1:
-        raise UserFacingError("usage.status")
+    if len(words) > 1:  # "status acme globex-db-01": the words too many, named
+        raise UserFacingError("usage.status_extra", value=_shown(words[1:]))
     return Status(words[0] if words else None)
 
 

@@ -669,6 +669,26 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`",
         "en": "Usage: `/intervention open <server> <kind> [--at HH:MM|ISO-8601] <description…>`",
     },
+    "usage.open_no_description": {
+        "fr": (
+            "La description manque : "
+            "`/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`"
+        ),
+        "en": (
+            "The description is missing: "
+            "`/intervention open <server> <kind> [--at HH:MM|ISO-8601] <description…>`"
+        ),
+    },
+    "usage.at_no_time": {
+        "fr": (
+            "`--at` prend l'heure de l'appel : `--at 15:30`, `--at 15h30` ou une date ISO-8601, "
+            "puis la description."
+        ),
+        "en": (
+            "`--at` takes the time of the call: `--at 15:30`, `--at 15h30` or an ISO-8601 "
+            "instant, then the description."
+        ),
+    },
     "usage.at_first": {
         "fr": (
             "`--at` se place avant la description : "
@@ -745,6 +765,16 @@ CATALOG: dict[str, dict[Language, str]] = {
             "list). Usage: `/intervention reassign <ticket> <@user>`"
         ),
     },
+    "usage.reassign_extra": {
+        "fr": (
+            "Mots en trop : `{value}`. `reassign` ne prend qu'un utilisateur : "
+            "`/intervention reassign <ticket> <@utilisateur>`"
+        ),
+        "en": (
+            "Too many words: `{value}`. `reassign` takes one user: "
+            "`/intervention reassign <ticket> <@user>`"
+        ),
+    },
     "usage.quote": {
         "fr": "Usage : `/intervention quote <ticket> [note…]`",
         "en": "Usage: `/intervention quote <ticket> [note…]`",
@@ -767,13 +797,13 @@ CATALOG: dict[str, dict[Language, str]] = {
             "Usage: `/intervention snooze <ticket> <duration>`"
         ),
     },
-    "usage.list": {
-        "fr": "Usage : `/intervention list [mine|open|<client>]`",
-        "en": "Usage: `/intervention list [mine|open|<client>]`",
+    "usage.list_extra": {
+        "fr": "Mots en trop : `{value}`. Usage : `/intervention list [mine|open|<client>]`",
+        "en": "Too many words: `{value}`. Usage: `/intervention list [mine|open|<client>]`",
     },
-    "usage.status": {
-        "fr": "Usage : `/sla status [<client>|<serveur>|<ticket>]`",
-        "en": "Usage: `/sla status [<client>|<server>|<ticket>]`",
+    "usage.status_extra": {
+        "fr": "Mots en trop : `{value}`. Usage : `/sla status [<client>|<serveur>|<ticket>]`",
+        "en": "Too many words: `{value}`. Usage: `/sla status [<client>|<server>|<ticket>]`",
     },
     "usage.bad_ticket": {
         "fr": "`{value}` n'est pas un ticket : écrivez `INT-42` ou `42`.",

@@ -194,7 +194,6 @@ def test_a_snooze_without_its_duration_gets_the_usage() -> None:
         ("@bob", "@bob"),  # typed, not picked from Slack's list: no user id
         ("<!subteam^S0123ABC|@techs>", "@techs"),  # a user group: one person takes a ticket
         ("<#C0123ABC|alerts>", "#alerts"),
-        ("<@U01AAA> <@U02BBB>", "<@U01AAA> <@U02BBB>"),
         ("bob", "bob"),
     ],
 )
@@ -209,6 +208,22 @@ def test_a_reassign_to_no_one_user_is_refused_naming_the_word(target: str, named
 @pytest.mark.parametrize("target", ["<@U01AAA>", "<@U01AAA|bob>", "<@W01AAA|bob.smith>"])
 def test_a_reassign_reads_a_mention_with_or_without_its_name(target: str) -> None:
     assert parse_intervention(f"reassign INT-42 {target}") == Reassign(42, target[2:8])
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        ("<@U01AAA> <@U02BBB>", "<@U02BBB>"),
+        ("<@U01AAA|bob> <@U02BBB|alice>", "@alice"),
+        ("<@U01AAA|bob> please", "please"),
+        ("<@U01AAA|bob> <!subteam^S0123ABC|@techs> now", "@techs now"),
+    ],
+)
+def test_a_reassign_to_a_user_and_more_names_the_words_too_many(target: str, named: str) -> None:
+    """`reassign 42 @bob please` answered "`@bob please` is not a user", though @bob is one."""
+    with pytest.raises(UserFacingError) as refused:
+        parse_intervention(f"reassign 42 {target}")
+    assert (refused.value.key, refused.value.values) == ("usage.reassign_extra", {"value": named})
 
 
 def test_a_reassign_without_its_user_gets_the_usage() -> None:

@@ -974,7 +974,7 @@ def test_list_of_something_else_than_a_client_says_what_list_takes(bot: RunningB
     assert bot.command("list globex").startswith("1 ticket open for Globex SAS")
     for word in ("globex-db-01", "INT-1"):
         reply = bot.command(f"list {word}")
-        assert reply.startswith(f"`{word.lower()}` is not a client. `list` takes `mine`, `open`")
+        assert reply.startswith(f"`{word}` is not a client. `list` takes `mine`, `open`")
         assert "`acme`, `globex`" in reply
         assert "`/sla status`" in reply
 

@@ -1,0 +1,146 @@
+"""The grammar of `/intervention` and `/sla` through the running bot: a bad command is
+answered with what exactly was wrong, in the team's language, and records nothing."""
+
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
+
+from bot.sandbox import EmulatorThread
+from bot.storage.models import AuditEvent, Ticket
+from tests.plugins.bot import TECH2, RunningBot, start_bot, stop_bot
+
+PARIS = ZoneInfo("Europe/Paris")
+FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
+
+
+@pytest.fixture
+def french_bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
+    """The bot as the team runs it: in French."""
+    running, loop = start_bot(slack, database_url, language="fr")
+    yield running
+    stop_bot(running, loop)
+
+
+def recorded(bot: RunningBot) -> tuple[int, int]:
+    """How many tickets and audit events the database holds."""
+    with bot.sessions() as session:
+        tickets = session.scalar(select(func.count()).select_from(Ticket)) or 0
+        events = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        return tickets, events
+
+
+def test_a_reassign_with_words_after_the_user_names_the_words_too_many(bot: RunningBot) -> None:
+    """`reassign 1 @bob please` answered "`@bob please` is not a user", though @bob is one:
+    the word to remove is `please`. Two users: the second is the one too many."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    bot.command("claim 1")
+    before = recorded(bot)
+    assert bot.command(f"reassign 1 <@{TECH2}|bob> please") == (
+        "Too many words: `please`. `reassign` takes one user: "
+        "`/intervention reassign &lt;ticket&gt; &lt;@user&gt;`"
+    )
+    assert bot.command(f"reassign 1 <@{TECH2}|bob> <@U01AAA|alice>") == (
+        "Too many words: `@alice`. `reassign` takes one user: "
+        "`/intervention reassign &lt;ticket&gt; &lt;@user&gt;`"
+    )
+    assert recorded(bot) == before
+    with bot.sessions() as session:
+        assert session.get_one(Ticket, 1).assignee_id == "U01AAA"
+
+
+def test_a_reassign_with_words_after_the_user_is_refused_in_french(
+    french_bot: RunningBot,
+) -> None:
+    french_bot.clock.set(FRIDAY_4PM)
+    french_bot.command("open acme-web-01 secours panne")
+    french_bot.command("claim 1")
+    assert french_bot.command(f"reassign 1 <@{TECH2}|bob> merci") == (
+        "Mots en trop : `merci`. `reassign` ne prend qu'un utilisateur : "
+        "`/intervention reassign &lt;ticket&gt; &lt;@utilisateur&gt;`"
+    )
+
+
+def test_list_of_an_unknown_client_quotes_it_as_typed(bot: RunningBot) -> None:
+    """`list INT-1` answered "`int-1` is not a client": not what was typed."""
+    reply = bot.command("list INT-1")
+    assert reply.startswith("`INT-1` is not a client.")
+    assert bot.command("list Nope").startswith("`Nope` is not a client.")
+    assert bot.command("list MINE") == bot.command("list mine")
+    assert bot.command("list OPEN") == bot.command("list open")
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "expected"),
+    [
+        (
+            "/intervention",
+            "list mine acme",
+            "Too many words: `acme`. Usage: `/intervention list [mine|open|&lt;client&gt;]`",
+        ),
+        (
+            "/sla",
+            "status acme globex-db-01",
+            "Too many words: `globex-db-01`. "
+            "Usage: `/sla status [&lt;client&gt;|&lt;server&gt;|&lt;ticket&gt;]`",
+        ),
+    ],
+)
+def test_list_and_status_name_the_words_too_many(
+    bot: RunningBot, command: str, text: str, expected: str
+) -> None:
+    assert bot.command(text, command=command) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "open globex-db-01 secours",
+            "The description is missing: "
+            "`/intervention open &lt;server&gt; &lt;kind&gt; "
+            "[--at HH:MM|ISO-8601] &lt;description…&gt;`",
+        ),
+        (
+            "open globex-db-01 secours --at 15:30",
+            "The description is missing: "
+            "`/intervention open &lt;server&gt; &lt;kind&gt; "
+            "[--at HH:MM|ISO-8601] &lt;description…&gt;`",
+        ),
+        (
+            "open globex-db-01 secours --at",
+            "`--at` takes the time of the call: `--at 15:30`, `--at 15h30` or an ISO-8601 "
+            "instant, then the description.",
+        ),
+        (
+            "open globex-db-01 secours --at=",
+            "`--at` takes the time of the call: `--at 15:30`, `--at 15h30` or an ISO-8601 "
+            "instant, then the description.",
+        ),
+    ],
+)
+def test_an_open_missing_its_description_or_call_time_says_which(
+    bot: RunningBot, text: str, expected: str
+) -> None:
+    """Not only the usage, which leaves the technician to find what they left out."""
+    bot.clock.set(FRIDAY_4PM)
+    assert bot.command(text) == expected
+    assert recorded(bot) == (0, 0)
+
+
+def test_an_open_missing_its_description_is_refused_in_french(french_bot: RunningBot) -> None:
+    french_bot.clock.set(FRIDAY_4PM)
+    assert french_bot.command("open globex-db-01 secours --at 15h") == (
+        "La description manque : "
+        "`/intervention open &lt;serveur&gt; &lt;type&gt; "
+        "[--at HH:MM|ISO-8601] &lt;description…&gt;`"
+    )
+    assert french_bot.command("open globex-db-01 secours --at") == (
+        "`--at` prend l'heure de l'appel : `--at 15:30`, `--at 15h30` ou une date ISO-8601, "
+        "puis la description."
+    )
+    assert recorded(french_bot) == (0, 0)
