@@ -19,7 +19,9 @@ MAX_FREE_TEXT = 2000  # a description, update, reason or note
 MIN_SNOOZE = timedelta(minutes=1)  # as the usage says: 1m to 7d
 MAX_SNOOZE = timedelta(days=7)
 
-_TICKET = re.compile(r"(?:INT-?)?(\d+)", re.IGNORECASE)
+# ASCII digits only: `\d` alone reads "٤٢" or "４２" as 42, a ticket the one who typed them
+# may not have meant, and the grammar says `INT-42` or `42`.
+_TICKET = re.compile(r"(?:INT-?)?(\d+)", re.IGNORECASE | re.ASCII)
 # Past this, a number names no ticket the database could hold (64-bit ids, on PostgreSQL and
 # SQLite alike): it is said not to exist without being looked up.
 MAX_TICKET_ID = 2**63 - 1
@@ -310,9 +312,9 @@ def open_from_fields(server_id: str, kind_word: str, at: str | None, description
 
 # `/sla report` and `/sla credit` (issue 8) ------------------------------------------------------
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 # Digits and separators ("2026-1", "11/2026", "2026-11-01"): a month mistyped, never a client.
-_DATE_LIKE = re.compile(r"\d+(?:[-/.]\d+)+")
+_DATE_LIKE = re.compile(r"\d+(?:[-/.]\d+)+", re.ASCII)
 CREDIT_VERBS = ("request", "grant", "decline")
 
 

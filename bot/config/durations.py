@@ -10,7 +10,8 @@ from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationEr
 
 # Minutes right after the hours, at the end, may go without their "m", as French writes "1h30".
 _COMPACT = re.compile(
-    r"(?:(?P<d>\d+)[dj])?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m|(?<=h)(?P<hm>[0-5]\d)$)?(?:(?P<s>\d+)s)?"
+    r"(?:(?P<d>\d+)[dj])?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m|(?<=h)(?P<hm>[0-5]\d)$)?(?:(?P<s>\d+)s)?",
+    re.ASCII,  # `\d` alone reads "٣٠m" as 30m
 )
 _ISO = TypeAdapter(timedelta)
 # Months and years (before the T: "P1M" is a month, "PT1M" a minute) have no fixed length.

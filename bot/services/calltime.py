@@ -19,7 +19,8 @@ from bot.errors import UserFacingError
 MAX_BACKDATE = timedelta(hours=24)
 ROLLOVER = timedelta(hours=12)
 # 02:50, or 2h50 and 15h (15:00) as French writes them; not 15 alone, nor 9:5 (09:05 or 09:50?)
-_HH_MM = re.compile(r"(\d{1,2})(?::(\d{2})|[hH](\d{2})?)")
+# ASCII digits only, as for a ticket: `\d` alone reads "١٥:٣٠" as 15:30.
+_HH_MM = re.compile(r"(\d{1,2})(?::(\d{2})|[hH](\d{2})?)", re.ASCII)
 # The midnight that ends a day, as ISO-8601 (and people) write it: `2026-11-26T24:00` is
 # `2026-11-27T00:00`; an offset may follow.
 _END_OF_DAY = re.compile(

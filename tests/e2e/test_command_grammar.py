@@ -144,3 +144,36 @@ def test_an_open_missing_its_description_is_refused_in_french(french_bot: Runnin
         "puis la description."
     )
     assert recorded(french_bot) == (0, 0)
+
+
+@pytest.mark.parametrize("ref", ["\u0661", "INT-\u0664\u0662", "\uff14\uff12"])
+def test_a_ticket_written_in_other_digits_is_not_a_ticket(bot: RunningBot, ref: str) -> None:
+    """`<ticket>` is `INT-42` or `42`: Arabic-Indic or full-width digits were acted on as the
+    ticket they stand for, and the audit keeps the command as typed, which the team does not
+    read as the ticket it changed."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    before = recorded(bot)
+    assert bot.command(f"claim {ref}") == f"`{ref}` is not a ticket: write `INT-42` or `42`."
+    assert recorded(bot) == before
+
+
+def test_a_snooze_or_a_month_written_in_other_digits_is_refused(bot: RunningBot) -> None:
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    before = recorded(bot)
+    assert bot.command("snooze 1 \u0663\u0660m").startswith(
+        "`\u0663\u0660m` is not a snooze duration"
+    )
+    month = "\u0662\u0660\u0662\u0666-\u0661\u0661"
+    assert bot.command(f"report {month}", command="/sla").startswith(
+        f"`{month}` is one word too many or unreadable."
+    )
+    assert recorded(bot) == before
+
+
+def test_a_call_time_written_in_other_digits_is_unreadable(bot: RunningBot) -> None:
+    bot.clock.set(FRIDAY_4PM)
+    reply = bot.command("open globex-db-01 secours --at \u0661\u0665:\u0663\u0660 slow")
+    assert reply.startswith("Unreadable call time")
+    assert recorded(bot) == (0, 0)
