@@ -289,11 +289,38 @@ class Team(_Strict):
         return tuple(self.oncall or self.technicians)
 
 
+# An id `/sla status` would read as a ticket, `INT-7` or `7`, as bot.grammar does: that
+# server's or client's tickets could not be asked for by its id.
+_TICKET_REF = re.compile(r"(?:INT-?)?([0-9]+)", re.IGNORECASE)
+# The words `/intervention list [mine|open|<client>]` and `/sla report [<client>] [public]`
+# take before a client id.
+_CLIENT_WORDS = ("mine", "open", "public")
+
+
+def _not_a_ticket(value: str, what: str) -> str:
+    if (ticket := _TICKET_REF.fullmatch(value)) is not None:
+        ref = f"INT-{int(ticket[1])}"
+        raise ValueError(
+            f"{value!r} reads as the ticket {ref} in `/sla status`: give the {what} another id"
+        )
+    return value
+
+
 class ClientSpec(_Strict):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     name: str = Field(min_length=1)
     level: str
     monthly_fee: float | None = Field(None, ge=0)
+
+    @field_validator("id")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        if value.lower() in _CLIENT_WORDS:
+            raise ValueError(
+                f"{value!r} is a word of `/intervention list` or `/sla report`: give the client "
+                "another id"
+            )
+        return _not_a_ticket(value, "client")
 
 
 _PACE_REASONS = {
@@ -403,6 +430,11 @@ class ServerSpec(_Strict):
     client: str
     host: str = Field(min_length=1, pattern=r"^\S+$")  # a name or an address: no blanks
     probes: list[ProbeSpec] = []
+
+    @field_validator("id")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        return _not_a_ticket(value, "server")
 
 
 class Catalog(_Strict):

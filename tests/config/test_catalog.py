@@ -267,6 +267,24 @@ BAD_CASES = [
         "policy.credit_cap: Input should be a finite number",
     ),
     (
+        "server-id-read-as-a-ticket",
+        VALID.replace('id = "web"', 'id = "int-7"'),
+        "servers[0].id: 'int-7' reads as the ticket INT-7 in `/sla status`: give the server "
+        "another id",
+    ),
+    (
+        "client-id-read-as-a-ticket",
+        VALID.replace('id = "acme"', 'id = "42"').replace('client = "acme"', 'client = "42"'),
+        "clients[0].id: '42' reads as the ticket INT-42 in `/sla status`: give the client "
+        "another id",
+    ),
+    (
+        "client-id-read-as-a-word-of-list",
+        VALID.replace('id = "acme"', 'id = "Mine"').replace('client = "acme"', 'client = "Mine"'),
+        "clients[0].id: 'Mine' is a word of `/intervention list` or `/sla report`: give the "
+        "client another id",
+    ),
+    (
         "infinite-level-fee",
         VALID.replace("monthly_fee = 99.0", "monthly_fee = inf"),
         "levels.essentiel.monthly_fee: Input should be a finite number",
