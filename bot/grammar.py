@@ -123,12 +123,13 @@ def parse_intervention(raw: str) -> InterventionCommand:
     """Parse the text after `/intervention`."""
     if len(raw) > MAX_TEXT:
         raise UserFacingError("usage.too_long", limit=MAX_TEXT)
-    words = clean(raw).split()
+    text = clean(raw)
+    words = text.split()
     if not words or words[0].lower() == "help":
         return Help()
     verb, args = words[0].lower(), words[1:]
     if verb == "open":
-        return _parse_open(args)
+        return _parse_open(text, args)
     if verb == "list":
         if len(args) > 1:  # "list mine acme": the words too many, named
             raise UserFacingError("usage.list_extra", value=_shown(args[1:]))
@@ -164,13 +165,13 @@ def parse_intervention(raw: str) -> InterventionCommand:
         if duration is None or not MIN_SNOOZE <= duration <= MAX_SNOOZE:
             raise UserFacingError("usage.snooze_duration", value=typed_duration[:40])
         return Snooze(ticket_id, duration)
-    text = _free_text(rest)
-    if verb in _TEXT_REQUIRED and not text:
+    free_text = _free_text(_from_word(text, 2))
+    if verb in _TEXT_REQUIRED and not free_text:
         raise UserFacingError(f"usage.{verb}")
-    return TicketAct(verb, ticket_id, text)
+    return TicketAct(verb, ticket_id, free_text)
 
 
-def _parse_open(args: list[str]) -> Open:
+def _parse_open(text: str, args: list[str]) -> Open:
     if len(args) < 2:
         raise UserFacingError("usage.open")
     if any(_AT_FLAG.match(word) for word in args[:2]):  # not an unknown server or kind "--at"
@@ -195,7 +196,9 @@ def _parse_open(args: list[str]) -> Open:
             raise UserFacingError("usage.at_no_time")
     if any(word == "--at" or word.startswith("--at=") for word in rest):
         raise UserFacingError("usage.at_first")  # not silently part of the description
-    description = _free_text(rest)
+    # The description is the command's text from its first word: the words before it are
+    # "open", the server, the kind and, if given, the call time (one word or two).
+    description = _free_text(_from_word(text, len(args) + 1 - len(rest)))
     if not description:
         raise UserFacingError("usage.open_no_description")
     return Open(server_id, kind, at, description)
@@ -230,8 +233,15 @@ def _server_id(word: str) -> str:
     return word
 
 
-def _free_text(words: list[str]) -> str:
-    text = " ".join(words)
+def _from_word(text: str, index: int) -> str:
+    """`text` from its word `index` on (the first is 0), with its line breaks and spacing as
+    typed: Slack sends Shift+Enter as a newline, and steps or a list for the client written
+    on lines would otherwise be recorded as one line (a modal's text keeps them too)."""
+    parts = text.split(maxsplit=index)
+    return parts[index] if len(parts) > index else ""
+
+
+def _free_text(text: str) -> str:
     if len(text) > MAX_FREE_TEXT:
         raise UserFacingError("usage.text_too_long", limit=MAX_FREE_TEXT)
     return text
@@ -269,7 +279,8 @@ def parse_silence(raw: str) -> SilenceServer:
     """Parse the text after `/sla silence`; durations from 1m to 7d."""
     if len(raw) > MAX_TEXT:
         raise UserFacingError("usage.too_long", limit=MAX_TEXT)
-    words = clean(raw).split()
+    text = clean(raw)
+    words = text.split()
     if len(words) < 2:
         raise UserFacingError("usage.silence")
     server_id, duration_word, rest = _server_id(words[0]), words[1], words[2:]
@@ -286,7 +297,7 @@ def parse_silence(raw: str) -> SilenceServer:
     if duration is None or not MIN_SILENCE <= duration <= MAX_SILENCE:
         # Named: "30mn", "0m" or "8d" is the word to fix, not the whole command.
         raise UserFacingError("usage.silence_duration", value=duration_word[:40])
-    return SilenceServer(server_id, duration, _free_text(rest))
+    return SilenceServer(server_id, duration, _free_text(_from_word(text, len(words) - len(rest))))
 
 
 def _duration(word: str) -> timedelta | None:
@@ -303,7 +314,7 @@ def open_from_fields(server_id: str, kind_word: str, at: str | None, description
         kind = parse_kind(kind_word)
     except ValueError:
         raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
-    text = _free_text(typed(description).split())
+    text = _free_text(typed(description))
     if not text:
         raise UserFacingError("modal.open.no_description")
     at_text = typed(at) if at is not None else ""
@@ -374,9 +385,10 @@ def parse_credit(raw: str) -> CreditAct:
     """Parse the text after `/sla credit`."""
     if len(raw) > MAX_TEXT:
         raise UserFacingError("usage.too_long", limit=MAX_TEXT)
-    words = clean(raw).split()
+    text = clean(raw)
+    words = text.split()
     if words and words[0].lower() not in CREDIT_VERBS:
         raise UserFacingError("usage.credit_verb", value=words[0][:40])
     if len(words) < 2:
         raise UserFacingError("usage.credit")
-    return CreditAct(words[0].lower(), parse_ticket(words[1]), _free_text(words[2:]))
+    return CreditAct(words[0].lower(), parse_ticket(words[1]), _free_text(_from_word(text, 2)))

@@ -2,7 +2,7 @@
 answered with what exactly was wrong, in the team's language, and records nothing."""
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -177,3 +177,64 @@ def test_a_call_time_written_in_other_digits_is_unreadable(bot: RunningBot) -> N
     reply = bot.command("open globex-db-01 secours --at \u0661\u0665:\u0663\u0660 slow")
     assert reply.startswith("Unreadable call time")
     assert recorded(bot) == (0, 0)
+
+
+def test_free_text_keeps_its_line_breaks_as_a_modal_s_does(bot: RunningBot) -> None:
+    """Slack sends Shift+Enter in a command as a newline: a description or an update written
+    as lines (steps, a list for the client) was recorded as one line, though the same update
+    typed in the modal keeps them."""
+    bot.clock.set(FRIDAY_4PM)
+    assert bot.command(
+        "open acme-web-01 secours site down\n- home page 502\n- admin ok"
+    ).startswith("INT-1 registered")
+    bot.command("update 1 Restarted php-fpm.\n\nNext:\tcheck the logs")
+    bot.command("resolve 1 fixed:\n1. php-fpm\n2. cache")
+    with bot.sessions() as session:
+        ticket = session.get_one(Ticket, 1)
+        assert ticket.description == "site down\n- home page 502\n- admin ok"
+        details = session.scalars(
+            select(AuditEvent.details)
+            .where(AuditEvent.action.in_(("ticket.updated", "ticket.resolved")))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert details[0]["text"] == "Restarted php-fpm.\n\nNext:\tcheck the logs"
+    assert details[1]["note"] == "fixed:\n1. php-fpm\n2. cache"
+
+
+def test_the_open_modal_keeps_the_description_s_line_breaks(bot: RunningBot) -> None:
+    from bot.slack.ids import (
+        OPEN_AT_BLOCK,
+        OPEN_DESCRIPTION_BLOCK,
+        OPEN_INPUT,
+        OPEN_KIND_BLOCK,
+        OPEN_SERVER_BLOCK,
+        View,
+    )
+    from bot.storage.probes import add_outage
+
+    bot.clock.set(FRIDAY_4PM)
+    with bot.sessions.begin() as session:
+        outage_id = add_outage(
+            session,
+            "acme-web-01",
+            started_at=FRIDAY_4PM - timedelta(minutes=5),
+            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
+        ).id
+
+    def typed(value: str) -> dict[str, dict[str, str]]:
+        return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}
+
+    fields = {
+        OPEN_SERVER_BLOCK: typed("acme-web-01"),
+        OPEN_KIND_BLOCK: {
+            OPEN_INPUT: {"type": "static_select", "selected_option": {"value": "secours"}}
+        },
+        OPEN_AT_BLOCK: typed("15:55"),
+        OPEN_DESCRIPTION_BLOCK: typed("site down\n- home page 502"),
+    }
+    opened = bot.slack.send_view_submission(
+        View.OPEN_INTERVENTION, fields, user_id="U01AAA", private_metadata=str(outage_id)
+    )
+    assert opened.body == ""
+    with bot.sessions() as session:
+        assert session.scalars(select(Ticket.description)).one() == "site down\n- home page 502"
