@@ -102,6 +102,17 @@ def typed(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+def _command_text(raw: str) -> str:
+    """A command's text as typed (`clean`), refused past MAX_TEXT characters of it: counted
+    in Slack's encoding, 800 `<` typed (`&lt;` each) made a command too long."""
+    if len(raw) > 5 * MAX_TEXT:  # `&amp;` is the longest a typed character becomes
+        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
+    text = clean(raw)
+    if len(text) > MAX_TEXT:
+        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
+    return text
+
+
 def is_ticket_ref(word: str) -> bool:
     """`INT-42` or `42`: a ticket, where a client or a server could also be named."""
     return _TICKET.fullmatch(word) is not None
@@ -121,9 +132,7 @@ def parse_ticket(word: str) -> int:
 
 def parse_intervention(raw: str) -> InterventionCommand:
     """Parse the text after `/intervention`."""
-    if len(raw) > MAX_TEXT:
-        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
-    text = clean(raw)
+    text = _command_text(raw)
     words = text.split()
     if not words or words[0].lower() == "help":
         return Help()
@@ -277,9 +286,7 @@ class SilenceServer:
 
 def parse_silence(raw: str) -> SilenceServer:
     """Parse the text after `/sla silence`; durations from 1m to 7d."""
-    if len(raw) > MAX_TEXT:
-        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
-    text = clean(raw)
+    text = _command_text(raw)
     words = text.split()
     if len(words) < 2:
         raise UserFacingError("usage.silence")
@@ -383,9 +390,7 @@ def parse_report(raw: str) -> ReportRequest:
 
 def parse_credit(raw: str) -> CreditAct:
     """Parse the text after `/sla credit`."""
-    if len(raw) > MAX_TEXT:
-        raise UserFacingError("usage.too_long", limit=MAX_TEXT)
-    text = clean(raw)
+    text = _command_text(raw)
     words = text.split()
     if words and words[0].lower() not in CREDIT_VERBS:
         raise UserFacingError("usage.credit_verb", value=words[0][:40])

@@ -238,3 +238,27 @@ def test_the_open_modal_keeps_the_description_s_line_breaks(bot: RunningBot) -> 
     assert opened.body == ""
     with bot.sessions() as session:
         assert session.scalars(select(Ticket.description)).one() == "site down\n- home page 502"
+
+
+def test_the_length_limits_count_the_text_as_typed_not_slack_s_encoding(bot: RunningBot) -> None:
+    """Slack sends a typed `<` as `&lt;`: an update of 800 `<` (an HTML error page pasted for
+    the client) was refused as a command over 3000 characters, though the limit of an update
+    is 2000 and the whole command typed was 809."""
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    assert bot.command("update 1 " + "&lt;" * 800).startswith("Client update on INT-1")
+    assert bot.command("update 1 " + "&amp;" * 2001) == "Text too long (at most 2000 characters)."
+    assert bot.command("update 1 " + "&amp;" * 3000) == (
+        "Command too long (at most 3000 characters)."
+    )
+    with bot.sessions() as session:
+        texts = session.scalars(
+            select(AuditEvent.details).where(AuditEvent.action == "ticket.updated")
+        ).all()
+    assert [details["text"] for details in texts] == ["<" * 800]
+
+
+def test_a_silence_s_or_credit_s_length_counts_the_text_as_typed(bot: RunningBot) -> None:
+    bot.clock.set(FRIDAY_4PM)
+    reply = bot.command("silence globex-db-01 1h " + "&lt;" * 800, command="/sla")
+    assert reply.startswith("Alerts for `globex-db-01` silenced until")
