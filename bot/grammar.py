@@ -181,6 +181,10 @@ def parse_intervention(raw: str) -> InterventionCommand:
 
 
 def _parse_open(text: str, args: list[str]) -> Open:
+    if len(args) == 1 and not _AT_FLAG.match(args[0]):  # the word that is there, named
+        if _is_kind(args[0]):
+            raise UserFacingError("usage.open_no_server", kind=args[0][:40])
+        raise UserFacingError("usage.open_no_kind", server=_server_id(args[0]))
     if len(args) < 2:
         raise UserFacingError("usage.open")
     if any(_AT_FLAG.match(word) for word in args[:2]):  # not an unknown server or kind "--at"

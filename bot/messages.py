@@ -669,6 +669,20 @@ CATALOG: dict[str, dict[Language, str]] = {
         "fr": "Usage : `/intervention open <serveur> <type> [--at HH:MM|ISO-8601] <description…>`",
         "en": "Usage: `/intervention open <server> <kind> [--at HH:MM|ISO-8601] <description…>`",
     },
+    "usage.open_no_kind": {
+        "fr": (
+            "Le type manque : `/intervention open {server} <type> <description…>` (types : "
+            "secours|incident, maintenance, utilisation|usage, materiel|hardware, reseau|network)"
+        ),
+        "en": (
+            "The kind is missing: `/intervention open {server} <kind> <description…>` (kinds: "
+            "secours|incident, maintenance, utilisation|usage, materiel|hardware, reseau|network)"
+        ),
+    },
+    "usage.open_no_server": {
+        "fr": "Le serveur manque : `/intervention open <serveur> {kind} <description…>`",
+        "en": "The server is missing: `/intervention open <server> {kind} <description…>`",
+    },
     "usage.open_no_description": {
         "fr": (
             "La description manque : "

@@ -262,3 +262,37 @@ def test_a_silence_s_or_credit_s_length_counts_the_text_as_typed(bot: RunningBot
     bot.clock.set(FRIDAY_4PM)
     reply = bot.command("silence globex-db-01 1h " + "&lt;" * 800, command="/sla")
     assert reply.startswith("Alerts for `globex-db-01` silenced until")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "open globex-db-01",
+            "The kind is missing: `/intervention open globex-db-01 &lt;kind&gt; "
+            "&lt;description…&gt;` (kinds: secours|incident, maintenance, utilisation|usage, "
+            "materiel|hardware, reseau|network)",
+        ),
+        (
+            "open Matériel",
+            "The server is missing: `/intervention open &lt;server&gt; Matériel "
+            "&lt;description…&gt;`",
+        ),
+    ],
+)
+def test_an_open_of_one_word_says_whether_the_kind_or_the_server_is_missing(
+    bot: RunningBot, text: str, expected: str
+) -> None:
+    assert bot.command(text) == expected
+    assert recorded(bot) == (0, 0)
+
+
+def test_an_open_of_one_word_is_refused_in_french(french_bot: RunningBot) -> None:
+    assert french_bot.command("open globex-db-01") == (
+        "Le type manque : `/intervention open globex-db-01 &lt;type&gt; &lt;description…&gt;` "
+        "(types : secours|incident, maintenance, utilisation|usage, materiel|hardware, "
+        "reseau|network)"
+    )
+    assert french_bot.command("open reseau") == (
+        "Le serveur manque : `/intervention open &lt;serveur&gt; reseau &lt;description…&gt;`"
+    )
