@@ -34,6 +34,12 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # into a dash ("—at", "–at"); with its time glued to it ("--at09:30", a space forgotten), it is
 # "--at=09:30". "--attention" is a word of the description.
 _AT_FLAG = re.compile(r"^(?:--|[\u2013\u2014])at(?=(=|$|\d))", re.IGNORECASE)
+# A call time's day and its time of day (with seconds or an offset), when the date and the
+# time are written apart, as RFC 3339 allows and people write them: `2026-11-27 15:30`.
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TIME_OF_DAY = re.compile(
+    r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?", re.ASCII | re.IGNORECASE
+)
 # Control characters, zero-width space and direction marks and overrides; not the zero-width
 # (non-)joiners, which compose emoji (👩‍💻) and some scripts' letters in the text typed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -207,10 +213,12 @@ def _parse_open(text: str, args: list[str]) -> Open:
             raise UserFacingError("usage.at_no_time")
         if not at:
             raise UserFacingError("usage.at_no_time")
+        if _DAY.fullmatch(at) and rest and _TIME_OF_DAY.fullmatch(rest[0]):
+            at, rest = f"{at}T{rest[0]}", rest[1:]  # "2026-11-27 15:30": one call time
     if any(word == "--at" or word.startswith("--at=") for word in rest):
         raise UserFacingError("usage.at_first")  # not silently part of the description
     # The description is the command's text from its first word: the words before it are
-    # "open", the server, the kind and, if given, the call time (one word or two).
+    # "open", the server, the kind and, if given, the call time (one to three words).
     description = _free_text(_from_word(text, len(args) + 1 - len(rest)))
     if not description:
         raise UserFacingError("usage.open_no_description")

@@ -296,3 +296,22 @@ def test_an_open_of_one_word_is_refused_in_french(french_bot: RunningBot) -> Non
     assert french_bot.command("open reseau") == (
         "Le serveur manque : `/intervention open &lt;serveur&gt; reseau &lt;description…&gt;`"
     )
+
+
+def test_a_call_date_and_time_written_with_a_space_is_the_call_time(bot: RunningBot) -> None:
+    """`--at 2026-11-27 15:30` (as RFC 3339 and people write it) answered that the call time
+    `2026-11-27` has no time of day, though its time came next."""
+    bot.clock.set(FRIDAY_4PM)
+    reply = bot.command("open globex-db-01 secours --at 2026-11-27 15:30 slow")
+    assert reply.startswith("INT-1 registered: incident on globex-db-01 (Globex SAS), called at ")
+    assert "2026-11-27 15:30" in reply
+    bot.command("open globex-db-01 secours --at 2026-11-27 14:30+01:00 slow again")
+    with bot.sessions() as session:
+        tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+        assert [(t.called_at, t.description) for t in tickets] == [
+            (datetime(2026, 11, 27, 15, 30, tzinfo=PARIS), "slow"),
+            (datetime(2026, 11, 27, 14, 30, tzinfo=PARIS), "slow again"),
+        ]
+    assert bot.command("open globex-db-01 secours --at 2026-11-27 slow").startswith(
+        "Call time `2026-11-27` has no time of day"
+    )
