@@ -17,12 +17,21 @@ logger = logging.getLogger(__name__)
 # Of Slack's 3 s for an answer, what reading the user group may take: a slower Slack does not
 # cost the command, which goes on with the last members read while the read finishes.
 LOOKUP_WAIT_S = 1.0
+# Someone not among the members read is looked for again once these were read this long ago:
+# a member just added to the group is not refused for the rest of the cache's minute.
+RECHECK_S = 5.0
+# How long the last members read stand while Slack cannot list the group; past it, only the
+# catalog's `technicians` act (the others are told Slack did not say who the technicians are).
+STALE_LIMIT_S = 600.0
 
 
 class Authorizer:
-    """Answers `is_technician`; user group members are cached for `ttl_s` seconds. If Slack
-    cannot list them, or not within `wait_s`, the last members read stand; before any,
-    UserFacingError (try again). One read at a time: callers share it."""
+    """Answers `is_technician`; user group members are cached for `ttl_s` seconds, and read
+    again for someone not among them once `recheck_s` old (a member just added). If Slack
+    cannot list them, or not within `wait_s`, the last members read stand for `stale_s`
+    seconds after their read; before any, or past that, UserFacingError (try again): a member
+    removed from the group does not keep acting for as long as Slack fails. One read at a
+    time: callers share it."""
 
     def __init__(
         self,
@@ -31,12 +40,16 @@ class Authorizer:
         *,
         ttl_s: float = 60.0,
         wait_s: float = LOOKUP_WAIT_S,
+        recheck_s: float = RECHECK_S,
+        stale_s: float = STALE_LIMIT_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._team = team
         self._client = client
         self._ttl_s = ttl_s
         self._wait_s = wait_s
+        self._recheck_s = recheck_s
+        self._stale_s = stale_s
         self._monotonic = monotonic
         self._members: frozenset[str] = frozenset()
         self._fetched_at: float | None = None
@@ -47,12 +60,15 @@ class Authorizer:
             return True
         if self._team.usergroup is None:
             return False
-        return user_id in await self._group_members(self._team.usergroup)
+        return user_id in await self._group_members(self._team.usergroup, user_id)
 
-    async def _group_members(self, usergroup: str) -> frozenset[str]:
+    async def _group_members(self, usergroup: str, user_id: str) -> frozenset[str]:
         now = self._monotonic()
-        if self._fetched_at is not None and now - self._fetched_at < self._ttl_s:
-            return self._members
+        if self._fetched_at is not None:
+            age = now - self._fetched_at
+            # Not among the members read: perhaps added since, unless they were just read.
+            if age < (self._ttl_s if user_id in self._members else self._recheck_s):
+                return self._members
         if self._lookup is None or self._lookup.done():
             self._lookup = asyncio.create_task(self._read(usergroup, now))
             self._lookup.add_done_callback(_retrieve)
@@ -60,9 +76,11 @@ class Authorizer:
             return await asyncio.wait_for(asyncio.shield(self._lookup), self._wait_s)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             logger.warning("could not read user group %s: %r", usergroup, error)
-            if self._fetched_at is None:  # never read: a member is not to be told they are none
+            # Never read, or too long ago: a member is not to be told they are none, and one
+            # removed is not to act for as long as Slack fails.
+            if self._fetched_at is None or self._monotonic() - self._fetched_at > self._stale_s:
                 raise UserFacingError("auth.unavailable", usergroup=usergroup) from error
-            # Keep the last known members rather than locking every technician out.
+            # Keep the last known members a while rather than lock every technician out.
             return self._members
 
     async def _read(self, usergroup: str, now: float) -> frozenset[str]:

@@ -3,8 +3,13 @@
 import asyncio
 from typing import Any
 
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.config import Team
-from bot.handlers.access import Authorizer
+from bot.errors import UserFacingError
+from bot.handlers.access import RECHECK_S, STALE_LIMIT_S, Authorizer
+from bot.sandbox import EmulatorThread
 
 
 class SlowSlack:
@@ -39,5 +44,70 @@ def test_a_slow_read_past_the_cache_keeps_the_last_members_and_is_shared() -> No
         await asyncio.sleep(0.4)
         assert await authorizer.is_technician("U06NEW")
         assert slack.calls == 2
+
+    asyncio.run(scenario())
+
+
+GROUP = "S01TECHS"
+MEMBER = "U05GROUP"
+NEWCOMER = "U06NEW"
+
+
+def group_authorizer(slack: EmulatorThread, clock: list[float]) -> Authorizer:
+    """An Authorizer of the user group GROUP, reading it from the emulator over HTTP, on a
+    clock the test moves."""
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    team = Team(technicians=["U01AAA"], usergroup=GROUP, alerts_channel="C01ALERTS")
+    return Authorizer(team, client, monotonic=lambda: clock[0])
+
+
+def test_a_member_added_to_the_group_is_a_technician_at_their_first_command(
+    slack: EmulatorThread,
+) -> None:
+    """Members were read a few seconds ago; someone just added to the group, not among them,
+    is looked for again rather than refused (and the refusal audited) for up to a minute."""
+    slack.add_usergroup(GROUP, [MEMBER])
+    clock = [0.0]
+    authorizer = group_authorizer(slack, clock)
+
+    async def scenario() -> None:
+        assert await authorizer.is_technician(MEMBER)
+        slack.add_usergroup(GROUP, [MEMBER, NEWCOMER])
+        clock[0] = RECHECK_S
+        assert await authorizer.is_technician(NEWCOMER)
+        assert not await authorizer.is_technician("U09NOBODY")
+        reads = len(slack.calls_to("usergroups.users.list"))
+        clock[0] = RECHECK_S + 1  # an outsider again, just after a read: Slack is not asked
+        assert not await authorizer.is_technician("U09NOBODY")
+        assert await authorizer.is_technician(MEMBER)
+        assert len(slack.calls_to("usergroups.users.list")) == reads
+
+    asyncio.run(scenario())
+
+
+def test_a_member_removed_while_slack_cannot_list_the_group_is_not_kept_for_ever(
+    slack: EmulatorThread,
+) -> None:
+    """Slack stops answering for the group (its scope withdrawn, the group deleted, an
+    incident): the members last read stand a while, then the bot fails closed, saying why;
+    someone removed from the group does not keep acting for as long as the failure lasts.
+    The catalog's technicians still act."""
+    slack.add_usergroup(GROUP, [MEMBER])
+    clock = [0.0]
+    authorizer = group_authorizer(slack, clock)
+
+    async def scenario() -> None:
+        assert await authorizer.is_technician(MEMBER)
+        slack.add_usergroup(GROUP, [])  # removed from the group
+        slack.inject_error("usergroups.users.list", "missing_scope", times=None)
+        clock[0] = 120.0
+        assert await authorizer.is_technician(MEMBER)  # the last members read, a while
+        clock[0] = STALE_LIMIT_S + 1
+        with pytest.raises(UserFacingError) as refused:
+            await authorizer.is_technician(MEMBER)
+        assert refused.value.key == "auth.unavailable"
+        assert await authorizer.is_technician("U01AAA")
+        slack.clear_faults()
+        assert not await authorizer.is_technician(MEMBER)
 
     asyncio.run(scenario())
