@@ -54,8 +54,8 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     async def handle_resolve_anyway_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         note = render.resolution_note(body["actions"][0]["value"])  # the command's, if any
-        act(
-            context, body, "resolve",
+        act(  # audited as the confirmation's button, not the root's Resolve
+            context, body, "resolve anyway",
             lambda actor, ticket_id: context.tickets.resolve(
                 actor, ticket_id, note, confirmed=True
             ),

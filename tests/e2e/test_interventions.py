@@ -745,6 +745,36 @@ def test_resolve_anyway_replaces_its_confirmation_and_a_stale_click_changes_noth
     assert [a for a, _, _ in audit_actions(bot, 1)] == ["ticket.opened", "ticket.resolved"]
 
 
+def test_a_resolution_confirmed_while_down_is_audited_as_the_confirmation_clicked(
+    bot: RunningBot,
+) -> None:
+    """The timeline tells Resolve on the root from Resolve anyway on the confirmation that
+    `resolve` asked for while probes saw the server down (the GTR clock it stopped may have
+    been stopped meanwhile): the click's command names the button it came from, refusals too."""
+    bot.clock.set(FRIDAY_4PM)
+    with bot.sessions.begin() as session:
+        add_outage(
+            session,
+            "acme-web-01",
+            started_at=FRIDAY_4PM - timedelta(minutes=5),
+            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
+        )
+    bot.command("open acme-web-01 materiel disk errors")
+    asked = bot.slack.send_slash_command(
+        "/intervention", "resolve INT-1 swapped", user_id=TECH, channel_id=ALERTS
+    ).json()
+    value = str(asked["blocks"][1]["elements"][0]["value"])
+    for user, count in ((OUTSIDER, 1), (TECH, 2)):
+        bot.slack.send_block_action(
+            Action.RESOLVE_ANYWAY, user_id=user, channel_id=ALERTS, value=value
+        )
+        bot.slack.wait_until(lambda count=count: bot.slack.responses()[count - 1 :] or None)
+    assert audit_actions(bot, 1)[1:] == [
+        ("refused", OUTSIDER, "[button] resolve anyway INT-1"),
+        ("ticket.resolved", TECH, "[button] resolve anyway INT-1"),
+    ]
+
+
 def test_post_update_is_refused_at_the_click_not_after_the_update_is_typed(
     bot: RunningBot,
 ) -> None:
