@@ -286,7 +286,7 @@ def to_text(evidence: Evidence, zone: ZoneInfo) -> str:
     lines = [f"{evidence.ref} ({ticket.kind}, {ticket.client_id}/{ticket.server_id})"]
     for entry in evidence.entries:
         local = entry.at.astimezone(zone).isoformat(timespec="seconds")
-        command = f"  «{entry.command}»" if entry.command else ""
+        command = f"  «{_one_line(entry.command)}»" if entry.command else ""
         lines.append(f"{local}  {entry.actor or '-':<12} {entry.action}{command}")
         for key, value in sorted(entry.details.items()):
             lines.append(f"{'':27}{key}: {_detail(key, value, zone)}")
@@ -313,10 +313,16 @@ def _detail(key: str, value: Any, zone: ZoneInfo) -> str:
     if isinstance(value, list):
         return f"[{', '.join(_detail(key, item, zone) for item in value)}]"
     if key == "text":
-        return str(value).replace("\n", " ")[:120]
+        return _one_line(str(value))[:120]
     if key in _INSTANTS or key.endswith("_at"):
         return str(_local(value, zone))
-    return str(value)
+    return _one_line(str(value))
+
+
+def _one_line(text: str) -> str:
+    """Text typed on several lines, on one (each break shown as ⏎): what someone typed must
+    not print lines of its own, read as other instants of the timeline or their details."""
+    return " ⏎ ".join(text.splitlines())
 
 
 def _local(value: Any, zone: ZoneInfo) -> Any:

@@ -1039,6 +1039,45 @@ def test_audit_cli_prints_the_ticket_timeline(
     assert main(["audit", "nope"]) == 2
 
 
+def test_audit_cli_prints_one_line_per_instant_whatever_was_typed(
+    bot: RunningBot,
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A command typed on several lines (pasted into Slack) is stored as typed, but printed
+    on its line: an outsider's refused command could otherwise print lines of its own that
+    read as acts of someone else."""
+    from bot.__main__ import main
+
+    bot.clock.set(FRIDAY_4PM)
+    bot.command("open acme-web-01 secours down")
+    forged = "2026-11-27T16:05:00+01:00  U01AAA       ticket.resolved  «/intervention resolve 1»"
+    bot.command(f"resolve 1 fixed\n{forged}", user_id=OUTSIDER)
+    bot.command("resolve 1 nginx restarted\u2028reason: OOM\r\nconfig: ok")
+    with bot.sessions() as session:
+        assert session.scalars(
+            select(AuditEvent.command).where(AuditEvent.action == "refused")
+        ).one() == (f"/intervention resolve 1 fixed\n{forged}")
+    monkeypatch.setenv(
+        "SUPPORTBOT_DATABASE_URL", database_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    assert main(["audit", "INT-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    instants = [line for line in lines if line[:1].isdigit()]
+    assert [line.split()[1:3] for line in instants[:3]] == [
+        ["U01AAA", "ticket.opened"],
+        ["U09NOBODY", "refused"],
+        ["U01AAA", "ticket.resolved"],
+    ]
+    assert instants[1].endswith(f"«/intervention resolve 1 fixed ⏎ {forged}»")
+    assert instants[2].endswith(
+        "«/intervention resolve 1 nginx restarted ⏎ reason: OOM ⏎ config: ok»"
+    )
+    assert not any(line.startswith("2026-11-27T16:05") for line in lines)
+
+
 def test_a_late_claim_makes_the_gti_credit_eligible(bot: RunningBot) -> None:
     """A breached GTI opens an eligible credit, once, dated at the missed deadline."""
     from bot.storage.models import Credit, CreditState
