@@ -60,7 +60,7 @@ async def require_technician(
     technician."""
     if not await context.authorizer.is_technician(actor.user_id):
         await in_database_thread(
-            dedupe.unrecorded,
+            dedupe.refusal,
             context.tickets.refuse_unauthorized,
             actor,
             action,

@@ -9,11 +9,12 @@ Events are recorded in their own transaction before their listener runs. A slash
 click or a modal's submission is recorded by the first transaction it commits, inside it (a
 session event, `before_commit`): its key commits with its effect or not at all, under the time
 limit of its answer (`bot.handlers.budget`), and its one write transaction is the only one it
-pays. A repeat of one that changed something is refused there (`RepeatedDeliveryError`), on any
-worker, even after a restart. One that only read (`show`, `list`, `/sla status`, `help`) or
-was refused (the audit of a refusal records no key) leaves none: a repeat reaching the same
-process is recognised in memory, one reaching another worker is answered again, which changes
-nothing. A submission is not recognised in memory: one refused is submitted again, corrected.
+pays. A repeat of one that changed something, or was refused and audited, is refused there
+(`RepeatedDeliveryError`), on any worker, even after a restart. One that only read (`show`,
+`list`, `/sla status`, `help`) leaves none: a repeat reaching the same process is recognised in
+memory, one reaching another worker is answered again, which changes nothing. A submission is
+not recognised in memory, and its refusal records no key (`refusal`): the modal stays open, and
+is submitted again, corrected.
 """
 
 import logging
@@ -122,9 +123,14 @@ class _Deduplicate(AsyncMiddleware):
         return BoltResponse(status=200, body="")
 
 
-def unrecorded(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """`func(...)`, whose commits do not record the delivery being handled: the audit of a
-    refusal is not its effect, and the modal it refused is submitted again, corrected."""
+def refusal(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """`func(...)`, the audit of a refusal. A command's or a click's records its delivery, as
+    any commit of it does: delivered again, it is refused as a repeat, audited once. A modal
+    submission's does not: the modal stays open, and its next submission, with the same view
+    id, may be a technician's corrected one or a repeat, refused and audited anew."""
+    delivery = _delivery.get()
+    if delivery is None or not delivery.key.startswith("view:"):
+        return func(*args, **kwargs)
     token = _delivery.set(None)
     try:
         return func(*args, **kwargs)
