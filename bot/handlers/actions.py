@@ -72,6 +72,8 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
             actor = Actor(actor.user_id, f"[button] update INT-{ticket_id}")
             await require_technician(context, actor, "update", ticket_id=ticket_id)
             await in_database_thread(context.tickets.require_open, ticket_id)
+        except RepeatedDeliveryError:  # refused before, on delivery: told then, audited once
+            return
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
             await tell(context, body, reply)

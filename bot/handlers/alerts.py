@@ -67,6 +67,8 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
                 alerts.intervention_defaults, outage_id
             )
             others = await in_database_thread(context.tickets.open_on, server_id)
+        except RepeatedDeliveryError:  # refused before, on delivery: told then, audited once
+            return
         except Exception as error:  # told to the clicker; render_error logs bugs
             reply = Reply(render_error(error, context.messages))
             await tell(context, body, reply)

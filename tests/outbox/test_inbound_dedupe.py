@@ -1,16 +1,21 @@
 """Inbound de-duplication end to end: Slack's HTTP retries and Socket Mode redeliveries."""
 
 import json
+import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from bot.sandbox import EmulatorThread, driver
 from bot.storage.models import AuditEvent, InboundEvent, OutboxMessage, Ticket
-from tests.plugins.bot import ALERTS, TECH, RunningBot, start_bot, stop_bot
+from bot.storage.outbox import get_stats
+from bot.storage.probes import add_outage
+from tests.plugins.bot import ALERTS, OUTSIDER, TECH, RunningBot, start_bot, stop_bot
 
 
 def mention(text: str) -> dict[str, Any]:
@@ -190,6 +195,54 @@ def test_a_public_report_delivered_again_to_another_instance_is_posted_once(
                 select(func.count()).where(OutboxMessage.key.startswith("report/"))
             )
             assert reports.one() == 1
+    finally:
+        stop_bot(second_bot, second_loop)
+        stop_bot(first_bot, first_loop)
+
+
+def test_a_refused_click_delivered_again_to_another_instance_is_not_told_as_a_bug(
+    slack: EmulatorThread, database_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outsider's click on Post update or Open intervention, delivered to one instance and
+    again to another sharing its database: the refusal is recorded once and told once; the
+    repeat's commit, refused as a repeat, is not taken for a bug (logged with its traceback,
+    and answered "Internal error" but for the reply's key, the first answer's)."""
+    from bot.slack.ids import Action
+
+    first_bot, first_loop = start_bot(slack, database_url, instance_id="one")
+    second_bot, second_loop = start_bot(slack, database_url, instance_id="two")
+    try:
+        first_bot.command("open acme-web-01 secours down")
+        with first_bot.sessions.begin() as session:
+            now = datetime.now(UTC)
+            outage_id = add_outage(session, "acme-web-01", started_at=now, confirmed_at=now).id
+        clicks = ((Action.POST_UPDATE, "1"), (Action.OPEN_INTERVENTION, str(outage_id)))
+        for action, value in clicks:
+            payload = driver.block_actions(
+                slack, action, user_id=OUTSIDER, channel_id=ALERTS, value=value
+            )
+            body = urlencode({"payload": json.dumps(payload)})
+            for running in (first_bot, second_bot):
+                slack.bot_url = f"http://127.0.0.1:{running.server.port}/slack/events"
+                assert slack.send_http(body).status == 200
+        # Both handlers answer once they queued their reply: it is sent once none is pending.
+
+        def sent() -> bool | None:
+            with first_bot.sessions() as session:
+                return get_stats(session, now=datetime.now(UTC)).pending == 0 or None
+
+        slack.wait_until(sent, timeout_s=15)
+        refused = "Only technicians may do that; the attempt is recorded."
+        assert [r.text for r in slack.responses(OUTSIDER)] == [refused, refused]
+        with first_bot.sessions() as session:
+            commands = session.scalars(
+                select(AuditEvent.command).where(AuditEvent.action == "refused")
+            ).all()
+        assert commands == [
+            "[button] update INT-1",
+            f"[button] open intervention from outage {outage_id}",
+        ]
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         stop_bot(second_bot, second_loop)
         stop_bot(first_bot, first_loop)
