@@ -860,6 +860,14 @@ CATALOG: dict[str, dict[Language, str]] = {
         "en": "Slack did not say who the technicians are (user group {usergroup}), so nothing "
         "was done. Try again in a moment.",
     },
+    "auth.group_gone": {
+        "fr": "Slack refuse de lister le groupe des techniciens {usergroup} (`{error}` : "
+        "désactivé, supprimé, ou lecture des groupes non autorisée à l'application) : rien n'a "
+        "été fait. Seuls les techniciens nommés dans le catalogue peuvent agir d'ici là.",
+        "en": "Slack refuses to list the technicians' user group {usergroup} (`{error}`: "
+        "disabled, deleted, or the app may not read user groups), so nothing was done. Only the "
+        "technicians the catalog names may act until this is fixed.",
+    },
     "ticket.not_found": {
         "fr": "Le ticket INT-{id} n'existe pas.",
         "en": "Ticket INT-{id} does not exist.",

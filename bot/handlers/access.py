@@ -23,6 +23,9 @@ RECHECK_S = 5.0
 # How long the last members read stand while Slack cannot list the group; past it, only the
 # catalog's `technicians` act (the others are told Slack did not say who the technicians are).
 STALE_LIMIT_S = 600.0
+# What Slack answers for a group disabled or deleted, or a token that may not read groups:
+# waiting will not change it, so the members last read are not kept meanwhile.
+GONE = frozenset({"no_such_subteam", "missing_scope"})
 
 
 class Authorizer:
@@ -30,8 +33,9 @@ class Authorizer:
     again for someone not among them once `recheck_s` old (a member just added). If Slack
     cannot list them, or not within `wait_s`, the last members read stand for `stale_s`
     seconds after their read; before any, or past that, UserFacingError (try again): a member
-    removed from the group does not keep acting for as long as Slack fails. One read at a
-    time: callers share it."""
+    removed from the group does not keep acting for as long as Slack fails. A group Slack
+    says is gone (disabled, deleted, or not readable by the token) has no members left to
+    stand: UserFacingError at once. One read at a time: callers share it."""
 
     def __init__(
         self,
@@ -74,14 +78,24 @@ class Authorizer:
             self._lookup.add_done_callback(_retrieve)
         try:
             return await asyncio.wait_for(asyncio.shield(self._lookup), self._wait_s)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("could not read user group %s: %r", usergroup, error)
-            # Never read, or too long ago: a member is not to be told they are none, and one
-            # removed is not to act for as long as Slack fails.
-            if self._fetched_at is None or self._monotonic() - self._fetched_at > self._stale_s:
-                raise UserFacingError("auth.unavailable", usergroup=usergroup) from error
-            # Keep the last known members a while rather than lock every technician out.
-            return self._members
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code not in GONE:
+                return self._last_members(usergroup, error)
+            logger.error("Slack refuses to list user group %s: %s", usergroup, code)
+            raise UserFacingError("auth.group_gone", usergroup=usergroup, error=code) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return self._last_members(usergroup, error)
+
+    def _last_members(self, usergroup: str, error: Exception) -> frozenset[str]:
+        """The members last read, when Slack could not list them now."""
+        logger.warning("could not read user group %s: %r", usergroup, error)
+        # Never read, or too long ago: a member is not to be told they are none, and one
+        # removed is not to act for as long as Slack fails.
+        if self._fetched_at is None or self._monotonic() - self._fetched_at > self._stale_s:
+            raise UserFacingError("auth.unavailable", usergroup=usergroup) from error
+        # Keep the last known members a while rather than lock every technician out.
+        return self._members
 
     async def _read(self, usergroup: str, now: float) -> frozenset[str]:
         response = await self._client.usergroups_users_list(usergroup=usergroup)

@@ -599,6 +599,18 @@ def test_a_technician_of_the_user_group_is_not_refused_when_slack_cannot_list_it
         ]
 
 
+def test_a_disabled_user_group_says_why_its_members_may_not_act(group_bot: RunningBot) -> None:
+    """The technicians' group disabled in Slack: its member is told what Slack answered, and
+    that only the catalog's technicians act meanwhile, who still do."""
+    group_bot.slack.inject_error("usergroups.users.list", "no_such_subteam", times=None)
+    assert group_bot.command("open acme-web-01 secours Site down", user_id=GROUP_MEMBER) == (
+        "Slack refuses to list the technicians' user group S01TECHS (`no_such_subteam`: "
+        "disabled, deleted, or the app may not read user groups), so nothing was done. Only the "
+        "technicians the catalog names may act until this is fixed."
+    )
+    assert group_bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+
+
 def test_a_slack_slow_to_list_the_technicians_does_not_cost_their_command(
     group_bot: RunningBot,
 ) -> None:

@@ -88,8 +88,8 @@ def test_a_member_added_to_the_group_is_a_technician_at_their_first_command(
 def test_a_member_removed_while_slack_cannot_list_the_group_is_not_kept_for_ever(
     slack: EmulatorThread,
 ) -> None:
-    """Slack stops answering for the group (its scope withdrawn, the group deleted, an
-    incident): the members last read stand a while, then the bot fails closed, saying why;
+    """Slack stops answering for the group (an incident: `internal_error`, or no answer at
+    all): the members last read stand a while, then the bot fails closed, saying why;
     someone removed from the group does not keep acting for as long as the failure lasts.
     The catalog's technicians still act."""
     slack.add_usergroup(GROUP, [MEMBER])
@@ -99,7 +99,7 @@ def test_a_member_removed_while_slack_cannot_list_the_group_is_not_kept_for_ever
     async def scenario() -> None:
         assert await authorizer.is_technician(MEMBER)
         slack.add_usergroup(GROUP, [])  # removed from the group
-        slack.inject_error("usergroups.users.list", "missing_scope", times=None)
+        slack.inject_error("usergroups.users.list", "internal_error", times=None)
         clock[0] = 120.0
         assert await authorizer.is_technician(MEMBER)  # the last members read, a while
         clock[0] = STALE_LIMIT_S + 1
@@ -109,5 +109,31 @@ def test_a_member_removed_while_slack_cannot_list_the_group_is_not_kept_for_ever
         assert await authorizer.is_technician("U01AAA")
         slack.clear_faults()
         assert not await authorizer.is_technician(MEMBER)
+
+    asyncio.run(scenario())
+
+
+def test_a_group_slack_says_is_gone_ends_its_members_rights_at_once(
+    slack: EmulatorThread,
+) -> None:
+    """The group disabled (how an admin takes every member's rights back) or deleted: Slack
+    answers `no_such_subteam`, which waiting will not change. Its members last read are not
+    kept for the while a failing read is given: they are told why, at once; the catalog's
+    technicians still act."""
+    slack.add_usergroup(GROUP, [MEMBER])
+    clock = [0.0]
+    authorizer = group_authorizer(slack, clock)
+
+    async def scenario() -> None:
+        assert await authorizer.is_technician(MEMBER)
+        slack.inject_error("usergroups.users.list", "no_such_subteam", times=None)
+        clock[0] = 61.0
+        with pytest.raises(UserFacingError) as refused:
+            await authorizer.is_technician(MEMBER)
+        assert (refused.value.key, refused.value.values) == (
+            "auth.group_gone",
+            {"usergroup": GROUP, "error": "no_such_subteam"},
+        )
+        assert await authorizer.is_technician("U01AAA")
 
     asyncio.run(scenario())
