@@ -57,16 +57,25 @@ async def require_technician(
     context: HandlerContext, actor: Actor, action: str, *, ticket_id: int | None = None
 ) -> None:
     """Refuse (and audit the attempt, on the ticket it aimed at) unless `actor` is a
-    technician."""
-    if not await context.authorizer.is_technician(actor.user_id):
-        await in_database_thread(
-            dedupe.refusal,
-            context.tickets.refuse_unauthorized,
-            actor,
-            action,
-            ticket_id=ticket_id,
-        )
+    technician. Slack failing to list the user group is no refusal (try again); a group
+    Slack says is gone is one: no member of it is a technician."""
+    try:
+        allowed = await context.authorizer.is_technician(actor.user_id)
+    except UserFacingError as error:
+        if error.key == "auth.group_gone":  # told why, rather than "only technicians"
+            await _audit_refusal(context, actor, action, ticket_id)
+        raise
+    if not allowed:
+        await _audit_refusal(context, actor, action, ticket_id)
         raise UserFacingError("auth.refused")
+
+
+async def _audit_refusal(
+    context: HandlerContext, actor: Actor, action: str, ticket_id: int | None
+) -> None:
+    await in_database_thread(
+        dedupe.refusal, context.tickets.refuse_unauthorized, actor, action, ticket_id=ticket_id
+    )
 
 
 async def intervention(context: HandlerContext, command: dict[str, Any]) -> Reply:

@@ -601,7 +601,8 @@ def test_a_technician_of_the_user_group_is_not_refused_when_slack_cannot_list_it
 
 def test_a_disabled_user_group_says_why_its_members_may_not_act(group_bot: RunningBot) -> None:
     """The technicians' group disabled in Slack: its member is told what Slack answered, and
-    that only the catalog's technicians act meanwhile, who still do."""
+    that only the catalog's technicians act meanwhile, who still do. Theirs is a refusal, as
+    an outsider's is: audited, on the ticket it aimed at."""
     group_bot.slack.inject_error("usergroups.users.list", "no_such_subteam", times=None)
     assert group_bot.command("open acme-web-01 secours Site down", user_id=GROUP_MEMBER) == (
         "Slack refuses to list the technicians' user group S01TECHS (`no_such_subteam`: "
@@ -609,6 +610,13 @@ def test_a_disabled_user_group_says_why_its_members_may_not_act(group_bot: Runni
         "technicians the catalog names may act until this is fixed."
     )
     assert group_bot.command("open acme-web-01 secours Site down").startswith("INT-1 registered")
+    assert "so nothing was done" in group_bot.command("claim 1", user_id=GROUP_MEMBER)
+    with group_bot.sessions() as session:
+        refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "refused"))
+        assert [(e.actor_id, e.command, e.ticket_id) for e in refusals] == [
+            (GROUP_MEMBER, "/intervention open acme-web-01 secours Site down", None),
+            (GROUP_MEMBER, "/intervention claim 1", 1),
+        ]
 
 
 def test_a_slack_slow_to_list_the_technicians_does_not_cost_their_command(
