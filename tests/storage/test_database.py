@@ -245,6 +245,34 @@ def test_audit_events_cannot_be_edited_or_deleted(engine: Engine) -> None:
         assert session.scalars(select(AuditEvent.actor_id)).all() == ["U1"]
 
 
+def test_audit_events_cannot_be_emptied_nor_lose_their_ticket(
+    sessions: sessionmaker[Session], engine: Engine
+) -> None:
+    """Nor by the ways around a row trigger: PostgreSQL's TRUNCATE, of the table or by cascade
+    from the tickets, and on both backends deleting or renumbering the ticket an event is of
+    (the foreign key refuses it; SQLite's is enforced on the bot's connections)."""
+    from tests.services.history import build_history
+
+    build_history(sessions)
+
+    def events() -> list[tuple[int, int | None, str]]:
+        with sessions() as session:
+            rows = session.execute(
+                select(AuditEvent.id, AuditEvent.ticket_id, AuditEvent.actor_id)
+            ).all()
+            return [(row.id, row.ticket_id, row.actor_id) for row in rows]
+
+    before = events()
+    assert any(ticket_id == 1 for _, ticket_id, _ in before)
+    statements = ["DELETE FROM tickets WHERE id = 1", "UPDATE tickets SET id = 9999 WHERE id = 1"]
+    if engine.dialect.name == "postgresql":
+        statements += ["TRUNCATE audit_events", "TRUNCATE tickets CASCADE"]
+    for statement in statements:
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(statement))
+    assert events() == before
+
+
 def test_an_audit_event_cannot_be_replaced_by_inserting_over_it(engine: Engine) -> None:
     """SQLite's `INSERT OR REPLACE` deletes the row it collides with without firing the DELETE
     trigger: an insert over an existing event is refused too, on both backends."""
