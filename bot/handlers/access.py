@@ -83,6 +83,8 @@ class Authorizer:
             if code not in GONE:
                 return self._last_members(usergroup, error)
             logger.error("Slack refuses to list user group %s: %s", usergroup, code)
+            # Nobody is a member of it any more, whoever's read found out: read again next time.
+            self._members, self._fetched_at = frozenset(), None
             raise UserFacingError("auth.group_gone", usergroup=usergroup, error=code) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             return self._last_members(usergroup, error)

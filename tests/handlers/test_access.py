@@ -135,5 +135,15 @@ def test_a_group_slack_says_is_gone_ends_its_members_rights_at_once(
             {"usergroup": GROUP, "error": "no_such_subteam"},
         )
         assert await authorizer.is_technician("U01AAA")
+        # Found gone by someone else's read, within the minute the members are kept: gone.
+        slack.clear_faults()
+        clock[0] = 200.0
+        assert await authorizer.is_technician(MEMBER)
+        slack.inject_error("usergroups.users.list", "no_such_subteam", times=None)
+        clock[0] = 200.0 + RECHECK_S
+        with pytest.raises(UserFacingError):
+            await authorizer.is_technician(NEWCOMER)
+        with pytest.raises(UserFacingError):
+            await authorizer.is_technician(MEMBER)
 
     asyncio.run(scenario())
