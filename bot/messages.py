@@ -123,6 +123,130 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "alert.root.probes": {"fr": "Sondes en échec :", "en": "Failing probes:"},
     "alert.root.probe": {"fr": "• `{probe}` : {error}", "en": "• `{probe}`: {error}"},
+    # Why a probe failed (bot/probes/errors.py): stored as a key and values, put in words
+    # where shown. The values come from outside (hosts, statuses, the OS's words).
+    "probe.error.timeout": {
+        "fr": "délai dépassé : aucune réponse en {seconds} s",
+        "en": "timeout: no answer in {seconds} s",
+    },
+    "probe.error.no_connection": {
+        "fr": "délai dépassé : aucune connexion en {seconds} s",
+        "en": "timeout: no connection in {seconds} s",
+    },
+    "probe.error.resolve_timeout": {
+        "fr": "impossible de résoudre {host} : pas de réponse en {seconds} s",
+        "en": "cannot resolve {host}: no answer in {seconds} s",
+    },
+    "probe.error.resolve": {
+        "fr": "impossible de résoudre {host} : {reason}",
+        "en": "cannot resolve {host}: {reason}",
+    },
+    "probe.error.no_address": {
+        "fr": "impossible de résoudre {host} : aucune adresse IPv4 ni IPv6",
+        "en": "cannot resolve {host}: no IPv4 or IPv6 address",
+    },
+    "probe.error.connect": {
+        "fr": "connexion à {host}:{port} impossible : {reason}",
+        "en": "cannot connect to {host}:{port}: {reason}",
+    },
+    "probe.error.tls_certificate": {
+        "fr": "certificat TLS refusé pour {host}:{port} : {reason}",
+        "en": "TLS certificate of {host}:{port} refused: {reason}",
+    },
+    "probe.error.tls_handshake": {
+        "fr": "échec de la négociation TLS avec {host}:{port} : {reason}",
+        "en": "TLS handshake with {host}:{port} failed: {reason}",
+    },
+    "probe.error.invalid_answer": {
+        "fr": "réponse HTTP invalide : {reason}",
+        "en": "invalid HTTP answer: {reason}",
+    },
+    "probe.error.invalid_body": {
+        "fr": "corps de réponse HTTP invalide : {reason}",
+        "en": "invalid HTTP body: {reason}",
+    },
+    "probe.error.status": {
+        "fr": "statut {status}, {expected} attendu",
+        "en": "status {status}, expected {expected}",
+    },
+    "probe.error.status_redirect": {
+        "fr": "statut {status}, {expected} attendu, redirige vers {location}",
+        "en": "status {status}, expected {expected}, redirects to {location}",
+    },
+    "probe.error.keyword": {
+        "fr": "mot-clé {keyword} introuvable",
+        "en": "keyword {keyword} not found",
+    },
+    "probe.error.crashed": {"fr": "erreur de la sonde : {error}", "en": "probe error: {error}"},
+    "probe.error.icmp_unavailable": {
+        "fr": "icmp indisponible : {reason}",
+        "en": "icmp unavailable: {reason}",
+    },
+    "probe.error.icmp6_unavailable": {
+        "fr": "icmp indisponible en IPv6 : {reason}",
+        "en": "icmp unavailable for IPv6: {reason}",
+    },
+    "probe.error.icmp_not_started": {
+        "fr": "icmp indisponible : moteur non démarré",
+        "en": "icmp unavailable: engine not started",
+    },
+    "probe.error.icmp_closing": {
+        "fr": "icmp indisponible : moteur en cours d'arrêt",
+        "en": "icmp unavailable: engine closing",
+    },
+    "probe.error.icmp.timeout": {
+        "fr": "délai dépassé : aucune réponse à l'écho",
+        "en": "timeout: no echo reply",
+    },
+    "probe.error.icmp.send_failed": {
+        "fr": "échec de l'envoi : {reason}",
+        "en": "send failed: {reason}",
+    },
+    "probe.error.icmp.closed": {"fr": "socket icmp fermée", "en": "icmp socket closed"},
+    "probe.error.icmp.net_unreachable": {"fr": "réseau injoignable", "en": "network unreachable"},
+    "probe.error.icmp.host_unreachable": {"fr": "hôte injoignable", "en": "host unreachable"},
+    "probe.error.icmp.port_unreachable": {"fr": "port injoignable", "en": "port unreachable"},
+    "probe.error.icmp.network_prohibited": {
+        "fr": "réseau interdit par l'administrateur",
+        "en": "network administratively prohibited",
+    },
+    "probe.error.icmp.host_prohibited": {
+        "fr": "hôte interdit par l'administrateur",
+        "en": "host administratively prohibited",
+    },
+    "probe.error.icmp.prohibited": {
+        "fr": "communication interdite par l'administrateur",
+        "en": "communication administratively prohibited",
+    },
+    "probe.error.icmp.unreachable_code": {
+        "fr": "destination injoignable (code {code})",
+        "en": "destination unreachable (code {code})",
+    },
+    "probe.error.icmp.ttl_exceeded": {
+        "fr": "durée de vie (TTL) dépassée",
+        "en": "time to live exceeded",
+    },
+    "probe.error.icmp.no_route": {
+        "fr": "réseau injoignable (aucune route vers la destination)",
+        "en": "network unreachable (no route to destination)",
+    },
+    "probe.error.icmp.beyond_scope": {
+        "fr": "hors de la portée de l'adresse source",
+        "en": "beyond scope of source address",
+    },
+    "probe.error.icmp.address_unreachable": {
+        "fr": "adresse injoignable",
+        "en": "address unreachable",
+    },
+    "probe.error.icmp.policy_failed": {
+        "fr": "adresse source refusée par la politique d'entrée/sortie",
+        "en": "source address failed ingress/egress policy",
+    },
+    "probe.error.icmp.reject_route": {
+        "fr": "route de rejet vers la destination",
+        "en": "reject route to destination",
+    },
+    "probe.error.icmp.hop_limit": {"fr": "limite de sauts dépassée", "en": "hop limit exceeded"},
     "alert.root.oncall": {"fr": "Astreinte : {mentions}", "en": "On call: {mentions}"},
     "alert.root.acknowledged": {
         "fr": "Prise en compte par <@{user}> à {at}.",

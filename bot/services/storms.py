@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.probes.errors import english
 from bot.sla import TicketKind
 
 # How long an outage has lasted when the thread says so again (from its first failure).
@@ -73,7 +74,9 @@ def suggest_kind(failing: Sequence[tuple[str, str | None]]) -> TicketKind:
     `materiel` (the machine itself is the first suspect). The host answers ping but a service
     (TCP port, HTTP) fails: `secours`, a software incident. The technician may change it.
     """
-    icmp_errors = [error or "" for probe_type, error in failing if probe_type == "icmp"]
+    # Read in English, whatever the team's language: the words of a reason stored as a key,
+    # or an older row's English text as it is.
+    icmp_errors = [english(error) or "" for probe_type, error in failing if probe_type == "icmp"]
     if not icmp_errors:
         return TicketKind.SECOURS
     if any("unreachable" in error.lower() for error in icmp_errors):

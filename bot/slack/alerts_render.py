@@ -1,7 +1,8 @@
 """Pure rendering of outage alerts for Slack: texts and Block Kit (slack_sdk models), no I/O.
 
 The service builds the views below from the database; these functions only lay them out.
-Probe errors and names come from the outside world and are escaped here.
+Probe errors and names come from the outside world and are escaped here; a probe error is put
+in the team's language here too (`bot/probes/errors.py`).
 """
 
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View as ModalView
 
 from bot.messages import Messages
+from bot.probes.errors import describe
 from bot.sla import TicketKind
 from bot.slack.ids import (
     OPEN_AT_BLOCK,
@@ -183,9 +185,10 @@ def probe_name(key: str, server_id: str) -> str:
     return key.removeprefix(f"{server_id}/")
 
 
-def error_text(error: str | None) -> str:
-    """A probe error as shown: escaped, one line, bounded."""
-    text = " ".join((error or "?").split())
+def error_text(error: str | None, messages: Messages) -> str:
+    """A probe error as shown: in the team's language (a reason stored as text by an older
+    version as it is), escaped, one line, bounded."""
+    text = " ".join((describe(error, messages) or "?").split())
     if len(text) > ERROR_LIMIT:
         text = text[: ERROR_LIMIT - 1] + "…"
     return escape(text)
@@ -210,7 +213,7 @@ def probe_lines(view: OutageView, messages: Messages) -> str:
         messages.get(
             "alert.root.probe",
             probe=escape(probe_name(line.key, view.server_id)),
-            error=error_text(line.error),
+            error=error_text(line.error, messages),
         )
         for line in view.failing
     )
@@ -333,7 +336,7 @@ def probe_down(
         "alert.thread.probe_down",
         probe=escape(probe_name(line.key, server_id)),
         since=local_time(since, zone),
-        error=error_text(line.error),
+        error=error_text(line.error, messages),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from bot.errors import UserFacingError
 from bot.grammar import parse_silence
+from bot.probes.errors import probe_error
 from bot.services.storms import OpenStorm, decide_storm, reached_milestone, suggest_kind
 from bot.sla import TicketKind
 
@@ -66,6 +67,16 @@ def test_the_suggested_kind_follows_what_fails() -> None:
     assert suggest_kind([("http", "status 503"), ("tcp", "refused")]) is TicketKind.SECOURS
     assert suggest_kind([("icmp", "timeout: no echo reply")]) is TicketKind.MATERIEL
     assert suggest_kind([("icmp", "Destination host unreachable")]) is TicketKind.RESEAU
+
+
+def test_the_suggested_kind_reads_a_probe_error_whatever_the_team_s_language() -> None:
+    """The ICMP reasons are catalog keys now, put in French for a French team: the network's
+    "unreachable" is still read from them (and still from the English text of older rows)."""
+    unreachable = probe_error("probe.error.icmp.host_unreachable")
+    assert suggest_kind([("icmp", unreachable)]) is TicketKind.RESEAU
+    no_route = probe_error("probe.error.icmp.no_route")
+    assert suggest_kind([("icmp", no_route)]) is TicketKind.RESEAU
+    assert suggest_kind([("icmp", probe_error("probe.error.icmp.timeout"))]) is TicketKind.MATERIEL
 
 
 def test_silence_grammar_takes_a_server_a_bounded_duration_and_a_reason() -> None:

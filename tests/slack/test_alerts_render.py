@@ -4,12 +4,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.messages import Messages
+from bot.probes.errors import probe_error
 from bot.slack.alerts_render import (
     OutageView,
     ProbeLine,
     StormMember,
     StormView,
     outage_root,
+    probe_down,
+    storm_detail,
     storm_root,
 )
 from bot.slack.ids import Action
@@ -17,6 +20,7 @@ from bot.slack.ids import Action
 PARIS = ZoneInfo("Europe/Paris")
 STARTED = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 EN = Messages("en")
+FR = Messages("fr")
 
 
 def view(**changes: object) -> OutageView:
@@ -51,6 +55,44 @@ def test_a_new_outage_pages_the_on_call_and_offers_three_buttons() -> None:
         Action.ACKNOWLEDGE.value,
         Action.SILENCE_1H.value,
     ]
+
+
+def test_a_probe_error_is_in_the_team_s_language_with_its_outside_details_escaped() -> None:
+    """A probe's reason is stored as a catalog key and its values, and put in words where it
+    is shown: French for a French team (root, thread, storm detail), English for an English
+    one; what came from outside (here a host name) is escaped in either, numbers are written
+    as the language writes them."""
+    failing = (
+        ProbeLine("web-01/tcp:22", probe_error("probe.error.no_connection", seconds=2.5)),
+        ProbeLine(
+            "web-01/icmp", probe_error("probe.error.resolve_timeout", host="<web>", seconds=1.0)
+        ),
+    )
+    _text, blocks = outage_root(view(failing=failing), FR, PARIS)
+    shown = str(blocks)
+    assert "• `tcp:22` : délai dépassé : aucune connexion en 2,5 s" in shown
+    assert "• `icmp` : impossible de résoudre &lt;web&gt; : pas de réponse en 1 s" in shown
+    assert "timeout" not in shown
+    _text, blocks = outage_root(view(failing=failing), EN, PARIS)
+    assert "• `tcp:22`: timeout: no connection in 2.5 s" in str(blocks)
+    assert "• `icmp`: cannot resolve &lt;web&gt;: no answer in 1 s" in str(blocks)
+    thread = probe_down("web-01", failing[0], STARTED, FR, PARIS)
+    assert thread.endswith(": délai dépassé : aucune connexion en 2,5 s")
+    detail, _blocks = storm_detail(view(failing=failing), FR, PARIS)
+    assert "impossible de résoudre &lt;web&gt;" in detail
+
+
+def test_a_probe_error_stored_as_text_by_an_older_version_is_shown_as_it_was() -> None:
+    """Rows written before the errors were keys hold English text: shown as it is (escaped,
+    one line), in either language, never lost; nor is text that merely looks like a key."""
+    legacy = (
+        ProbeLine("web-01/tcp:22", "timeout: no connection in 2 s"),
+        ProbeLine("web-01/http:x", '{"probe_error": "nope", "params": {}} <b>'),
+    )
+    for messages in (FR, EN):
+        shown = str(outage_root(view(failing=legacy), messages, PARIS)[1])
+        assert "timeout: no connection in 2 s" in shown
+        assert '{"probe_error": "nope", "params": {}} &lt;b&gt;' in shown
 
 
 def test_a_level_named_with_markup_is_escaped_in_the_root() -> None:
