@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.catalog import HttpProbe, IcmpProbe, ServerSpec, TcpProbe
+from bot.probes.errors import english, probe_error
 from bot.probes.http import HttpProber
 from bot.probes.icmp import IcmpPinger, IcmpUnavailableError, Outcome
 from bot.probes.lookup import AddressInfo, HostLookup, is_address
@@ -160,7 +161,7 @@ class ProbeEngine:
         self._icmp_in_flight = 0
         self._icmp_room = asyncio.Event()  # set when an ICMP request completes at the limit
         self._pinger: IcmpPinger[_Probe] | None = None
-        self._icmp_error = "icmp unavailable: engine not started"
+        self._icmp_error = probe_error("probe.error.icmp_not_started")
         # IPv6 targets have a socket of their own, opened at the first one (most fleets have
         # none); the reason it could not be, once tried.
         self._pinger6: IcmpPinger[_Probe] | None = None
@@ -252,8 +253,8 @@ class ProbeEngine:
             try:
                 self._pinger = await IcmpPinger.open(self._on_pings)
             except IcmpUnavailableError as exc:
-                self._icmp_error = f"icmp unavailable: {exc}"
-                log.error("every icmp probe will fail: %s", self._icmp_error)
+                self._icmp_error = probe_error("probe.error.icmp_unavailable", reason=str(exc))
+                log.error("every icmp probe will fail: %s", english(self._icmp_error))
             else:
                 if not self._pinger.privileged:
                     log.warning("no raw ICMP socket (not root?): using the unprivileged one")
@@ -485,13 +486,22 @@ class ProbeEngine:
             async with asyncio.timeout(probe.timeout_s):
                 addresses = await self._resolve(probe.host)
         except TimeoutError:  # an OSError too: first
-            error = f"cannot resolve {probe.host}: no answer in {probe.timeout_s:g} s"
+            error = probe_error(
+                "probe.error.resolve_timeout", host=probe.host, seconds=probe.timeout_s
+            )
+            self._complete(
+                probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
+            )
+            return
+        except NoAddressError:
+            error = probe_error("probe.error.no_address", host=probe.host)
             self._complete(
                 probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
             )
             return
         except OSError as exc:
-            error = f"cannot resolve {probe.host}: {exc.strerror or exc}"
+            reason = exc.strerror or str(exc)
+            error = probe_error("probe.error.resolve", host=probe.host, reason=reason)
             self._complete(
                 probe, ProbeResult(probe.key, False, at, error=error), done, self._clock()
             )
@@ -500,7 +510,7 @@ class ProbeEngine:
         if ":" in addresses[0]:  # IPv6
             pinger = await self._open_icmp6()
             if pinger is None:
-                error = self._icmp6_error or "icmp unavailable: engine closing"
+                error = self._icmp6_error or probe_error("probe.error.icmp_closing")
                 result = ProbeResult(probe.key, False, at, error=error)
                 self._complete(probe, result, done, self._clock())
                 return
@@ -516,8 +526,8 @@ class ProbeEngine:
             try:
                 self._pinger6 = await IcmpPinger.open(self._on_pings, ipv6=True)
             except IcmpUnavailableError as exc:
-                self._icmp6_error = f"icmp unavailable for IPv6: {exc}"
-                log.error("every IPv6 icmp probe will fail: %s", self._icmp6_error)
+                self._icmp6_error = probe_error("probe.error.icmp6_unavailable", reason=str(exc))
+                log.error("every IPv6 icmp probe will fail: %s", english(self._icmp6_error))
         return self._pinger6
 
     async def _resolve(self, host: str) -> tuple[str, ...]:
@@ -565,7 +575,8 @@ class ProbeEngine:
                     result = await self._http.check(probe.key, spec, at=at)
             except Exception as exc:  # a bug in a checker must not stop the probe's schedule
                 log.exception("%s: the check itself failed", probe.key)
-                result = ProbeResult(probe.key, False, at, error=f"probe error: {exc!r}")
+                error = probe_error("probe.error.crashed", error=repr(exc))
+                result = ProbeResult(probe.key, False, at, error=error)
         self._complete(probe, result, done, self._clock())
 
     # -- folding results ---------------------------------------------------------------------
@@ -730,6 +741,10 @@ def _looks_up(probe: _Probe) -> bool:
     return not is_address(probe.host)
 
 
+class NoAddressError(OSError):
+    """A name the resolver knows, with neither an IPv4 nor an IPv6 address."""
+
+
 def _one_family(infos: AddressInfo) -> tuple[str, ...]:
     """The IPv4 addresses of a lookup, else its IPv6 ones; each once, in the resolver's order
     (written by `inet_ntop`, as the socket reports its replies' source)."""
@@ -737,7 +752,7 @@ def _one_family(infos: AddressInfo) -> tuple[str, ...]:
         addresses = [str(info[4][0]) for info in infos if info[0] == family]
         if addresses:
             return tuple(dict.fromkeys(addresses))
-    raise OSError("no IPv4 or IPv6 address")
+    raise NoAddressError("no IPv4 or IPv6 address")
 
 
 def _ipv4(host: str) -> str | None:

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.config.catalog import HttpProbe
+from bot.probes.errors import english, probe_error
 from bot.probes.lookup import HostLookup, connect, is_address
 from bot.probes.result import ProbeResult
 from bot.probes.tcp import describe_os_error
@@ -108,12 +109,19 @@ class HttpProber:
                 details["cert_days_left"] = cert_days_left(expires_at, at)
                 details["cert_expires_soon"] = expires_at - at < probe.cert_expiry_warning
         error = None
-        if details["status"] != probe.expect_status:
-            error = f"status {details['status']}, expected {probe.expect_status}"
-            if location and 300 <= details["status"] < 400:  # not followed: say where to
-                error += f", redirects to {location}"
+        status, expected = details["status"], probe.expect_status
+        if status != expected:
+            if location and 300 <= status < 400:  # not followed: say where to
+                error = probe_error(
+                    "probe.error.status_redirect",
+                    status=status,
+                    expected=expected,
+                    location=location,
+                )
+            else:
+                error = probe_error("probe.error.status", status=status, expected=expected)
         elif probe.keyword and probe.keyword not in _text(body, charset):
-            error = f"keyword {probe.keyword!r} not found"
+            error = probe_error("probe.error.keyword", keyword=repr(probe.keyword))
         return ProbeResult(key, error is None, at, latency, error, details)
 
     async def _certificate_expiry(
@@ -142,7 +150,9 @@ class HttpProber:
                     infos = await self._lookup.getaddrinfo(host, port, type=socket.SOCK_STREAM)
                     _reader, writer = await connect(infos, host, ssl=context)
         except (TimeoutError, OSError) as exc:
-            log.warning("%s:%s: cannot read the certificate: %s", host, port, _describe(exc))
+            log.warning(
+                "%s:%s: cannot read the certificate: %s", host, port, english(_describe(exc))
+            )
             return None
         try:
             ssl_object = writer.get_extra_info("ssl_object")
@@ -205,10 +215,10 @@ class _Progress:
 
     def timeout(self, host: str, timeout_s: float) -> str:
         if self.resolving and not self.connected:  # as the TCP and ICMP probes say it
-            return f"cannot resolve {host}: no answer in {timeout_s:g} s"
+            return probe_error("probe.error.resolve_timeout", host=host, seconds=timeout_s)
         if not self.connected:
-            return f"timeout: no connection in {timeout_s:g} s"
-        return f"timeout: no answer in {timeout_s:g} s"
+            return probe_error("probe.error.no_connection", seconds=timeout_s)
+        return probe_error("probe.error.timeout", seconds=timeout_s)
 
 
 def _progress_tracing() -> aiohttp.TraceConfig:
@@ -234,28 +244,42 @@ def _progress_tracing() -> aiohttp.TraceConfig:
 def _describe(exc: BaseException) -> str:
     if type(exc) is aiohttp.ClientConnectorError:  # not its DNS, TLS and certificate kinds
         # aiohttp quotes asyncio's "Connect call failed ('10.0.0.1', 80)" for a refusal.
-        return f"cannot connect to {exc.host}:{exc.port}: {describe_os_error(exc.os_error)}"
+        return probe_error(
+            "probe.error.connect",
+            host=exc.host,
+            port=str(exc.port),
+            reason=describe_os_error(exc.os_error),
+        )
     # aiohttp's own texts of these quote its connection key and the error's tuple of args.
     if isinstance(exc, aiohttp.ClientConnectorDNSError):  # as the tcp probe says it
-        return f"cannot resolve {exc.host}: {exc.os_error.strerror or exc.os_error}"
+        reason = exc.os_error.strerror or str(exc.os_error)
+        return probe_error("probe.error.resolve", host=exc.host, reason=reason)
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         error = exc.certificate_error
-        reason = getattr(error, "verify_message", None) or getattr(error, "reason", None)
-        return f"TLS certificate of {exc.host}:{exc.port} refused: {reason or error}"
+        refused = getattr(error, "verify_message", None) or getattr(error, "reason", None)
+        return probe_error(
+            "probe.error.tls_certificate",
+            host=exc.host,
+            port=str(exc.port),
+            reason=str(refused or error),
+        )
     if isinstance(exc, aiohttp.ClientConnectorSSLError):  # e.g. a port that does not speak TLS
         # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)": the words only.
         text = exc.os_error.strerror or str(exc.os_error)
         reason = re.sub(r"^\[[^]]*\] | \(_ssl\.c:\d+\)$", "", text)
-        return f"TLS handshake with {exc.host}:{exc.port} failed: {reason}"
+        return probe_error(
+            "probe.error.tls_handshake", host=exc.host, port=str(exc.port), reason=reason
+        )
     if isinstance(exc, aiohttp.ClientResponseError):
         # No status is checked and no redirect followed: this is aiohttp's parser refusing the
         # answer (a port that does not speak HTTP). Its "400" is its own, not the server's.
-        return f"invalid HTTP answer: {_parser_message(exc.message)}"
+        return probe_error("probe.error.invalid_answer", reason=_parser_message(exc.message))
     if isinstance(exc, aiohttp.ClientPayloadError) and isinstance(
         exc.__cause__, HttpProcessingError
     ):  # a body cut short or undecodable; its text quotes the parser's "400" too
-        return f"invalid HTTP body: {_parser_message(exc.__cause__.message)}"
-    text = str(exc)
+        reason = _parser_message(exc.__cause__.message)
+        return probe_error("probe.error.invalid_body", reason=reason)
+    text = str(exc)  # the exception's own words only: stored as they are, in any language
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -30,6 +30,8 @@ from typing import Generic, TypeVar
 from icmplib import ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError
 
+from bot.probes.errors import probe_error
+
 log = logging.getLogger(__name__)
 
 Token = TypeVar("Token")
@@ -48,7 +50,7 @@ TIMER_SLACK_S = 0.025  # timeouts fire in batches: one wake-up per 25 ms, not on
 DRAIN_LIMIT = 4096  # replies read per readiness callback before yielding to the loop
 MAX_IN_FLIGHT = 0xFFFF  # one sequence number each
 PAYLOAD = b"supportbot-probe".ljust(56, b".")  # 64-byte packets, as ping and fping send
-TIMEOUT = "timeout: no echo reply"
+TIMEOUT = probe_error("probe.error.icmp.timeout")  # the reasons are catalog keys (errors.py)
 ATTEMPTS = 3  # echo requests a check may send, a third of its timeout apart
 _HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
 # An IP packet without options (IHL 5): version and IHL, 11 bytes, the source address, the
@@ -57,24 +59,33 @@ _RAW_ECHO = struct.Struct("!B11x4s4xBBHHH")
 _pack_header = _HEADER.pack
 _monotonic = time.monotonic
 _UNREACHABLE = {
-    0: "network unreachable",
-    1: "host unreachable",
-    3: "port unreachable",
-    9: "network administratively prohibited",
-    10: "host administratively prohibited",
-    13: "communication administratively prohibited",
+    code: probe_error(f"probe.error.icmp.{name}")
+    for code, name in {
+        0: "net_unreachable",  # network unreachable
+        1: "host_unreachable",
+        3: "port_unreachable",
+        9: "network_prohibited",  # network administratively prohibited
+        10: "host_prohibited",
+        13: "prohibited",  # communication administratively prohibited
+    }.items()
 }
 # RFC 4443 §3.1, in the words of its codes; "unreachable" where the network says the address
 # is, as IPv4's network and host unreachable (the ticket kind suggested reads it: `reseau`).
 _UNREACHABLE_V6 = {
-    0: "network unreachable (no route to destination)",
-    1: "communication administratively prohibited",
-    2: "beyond scope of source address",
-    3: "address unreachable",
-    4: "port unreachable",
-    5: "source address failed ingress/egress policy",
-    6: "reject route to destination",
+    code: probe_error(f"probe.error.icmp.{name}")
+    for code, name in {
+        0: "no_route",  # network unreachable (no route to destination)
+        1: "prohibited",  # communication administratively prohibited
+        2: "beyond_scope",  # beyond scope of source address
+        3: "address_unreachable",
+        4: "port_unreachable",
+        5: "policy_failed",  # source address failed ingress/egress policy
+        6: "reject_route",  # reject route to destination
+    }.items()
 }
+_TTL_EXCEEDED = probe_error("probe.error.icmp.ttl_exceeded")
+_HOP_LIMIT_EXCEEDED = probe_error("probe.error.icmp.hop_limit")
+_CLOSED = probe_error("probe.error.icmp.closed")
 
 
 class IcmpUnavailableError(Exception):
@@ -294,7 +305,7 @@ class IcmpPinger(Generic[Token]):
         # One outcome a check: of a check's attempts, its latest.
         checks = [r for r in pending.values() if attempts.get(r[0], (r[0],))[-1] == r[0]]
         if checks:
-            self._deliver([(r[4], None, "icmp socket closed") for r in checks])
+            self._deliver([(r[4], None, _CLOSED) for r in checks])
         self._icmp_socket.close()
 
     def _try_send(self, request: _Request[Token], packet: bytes) -> bool:
@@ -312,7 +323,8 @@ class IcmpPinger(Generic[Token]):
     def _send_failed(self, request: _Request[Token], exc: OSError) -> None:
         if self._pending.pop(request[0], None) is request:
             self._forget_attempts(request[0])
-            self._fail_soon(request[4], f"send failed: {exc.strerror or exc}")
+            reason = exc.strerror or str(exc)
+            self._fail_soon(request[4], probe_error("probe.error.icmp.send_failed", reason=reason))
 
     def _fail_soon(self, token: Token, error: str) -> None:
         """Deliver a failure from the loop, not from inside `ping()` (the caller is launching)."""
@@ -467,9 +479,9 @@ class IcmpPinger(Generic[Token]):
         if quoted_kind != ECHO_REQUEST or quoted_ident != self._ident:
             return None
         if kind == DEST_UNREACHABLE:
-            reason = _UNREACHABLE.get(code, f"destination unreachable (code {code})")
+            reason = _UNREACHABLE.get(code) or _unreachable(code)
         else:
-            reason = "time to live exceeded"
+            reason = _TTL_EXCEEDED
         return self._refused(sequence, reason)
 
     def _on_error_v6(self, data: bytes, kind: int, code: int) -> Outcome[Token] | None:
@@ -488,9 +500,9 @@ class IcmpPinger(Generic[Token]):
         if request is None or destination != ipaddress.IPv6Address(request[1]).packed:
             return None
         if kind == DEST_UNREACHABLE_V6:
-            reason = _UNREACHABLE_V6.get(code, f"destination unreachable (code {code})")
+            reason = _UNREACHABLE_V6.get(code) or _unreachable(code)
         else:
-            reason = "hop limit exceeded"
+            reason = _HOP_LIMIT_EXCEEDED
         return self._refused(sequence, reason)
 
     def _refused(self, sequence: int, reason: str) -> Outcome[Token] | None:
@@ -503,6 +515,10 @@ class IcmpPinger(Generic[Token]):
         del self._pending[sequence]
         self._forget_attempts(sequence)
         return request[4], None, reason
+
+
+def _unreachable(code: int) -> str:
+    return probe_error("probe.error.icmp.unreachable_code", code=code)
 
 
 async def ping_once(address: str, timeout_s: float) -> tuple[float | None, str | None]:

@@ -7,6 +7,7 @@ import socket
 import time
 from datetime import datetime, timedelta
 
+from bot.probes.errors import probe_error
 from bot.probes.lookup import HostLookup, connect, is_address
 from bot.probes.result import ProbeResult
 
@@ -36,12 +37,12 @@ async def probe_tcp(
                 _reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError:
         if resolving:  # as the ICMP probe says it: the DNS, not the server, did not answer
-            error = f"cannot resolve {host}: no answer in {timeout_s:g} s"
+            error = probe_error("probe.error.resolve_timeout", host=host, seconds=timeout_s)
         else:
-            error = f"timeout: no connection in {timeout_s:g} s"
+            error = probe_error("probe.error.no_connection", seconds=timeout_s)
         return ProbeResult(key, ok=False, at=at, error=error)
     except socket.gaierror as exc:  # its errno is the resolver's (-2), which strerror() lacks
-        error = f"cannot resolve {host}: {exc.strerror or exc}"
+        error = probe_error("probe.error.resolve", host=host, reason=exc.strerror or str(exc))
         return ProbeResult(key, ok=False, at=at, error=error)
     except OSError as exc:
         return ProbeResult(key, ok=False, at=at, error=describe_os_error(exc))
@@ -55,7 +56,8 @@ async def probe_tcp(
 
 
 def describe_os_error(exc: OSError) -> str:
-    """`Connection refused` rather than asyncio's `Connect call failed ('10.0.0.1', 22)`."""
+    """`Connection refused` rather than asyncio's `Connect call failed ('10.0.0.1', 22)`: the
+    system's words, stored as they are (not a catalog key)."""
     if exc.errno:
         return os.strerror(exc.errno)
     return str(exc) or type(exc).__name__

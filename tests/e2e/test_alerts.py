@@ -832,3 +832,42 @@ def test_fifty_servers_down_at_once_post_one_grouped_root_without_any_429(
         assert taken.action_ids() == []
     finally:
         stop_bot(bot, loop)
+
+
+@pytest.mark.parametrize(
+    ("language", "down", "error"),
+    [
+        ("fr", "web-01* en panne", "statut 503, 200 attendu"),
+        ("en", "web-01* is DOWN", "status 503, expected 200"),
+    ],
+)
+def test_a_probe_error_is_told_in_the_team_s_language_on_the_root_and_in_its_thread(
+    slack: EmulatorThread,
+    database_url: URL,
+    tmp_path: Path,
+    target: Target,
+    language: str,
+    down: str,
+    error: str,
+) -> None:
+    """The probe's reason is the catalog's words in SUPPORTBOT_LANGUAGE, as the rest of the
+    alert is: a French team read "status 503, expected 200" in its French root and thread."""
+    bot, loop = start_bot(
+        slack,
+        database_url,
+        catalog=http_catalog(tmp_path, target.url),
+        probes=True,
+        language=language,
+    )
+    try:
+        wait_up(bot)
+        target.fail_next = 1000
+        root = latest_root(bot, down, timeout_s=ROOT_WITHIN_S + 2)
+        probes = str(root.blocks)
+        assert error in probes
+        assert language == "en" or "expected" not in probes
+        details = replies(bot, root, error)
+        assert any(f"`http:{target.url}`" in text and error in text for text in details)
+    finally:
+        target.fail_next = 0
+        stop_bot(bot, loop)

@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.probes.engine import ProbeEngine
+from bot.probes.errors import english
 from bot.probes.state import ProbeEvent
 from bot.storage.database import make_engine, make_sessionmaker, migrate
 from tests.probes.support import Clock, seed, server
@@ -60,7 +61,7 @@ def main() -> None:
                     "at": clock().isoformat(),
                     "icmp": engine.icmp_mode,
                     "results": {
-                        r.key: {"ok": r.ok, "error": r.error, "at": r.at.isoformat()}
+                        r.key: {"ok": r.ok, "error": english(r.error), "at": r.at.isoformat()}
                         for r in results
                     },
                     "states": {key: engine.state(key).status.value for key in engine.keys},

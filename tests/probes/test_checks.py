@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.catalog import HttpProbe
 from bot.probes.engine import ProbeEngine
+from bot.probes.errors import english
 from bot.probes.http import HttpProber, certificate_not_after
 from bot.probes.icmp import ping_once
 from bot.probes.result import ProbeResult
@@ -41,8 +42,8 @@ def test_tcp_probe_is_up_while_the_port_listens_then_refused() -> None:
         assert up.latency is not None
         assert up.latency > timedelta(0)
         assert not down.ok
-        assert down.error is not None
-        assert "refused" in down.error.lower()
+        assert english(down.error) is not None
+        assert "refused" in english(down.error).lower()
         assert down.at == T0
 
     asyncio.run(scenario())
@@ -63,7 +64,7 @@ def test_tcp_probe_of_a_name_that_does_not_resolve_says_so() -> None:
     finally:
         loop.close()
     assert not down.ok
-    assert down.error == "cannot resolve db.invalid: Name or service not known"
+    assert english(down.error) == "cannot resolve db.invalid: Name or service not known"
 
 
 async def _pages(request: web.Request) -> web.StreamResponse:
@@ -139,12 +140,12 @@ def test_http_probe_checks_status_keyword_and_latency() -> None:
         assert ok.details["status"] == 200
         assert ok.latency is not None
         assert timedelta(0) < ok.latency < timedelta(seconds=1)
-        assert (status.ok, status.error) == (False, "status 503, expected 200")
+        assert (status.ok, english(status.error)) == (False, "status 503, expected 200")
         assert expected.ok
-        assert (keyword.ok, keyword.error) == (False, "keyword 'supportbot' not found")
+        assert (keyword.ok, english(keyword.error)) == (False, "keyword 'supportbot' not found")
         assert not slow.ok
-        assert slow.error is not None
-        assert slow.error == "timeout: no answer in 1 s"  # connected: the server is slow
+        assert english(slow.error) is not None
+        assert english(slow.error) == "timeout: no answer in 1 s"  # connected: the server is slow
 
     asyncio.run(scenario())
 
@@ -162,7 +163,7 @@ def test_http_probe_of_a_redirect_says_where_it_leads() -> None:
                 await prober.close()
 
     result = asyncio.run(scenario())
-    assert (result.ok, result.error) == (
+    assert (result.ok, english(result.error)) == (
         False,
         "status 301, expected 200, redirects to https://shop.example/ok",
     )
@@ -179,7 +180,7 @@ def test_http_keyword_is_found_past_the_first_chunk_of_a_long_page() -> None:
                 result = await prober.check("k", probe, at=T0)
             finally:
                 await prober.close()
-        assert (result.ok, result.error) == (True, None)
+        assert (result.ok, english(result.error)) == (True, None)
 
     asyncio.run(scenario())
 
@@ -195,7 +196,7 @@ def test_http_keyword_is_found_in_a_page_whose_charset_python_does_not_know() ->
                 result = await prober.check("k", probe, at=T0)
             finally:
                 await prober.close()
-        assert (result.ok, result.error) == (True, None)
+        assert (result.ok, english(result.error)) == (True, None)
 
     asyncio.run(scenario())
 
@@ -228,11 +229,11 @@ def test_http_probe_of_a_port_that_does_not_speak_http_says_so_without_a_status(
     not claim the server answered 400 (aiohttp's code for an answer it cannot parse)."""
     result = check_raw(b"SSH-2.0-OpenSSH_9.6\r\n")
     assert not result.ok
-    assert result.error is not None
-    assert result.error.startswith("invalid HTTP answer: Bad status line")
-    assert "SSH-2.0-OpenSSH_9.6" in result.error
-    assert "400" not in result.error
-    assert "\n" not in result.error
+    assert english(result.error) is not None
+    assert english(result.error).startswith("invalid HTTP answer: Bad status line")
+    assert "SSH-2.0-OpenSSH_9.6" in english(result.error)
+    assert "400" not in english(result.error)
+    assert "\n" not in english(result.error)
 
 
 def test_http_page_cut_short_says_so_without_a_status() -> None:
@@ -241,7 +242,7 @@ def test_http_page_cut_short_says_so_without_a_status() -> None:
     result = check_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", keyword="supportbot")
     assert not result.ok
     assert result.details["status"] == 200
-    assert result.error == (
+    assert english(result.error) == (
         "invalid HTTP body: Not enough data to satisfy content length header"
         " (received 3 of 100 bytes)."
     )
@@ -258,7 +259,7 @@ def test_http_probe_of_a_closed_port_says_the_connection_was_refused() -> None:
             result = await prober.check("k", http_probe(f"http://127.0.0.1:{port}/ok"), at=T0)
         finally:
             await prober.close()
-        assert (result.ok, result.error) == (
+        assert (result.ok, english(result.error)) == (
             False,
             f"cannot connect to 127.0.0.1:{port}: Connection refused",
         )
@@ -288,7 +289,7 @@ def test_many_probes_of_one_host_at_once_are_not_queued_into_timeouts() -> None:
                 )
             finally:
                 await prober.close()
-        assert [result.error for result in results if not result.ok] == []
+        assert [english(result.error) for result in results if not result.ok] == []
 
     asyncio.run(scenario())
 
@@ -335,15 +336,15 @@ def test_https_probe_reports_the_days_left_on_the_certificate(tmp_path: Path) ->
             finally:
                 await prober.close()
                 await untrusting.close()
-        assert result.ok, result.error
+        assert result.ok, english(result.error)
         assert result.details["cert_days_left"] == 12
         assert result.details["cert_expires_at"] == not_after.isoformat()
         assert result.details["cert_expires_soon"] is True  # under the 14-day default
         assert not refused.ok
-        assert refused.error is not None
-        assert "certificate" in refused.error.lower()
+        assert english(refused.error) is not None
+        assert "certificate" in english(refused.error).lower()
         # `verify_tls = false` (a self-signed or internal certificate): up, expiry still read.
-        assert unverified.ok, unverified.error
+        assert unverified.ok, english(unverified.error)
         assert unverified.details["cert_days_left"] == 12
 
     asyncio.run(scenario())
@@ -369,7 +370,9 @@ def test_tls_and_name_failures_of_an_http_probe_read_as_what_went_wrong(tmp_path
                 (untrusting, f"https://127.0.0.1:{plain}/ok"),
             ]
             try:
-                return tls, [(await p.check("k", http_probe(url), at=T0)).error for p, url in urls]
+                return tls, [
+                    english((await p.check("k", http_probe(url), at=T0)).error) for p, url in urls
+                ]
             finally:
                 await untrusting.close()
                 await prober.close()
@@ -396,7 +399,10 @@ def test_tls_and_name_failures_of_an_http_probe_read_as_what_went_wrong(tmp_path
         down = no_such_name.run_until_complete(unknown_name())
     finally:
         no_such_name.close()
-    assert (down.ok, down.error) == (False, "cannot resolve web.invalid: Name or service not known")
+    assert (down.ok, english(down.error)) == (
+        False,
+        "cannot resolve web.invalid: Name or service not known",
+    )
 
 
 def test_an_expiring_certificate_is_handed_to_the_alerts_once_a_notice(
@@ -426,7 +432,7 @@ def test_an_expiring_certificate_is_handed_to_the_alerts_once_a_notice(
                 for advance in (0, 60, 4 * 86400):  # the last: 6 days left
                     clock.advance(advance)
                     result = (await engine.sweep())[0]
-                    assert result.ok, result.error
+                    assert result.ok, english(result.error)
                     await engine.flush()
 
     asyncio.run(scenario())
@@ -464,7 +470,7 @@ def test_one_icmp_socket_matches_every_reply_to_its_target(
             clock.advance(5)
             await engine.sweep()
             assert {result.key for result in first} == {f"lo-{i}/icmp" for i in range(2, 51)}
-            assert all(result.ok for result in first), [r.error for r in first if not r.ok]
+            assert all(result.ok for result in first), [english(r.error) for r in first if not r.ok]
             assert {engine.state(key).status for key in engine.keys} == {ProbeStatus.UP}
 
     asyncio.run(scenario())
@@ -486,5 +492,5 @@ def test_an_icmp_probe_of_an_ipv6_address_answers(sessions: sessionmaker[Session
             return await engine.sweep()
 
     (result,) = asyncio.run(scenario())
-    assert (result.key, result.ok, result.error) == ("six/icmp", True, None)
+    assert (result.key, result.ok, english(result.error)) == ("six/icmp", True, None)
     assert result.latency is not None

@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.probes.engine import ProbeEngine
+from bot.probes.errors import english
 from bot.probes.http import HttpProber
 from bot.probes.lookup import HostLookup
 from bot.probes.result import ProbeResult
@@ -59,7 +60,7 @@ def test_a_tcp_probe_of_an_unknown_name_says_so_through_the_lookup() -> None:
             result = await probe_tcp("k", "db.invalid", 22, timeout_s=2, at=T0, lookup=lookup)
         finally:
             lookup.close()
-        return result.error
+        return english(result.error)
 
     assert asyncio.run(scenario()) == "cannot resolve db.invalid: Name or service not known"
 
@@ -87,7 +88,7 @@ def test_a_tcp_probe_tries_the_next_address_when_the_first_refuses() -> None:
             closed.close()
             server.close()
             await server.wait_closed()
-        return result.ok, result.error
+        return result.ok, english(result.error)
 
     assert asyncio.run(scenario()) == (True, None)
 
@@ -117,7 +118,7 @@ def test_http_checks_sharing_a_hung_lookup_all_say_it_is_the_name() -> None:
             release.set()
             await prober.close()
             lookup.close()
-        return [result.error for result in results]
+        return [english(result.error) for result in results]
 
     assert asyncio.run(scenario()) == ["cannot resolve slow.test: no answer in 1 s"] * 3
 
@@ -146,7 +147,7 @@ def test_an_https_probe_of_a_name_reads_its_certificate_through_the_lookup(
             finally:
                 await prober.close()
                 lookup.close()
-        assert result.ok, result.error
+        assert result.ok, english(result.error)
         return result.details
 
     details = asyncio.run(scenario())
@@ -194,5 +195,5 @@ def test_a_name_with_only_ipv6_addresses_is_up_for_every_kind_of_probe(
             await runner.cleanup()
 
     results = asyncio.run(scenario())
-    by_server = {result.key.split("/")[0]: (result.ok, result.error) for result in results}
+    by_server = {result.key.split("/")[0]: (result.ok, english(result.error)) for result in results}
     assert by_server == {name: (True, None) for name in ("six-icmp", "six-tcp", "six-http")}
