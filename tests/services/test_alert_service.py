@@ -14,7 +14,8 @@ from bot.config import load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import Open
 from bot.messages import Messages
-from bot.probes.state import CertificateExpiring, OutageClosed, OutageOpened
+from bot.probes.errors import probe_error
+from bot.probes.state import CertificateExpiring, OutageClosed, OutageOpened, StreakState
 from bot.services.alerts import AlertService
 from bot.services.audit import Actor
 from bot.services.tickets import TicketService
@@ -27,9 +28,10 @@ from bot.storage.models import (
     Outage,
     OutboxMessage,
     OutboxOperation,
+    ProbeStatus,
     Silence,
 )
-from bot.storage.probes import add_outage, close_outage
+from bot.storage.probes import add_outage, close_outage, save_probe_states
 from tests.services.history import SetClock
 
 SERVERS = 6
@@ -870,4 +872,57 @@ def test_a_storm_ended_by_its_servers_no_longer_probed_says_so_when_acknowledged
     assert Messages("en").get(over.value.key, **over.value.values) == (
         "This storm was over at 2026-11-27 04:07: the servers probed then had all recovered, "
         "and the catalog no longer probed the others."
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "stored", "shown"),
+    [
+        (
+            "fr",
+            probe_error("probe.error.no_connection", seconds=2.0),
+            "• `tcp:22` : délai dépassé : aucune connexion en 2 s",
+        ),
+        (
+            "en",
+            probe_error("probe.error.no_connection", seconds=2.0),
+            "• `tcp:22`: timeout: no connection in 2 s",
+        ),
+        # Written by a version that stored English text: shown as it was, never lost.
+        (
+            "fr",
+            "timeout: no connection in 2 s <x>",
+            "• `tcp:22` : timeout: no connection in 2 s &lt;x&gt;",
+        ),
+    ],
+)
+def test_a_probe_s_stored_reason_is_told_in_the_team_s_language_on_the_root_and_its_thread(
+    sessions: sessionmaker[Session], tmp_path: Path, language: str, stored: str, shown: str
+) -> None:
+    """The reason in `probe_states.last_error`, read back from the database, is put in the
+    team's words on the outage's root and in its thread; older text is shown as it is."""
+    path = tmp_path / "catalog.toml"
+    path.write_text(CATALOG, encoding="utf-8")
+    catalog = load_catalog(path)
+    clock = SetClock(START)
+    messages = Messages(language)  # type: ignore[arg-type]
+    with sessions.begin() as session:
+        sync_catalog(session, catalog, now=clock())
+        state = StreakState(
+            "node-1/tcp:22",
+            ProbeStatus.DOWN,
+            failures=3,
+            streak_started_at=START - timedelta(seconds=3),
+            last_checked_at=START,
+            last_error=stored,
+            changed_at=START,
+        )
+        save_probe_states(session, [("node-1", state)])
+    tickets = TicketService(sessions, catalog, messages, clock=clock)
+    alerting = Alerting(AlertService(tickets, sessions, messages, clock=clock), clock, sessions)
+    alerting.down("node-1", after=timedelta(0))
+    root = latest_root(alerting, "outage-1/root")
+    assert shown in str(root.blocks)
+    assert (
+        shown.removeprefix("• `tcp:22`").lstrip(" :") in thread_texts(alerting, "outage-1/root")[0]
     )
