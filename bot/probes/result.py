@@ -26,7 +26,7 @@ class ProbeResult:
     ok: bool
     at: datetime
     latency: timedelta | None = None
-    error: str | None = None
+    error: str | None = None  # a catalog key and its values, or text (bot/probes/errors.py)
     details: Mapping[str, Any] = field(default_factory=lambda: NO_DETAILS)
 
 
