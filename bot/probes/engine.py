@@ -638,7 +638,8 @@ class ProbeEngine:
             statuses_before.append(ProbeStatus.DOWN)  # its open outage, whichever probe failed
             if ProbeStatus.DOWN in statuses_after or ProbeStatus.UP in statuses_after:
                 self._unbacked.discard(probe.server_id)
-        change = outage_change(probe.server_id, statuses_before, statuses_after, transition)
+        others = [p.state for p in siblings if p is not probe]
+        change = outage_change(probe.server_id, statuses_before, statuses_after, transition, others)
         return [transition] if change is None else [transition, change]
 
     def _roll(self, at: datetime) -> None:

@@ -185,12 +185,26 @@ def outage_change(
     before: Iterable[ProbeStatus],
     after: Iterable[ProbeStatus],
     transition: Transition,
+    others: Iterable[StreakState] = (),
 ) -> OutageOpened | OutageClosed | None:
-    """The server-level consequence of `transition`, given its probes' statuses around it."""
+    """The server-level consequence of `transition`, given its probes' statuses around it and
+    the states of its other probes (`others`).
+
+    An outage ends at the first success of the latest-starting UP streak among its probes:
+    the server is back once every probe answers. A probe that needs more successes may confirm
+    UP last from a streak that began before another probe's, which still failed then."""
     was_down = ProbeStatus.DOWN in before
     is_down = ProbeStatus.DOWN in after
     if is_down and not was_down:
         return OutageOpened(server_id, transition.streak_started_at, transition.at)
     if was_down and not is_down:
-        return OutageClosed(server_id, transition.streak_started_at, transition.at)
+        back = [
+            other.streak_started_at
+            for other in others
+            if other.status is ProbeStatus.UP
+            and other.successes > 0
+            and other.streak_started_at is not None
+        ]
+        ended_at = max([transition.streak_started_at, *back])
+        return OutageClosed(server_id, ended_at, transition.at)
     return None

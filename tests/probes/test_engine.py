@@ -1,7 +1,7 @@
 """The engine's own loop: schedules, transitions, outage rows, events and rollups together."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -12,7 +12,7 @@ from bot.probes.state import OutageClosed, OutageOpened, ProbeEvent, Transition
 from bot.storage.database import transaction
 from bot.storage.models import Outage, ProbeStatus
 from bot.storage.probes import list_rollups
-from tests.probes.support import seed, server
+from tests.probes.support import T0, Clock, seed, server
 
 
 def wall_clock() -> datetime:
@@ -156,3 +156,64 @@ def test_an_outage_the_database_never_recorded_is_confirmed_again_by_the_next_te
     assert [type(event) for event in events] == [Transition, OutageOpened]
     with transaction(sessions) as session:
         assert [outage.ended_at for outage in session.scalars(select(Outage))] == [None]
+
+
+def test_an_outage_ends_when_its_last_failing_probe_succeeds_not_at_an_earlier_start(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Two ports of one server, both down. The one that needs two successes answers first,
+    the other one (one success) answers later and is UP at once, then the first confirms UP:
+    the server was not back before the second answered, so the outage ends (and a GTR stops)
+    there, not at the first one's streak start, while the other port still failed."""
+    clock = Clock()
+
+    async def listen(port: int = 0) -> asyncio.Server:
+        return await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", port)
+
+    async def scenario() -> list[ProbeEvent]:
+        fast, slow = await listen(), await listen()
+        ports = [fast.sockets[0].getsockname()[1], slow.sockets[0].getsockname()[1]]
+        tcp = {"type": "tcp", "interval": "1s", "retry_interval": "1s", "failures": 1}
+        web = server(
+            "acme-web-01",
+            "127.0.0.1",
+            {**tcp, "port": ports[0], "successes": 1},
+            {**tcp, "port": ports[1], "successes": 2},
+        )
+        seed(sessions, [web])
+        events: list[ProbeEvent] = []
+
+        async def record(event: ProbeEvent) -> None:
+            events.append(event)
+
+        engine = ProbeEngine([web], sessions, clock, on_event=record)
+        fast_key, slow_key = engine.keys
+        await engine.sweep()
+        clock.advance(1)
+        await engine.sweep()  # both UP
+        for listener in (fast, slow):
+            listener.close()
+            await listener.wait_closed()
+        clock.advance(10)
+        await engine.sweep()  # both DOWN: the outage opens
+        slow = await listen(ports[1])
+        clock.advance(10)
+        await engine.sweep([slow_key])  # its first success; the fast port still refuses
+        clock.advance(5)
+        await engine.sweep([fast_key])  # still refused
+        fast = await listen(ports[0])
+        clock.advance(5)
+        await engine.sweep([fast_key])  # UP at once: the server is back from here
+        clock.advance(5)
+        await engine.sweep([slow_key])  # UP: no probe of the server is DOWN any more
+        await engine.close()
+        for listener in (fast, slow):
+            listener.close()
+            await listener.wait_closed()
+        return events
+
+    events = asyncio.run(scenario())
+    closed = [event for event in events if isinstance(event, OutageClosed)]
+    assert [event.ended_at for event in closed] == [T0 + timedelta(seconds=31)]
+    with transaction(sessions) as session:
+        assert [o.ended_at for o in session.scalars(select(Outage))] == [T0 + timedelta(seconds=31)]
