@@ -11,6 +11,10 @@ A breach is priced with the fee of the contract its ticket was opened under (`mo
 when the client's contract changed within the month; its cap is that contract's too, against
 every credit before it in the month: what the month's earlier breaches took counts, whatever
 the fee they were priced with.
+
+A credit settled (granted or declined) keeps the amount its settlement told (`settled`): a breach
+before it withdrawn afterwards (the GTR found met by the probes, the ticket quoted as outside the
+forfait) leaves what the cap let it have, and what that breach took goes to the breaches after.
 """
 
 from collections.abc import Iterable
@@ -31,13 +35,15 @@ CENT = Decimal("0.01")
 class Breach:
     """A missed clock: which ticket, which clock, and the deadline it missed; `monthly_fee`
     is the fee of the contract its ticket was opened under (None: the month's); `known_at`
-    when its ticket was registered (None: before its deadline, as a call registered live is)."""
+    when its ticket was registered (None: before its deadline, as a call registered live is);
+    `settled` the amount told when its credit was granted or declined (None: not settled)."""
 
     breached_at: datetime
     ticket_ref: str
     clock_kind: ClockKind
     monthly_fee: Decimal | None = field(default=None, compare=False)
     known_at: datetime | None = field(default=None, compare=False)
+    settled: Decimal | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Ordering must follow UTC: same-zone local times compare by wall clock across DST.
@@ -100,6 +106,8 @@ def credits_for(
         fee = breach.monthly_fee if breach.monthly_fee is not None else month_fee
         full_amount = to_cents(fee * rate)
         amount = max(Decimal("0.00"), min(full_amount, to_cents(fee * cap) - credited))
+        if breach.settled is not None:  # what the client was told stays what it is
+            amount = breach.settled
         credited += amount
         credits.append(Credit(breach, amount, full_amount))
     return credits

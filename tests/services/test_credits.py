@@ -228,3 +228,48 @@ def test_a_call_registered_after_its_deadline_does_not_cut_a_credit_already_gran
         ("INT-2", paris(11, 20, 18), CreditState.GRANTED, Decimal("60.00")),
         ("INT-3", paris(11, 20, 17), CreditState.REQUESTED, Decimal("0.00")),
     ]
+
+
+def test_a_settled_credit_keeps_its_amount_when_an_earlier_breach_is_withdrawn(
+    h: History,
+) -> None:
+    """ACME's INT-1 (secours, Nov 2 10:00) is left unclaimed past its 14:00 GTI deadline; the GTR
+    breaches of Nov 3 and Nov 4 come after it: INT-2 is granted 60 €, INT-3 is granted 0 €, the
+    120 € cap reached. On Nov 5 INT-1 is quoted as outside the forfait: its clock and eligible
+    credit are withdrawn. INT-3 was granted 0 €, told so in its thread and audited so: the report
+    says 0 € granted, not 60 € the client was never granted; the cap's 60 € left go to the month's
+    next breach."""
+    first = open_ticket(h, paris(11, 2, 10), WEB, TicketKind.SECOURS, "new cms")
+    settled = []
+    for day in (3, 4):
+        ticket = open_ticket(h, paris(11, day, 9), WEB, TicketKind.MATERIEL, "disk")
+        h.clock.now = paris(11, day, 18, 30)
+        h.tickets.resolve(TECH, ticket, "")
+        h.credits.request(TECH, ticket)
+        settled.append(h.credits.grant(TECH, ticket).text)
+    assert "(60.00 €, November 2026) granted" in settled[0]
+    assert "(0.00 €, November 2026) granted" in settled[1]
+    h.clock.now = paris(11, 5, 10)
+    assert (
+        "its clocks are withdrawn"
+        in h.tickets.settle_scope(TECH, first, quote=True, note="new software").text
+    )
+    later = open_ticket(h, paris(11, 6, 9), WEB, TicketKind.MATERIEL, "disk again")
+    h.clock.now = paris(11, 6, 18, 30)
+    h.tickets.resolve(TECH, later, "")
+    assert "(60.00 €, November 2026) requested" in h.credits.request(TECH, later).text
+    with h.sessions() as session:
+        month = build_month_report(session, h.catalog, 2026, 11, now=h.clock(), client_id="acme")
+        before = build_month_report(
+            session, h.catalog, 2026, 11, now=paris(11, 5, 9), client_id="acme"
+        )
+    (acme,) = month.clients
+    assert [(c.ticket_ref, c.state, c.amount) for c in acme.credits] == [
+        ("INT-2", CreditState.GRANTED, Decimal("60.00")),
+        ("INT-3", CreditState.GRANTED, Decimal("0.00")),
+        ("INT-4", CreditState.REQUESTED, Decimal("60.00")),
+    ]
+    assert [(c.ticket_ref, c.state, c.amount) for c in before.clients[0].credits] == [
+        ("INT-2", CreditState.GRANTED, Decimal("60.00")),
+        ("INT-3", CreditState.GRANTED, Decimal("0.00")),
+    ]

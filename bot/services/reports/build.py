@@ -248,6 +248,7 @@ class _CreditBook:
             )
         }
         states = _credit_states_at(session, ledger.values(), now)
+        settled = _settled_amounts(session, states, now)
         ticket_ids = set(session.scalars(candidates)) | {tid for tid, _ in ledger}
         breaches: dict[tuple[int, str], datetime] = {}
         for ticket in _load_tickets(session, ticket_ids, now):
@@ -269,6 +270,7 @@ class _CreditBook:
                     ClockKind(kind),
                     opened[tid].fee if tid in opened else None,
                     opened[tid].registered_at if tid in opened else None,
+                    settled.get((tid, kind)),
                 )
                 for (tid, kind), at in in_month.items()
             ],
@@ -339,6 +341,7 @@ def _load_tickets(session: Session, ids: Iterable[int], now: datetime) -> list["
 
 SETTLED = (Scope.QUOTED, Scope.REFUSED)  # out-of-scope tickets that were pending before
 CREDIT_MOVES = tuple(f"credit.{state.value}" for state in CreditState)
+SETTLED_CREDITS = (CreditState.GRANTED, CreditState.DECLINED)
 
 
 @dataclass(frozen=True)
@@ -452,6 +455,35 @@ def _credit_states_at(
         if key in later:
             states[key] = CreditState(move.action.removeprefix("credit."))
     return states
+
+
+SETTLING_MOVES = (f"credit.{CreditState.GRANTED.value}", f"credit.{CreditState.DECLINED.value}")
+
+
+def _settled_amounts(
+    session: Session, states: dict[tuple[int, str], CreditState], now: datetime
+) -> dict[tuple[int, str], Decimal]:
+    """The amount each credit granted or declined by `now` was settled at, as its audited move
+    told it: a breach withdrawn since before it in the month does not reprice it."""
+    keys = {key for key, state in states.items() if state in SETTLED_CREDITS}
+    if not keys:
+        return {}
+    amounts: dict[tuple[int, str], Decimal] = {}
+    moves = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.ticket_id.in_(sorted({ticket_id for ticket_id, _ in keys})),
+            AuditEvent.action.in_(SETTLING_MOVES),
+            AuditEvent.at <= now,
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    for move in moves:
+        key = (move.ticket_id or 0, str(move.details.get("clock")))
+        amount = move.details.get("amount")
+        if key in keys and amount is not None:
+            amounts[key] = Decimal(str(amount))
+    return amounts
 
 
 def _client_report(
