@@ -729,12 +729,12 @@ CATALOG: dict[str, dict[Language, str]] = {
     },
     "credit.capped": {
         "fr": (
-            " Plafond mensuel : ramené de {full}, les dépassements antérieurs du mois (refusés "
-            "compris) l'ayant atteint."
+            " Plafond mensuel de {cap} : ramené de {full}, les dépassements antérieurs du mois "
+            "(refusés compris) en ayant pris {taken}."
         ),
         "en": (
-            " Monthly cap: cut from {full}, as the month's earlier breaches (declined ones "
-            "included) reached it."
+            " Monthly cap {cap}: cut from {full}, the month's earlier breaches (declined ones "
+            "included) having taken {taken}."
         ),
     },
     "error.not_available": {

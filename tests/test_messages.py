@@ -94,6 +94,8 @@ NOT_WORDS = {
     "month": "2026-11",
     "amount": "60,00 €",
     "full": "120,00 €",
+    "cap": "90,00 €",
+    "taken": "60,00 €",
     "clock": "GTI",
 }
 # A word that French elides before a vowel ("d'", "l'", "qu'"…) or contracts ("du" → "de l'"),

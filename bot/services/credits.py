@@ -108,7 +108,12 @@ class CreditService(Service):
                 state=self._messages.get(f"credit.state.{step.target.value}"),
                 user=actor.user_id,
                 capped=(
-                    self._messages.get("credit.capped", full=self._messages.money(line.full_amount))
+                    self._messages.get(
+                        "credit.capped",
+                        full=self._messages.money(line.full_amount),
+                        cap=self._messages.money(line.cap),
+                        taken=self._messages.money(line.taken),
+                    )
                     if line.reduced
                     else ""
                 ),

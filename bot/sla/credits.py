@@ -62,11 +62,15 @@ class Breach:
 
 @dataclass(frozen=True)
 class Credit:
-    """The credit one breach entitles to; `reduced` when the monthly cap cut it."""
+    """The credit one breach entitles to; `reduced` when the monthly cap cut it: `cap` is the
+    cap it was measured against (its contract's), `taken` what the month's earlier breaches took
+    of it."""
 
     breach: Breach
     amount: Decimal
     full_amount: Decimal
+    cap: Decimal = Decimal("0.00")
+    taken: Decimal = Decimal("0.00")
 
     @property
     def reduced(self) -> bool:
@@ -105,11 +109,12 @@ def credits_for(
     for breach in sorted(breaches, key=_chronological):
         fee = breach.monthly_fee if breach.monthly_fee is not None else month_fee
         full_amount = to_cents(fee * rate)
-        amount = max(Decimal("0.00"), min(full_amount, to_cents(fee * cap) - credited))
+        ceiling = to_cents(fee * cap)
+        amount = max(Decimal("0.00"), min(full_amount, ceiling - credited))
         if breach.settled is not None:  # what the client was told stays what it is
             amount = breach.settled
+        credits.append(Credit(breach, amount, full_amount, ceiling, credited))
         credited += amount
-        credits.append(Credit(breach, amount, full_amount))
     return credits
 
 

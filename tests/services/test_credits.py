@@ -11,7 +11,9 @@ from bot.grammar import Open
 from bot.handlers.errors import render_error
 from bot.messages import Messages
 from bot.services.audit import Actor
+from bot.services.credits import CreditService
 from bot.services.reports import build_month_report
+from bot.services.tickets import TicketService
 from bot.sla import TicketKind
 from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
 from tests.services.history import TECH, History, new_terms, open_ticket, paris, services
@@ -134,7 +136,7 @@ def test_the_amount_follows_the_monthly_cap(h: History) -> None:
     assert amounts == ["60.00 €", "60.00 €", "0.00 €"]
     assert Decimal("120.00") == sum(Decimal(a.split()[0]) for a in amounts)
     assert "Monthly cap" not in replies[0]
-    assert "Monthly cap: cut from 60.00 €" in replies[2]  # why 0.00 €
+    assert "Monthly cap 120.00 €: cut from 60.00 €" in replies[2]  # why 0.00 €
 
 
 def test_a_contract_changed_mid_month_prices_each_breach_with_the_terms_of_its_ticket(
@@ -219,7 +221,7 @@ def test_a_call_registered_after_its_deadline_does_not_cut_a_credit_already_gran
     h.clock.now = paris(11, 21, 9)
     reply = h.credits.request(TECH, 3)
     assert "(0.00 €, November 2026) requested" in reply.text
-    assert "Monthly cap: cut from 60.00 €" in reply.text
+    assert "Monthly cap 120.00 €: cut from 60.00 €" in reply.text
     with h.sessions() as session:
         month = build_month_report(session, h.catalog, 2026, 11, now=h.clock(), client_id="acme")
     (acme,) = month.clients
@@ -273,3 +275,61 @@ def test_a_settled_credit_keeps_its_amount_when_an_earlier_breach_is_withdrawn(
         ("INT-2", CreditState.GRANTED, Decimal("60.00")),
         ("INT-3", CreditState.GRANTED, Decimal("0.00")),
     ]
+
+
+@pytest.mark.parametrize(
+    ("cap", "language", "said"),
+    [
+        (
+            0.75,
+            "en",
+            [
+                "INT-1 GTR credit (60.00 €, November 2026) requested by <@U01AAA>.",
+                "INT-2 GTR credit (30.00 €, November 2026) requested by <@U01AAA>. Monthly cap "
+                "90.00 €: cut from 60.00 €, the month's earlier breaches (declined ones included) "
+                "having taken 60.00 €.",
+            ],
+        ),
+        (
+            0.0,
+            "en",
+            [
+                "INT-1 GTR credit (0.00 €, November 2026) requested by <@U01AAA>. Monthly cap "
+                "0.00 €: cut from 60.00 €, the month's earlier breaches (declined ones included) "
+                "having taken 0.00 €.",
+                "INT-2 GTR credit (0.00 €, November 2026) requested by <@U01AAA>. Monthly cap "
+                "0.00 €: cut from 60.00 €, the month's earlier breaches (declined ones included) "
+                "having taken 0.00 €.",
+            ],
+        ),
+        (
+            0.75,
+            "fr",
+            [
+                "Avoir GTR du ticket INT-1 (60,00 €, novembre 2026) demandé par <@U01AAA>.",
+                "Avoir GTR du ticket INT-2 (30,00 €, novembre 2026) demandé par <@U01AAA>. "
+                "Plafond mensuel de 90,00 € : ramené de 60,00 €, les dépassements antérieurs du "
+                "mois (refusés compris) en ayant pris 60,00 €.",
+            ],
+        ),
+    ],
+)
+def test_a_credit_cut_by_the_cap_says_the_cap_and_what_the_earlier_breaches_took(
+    h: History, cap: float, language: str, said: list[str]
+) -> None:
+    """The cut is explained with the figures: a cap of 75 % (90 €) leaves 30 € to the second
+    breach of 60 €, which the earlier breaches did not "reach"; a cap of 0 % cuts the month's first
+    breach, though no earlier breach took anything."""
+    catalog = h.catalog.model_copy(
+        update={"policy": h.catalog.policy.model_copy(update={"credit_cap": cap})}
+    )
+    h.catalog = catalog
+    h.tickets = TicketService(h.sessions, catalog, Messages(language), clock=h.clock)
+    h.credits = CreditService(h.sessions, catalog, Messages(language), clock=h.clock)
+    replies = []
+    for day in (2, 3):
+        ticket = open_ticket(h, paris(11, day, 9), WEB, TicketKind.MATERIEL, "disk")
+        h.clock.now = paris(11, day, 18, 30)
+        h.tickets.resolve(TECH, ticket, "")
+        replies.append(h.credits.request(TECH, ticket).text)
+    assert replies == said

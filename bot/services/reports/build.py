@@ -294,6 +294,8 @@ class _CreditBook:
                     state=states.get((ticket_id, kind.value), CreditState.ELIGIBLE),
                     amount=credit.amount,
                     full_amount=credit.full_amount,
+                    cap=credit.cap,
+                    taken=credit.taken,
                 )
             )
         return lines

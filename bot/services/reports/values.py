@@ -58,7 +58,8 @@ class ClockLine:
 
 @dataclass(frozen=True)
 class CreditLine:
-    """The credit of one breach: its month (of the deadline), ledger state and capped amount."""
+    """The credit of one breach: its month (of the deadline), ledger state and capped amount,
+    with the cap that cut it and what the month's earlier breaches took of it."""
 
     ticket_id: int
     clock: ClockKind
@@ -68,6 +69,8 @@ class CreditLine:
     state: CreditState
     amount: Decimal
     full_amount: Decimal
+    cap: Decimal = Decimal("0.00")  # the monthly cap this credit was measured against
+    taken: Decimal = Decimal("0.00")  # what the month's earlier breaches took of that cap
 
     @property
     def ticket_ref(self) -> str:
