@@ -7,6 +7,7 @@ from typing import Any
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.handlers.context import HandlerContext
+from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.services.tickets import Reply
 from bot.storage.database import is_transient
 from bot.storage.models import OutboxOperation
@@ -62,9 +63,14 @@ async def tell(
     context: HandlerContext, body: dict[str, Any], reply: Reply, *, replace_original: bool = False
 ) -> None:
     """`respond` from a database thread; posted directly when the database, where the outbox
-    is, does not answer: the user is told now rather than never."""
+    is, does not answer: the user is told now rather than never. A reply whose commit is the
+    interaction's first, refused as a repeat, was queued by its earlier delivery: nothing is
+    told again (a refusal clicked once and delivered to two instances was a listener's error,
+    an HTTP 500 and a traceback)."""
     try:
         await in_database_thread(respond, context, body, reply, replace_original=replace_original)
+    except RepeatedDeliveryError as repeat:
+        logger.info("not telling a repeated delivery again: %s", repeat)
     except Exception as error:
         if not is_transient(error):
             raise

@@ -246,3 +246,40 @@ def test_a_refused_click_delivered_again_to_another_instance_is_not_told_as_a_bu
     finally:
         stop_bot(second_bot, second_loop)
         stop_bot(first_bot, first_loop)
+
+
+def test_a_technicians_refused_click_delivered_again_to_another_instance_is_not_a_bug(
+    slack: EmulatorThread, database_url: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A technician's Post update on a resolved ticket, and Open intervention on an outage
+    that does not exist, each delivered to one instance and again to another: the refusal is
+    told once, by the reply whose commit records the click; the repeat's, refused as a repeat,
+    is not logged as a bug with its traceback."""
+    from bot.slack.ids import Action
+
+    first_bot, first_loop = start_bot(slack, database_url, instance_id="one")
+    second_bot, second_loop = start_bot(slack, database_url, instance_id="two")
+    try:
+        first_bot.command("open acme-web-01 secours down")
+        first_bot.command("claim 1")
+        first_bot.command("resolve 1 fixed")
+        clicks = ((Action.POST_UPDATE, "1"), (Action.OPEN_INTERVENTION, "999"))
+        for action, value in clicks:
+            payload = driver.block_actions(
+                slack, action, user_id=TECH, channel_id=ALERTS, value=value
+            )
+            body = urlencode({"payload": json.dumps(payload)})
+            for running in (first_bot, second_bot):
+                slack.bot_url = f"http://127.0.0.1:{running.server.port}/slack/events"
+                assert slack.send_http(body).status == 200
+
+        def sent() -> bool | None:
+            with first_bot.sessions() as session:
+                return get_stats(session, now=datetime.now(UTC)).pending == 0 or None
+
+        slack.wait_until(sent, timeout_s=15)
+        assert len(slack.responses(TECH)) == 2
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    finally:
+        stop_bot(second_bot, second_loop)
+        stop_bot(first_bot, first_loop)
