@@ -71,6 +71,12 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def one_line(text: str) -> str:
+    """Text typed on several lines, on one (each break shown as ⏎), for a line of a list:
+    its next lines would read as lines of the list of their own."""
+    return " ⏎ ".join(text.splitlines())
+
+
 def local_time(at: datetime, zone: ZoneInfo) -> str:
     """An instant as the team reads it: local date and time, and the zone's abbreviation in the
     hour that the autumn change repeats (02:10 CET comes after 02:40 CEST on 2026-10-25)."""
@@ -513,7 +519,9 @@ def monitoring_lines(
         )
     for silence in silences:
         reason = (
-            messages.get("alert.reason", reason=escape(silence.reason)) if silence.reason else ""
+            messages.get("alert.reason", reason=escape(one_line(silence.reason)))
+            if silence.reason
+            else ""
         )
         lines.append(
             messages.get(

@@ -276,3 +276,31 @@ def test_an_unknown_server_is_answered_with_the_nearest_names_not_the_whole_cata
     assert render_error(few.value, Messages("en")) == (
         "Unknown server `nope`. Servers: `acme-web-01`, `globex-db-01`."
     )
+
+
+def test_a_silence_reason_typed_on_several_lines_stays_on_its_servers_line(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`/sla silence acme-web-01 2h reboot` then Shift+Enter and `disks next`: the reason
+    keeps its line break (955afa0), and `/sla status` names each server on one line: the
+    reason's second line read as another line of the list, of no server."""
+    from bot.storage.models import Silence
+
+    h = services(sessions)
+    h.clock.now = paris(11, 2, 10)
+    with h.sessions.begin() as session:
+        session.add(
+            Silence(
+                server_id="acme-web-01",
+                starts_at=h.clock.now,
+                ends_at=h.clock.now + timedelta(hours=2),
+                reason="reboot\ndisks next",
+                created_by=TECH.user_id,
+            )
+        )
+    reply = h.tickets.status(None)
+    lines = reply.text.splitlines()
+    silenced = [line for line in lines if "alerts silenced until" in line]
+    assert len(silenced) == 1
+    assert "disks next" in silenced[0]
+    assert not any(line.strip() == "disks next" for line in lines)
