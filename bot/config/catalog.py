@@ -295,6 +295,9 @@ _TICKET_REF = re.compile(r"(?:INT-?)?([0-9]+)", re.IGNORECASE)
 # The words `/intervention list [mine|open|<client>]` and `/sla report [<client>] [public]`
 # take before a client id.
 _CLIENT_WORDS = ("mine", "open", "public")
+# A month as `/sla report` reads it, or mistyped (`2026-11`, `11.2026`, `7-11`), as
+# bot.grammar does: never a client there.
+_DATE_LIKE = re.compile(r"[0-9]+(?:[-/.][0-9]+)+")
 
 
 def _not_a_ticket(value: str, what: str) -> str:
@@ -319,6 +322,10 @@ class ClientSpec(_Strict):
             raise ValueError(
                 f"{value!r} is a word of `/intervention list` or `/sla report`: give the client "
                 "another id"
+            )
+        if _DATE_LIKE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} reads as a month in `/sla report`: give the client another id"
             )
         return _not_a_ticket(value, "client")
 

@@ -285,6 +285,11 @@ BAD_CASES = [
         "client another id",
     ),
     (
+        "client-id-read-as-a-month-of-report",
+        VALID.replace('id = "acme"', 'id = "7-11"').replace('client = "acme"', 'client = "7-11"'),
+        "clients[0].id: '7-11' reads as a month in `/sla report`: give the client another id",
+    ),
+    (
         "infinite-level-fee",
         VALID.replace("monthly_fee = 99.0", "monthly_fee = inf"),
         "levels.essentiel.monthly_fee: Input should be a finite number",
