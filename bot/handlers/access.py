@@ -83,8 +83,6 @@ class Authorizer:
             if code not in GONE:
                 return self._last_members(usergroup, error)
             logger.error("Slack refuses to list user group %s: %s", usergroup, code)
-            # Nobody is a member of it any more, whoever's read found out: read again next time.
-            self._members, self._fetched_at = frozenset(), None
             raise UserFacingError("auth.group_gone", usergroup=usergroup, error=code) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             return self._last_members(usergroup, error)
@@ -100,7 +98,14 @@ class Authorizer:
         return self._members
 
     async def _read(self, usergroup: str, now: float) -> frozenset[str]:
-        response = await self._client.usergroups_users_list(usergroup=usergroup)
+        try:
+            response = await self._client.usergroups_users_list(usergroup=usergroup)
+        except SlackApiError as error:
+            if str(error.response.get("error") or "") in GONE:
+                # Nobody is a member of it any more, whoever's read found out, and even if
+                # every caller gave up waiting for it (Slack slow): read again next time.
+                self._members, self._fetched_at = frozenset(), None
+            raise
         self._members = frozenset(response.get("users") or [])
         self._fetched_at = now
         return self._members

@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Team
@@ -143,6 +144,45 @@ def test_a_group_slack_says_is_gone_ends_its_members_rights_at_once(
         clock[0] = 200.0 + RECHECK_S
         with pytest.raises(UserFacingError):
             await authorizer.is_technician(NEWCOMER)
+        with pytest.raises(UserFacingError):
+            await authorizer.is_technician(MEMBER)
+
+    asyncio.run(scenario())
+
+
+class SlowGoneSlack:
+    """usergroups.users.list answering `members` at first, then, `delay` seconds late, that
+    the group is gone (no_such_subteam)."""
+
+    def __init__(self, members: list[str]) -> None:
+        self.members = members
+        self.gone = False
+        self.delay = 0.0
+
+    async def usergroups_users_list(self, usergroup: str) -> dict[str, Any]:
+        await asyncio.sleep(self.delay)
+        if self.gone:
+            raise SlackApiError("gone", {"ok": False, "error": "no_such_subteam"})
+        return {"ok": True, "users": self.members}
+
+
+def test_a_group_found_gone_by_a_read_nobody_waited_for_ends_its_members_rights() -> None:
+    """The group disabled while Slack is slow: its read says `no_such_subteam` after every
+    caller gave up waiting for it (they acted on the members last read, as while Slack is
+    slow). What it found is not lost with it: the members last read stand no longer, instead
+    of for the 10 minutes a failing read is given, read after slow read."""
+    slack = SlowGoneSlack([MEMBER])
+    clock = [0.0]
+    team = Team(usergroup=GROUP, alerts_channel="C01ALERTS")
+    authorizer = Authorizer(team, slack, ttl_s=60, wait_s=0.05, monotonic=lambda: clock[0])  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        assert await authorizer.is_technician(MEMBER)
+        slack.gone, slack.delay = True, 0.2
+        clock[0] = 61.0
+        assert await authorizer.is_technician(MEMBER)  # Slack slow: the members last read
+        await asyncio.sleep(0.3)  # the read is over: the group is gone
+        clock[0] = 62.0
         with pytest.raises(UserFacingError):
             await authorizer.is_technician(MEMBER)
 
