@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import ClientWebSocketResponse, WSCloseCode
 from slack_bolt.response import BoltResponse
@@ -35,6 +35,7 @@ class _SentAck:
     sent_at: float  # time.time(), as the SDK stamps its pings
     request: SocketModeRequest
     response: BoltResponse
+    failed: bool = False  # handing it to `lost` failed once: tried again, logged once
 
 
 class UnconfirmedAcks:
@@ -67,8 +68,20 @@ class UnconfirmedAcks:
             if read is None:
                 waiting.append(ack)
             elif not read:
-                logger.warning("Socket Mode: the ack of a command may not have reached Slack")
-                await self._lost(ack.request, ack.response)
+                if not ack.failed:
+                    logger.warning("Socket Mode: the ack of a command may not have reached Slack")
+                try:
+                    await self._lost(ack.request, ack.response)
+                except Exception:  # the database away, say: the others are still handed over
+                    if time.time() - ack.sent_at > GIVE_UP_AFTER:
+                        logger.exception("Socket Mode: a command's lost ack was not answered")
+                    else:
+                        if not ack.failed:
+                            logger.warning(
+                                "Socket Mode: a lost ack's reply was not queued; trying again",
+                                exc_info=True,
+                            )
+                        waiting.append(replace(ack, failed=True))
         self._acks = waiting
 
     def _read(self, ack: _SentAck) -> bool | None:
