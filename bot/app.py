@@ -748,7 +748,8 @@ class BotServer:
             return
         reply = json.loads(response.body) if response.body.startswith("{") else {}
         message = Outbound(
-            key=f"response/{req.payload.get('trigger_id') or req.envelope_id}",
+            # Not `respond`'s key for the command: a report that follows its ack goes there.
+            key=f"ack/{req.payload.get('trigger_id') or req.envelope_id}",
             operation=OutboxOperation.RESPONSE,
             response_url=str(url),
             text=str(reply.get("text") or response.body),

@@ -553,3 +553,52 @@ def assert_answers_over_socket(slack: EmulatorThread) -> None:
         "/intervention", "help", user_id=TECH, channel_id=ALERTS, via="socket"
     )
     assert "claim &lt;ticket&gt;" in reply.text
+
+
+@pytest.mark.postgres
+def test_a_report_that_follows_a_lost_ack_still_reaches_the_technician(
+    slack: EmulatorThread, postgres: PostgresDatabases, postgres_template: str
+) -> None:
+    """`/sla report` slow to build (the tickets locked a moment): its ack says it will follow,
+    and the connection is cut before that ack is written. The ack's reply goes to the
+    response_url, and so does the report once built: the report is not dropped for having
+    the same key as the ack's reply, queued first."""
+    url = postgres.create(template=postgres_template)
+    running, loop = start_bot(slack, url, socket_mode=True)
+    slack.emulator.timeout_s = 3.0  # Slack's wait for an ack
+    engine = make_engine(url)
+    pool = ThreadPoolExecutor(1)
+    try:
+        slack.wait_for_socket()
+        with engine.connect() as holder, postgres.admin.connect() as admin:
+            holder.execute(text("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"))
+            reply = pool.submit(
+                slack.send_slash_command,
+                "/sla",
+                "report",
+                user_id=TECH,
+                channel_id=ALERTS,
+                via="socket",
+            )
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
+            waiting += " AND wait_event_type = 'Lock'"
+            deadline = time.monotonic() + 10
+            while not admin.execute(text(waiting), {"db": url.database}).scalar_one():
+                assert time.monotonic() < deadline, "the command never reached the database"
+                time.sleep(0.02)
+            slack.drop_sockets()
+            with pytest.raises(TimeoutError, match="did not ack"):
+                reply.result(10)
+            slack.wait_until(lambda: slack.responses() or None, timeout_s=10)
+            holder.rollback()  # the report is built, and follows
+        texts = slack.wait_until(
+            lambda: [r.text for r in slack.responses()] if len(slack.responses()) >= 2 else None,
+            timeout_s=20,
+        )
+        assert texts[0].startswith("The report takes a while to build")
+        assert not texts[1].startswith("The report takes a while")  # the report itself
+    finally:
+        pool.shutdown()
+        engine.dispose()
+        stop_bot(running, loop)
+        postgres.drop(url)
