@@ -170,10 +170,6 @@ class ChannelPacer:
     def _tokens(self, bucket: _Bucket, now: float) -> float:
         return min(float(self.burst), bucket.tokens + (now - bucket.at) / self.interval)
 
-    def knows(self, channel: str) -> bool:
-        """Whether a call to `channel` was made or refused since this pacer started."""
-        return channel in self._buckets
-
     def ready_at(self, channel: str, now: float) -> float:
         """The earliest monotonic instant a call to `channel` may start."""
         bucket = self._buckets.get(channel)
@@ -201,6 +197,16 @@ class ChannelPacer:
         bucket = self._buckets.get(channel)
         if bucket is not None and now > bucket.at:
             bucket.at = now
+
+    def learn_hold(self, channel: str, until: float, now: float) -> None:
+        """A 429 told to another sender, or before a restart, holds `channel` until `until`
+        here too: a channel not called yet starts with no burst, as after `hold`; one called
+        before keeps its tokens (the hold only delays them)."""
+        bucket = self._buckets.get(channel)
+        if bucket is None:
+            self.hold(channel, until, now)
+        else:
+            bucket.held_until = max(bucket.held_until, until)
 
     def hold(self, channel: str, until: float, now: float) -> None:
         """Slack said 429: no call to `channel` before `until`, and no burst right after."""
@@ -335,8 +341,9 @@ class OutboxSender:
         calling |= self._calling
         mono, now = self._monotonic(), self._clock()
         for channel, until in plan.holds.items():
-            if not self._pacer.knows(channel):  # a 429 answered before a restart
-                self._pacer.hold(channel, mono + (until - now).total_seconds(), mono)
+            # A 429 answered before a restart, or to another sender (a leader superseded with
+            # its call in flight): the channel waits for it here too, known or not.
+            self._pacer.learn_hold(channel, mono + (until - now).total_seconds(), mono)
         chosen: list[Send] = []
         busy: set[str] = set()
         wait = self.config.poll_interval

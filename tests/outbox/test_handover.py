@@ -1,0 +1,32 @@
+"""Two senders on one database (a leader and its successor): what one learned from Slack
+holds the other too."""
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.outbox.sender import SenderConfig
+from bot.sandbox import EmulatorThread
+from bot.storage.outbox import Outbound
+from tests.outbox.harness import ALERTS, SenderThread, enqueue, rows
+
+
+def test_a_429_another_sender_was_told_holds_a_channel_this_one_already_sent_to(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A superseded leader's call answered 429 (Retry-After 30) after its successor had posted
+    in that channel: the successor's sender knew the channel already, and ignored the hold
+    the row records, sending the channel's other threads at once."""
+    slack.add_channel("C1")
+    config = SenderConfig(alerts_channel=ALERTS)
+    enqueue(sessions, [Outbound(key="root", text="root", channel_id="C1")])
+    token, url = slack.bot_token, slack.api_url
+    with SenderThread(sessions, url, token, config=config, instance="b", running=False) as b:
+        b.deliver_due()  # b posts the root: its pacer knows C1 now
+        enqueue(sessions, [Outbound(key="post", text="post", channel_id="C1")])
+        slack.inject_429(ratio=1.0, retry_after=(30, 30), seed=1)
+        with SenderThread(sessions, url, token, config=config, instance="a", running=False) as a:
+            a.deliver_due()  # a's call, answered 429: C1 waits 30 s
+        slack.clear_faults()
+        assert rows(sessions)["post"].last_error == "ratelimited"
+        enqueue(sessions, [Outbound(key="reply", text="reply", thread_key="root")])
+        b.deliver_due()
+    assert [m.text for m in slack.messages("C1")] == ["root"]
