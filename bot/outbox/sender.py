@@ -9,8 +9,10 @@ until its target has one.
 Pacing: per channel, a token bucket of `channel_burst` calls refilled one per `channel_interval`
 (Slack: about 1 message/s/channel, short bursts allowed). A 429's `Retry-After` holds the whole
 channel until it has elapsed, counted from when the answer arrived, and survives a restart (the
-row keeps `next_attempt_at`). Transient failures back off exponentially up to `max_backoff`;
-an auth error pauses every send (nothing is dropped).
+row keeps `next_attempt_at`). A channel's first call after a restart or a change of leader goes
+on from the calls Slack accepted there lately (`sent_at`), not with a burst of its own.
+Transient failures back off exponentially up to `max_backoff`; an auth error pauses every send
+(nothing is dropped).
 
 Crash safety: an attempt is committed before the call and the row is marked sent only after
 Slack answered with its `ts`. A kill between Slack's answer and that commit makes the message go
@@ -150,6 +152,9 @@ class Plan:
     sends: list[Send] = field(default_factory=list)
     next_due: datetime | None = None
     holds: dict[str, datetime] = field(default_factory=dict)
+    # Calls Slack accepted lately in channels this sender has not called yet (another sender's,
+    # before a restart or a change of leader), by channel.
+    recent: dict[str, list[datetime]] = field(default_factory=dict)
 
 
 @dataclass
@@ -197,6 +202,22 @@ class ChannelPacer:
         bucket = self._buckets.get(channel)
         if bucket is not None and now > bucket.at:
             bucket.at = now
+
+    def channels(self) -> frozenset[str]:
+        """The channels called or held since this pacer started."""
+        return frozenset(self._buckets)
+
+    def seed(self, channel: str, calls: list[float]) -> None:
+        """Calls to `channel` another sender made (their answers' monotonic instants, past):
+        a channel this pacer has not called yet goes on from where they left its bucket,
+        instead of with a burst Slack would answer 429."""
+        if channel in self._buckets or not calls:
+            return
+        ordered = sorted(calls)
+        bucket = _Bucket(float(self.burst), ordered[0])
+        for at in ordered:
+            bucket.tokens, bucket.at = self._tokens(bucket, at) - 1.0, at
+        self._buckets[channel] = bucket
 
     def learn_hold(self, channel: str, until: float, now: float) -> None:
         """A 429 told to another sender, or before a restart, holds `channel` until `until`
@@ -336,10 +357,12 @@ class OutboxSender:
         # Rows in flight before the read may have been settled since: their row as read is
         # stale (a retry's new `next_attempt_at` unseen), so they wait for the next pass too.
         flying, calling = set(self._in_flight), set(self._calling)
-        plan = await in_database_thread(self._plan, frozenset(flying))
+        plan = await in_database_thread(self._plan, frozenset(flying), self._pacer.channels())
         flying |= self._in_flight.keys()
         calling |= self._calling
         mono, now = self._monotonic(), self._clock()
+        for channel, calls in plan.recent.items():
+            self._pacer.seed(channel, [mono - (now - at).total_seconds() for at in calls])
         for channel, until in plan.holds.items():
             # A 429 answered before a restart, or to another sender (a leader superseded with
             # its call in flight): the channel waits for it here too, known or not.
@@ -401,12 +424,15 @@ class OutboxSender:
 
         task.add_done_callback(landed)
 
-    def _plan(self, flying: frozenset[int] = frozenset()) -> Plan:
+    def _plan(
+        self, flying: frozenset[int] = frozenset(), paced: frozenset[str] = frozenset()
+    ) -> Plan:
         """Read the lanes' heads (`list_pending`), coalesce superseded updates, fail orphans,
         drop the moot heads (`_moot`); return the lane heads that may go, without their text
         and blocks: those are read, or written at send time, once chosen (`_write_chosen`).
         Rows of `flying` have a call awaiting Slack's answer: never coalesced, since the answer
-        settles them (a row no longer pending would lose it, a failure unreported).
+        settles them (a row no longer pending would lose it, a failure unreported). For the
+        channels of the sends not `paced` yet, the calls Slack accepted lately (`recent`).
 
         The rows are read without taking SQLite's write lock, which commands wait for; the
         lock is taken only when something is to be marked (the marks re-check the status).
@@ -458,6 +484,11 @@ class OutboxSender:
                     failures.append(resolved)
                 elif resolved is not None:
                     plan.sends.append(resolved)
+            unpaced = {s.channel for s in plan.sends if s.channel is not None} - paced
+            if unpaced:
+                window = timedelta(seconds=self.config.channel_burst * self.config.channel_interval)
+                recent = repo.list_recent_calls(session, since=now - window)
+                plan.recent = {c: calls for c, calls in recent.items() if c in unpaced}
         if superseded or failures or moot:
             with self._sessions.begin() as session:
                 repo.mark_coalesced(session, superseded)

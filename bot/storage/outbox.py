@@ -147,6 +147,30 @@ def list_pending(session: Session) -> list[Routing]:
     return [Routing(*row) for row in session.execute(_PLANNED)]
 
 
+def list_recent_calls(session: Session, *, since: datetime) -> dict[str, list[datetime]]:
+    """When Slack accepted the messages it accepted since `since`, by the channel they are
+    paced on (a post's own, a reply's or an edit's where Slack put it): a sender that did not
+    make those calls (restarted, or the next leader) goes on from where they left the channel's
+    rate. Read through `ix_outbox_due`: a delivered message's `next_attempt_at` is the end of
+    its last claim, which outlasts the call's answer."""
+    rows = session.execute(
+        select(
+            func.coalesce(OutboxMessage.channel_id, OutboxMessage.sent_channel_id),
+            OutboxMessage.sent_at,
+        ).where(
+            OutboxMessage.status == OutboxStatus.SENT,
+            OutboxMessage.next_attempt_at >= since,
+            OutboxMessage.sent_at >= since,
+            OutboxMessage.operation.not_in(RESPONSES),
+        )
+    )
+    calls: dict[str, list[datetime]] = {}
+    for channel, sent_at in rows:
+        if channel is not None and sent_at is not None:
+            calls.setdefault(channel, []).append(sent_at)
+    return calls
+
+
 @dataclass(frozen=True)
 class Content:
     """What a message says and to whom, read only for messages about to be sent."""

@@ -30,3 +30,24 @@ def test_a_429_another_sender_was_told_holds_a_channel_this_one_already_sent_to(
         enqueue(sessions, [Outbound(key="reply", text="reply", thread_key="root")])
         b.deliver_due()
     assert [m.text for m in slack.messages("C1")] == ["root"]
+
+
+def test_a_sender_restarted_mid_backlog_keeps_the_channel_s_pace(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """A backlog in one channel: the sender is stopped right after Slack's burst went out, and
+    the next one (a restart, or the next leader) goes on at one post a second, not with a
+    burst of its own that Slack answers 429."""
+    slack.add_channel("C1")
+    config = SenderConfig(alerts_channel=ALERTS)
+    token, url = slack.bot_token, slack.api_url
+    enqueue(sessions, [Outbound(key=f"m{i}", text=f"m{i}", channel_id="C1") for i in range(6)])
+    with SenderThread(sessions, url, token, config=config, instance="a", running=False) as a:
+        a.deliver_due()
+        a.deliver_due()
+        a.deliver_due()
+    assert len(slack.calls_to("chat.postMessage")) == 3
+    with SenderThread(sessions, url, token, config=config, instance="a"):
+        slack.wait_until(lambda: len(slack.messages("C1")) == 6, timeout_s=15)
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [200] * 6
+    assert [m.text for m in slack.messages("C1")] == [f"m{i}" for i in range(6)]
