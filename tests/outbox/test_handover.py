@@ -51,3 +51,33 @@ def test_a_sender_restarted_mid_backlog_keeps_the_channel_s_pace(
         slack.wait_until(lambda: len(slack.messages("C1")) == 6, timeout_s=15)
     assert [c.status for c in slack.calls_to("chat.postMessage")] == [200] * 6
     assert [m.text for m in slack.messages("C1")] == [f"m{i}" for i in range(6)]
+
+
+def test_a_backlog_of_500_goes_on_after_a_restart_in_order_at_slack_s_pace(
+    slack: EmulatorThread, sessions: sessionmaker[Session]
+) -> None:
+    """500 messages (100 channels, a root and 4 replies each) and a restart once 150 are out:
+    every message once, each thread in order, and Slack never answers 429."""
+    channels = [f"C{n:03d}" for n in range(100)]
+    backlog: list[Outbound] = []
+    for seq in range(5):
+        for channel in channels:
+            key, root = f"{channel}/{seq}", f"{channel}/0"
+            thread = None if seq == 0 else root
+            backlog.append(
+                Outbound(
+                    key=key, text=key, channel_id=channel if seq == 0 else None, thread_key=thread
+                )
+            )
+    for channel in channels:
+        slack.add_channel(channel)
+    enqueue(sessions, backlog)
+    config = SenderConfig(alerts_channel=ALERTS)
+    token, url = slack.bot_token, slack.api_url
+    with SenderThread(sessions, url, token, config=config, instance="a"):
+        slack.wait_until(lambda: len(slack.calls_to("chat.postMessage")) >= 150, timeout_s=30)
+    with SenderThread(sessions, url, token, config=config, instance="a"):
+        slack.wait_until(lambda: sum(len(slack.messages(c)) for c in channels) >= 500, timeout_s=60)
+    assert [c.status for c in slack.calls_to("chat.postMessage") if c.status != 200] == []
+    for channel in channels:
+        assert [m.text for m in slack.messages(channel)] == [f"{channel}/{s}" for s in range(5)]
