@@ -519,6 +519,12 @@ CATALOG: dict[str, dict[Language, str]] = {
         "the month's credits already reach the cap, so this one is 0.\n"
         "{server} · {client} · {assignee}{late}",
     },
+    "reminder.breach_credit_moved": {
+        "fr": ":rotating_light: *{ref}* · {clock} *dépassée* : l'échéance du {deadline} est "
+        "passée ; son avoir est déjà {state} ({amount}).\n{server} · {client} · {assignee}{late}",
+        "en": ":rotating_light: *{ref}* · {clock} *breached*: the {deadline} deadline passed; "
+        "its credit is already {state} ({amount}).\n{server} · {client} · {assignee}{late}",
+    },
     "reminder.nudge": {
         "fr": ":speech_balloon: *{ref}* : aucun point client depuis {silence}. Donnez des "
         "nouvelles au client ({server} · {client}).{late}",

@@ -381,6 +381,7 @@ class ReminderService(Service):
             late=late,
             messages=self._messages,
             zone=self._zone,
+            moved=None if credit is None else (credit.state, credit.amount),
         )
         mark_announced(session, ticket_id=ticket.id, clock=row.kind, at=now)
         alerts = self.catalog.team.alerts_channel

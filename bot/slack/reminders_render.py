@@ -6,6 +6,7 @@ goes to a DM and to the ticket thread, so the buttons carry the ticket id only.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from bot.messages import Messages
 from bot.sla import ClockKind, Nudge, PlannedWarning
 from bot.slack.ids import Action
 from bot.slack.render import clip, duration, escape, local_time
+from bot.storage.models import CreditState
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -126,16 +128,28 @@ def breach_message(
     late: bool,
     messages: Messages,
     zone: ZoneInfo,
+    moved: tuple[CreditState, Decimal] | None = None,
 ) -> Rendered:
     """The breach announcement (alert channel and thread); Claim while unclaimed. `credit`:
-    whether it owes one (not when the month's earlier breaches already reach the cap)."""
-    text = messages.get(
-        "reminder.breach" if credit else "reminder.breach_capped",
-        clock=clock.value.upper(),
-        deadline=local_time(deadline, zone),
-        late=late_note(deadline, late, messages, zone),
+    whether it owes one (not when the month's earlier breaches already reach the cap);
+    `moved`: the state and amount of its credit when a technician moved it before the
+    announcement (requested, granted or declined): the client has asked already."""
+    values: dict[str, object] = {
+        "clock": clock.value.upper(),
+        "deadline": local_time(deadline, zone),
+        "late": late_note(deadline, late, messages, zone),
         **_common(subject, messages),
-    )
+    }
+    if moved is not None and moved[0] is not CreditState.ELIGIBLE:
+        state, amount = moved
+        text = messages.get(
+            "reminder.breach_credit_moved",
+            state=messages.get(f"credit.state.{state.value}"),
+            amount=messages.money(amount),
+            **values,
+        )
+    else:
+        text = messages.get("reminder.breach" if credit else "reminder.breach_capped", **values)
     return _render(text, _buttons(subject, messages, claim=not subject.claimed, update=False))
 
 

@@ -16,6 +16,7 @@ from bot.grammar import Open
 from bot.messages import Language, Messages
 from bot.services import reminders
 from bot.services.audit import Actor
+from bot.services.credits import CreditService
 from bot.services.reminders import ReminderService, SweepReport
 from bot.services.reports import build_month_report
 from bot.services.tickets import TicketService
@@ -1020,3 +1021,24 @@ def test_a_reminder_found_by_a_sweep_a_little_behind_schedule_is_not_late(world:
     assert reminders.sweep().late == 2
     (late,) = world.outbox("INT-2/gtr/75/thread")
     assert "Late: due at 2026-11-25 11:30" in late.text
+
+
+def test_a_breach_announced_after_its_credit_moved_says_where_the_credit_stands(
+    world: World,
+) -> None:
+    """A technician may request a credit before the sweep announces the breach (the clock
+    still running past its deadline is breached, and the sweep runs on the leader alone, late
+    while it changes hands): the announcement, in the thread after "requested" and "granted",
+    must not tell the team the client may request a credit it already has."""
+    start = world.clock.at
+    ticket = world.open("crit-db-01", TicketKind.MATERIEL)  # GTR 2h on 24/7: due 12:00
+    world.clock.at = start + timedelta(hours=2, minutes=1)
+    credits = CreditService(world.sessions, world.catalog, Messages("en"), clock=world.clock)
+    credits.request(Actor(TECH), ticket)
+    credits.grant(Actor(TECH), ticket)
+    world.reminders.sweep()
+    (alert,) = world.outbox("/gtr/breach/alert")
+    (thread,) = world.outbox("/gtr/breach/thread")
+    for said in (alert.text, thread.text):
+        assert "may request a credit" not in said
+        assert "its credit is already granted (450.00 €)" in said

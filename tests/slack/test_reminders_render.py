@@ -1,12 +1,14 @@
 """Warnings, breaches and nudges as the team reads them, in French first."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Messages
 from bot.sla import ClockKind
 from bot.sla.warnings import PlannedWarning, threshold_label
 from bot.slack.reminders_render import Subject, breach_message, warning_message
+from bot.storage.models import CreditState
 
 PARIS = ZoneInfo("Europe/Paris")
 FR = Messages("fr")
@@ -42,3 +44,33 @@ def test_a_warning_at_a_fraction_of_a_percent_writes_its_decimal_comma_in_french
     english, _ = warning_message(SUBJECT, ClockKind.GTR, warning, messages=EN, **values)
     assert "GTR à 33,3 % :" in french
     assert "GTR at 33.3%:" in english
+
+
+def test_a_breach_whose_credit_was_moved_first_says_so_in_french_and_english() -> None:
+    """Requested, granted or declined before the announcement: no "may request" any more."""
+    values = {"deadline": DEADLINE, "credit": True, "late": False, "zone": PARIS}
+    french, _ = breach_message(
+        SUBJECT,
+        ClockKind.GTR,
+        moved=(CreditState.REQUESTED, Decimal("60.00")),
+        messages=FR,
+        **values,  # type: ignore[arg-type]
+    )
+    english, _ = breach_message(
+        SUBJECT,
+        ClockKind.GTR,
+        moved=(CreditState.DECLINED, Decimal("0.00")),
+        messages=EN,
+        **values,  # type: ignore[arg-type]
+    )
+    assert "son avoir est déjà demandé (60,00 €)" in french
+    assert "peut demander" not in french
+    assert "its credit is already declined (0.00 €)" in english
+    eligible, _ = breach_message(
+        SUBJECT,
+        ClockKind.GTR,
+        moved=(CreditState.ELIGIBLE, Decimal("60.00")),
+        messages=EN,
+        **values,  # type: ignore[arg-type]
+    )
+    assert "the client may request a credit" in eligible
