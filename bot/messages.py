@@ -519,6 +519,13 @@ CATALOG: dict[str, dict[Language, str]] = {
         "the month's credits already reach the cap, so this one is 0.\n"
         "{server} · {client} · {assignee}{late}",
     },
+    "reminder.breach_nil_cap": {
+        "fr": ":rotating_light: *{ref}* · {clock} *dépassée* : l'échéance du {deadline} est "
+        "passée ; le plafond mensuel des avoirs est de {cap}, donc l'avoir de ce dépassement "
+        "est nul.\n{server} · {client} · {assignee}{late}",
+        "en": ":rotating_light: *{ref}* · {clock} *breached*: the {deadline} deadline passed; "
+        "the monthly cap is {cap}, so its credit is 0.\n{server} · {client} · {assignee}{late}",
+    },
     "reminder.breach_credit_moved": {
         "fr": ":rotating_light: *{ref}* · {clock} *dépassée* : l'échéance du {deadline} est "
         "passée ; son avoir est déjà {state} ({amount}).\n{server} · {client} · {assignee}{late}",

@@ -382,6 +382,7 @@ class ReminderService(Service):
             messages=self._messages,
             zone=self._zone,
             moved=None if credit is None else (credit.state, credit.amount),
+            cap=None if credit is None else (credit.cap, credit.taken),
         )
         mark_announced(session, ticket_id=ticket.id, clock=row.kind, at=now)
         alerts = self.catalog.team.alerts_channel

@@ -129,11 +129,14 @@ def breach_message(
     messages: Messages,
     zone: ZoneInfo,
     moved: tuple[CreditState, Decimal] | None = None,
+    cap: tuple[Decimal, Decimal] | None = None,
 ) -> Rendered:
     """The breach announcement (alert channel and thread); Claim while unclaimed. `credit`:
     whether it owes one (not when the month's earlier breaches already reach the cap);
     `moved`: the state and amount of its credit when a technician moved it before the
-    announcement (requested, granted or declined): the client has asked already."""
+    announcement (requested, granted or declined): the client has asked already; `cap`: the
+    monthly cap it was measured against and what the month's earlier breaches took of it (a
+    breach owing nothing with nothing taken owes nothing because the cap is 0 €)."""
     values: dict[str, object] = {
         "clock": clock.value.upper(),
         "deadline": local_time(deadline, zone),
@@ -148,6 +151,8 @@ def breach_message(
             amount=messages.money(amount),
             **values,
         )
+    elif not credit and cap is not None and cap[1] <= 0:
+        text = messages.get("reminder.breach_nil_cap", cap=messages.money(cap[0]), **values)
     else:
         text = messages.get("reminder.breach" if credit else "reminder.breach_capped", **values)
     return _render(text, _buttons(subject, messages, claim=not subject.claimed, update=False))

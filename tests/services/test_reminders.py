@@ -440,6 +440,27 @@ def test_a_breach_past_the_monthly_cap_does_not_promise_a_credit(world: World) -
     assert "already reach the cap, so this one is 0" in alerts["INT-3/gti/breach/alert"]
 
 
+def test_a_breach_under_a_cap_of_0_says_the_cap_not_that_earlier_credits_reached_it(
+    world: World,
+) -> None:
+    """`credit_cap = 0` (credits are never paid): the month's first breach owes 0 €, not
+    because earlier credits reached the cap (there are none) but because the cap is 0 €."""
+    catalog = parse_catalog(
+        CATALOG.replace('warn_before = "15m"', 'warn_before = "15m"\ncredit_cap = 0')
+    )
+    assert catalog.policy.credit_cap == 0
+    world.reminders = ReminderService(
+        world.sessions, catalog, Messages("en"), clock=world.clock, late_after=timedelta(minutes=5)
+    )
+    start = world.clock.at
+    world.open("crit-db-01", TicketKind.SECOURS)
+    world.clock.at = start + timedelta(minutes=35)
+    world.reminders.sweep()
+    (alert,) = world.outbox("/gti/breach/alert")
+    assert "already reach the cap" not in alert.text
+    assert "the monthly cap is 0.00 €, so its credit is 0" in alert.text
+
+
 def test_nudges_come_every_hour_and_escalate_to_the_thread_after_two_misses(world: World) -> None:
     """Claimed at 10:00: DMs at 11:00 and 12:00; nobody updates, so the 13:00 nudge goes to the
     thread mentioning the assignee and on-call. An update at 13:30 starts over: DM at 14:30."""

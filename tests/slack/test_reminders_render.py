@@ -74,3 +74,30 @@ def test_a_breach_whose_credit_was_moved_first_says_so_in_french_and_english() -
         **values,  # type: ignore[arg-type]
     )
     assert "the client may request a credit" in eligible
+
+
+def test_a_breach_under_a_cap_of_0_says_in_french_the_cap_is_0_not_that_it_was_reached() -> None:
+    """Nothing taken of a cap of 0 €: the cap is why, not the month's earlier credits."""
+    french, _ = breach_message(
+        SUBJECT,
+        ClockKind.GTI,
+        deadline=DEADLINE,
+        credit=False,
+        late=False,
+        messages=FR,
+        zone=PARIS,
+        cap=(Decimal("0.00"), Decimal("0.00")),
+    )
+    assert "le plafond mensuel des avoirs est de 0,00 €, donc l'avoir de ce dépassement" in french
+    assert "atteignent déjà" not in french
+    reached, _ = breach_message(
+        SUBJECT,
+        ClockKind.GTI,
+        deadline=DEADLINE,
+        credit=False,
+        late=False,
+        messages=FR,
+        zone=PARIS,
+        cap=(Decimal("120.00"), Decimal("120.00")),
+    )
+    assert "atteignent déjà le plafond" in reached
