@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from bot.jobs import MONTHLY_REPORT_JOB, run_soon
 from bot.sandbox import EmulatorThread
+from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.storage.models import AuditEvent, OutboxMessage
 from tests.plugins.bot import ALERTS, OUTSIDER, MovableClock, RunningBot, start_bot, stop_bot
@@ -128,6 +129,49 @@ def test_sla_credit_moves_the_ledger_for_technicians_only(bot: RunningBot) -> No
         timeout_s=15,
     )
     assert ["requested" in thread[0].text, "granted" in thread[1].text] == [True, True]
+
+
+def test_a_breach_announced_after_its_credit_was_granted_says_the_credit_stands_granted(
+    slack: EmulatorThread, database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot's sweep had not come round to INT-1's GTI breach (claimed late, its credit
+    requested and granted at once) when it stopped; back up, it announces the breach late, in
+    the thread after "granted": the credit stands granted, the client has nothing to request."""
+    sweeps: list[datetime] = []
+    sweep = ReminderService.sweep
+
+    def counted_sweep(self: ReminderService) -> Any:
+        sweeps.append(datetime.now(UTC))
+        return sweep(self)
+
+    monkeypatch.setattr(ReminderService, "sweep", counted_sweep)
+    clock = MovableClock(FRIDAY_4PM)
+    first, loop = start_bot(slack, database_url, clock=clock, sweep_seconds=300)
+    try:
+        slack.wait_until(lambda: sweeps or None)  # its catch-up at start; the next in 5 min
+        late_claim(first)
+        first.command("credit request 1", command="/sla")
+        assert "granted" in first.command("credit grant 1", command="/sla")
+    finally:
+        stop_bot(first, loop)
+    second, loop = start_bot(slack, database_url, clock=clock)
+    try:
+        breach = slack.wait_until(
+            lambda: next(
+                (
+                    m
+                    for root in slack.roots(ALERTS)
+                    for m in slack.thread(ALERTS, root.ts)
+                    if m.is_reply and "*breached*: the" in m.text
+                ),
+                None,
+            ),
+            timeout_s=15,
+        )
+    finally:
+        stop_bot(second, loop)
+    assert "may request a credit" not in breach.text
+    assert "its credit is already granted (60.00 €)" in breach.text
 
 
 def post_monthly(bot: RunningBot) -> list[str]:
