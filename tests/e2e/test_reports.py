@@ -174,6 +174,29 @@ def test_a_breach_announced_after_its_credit_was_granted_says_the_credit_stands_
     assert "its credit is already granted (60.00 €)" in breach.text
 
 
+def test_a_breach_past_local_midnight_on_the_1st_counts_in_the_new_month_s_cap_and_report(
+    bot: RunningBot,
+) -> None:
+    """Globex's GTR is 4h on 24/7, its cap 299 €. INT-1 and INT-2, called on Nov 30 at 19:00
+    and 19:30, breach at 23:00 and 23:30 (Paris): 149.50 € each, November's cap reached. INT-3,
+    called at 20:30, breaches on Dec 1 at 00:30 Paris, still Nov 30 (23:30) in UTC: its credit
+    is December's, in full, not cut to 0 by November's cap; each month's report says so."""
+    for minute, ref in ((19 * 60, "INT-1"), (19 * 60 + 30, "INT-2"), (20 * 60 + 30, "INT-3")):
+        bot.clock.set(datetime(2026, 11, 30, minute // 60, minute % 60, tzinfo=PARIS))
+        assert bot.command("open globex-db-01 materiel disk").startswith(ref)
+    bot.clock.set(datetime(2026, 12, 1, 1, 0, tzinfo=PARIS))
+    assert "(149.50 €, November 2026) requested" in bot.command("credit request 1", command="/sla")
+    assert "(149.50 €, November 2026) requested" in bot.command("credit request 2", command="/sla")
+    assert bot.command("credit request 3", command="/sla") == (
+        "INT-3 GTR credit (149.50 €, December 2026) requested by <@U01AAA>."
+    )
+    november = bot.command("report globex 2026-11", command="/sla")
+    assert "2 requested 299.00 €" in november
+    december = bot.command("report globex 2026-12", command="/sla")
+    assert "1 requested 149.50 €" in december
+    assert "called 2026-11-30 20:30 (carried over: called in November 2026)" in december
+
+
 def post_monthly(bot: RunningBot) -> list[str]:
     """What the scheduler's monthly job does, at the bot's clock: the months it queued."""
     runtime = bot.runtime
