@@ -14,7 +14,7 @@ from bot.jobs import MONTHLY_REPORT_JOB, run_soon
 from bot.sandbox import EmulatorThread
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
-from bot.storage.models import AuditEvent, OutboxMessage
+from bot.storage.models import AuditEvent, Credit, CreditState, OutboxMessage
 from tests.plugins.bot import ALERTS, OUTSIDER, MovableClock, RunningBot, start_bot, stop_bot
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -195,6 +195,36 @@ def test_a_breach_past_local_midnight_on_the_1st_counts_in_the_new_month_s_cap_a
     december = bot.command("report globex 2026-12", command="/sla")
     assert "1 requested 149.50 €" in december
     assert "called 2026-11-30 20:30 (carried over: called in November 2026)" in december
+
+
+def test_an_outsider_s_credit_moves_are_refused_ephemerally_and_audited_on_their_ticket(
+    bot: RunningBot,
+) -> None:
+    """Request, grant and decline alike: each refusal is told to the outsider alone, audited
+    on the ticket aimed at (none for a ticket that does not exist), and moves nothing."""
+    late_claim(bot)
+    for verb in ("request", "grant", "decline"):
+        refused = bot.slack.send_slash_command(
+            "/sla", f"credit {verb} INT-1", user_id=OUTSIDER, channel_id=ALERTS
+        ).json()
+        assert refused["response_type"] == "ephemeral"
+        assert refused["text"] == "Only technicians may do that; the attempt is recorded."
+    bot.command("credit request 99", command="/sla", user_id=OUTSIDER)
+    with bot.sessions() as session:
+        refusals = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "refused").order_by(AuditEvent.id)
+        ).all()
+        credits = session.scalars(select(Credit)).all()
+        queued = session.scalars(select(OutboxMessage.text)).all()
+    assert [(r.actor_id, r.ticket_id, r.details["attempted"]) for r in refusals] == [
+        (OUTSIDER, 1, "credit request"),
+        (OUTSIDER, 1, "credit grant"),
+        (OUTSIDER, 1, "credit decline"),
+        (OUTSIDER, None, "credit request"),
+    ]
+    assert refusals[0].command == "/sla credit request INT-1"
+    assert [c.state for c in credits] in ([], [CreditState.ELIGIBLE])  # nothing moved
+    assert not [text for text in queued if " credit (" in text]  # no move told in a thread
 
 
 def post_monthly(bot: RunningBot) -> list[str]:
