@@ -1248,7 +1248,11 @@ class TicketService(Service):
             snoozes = list_snoozes(session, ticket.id)
             updates = list_updates(session, ticket.id)
             due_at = self._next_nudge_at(ticket, updates, snoozes, now)
-            if due_at is not None and due_at >= until:
+            if (
+                due_at is not None
+                and due_at >= until
+                and not self._nudge_owed(session, ticket, updates, snoozes, now)
+            ):
                 # Due after `until` anyway: nothing would change, so nothing is recorded.
                 return Reply(self._snooze_no_effect(ticket, due_at, until))
             snoozed = [*snoozes, Snooze(now, until)]
@@ -1288,6 +1292,27 @@ class TicketService(Service):
         return self._messages.get(
             "ticket.snooze_no_effect", ref=f"INT-{ticket.id}", next=shown_next, until=shown_until
         )
+
+    def _nudge_owed(
+        self,
+        session: Session,
+        ticket: Ticket,
+        updates: list[datetime],
+        snoozes: list[Snooze],
+        now: datetime,
+    ) -> bool:
+        """Whether the latest nudge due by now has yet to reach the assignee: due and not
+        queued yet (the next sweep would queue it), or queued and not sent yet (a busy channel,
+        a backoff). A snooze delays that one (the outbox drops it as `snoozed`), whenever the
+        next nudge planned comes: it is the next nudge the technician would get."""
+        plan = ticket_nudges(ticket, self.catalog, now, updates=updates, snoozes=snoozes)
+        if not plan.due:
+            return False
+        latest = plan.due[-1]
+        if any(pause.started_at > latest.due_at for pause in ticket.pauses):
+            return False  # superseded by a wait begun since: never sent (bot.services.reminders)
+        rows = get_by_keys(session, {f"{latest.key}/dm", f"{latest.key}/thread"})
+        return not rows or any(row.status is OutboxStatus.PENDING for row in rows.values())
 
     def _next_nudge_at(
         self, ticket: Ticket, updates: list[datetime], snoozes: list[Snooze], now: datetime

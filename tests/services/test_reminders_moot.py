@@ -426,3 +426,38 @@ def test_a_warning_handed_back_and_forth_goes_to_who_holds_the_ticket(world: Wor
     world.deliver()
     assert not any("GTR at 50%" in text for text in world.dms(TECH))
     assert any("GTR at 50%" in text for text in world.dms(OTHER))
+
+
+def test_a_short_snooze_of_a_nudge_queued_but_not_sent_yet_keeps_it_quiet(world: World) -> None:
+    """The 11:00 nudge is queued, but the outbox has not sent it yet (a busy channel, a
+    backoff) when the technician snoozes the nudges for 30 min: the nudge they are about to get
+    is the one they ask to delay, though the next one planned (12:00) comes after the snooze
+    anyway. The snooze is recorded and the queued nudge dropped; not "nothing to delay",
+    followed by the very nudge they asked to delay."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1))
+    (queued,) = world.rows("/nudge/")
+    assert queued.status is OutboxStatus.PENDING
+    world.clock.at += timedelta(seconds=30)
+    reply = world.tickets.snooze(Actor(TECH), ticket, timedelta(minutes=30))
+    assert reply.text.startswith(f"Update nudges of INT-{ticket} delayed until"), reply.text
+    world.deliver()
+    row = world.row(queued.key)
+    assert (row.status, row.last_error) == (OutboxStatus.DROPPED, "snoozed")
+    assert not any("no client update" in text for text in world.dms(TECH))
+
+
+def test_a_short_snooze_of_a_nudge_due_but_not_queued_yet_keeps_it_quiet(world: World) -> None:
+    """The 11:00 nudge fell due, and the sweep that queues it has not run yet (it runs every
+    15 s, or a new leader is taking over) when the technician snoozes the nudges for 30 min:
+    the snooze is recorded, and the nudge the sweep then queues is dropped."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(minutes=59))
+    world.clock.at = world.opened_at + timedelta(hours=1, seconds=10)
+    reply = world.tickets.snooze(Actor(TECH), ticket, timedelta(minutes=30))
+    assert reply.text.startswith(f"Update nudges of INT-{ticket} delayed until"), reply.text
+    world.reminders.sweep()
+    world.deliver()
+    assert not any("no client update" in text for text in world.dms(TECH))
