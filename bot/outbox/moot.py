@@ -30,6 +30,7 @@ class Moot(enum.StrEnum):
     RESOLVED = "resolved"  # resolved or refused
     WAITING = "waiting"  # waiting on the client: its clocks and nudges are paused
     CLOCK_STOPPED = "clock_stopped"  # the clock it warns of no longer runs
+    BREACHED = "breached"  # the clock it warns of is past its deadline: no time is left
     ASSIGNED_TO_ANOTHER = "assigned_to_another"  # claimed or reassigned: not theirs any more
     REASSIGNED = "reassigned"  # a warning's DM handed over to the new assignee, at the reassignment
     CLIENT_UPDATED = "client_updated"  # the update a nudge asks for was given
@@ -83,6 +84,9 @@ class TicketState:
     running_clocks: frozenset[str]
     last_wait_at: datetime | None  # when its latest wait on the client began
     last_snooze_at: datetime | None  # when its latest snooze was requested
+    # Running clocks past their deadline (the cached `clocks.deadline_at`, which a paused
+    # clock has only once its deadline passed before the pause): its breach is announced.
+    breached_clocks: frozenset[str] = frozenset()
 
 
 def judge(dependency: TicketDependency, ticket: TicketState | None) -> Moot | None:
@@ -95,8 +99,11 @@ def judge(dependency: TicketDependency, ticket: TicketState | None) -> Moot | No
         # A warning, sent once (its key taken, dropped or not): moot only once its clock can
         # no longer breach. Paused by a wait, or its ticket given to someone else, the clock
         # is still at risk, and dropping the DM would leave the last warning before a breach
-        # unsaid (a wait of a minute, or a reassignment, while it queued).
-        return None if dependency.clock in ticket.running_clocks else Moot.CLOCK_STOPPED
+        # unsaid (a wait of a minute, or a reassignment, while it queued). Past the deadline
+        # it would say time is left when none is: the breach's announcement tells it instead.
+        if dependency.clock not in ticket.running_clocks:
+            return Moot.CLOCK_STOPPED
+        return Moot.BREACHED if dependency.clock in ticket.breached_clocks else None
     if ticket.status is TicketStatus.WAITING:
         return Moot.WAITING
     if ticket.claimed_at is not None and ticket.assignee_id != dependency.user_id:
@@ -117,7 +124,7 @@ _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _TICKETS = select(
     Ticket.id, Ticket.status, Ticket.assignee_id, Ticket.claimed_at, Ticket.last_update_at
 ).where(Ticket.id.in_(_IDS))
-_RUNNING = select(Clock.ticket_id, Clock.kind).where(
+_RUNNING = select(Clock.ticket_id, Clock.kind, Clock.deadline_at).where(
     Clock.ticket_id.in_(_IDS), Clock.stopped_at.is_(None)
 )
 _LAST_WAITS = (
@@ -132,14 +139,20 @@ _LAST_SNOOZES = (
 )
 
 
-def ticket_states(session: Session, ticket_ids: set[int]) -> dict[int, TicketState]:
-    """The states of these tickets, by id (a missing ticket is absent), in four reads."""
+def ticket_states(
+    session: Session, ticket_ids: set[int], *, now: datetime
+) -> dict[int, TicketState]:
+    """The states of these tickets at `now`, by id (a missing ticket is absent), in four
+    reads."""
     if not ticket_ids:
         return {}
     ids = {"ids": sorted(ticket_ids)}
     running: dict[int, set[str]] = {}
-    for ticket_id, kind in session.execute(_RUNNING, ids):
+    breached: dict[int, set[str]] = {}
+    for ticket_id, kind, deadline_at in session.execute(_RUNNING, ids):
         running.setdefault(ticket_id, set()).add(kind)
+        if deadline_at is not None and deadline_at < now:
+            breached.setdefault(ticket_id, set()).add(kind)
     waits = {ticket_id: at for ticket_id, at in session.execute(_LAST_WAITS, ids)}
     snoozes = {ticket_id: at for ticket_id, at in session.execute(_LAST_SNOOZES, ids)}
     return {
@@ -151,16 +164,17 @@ def ticket_states(session: Session, ticket_ids: set[int]) -> dict[int, TicketSta
             running_clocks=frozenset(running.get(row.id, ())),
             last_wait_at=waits.get(row.id),
             last_snooze_at=snoozes.get(row.id),
+            breached_clocks=frozenset(breached.get(row.id, ())),
         )
         for row in session.execute(_TICKETS, ids)
     }
 
 
 def moot_messages(
-    session: Session, dependencies: Mapping[int, TicketDependency]
+    session: Session, dependencies: Mapping[int, TicketDependency], *, now: datetime
 ) -> dict[int, Moot]:
-    """Of these messages (id -> what it depends on), those moot now, and why."""
-    states = ticket_states(session, {d.ticket_id for d in dependencies.values()})
+    """Of these messages (id -> what it depends on), those moot at `now`, and why."""
+    states = ticket_states(session, {d.ticket_id for d in dependencies.values()}, now=now)
     judged = {
         message_id: judge(dependency, states.get(dependency.ticket_id))
         for message_id, dependency in dependencies.items()

@@ -474,7 +474,7 @@ class OutboxSender:
                         plan.next_due = head.next_attempt_at
                     continue
                 heads.append(head)
-            moot = self._moot(session, heads, flying)
+            moot = self._moot(session, heads, flying, now)
             failures: list[_Failure] = []
             for head in heads:
                 if head.id in moot:
@@ -506,7 +506,7 @@ class OutboxSender:
 
     @staticmethod
     def _moot(
-        session: Session, heads: list[repo.Routing], flying: frozenset[int]
+        session: Session, heads: list[repo.Routing], flying: frozenset[int], now: datetime
     ) -> dict[int, Moot]:
         """The lane heads that depend on something no longer true (a reminder of a ticket
         resolved meanwhile), and why: checked when their turn comes, however long they
@@ -525,7 +525,7 @@ class OutboxSender:
                 logger.error(
                     "outbox: %s depends on %r, unknown here; it goes", head.key, depends_on
                 )
-        return moot_messages(session, dependencies) if dependencies else {}
+        return moot_messages(session, dependencies, now=now) if dependencies else {}
 
     @staticmethod
     def _drop(session: Session, head: repo.Routing, reason: Moot) -> None:

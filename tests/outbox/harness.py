@@ -96,6 +96,7 @@ class SenderThread:
         monotonic: Callable[[], float] = time.monotonic,
         instance: str = "outbox",
         running: bool = True,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.sessions = sessions
         self._running_sender = running
@@ -104,7 +105,7 @@ class SenderThread:
             sessions,
             self.api,
             Messages("en"),
-            clock=utc_now,
+            clock=clock,
             monotonic=monotonic,
             config=config or SenderConfig(alerts_channel=ALERTS),
             quiet=quiet,

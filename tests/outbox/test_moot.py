@@ -49,6 +49,9 @@ LATER, EARLIER = AT + timedelta(minutes=1), AT - timedelta(minutes=1)
         (WARNING, state(status=TicketStatus.RESOLVED, running_clocks=frozenset()), Moot.RESOLVED),
         (WARNING, state(status=TicketStatus.WAITING), None),  # paused: still at risk
         (WARNING, state(running_clocks=frozenset()), Moot.CLOCK_STOPPED),
+        (WARNING, state(breached_clocks=frozenset({"gtr"})), Moot.BREACHED),
+        (WARNING, state(breached_clocks=frozenset({"gti"})), None),  # another clock's breach
+        (NUDGE, state(breached_clocks=frozenset({"gtr"})), None),  # still owed news
         (WARNING, state(assignee_id=OTHER), None),  # sent once: to whom it was queued for
         (NUDGE, state(status=TicketStatus.WAITING), Moot.WAITING),
         (NUDGE, state(assignee_id=OTHER), Moot.ASSIGNED_TO_ANOTHER),
@@ -65,9 +68,10 @@ LATER, EARLIER = AT + timedelta(minutes=1), AT - timedelta(minutes=1)
 def test_a_dependency_is_judged_on_the_ticket_as_it_stands(
     dependency: TicketDependency, ticket: TicketState | None, moot: Moot | None
 ) -> None:
-    """A warning is moot once its clock stops or its ticket is resolved; a nudge also once its
-    ticket waits on the client or is someone else's, or a client update, a wait or a snooze
-    came after it fell due. A warning to on-call of an unclaimed ticket stays due."""
+    """A warning is moot once its clock stops or passes its deadline or its ticket is
+    resolved; a nudge (whatever its clocks) once its ticket is resolved, waits on the client
+    or is someone else's, or a client update, a wait or a snooze came after it fell due. A
+    warning to on-call of an unclaimed ticket stays due."""
     assert judge(dependency, ticket) is moot
     assert TicketDependency.from_json(dependency.to_json()) == dependency
 

@@ -105,7 +105,11 @@ class World:
         """The sender's passes until nothing is pending: it was held up until now (a backoff,
         a busy channel, the bot down), and the messages go in one go."""
         with SenderThread(
-            self.sessions, self.slack.api_url, self.slack.bot_token, running=False
+            self.sessions,
+            self.slack.api_url,
+            self.slack.bot_token,
+            running=False,
+            clock=self.sender_clock(),
         ) as thread:
             thread.sender.add_renderer(ROOT_RENDERER, self.tickets.render_root)
             for _ in range(60):
@@ -115,6 +119,12 @@ class World:
                         return
                 time.sleep(min(max(delay, 0.05), 1.0))
         raise AssertionError("the outbox did not drain")
+
+    def sender_clock(self) -> Callable[[], datetime]:
+        """The outbox's clock: the services' instant, going on as real time does from now (a
+        channel's pace and a retry's backoff hold a message for a second or more)."""
+        at, started = self.clock.at, time.monotonic()
+        return lambda: at + timedelta(seconds=time.monotonic() - started)
 
     def row(self, key: str) -> OutboxMessage:
         with self.sessions() as session:
@@ -396,7 +406,11 @@ def test_a_warning_attempted_before_a_reassignment_still_goes_and_is_handed_over
     world.sweep_until(world.opened_at + timedelta(hours=1))
     world.slack.inject_http_status(503, times=None, methods="chat.postMessage")
     with SenderThread(
-        world.sessions, world.slack.api_url, world.slack.bot_token, running=False
+        world.sessions,
+        world.slack.api_url,
+        world.slack.bot_token,
+        running=False,
+        clock=world.sender_clock(),
     ) as thread:
         thread.sender.add_renderer(ROOT_RENDERER, world.tickets.render_root)
         thread.deliver_due()
@@ -461,3 +475,38 @@ def test_a_short_snooze_of_a_nudge_due_but_not_queued_yet_keeps_it_quiet(world: 
     world.reminders.sweep()
     world.deliver()
     assert not any("no client update" in text for text in world.dms(TECH))
+
+
+def test_a_warning_still_queued_when_its_clock_breached_is_not_sent(world: World) -> None:
+    """GTR 2 h, claimed: the 50 %, 75 %, 15-min and 90 % warnings are queued on time, but the
+    outbox cannot send them (Slack away, the bot restarted) until past the deadline. Their DMs
+    would tell the assignee time is left when none is: they are dropped (`breached`), and the
+    breach, announced by the sweep meanwhile, says what happened. The thread keeps the
+    warnings, in their place, before the breach."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=50))
+    world.clock.at = world.opened_at + timedelta(hours=2, minutes=5)
+    world.reminders.sweep()
+    world.deliver()
+    for threshold in ("50", "75", "before", "90"):
+        row = world.row(f"INT-{ticket}/gtr/{threshold}/dm/{TECH}")
+        assert (row.status, row.last_error) == (OutboxStatus.DROPPED, "breached"), threshold
+    assert not any("of open time left" in text for text in world.dms(TECH))
+    told = world.thread()
+    assert "GTR at 90%" in told[-2]
+    assert "*breached*" in told[-1]
+
+
+def test_a_warning_of_a_clock_paused_before_its_deadline_still_goes(world: World) -> None:
+    """The 90 % warning is queued, then the ticket waits on the client before the deadline
+    and the outbox sends the DM past the deadline as first computed: the clock is paused, not
+    breached, so the warning still goes."""
+    ticket = world.open()
+    world.tickets.claim(Actor(TECH), ticket)
+    world.sweep_until(world.opened_at + timedelta(hours=1, minutes=50))
+    world.tickets.wait(Actor(TECH), ticket, "the client's go-ahead")
+    world.clock.at = world.opened_at + timedelta(hours=2, minutes=5)
+    world.deliver()
+    row = world.row(f"INT-{ticket}/gtr/90/dm/{TECH}")
+    assert row.status is OutboxStatus.SENT
