@@ -10,12 +10,14 @@ closes an outage, so the outage row and its outbox rows commit together, exactly
   tickets stopped (TicketService.stop_gtr_on_recovery);
 - milestones (15 min, 1 h, 4 h) by `post_outage_milestones`, which the scheduler calls.
 
-Silenced servers post nothing (outages are still recorded); an open `maintenance` ticket on the
-server marks its root "maintenance in progress" and pages nobody. A server down again within
-FLAP_WINDOW of its recovery from an outage someone acknowledged, or opened a ticket from, carries
-the acknowledgement over: its root mentions them, not the on-call, until its 1 h milestone
-(`_carry_acknowledgement`), which ends it and pages the on-call (`_end_lapsed_carry`); not once
-a ticket of it was resolved. Outbox keys make every post
+Silenced servers post nothing (outages are still recorded); an outage that outlives its silence is
+posted when the milestones run sees the silence over, or at its recovery if that comes first. An
+open `maintenance` ticket on the server marks its root "maintenance in progress" and pages nobody.
+A server down again within FLAP_WINDOW of its recovery from an outage someone acknowledged, or
+opened a ticket from, carries the acknowledgement over: its root mentions them, not the on-call,
+until its 1 h milestone (`_carry_acknowledgement`), which ends it and pages the on-call
+(`_end_lapsed_carry`); not once a ticket of it was resolved.
+Outbox keys make every post
 idempotent: `outage-<id>/root`, `outage-<id>/root/r<n>`, `outage-<id>/probe/<key>/down/<iso>`,
 `outage-<id>/lasts/<15m|1h|4h>`, `outage-<id>/recovered`, `outage-<id>/down-again/INT-<n>`,
 `storm-<id>/root`.
@@ -394,6 +396,12 @@ class AlertService(Service):
             return
         now = self._clock()
         alerted = outage.root_key is not None or outage.storm_id is not None
+        if not alerted and not self._silenced(session, {outage.server_id}, event.ended_at):
+            # Confirmed while silenced, down still when the silence ended, and back before
+            # the milestones run that would have posted its root: the team hears of it as it
+            # would have then, its root (recovered: it pages nobody) and the recovery below.
+            self._post_outage_root(session, outage, now)
+            alerted = True
         if alerted and not self._silenced(session, {outage.server_id}, now):
             text = self._messages.get(
                 "alert.thread.recovered",

@@ -926,3 +926,32 @@ def test_a_probe_s_stored_reason_is_told_in_the_team_s_language_on_the_root_and_
     assert (
         shown.removeprefix("• `tcp:22`").lstrip(" :") in thread_texts(alerting, "outage-1/root")[0]
     )
+
+
+def test_an_outage_that_outlived_its_silence_is_told_though_it_recovered_before_the_next_run(
+    alerting: Alerting,
+) -> None:
+    """Silenced until 03:10, node-1 confirmed down at 03:02 and back at 03:10:20, before the
+    milestones run that would have posted its root: it was down unsilenced, so the team hears
+    of it as it would have then (a root, recovered, and the recovery in its thread), paging
+    nobody now that it is over."""
+    alerting.alerts.silence(Actor("U01AAA"), "node-1", timedelta(minutes=10), "reboot")
+    alerting.down("node-1", after=timedelta(minutes=2))
+    alerting.up("node-1", after=timedelta(minutes=10, seconds=20))
+    alerting.alerts.post_outage_milestones(START + timedelta(minutes=10, seconds=30))
+    assert alerting.roots() == ["outage-1/root"]
+    root = latest_root(alerting, "outage-1/root")
+    assert root.text.startswith("node-1 recovered after 8m")
+    assert "<@" not in root.text
+    assert buttons(root) == []
+    assert thread_texts(alerting, "outage-1/root")[-1].startswith(
+        ":white_check_mark: node-1 recovered after 8m"
+    )
+
+
+def test_an_outage_over_within_its_silence_posts_nothing(alerting: Alerting) -> None:
+    alerting.alerts.silence(Actor("U01AAA"), "node-1", timedelta(minutes=10), "reboot")
+    alerting.down("node-1", after=timedelta(minutes=2))
+    alerting.up("node-1", after=timedelta(minutes=9))
+    alerting.alerts.post_outage_milestones(START + timedelta(minutes=10, seconds=30))
+    assert alerting.roots() == []
