@@ -962,7 +962,10 @@ class AlertService(Service):
             select(func.count()).where(
                 Outage.server_id == outage.server_id,
                 Outage.started_at > outage.started_at - FLAP_WINDOW,
-                Outage.started_at <= outage.started_at,
+                Outage.started_at < outage.started_at,
+                # Only those the team was alerted of: outages a silence hid (a planned
+                # reboot's) would read as a server unstable, with no root to find.
+                (Outage.root_key.is_not(None)) | (Outage.storm_id.is_not(None)),
             )
         )
         return render.OutageView(
@@ -980,7 +983,7 @@ class AlertService(Service):
             oncall=tuple(self.catalog.team.oncall),
             tickets=tuple(f"INT-{ticket_id}" for ticket_id in tickets),
             now=now,
-            recent=max(int(recent or 0), 1),
+            recent=int(recent or 0) + 1,
             probed=self.catalog.probes_server(outage.server_id),
         )
 

@@ -77,8 +77,8 @@ class OutageView:
     oncall: tuple[str, ...]
     tickets: tuple[str, ...]  # refs of tickets opened from this outage
     now: datetime
-    # Outages of the server that began within FLAP_WINDOW up to this one's start, this one
-    # included: 2 or more, the server is flapping.
+    # Outages of the server the team was alerted of that began within FLAP_WINDOW up to this
+    # one's start, this one included: 2 or more, the server is flapping.
     recent: int = 1
     # False once the catalog no longer probes the server: nothing will end the outage.
     probed: bool = True

@@ -955,3 +955,19 @@ def test_an_outage_over_within_its_silence_posts_nothing(alerting: Alerting) -> 
     alerting.up("node-1", after=timedelta(minutes=9))
     alerting.alerts.post_outage_milestones(START + timedelta(minutes=10, seconds=30))
     assert alerting.roots() == []
+
+
+def test_outages_hidden_by_a_silence_do_not_count_as_flapping(alerting: Alerting) -> None:
+    """node-1 rebooted twice under a silence, then down for real: its root does not say it was
+    down 3 times within the hour, which the team saw nothing of and would read as a server
+    unstable; an outage the team was alerted of still counts."""
+    alerting.alerts.silence(Actor("U01AAA"), "node-1", timedelta(minutes=10), "reboots")
+    alerting.down("node-1", after=timedelta(minutes=1))
+    alerting.up("node-1", after=timedelta(minutes=2))
+    alerting.down("node-1", after=timedelta(minutes=4))
+    alerting.up("node-1", after=timedelta(minutes=5))
+    alerting.down("node-1", after=timedelta(minutes=20))
+    assert "times within an hour" not in latest_root(alerting, "outage-3/root").text
+    alerting.up("node-1", after=timedelta(minutes=21))
+    alerting.down("node-1", after=timedelta(minutes=22))
+    assert "(down 2 times within an hour)" in latest_root(alerting, "outage-4/root").text
