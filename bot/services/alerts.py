@@ -183,14 +183,23 @@ class AlertService(Service):
         for outage in alerting:
             if outage.id in carried:
                 self._tell_tickets(session, outage, carried[outage.id], now)
+        self._alert(session, alerting, now, exclude=outages)
+
+    def _alert(
+        self, session: Session, alerting: list[Outage], now: datetime, *, exclude: list[Outage]
+    ) -> None:
+        """Post the roots of `alerting`, alone or as a storm (with the outages of `exclude`,
+        its superset, counted neither as alerted nor as failing elsewhere)."""
         if not alerting:
             return
         policy = self.catalog.policy
         decision = decide_storm(
             new=len(alerting),
-            recent=self._recently_alerted(session, now - policy.storm_window, exclude=ids),
+            recent=self._recently_alerted(
+                session, now - policy.storm_window, exclude=[o.id for o in exclude]
+            ),
             failing=self._failing_elsewhere(
-                session, now - policy.storm_window, exclude={o.server_id for o in outages}
+                session, now - policy.storm_window, exclude={o.server_id for o in exclude}
             ),
             threshold=policy.storm_threshold,
             window=policy.storm_window,
@@ -471,15 +480,17 @@ class AlertService(Service):
             servers = {outage.server_id for outage in outages}
             first = min((outage.confirmed_at for outage in outages), default=now)
             ended = silences_ended(session, servers, after=first, now=now)
-            for outage in outages:
-                if outage.server_id in silenced:
-                    continue
-                new_root = outage.root_key is None and outage.storm_id is None
-                lapsed = self._end_lapsed_carry(session, outage, now)
+            heard = [outage for outage in outages if outage.server_id not in silenced]
+            # Confirmed while silenced: alerted now, as a wave (a rack's silence over with the
+            # rack still down is one storm, not a root each paging the on-call).
+            fresh = [o for o in heard if o.root_key is None and o.storm_id is None]
+            lapses = {outage.id: self._end_lapsed_carry(session, outage, now) for outage in heard}
+            self._alert(session, fresh, now, exclude=fresh)
+            queued += len(fresh)
+            for outage in heard:
+                new_root = outage in fresh
+                lapsed = lapses[outage.id]
                 queued += lapsed
-                if new_root:  # confirmed while silenced: alerted now
-                    self._post_outage_root(session, outage, now)
-                    queued += 1
                 silence = ended.get(outage.server_id)
                 pinged = False
                 if silence is not None and silence.ends_at > outage.confirmed_at:

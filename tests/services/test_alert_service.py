@@ -971,3 +971,18 @@ def test_outages_hidden_by_a_silence_do_not_count_as_flapping(alerting: Alerting
     alerting.up("node-1", after=timedelta(minutes=21))
     alerting.down("node-1", after=timedelta(minutes=22))
     assert "(down 2 times within an hour)" in latest_root(alerting, "outage-4/root").text
+
+
+def test_a_silence_over_on_a_rack_still_down_posts_one_storm_not_a_root_each(
+    alerting: Alerting,
+) -> None:
+    """node-1 to node-3 (over the threshold of 2) went down under one silence, a rack's
+    maintenance: when it ends with them still down, the team gets them as a wave (one storm
+    root, paging the on-call once, a detail each), not a root each paging the on-call."""
+    for n in (1, 2, 3):
+        alerting.alerts.silence(Actor("U01AAA"), f"node-{n}", timedelta(minutes=30), "rack")
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(minutes=1))
+    alerting.alerts.post_outage_milestones(START + timedelta(minutes=31))
+    assert alerting.roots() == ["storm-1/root"]
+    assert "<@U01AAA>" in latest_root(alerting, "storm-1/root").text
+    assert sum("<@U01AAA>" in text for text in thread_texts(alerting, "storm-1/root")) == 0
