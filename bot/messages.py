@@ -255,10 +255,14 @@ CATALOG: dict[str, dict[Language, str]] = {
     "alert.root.acknowledged_earlier": {  # carried over from a previous outage (FLAP_WINDOW)
         "fr": "Prise en compte par <@{user}> à {at}, lors d'une panne précédente de ce serveur : "
         "elle vaut tant qu'il retombe en panne dans l'heure, et l'astreinte est appelée s'il "
-        "est encore en panne dans une heure.",
+        "est encore en panne à {lapse}.",
         "en": "Acknowledged by <@{user}> at {at}, on an earlier outage of this server: it "
         "carries over while the server keeps going down within the hour, and the on-call is "
-        "paged if it is still down an hour from now.",
+        "paged if it is still down at {lapse}.",
+    },
+    "alert.root.acknowledged_earlier_held": {  # the same, recovered or held by other means
+        "fr": "Prise en compte par <@{user}> à {at}, lors d'une panne précédente de ce serveur.",
+        "en": "Acknowledged by <@{user}> at {at}, on an earlier outage of this server.",
     },
     "alert.thread.down_again": {  # in the thread of a ticket opened from an earlier outage
         "fr": ":repeat: {server} est de nouveau en panne depuis {since}, {gap} après son "

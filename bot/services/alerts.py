@@ -996,6 +996,7 @@ class AlertService(Service):
             now=now,
             recent=int(recent or 0) + 1,
             probed=self.catalog.probes_server(outage.server_id),
+            carry_lapses_at=outage.started_at + CARRY_HOLDS,
         )
 
     def _storm_view(self, session: Session, storm: AlertStorm, now: datetime) -> render.StormView:

@@ -82,6 +82,8 @@ class OutageView:
     recent: int = 1
     # False once the catalog no longer probes the server: nothing will end the outage.
     probed: bool = True
+    # When an acknowledgement carried over to it from an earlier outage lapses, if live then.
+    carry_lapses_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -291,12 +293,22 @@ def acknowledged_note(view: OutageView, messages: Messages, zone: ZoneInfo) -> s
     """Who acknowledged the outage and when: on it, or on an earlier outage of the server."""
     assert view.acknowledged_by is not None
     assert view.acknowledged_at is not None
-    key = (
-        "alert.root.acknowledged_earlier"
-        if view.acknowledged_earlier
-        else "alert.root.acknowledged"
+    at = local_time(view.acknowledged_at, zone)
+    if not view.acknowledged_earlier:
+        return messages.get("alert.root.acknowledged", user=view.acknowledged_by, at=at)
+    # When the carry lapses, as of the outage's start: a root posted at a silence's end comes
+    # late into it. Once over, or held by a ticket or a maintenance, it pages nobody then.
+    lapse = view.carry_lapses_at
+    if lapse is None or not view.live or view.now >= lapse:
+        return messages.get(
+            "alert.root.acknowledged_earlier_held", user=view.acknowledged_by, at=at
+        )
+    return messages.get(
+        "alert.root.acknowledged_earlier",
+        user=view.acknowledged_by,
+        at=at,
+        lapse=local_time(lapse, zone),
     )
-    return messages.get(key, user=view.acknowledged_by, at=local_time(view.acknowledged_at, zone))
 
 
 def _buttons(view: OutageView, messages: Messages) -> list[ButtonElement]:

@@ -734,7 +734,7 @@ def test_a_server_down_again_within_the_hour_of_an_acknowledged_outage_tells_its
     assert (
         "Acknowledged by <@U01BBB> at 2026-11-27 04:02, on an earlier outage of this server: "
         "it carries over while the server keeps going down within the hour, and the on-call is "
-        "paged if it is still down an hour from now." in str(root.blocks)
+        "paged if it is still down at 2026-11-27 05:24." in str(root.blocks)
     )
     assert buttons(root) == [Action.OPEN_INTERVENTION.value, Action.SILENCE_1H.value]
     second = outage_row(alerting, 2)
@@ -986,3 +986,27 @@ def test_a_silence_over_on_a_rack_still_down_posts_one_storm_not_a_root_each(
     assert alerting.roots() == ["storm-1/root"]
     assert "<@U01AAA>" in latest_root(alerting, "storm-1/root").text
     assert sum("<@U01AAA>" in text for text in thread_texts(alerting, "storm-1/root")) == 0
+
+
+def test_a_carried_acknowledgement_says_when_it_lapses_and_nothing_of_it_once_recovered(
+    alerting: Alerting,
+) -> None:
+    """node-1, acknowledged, down again at 04:20 under a silence whose end, at 04:31, posts its
+    root: the on-call is paged if it is still down at 05:19 (its first hour), not "an hour from
+    now"; recovered, its root no longer speaks of paging anyone."""
+    alerting.down("node-1", after=timedelta(0))
+    alerting.clock.now = START + timedelta(minutes=1)
+    alerting.alerts.acknowledge(Actor("U01BBB"), 1)
+    alerting.alerts.silence(Actor("U01BBB"), "node-1", timedelta(minutes=30), "reboots")
+    alerting.up("node-1", after=timedelta(minutes=5))
+    alerting.down("node-1", after=timedelta(minutes=20))
+    alerting.alerts.post_outage_milestones(START + timedelta(minutes=31))
+    blocks = str(latest_root(alerting, "outage-2/root").blocks)
+    assert "the on-call is paged if it is still down at 2026-11-27 05:19." in blocks
+    alerting.up("node-1", after=timedelta(minutes=40))
+    blocks = str(latest_root(alerting, "outage-2/root").blocks)
+    assert (
+        "Acknowledged by <@U01BBB> at 2026-11-27 04:01, on an earlier outage of this server."
+        in blocks
+    )
+    assert "paged" not in blocks
