@@ -338,6 +338,32 @@ def test_a_silenced_server_posts_nothing_but_its_outage_is_recorded(
     assert "<@" not in over
 
 
+def test_an_outage_back_after_its_silence_ended_but_before_the_milestones_run_is_told(
+    alerting: RunningBot, target: Target
+) -> None:
+    """web-01 down under a silence that ends while it is still down, and back before the
+    milestones run would have posted its root: the channel gets its root, recovered, and the
+    recovery in its thread, paging nobody."""
+    bot = alerting
+    wait_up(bot)
+    bot.command("silence web-01 1h planned reboot", command="/sla")
+    target.stop()
+
+    def outage() -> Outage | None:
+        with bot.sessions() as session:
+            return session.scalars(select(Outage)).first()
+
+    poll(outage, timeout_s=ROOT_WITHIN_S)
+    with bot.sessions.begin() as session:
+        session.scalars(select(Silence)).one().ends_at = bot.clock()  # the hour is up
+    target.start()
+    root = latest_root(bot, "web-01 recovered after")
+    assert "<@" not in root.text
+    assert root.action_ids() == []
+    assert replies(bot, root, "web-01 recovered after")
+    assert len(bot.slack.roots(ALERTS)) == 1
+
+
 def test_an_open_maintenance_ticket_marks_the_outage_and_pages_nobody(
     alerting: RunningBot, target: Target
 ) -> None:
