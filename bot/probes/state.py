@@ -192,19 +192,25 @@ def outage_change(
 
     An outage ends at the first success of the latest-starting UP streak among its probes:
     the server is back once every probe answers. A probe that needs more successes may confirm
-    UP last from a streak that began before another probe's, which still failed then."""
+    UP last from a streak that began before another probe's, which still failed then. One UP
+    whose latest results fail (not enough to be DOWN) counts from when it was confirmed UP."""
     was_down = ProbeStatus.DOWN in before
     is_down = ProbeStatus.DOWN in after
     if is_down and not was_down:
         return OutageOpened(server_id, transition.streak_started_at, transition.at)
     if was_down and not is_down:
-        back = [
-            other.streak_started_at
-            for other in others
-            if other.status is ProbeStatus.UP
-            and other.successes > 0
-            and other.streak_started_at is not None
-        ]
+        back = [at for other in others if (at := _back_since(other)) is not None]
         ended_at = max([transition.streak_started_at, *back])
         return OutageClosed(server_id, ended_at, transition.at)
     return None
+
+
+def _back_since(state: StreakState) -> datetime | None:
+    """Since when an UP probe answers again: its success streak's start, or, its latest
+    results failing (not enough to be DOWN), when it was confirmed UP (that streak's start
+    is gone, and a blip since does not make the server back before it answered)."""
+    if state.status is not ProbeStatus.UP:
+        return None
+    if state.successes > 0:
+        return state.streak_started_at
+    return state.changed_at

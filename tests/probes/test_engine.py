@@ -217,3 +217,71 @@ def test_an_outage_ends_when_its_last_failing_probe_succeeds_not_at_an_earlier_s
     assert [event.ended_at for event in closed] == [T0 + timedelta(seconds=31)]
     with transaction(sessions) as session:
         assert [o.ended_at for o in session.scalars(select(Outage))] == [T0 + timedelta(seconds=31)]
+
+
+def test_an_outage_ends_when_a_port_came_back_though_it_failed_once_since(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Two ports of one server, both down. The slow one (two successes) answers first, at 22;
+    the fast one (one success, two failures for DOWN) answers at 32, is UP at once, then fails
+    once at 35 (not enough to be DOWN again); the slow one confirms UP at 37. The server was
+    not back before 32, when the fast port answered: the outage ends there, not at 22 because
+    the fast port's latest result was a failure."""
+    clock = Clock()
+
+    async def listen(port: int = 0) -> asyncio.Server:
+        return await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", port)
+
+    async def stop(listener: asyncio.Server) -> None:
+        listener.close()
+        await listener.wait_closed()
+
+    async def scenario() -> list[ProbeEvent]:
+        fast, slow = await listen(), await listen()
+        ports = [fast.sockets[0].getsockname()[1], slow.sockets[0].getsockname()[1]]
+        tcp = {"type": "tcp", "interval": "1s", "retry_interval": "1s"}
+        web = server(
+            "acme-web-01",
+            "127.0.0.1",
+            {**tcp, "port": ports[0], "successes": 1, "failures": 2},
+            {**tcp, "port": ports[1], "successes": 2, "failures": 1},
+        )
+        seed(sessions, [web])
+        events: list[ProbeEvent] = []
+
+        async def record(event: ProbeEvent) -> None:
+            events.append(event)
+
+        engine = ProbeEngine([web], sessions, clock, on_event=record)
+        fast_key, slow_key = engine.keys
+        await engine.sweep()
+        clock.advance(1)
+        await engine.sweep()  # both UP
+        await stop(fast)
+        await stop(slow)
+        clock.advance(10)
+        await engine.sweep()  # 11: the slow port DOWN, the outage opens
+        clock.advance(1)
+        await engine.sweep([fast_key])  # 12: the fast port DOWN too
+        slow = await listen(ports[1])
+        clock.advance(10)
+        await engine.sweep([slow_key])  # 22: its first success; the fast port still refuses
+        clock.advance(5)
+        await engine.sweep([fast_key])  # 27: still refused
+        fast = await listen(ports[0])
+        clock.advance(5)
+        await engine.sweep([fast_key])  # 32: UP at once: the server is back from here
+        await stop(fast)
+        clock.advance(3)
+        await engine.sweep([fast_key])  # 35: refused once, still UP
+        clock.advance(2)
+        await engine.sweep([slow_key])  # 37: UP: no probe of the server is DOWN any more
+        await engine.close()
+        await stop(slow)
+        return events
+
+    events = asyncio.run(scenario())
+    closed = [event for event in events if isinstance(event, OutageClosed)]
+    assert [event.ended_at for event in closed] == [T0 + timedelta(seconds=32)]
+    with transaction(sessions) as session:
+        assert [o.ended_at for o in session.scalars(select(Outage))] == [T0 + timedelta(seconds=32)]
