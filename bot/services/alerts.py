@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, String, cast, func, literal, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import UserFacingError
@@ -107,6 +107,19 @@ def outage_root_key(outage_id: int) -> str:
 def storm_root_key(storm_id: int) -> str:
     """Outbox key of a storm's grouped root message."""
     return f"storm-{storm_id}/root"
+
+
+def storm_detail_key(outage_id: int) -> str:
+    """Outbox key of a storm member's detail reply, queued when it joined the storm."""
+    return f"outage-{outage_id}/detail"
+
+
+def _alerting_post() -> ColumnElement[str]:
+    """In SQL, the outbox key of the post that alerted an outage: its root, or its detail in
+    its storm's thread. Its `created_at` is when it was alerted, which is not when it was
+    confirmed for one confirmed while silenced and alerted once the silence was over."""
+    detail = literal("outage-", String).concat(cast(Outage.id, String)).concat("/detail")
+    return func.coalesce(Outage.root_key, detail)
 
 
 def bounded_key(key: str) -> str:
@@ -372,7 +385,7 @@ class AlertService(Service):
             )
             self._post(
                 session,
-                f"outage-{outage.id}/detail",
+                storm_detail_key(outage.id),
                 text,
                 now,
                 thread_key=storm_root_key(storm.id),
@@ -1087,8 +1100,10 @@ class AlertService(Service):
         counting `exclude`: a storm is many servers down at once, and one server going down
         after the others came back is an outage of its own."""
         count = session.scalar(
-            select(func.count(func.distinct(Outage.server_id))).where(
-                Outage.confirmed_at >= since,
+            select(func.count(func.distinct(Outage.server_id)))
+            .join(OutboxMessage, OutboxMessage.key == _alerting_post())
+            .where(
+                OutboxMessage.created_at >= since,
                 Outage.ended_at.is_(None),
                 Outage.id.not_in(exclude),
                 (Outage.root_key.is_not(None)) | (Outage.storm_id.is_not(None)),
@@ -1109,9 +1124,12 @@ class AlertService(Service):
         return int(count or 0)
 
     def _open_storm(self, session: Session) -> OpenStorm | None:
+        """The latest storm still open, and when its latest member joined it (its detail was
+        queued): members confirmed while silenced joined it when their silence was over."""
         row = session.execute(
-            select(AlertStorm.id, func.max(Outage.confirmed_at))
+            select(AlertStorm.id, func.max(OutboxMessage.created_at))
             .join(Outage, Outage.storm_id == AlertStorm.id)
+            .join(OutboxMessage, OutboxMessage.key == _alerting_post())
             .where(AlertStorm.ended_at.is_(None))
             .group_by(AlertStorm.id)
             .order_by(AlertStorm.id.desc())

@@ -17,7 +17,7 @@ MILESTONES: tuple[tuple[str, timedelta], ...] = (
 
 @dataclass(frozen=True)
 class OpenStorm:
-    """A storm still collecting members: its id and when its latest member went down."""
+    """A storm still collecting members: its id and when its latest member joined it."""
 
     id: int
     last_member_at: datetime
@@ -48,7 +48,7 @@ def decide_storm(
     `failing`, how many others have a failing streak that started within the window but is not
     confirmed yet. More than `threshold` of them all makes a storm: counting the servers about
     to be confirmed groups a wave from its first confirmations, even when they are written in
-    several transactions. A storm whose latest member went down within the window takes the
+    several transactions. A storm whose latest member joined it within the window takes the
     new ones too, whatever their number.
     """
     if new <= 0:

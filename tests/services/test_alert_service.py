@@ -1010,3 +1010,17 @@ def test_a_carried_acknowledgement_says_when_it_lapses_and_nothing_of_it_once_re
         in blocks
     )
     assert "paged" not in blocks
+
+
+def test_a_server_down_just_after_a_silence_over_storm_joins_it(alerting: Alerting) -> None:
+    """node-1 to node-3 went down under a rack's silence and were alerted as one storm when it
+    ended, at 03:31; node-4 goes down 30 s later, within the storm window of that wave: it
+    joins the storm, as it would have joined one of servers confirmed at 03:31, instead of a
+    root of its own paging the on-call again."""
+    for n in (1, 2, 3):
+        alerting.alerts.silence(Actor("U01AAA"), f"node-{n}", timedelta(minutes=30), "rack")
+    alerting.down("node-1", "node-2", "node-3", after=timedelta(minutes=1))
+    alerting.alerts.post_outage_milestones(START + timedelta(minutes=31))
+    assert alerting.roots() == ["storm-1/root"]
+    alerting.down("node-4", after=timedelta(minutes=31, seconds=30))
+    assert alerting.roots() == ["storm-1/root"]
