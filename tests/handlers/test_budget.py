@@ -87,10 +87,14 @@ def test_a_commit_begun_before_the_deadline_is_waited_for(
     async def compute() -> str:
         return await in_database_thread(commit_then_linger)
 
+    budget = 1.0  # the commit must begin within it, on a loaded machine too
+
     async def scenario() -> str:
-        answer = asyncio.create_task(answer_within(compute, seconds=0.1))
+        deadline = asyncio.get_running_loop().time() + budget
+        answer = asyncio.create_task(answer_within(compute, seconds=budget))
         await asyncio.to_thread(committed.wait, 10)
-        await asyncio.sleep(0.3)  # past the budget, still lingering
+        # Past the budget, still lingering after the commit.
+        await asyncio.sleep(deadline - asyncio.get_running_loop().time() + 0.2)
         let_go.set()
         return await answer
 
