@@ -1,28 +1,17 @@
 """The grammar of `/intervention` and `/sla` through the running bot: a bad command is
 answered with what exactly was wrong, in the team's language, and records nothing."""
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import URL
 
-from bot.sandbox import EmulatorThread
 from bot.storage.models import AuditEvent, Ticket
-from tests.plugins.bot import TECH2, RunningBot, start_bot, stop_bot
+from tests.plugins.bot import TECH2, RunningBot
 
 PARIS = ZoneInfo("Europe/Paris")
 FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
-
-
-@pytest.fixture
-def french_bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
-    """The bot as the team runs it: in French."""
-    running, loop = start_bot(slack, database_url, language="fr")
-    yield running
-    stop_bot(running, loop)
 
 
 def recorded(bot: RunningBot) -> tuple[int, int]:

@@ -40,14 +40,6 @@ PARIS = ZoneInfo("Europe/Paris")
 FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
 
 
-@pytest.fixture
-def french_bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
-    """The bot as the team runs it: in French."""
-    running, loop = start_bot(slack, database_url, language="fr")
-    yield running
-    stop_bot(running, loop)
-
-
 def thread_of(bot: RunningBot, count: int) -> tuple[Message, list[Message]]:
     """The first root message in the alert channel and its replies, once `count` replies exist."""
 

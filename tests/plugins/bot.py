@@ -146,3 +146,11 @@ def bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
     running, loop = start_bot(slack, database_url)
     yield running
     stop_bot(running, loop)
+
+
+@pytest.fixture
+def french_bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]:
+    """The bot as the team runs it: in French."""
+    running, loop = start_bot(slack, database_url, language="fr")
+    yield running
+    stop_bot(running, loop)
