@@ -7,6 +7,7 @@ again wherever it is shown.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -328,16 +329,50 @@ def _duration(word: str) -> timedelta | None:
 
 def open_from_fields(server_id: str, kind_word: str, at: str | None, description: str) -> Open:
     """An `Open` from the fields of the Open intervention modal, with the command's rules."""
-    server_id = _server_id(typed(server_id))
+    at_text = typed(at) if at is not None else ""
+    return Open(
+        _server_field(server_id),
+        _kind_field(kind_word),
+        at_text or None,
+        _description_field(description),
+    )
+
+
+def open_field_errors(
+    server_id: str, kind_word: str, description: str
+) -> dict[str, UserFacingError]:
+    """What `open_from_fields` refuses in each field (`server`, `kind`, `description`), every
+    field read on its own: the modal shows them all at once, not one per submission."""
+    checks: list[tuple[str, Callable[[str], object], str]] = [
+        ("server", _server_field, server_id),
+        ("kind", _kind_field, kind_word),
+        ("description", _description_field, description),
+    ]
+    errors: dict[str, UserFacingError] = {}
+    for field, check, value in checks:
+        try:
+            check(value)
+        except UserFacingError as error:
+            errors[field] = error
+    return errors
+
+
+def _server_field(server_id: str) -> str:
+    return _server_id(typed(server_id))
+
+
+def _kind_field(kind_word: str) -> TicketKind:
     try:
-        kind = parse_kind(kind_word)
+        return parse_kind(kind_word)
     except ValueError:
         raise UserFacingError("usage.bad_kind", value=kind_word[:40]) from None
+
+
+def _description_field(description: str) -> str:
     text = _free_text(typed(description))
     if not text:
         raise UserFacingError("modal.open.no_description")
-    at_text = typed(at) if at is not None else ""
-    return Open(server_id, kind, at_text or None, text)
+    return text
 
 
 # `/sla report` and `/sla credit` (issue 8) ------------------------------------------------------

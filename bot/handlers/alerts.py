@@ -13,7 +13,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.grammar import open_from_fields
+from bot.errors import UserFacingError
+from bot.grammar import open_field_errors, open_from_fields, typed
 from bot.handlers.actions import act, open_modal, payload_id
 from bot.handlers.budget import answer_within
 from bot.handlers.commands import require_technician
@@ -22,6 +23,7 @@ from bot.handlers.dedupe import RepeatedDeliveryError
 from bot.handlers.errors import render_error
 from bot.handlers.replies import dm, tell
 from bot.services.audit import Actor
+from bot.services.calltime import resolve_call_time
 from bot.services.tickets import Reply
 from bot.slack.alerts_render import open_intervention_modal
 from bot.slack.ids import (
@@ -99,6 +101,13 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
         except RepeatedDeliveryError:  # submitted before and recorded: nothing to do again
             await ack()
             return
+        except FieldsError as fields:  # every field at fault, each under its own
+            errors = {
+                block: render_error(error, context.messages, plain=True)
+                for block, error in fields.errors.items()
+            }
+            await ack(response_action="errors", errors=errors)
+            return
         except Exception as error:  # shown in the modal by the field at fault (bugs logged)
             block = _block_of(getattr(error, "key", ""))
             await ack(
@@ -120,19 +129,53 @@ def register(app: AsyncApp, context: HandlerContext) -> None:
     app.view(View.OPEN_INTERVENTION.value)(handle_open_intervention_view)
 
 
+class FieldsError(Exception):
+    """Fields of the Open intervention modal at fault, by block: shown all at once."""
+
+    def __init__(self, errors: dict[str, UserFacingError]) -> None:
+        super().__init__(", ".join(f"{block}: {error.key}" for block, error in errors.items()))
+        self.errors = errors
+
+
 async def register_from_modal(
     context: HandlerContext, actor: Actor, values: dict[str, Any], outage_id: int
 ) -> Reply:
     """Register the ticket of an Open intervention modal: an outsider is refused (and audited)
-    whatever the fields say; a technician's fields are read as `/intervention open` reads them."""
+    whatever the fields say; a technician's fields are read as `/intervention open` reads them,
+    every field at fault named at once (FieldsError)."""
     await require_technician(context, actor, "open")
-    command = open_from_fields(
+    server, kind, description = (
         _value(values, OPEN_SERVER_BLOCK),
         _value(values, OPEN_KIND_BLOCK),
-        _value(values, OPEN_AT_BLOCK) or None,
         _value(values, OPEN_DESCRIPTION_BLOCK),
     )
+    at = _value(values, OPEN_AT_BLOCK) or None
+    if errors := _field_errors(context, server, kind, at, description):
+        raise FieldsError(errors)
+    command = open_from_fields(server, kind, at, description)
     return await in_database_thread(context.tickets.open, actor, command, outage_id=outage_id)
+
+
+def _field_errors(
+    context: HandlerContext, server: str, kind: str, at: str | None, description: str
+) -> dict[str, UserFacingError]:
+    """Each field's refusal, read on its own: the grammar's, a server the catalog does not
+    have, a call time unreadable, to come or too old. The ticket service checks them again
+    when it registers the ticket; this is only so that none waits for another to be fixed."""
+    by_field = open_field_errors(server, kind, description)
+    blocks = {"server": OPEN_SERVER_BLOCK, "kind": OPEN_KIND_BLOCK}
+    errors = {blocks.get(field, OPEN_DESCRIPTION_BLOCK): e for field, e in by_field.items()}
+    if OPEN_SERVER_BLOCK not in errors:
+        try:
+            context.tickets.server(typed(server))
+        except UserFacingError as error:
+            errors[OPEN_SERVER_BLOCK] = error
+    try:
+        at_text = typed(at) if at is not None else ""
+        resolve_call_time(at_text or None, now=context.clock(), zone=context.alerts.catalog.zone)
+    except UserFacingError as error:
+        errors[OPEN_AT_BLOCK] = error
+    return errors
 
 
 def _value(values: dict[str, Any], block_id: str) -> str:

@@ -890,6 +890,49 @@ def test_a_modal_s_error_shows_what_was_typed_not_its_escape(bot: RunningBot) ->
     }
 
 
+def test_an_open_modal_names_every_field_at_fault_at_once(french_bot: RunningBot) -> None:
+    """An unknown server, a call time to come and a description of blanks are each shown on
+    their own field, in the team's language, in one answer: not one at a time, the next only
+    once the first is fixed and submitted again."""
+    bot = french_bot
+    bot.clock.set(FRIDAY_4PM)
+    with bot.sessions.begin() as session:
+        outage_id = add_outage(
+            session,
+            "acme-web-01",
+            started_at=FRIDAY_4PM - timedelta(minutes=5),
+            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
+        ).id
+
+    values = open_form(at="17:30", description="   ")
+    values[OPEN_SERVER_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "web-99"}}
+    answer = bot.slack.send_view_submission(
+        View.OPEN_INTERVENTION, values, user_id=TECH, private_metadata=str(outage_id)
+    )
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {
+            OPEN_SERVER_BLOCK: (
+                "Serveur inconnu `web-99`. Serveurs : `acme-web-01`, `globex-db-01`."
+            ),
+            OPEN_AT_BLOCK: (
+                "L'heure d'appel 2026-11-27 17:30 est dans le futur (pour un autre jour, "
+                "donnez la date : `AAAA-MM-JJTHH:MM`)."
+            ),
+            OPEN_DESCRIPTION_BLOCK: "Décrivez l'intervention.",
+        },
+    }
+    # A call time unreadable and a server id that cannot be one, with a description: both.
+    values = open_form(at="25:00", description="site down")
+    values[OPEN_SERVER_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "web 99"}}
+    answer = bot.slack.send_view_submission(
+        View.OPEN_INTERVENTION, values, user_id=TECH, private_metadata=str(outage_id)
+    )
+    assert set(answer.json()["errors"]) == {OPEN_SERVER_BLOCK, OPEN_AT_BLOCK}
+    with bot.sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+
+
 def test_text_typed_in_a_modal_is_kept_as_typed_not_decoded(bot: RunningBot) -> None:
     """Slack encodes `&`, `<` and `>` in a command's text, not in a modal's fields: an update
     or a description explaining `&lt;br&gt;` to the client keeps it, not `<br>`."""
