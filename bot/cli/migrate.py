@@ -1,6 +1,7 @@
 """`supportbot migrate`: bring the database schema up to date."""
 
 import argparse
+import re
 import sys
 
 from alembic.runtime.migration import MigrationContext
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print(folder, file=sys.stderr)
         return EXIT_USAGE
     migrations = ScriptDirectory(str(MIGRATIONS))
-    if _past_head(migrations, args.revision):  # said before a database is made
+    if _out_of_range(migrations, args.revision):  # said before a database is made
         ordered = _in_order(migrations)
         print(
             f"migrate: no revision {args.revision!r} (head, or one of {ordered[0]} …"
@@ -83,20 +84,28 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _past_head(script: ScriptDirectory, revision: str) -> bool:
-    """Whether `revision` counts steps past the head (`head+1`, `0013+1`): alembic fails on it
-    with a bare AssertionError. A base it cannot find is left to its own message."""
-    base, plus, steps = revision.rpartition("+")
-    if not plus or not base or not steps.isdigit():
+def _out_of_range(script: ScriptDirectory, revision: str) -> bool:
+    """Whether `revision` counts steps past the head (`head+1`, `0013+1`) or back to the base
+    or before it (`head-100`, `0001-1`, `base+0`): alembic fails on either with a bare
+    AssertionError (or, for `base-1`, upgrades to the head). A base it cannot find is left to
+    its own message."""
+    match = re.fullmatch(r"(\w+)([-+])(\d+)", revision)
+    if match is None:
         return False
+    base, sign, digits = match.groups()
     ordered = _in_order(script)
     if base == "base":
-        return int(steps) > len(ordered)
-    try:
-        start = script.get_revision(base)
-    except CommandError:
-        return False
-    return start is not None and ordered.index(start.revision) + int(steps) >= len(ordered)
+        start = -1
+    else:
+        try:
+            found = script.get_revision(base)
+        except CommandError:
+            return False
+        if found is None:
+            return False
+        start = ordered.index(found.revision)
+    target = start + int(digits) if sign == "+" else start - int(digits)
+    return not 0 <= target < len(ordered)
 
 
 def _in_order(script: ScriptDirectory) -> list[str]:

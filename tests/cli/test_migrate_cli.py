@@ -99,3 +99,16 @@ def test_a_relative_revision_upgrades_that_many_steps(
     capsys.readouterr()
     assert main(["migrate", "--revision", "+2"]) == 0
     assert capsys.readouterr().out == f"sqlite:///{database}: at 0003\n"
+
+
+@pytest.mark.parametrize("revision", ["head-100", f"{head()}-20", "0001-1", "base+0", "base-1"])
+def test_a_revision_counted_back_before_the_first_is_refused_without_traceback(
+    revision: str, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alembic fails on a revision counted back to the base or before it with a bare
+    AssertionError (exit 1, a traceback), after creating the SQLite file."""
+    assert main(["migrate", "--revision", revision]) == 2
+    err = capsys.readouterr().err
+    assert f"migrate: no revision {revision!r} (head, or one of 0001 … {head()})" in err
+    assert "Traceback" not in err
+    assert not database.exists()
