@@ -17,7 +17,7 @@ from bot.cli import EXIT_OK, EXIT_USAGE
 from bot.cli.database_errors import open_migrated
 from bot.cli.instants import local_instant
 from bot.cli.settings_errors import read_settings
-from bot.config import CatalogError, load_catalog
+from bot.config import Catalog, CatalogError, load_catalog
 from bot.errors import UserFacingError
 from bot.grammar import FIRST_YEAR, parse_month
 from bot.messages import Messages
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 service.require_client_then(args.client, year, month)
             report = service.build(year, month, client=args.client)
         except UserFacingError as error:
-            _refused(error, args.client, messages)
+            _refused(error, args.client, messages, catalog)
             return EXIT_USAGE
     finally:
         engine.dispose()
@@ -123,13 +123,25 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _refused(error: UserFacingError, client: str | None, messages: Messages) -> None:
-    """Why `--client` was refused, on stderr: a client unknown (and the known ones), or one
-    that was not a client in the month (and when it was)."""
+def _refused(
+    error: UserFacingError, client: str | None, messages: Messages, catalog: Catalog
+) -> None:
+    """Why `--client` was refused, on stderr: a client unknown (and the known ones), one the
+    catalog has that the database does not record yet (`run` records it when it starts), or
+    one that was not a client in the month (and when it was)."""
     if error.key != "report.unknown_client":
         print(messages.get(error.key, **error.values).replace("`", ""), file=sys.stderr)
         return
+    if client is not None and any(c.id.lower() == client.lower() for c in catalog.clients):
+        print(
+            f"{client!r} is a client of the catalog the database has no record of yet: it is"
+            " recorded when `supportbot run` starts with this catalog",
+            file=sys.stderr,
+        )
+        return
+    known = str(error.values.get("known", "-")).replace("`", "")
+    if known == "-":
+        print(f"unknown client: {client!r} (the database has no client yet)", file=sys.stderr)
+        return
     print(f"unknown client: {client!r}", file=sys.stderr)
-    known = error.values.get("known")
-    if known:
-        print(f"clients: {str(known).replace('`', '')}", file=sys.stderr)
+    print(f"clients: {known}", file=sys.stderr)

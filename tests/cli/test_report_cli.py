@@ -320,3 +320,28 @@ def test_a_report_as_of_the_future_says_its_figures_are_not_facts(
     assert "--as-of 2999-01-01T00:00 is in the future" in capsys.readouterr().err
     assert supportbot(*argv, "--as-of", "2026-11-26T00:00") == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("client", ["acme", "ACME"])
+def test_a_client_of_the_catalog_not_yet_recorded_is_said_so_not_unknown(
+    database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    client: str,
+) -> None:
+    """A database migrated but never run on (or a client added to the catalog since the bot
+    last started) has no record of the client: it said "unknown client: 'acme'" and
+    "clients: -", of a client the catalog and `check-config` name."""
+    monkeypatch.setenv(
+        "SUPPORTBOT_DATABASE_URL", database_url.render_as_string(hide_password=False)
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(EXAMPLE_CATALOG))
+    monkeypatch.setenv("SUPPORTBOT_LANGUAGE", "en")
+    assert supportbot("report", "--month", "2026-11", "--client", client) == 2
+    assert capsys.readouterr().err == (
+        f"{client!r} is a client of the catalog the database has no record of yet: it is"
+        " recorded when `supportbot run` starts with this catalog\n"
+    )
+    # A name neither has: no "clients: -" line of nothing.
+    assert supportbot("report", "--month", "2026-11", "--client", "nobody") == 2
+    assert capsys.readouterr().err == "unknown client: 'nobody' (the database has no client yet)\n"
