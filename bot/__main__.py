@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
-        sys.stdout.flush()
+        # None when started with stdout closed (`>&-`): print() then writes nothing.
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         # The reader stopped reading (`supportbot audit INT-42 | head`): no traceback for that.
         # Python flushes stdout again at exit, so point it somewhere that accepts the rest.

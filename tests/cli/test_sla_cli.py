@@ -309,3 +309,18 @@ def test_a_reader_that_stops_reading_gets_no_traceback(
         os.close(writer)
     assert result.stderr == ""
     assert result.returncode == 1
+
+
+def test_a_command_started_with_stdout_closed_gets_no_traceback() -> None:
+    """`supportbot sla due … >&-` (a daemon or cron line with no stdout) ended in an
+    AttributeError traceback: Python gives no sys.stdout to flush then. The command's own
+    exit code is kept (`run` prints nothing there)."""
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", SUPPORTBOT, *due("--start", "2026-11-27T18:00")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    assert result.stderr == ""
+    assert result.returncode == 0
