@@ -69,6 +69,16 @@ def open_migrated(settings: Settings) -> Engine | None:
         return None
     shown = url.render_as_string(hide_password=True)
     path = url.database or ""
+    if url.get_backend_name() == "sqlite" and path in ("", ":memory:"):
+        # Migrating it, as the message below would say, makes one that is gone at exit.
+        raw = settings.database_url.get_secret_value()
+        print(
+            f"SUPPORTBOT_DATABASE_URL is an in-memory SQLite database"
+            f" ({raw if url.password is None else shown}), empty in every process that opens"
+            " it: set the file the bot writes (sqlite:///supportbot.db)",
+            file=sys.stderr,
+        )
+        return None
     if (
         url.get_backend_name() == "sqlite"
         and path not in ("", ":memory:")

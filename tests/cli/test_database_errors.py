@@ -205,3 +205,22 @@ def test_a_database_a_newer_version_migrated_is_named_with_its_revision(
     assert "0999" in err
     assert expected in err
     assert "run `supportbot migrate`" not in err
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+@pytest.mark.parametrize("argv", READERS, ids=lambda argv: argv[0])
+def test_an_in_memory_sqlite_url_is_said_to_hold_nothing(
+    argv: tuple[str, ...],
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new, empty database each time a process opens it: it said to run `supportbot
+    migrate`, which migrates one that is gone when it exits."""
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url)
+    assert main(argv) == 2
+    # The last line: `report --as-of` may note first that the instant is still to come.
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"SUPPORTBOT_DATABASE_URL is an in-memory SQLite database ({url}), empty in every"
+        " process that opens it: set the file the bot writes (sqlite:///supportbot.db)"
+    )
