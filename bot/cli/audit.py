@@ -19,6 +19,7 @@ from bot.errors import UserFacingError
 from bot.grammar import parse_ticket
 from bot.messages import Messages
 from bot.services.evidence import ticket_evidence, to_json, to_text
+from bot.storage.catalog_sync import missing_references
 from bot.storage.database import make_sessionmaker, reading
 
 
@@ -41,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
         # ticket that does not exist.
         _refused(error, messages)
         return EXIT_USAGE
+    source = settings.catalog_path(Path.cwd())
     try:
-        catalog = load_catalog(settings.catalog_path(Path.cwd()))
+        catalog = load_catalog(source)
     except CatalogError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
@@ -52,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         # A read-only session: it neither waits for the running bot's writes nor holds them up.
         with reading(make_sessionmaker(engine)) as session:
+            missing = missing_references(session, catalog)
+            if missing:  # the clocks' deadlines cannot be read without them, as in `report`
+                print(CatalogError(str(source), missing), file=sys.stderr)
+                return EXIT_USAGE
             evidence = ticket_evidence(session, ticket_id, catalog=catalog, now=utc_now())
             if evidence is None:
                 _refused(UserFacingError("ticket.not_found", id=ticket_id), messages)

@@ -345,3 +345,26 @@ def test_a_client_of_the_catalog_not_yet_recorded_is_said_so_not_unknown(
     # A name neither has: no "clients: -" line of nothing.
     assert supportbot("report", "--month", "2026-11", "--client", "nobody") == 2
     assert capsys.readouterr().err == "unknown client: 'nobody' (the database has no client yet)\n"
+
+
+@pytest.mark.parametrize("format_", ["text", "json"])
+def test_audit_on_a_catalog_without_the_calendar_of_its_clocks_exits_2_naming_it(
+    cli_env: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    format_: str,
+) -> None:
+    """`business` renamed in the catalog: `audit INT-8` ended in a ValueError traceback
+    (exit 1) where `report` names the calendar the clocks still run on."""
+    renamed = tmp_path / "catalog.toml"
+    renamed.write_text(
+        EXAMPLE_CATALOG.read_text()
+        .replace("[calendars.business]", "[calendars.ouvrables]")
+        .replace('calendar = "business"', 'calendar = "ouvrables"')
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(renamed))
+    assert supportbot("audit", "INT-8", "--format", format_) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"{renamed}: calendars.business: missing, but the clocks of")
