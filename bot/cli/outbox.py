@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 from alembic.util import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import utc_now
 from bot.cli import EXIT_OK, EXIT_USAGE
+from bot.cli.check_config import history_refused, print_problems
 from bot.cli.database_errors import NEWER_HINT, open_migrated, sqlite_folder_refused
 from bot.cli.settings_errors import read_settings
 from bot.config import Catalog, CatalogError, Settings, load_catalog
@@ -83,6 +85,14 @@ def run_send(args: argparse.Namespace) -> int:
         print(f"{error.source}: {len(error.problems)} problem(s)", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        # Refused as `run` refuses it: roots rendered on it fail, and go as they were queued.
+        missing = history_refused(settings, catalog)
+    except (DatabaseUnavailableError, SQLAlchemyError):
+        missing = []  # said as the start below says it, opening the database again
+    if missing:
+        print_problems(CatalogError(str(settings.catalog_path(Path.cwd())), missing))
         return EXIT_USAGE
     try:
         asyncio.run(_send(settings, catalog))

@@ -5,6 +5,8 @@ import argparse
 import csv
 import io
 import json
+import os
+import signal
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -368,3 +370,32 @@ def test_audit_on_a_catalog_without_the_calendar_of_its_clocks_exits_2_naming_it
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(f"{renamed}: calendars.business: missing, but the clocks of")
+
+
+def test_outbox_send_on_a_catalog_without_the_calendar_of_the_clocks_exits_2_naming_it(
+    cli_env: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`run` refuses it; `outbox send` started, and every ticket root it rendered logged a
+    ValueError traceback ("unknown calendar 'business'") and went as queued."""
+    renamed = tmp_path / "catalog.toml"
+    renamed.write_text(
+        EXAMPLE_CATALOG.read_text()
+        .replace("[calendars.business]", "[calendars.ouvrables]")
+        .replace('calendar = "business"', 'calendar = "ouvrables"')
+    )
+    monkeypatch.setenv("SUPPORTBOT_CATALOG", str(renamed))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SUPPORTBOT_SLACK_API_URL", "http://127.0.0.1:9/api/")
+    # Fixed, this returns at once; broken, it would send until SIGTERM: stop it after 20 s.
+    signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+    signal.alarm(20)
+    try:
+        assert main(["outbox", "send"]) == 2
+    finally:
+        signal.alarm(0)
+    captured = capsys.readouterr()
+    assert f"{renamed}: 1 problem(s)" in captured.err
+    assert "calendars.business: missing, but the clocks of" in captured.err
