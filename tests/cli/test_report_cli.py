@@ -310,6 +310,11 @@ def test_a_catalog_without_the_calendar_of_the_clocks_exits_2_naming_it(
     assert "OK" not in captured.out
     assert f"{renamed}: 1 problem(s)" in captured.err
     assert "calendars.business: missing, but the clocks of" in captured.err
+    # Named with --catalog, as the README checks an edited catalog, against the same database.
+    assert main(["check-config", "--catalog", str(renamed)]) == 2
+    captured = capsys.readouterr()
+    assert "OK" not in captured.out
+    assert "calendars.business: missing, but the clocks of" in captured.err
 
 
 def test_a_report_as_of_the_future_says_its_figures_are_not_facts(
