@@ -1,14 +1,14 @@
 """The grammar of `/intervention` and `/sla` through the running bot: a bad command is
 answered with what exactly was wrong, in the team's language, and records nothing."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import AuditEvent, Ticket
-from tests.plugins.bot import TECH2, RunningBot
+from tests.plugins.bot import TECH2, RunningBot, server_down
 
 PARIS = ZoneInfo("Europe/Paris")
 FRIDAY_4PM = datetime(2026, 11, 27, 16, 0, tzinfo=PARIS)
@@ -199,16 +199,9 @@ def test_the_open_modal_keeps_the_description_s_line_breaks(bot: RunningBot) -> 
         OPEN_SERVER_BLOCK,
         View,
     )
-    from bot.storage.probes import add_outage
 
     bot.clock.set(FRIDAY_4PM)
-    with bot.sessions.begin() as session:
-        outage_id = add_outage(
-            session,
-            "acme-web-01",
-            started_at=FRIDAY_4PM - timedelta(minutes=5),
-            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
-        ).id
+    outage_id = server_down(bot, "acme-web-01", FRIDAY_4PM)
 
     def typed(value: str) -> dict[str, dict[str, str]]:
         return {OPEN_INPUT: {"type": "plain_text_input", "value": value}}

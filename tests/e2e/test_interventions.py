@@ -32,6 +32,7 @@ from tests.plugins.bot import (
     TECH,
     TECH2,
     RunningBot,
+    server_down,
     start_bot,
     stop_bot,
 )
@@ -716,13 +717,7 @@ def test_resolve_anyway_replaces_its_confirmation_and_a_stale_click_changes_noth
     other confirmation, clicked after, and the first one clicked again (Slack may still show
     it), resolve nothing more: they say who closed the ticket, in place of the confirmation."""
     bot.clock.set(FRIDAY_4PM)
-    with bot.sessions.begin() as session:
-        add_outage(
-            session,
-            "acme-web-01",
-            started_at=FRIDAY_4PM - timedelta(minutes=5),
-            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
-        )
+    server_down(bot, "acme-web-01", FRIDAY_4PM)
     bot.command("open acme-web-01 materiel disk errors")
 
     def confirmation(user_id: str) -> str:
@@ -764,13 +759,7 @@ def test_a_resolution_confirmed_while_down_is_audited_as_the_confirmation_clicke
     `resolve` asked for while probes saw the server down (the GTR clock it stopped may have
     been stopped meanwhile): the click's command names the button it came from, refusals too."""
     bot.clock.set(FRIDAY_4PM)
-    with bot.sessions.begin() as session:
-        add_outage(
-            session,
-            "acme-web-01",
-            started_at=FRIDAY_4PM - timedelta(minutes=5),
-            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
-        )
+    server_down(bot, "acme-web-01", FRIDAY_4PM)
     bot.command("open acme-web-01 materiel disk errors")
     asked = bot.slack.send_slash_command(
         "/intervention", "resolve INT-1 swapped", user_id=TECH, channel_id=ALERTS
@@ -896,13 +885,7 @@ def test_an_open_modal_names_every_field_at_fault_at_once(french_bot: RunningBot
     once the first is fixed and submitted again."""
     bot = french_bot
     bot.clock.set(FRIDAY_4PM)
-    with bot.sessions.begin() as session:
-        outage_id = add_outage(
-            session,
-            "acme-web-01",
-            started_at=FRIDAY_4PM - timedelta(minutes=5),
-            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
-        ).id
+    outage_id = server_down(bot, "acme-web-01", FRIDAY_4PM)
 
     values = open_form(at="17:30", description="   ")
     values[OPEN_SERVER_BLOCK] = {OPEN_INPUT: {"type": "plain_text_input", "value": "web-99"}}
@@ -937,13 +920,7 @@ def test_text_typed_in_a_modal_is_kept_as_typed_not_decoded(bot: RunningBot) -> 
     """Slack encodes `&`, `<` and `>` in a command's text, not in a modal's fields: an update
     or a description explaining `&lt;br&gt;` to the client keeps it, not `<br>`."""
     bot.clock.set(FRIDAY_4PM)
-    with bot.sessions.begin() as session:
-        outage_id = add_outage(
-            session,
-            "acme-web-01",
-            started_at=FRIDAY_4PM - timedelta(minutes=5),
-            confirmed_at=FRIDAY_4PM - timedelta(minutes=4),
-        ).id
+    outage_id = server_down(bot, "acme-web-01", FRIDAY_4PM)
 
     fields = open_form(at="15:55", description="page shows &lt;br&gt;")
     opened = bot.slack.send_view_submission(

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.outbox.sender import SenderConfig
 from bot.sandbox import EmulatorThread, LoopThread, parse_blocks
 from bot.sandbox.limits import text_too_long
+from bot.storage.probes import add_outage
 
 EXAMPLE_CATALOG = Path(__file__).parents[2] / "examples" / "catalog.toml"
 ALERTS = "C01ALERTS"
@@ -154,3 +155,15 @@ def french_bot(slack: EmulatorThread, database_url: URL) -> Iterator[RunningBot]
     running, loop = start_bot(slack, database_url, language="fr")
     yield running
     stop_bot(running, loop)
+
+
+def server_down(bot: RunningBot, server_id: str, now: datetime) -> int:
+    """An outage of `server_id` that started 5 minutes before `now`, confirmed 4 minutes
+    before: its id (for a click on its root or its Open intervention modal)."""
+    with bot.sessions.begin() as session:
+        return add_outage(
+            session,
+            server_id,
+            started_at=now - timedelta(minutes=5),
+            confirmed_at=now - timedelta(minutes=4),
+        ).id
